@@ -1,0 +1,31 @@
+// Small string helpers shared by every module: suggestions for misspelt names, UTF-8 checks,
+// duration parsing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+// Levenshtein distance, for did-you-mean suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+// The closest candidate within a distance that scales with the word length, or empty.
+std::string DidYouMean(std::string_view word, std::span<const std::string_view> candidates);
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+// " (did you mean 'x'?)" or "".
+std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::string>& candidates);
+
+// True if `s` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+// Parses "250ms", "30s", "1m", "2h", "7d" (also "1h30m") into microseconds.
+std::optional<int64_t> ParseDurationMicros(std::string_view s);
+
+// Joins with a separator.
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
+}  // namespace sluice

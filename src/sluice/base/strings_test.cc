@@ -1,0 +1,38 @@
+#include "sluice/base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice {
+namespace {
+
+TEST(Strings, DidYouMean) {
+  std::vector<std::string> keys = {"inputs", "filter", "select", "kind"};
+  EXPECT_EQ(DidYouMean("fliter", keys), "filter");
+  EXPECT_EQ(DidYouMean("input", keys), "inputs");
+  EXPECT_EQ(DidYouMean("zzzzzzzz", keys), "");
+  EXPECT_EQ(DidYouMeanSuffix("slect", keys), " (did you mean 'select'?)");
+}
+
+TEST(Strings, Utf8) {
+  EXPECT_TRUE(IsValidUtf8("plain ascii text, long enough for the fast path"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("abcdefgh\xff"));
+}
+
+TEST(Strings, Durations) {
+  EXPECT_EQ(ParseDurationMicros("30s"), 30000000);
+  EXPECT_EQ(ParseDurationMicros("1m"), 60000000);
+  EXPECT_EQ(ParseDurationMicros("1h30m"), 5400000000LL);
+  EXPECT_EQ(ParseDurationMicros("250ms"), 250000);
+  EXPECT_EQ(ParseDurationMicros("24h"), 86400000000LL);
+  EXPECT_FALSE(ParseDurationMicros("10"));
+  EXPECT_FALSE(ParseDurationMicros("1y"));
+  EXPECT_FALSE(ParseDurationMicros(""));
+}
+
+}  // namespace
+}  // namespace sluice

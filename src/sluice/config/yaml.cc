@@ -1,0 +1,147 @@
+#include "sluice/config/yaml.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace sluice::config {
+
+Location LocationOf(const std::string& file, const YAML::Node& node) {
+  Location loc{file, 0};
+  if (node.IsDefined() && node.Mark().line >= 0) loc.line = node.Mark().line + 1;
+  return loc;
+}
+
+Result<std::string> Substitute(std::string_view text, const LoadOptions& options) {
+  if (text.find("${") == std::string_view::npos) return std::string(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t start = text.find("${", i);
+    if (start == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, start - i));
+    size_t end = text.find('}', start);
+    if (end == std::string_view::npos) {
+      return Status::InvalidArgument("unterminated reference '{}': close it with '}}'",
+                                     text.substr(start));
+    }
+    std::string_view ref = text.substr(start + 2, end - start - 2);
+    size_t dot = ref.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == ref.size()) {
+      return Status::InvalidArgument(
+          "reference '${{{}}}' must look like ${{env.NAME}}, ${{config.path}} or ${{secret.name}}", ref);
+    }
+    std::string_view kind = ref.substr(0, dot), name = ref.substr(dot + 1);
+    std::optional<std::string> value;
+    if (kind == "env") {
+      if (options.env) {
+        value = options.env(name);
+      } else if (const char* v = std::getenv(std::string(name).c_str())) {
+        value = v;
+      }
+      if (!value) {
+        return Status::InvalidArgument("environment variable '{}' is not set (referenced as ${{env.{}}})",
+                                       name, name);
+      }
+    } else if (kind == "config" || kind == "secret") {
+      if (options.resolver) value = options.resolver(kind, name);
+      if (!value) {
+        return Status::InvalidArgument("{} '{}' is not defined in this environment", kind, name);
+      }
+    } else {
+      return Status::InvalidArgument("unknown reference kind '{}' in '${{{}}}'; use env, config or secret",
+                                     kind, ref);
+    }
+    out += *value;
+    i = end + 1;
+  }
+  return out;
+}
+
+namespace {
+
+Status SubstituteTree(YAML::Node node, const std::string& file, const LoadOptions& options) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (s.find("${") == std::string::npos) return Status::OK();
+      auto r = Substitute(s, options);
+      if (!r.ok()) return r.status().WithContext(LocationOf(file, node).ToString());
+      node = *r;
+      return Status::OK();
+    }
+    case YAML::NodeType::Sequence:
+      for (auto child : node) SLUICE_RETURN_IF_ERROR(SubstituteTree(child, file, options));
+      return Status::OK();
+    case YAML::NodeType::Map:
+      for (auto kv : node) SLUICE_RETURN_IF_ERROR(SubstituteTree(kv.second, file, options));
+      return Status::OK();
+    default:
+      return Status::OK();
+  }
+}
+
+}  // namespace
+
+Result<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,
+                                  const LoadOptions& options) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("{}:{}: invalid YAML: {}", file, e.mark.line + 1, e.msg);
+  }
+  SLUICE_RETURN_IF_ERROR(SubstituteTree(root, file, options));
+  return root;
+}
+
+Result<YAML::Node> LoadYamlFile(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot open '{}': no such file or not readable", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadYamlString(ss.str(), path, options);
+}
+
+Status ApplyOverride(YAML::Node& root, std::string_view assignment) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return Status::InvalidArgument("--set '{}': write key=value, e.g. spec.sources.raw.path=data/*.json",
+                                   assignment);
+  }
+  std::string path(assignment.substr(0, eq));
+  std::string value(assignment.substr(eq + 1));
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception&) {
+    parsed = YAML::Node(value);
+  }
+  std::vector<std::string> keys;
+  std::stringstream ps(path);
+  for (std::string k; std::getline(ps, k, '.');) {
+    if (k.empty()) return Status::InvalidArgument("--set '{}': empty key in path", assignment);
+    keys.push_back(k);
+  }
+  // yaml-cpp nodes are handles: walk with copies that alias the tree.
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node cur = chain.back();
+    if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap()) {
+      return Status::InvalidArgument("--set '{}': '{}' is not a mapping", assignment, keys[i]);
+    }
+    chain.push_back(cur[keys[i]]);
+  }
+  YAML::Node parent = chain.back();
+  if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {
+    return Status::InvalidArgument("--set '{}': '{}' is not a mapping", assignment,
+                                   keys.size() > 1 ? keys[keys.size() - 2] : path);
+  }
+  parent[keys.back()] = parsed;
+  return Status::OK();
+}
+
+}  // namespace sluice::config
