@@ -1,0 +1,54 @@
+// CSV per RFC 4180: quoted fields with doubled quotes, embedded delimiters and newlines (CRLF or
+// LF), an optional header, a configurable delimiter and null markers.
+//
+// Decoder: with a header, columns map to schema fields by name (extra columns are ignored; a
+// schema field missing from the header is NULL in every row); without one, by position. Text is
+// converted to the field's type (see json.h for the accepted forms; bool accepts true/false/1/0,
+// case-insensitive). A row with the wrong number of fields is field_count; a value that does not
+// convert is type_mismatch; a quote that is never closed is unbalanced_quote (the record from the
+// opening quote to the end of input is rejected as one); invalid UTF-8 is invalid_utf8.
+// Encoder: a header line, then one line per active row; fields quoted only when needed; NULL is
+// written as the first null marker (empty by default).
+// Thread-safety: one thread per instance.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/formats/formats.h"
+
+namespace sluice::formats {
+
+struct CsvOptions {
+  char delimiter = ',';
+  char quote = '"';
+  bool header = true;
+  std::vector<std::string> null_values = {""};
+};
+
+class CsvDecoder {
+ public:
+  CsvDecoder(SchemaPtr schema, CsvOptions csv, DecodeOptions options);
+  ~CsvDecoder();
+  Status Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class CsvEncoder {
+ public:
+  CsvEncoder(SchemaPtr schema, CsvOptions csv);
+  ~CsvEncoder();
+  void EncodeHeader(std::string& out);
+  void Encode(const Batch& batch, std::string& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::formats

@@ -1,0 +1,61 @@
+// JSON: decoding NDJSON or a JSON array (detected from the first non-blank byte) straight into
+// typed columns with simdjson On-Demand, and encoding batches as NDJSON.
+//
+// Mapping (decoder):
+//   - each schema field is looked up by name; a dotted name ("data.page") walks nested objects;
+//   - a missing key or JSON null -> NULL (the validate transform enforces `required`);
+//   - bool <- true/false; int32/int64 <- integral numbers in range; float64 <- any number;
+//     decimal(p,s) <- a number or numeric string, parsed exactly from its text, rounded half away
+//     from zero to s digits, error if it needs more than p digits;
+//     string <- a string (objects/arrays for a string field are kept as their JSON text);
+//     date <- "YYYY-MM-DD"; timestamp <- an ISO-8601 string, or an integer of epoch milliseconds;
+//     binary <- a base64 string;
+//   - anything else is a type_mismatch error for the whole record; a record that does not parse
+//     is malformed_json; invalid UTF-8 is invalid_utf8.
+// Encoder: one object per active row; dotted names become nested objects again; decimals are
+// written as JSON numbers with their exact digits, dates/timestamps as ISO-8601 strings.
+// Thread-safety: a decoder/encoder instance is used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/formats/formats.h"
+
+namespace sluice::formats {
+
+class JsonDecoder {
+ public:
+  JsonDecoder(SchemaPtr schema, DecodeOptions options);
+  ~JsonDecoder();
+  // Decodes a whole buffer (kInputPadding readable bytes past data.end()). `first_line` numbers
+  // the first line of `data`. Full batches go to `on_batch` as they fill; the last partial batch
+  // too. Errors are appended to `errors`.
+  Status Decode(std::string_view data, int64_t first_line, const BatchCallback& on_batch,
+                std::vector<DecodeError>& errors);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class JsonEncoder {
+ public:
+  explicit JsonEncoder(SchemaPtr schema);
+  ~JsonEncoder();
+  // Appends one line per active row of `batch` to `out`.
+  void Encode(const Batch& batch, std::string& out);
+  // Appends one row as a JSON object (no newline); used for dead-letter payloads.
+  void EncodeRow(const Batch& batch, uint32_t physical_row, std::string& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Appends `s` as a JSON string literal (quotes and escapes).
+void AppendJsonString(std::string& out, std::string_view s);
+
+}  // namespace sluice::formats

@@ -1,0 +1,173 @@
+#include "sluice/io/file_system.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+namespace sluice::io {
+
+namespace fs = std::filesystem;
+
+PaddedBuffer::PaddedBuffer(size_t size, size_t padding)
+    : data_(new char[size + padding]), size_(size) {
+  std::memset(data_.get() + size, 0, padding);
+}
+
+Result<PaddedBuffer> ReadFile(const std::string& path, size_t padding) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open '{}': {}", path, std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::IoError("cannot stat '{}': {}", path, std::strerror(e));
+  }
+  PaddedBuffer buf(static_cast<size_t>(st.st_size), padding);
+  size_t done = 0;
+  while (done < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::IoError("cannot read '{}' at offset {}: {}", path, done,
+                             n == 0 ? "unexpected end of file" : std::strerror(e));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return buf;
+}
+
+Result<std::vector<std::string>> ExpandPath(const std::string& pattern) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (fs::is_directory(pattern, ec)) {
+    for (auto it = fs::recursive_directory_iterator(pattern, ec); !ec && it != fs::end(it); it.increment(ec)) {
+      const auto name = it->path().filename().string();
+      if (!name.empty() && (name[0] == '.' || name[0] == '_')) {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file()) out.push_back(it->path().string());
+    }
+    if (ec) return Status::IoError("cannot list '{}': {}", pattern, ec.message());
+  } else {
+    glob_t g{};
+    int rc = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g);
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) {
+        if (fs::is_regular_file(g.gl_pathv[i], ec)) out.emplace_back(g.gl_pathv[i]);
+      }
+    }
+    globfree(&g);
+    if (rc != 0 && rc != GLOB_NOMATCH) return Status::IoError("cannot expand '{}'", pattern);
+  }
+  if (out.empty()) {
+    return Status::NotFound("no files match '{}'; check the path (relative paths start at the "
+                            "directory you run sluice from)",
+                            pattern);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return Status::IoError("cannot create directory '{}': {}", path, ec.message());
+  return Status::OK();
+}
+
+namespace {
+
+Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Status::IoError("cannot write '{}': {}", path, std::strerror(errno));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::OK();
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open directory '{}': {}", dir, std::strerror(errno));
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IoError("fsync of directory '{}' failed: {}", dir, std::strerror(e));
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view content) {
+  fs::path p(path);
+  if (p.has_parent_path()) SLUICE_RETURN_IF_ERROR(MakeDirs(p.parent_path().string()));
+  std::random_device rd;
+  std::string tmp = path + ".tmp-" + std::to_string(rd());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError("cannot create '{}': {}", tmp, std::strerror(errno));
+  Status st = WriteAll(fd, content.data(), content.size(), tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("fsync of '{}' failed: {}", tmp, std::strerror(errno));
+  ::close(fd);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = Status::IoError("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return SyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
+}
+
+Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, bool truncate) {
+  fs::path p(path);
+  if (p.has_parent_path()) SLUICE_RETURN_IF_ERROR(MakeDirs(p.parent_path().string()));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND), 0644);
+  if (fd < 0) return Status::IoError("cannot open '{}' for writing: {}", path, std::strerror(errno));
+  return std::unique_ptr<FileWriter>(new FileWriter(path, fd));
+}
+
+FileWriter::~FileWriter() {
+  if (fd_ >= 0) (void)Close();
+}
+
+Status FileWriter::FlushBuffer() {
+  if (buffer_.empty()) return Status::OK();
+  Status st = WriteAll(fd_, buffer_.data(), buffer_.size(), path_);
+  buffer_.clear();
+  return st;
+}
+
+Status FileWriter::Append(std::string_view data) {
+  buffer_.append(data);
+  if (buffer_.size() >= (1 << 20)) return FlushBuffer();
+  return Status::OK();
+}
+
+Status FileWriter::Sync() {
+  SLUICE_RETURN_IF_ERROR(FlushBuffer());
+  if (::fsync(fd_) != 0) return Status::IoError("fsync of '{}' failed: {}", path_, std::strerror(errno));
+  return Status::OK();
+}
+
+Status FileWriter::Close() {
+  if (fd_ < 0) return Status::OK();
+  Status st = FlushBuffer();
+  if (::close(fd_) != 0 && st.ok()) st = Status::IoError("close of '{}' failed: {}", path_, std::strerror(errno));
+  fd_ = -1;
+  return st;
+}
+
+}  // namespace sluice::io

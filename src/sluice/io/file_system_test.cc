@@ -1,0 +1,66 @@
+#include "sluice/io/file_system.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace sluice::io {
+namespace {
+
+class FileSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sluice-io-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(FileSystemTest, AtomicWriteThenPaddedRead) {
+  std::string p = (dir_ / "sub" / "a.txt").string();
+  ASSERT_TRUE(WriteFileAtomic(p, "hello").ok());
+  auto b = ReadFile(p, 64);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->view(), "hello");
+  EXPECT_EQ(b->data()[5], 0);  // padding
+  EXPECT_EQ(b->data()[68], 0);
+}
+
+TEST_F(FileSystemTest, ExpandsGlobsAndDirectoriesSorted) {
+  for (auto n : {"b.json", "a.json", "c.csv", ".hidden.json"}) {
+    ASSERT_TRUE(WriteFileAtomic((dir_ / n).string(), "x").ok());
+  }
+  auto g = ExpandPath((dir_ / "*.json").string());
+  ASSERT_TRUE(g.ok());
+  ASSERT_EQ(g->size(), 2u);
+  EXPECT_NE((*g)[0].find("a.json"), std::string::npos);
+  auto d = ExpandPath(dir_.string());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->size(), 3u);  // hidden file skipped
+  auto none = ExpandPath((dir_ / "*.parquet").string());
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(FileSystemTest, MissingFileIsAnError) {
+  auto r = ReadFile((dir_ / "nope").string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nope"), std::string::npos);
+}
+
+TEST_F(FileSystemTest, WriterAppendsAndSyncs) {
+  std::string p = (dir_ / "w.txt").string();
+  auto w = FileWriter::Open(p, true);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Append("a\n").ok());
+  ASSERT_TRUE((*w)->Append("b\n").ok());
+  ASSERT_TRUE((*w)->Sync().ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  EXPECT_EQ(ReadFile(p)->view(), "a\nb\n");
+}
+
+}  // namespace
+}  // namespace sluice::io
