@@ -82,4 +82,36 @@ Result<SelectionVector> EvaluateFilter(const BoundExpr& expr, const Batch& batch
 // Names of every scalar and aggregate function, for docs and did-you-mean.
 std::vector<std::string> FunctionNames();
 
+// ----- Aggregates (for the aggregate operator)
+//
+// An expression bound with allow_aggregates may contain aggregate calls, possibly inside scalar
+// expressions ("sum(amount) / count(*)"). The aggregate operator computes each AggregateCall per
+// group, puts the results in a batch as columns named AggregateCall::sql, and evaluates the whole
+// expression over that batch: an aggregate node reads the column with its name.
+enum class AggregateKind : uint8_t {
+  kCountStar,            // count(*): rows in the group
+  kCount,                // count(x): non-NULL values
+  kSum,                  // int -> int64, decimal(p,s) -> decimal(18,s), float64 -> float64
+  kMin,                  // same type as the argument
+  kMax,                  // same type as the argument
+  kAvg,                  // float64
+  kCountDistinct,        // int64, exact
+  kApproxCountDistinct,  // int64, HyperLogLog estimate
+  kFirst,                // same type as the argument: first value in arrival order
+  kLast,                 // same type as the argument: last value in arrival order
+};
+
+struct AggregateCall {
+  AggregateKind kind;
+  std::string name;       // "sum", "count", ...
+  BoundExprPtr argument;  // bound against the input schema; nullptr for count(*)
+  DataType result_type;
+  std::string sql;        // canonical text, e.g. "sum(amount)"; also the result column name
+};
+
+// The aggregate calls of `expr`, in first-appearance order, without duplicates (by sql).
+std::vector<AggregateCall> FindAggregates(const BoundExpr& expr);
+// True if the expression contains at least one aggregate call.
+bool HasAggregates(const BoundExpr& expr);
+
 }  // namespace sluice::expr

@@ -1,0 +1,131 @@
+// validate, plan and run.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "sluice/engine/exec/batch_runner.h"
+#include "sluice/pipeline/compile.h"
+#include "sluice/pipeline/plan_format.h"
+#include "verbs.h"
+
+namespace sluice::cli {
+namespace {
+
+using nlohmann::ordered_json;
+
+void EmitYaml(YAML::Emitter& out, const ordered_json& j) {
+  switch (j.type()) {
+    case ordered_json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, v] : j.items()) {
+        out << YAML::Key << k << YAML::Value;
+        EmitYaml(out, v);
+      }
+      out << YAML::EndMap;
+      break;
+    case ordered_json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& v : j) EmitYaml(out, v);
+      out << YAML::EndSeq;
+      break;
+    case ordered_json::value_t::string: out << j.get<std::string>(); break;
+    case ordered_json::value_t::null: out << YAML::Null; break;
+    default: out << j.dump(); break;
+  }
+}
+
+// Prints compile problems, one `FILE:LINE: COMPONENT: message` per line, and picks the exit code.
+int ReportCompileError(const Status& st) {
+  std::fprintf(stderr, "%s\n", st.message().c_str());
+  return st.IsUserError() ? kExitInvalid : kExitFailure;
+}
+
+Result<engine::Plan> CompileSpec(const SpecOptions& o) {
+  pipeline::CompileOptions co;
+  co.workdir = o.workdir;
+  co.overrides = o.sets;
+  return pipeline::CompileFile(o.file, co);
+}
+
+}  // namespace
+
+void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text) {
+  switch (format) {
+    case OutputFormat::kJson: std::cout << json << std::endl; break;
+    case OutputFormat::kYaml: {
+      YAML::Emitter out;
+      EmitYaml(out, ordered_json::parse(json));
+      std::cout << out.c_str() << std::endl;
+      break;
+    }
+    case OutputFormat::kTable: std::cout << table_text; break;
+  }
+}
+
+int Validate(const SpecOptions& o) {
+  auto plan = CompileSpec(o);
+  if (!plan.ok()) return ReportCompileError(plan.status());
+  ordered_json j = {{"file", o.file}, {"valid", true}, {"pipeline", plan->pipeline}, {"components", plan->nodes.size()}};
+  PrintDocument(j.dump(2), o.output,
+                fmt::format("{}: valid (pipeline {}, {} components)\n", o.file, plan->pipeline, plan->nodes.size()));
+  return kExitOk;
+}
+
+int Plan(const SpecOptions& o) {
+  auto plan = CompileSpec(o);
+  if (!plan.ok()) return ReportCompileError(plan.status());
+  PrintDocument(pipeline::PlanToJson(*plan), o.output, pipeline::PlanToText(*plan));
+  return kExitOk;
+}
+
+int Run(const SpecOptions& o, const RunFlags& flags) {
+  auto plan = CompileSpec(o);
+  if (!plan.ok()) return ReportCompileError(plan.status());
+  if (plan->mode != "batch") {
+    std::fprintf(stderr, "%s: mode '%s' is not available in this version of sluice yet; set spec.mode: batch\n",
+                 o.file.c_str(), plan->mode.c_str());
+    return kExitInvalid;
+  }
+  engine::RunOptions ro;
+  ro.workdir = o.workdir;
+  ro.progress = flags.progress || (!flags.quiet && ::isatty(STDERR_FILENO));
+  engine::RunResult r = engine::RunBatch(*plan, ro);
+
+  ordered_json comps = ordered_json::object();
+  for (const auto& [name, k] : r.components) {
+    comps[name] = {{"in", k.in}, {"out", k.out}, {"dead_letter", k.dead_letter}, {"dropped", k.dropped}};
+    if (k.warnings) comps[name]["warnings"] = k.warnings;
+  }
+  ordered_json j;
+  j["pipeline"] = plan->pipeline;
+  j["version"] = plan->version;
+  j["run_id"] = r.run_id;
+  j["status"] = r.status.ok() ? "succeeded" : "failed";
+  if (!r.status.ok()) j["error"] = r.status.message();
+  j["components"] = comps;
+  j["dead_letters"] = r.dead_letters;
+  j["dead_letter_path"] = r.dead_letter_path.empty() ? ordered_json(nullptr) : ordered_json(r.dead_letter_path);
+  j["duration_ms"] = r.duration_ms;
+
+  std::string table;
+  if (!flags.quiet || !r.status.ok()) {
+    table = fmt::format("pipeline {} run {}: {} in {} ms\n\n", plan->pipeline, r.run_id,
+                        r.status.ok() ? "succeeded" : "FAILED", r.duration_ms);
+    table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter", "dropped");
+    for (const auto& [name, k] : r.components) {
+      table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.in, k.out, k.dead_letter, k.dropped);
+    }
+    if (!r.dead_letter_path.empty()) table += fmt::format("\n{} dead letters in {}\n", r.dead_letters, r.dead_letter_path);
+    if (!r.status.ok()) table += "\nerror: " + r.status.message() + "\n";
+  }
+  if (o.output != OutputFormat::kTable || !flags.quiet || !r.status.ok()) PrintDocument(j.dump(2), o.output, table);
+  // The spec was valid; whatever stopped the run (missing input, a rule with on_fail: fail, I/O)
+  // is a runtime failure.
+  return r.status.ok() ? kExitOk : kExitFailure;
+}
+
+}  // namespace sluice::cli

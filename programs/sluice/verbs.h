@@ -1,0 +1,42 @@
+// The verbs of the `sluice` command. main.cc parses flags (and is the only file that sees CLI11);
+// each verb takes plain options and returns the process exit code:
+//   0 success, 1 runtime failure, 2 invalid input (spec, flags, request).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sluice::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitInvalid = 2;
+
+enum class OutputFormat { kTable, kJson, kYaml };
+
+struct SpecOptions {
+  std::string file;
+  std::string workdir = ".sluice";
+  std::vector<std::string> sets;
+  OutputFormat output = OutputFormat::kTable;
+};
+
+int Validate(const SpecOptions& o);
+int Plan(const SpecOptions& o);
+struct RunFlags {
+  bool progress = false;
+  bool quiet = false;
+};
+int Run(const SpecOptions& o, const RunFlags& flags);
+
+struct TestOptions {
+  std::vector<std::string> paths;  // spec files or directories holding tests/pipelines/<name>/
+  OutputFormat output = OutputFormat::kTable;
+  bool keep = false;  // keep each test's workdir for inspection
+};
+int Test(const TestOptions& o);
+
+// Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
+void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
+
+}  // namespace sluice::cli

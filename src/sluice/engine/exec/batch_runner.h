@@ -1,0 +1,36 @@
+// BatchRunner: executes a Plan once over bounded input (sources read everything, then stop).
+//
+// Single-threaded push execution (see operator.h). At the end every sink has committed its output
+// atomically and the dead letters are written to <workdir>/dead_letters/<pipeline>/<run>.ndjson.
+// Thread-safety: one Run() at a time per instance.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sluice/base/clock.h"
+#include "sluice/engine/exec/operator.h"
+#include "sluice/engine/plan/plan.h"
+
+namespace sluice::engine {
+
+struct RunOptions {
+  std::string workdir = ".sluice";
+  const Clock* clock = nullptr;  // defaults to the system clock
+  bool progress = false;         // progress lines on stderr
+  std::string run_id;            // defaults to a timestamp
+};
+
+struct RunResult {
+  Status status;
+  std::string run_id;
+  std::vector<std::pair<std::string, NodeCounters>> components;  // plan order
+  int64_t dead_letters = 0;
+  std::string dead_letter_path;  // empty when there were none
+  int64_t duration_ms = 0;
+};
+
+RunResult RunBatch(const Plan& plan, const RunOptions& options);
+
+}  // namespace sluice::engine

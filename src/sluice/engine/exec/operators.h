@@ -1,0 +1,54 @@
+// The operators of batch pipelines. Internal to engine/exec: other modules go through
+// MakeOperator() in operator.h.
+#pragma once
+
+#include <memory>
+
+#include "sluice/engine/exec/operator.h"
+#include "sluice/engine/exec/progress.h"
+#include "sluice/io/file_system.h"
+
+namespace sluice::engine {
+
+class FilesSource final : public Operator {
+ public:
+  FilesSource(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k, Progress* progress)
+      : Operator(n, i, c, k), progress_(progress) {}
+  Status Run() override;
+
+ private:
+  Progress* progress_;
+};
+
+class ValidateOperator final : public Operator {
+ public:
+  using Operator::Operator;
+  Status Process(size_t slot, const Batch& batch) override;
+};
+
+class MapOperator final : public Operator {
+ public:
+  using Operator::Operator;
+  Status Process(size_t slot, const Batch& batch) override;
+};
+
+class RouteOperator final : public Operator {
+ public:
+  using Operator::Operator;
+  Status Process(size_t slot, const Batch& batch) override;
+};
+
+class FilesSink final : public Operator {
+ public:
+  using Operator::Operator;
+  ~FilesSink() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status Close() override;
+
+ private:
+  struct Writer;
+  Status Open();
+  std::unique_ptr<Writer> writer_;
+};
+
+}  // namespace sluice::engine

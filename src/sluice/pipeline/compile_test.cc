@@ -1,0 +1,157 @@
+#include "sluice/pipeline/compile.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::pipeline {
+namespace {
+
+const char* kGood = R"(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: orders}
+spec:
+  mode: batch
+  sources:
+    raw:
+      kind: files
+      path: input/*.json
+      format: json
+      schema:
+        fields:
+          - {name: order_id, type: string, required: true}
+          - {name: amount, type: "decimal(12,2)"}
+          - {name: status, type: string}
+  transforms:
+    valid:
+      kind: validate
+      inputs: [raw]
+      rules:
+        - {name: positive_amount, check: "amount >= 0", on_fail: dead_letter}
+    split:
+      kind: route
+      inputs: [valid]
+      routes: {big: "amount > 100"}
+    shaped:
+      kind: map
+      inputs: [split.big]
+      filter: "status <> 'test'"
+      select: {order_id: order_id, doubled: "amount * 2"}
+  sinks:
+    out: {kind: files, inputs: [shaped], path: out/big.ndjson}
+    rest: {kind: files, inputs: [split._default], path: out/rest.csv, format: csv}
+)";
+
+Result<engine::Plan> C(const std::string& text) {
+  CompileOptions o;
+  o.workdir = "/w";
+  return CompileString(text, "p.yaml", "/specs", o);
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return s.replace(pos, from.size(), to);
+}
+
+TEST(Compile, GoodSpecHasSchemasOnEveryEdge) {
+  auto r = C(kGood);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& plan = *r;
+  EXPECT_EQ(plan.pipeline, "orders");
+  ASSERT_EQ(plan.nodes.size(), 6u);
+  EXPECT_EQ(plan.nodes[0].name, "raw");
+  auto shaped = plan.IndexOf("shaped");
+  ASSERT_TRUE(shaped);
+  const auto& s = *plan.nodes[*shaped].outputs[0].schema;
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.field(1).name, "doubled");
+  EXPECT_EQ(s.field(1).type.id, TypeId::kDecimal);
+  EXPECT_TRUE(s.field(0).required);  // required propagates from the source through validate
+  const auto& src = std::get<engine::FilesSourceConfig>(plan.nodes[0].config);
+  EXPECT_EQ(src.path, "/specs/input/*.json");
+  auto out = plan.IndexOf("out");
+  EXPECT_EQ(std::get<engine::FilesSinkConfig>(plan.nodes[*out].config).path, "/w/out/big.ndjson");
+  EXPECT_EQ(plan.version.size(), 12u);
+}
+
+TEST(Compile, UnknownKeyNamesLineComponentAndSuggests) {
+  auto r = C(Replace(kGood, "filter: \"status", "fliter: \"status"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("p.yaml:29: shaped: unknown key 'fliter' in a map transform (did you mean 'filter'?)", 0), 0u)
+      << r.status().message();
+}
+
+TEST(Compile, BadExpressionNamesComponentColumnAndLine) {
+  auto r = C(Replace(kGood, "amount >= 0", "amout >= 0"));
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("p.yaml:21: valid: rule 'positive_amount'"), std::string::npos) << m;
+  EXPECT_NE(m.find("amout"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean 'amount'"), std::string::npos) << m;
+}
+
+TEST(Compile, TypeErrorIsReported) {
+  auto r = C(Replace(kGood, "status <> 'test'", "status > 3"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("p.yaml:29: shaped: filter:"), std::string::npos) << r.status().message();
+}
+
+TEST(Compile, FilterMustBeBool) {
+  auto r = C(Replace(kGood, "status <> 'test'", "amount + 1"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("must be a condition"), std::string::npos) << r.status().message();
+}
+
+TEST(Compile, UnknownInputAndPort) {
+  auto r = C(Replace(kGood, "inputs: [split.big]", "inputs: [split.bgi]"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("input 'split' has no output 'bgi' (did you mean 'big'?)"), std::string::npos)
+      << r.status().message();
+  auto r2 = C(Replace(kGood, "inputs: [raw]", "inputs: [rwa]"));
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("input 'rwa' is not a component (did you mean 'raw'?)"), std::string::npos)
+      << r2.status().message();
+}
+
+TEST(Compile, CycleIsReported) {
+  auto r = C(Replace(kGood, "inputs: [raw]", "inputs: [shaped]"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cycle"), std::string::npos) << r.status().message();
+}
+
+TEST(Compile, PlannedKindsSayTheyAreNotAvailableYet) {
+  auto r = C(Replace(kGood, "kind: files\n      path: input", "kind: kafka\n      path: input"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("source kind 'kafka' is not available"), std::string::npos) << r.status().message();
+  auto r2 = C(Replace(kGood, "kind: validate", "kind: valdate"));
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("(did you mean 'validate'?)"), std::string::npos) << r2.status().message();
+}
+
+TEST(Compile, ReportsEveryProblemAtOnce) {
+  std::string bad = Replace(Replace(kGood, "format: json", "formt: json"), "on_fail: dead_letter", "on_fail: deadletter");
+  auto r = C(bad);
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("'formt'"), std::string::npos) << m;
+  EXPECT_NE(m.find("on_fail 'deadletter'"), std::string::npos) << m;
+  EXPECT_NE(m.find('\n'), std::string::npos);
+}
+
+TEST(Compile, BadTypeAndMetadata) {
+  auto r = C(Replace(Replace(kGood, "decimal(12,2)", "decimal(40,2)"), "name: orders", "name: Orders"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("p.yaml:13: raw: field 'amount'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("p.yaml:3: pipeline name 'Orders'"), std::string::npos) << r.status().message();
+}
+
+TEST(Compile, OverridesApply) {
+  CompileOptions o;
+  o.workdir = "/w";
+  o.overrides = {"spec.sources.raw.path=/data/x.json"};
+  auto r = CompileString(kGood, "p.yaml", "/specs", o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(std::get<engine::FilesSourceConfig>(r->nodes[0].config).path, "/data/x.json");
+}
+
+}  // namespace
+}  // namespace sluice::pipeline

@@ -1,0 +1,106 @@
+#include "sluice/pipeline/plan_format.h"
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/base/strings.h"
+
+namespace sluice::pipeline {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string InputName(const engine::Plan& plan, const engine::EdgeRef& e) {
+  return plan.nodes[e.node].name + (e.port.empty() ? "" : "." + e.port);
+}
+
+ordered_json SchemaJson(const Schema& s) {
+  ordered_json a = ordered_json::array();
+  for (const auto& f : s.fields()) a.push_back({{"name", f.name}, {"type", f.type.ToString()}, {"required", f.required}});
+  return a;
+}
+
+ordered_json Details(const engine::PlanNode& n) {
+  struct V {
+    ordered_json operator()(const engine::FilesSourceConfig& c) {
+      return {{"path", c.path}, {"format", engine::FileFormatName(c.format)}, {"raw", c.keep_raw}};
+    }
+    ordered_json operator()(const engine::ValidateConfig& c) {
+      ordered_json rules = ordered_json::array();
+      for (const auto& r : c.rules) {
+        rules.push_back({{"name", r.name}, {"check", expr::ToSql(*r.predicate)}, {"on_fail", engine::OnFailName(r.on_fail)}});
+      }
+      return {{"required", c.required}, {"rules", rules}};
+    }
+    ordered_json operator()(const engine::MapConfig& c) {
+      ordered_json j;
+      j["filter"] = c.filter ? ordered_json(expr::ToSql(*c.filter)) : ordered_json(nullptr);
+      ordered_json sel = ordered_json::object();
+      for (const auto& [name, e] : c.select) sel[name] = expr::ToSql(*e);
+      j["select"] = sel;
+      return j;
+    }
+    ordered_json operator()(const engine::RouteConfig& c) {
+      ordered_json routes = ordered_json::object();
+      for (const auto& [name, e] : c.routes) routes[name] = expr::ToSql(*e);
+      return {{"routes", routes}, {"default", "_default"}};
+    }
+    ordered_json operator()(const engine::FilesSinkConfig& c) {
+      return {{"path", c.path}, {"format", engine::FileFormatName(c.format)}};
+    }
+  };
+  return std::visit(V{}, n.config);
+}
+
+}  // namespace
+
+std::string PlanToJson(const engine::Plan& plan, int indent) {
+  ordered_json j;
+  j["pipeline"] = plan.pipeline;
+  j["namespace"] = plan.namespace_;
+  j["version"] = plan.version;
+  j["mode"] = plan.mode;
+  ordered_json nodes = ordered_json::array();
+  for (const auto& n : plan.nodes) {
+    ordered_json node;
+    node["name"] = n.name;
+    node["role"] = engine::RoleName(n.role);
+    node["kind"] = n.kind;
+    ordered_json inputs = ordered_json::array();
+    for (const auto& e : n.inputs) inputs.push_back(InputName(plan, e));
+    node["inputs"] = inputs;
+    ordered_json outs = ordered_json::array();
+    for (const auto& o : n.outputs) outs.push_back({{"port", o.name.empty() ? "default" : o.name}, {"schema", SchemaJson(*o.schema)}});
+    node["outputs"] = outs;
+    if (n.role == engine::Role::kSink) node["input_schema"] = SchemaJson(*n.input_schema);
+    node["state"] = "none";
+    node["location"] = n.location;
+    node["details"] = Details(n);
+    nodes.push_back(node);
+  }
+  j["nodes"] = nodes;
+  j["dead_letter"] = {{"kind", plan.dead_letter.kind},
+                      {"path", plan.dead_letter.path.empty() ? "<workdir>/dead_letters/" + plan.pipeline + "/<run>.ndjson" : plan.dead_letter.path}};
+  return j.dump(indent);
+}
+
+std::string PlanToText(const engine::Plan& plan) {
+  std::string out = fmt::format("pipeline {} (namespace {}, version {}, mode {})\n", plan.pipeline, plan.namespace_,
+                                plan.version, plan.mode);
+  for (const auto& n : plan.nodes) {
+    std::vector<std::string> ins;
+    for (const auto& e : n.inputs) ins.push_back(InputName(plan, e));
+    out += fmt::format("\n{} {} [{}]{}\n", engine::RoleName(n.role), n.name, n.kind,
+                       ins.empty() ? "" : " <- " + Join(ins, ", "));
+    std::string details = Details(n).dump();
+    out += "  " + details + "\n";
+    for (const auto& o : n.outputs) {
+      out += fmt::format("  -> {}: {}\n", o.name.empty() ? "out" : o.name, o.schema->ToString());
+    }
+    out += "  state: none\n";
+  }
+  out += fmt::format("\ndead letters -> {}\n",
+                     plan.dead_letter.path.empty() ? "<workdir>/dead_letters/" + plan.pipeline + "/<run>.ndjson" : plan.dead_letter.path);
+  return out;
+}
+
+}  // namespace sluice::pipeline

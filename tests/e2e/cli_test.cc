@@ -1,0 +1,167 @@
+// End-to-end tests of the `sluice` binary: exit codes, messages, JSON output, and the promise
+// that bad input loses nothing (every record is counted out, dropped or dead-lettered).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "process.h"
+
+namespace sluice::testing {
+namespace {
+
+using nlohmann::json;
+
+const std::string kBin = SLUICE_BIN;
+const std::string kSrc = SLUICE_SOURCE_DIR;
+
+ProcessResult Sluice(std::vector<std::string> args) {
+  args.insert(args.begin(), kBin);
+  return RunProcess(args);
+}
+
+const char* kSpec = R"(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: e2e}
+spec:
+  sources:
+    raw:
+      kind: files
+      path: in.ndjson
+      schema:
+        fields:
+          - {name: id, type: int64, required: true}
+          - {name: amount, type: "decimal(10,2)"}
+  transforms:
+    checked:
+      kind: validate
+      inputs: [raw]
+      rules: [{name: positive, check: "amount > 0", on_fail: ON_FAIL}]
+  sinks:
+    out: {kind: files, inputs: [checked], path: out.ndjson}
+)";
+
+std::string Spec(const std::string& on_fail) {
+  std::string s = kSpec;
+  s.replace(s.find("ON_FAIL"), 7, on_fail);
+  return s;
+}
+
+TEST(Cli, HelpForEveryVerb) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"validate", "--help"},
+                                        {"plan", "--help"}, {"run", "--help"}, {"test", "--help"}}) {
+    auto r = Sluice(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+  auto bad = Sluice({"frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+TEST(Cli, ValidateGoodAndBad) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("dead_letter"));
+  auto ok = Sluice({"validate", "-f", dir / "p.yaml"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("valid"), std::string::npos);
+
+  std::string bad = Spec("dead_letter");
+  bad.replace(bad.find("amount > 0"), 10, "amont > 0");
+  bad.replace(bad.find("path: out.ndjson"), 16, "pth: out.ndjson");
+  WriteFile(dir / "bad.yaml", bad);
+  auto r = Sluice({"validate", "-f", dir / "bad.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(dir / "bad.yaml:17: checked: rule 'positive'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'amount'?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir / "bad.yaml:19: out: unknown key 'pth'"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RunJsonCountsEveryRecord) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("dead_letter"));
+  WriteFile(dir / "in.ndjson",
+            "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": -1}\n{\"id\": \"x\"}\n{bad\n{\"amount\": 3}\n"
+            "{\"id\": 6, \"amount\": 7.5}\n");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work", "--output", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["pipeline"], "e2e");
+  EXPECT_EQ(j["status"], "succeeded");
+  EXPECT_TRUE(j["duration_ms"].is_number());
+  for (const auto& [name, c] : j["components"].items()) {
+    EXPECT_EQ(c["in"].get<int>(), c["out"].get<int>() + c["dead_letter"].get<int>() + c["dropped"].get<int>()) << name;
+  }
+  EXPECT_EQ(j["components"]["raw"]["in"], 6);
+  EXPECT_EQ(j["components"]["raw"]["dead_letter"], 2);  // wrong type, malformed
+  EXPECT_EQ(j["components"]["checked"]["dead_letter"], 2);  // missing id, negative amount
+  EXPECT_EQ(j["components"]["out"]["out"], 2);
+  EXPECT_EQ(j["dead_letters"], 4);
+  std::string dl = ReadFile(j["dead_letter_path"].get<std::string>());
+  int lines = 0;
+  for (char c : dl) lines += c == '\n';
+  EXPECT_EQ(lines, 4);
+  json first = json::parse(dl.substr(0, dl.find('\n')));
+  for (const char* k : {"pipeline", "version", "component", "rule", "error_class", "error_message", "source",
+                        "partition", "offset", "event_time", "ingest_time", "payload"}) {
+    EXPECT_TRUE(first.contains(k)) << k;
+  }
+  std::string out = ReadFile(dir / "work/out.ndjson");
+  EXPECT_NE(out.find("\"id\":1"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"id\":6"), std::string::npos) << out;
+}
+
+TEST(Cli, OnFailStopsTheRunWithExit1) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("fail"));
+  WriteFile(dir / "in.ndjson", "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": -1}\n");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("rule 'positive' failed at " + dir / "in.ndjson:2"), std::string::npos) << r.out;
+  // A failed run does not leave a half-written output behind.
+  EXPECT_EQ(ReadFile(dir / "work/out.ndjson"), "");
+}
+
+TEST(Cli, PlanJsonHasASchemaOnEveryEdge) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("drop"));
+  auto r = Sluice({"plan", "-f", dir / "p.yaml", "--output", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_EQ(j["nodes"].size(), 3u);
+  EXPECT_EQ(j["nodes"][1]["inputs"][0], "raw");
+  EXPECT_EQ(j["nodes"][1]["outputs"][0]["schema"][1]["type"], "decimal(10,2)");
+  EXPECT_EQ(j["nodes"][2]["input_schema"][0]["name"], "id");
+  auto y = Sluice({"plan", "-f", dir / "p.yaml", "--output", "yaml"});
+  EXPECT_EQ(y.exit_code, 0);
+  EXPECT_NE(y.out.find("pipeline: e2e"), std::string::npos) << y.out;
+}
+
+TEST(Cli, SetOverridesAndMissingInput) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("drop"));
+  WriteFile(dir / "other.ndjson", "{\"id\": 1, \"amount\": 5}\n");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w", "--set",
+                   "spec.sources.raw.path=" + dir / "other.ndjson", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["components"]["raw"]["in"], 1);
+  auto missing = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("no files match"), std::string::npos) << missing.out;
+}
+
+TEST(Cli, SpecTestReportsFailures) {
+  // A spec test whose expectation is wrong must fail, and say what differs.
+  TempDir dir;
+  WriteFile(dir / "t/pipeline.yaml", Spec("drop"));
+  WriteFile(dir / "t/in.ndjson", "{\"id\": 1, \"amount\": 5}\n");
+  WriteFile(dir / "t/expected/out.ndjson", "{\"id\": 2, \"amount\": 5}\n");
+  auto r = Sluice({"test", dir / "t"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("FAIL t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 missing, 1 unexpected"), std::string::npos) << r.out;
+  WriteFile(dir / "t/expected/out.ndjson", "{\"amount\": 5.00, \"id\": 1}\n");
+  auto ok = Sluice({"test", dir / "t"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -1,0 +1,33 @@
+// Runs a command and captures its exit code, stdout and stderr (for end-to-end tests).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sluice::testing {
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with the arguments (no shell), optionally feeding `stdin_text`.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& cwd = "");
+
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, const std::string& content);
+std::string ReadFile(const std::string& path);
+
+}  // namespace sluice::testing
