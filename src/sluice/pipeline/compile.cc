@@ -535,7 +535,14 @@ void Compiler::CompileNode(size_t idx) {
       return unavailable(kPlannedTransforms, "transform", "validate, map, route");
     }
   } else {
-    if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files");
+    if (c.kind == "blackhole") {
+      CheckKeys(n, name, "a blackhole sink", {"kind", "inputs", "description"});
+      node.config = engine::BlackholeSinkConfig{};
+      plan_index_[node.name] = plan_.nodes.size();
+      plan_.nodes.push_back(std::move(node));
+      return;
+    }
+    if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files, blackhole");
     CheckKeys(n, name, "a files sink", {"kind", "inputs", "path", "format", "csv", "description"});
     engine::FilesSinkConfig cfg;
     if (auto p = Str(n, "path", name, true)) cfg.path = ResolveWorkPath(*p);

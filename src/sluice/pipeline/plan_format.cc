@@ -47,6 +47,7 @@ ordered_json Details(const engine::PlanNode& n) {
     ordered_json operator()(const engine::FilesSinkConfig& c) {
       return {{"path", c.path}, {"format", engine::FileFormatName(c.format)}};
     }
+    ordered_json operator()(const engine::BlackholeSinkConfig&) { return ordered_json::object(); }
   };
   return std::visit(V{}, n.config);
 }

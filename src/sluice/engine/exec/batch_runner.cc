@@ -53,6 +53,9 @@ std::unique_ptr<Operator> CreateOperator(const PlanNode& node, size_t index, Exe
     std::unique_ptr<Operator> operator()(const FilesSinkConfig&) {
       return std::make_unique<FilesSink>(n, i, c, k);
     }
+    std::unique_ptr<Operator> operator()(const BlackholeSinkConfig&) {
+      return std::make_unique<BlackholeSink>(n, i, c, k);
+    }
   };
   return std::visit(Visitor{node, index, ctx, counters, progress}, node.config);
 }

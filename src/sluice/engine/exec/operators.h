@@ -38,6 +38,16 @@ class RouteOperator final : public Operator {
   Status Process(size_t slot, const Batch& batch) override;
 };
 
+class BlackholeSink final : public Operator {
+ public:
+  using Operator::Operator;
+  Status Process(size_t, const Batch& batch) override {
+    counters_.in += static_cast<int64_t>(batch.active_rows());
+    counters_.out += static_cast<int64_t>(batch.active_rows());
+    return Status::OK();
+  }
+};
+
 class FilesSink final : public Operator {
  public:
   using Operator::Operator;

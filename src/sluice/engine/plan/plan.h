@@ -73,8 +73,11 @@ struct FilesSinkConfig {
   CsvSettings csv;
 };
 
-using NodeConfig =
-    std::variant<FilesSourceConfig, ValidateConfig, MapConfig, RouteConfig, FilesSinkConfig>;
+// Counts and discards records: for benchmarks and dry runs.
+struct BlackholeSinkConfig {};
+
+using NodeConfig = std::variant<FilesSourceConfig, ValidateConfig, MapConfig, RouteConfig, FilesSinkConfig,
+                                BlackholeSinkConfig>;
 
 struct EdgeRef {
   size_t node;       // index into Plan::nodes

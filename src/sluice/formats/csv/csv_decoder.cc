@@ -1,0 +1,293 @@
+// CSV decoding: a single pass over the buffer. Unquoted fields are views into the input; only a
+// quoted field with doubled quotes is unescaped, into a scratch buffer reused for every record.
+// Values are staged in a RowAssembler and appended to the columns once the whole record
+// converted.
+#include <algorithm>
+#include <cstring>
+
+#include "sluice/base/strings.h"
+#include "sluice/formats/csv/csv.h"
+#include "sluice/formats/row_assembler.h"
+#include "sluice/formats/text_convert.h"
+
+namespace sluice::formats {
+namespace {
+
+constexpr const char* kFieldCount = "field_count";
+constexpr const char* kTypeMismatch = "type_mismatch";
+constexpr const char* kUnbalancedQuote = "unbalanced_quote";
+constexpr const char* kInvalidUtf8 = "invalid_utf8";
+constexpr const char* kOversized = "oversized_record";
+constexpr const char* kMalformedCsv = "malformed_csv";
+
+// A field of the record being scanned: a view into the input, or (when it had doubled quotes)
+// a range of the scratch buffer, which may still move while the record is scanned.
+struct FieldRef {
+  const char* ptr;  // into the input; nullptr when the text is in scratch
+  size_t offset;    // into scratch
+  size_t len;
+  bool quoted;
+};
+
+enum class ScanStatus { kOk, kUnbalancedQuote, kTextAfterQuote };
+
+struct ScanResult {
+  ScanStatus status = ScanStatus::kOk;
+  const char* content_end = nullptr;  // end of the record's text (before the line break)
+  const char* next = nullptr;         // start of the next record
+  int64_t inner_newlines = 0;         // line breaks inside quoted fields
+  size_t bad_field = 0;               // 0-based field of a quote problem
+};
+
+bool IsBlankRecord(const std::vector<FieldRef>& f) {
+  return f.size() == 1 && f[0].len == 0 && !f[0].quoted;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct CsvDecoder::Impl {
+  Impl(SchemaPtr s, CsvOptions c, DecodeOptions o)
+      : schema(std::move(s)), csv(std::move(c)), options(std::move(o)), rows(schema, options) {
+    std::memset(special, 0, sizeof special);
+    special[static_cast<unsigned char>(csv.delimiter)] = 1;
+    special[static_cast<unsigned char>('\n')] = 1;
+    special[static_cast<unsigned char>('\r')] = 1;
+    for (size_t i = 0; i < schema->size(); ++i) {
+      if (static_cast<int>(i) != rows.raw_field()) data_fields.push_back(i);
+    }
+  }
+
+  std::string_view View(const FieldRef& f) const {
+    return f.ptr ? std::string_view(f.ptr, f.len) : std::string_view(scratch.data() + f.offset, f.len);
+  }
+
+  bool IsNullMarker(std::string_view v) const {
+    for (const auto& m : csv.null_values) {
+      if (m.size() == v.size() && std::memcmp(m.data(), v.data(), v.size()) == 0) return true;
+    }
+    return false;
+  }
+
+  // Splits the record starting at `p` into `fields`.
+  ScanResult Scan(const char* p, const char* end) {
+    ScanResult r;
+    fields.clear();
+    scratch.clear();
+    const char quote = csv.quote;
+    const char delim = csv.delimiter;
+    for (;;) {
+      if (p < end && *p == quote) {
+        const char* open = p;
+        const char* q = p + 1;
+        const char* seg = q;
+        bool escaped = false;
+        size_t scratch_start = scratch.size();
+        for (;;) {
+          const char* hit = static_cast<const char*>(std::memchr(q, quote, static_cast<size_t>(end - q)));
+          if (hit == nullptr) {
+            r.status = ScanStatus::kUnbalancedQuote;
+            r.bad_field = fields.size();
+            r.content_end = end;
+            r.next = end;
+            return r;
+          }
+          if (hit + 1 < end && hit[1] == quote) {  // a doubled quote stands for one
+            scratch.append(seg, hit + 1);
+            escaped = true;
+            q = hit + 2;
+            seg = q;
+            continue;
+          }
+          r.inner_newlines += std::count(open + 1, hit, '\n');
+          if (escaped) {
+            scratch.append(seg, hit);
+            fields.push_back(FieldRef{nullptr, scratch_start, scratch.size() - scratch_start, true});
+          } else {
+            fields.push_back(FieldRef{open + 1, 0, static_cast<size_t>(hit - open - 1), true});
+          }
+          p = hit + 1;
+          break;
+        }
+        if (p < end && *p != delim && *p != '\n' && *p != '\r') {
+          // Text after a closing quote: the record is not valid CSV. Resume at the next line.
+          r.status = ScanStatus::kTextAfterQuote;
+          r.bad_field = fields.size() - 1;
+          const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+          r.content_end = nl ? nl : end;
+          if (r.content_end > p && r.content_end[-1] == '\r') --r.content_end;
+          r.next = nl ? nl + 1 : end;
+          if (nl == nullptr) r.content_end = end;
+          return r;
+        }
+      } else {
+        const char* q = p;
+        while (q < end && !special[static_cast<unsigned char>(*q)]) ++q;
+        fields.push_back(FieldRef{p, 0, static_cast<size_t>(q - p), false});
+        p = q;
+      }
+      if (p >= end) {
+        r.content_end = end;
+        r.next = end;
+        return r;
+      }
+      if (*p == delim) {
+        ++p;
+        continue;
+      }
+      r.content_end = p;
+      r.next = (*p == '\r' && p + 1 < end && p[1] == '\n') ? p + 2 : p + 1;
+      return r;
+    }
+  }
+
+  Status MapHeader() {
+    column_to_field.assign(fields.size(), -1);
+    std::vector<bool> used(schema->size(), false);
+    for (size_t c = 0; c < fields.size(); ++c) {
+      std::string_view name = View(fields[c]);
+      for (size_t fi : data_fields) {
+        if (!used[fi] && schema->field(fi).name == name) {
+          column_to_field[c] = static_cast<int>(fi);
+          used[fi] = true;
+          break;
+        }
+      }
+    }
+    for (size_t c = 0; c < fields.size(); ++c) {
+      if (column_to_field[c] >= 0) continue;
+      std::string_view name = View(fields[c]);
+      for (size_t fi : data_fields) {
+        if (!used[fi] && EqualsIgnoreCase(schema->field(fi).name, name)) {
+          column_to_field[c] = static_cast<int>(fi);
+          used[fi] = true;
+          break;
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  void AddError(std::vector<DecodeError>& errors, int64_t line, const char* cls, std::string message,
+                std::string_view raw) {
+    errors.push_back(DecodeError{line, cls, std::move(message), CapRaw(raw, kMaxRawBytes)});
+  }
+
+  Status Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors) {
+    rows.Start(&on_batch);
+    if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) data.remove_prefix(3);
+    // One validation pass over the whole input; records are checked one by one only if it fails.
+    const bool all_valid_utf8 = IsValidUtf8(data);
+    bool header_pending = csv.header;
+    if (!csv.header) {
+      column_to_field.clear();
+      for (size_t fi : data_fields) column_to_field.push_back(static_cast<int>(fi));
+    }
+    const char* p = data.data();
+    const char* end = p + data.size();
+    int64_t line = 1;
+    while (p < end) {
+      const char* start = p;
+      const int64_t record_line = line;
+      ScanResult r = Scan(p, end);
+      std::string_view text(start, static_cast<size_t>(r.content_end - start));
+      if (r.status == ScanStatus::kUnbalancedQuote) {
+        if (header_pending) return Status::DataError("CSV header: a quote is never closed");
+        AddError(errors, record_line, kUnbalancedQuote,
+                 "field " + std::to_string(r.bad_field + 1) +
+                     ": a quote is never closed; the input from this record to its end is rejected as one record",
+                 std::string_view(start, static_cast<size_t>(end - start)));
+        break;
+      }
+      line += r.inner_newlines + (r.next > r.content_end ? 1 : 0);
+      p = r.next;
+      if (r.status == ScanStatus::kTextAfterQuote) {
+        if (header_pending) return Status::DataError("CSV header: text after a closing quote");
+        AddError(errors, record_line, kMalformedCsv,
+                 "field " + std::to_string(r.bad_field + 1) + ": text after a closing quote", text);
+        continue;
+      }
+      if (text.size() > options.max_record_bytes) {
+        if (header_pending) return Status::DataError("CSV header is longer than {} bytes", options.max_record_bytes);
+        AddError(errors, record_line, kOversized,
+                 "record of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                     std::to_string(options.max_record_bytes) + " bytes",
+                 text);
+        continue;
+      }
+      if (!all_valid_utf8 && !IsValidUtf8(text)) {
+        if (header_pending) return Status::DataError("CSV header is not valid UTF-8");
+        AddError(errors, record_line, kInvalidUtf8, "invalid UTF-8 in the record", text);
+        continue;
+      }
+      if (header_pending) {
+        if (IsBlankRecord(fields)) continue;
+        header_pending = false;
+        SLUICE_RETURN_IF_ERROR(MapHeader());
+        continue;
+      }
+      const size_t expected = column_to_field.size();
+      if (fields.size() != expected) {
+        // A blank line holds one empty field; it is a record only where records have one field.
+        if (IsBlankRecord(fields)) continue;
+        AddError(errors, record_line, kFieldCount,
+                 "expected " + std::to_string(expected) + " fields, got " + std::to_string(fields.size()), text);
+        continue;
+      }
+      rows.BeginRow();
+      bool ok = true;
+      for (size_t c = 0; c < expected; ++c) {
+        int fi = column_to_field[c];
+        if (fi < 0) continue;
+        const FieldRef& f = fields[c];
+        std::string_view v = View(f);
+        FieldValue& out = rows.Set(static_cast<size_t>(fi));
+        if (!f.quoted && IsNullMarker(v)) {
+          out.SetNull();
+          continue;
+        }
+        const DataType& type = schema->field(static_cast<size_t>(fi)).type;
+        if (!ConvertText(v, type, out)) {
+          AddError(errors, record_line, kTypeMismatch,
+                   "field '" + schema->field(static_cast<size_t>(fi)).name + "' (column " + std::to_string(c + 1) +
+                       "): expected " + type.ToString() + ", got \"" + ShortenForMessage(v) + "\"",
+                   text);
+          ok = false;
+          break;
+        }
+      }
+      if (ok) SLUICE_RETURN_IF_ERROR(rows.CommitRow(record_line, text));
+    }
+    return rows.Flush();
+  }
+
+  SchemaPtr schema;
+  CsvOptions csv;
+  DecodeOptions options;
+  RowAssembler rows;
+  std::vector<size_t> data_fields;   // schema fields other than "_raw", in order
+  std::vector<int> column_to_field;  // per CSV column: schema field, or -1 (ignored)
+  uint8_t special[256];              // bytes that end an unquoted field
+  std::vector<FieldRef> fields;
+  std::string scratch;
+};
+
+CsvDecoder::CsvDecoder(SchemaPtr schema, CsvOptions csv, DecodeOptions options)
+    : impl_(std::make_unique<Impl>(std::move(schema), std::move(csv), std::move(options))) {}
+CsvDecoder::~CsvDecoder() = default;
+
+Status CsvDecoder::Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors) {
+  return impl_->Decode(data, on_batch, errors);
+}
+
+}  // namespace sluice::formats
