@@ -11,6 +11,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 

@@ -99,6 +99,13 @@ BoundExprPtr MakeLiteral(Value v, DataType type);
 // The smallest type both numeric types widen to (int32 < int64 < decimal < float64).
 DataType WidenNumeric(DataType a, DataType b);
 bool IsNullLiteral(const BoundExpr& e);
+// `l op r` for a comparison operator, with the same typing rules as in the text.
+Result<BoundExprPtr> BindComparison(Op op, BoundExprPtr l, BoundExprPtr r, int pos, const std::string& text);
+// `l op r` for + - * / %, with the numeric typing rules of binder.cc.
+Result<BoundExprPtr> BindArithmetic(Op op, BoundExprPtr l, BoundExprPtr r, int pos, const std::string& text);
+// Converts every expression in `exprs` to their common type (numeric widening, date -> timestamp,
+// NULL -> anything) and returns it; `what` names the construct in the error.
+Result<DataType> UnifyTypes(std::vector<BoundExprPtr*> exprs, int pos, std::string_view what);
 
 // A call being bound: what a function's resolver sees and fills in.
 struct CallBinding {
@@ -115,6 +122,9 @@ struct CallBinding {
   std::array<int64_t, 4> params{};
   AggregateKind aggregate = AggregateKind::kCount;
   bool foldable = true;
+  bool star = false;      // count(*)
+  bool has_else = false;  // kind == kCase
+  BoundExprPtr replacement;  // set by resolvers that rewrite the call into other nodes
 
   template <typename... A>
   Status Error(fmt::format_string<A...> f, A&&... a) const {
@@ -135,6 +145,7 @@ using Resolver = Status (*)(CallBinding& call);
 struct FunctionDef {
   std::string_view name;
   Resolver resolve;
+  bool aggregate = false;
 };
 
 // The registry (functions.cc): every scalar function, special form and aggregate.
@@ -215,6 +226,8 @@ inline void ForAllRowsAppend(const EvalInput& in, Column& out, F&& f) {
 
 // A fixed-width result column of `n` rows; NULL wherever a non-scalar argument is NULL.
 ColumnPtr NewFixedResult(DataType type, const EvalInput& in, const Datum* args, size_t nargs);
+// `n` copies of `v` (which may be a NULL of `type`).
+ColumnPtr RepeatValue(const Value& v, DataType type, size_t n);
 // A variable-width result with capacity for the active rows.
 ColumnPtr NewStringResult(DataType type, const EvalInput& in, size_t bytes_hint);
 void ReportRowError(const EvalInput& in, uint32_t row, std::string message);

@@ -4,6 +4,7 @@
 // a literal, so the inner loop is a plain array walk. Operations that can fail (overflow) run a
 // branch-free first pass that only records *whether* something went wrong; a second pass over
 // the failing batch finds the rows, so the common case pays nothing for error reporting.
+#include <algorithm>
 #include <cmath>
 #include <charconv>
 #include <limits>
@@ -28,6 +29,16 @@ ColumnPtr NewFixedResult(DataType type, const EvalInput& in, const Datum* args, 
   return out;
 }
 
+ColumnPtr RepeatValue(const Value& v, DataType type, size_t n) {
+  if (!v.is_null()) return MakeConstantColumn(v, n);
+  // A typed NULL: MakeConstantColumn only handles the untyped one. The untyped NULL is stored
+  // as a bool column (a column of type null has no storage to point at).
+  auto c = std::make_shared<Column>(type.id == TypeId::kNull ? DataType::Bool() : type);
+  c->Reserve(n);
+  for (size_t i = 0; i < n; ++i) c->AppendNull();
+  return c;
+}
+
 ColumnPtr NewStringResult(DataType type, const EvalInput& in, size_t bytes_hint) {
   auto out = std::make_shared<Column>(type);
   out->Reserve(in.n, bytes_hint);
@@ -42,7 +53,11 @@ std::string DescribeValue(const Column& col, uint32_t row) {
   if (col.IsNull(row)) return "NULL";
   if (col.type().is_variable_width()) {
     std::string_view s = col.GetString(row);
-    if (s.size() > 64) return fmt::format("'{}...'", s.substr(0, 64));
+    if (s.size() > 64) {
+      size_t cut = 64;
+      while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+      return fmt::format("'{}...'", s.substr(0, cut));
+    }
     return fmt::format("'{}'", s);
   }
   return col.GetValue(row).ToString();
@@ -949,9 +964,7 @@ std::shared_ptr<const KernelState> MakeInSet(DataType type, const std::vector<Va
 
 namespace {
 
-ColumnPtr Broadcast(const Datum& d, size_t n) {
-  return MakeConstantColumn(d.col->GetValue(0), n);
-}
+ColumnPtr Broadcast(const Datum& d, size_t n) { return RepeatValue(d.col->GetValue(0), d.col->type(), n); }
 
 EvalInput Narrow(const EvalInput& in, const std::vector<uint32_t>& rows) {
   EvalInput sub = in;
@@ -985,11 +998,8 @@ void GatherFixed(Column& out, const EvalInput& in, const std::vector<uint16_t>& 
 
 ColumnPtr GatherBranches(DataType type, const EvalInput& in, const std::vector<uint16_t>& which,
                          const std::vector<Datum>& src) {
+  if (type.id == TypeId::kNull) return RepeatValue(Value(), type, in.n);
   auto out = std::make_shared<Column>(type);
-  if (type.id == TypeId::kNull) {
-    for (size_t r = 0; r < in.n; ++r) out->AppendNull();
-    return out;
-  }
   if (type.is_variable_width()) {
     out->Reserve(in.n, in.count * 16);
     ForAllRowsAppend(in, *out, [&](uint32_t r) {
@@ -1098,23 +1108,26 @@ Result<Datum> EvalCoalesce(const BoundExpr& node, const EvalInput& in) {
   return Datum{GatherBranches(node.type, in, which, values), false};
 }
 
-std::string RenderSql(const BoundExpr& e);
-
 }  // namespace
 
 Result<Datum> EvalNode(const BoundExpr& node, const EvalInput& in) {
   switch (node.kind) {
     case BoundKind::kLiteral: return Datum{node.scalar, true};
-    case BoundKind::kColumn: return Datum{in.batch->column(node.column_index), false};
+    case BoundKind::kColumn:
+      if (static_cast<size_t>(node.column_index) >= in.batch->num_columns()) {
+        return Status::Internal("column '{}' (#{}) is not in the batch; was the expression bound to another schema?",
+                                node.name, node.column_index);
+      }
+      return Datum{in.batch->column(node.column_index), false};
     case BoundKind::kNow: return Datum{MakeConstantColumn(Value::Timestamp(in.ctx->now_micros), 1), true};
     case BoundKind::kAnd:
     case BoundKind::kOr: return EvalAndOr(node, in);
     case BoundKind::kCase: return EvalCase(node, in);
     case BoundKind::kCoalesce: return EvalCoalesce(node, in);
     case BoundKind::kAggregate: {
-      std::string name = ToSql(node);
-      ColumnPtr col = in.batch->ColumnByName(name);
-      if (!col) return Status::Internal("aggregate result column '{}' is missing from the batch", name);
+      // node.text holds the canonical SQL of the call (see FindAggregates).
+      ColumnPtr col = in.batch->ColumnByName(node.text);
+      if (!col) return Status::Internal("aggregate result column '{}' is missing from the batch", node.text);
       return Datum{col, false};
     }
     case BoundKind::kCall: break;
@@ -1144,7 +1157,7 @@ Result<ColumnPtr> Evaluate(const BoundExpr& expr, const Batch& batch, EvalContex
   in.count = batch.active_rows();
   in.ctx = &ctx;
   SLUICE_ASSIGN_OR_RETURN(Datum d, EvalNode(expr, in));
-  if (d.scalar) return MakeConstantColumn(d.col->GetValue(0), in.n);
+  if (d.scalar) return RepeatValue(d.col->GetValue(0), d.col->type(), in.n);
   return d.col;
 }
 

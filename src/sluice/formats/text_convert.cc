@@ -155,14 +155,21 @@ std::optional<int64_t> ParseDecimalText(std::string_view s, int precision, int s
   return ParseDecimal(text, precision, scale);
 }
 
+bool TimestampInRange(int64_t micros) {
+  // Years 0000..9999: what ISO-8601 text (and so every encoder) can write.
+  static const int64_t kMin = int64_t{DaysFromCivil(0, 1, 1)} * kMicrosPerDay;
+  static const int64_t kMax = int64_t{DaysFromCivil(10000, 1, 1)} * kMicrosPerDay - 1;
+  return micros >= kMin && micros <= kMax;
+}
+
 bool EpochMillisToMicros(int64_t millis, int64_t& micros) {
-  return !__builtin_mul_overflow(millis, int64_t{1000}, &micros);
+  return !__builtin_mul_overflow(millis, int64_t{1000}, &micros) && TimestampInRange(micros);
 }
 
 bool ParseTimestampText(std::string_view s, bool allow_epoch_millis, int64_t& micros) {
   if (auto ts = ParseTimestamp(s)) {
     micros = *ts;
-    return true;
+    return TimestampInRange(micros);
   }
   if (!allow_epoch_millis) return false;
   int64_t millis;

@@ -9,7 +9,8 @@
 //   decimal    "-12.345", "1.5e3": exact digits, rounded half away from zero to the scale;
 //              rejected if the integer part needs more than precision - scale digits
 //   date       YYYY-MM-DD
-//   timestamp  ISO-8601 (see types/temporal.h); where allowed, an integer of epoch milliseconds
+//   timestamp  ISO-8601 (see types/temporal.h); where allowed, an integer of epoch milliseconds;
+//              years 0000..9999
 //   binary     base64 (standard alphabet, padding optional)
 // Canonical text (encoders): the inverse, with floats in shortest round-trip form.
 // Thread-safety: free functions, reentrant.
@@ -68,10 +69,14 @@ bool ParseInt32Text(std::string_view s, int32_t& out);
 bool ParseFloat64Text(std::string_view s, double& out);
 // Like sluice::ParseDecimal, plus an exponent ("1.25e2").
 std::optional<int64_t> ParseDecimalText(std::string_view s, int precision, int scale);
-// ISO-8601; also an integer of epoch milliseconds when `allow_epoch_millis`.
+// ISO-8601; also an integer of epoch milliseconds when `allow_epoch_millis`. Only years
+// 0000..9999 are accepted (see TimestampInRange).
 bool ParseTimestampText(std::string_view s, bool allow_epoch_millis, int64_t& micros);
-// Epoch milliseconds -> microseconds; false on overflow.
+// Epoch milliseconds -> microseconds; false if outside TimestampInRange.
 bool EpochMillisToMicros(int64_t millis, int64_t& micros);
+// True for 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z, the instants ISO-8601 text can
+// hold, so every accepted timestamp can be written back out and read again.
+bool TimestampInRange(int64_t micros);
 // Decodes base64 into `out` (replacing its contents).
 bool DecodeBase64(std::string_view s, std::string& out);
 // True if `s` is a JSON number per RFC 8259 (no leading zeros, no '+', digits after '.').

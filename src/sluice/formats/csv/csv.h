@@ -7,8 +7,15 @@
 // case-insensitive). A row with the wrong number of fields is field_count; a value that does not
 // convert is type_mismatch; a quote that is never closed is unbalanced_quote (the record from the
 // opening quote to the end of input is rejected as one); invalid UTF-8 is invalid_utf8.
-// Encoder: a header line, then one line per active row; fields quoted only when needed; NULL is
-// written as the first null marker (empty by default).
+// Null markers apply to unquoted fields only: with the default {""}, `a,,b` has a NULL and
+// `a,"",b` an empty string. Header names match schema fields exactly first, then ignoring case;
+// the first matching column wins. Non-string values may have surrounding blanks; strings are
+// kept verbatim. A blank line is skipped unless records have exactly one field (then it is one
+// empty field). Text after a closing quote is malformed_csv. A header that cannot be read
+// (invalid UTF-8, unclosed quote) fails the whole input with a DataError status.
+// Encoder: a header line, then one line per active row (LF line ends); fields quoted only when
+// needed (delimiter, quote, CR/LF, or text equal to a null marker); NULL is written as the first
+// null marker (empty by default).
 // Thread-safety: one thread per instance.
 #pragma once
 

@@ -12,8 +12,21 @@
 //     binary <- a base64 string;
 //   - anything else is a type_mismatch error for the whole record; a record that does not parse
 //     is malformed_json; invalid UTF-8 is invalid_utf8.
+//   - float64 also takes the strings "NaN", "Infinity", "-Infinity" (what the encoder writes for
+//     them); timestamps must lie in years 0000..9999. No other coercion: "12" is not an int.
+//   - a dotted name also matches a flat top-level key ("data.page": ...); unknown keys are
+//     ignored but still validated (a malformed value anywhere rejects the record).
+//   - a repeated key: the last occurrence wins (per field path), as in most JSON readers.
+//   - NDJSON: one object per line (LF or CRLF); blank lines are skipped; a line longer than
+//     max_record_bytes is oversized_record. Line numbers count every line, blank ones too.
+//   - a JSON array: elements with a type error are rejected one by one; a malformed element (or
+//     invalid UTF-8 or trailing content anywhere) cannot be resynchronized, so decoding stops
+//     with the rows decoded so far plus one error that says so and holds the rest as its raw.
+//   - a string field named "_raw" receives the record's text (the line, or the element).
 // Encoder: one object per active row; dotted names become nested objects again; decimals are
-// written as JSON numbers with their exact digits, dates/timestamps as ISO-8601 strings.
+// written as JSON numbers with their exact digits, dates/timestamps as ISO-8601 strings, NULL as
+// null (never omitted), floats in shortest round-trip form, binary as base64. A dotted name
+// that collides with another field ("data" and "data.page") is written flat under its full name.
 // Thread-safety: a decoder/encoder instance is used by one thread at a time.
 #pragma once
 

@@ -6,6 +6,7 @@
 //
 // Values are staged in a RowAssembler and appended to the columns only once the whole record
 // converted, so a rejected record never has to be rolled back out of the columns.
+#include <emmintrin.h>
 #include <simdjson.h>
 
 #include <cstring>
@@ -47,10 +48,41 @@ struct PathNode {
   int field = -1;        // schema field that ends here, or -1
   std::string path;      // dotted path of this node (for messages)
   std::vector<std::pair<std::string, int>> children;  // key -> node index
+  std::vector<std::string> padded_keys;  // children's keys followed by 8 zero bytes (SameBytes)
   // Open-addressing table over `children`: slot -> child position + 1 (0 = empty).
   std::vector<uint16_t> table;
   uint32_t mask = 0;
 };
+
+// The first '"' or '\\' at or after `p`. The caller guarantees a '"' before the end of the
+// input, and at least 16 readable bytes past any position before it (the input padding).
+inline const char* FindQuoteOrBackslash(const char* p) {
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (;; p += 16) {
+    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)));
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+}
+
+// Compares n bytes eight at a time; both sides must have 8 readable bytes past n (schema keys
+// are stored padded, input keys are followed by their closing quote and the input padding).
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return false;
+  }
+  if (i == n) return true;
+  uint64_t x, y;
+  std::memcpy(&x, a + i, 8);
+  std::memcpy(&y, b + i, 8);
+  uint64_t mask = ~uint64_t{0} >> (64 - 8 * (n - i));
+  return ((x ^ y) & mask) == 0;
+}
 
 inline uint32_t HashKey(const char* p, size_t n) {
   // FNV-1a: keys are short, and this only has to spread a few dozen names.
@@ -115,6 +147,8 @@ struct JsonDecoder::Impl {
       while (size < n.children.size() * 2) size *= 2;
       n.table.assign(size, 0);
       n.mask = static_cast<uint32_t>(size - 1);
+      n.padded_keys.clear();
+      for (const auto& c : n.children) n.padded_keys.push_back(c.first + std::string(8, '\0'));
       for (size_t c = 0; c < n.children.size(); ++c) {
         const std::string& k = n.children[c].first;
         uint32_t h = HashKey(k.data(), k.size()) & n.mask;
@@ -130,7 +164,7 @@ struct JsonDecoder::Impl {
       uint16_t slot = n.table[h];
       if (slot == 0) return -1;
       const auto& [k, idx] = n.children[slot - 1];
-      if (k.size() == key.size() && std::memcmp(k.data(), key.data(), key.size()) == 0) return idx;
+      if (k.size() == key.size() && SameBytes(n.padded_keys[slot - 1].data(), key.data(), key.size())) return idx;
       h = (h + 1) & n.mask;
     }
   }
@@ -171,8 +205,7 @@ struct JsonDecoder::Impl {
   // The key of a field without copying it when it has no escapes.
   bool KeyOf(od::field& f, std::string_view& key) {
     const char* s = f.key().raw();
-    const char* p = s;
-    while (*p != '"' && *p != '\\') ++p;  // stage 1 guarantees a closing quote
+    const char* p = FindQuoteOrBackslash(s);  // stage 1 guarantees a closing quote
     if (*p == '"') {
       key = std::string_view(s, static_cast<size_t>(p - s));
       return true;
@@ -185,8 +218,8 @@ struct JsonDecoder::Impl {
   bool StringOf(od::value& v, std::string_view& out) {
     std::string_view tok = v.raw_json_token();
     const char* s = tok.data() + 1;
-    const char* q = static_cast<const char*>(std::memchr(s, '"', static_cast<size_t>(record_end_ - s)));
-    if (q != nullptr && std::memchr(s, '\\', static_cast<size_t>(q - s)) == nullptr) {
+    const char* q = FindQuoteOrBackslash(s);
+    if (*q == '"') {
       out = std::string_view(s, static_cast<size_t>(q - s));
       return true;
     }
@@ -212,8 +245,8 @@ struct JsonDecoder::Impl {
         od::object o;
         if (auto e = v.get_object().get(o)) return FailJson(e);
         for (auto fr : o) {
-          od::field f;
-          if (auto e = std::move(fr).get(f)) return FailJson(e);
+          if (auto e = fr.error()) return FailJson(e);
+          od::field&& f = std::move(fr).value_unsafe();
           std::string_view key;
           if (!KeyOf(f, key)) return false;
           if (!Skip(f.value())) return false;
@@ -258,7 +291,7 @@ struct JsonDecoder::Impl {
     const char* start = v.raw_json_token().data();
     if (!Skip(v)) return false;
     const char* end = nullptr;
-    if (auto e = doc_->current_location().get(end)) end = record_end_;
+    if (doc_->current_location().get(end)) end = record_end_;
     while (end > start && IsJsonBlank(end[-1])) --end;
     out = std::string_view(start, static_cast<size_t>(end - start));
     return true;
@@ -289,15 +322,13 @@ struct JsonDecoder::Impl {
       case TypeId::kInt64: {
         if (t != od::json_type::number) break;
         int64_t x;
-        error_code e = v.get_int64().get(x);
-        if (e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE ||
-            e == simdjson::BIGINT_ERROR) {
+        if (v.get_int64().get(x)) {
+          // A valid JSON number that is not an integer in range is the wrong type.
           std::string_view text;
           if (!NumberTextOf(v, text)) return false;
           Mismatch(fi, v, t, "not an integer in range");
-          return Skip(v);
+          return true;
         }
-        if (e) return FailJson(e);
         if (type.id == TypeId::kInt32 && (x < INT32_MIN || x > INT32_MAX)) {
           Mismatch(fi, v, t, "out of range");
           return true;
@@ -348,7 +379,7 @@ struct JsonDecoder::Impl {
         }
         auto d = ParseDecimalText(text, type.precision, type.scale);
         if (!d) {
-          Mismatch(fi, v, t, t == od::json_type::number ? "too many digits" : "not a decimal");
+          Mismatch(fi, v, t, t == od::json_type::number ? "too many digits" : nullptr);
           return true;
         }
         rows.Set(fi).SetInt(*d);
@@ -407,15 +438,12 @@ struct JsonDecoder::Impl {
         }
         if (t == od::json_type::number) {
           int64_t millis, micros;
-          error_code e = v.get_int64().get(millis);
-          if (e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE ||
-              e == simdjson::BIGINT_ERROR || (!e && !EpochMillisToMicros(millis, micros))) {
+          if (v.get_int64().get(millis) || !EpochMillisToMicros(millis, micros)) {
             std::string_view text;
             if (!NumberTextOf(v, text)) return false;
             Mismatch(fi, v, t, "epoch milliseconds must be an integer in range");
-            return Skip(v);
+            return true;
           }
-          if (e) return FailJson(e);
           rows.Set(fi).SetInt(micros);
           return true;
         }
@@ -431,8 +459,8 @@ struct JsonDecoder::Impl {
   // Reads the members of an object at trie node `node`. Returns false only on a JSON error.
   bool ReadObject(od::object& obj, int node) {
     for (auto fr : obj) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return FailJson(e);
+      if (auto e = fr.error()) return FailJson(e);
+      od::field&& f = std::move(fr).value_unsafe();  // no copy of the field
       std::string_view key;
       if (!KeyOf(f, key)) return false;
       od::value& v = f.value();
@@ -669,6 +697,11 @@ struct JsonDecoder::Impl {
       }
       const char* elem_end = nullptr;
       if (doc.current_location().get(elem_end)) elem_end = end;
+      if (elem_end <= start) {
+        // A scalar read from its token does not move the iterator; its token is its text.
+        std::string_view tok = v.raw_json_token();
+        elem_end = tok.data() + tok.size();
+      }
       while (elem_end > start && IsJsonBlank(elem_end[-1])) --elem_end;
       std::string_view text(start, static_cast<size_t>(elem_end - start));
       if (!ok) {

@@ -1,0 +1,327 @@
+#include "sluice/formats/csv/csv.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "sluice/types/temporal.h"
+
+namespace sluice::formats {
+namespace {
+
+struct Decoded {
+  Status status;
+  std::vector<Batch> batches;
+  std::vector<DecodeError> errors;
+  std::vector<std::vector<Value>> rows;
+  std::vector<int64_t> lines;
+};
+
+Decoded DecodeCsv(SchemaPtr schema, std::string_view text, CsvOptions csv = {}, DecodeOptions options = {}) {
+  Decoded d;
+  CsvDecoder dec(schema, csv, options);
+  std::string buf(text);
+  buf.append(kInputPadding, '"');  // padding that would confuse a decoder reading past the end
+  d.status = dec.Decode(std::string_view(buf.data(), text.size()),
+                        [&](Batch b) {
+                          d.batches.push_back(std::move(b));
+                          return Status::OK();
+                        },
+                        d.errors);
+  for (const auto& b : d.batches) {
+    for (uint32_t r = 0; r < b.num_rows(); ++r) {
+      std::vector<Value> row;
+      for (size_t c = 0; c < b.num_columns(); ++c) row.push_back(b.column(c)->GetValue(r));
+      d.rows.push_back(std::move(row));
+      d.lines.push_back(b.RowOffset(r));
+    }
+  }
+  return d;
+}
+
+SchemaPtr MakeSchema(std::vector<Field> fields) { return std::make_shared<const Schema>(std::move(fields)); }
+
+bool SameValue(const Value& a, const Value& b) {
+  if (a.type().id == TypeId::kFloat64 && b.type().id == TypeId::kFloat64 && !a.is_null() && !b.is_null() &&
+      std::isnan(a.double_value()) && std::isnan(b.double_value())) {
+    return true;
+  }
+  return a == b;
+}
+
+void ExpectRoundTrip(SchemaPtr schema, const Batch& batch, CsvOptions csv) {
+  CsvEncoder enc(schema, csv);
+  std::string out;
+  enc.EncodeHeader(out);
+  enc.Encode(batch, out);
+  Decoded d = DecodeCsv(schema, out, csv);
+  ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+  ASSERT_TRUE(d.errors.empty()) << d.errors[0].error_class << ": " << d.errors[0].message << "\n" << out;
+  ASSERT_EQ(d.rows.size(), batch.num_rows()) << out;
+  for (uint32_t r = 0; r < batch.num_rows(); ++r) {
+    for (size_t c = 0; c < schema->size(); ++c) {
+      Value want = batch.column(c)->GetValue(r);
+      EXPECT_TRUE(SameValue(d.rows[r][c], want))
+          << "row " << r << " field " << schema->field(c).name << ": got " << d.rows[r][c].ToString() << ", want "
+          << want.ToString() << "\n"
+          << out;
+    }
+  }
+}
+
+SchemaPtr AllTypes() {
+  return MakeSchema({{"b", DataType::Bool()},
+                     {"i32", DataType::Int32()},
+                     {"i64", DataType::Int64()},
+                     {"f", DataType::Float64()},
+                     {"d", DataType::Decimal(12, 3)},
+                     {"s", DataType::String()},
+                     {"bin", DataType::Binary()},
+                     {"dt", DataType::Date()},
+                     {"ts", DataType::Timestamp()}});
+}
+
+Batch AllTypesBatch(SchemaPtr schema) {
+  BatchBuilder bb(schema);
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  bb.AppendRow({Value::Bool(true), Value::Int32(INT32_MIN), Value::Int64(INT64_MAX), Value::Float64(0.1),
+                Value::Decimal(-123456789012, 12, 3), Value::String("a,b \"quoted\"\nnext\r\nline é 😀"),
+                Value::Binary(bytes), Value::Date(-719162), Value::Timestamp(-1)});
+  bb.AppendRow({Value::Bool(false), Value::Int32(INT32_MAX), Value::Int64(INT64_MIN), Value::Float64(-2.5e-300),
+                Value::Decimal(5, 12, 3), Value::String(""), Value::Binary(""), Value::Date(0),
+                Value::Timestamp(-62135596800000000)});
+  bb.AppendRow({Value::Null(DataType::Bool()), Value::Null(DataType::Int32()), Value::Null(DataType::Int64()),
+                Value::Null(DataType::Float64()), Value::Null(DataType::Decimal(12, 3)),
+                Value::Null(DataType::String()), Value::Null(DataType::Binary()), Value::Null(DataType::Date()),
+                Value::Null(DataType::Timestamp())});
+  bb.AppendRow({Value::Bool(true), Value::Int32(0), Value::Int64(-1),
+                Value::Float64(std::numeric_limits<double>::infinity()), Value::Decimal(0, 12, 3),
+                Value::String(" padded "), Value::Binary("\xff"), Value::Date(20778),
+                Value::Timestamp(1795000000123456)});
+  bb.AppendRow({Value::Bool(false), Value::Int32(-1), Value::Int64(0),
+                Value::Float64(std::numeric_limits<double>::quiet_NaN()), Value::Decimal(-1, 12, 3),
+                Value::String("NA"), Value::Binary("ab"), Value::Date(-1), Value::Timestamp(0)});
+  bb.AppendRow({Value::Bool(true), Value::Int32(7), Value::Int64(1), Value::Float64(1e300),
+                Value::Decimal(999999999999, 12, 3), Value::String("\""), Value::Binary("abc"),
+                Value::Date(2932896), Value::Timestamp(-86400000001)});
+  return bb.Finish();
+}
+
+TEST(CsvRoundTrip, EveryTypeWithNullsUnicodeAndEdgeValues) {
+  SchemaPtr schema = AllTypes();
+  ExpectRoundTrip(schema, AllTypesBatch(schema), CsvOptions{});
+}
+
+TEST(CsvRoundTrip, CustomDelimiterAndNullMarkers) {
+  SchemaPtr schema = AllTypes();
+  CsvOptions semi;
+  semi.delimiter = ';';
+  semi.null_values = {"NA", ""};
+  ExpectRoundTrip(schema, AllTypesBatch(schema), semi);
+  CsvOptions tab;
+  tab.delimiter = '\t';
+  tab.null_values = {"\\N"};
+  ExpectRoundTrip(schema, AllTypesBatch(schema), tab);
+}
+
+TEST(CsvEncoder, QuotesOnlyWhenNeeded) {
+  SchemaPtr schema = MakeSchema({{"id", DataType::Int64()},
+                                 {"name", DataType::String()},
+                                 {"amount", DataType::Decimal(10, 2)},
+                                 {"ts", DataType::Timestamp()},
+                                 {"na,me", DataType::String()}});
+  BatchBuilder bb(schema);
+  bb.AppendRow({Value::Int64(1), Value::String("plain"), Value::Decimal(1230, 10, 2), Value::Timestamp(0),
+                Value::String("a \"b\"")});
+  bb.AppendRow({Value::Int64(2), Value::String(""), Value::Decimal(-5, 10, 2), Value::Null(DataType::Timestamp()),
+                Value::String("x,y")});
+  bb.AppendRow({Value::Int64(3), Value::String("skip"), Value::Decimal(0, 10, 2), Value::Timestamp(0),
+                Value::String("z")});
+  Batch b = bb.Finish();
+  b.set_selection({0, 1});
+  CsvEncoder enc(schema, CsvOptions{});
+  std::string out;
+  enc.EncodeHeader(out);
+  enc.Encode(b, out);
+  EXPECT_EQ(out,
+            "id,name,amount,ts,\"na,me\"\n"
+            "1,plain,12.30,1970-01-01T00:00:00Z,\"a \"\"b\"\"\"\n"
+            "2,\"\",-0.05,,\"x,y\"\n");
+}
+
+TEST(CsvDecoder, QuotesAndEmbeddedNewlinesKeepLineNumbersRight) {
+  SchemaPtr schema = MakeSchema({{"id", DataType::Int64()}, {"text", DataType::String()}});
+  std::string in =
+      "id,text\n"                          // 1
+      "1,\"two\nlines\"\n"                 // 2-3
+      "2,\"say \"\"hi\"\", then\r\n\r\nbye\"\r\n"  // 4-6
+      "x,plain\n"                          // 7: type error
+      "3,\"\"\n"                           // 8
+      "4,last";                            // 9
+  Decoded d = DecodeCsv(schema, in);
+  ASSERT_TRUE(d.status.ok());
+  ASSERT_EQ(d.rows.size(), 4u);
+  EXPECT_EQ(d.rows[0][1], Value::String("two\nlines"));
+  EXPECT_EQ(d.rows[1][1], Value::String("say \"hi\", then\r\n\r\nbye"));
+  EXPECT_EQ(d.rows[2][1], Value::String(""));  // quoted empty is an empty string, not NULL
+  EXPECT_EQ(d.rows[3][1], Value::String("last"));
+  EXPECT_EQ(d.lines, (std::vector<int64_t>{2, 4, 8, 9}));
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].line, 7);
+  EXPECT_EQ(d.errors[0].error_class, "type_mismatch");
+  EXPECT_EQ(d.errors[0].message, "field 'id' (column 1): expected int64, got \"x\"");
+  EXPECT_EQ(d.errors[0].raw, "x,plain");
+}
+
+TEST(CsvDecoder, HeaderMapsByNameThenCaseInsensitively) {
+  SchemaPtr schema = MakeSchema({{"id", DataType::Int64()},
+                                 {"Name", DataType::String()},
+                                 {"missing", DataType::Date()},
+                                 {"amount", DataType::Decimal(10, 2)}});
+  Decoded d = DecodeCsv(schema, "amount,extra,NAME,id\n1.5,zzz,bob,7\n");
+  ASSERT_EQ(d.rows.size(), 1u);
+  EXPECT_EQ(d.rows[0][0], Value::Int64(7));
+  EXPECT_EQ(d.rows[0][1], Value::String("bob"));
+  EXPECT_TRUE(d.rows[0][2].is_null());
+  EXPECT_EQ(d.rows[0][3], Value::Decimal(150, 10, 2));
+
+  // An exact match beats a case-insensitive one, whatever the column order.
+  SchemaPtr s2 = MakeSchema({{"a", DataType::String()}});
+  Decoded e = DecodeCsv(s2, "A,a\nupper,lower\n");
+  ASSERT_EQ(e.rows.size(), 1u);
+  EXPECT_EQ(e.rows[0][0], Value::String("lower"));
+}
+
+TEST(CsvDecoder, WithoutHeaderMapsByPosition) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::Int32()}, {"_raw", DataType::String()}, {"b", DataType::Bool()}});
+  CsvOptions o;
+  o.header = false;
+  Decoded d = DecodeCsv(schema, "1,TRUE\n2,0\n3,False\n4,yes\n", o);
+  ASSERT_EQ(d.rows.size(), 3u);
+  EXPECT_EQ(d.rows[0][0], Value::Int32(1));
+  EXPECT_EQ(d.rows[0][1], Value::String("1,TRUE"));
+  EXPECT_EQ(d.rows[0][2], Value::Bool(true));
+  EXPECT_EQ(d.rows[1][2], Value::Bool(false));
+  EXPECT_EQ(d.rows[2][2], Value::Bool(false));
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].line, 4);
+}
+
+TEST(CsvDecoder, NullMarkers) {
+  SchemaPtr schema = MakeSchema({{"s", DataType::String()}, {"n", DataType::Int64()}});
+  CsvOptions o;
+  o.null_values = {"NA", "\\N"};
+  Decoded d = DecodeCsv(schema, "s,n\nNA,\\N\n\"NA\",1\n,2\n", o);
+  ASSERT_EQ(d.rows.size(), 3u);
+  EXPECT_TRUE(d.rows[0][0].is_null());
+  EXPECT_TRUE(d.rows[0][1].is_null());
+  EXPECT_EQ(d.rows[1][0], Value::String("NA"));  // quoted: a value, not a marker
+  EXPECT_EQ(d.rows[2][0], Value::String(""));    // "" is not a marker here
+  // With the default marker an empty unquoted field is NULL for every type.
+  Decoded e = DecodeCsv(schema, "s,n\n,\n");
+  ASSERT_EQ(e.rows.size(), 1u);
+  EXPECT_TRUE(e.rows[0][0].is_null());
+  EXPECT_TRUE(e.rows[0][1].is_null());
+}
+
+TEST(CsvDecoder, WrongFieldCounts) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::String()}, {"b", DataType::String()}});
+  Decoded d = DecodeCsv(schema, "a,b\n1,2\n1\n1,2,3\n\n3,4\n");
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_EQ(d.lines, (std::vector<int64_t>{2, 6}));
+  ASSERT_EQ(d.errors.size(), 2u);
+  EXPECT_EQ(d.errors[0].error_class, "field_count");
+  EXPECT_EQ(d.errors[0].line, 3);
+  EXPECT_EQ(d.errors[0].message, "expected 2 fields, got 1");
+  EXPECT_EQ(d.errors[1].line, 4);
+  EXPECT_EQ(d.errors[1].raw, "1,2,3");
+}
+
+TEST(CsvDecoder, UnbalancedQuoteAtTheEnd) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::String()}, {"b", DataType::String()}});
+  Decoded d = DecodeCsv(schema, "a,b\n1,2\n3,\"never closed\n4,5\n");
+  ASSERT_EQ(d.rows.size(), 1u);
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].error_class, "unbalanced_quote");
+  EXPECT_EQ(d.errors[0].line, 3);
+  EXPECT_EQ(d.errors[0].raw, "3,\"never closed\n4,5\n");
+}
+
+TEST(CsvDecoder, TextAfterClosingQuoteIsMalformed) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::String()}, {"b", DataType::String()}});
+  Decoded d = DecodeCsv(schema, "a,b\n\"x\"y,1\n2,3\n");
+  ASSERT_EQ(d.rows.size(), 1u);
+  EXPECT_EQ(d.lines[0], 3);
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].error_class, "malformed_csv");
+  EXPECT_EQ(d.errors[0].line, 2);
+}
+
+TEST(CsvDecoder, InvalidUtf8) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::String()}});
+  Decoded d = DecodeCsv(schema, "a\nok\nbad\xff\ntrunc\xe2\x82\n\xe2\x82\xac\n");
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_EQ(d.rows[1][0], Value::String("€"));
+  ASSERT_EQ(d.errors.size(), 2u);
+  EXPECT_EQ(d.errors[0].error_class, "invalid_utf8");
+  EXPECT_EQ(d.errors[0].line, 3);
+  EXPECT_EQ(d.errors[1].line, 4);
+  // A header that is not UTF-8 fails the input as a whole: its columns cannot be mapped.
+  Decoded h = DecodeCsv(schema, "\xff\n1\n");
+  EXPECT_EQ(h.status.code(), StatusCode::kDataError);
+}
+
+TEST(CsvDecoder, CrLfBomAndTypes) {
+  SchemaPtr schema = MakeSchema({{"d", DataType::Decimal(6, 2)},
+                                 {"ts", DataType::Timestamp()},
+                                 {"f", DataType::Float64()},
+                                 {"dt", DataType::Date()}});
+  Decoded d = DecodeCsv(schema,
+                        "\xEF\xBB\xBF" "d,ts,f,dt\r\n"
+                        " 1.005 ,1700000000123,1e3,2026-11-21\r\n"
+                        "-2.5e1,1969-12-31T23:59:59Z,-inf,1969-12-31\r\n"
+                        "10000,0,1,2026-01-01\r\n");
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_EQ(d.rows[0][0], Value::Decimal(101, 6, 2));
+  EXPECT_EQ(d.rows[0][1], Value::Timestamp(1700000000123000));
+  EXPECT_EQ(d.rows[0][2], Value::Float64(1000));
+  EXPECT_EQ(d.rows[1][0], Value::Decimal(-2500, 6, 2));
+  EXPECT_EQ(d.rows[1][1], Value::Timestamp(-1000000));
+  EXPECT_EQ(d.rows[1][3], Value::Date(-1));
+  ASSERT_EQ(d.errors.size(), 1u);  // 10000 needs five integer digits, decimal(6,2) has four
+  EXPECT_EQ(d.errors[0].line, 4);
+}
+
+TEST(CsvDecoder, RawOversizedAndBatchSplitting) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::Int64()}, {"_raw", DataType::String()}});
+  DecodeOptions o;
+  o.batch_rows = 3;
+  o.max_record_bytes = 10;
+  o.origin_source = "orders";
+  std::string in = "a\n";
+  for (int i = 0; i < 7; ++i) in += std::to_string(i) + "\n";
+  in += "12345678901\n";  // 11 bytes
+  Decoded d = DecodeCsv(schema, in, CsvOptions{}, o);
+  ASSERT_EQ(d.batches.size(), 3u);
+  EXPECT_EQ(d.batches[0].num_rows(), 3u);
+  EXPECT_EQ(d.batches[2].num_rows(), 1u);
+  EXPECT_EQ(d.batches[2].origin()->source, "orders");
+  EXPECT_EQ(d.rows[6][1], Value::String("6"));
+  EXPECT_EQ(d.lines[6], 8);
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].error_class, "oversized_record");
+  EXPECT_EQ(d.errors[0].line, 9);
+}
+
+TEST(CsvDecoder, SingleColumnBlankLineIsAnEmptyField) {
+  SchemaPtr schema = MakeSchema({{"s", DataType::String()}});
+  Decoded d = DecodeCsv(schema, "s\na\n\nb\n");
+  ASSERT_EQ(d.rows.size(), 3u);
+  EXPECT_TRUE(d.rows[1][0].is_null());
+  EXPECT_EQ(d.rows[2][0], Value::String("b"));
+}
+
+}  // namespace
+}  // namespace sluice::formats
