@@ -19,7 +19,7 @@ ProcessResult Sluice(std::vector<std::string> args) {
   return RunProcess(args);
 }
 
-const char* kSpec = R"(apiVersion: sluice/v1
+const char* kSpec = R"yaml(apiVersion: sluice/v1
 kind: Pipeline
 metadata: {name: e2e}
 spec:
@@ -38,7 +38,7 @@ spec:
       rules: [{name: positive, check: "amount > 0", on_fail: ON_FAIL}]
   sinks:
     out: {kind: files, inputs: [checked], path: out.ndjson}
-)";
+)yaml";
 
 std::string Spec(const std::string& on_fail) {
   std::string s = kSpec;

@@ -86,8 +86,7 @@ void Column::Clear() {
 void Column::AppendNull() {
   if (type_.is_variable_width()) {
     offsets_.push_back(static_cast<uint32_t>(chars_.size()));
-  } else {
-    size_t w = type_.byte_width();
+  } else if (size_t w = type_.byte_width(); w > 0) {
     if (data_.size() < (size_ + 1) * w) data_.resize(std::max((size_ + 1) * w, data_.size() * 2));
     std::memset(data_.data() + size_ * w, 0, w);
   }
@@ -191,7 +190,7 @@ ColumnPtr Column::Gather(const uint32_t* idx, size_t n) const {
 
 ColumnPtr MakeConstantColumn(const Value& v, size_t n) {
   auto c = std::make_shared<Column>(v.type());
-  if (v.type().id == TypeId::kNull) {
+  if (v.is_null()) {
     for (size_t i = 0; i < n; ++i) c->AppendNull();
     return c;
   }

@@ -80,5 +80,17 @@ TEST(BatchBuilder, AbandonRowRollsBack) {
   EXPECT_EQ(b.column(1)->GetString(1), "y");
 }
 
+TEST(Column, ConstantColumnsIncludingTypedNulls) {
+  auto s = MakeConstantColumn(Value::String("ab"), 3);
+  EXPECT_EQ(s->size(), 3u);
+  EXPECT_EQ(s->GetString(2), "ab");
+  auto n = MakeConstantColumn(Value::Null(DataType::String()), 4);
+  EXPECT_EQ(n->size(), 4u);
+  EXPECT_EQ(n->null_count(), 4u);
+  EXPECT_EQ(n->type().id, TypeId::kString);
+  auto u = MakeConstantColumn(Value(), 2);  // untyped NULL
+  EXPECT_EQ(u->null_count(), 2u);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -267,6 +267,7 @@ SchemaPtr Compiler::ParseSchema(const YAML::Node& n, std::string_view component)
   }
   std::vector<Field> out;
   std::set<std::string> seen;
+  const size_t errors_before = errors_.size();
   for (auto f : fields) {
     if (!f.IsMap()) {
       Error(f, component, "each field must be a mapping like {name: id, type: string}");
@@ -284,6 +285,8 @@ SchemaPtr Compiler::ParseSchema(const YAML::Node& n, std::string_view component)
     }
     out.push_back(Field{*name, *t, Bool(f, "required", component).value_or(false)});
   }
+  // A schema with a bad field compiles no further: its consumers would only repeat the problem.
+  if (errors_.size() != errors_before) return nullptr;
   return std::make_shared<Schema>(std::move(out));
 }
 
@@ -565,9 +568,13 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
     CheckKeys(spec, "", "spec", {"mode", "schedule", "sources", "transforms", "sinks", "dead_letter"});
     plan_.mode = Str(spec, "mode", "").value_or("batch");
     if (plan_.mode != "batch" && plan_.mode != "stream") Error(spec["mode"], "", "mode must be 'batch' or 'stream'");
+    // Problems in metadata or top-level keys do not stop the components from being checked;
+    // problems in collecting components do (their inputs would be reported as missing).
+    size_t errors_before_components = errors_.size();
     CollectComponents(spec, "sources", Role::kSource);
     CollectComponents(spec, "transforms", Role::kTransform);
     CollectComponents(spec, "sinks", Role::kSink);
+    const bool components_ok = errors_.size() == errors_before_components;
     bool has_source = false, has_sink = false;
     for (const auto& c : components_) {
       has_source |= c.role == Role::kSource;
@@ -583,7 +590,7 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
       }
       if (auto p = Str(dl, "path", "dead_letter")) plan_.dead_letter.path = ResolveWorkPath(*p);
     }
-    if (errors_.empty() && Order()) {
+    if (components_ok && Order()) {
       for (size_t i = 0; i < components_.size(); ++i) CompileNode(i);
     }
   }

@@ -5,7 +5,7 @@
 namespace sluice::pipeline {
 namespace {
 
-const char* kGood = R"(apiVersion: sluice/v1
+const char* kGood = R"yaml(apiVersion: sluice/v1
 kind: Pipeline
 metadata: {name: orders}
 spec:
@@ -38,7 +38,7 @@ spec:
   sinks:
     out: {kind: files, inputs: [shaped], path: out/big.ndjson}
     rest: {kind: files, inputs: [split._default], path: out/rest.csv, format: csv}
-)";
+)yaml";
 
 Result<engine::Plan> C(const std::string& text) {
   CompileOptions o;
@@ -140,8 +140,10 @@ TEST(Compile, ReportsEveryProblemAtOnce) {
 TEST(Compile, BadTypeAndMetadata) {
   auto r = C(Replace(Replace(kGood, "decimal(12,2)", "decimal(40,2)"), "name: orders", "name: Orders"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("p.yaml:13: raw: field 'amount'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("p.yaml:14: raw: field 'amount'"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("p.yaml:3: pipeline name 'Orders'"), std::string::npos) << r.status().message();
+  // No cascade: the consumers of the broken source are not reported too.
+  EXPECT_EQ(r.status().message().find("unknown column"), std::string::npos) << r.status().message();
 }
 
 TEST(Compile, OverridesApply) {

@@ -16,6 +16,7 @@ struct FilesSink::Writer {
   std::string buffer;
 };
 
+FilesSink::FilesSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k) : Operator(n, i, c, k) {}
 FilesSink::~FilesSink() = default;
 
 Status FilesSink::Open() {

@@ -50,7 +50,7 @@ class BlackholeSink final : public Operator {
 
 class FilesSink final : public Operator {
  public:
-  using Operator::Operator;
+  FilesSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
   ~FilesSink() override;
   Status Process(size_t slot, const Batch& batch) override;
   Status Close() override;

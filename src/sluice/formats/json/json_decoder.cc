@@ -26,6 +26,40 @@ using simdjson::error_code;
 
 constexpr const char* kMalformedJson = "malformed_json";
 constexpr const char* kTypeMismatch = "type_mismatch";
+
+// True if the document (known not to be an object) is one complete, well-formed JSON value.
+bool IsWellFormedNonObject(simdjson::ondemand::document& doc, simdjson::ondemand::json_type t) {
+  namespace od = simdjson::ondemand;
+  bool ok = false;
+  switch (t) {
+    case od::json_type::null: {
+      bool is_null = false;
+      ok = !doc.is_null().get(is_null) && is_null;
+      break;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      ok = !doc.get_bool().get(b);
+      break;
+    }
+    case od::json_type::number: {
+      double d;
+      ok = !doc.get_double().get(d);
+      break;
+    }
+    case od::json_type::string: {
+      std::string_view v;
+      ok = !doc.get_string().get(v);
+      break;
+    }
+    case od::json_type::array:
+      return true;  // a line holding an array is not a record either way
+    default:
+      break;
+  }
+  const char* rest = nullptr;
+  return ok && doc.current_location().get(rest) != simdjson::SUCCESS;  // nothing after the value
+}
 constexpr const char* kInvalidUtf8 = "invalid_utf8";
 constexpr const char* kOversized = "oversized_record";
 
@@ -576,8 +610,14 @@ struct JsonDecoder::Impl {
         std::string_view tok;
         if (doc.raw_json_token().get(tok)) tok = text;
         while (!tok.empty() && IsJsonBlank(tok.back())) tok.remove_suffix(1);
-        ok = Fail(kTypeMismatch, std::string("expected a JSON object per line, got ") + JsonTypeName(t) +
-                                     " " + ShortenForMessage(tok));
+        // The type comes from the first byte only: a line like `not json` looks like null.
+        // Only a well-formed JSON value of another type is a type mismatch.
+        if (IsWellFormedNonObject(doc, t)) {
+          ok = Fail(kTypeMismatch, std::string("expected a JSON object per line, got ") + JsonTypeName(t) + " " +
+                                       ShortenForMessage(tok));
+        } else {
+          ok = Fail(kMalformedJson, "malformed JSON: " + ShortenForMessage(tok));
+        }
       } else {
         od::object obj;
         if (auto e3 = doc.get_object().get(obj)) {
