@@ -29,7 +29,7 @@ struct FieldRef {
   bool quoted;
 };
 
-enum class ScanStatus { kOk, kUnbalancedQuote, kTextAfterQuote };
+enum class ScanStatus { kOk, kUnbalancedQuote, kTextAfterQuote, kQuoteInUnquotedField };
 
 struct ScanResult {
   ScanStatus status = ScanStatus::kOk;
@@ -63,6 +63,7 @@ struct CsvDecoder::Impl {
     special[static_cast<unsigned char>(csv.delimiter)] = 1;
     special[static_cast<unsigned char>('\n')] = 1;
     special[static_cast<unsigned char>('\r')] = 1;
+    special[static_cast<unsigned char>(csv.quote)] = 1;  // strict RFC 4180: quotes only in quoted fields
     for (size_t i = 0; i < schema->size(); ++i) {
       if (static_cast<int>(i) != rows.raw_field()) data_fields.push_back(i);
     }
@@ -135,6 +136,16 @@ struct CsvDecoder::Impl {
         while (q < end && !special[static_cast<unsigned char>(*q)]) ++q;
         fields.push_back(FieldRef{p, 0, static_cast<size_t>(q - p), false});
         p = q;
+        if (p < end && *p == quote) {
+          // A quote inside an unquoted field: the record is not valid CSV. Resume at the next line.
+          r.status = ScanStatus::kQuoteInUnquotedField;
+          r.bad_field = fields.size() - 1;
+          const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+          r.content_end = nl ? nl : end;
+          if (nl && r.content_end > p && r.content_end[-1] == '\r') --r.content_end;
+          r.next = nl ? nl + 1 : end;
+          return r;
+        }
       }
       if (p >= end) {
         r.content_end = end;
@@ -211,6 +222,14 @@ struct CsvDecoder::Impl {
       }
       line += r.inner_newlines + (r.next > r.content_end ? 1 : 0);
       p = r.next;
+      if (r.status == ScanStatus::kQuoteInUnquotedField) {
+        if (header_pending) return Status::DataError("CSV header: a quote inside an unquoted field");
+        AddError(errors, record_line, kMalformedCsv,
+                 "field " + std::to_string(r.bad_field + 1) +
+                     ": a quote inside an unquoted field; quote the whole field and double the quote (\"\")",
+                 text);
+        continue;
+      }
       if (r.status == ScanStatus::kTextAfterQuote) {
         if (header_pending) return Status::DataError("CSV header: text after a closing quote");
         AddError(errors, record_line, kMalformedCsv,

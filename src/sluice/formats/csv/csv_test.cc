@@ -323,5 +323,21 @@ TEST(CsvDecoder, SingleColumnBlankLineIsAnEmptyField) {
   EXPECT_EQ(d.rows[2][0], Value::String("b"));
 }
 
+TEST(CsvDecoder, QuoteInsideAnUnquotedFieldIsMalformed) {
+  SchemaPtr schema = std::make_shared<Schema>(std::vector<Field>{{"id", DataType::Int64()}, {"name", DataType::String()}});
+  CsvDecoder dec(schema, CsvOptions{}, DecodeOptions{});
+  std::vector<Batch> batches;
+  std::vector<DecodeError> errors;
+  std::string input = "id,name\n1,ok\n2,Bo\"b\n3,fine\n";
+  ASSERT_TRUE(dec.Decode(input, [&](Batch b) { batches.push_back(std::move(b)); return Status::OK(); }, errors).ok());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].error_class, "malformed_csv");
+  EXPECT_EQ(errors[0].line, 3);
+  EXPECT_EQ(errors[0].raw, "2,Bo\"b");
+  size_t rows = 0;
+  for (const auto& b : batches) rows += b.num_rows();
+  EXPECT_EQ(rows, 2u);
+}
+
 }  // namespace
 }  // namespace sluice::formats
