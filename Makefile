@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-unit test-sanitize bench clean
+.PHONY: all deps build demo test test-unit test-sanitize bench clean fuzz
 
 all: build
 
@@ -39,3 +39,15 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# libFuzzer targets (clang-14), each run for FUZZ_SECONDS on its seed corpus.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DSLUICE_FUZZ=ON -DSLUICE_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	ninja -C $(FUZZ_BUILD) -j $(JOBS) json_decoder_fuzz csv_decoder_fuzz expr_fuzz spec_fuzz
+	for t in json_decoder:json csv_decoder:csv expr:expr spec:spec; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$${t#*:}; \
+	  $(FUZZ_BUILD)/tests/fuzz/$${t%%:*}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(FUZZ_BUILD)/corpus/$${t#*:} tests/fuzz/corpus/$${t#*:} || exit 1; \
+	done

@@ -1,6 +1,8 @@
 #include "sluice/base/strings.h"
 
 #include <algorithm>
+#include <emmintrin.h>
+
 #include <cctype>
 
 namespace sluice {
@@ -85,6 +87,19 @@ bool IsValidUtf8(std::string_view s) {
     p += n + 1;
   }
   return true;
+}
+
+size_t CountByte(std::string_view s, char byte) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  size_t n = 0;
+  const __m128i needle = _mm_set1_epi8(byte);
+  for (; end - p >= 16; p += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    n += static_cast<size_t>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, needle)))));
+  }
+  for (; p < end; ++p) n += *p == byte;
+  return n;
 }
 
 std::optional<int64_t> ParseDurationMicros(std::string_view s) {

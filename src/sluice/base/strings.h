@@ -22,6 +22,9 @@ std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::strin
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// How many times `byte` occurs in `s` (16 bytes at a time).
+size_t CountByte(std::string_view s, char byte);
+
 // Parses "250ms", "30s", "1m", "2h", "7d" (also "1h30m") into microseconds.
 std::optional<int64_t> ParseDurationMicros(std::string_view s);
 

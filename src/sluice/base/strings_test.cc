@@ -23,6 +23,17 @@ TEST(Strings, Utf8) {
   EXPECT_FALSE(IsValidUtf8("abcdefgh\xff"));
 }
 
+TEST(Strings, CountByte) {
+  std::string s;
+  size_t expected = 0;
+  for (int i = 0; i < 1000; ++i) {
+    s += (i % 7 == 0) ? '\n' : static_cast<char>('a' + i % 26);
+    expected += i % 7 == 0;
+    ASSERT_EQ(CountByte(s, '\n'), expected) << i;  // every length, so every tail size
+  }
+  EXPECT_EQ(CountByte("", 'x'), 0u);
+}
+
 TEST(Strings, Durations) {
   EXPECT_EQ(ParseDurationMicros("30s"), 30000000);
   EXPECT_EQ(ParseDurationMicros("1m"), 60000000);

@@ -46,6 +46,61 @@ Result<PaddedBuffer> ReadFile(const std::string& path, size_t padding) {
   return buf;
 }
 
+ChunkedReader::ChunkedReader(std::string path, int fd, size_t chunk, size_t padding, int64_t size)
+    : path_(std::move(path)), fd_(fd), chunk_(chunk), padding_(padding), file_size_(size) {}
+
+ChunkedReader::~ChunkedReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<ChunkedReader>> ChunkedReader::Open(const std::string& path, size_t chunk_bytes,
+                                                           size_t padding) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open '{}': {}", path, std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::IoError("cannot stat '{}': {}", path, std::strerror(e));
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<ChunkedReader>(new ChunkedReader(path, fd, chunk_bytes, padding, st.st_size));
+}
+
+Result<std::string_view> ChunkedReader::Next(size_t unconsumed) {
+  SLUICE_CHECK(unconsumed <= filled_) << unconsumed << " > " << filled_;
+  if (at_end_) return std::string_view();
+  // Keep the unconsumed tail; grow when the tail leaves no room for a fresh chunk.
+  size_t need = unconsumed + chunk_;
+  if (need > capacity_) {
+    size_t cap = std::max(need, capacity_ * 2);
+    std::unique_ptr<char[]> bigger(new char[cap + padding_]);
+    if (unconsumed) std::memcpy(bigger.get(), buf_.get() + filled_ - unconsumed, unconsumed);
+    buf_ = std::move(bigger);
+    capacity_ = cap;
+  } else if (unconsumed) {
+    std::memmove(buf_.get(), buf_.get() + filled_ - unconsumed, unconsumed);
+  }
+  filled_ = unconsumed;
+  while (filled_ < capacity_) {
+    ssize_t n = ::pread(fd_, buf_.get() + filled_, capacity_ - filled_, offset_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IoError("cannot read '{}' at offset {}: {}", path_, offset_, std::strerror(errno));
+    if (n == 0) {
+      at_end_ = true;
+      break;
+    }
+    filled_ += static_cast<size_t>(n);
+    offset_ += n;
+    if (offset_ >= file_size_) {
+      at_end_ = true;
+      break;
+    }
+  }
+  std::memset(buf_.get() + filled_, 0, padding_);
+  return std::string_view(buf_.get(), filled_);
+}
+
 Result<std::vector<std::string>> ExpandPath(const std::string& pattern) {
   std::vector<std::string> out;
   std::error_code ec;

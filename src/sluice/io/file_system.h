@@ -29,6 +29,35 @@ class PaddedBuffer {
 };
 
 Result<PaddedBuffer> ReadFile(const std::string& path, size_t padding = 64);
+
+// Reads a file in chunks through one reused buffer (with `padding` readable bytes past every
+// chunk), so memory stays bounded however large the file is. Next(unconsumed) keeps the last
+// `unconsumed` bytes of the previous chunk at the front — a record cut by the chunk boundary —
+// and appends fresh data after them; the buffer doubles when one record needs more than a chunk.
+class ChunkedReader {
+ public:
+  static Result<std::unique_ptr<ChunkedReader>> Open(const std::string& path, size_t chunk_bytes = 8 << 20,
+                                                     size_t padding = 64);
+  ~ChunkedReader();
+  // The next chunk; the view is valid until the next call. Empty at the end of the file.
+  Result<std::string_view> Next(size_t unconsumed);
+  // True once the last chunk has been returned (the file was read to its end).
+  bool at_end() const { return at_end_; }
+  int64_t file_size() const { return file_size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  ChunkedReader(std::string path, int fd, size_t chunk, size_t padding, int64_t size);
+  std::string path_;
+  int fd_;
+  size_t chunk_, padding_;
+  int64_t file_size_;
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;  // bytes of buf_ usable for data (padding comes after)
+  size_t filled_ = 0;    // bytes of data in buf_
+  int64_t offset_ = 0;   // file offset of the next read
+  bool at_end_ = false;
+};
 // Expands a path that may hold *, ? and [..] in its last components, or names a directory (all
 // regular files inside, recursively, skipping hidden ones). Sorted. An empty match is NotFound.
 Result<std::vector<std::string>> ExpandPath(const std::string& pattern);

@@ -1,49 +1,103 @@
-// `files` source: expands the path, reads each file whole and decodes it into batches.
-#include "sluice/engine/exec/operators.h"
+// `files` source: expands the path and streams each file through a bounded buffer into the
+// decoder (NDJSON and CSV are decoded chunk by chunk; a JSON array is read whole).
+#include <algorithm>
 
+#include "sluice/base/strings.h"
+#include "sluice/engine/exec/operators.h"
 #include "sluice/formats/csv/csv.h"
 #include "sluice/formats/json/json.h"
 #include "sluice/io/file_system.h"
 
 namespace sluice::engine {
+namespace {
+
+constexpr size_t kChunkBytes = 8 << 20;
+
+bool StartsWithArray(std::string_view data) {
+  for (char c : data) {
+    if (c == '[') return true;
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\xEF' && c != '\xBB' && c != '\xBF') return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status FilesSource::DeadLetterErrors(const std::string& file, std::vector<formats::DecodeError>& errors) {
+  for (const auto& e : errors) {
+    ++counters_.in;
+    ++counters_.dead_letter;
+    ctx_.dead_letters->AddRaw(node_.name, node_.name, file, e.line, e.error_class, e.message, e.raw);
+  }
+  errors.clear();
+  return Status::OK();
+}
+
+Status FilesSource::ReadOne(const std::string& file) {
+  const auto& cfg = std::get<FilesSourceConfig>(node_.config);
+  const SchemaPtr& schema = node_.outputs[0].schema;
+  formats::DecodeOptions opts;
+  opts.origin_source = node_.name;
+  opts.origin_location = file;
+  auto on_batch = [&](Batch b) -> Status {
+    counters_.in += static_cast<int64_t>(b.active_rows());
+    if (progress_) progress_->AddRecords(static_cast<int64_t>(b.active_rows()));
+    return Emit(0, b);
+  };
+  std::vector<formats::DecodeError> errors;
+  SLUICE_ASSIGN_OR_RETURN(auto reader, io::ChunkedReader::Open(file, kChunkBytes, formats::kInputPadding));
+  std::unique_ptr<formats::CsvDecoder> csv;
+  std::unique_ptr<formats::JsonDecoder> json;
+  if (cfg.format == FileFormat::kCsv) {
+    formats::CsvOptions o;
+    o.delimiter = cfg.csv.delimiter;
+    o.header = cfg.csv.header;
+    o.null_values = cfg.csv.null_values;
+    csv = std::make_unique<formats::CsvDecoder>(schema, o, opts);
+  } else {
+    json = std::make_unique<formats::JsonDecoder>(schema, opts);
+  }
+  size_t unconsumed = 0;
+  int64_t line = 1;
+  bool first = true;
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(std::string_view chunk, reader->Next(unconsumed));
+    const bool last = reader->at_end();
+    if (json && first && StartsWithArray(chunk)) {
+      // A JSON array is one document: decode it whole.
+      reader.reset();
+      SLUICE_ASSIGN_OR_RETURN(auto buffer, io::ReadFile(file, formats::kInputPadding));
+      SLUICE_RETURN_IF_ERROR(json->Decode(buffer.view(), 1, on_batch, errors).WithContext(file));
+      break;
+    }
+    first = false;
+    size_t take;
+    if (csv) {
+      auto consumed = csv->DecodeChunk(chunk, last, on_batch, errors);
+      if (!consumed.ok()) return consumed.status().WithContext(file);
+      take = *consumed;
+    } else {
+      // NDJSON: decode up to the last line end; the cut line comes again with the next chunk.
+      size_t nl = chunk.rfind('\n');
+      take = last ? chunk.size() : (nl == std::string_view::npos ? 0 : nl + 1);
+      std::string_view part = chunk.substr(0, take);
+      SLUICE_RETURN_IF_ERROR(json->Decode(part, line, on_batch, errors).WithContext(file));
+      line += static_cast<int64_t>(CountByte(part, '\n'));
+    }
+    SLUICE_RETURN_IF_ERROR(DeadLetterErrors(file, errors));
+    unconsumed = chunk.size() - take;
+    if (last) break;
+  }
+  SLUICE_RETURN_IF_ERROR(DeadLetterErrors(file, errors));
+  if (progress_) progress_->FileDone(reader ? reader->file_size() : 0);
+  return Status::OK();
+}
 
 Status FilesSource::Run() {
   const auto& cfg = std::get<FilesSourceConfig>(node_.config);
   SLUICE_ASSIGN_OR_RETURN(auto files, io::ExpandPath(cfg.path));
   if (progress_) progress_->AddExpectedFiles(static_cast<int64_t>(files.size()));
-  const SchemaPtr& schema = node_.outputs[0].schema;
-  std::vector<formats::DecodeError> errors;
-  for (const auto& file : files) {
-    SLUICE_ASSIGN_OR_RETURN(auto buffer, io::ReadFile(file, formats::kInputPadding));
-    formats::DecodeOptions opts;
-    opts.origin_source = node_.name;
-    opts.origin_location = file;
-    auto on_batch = [&](Batch b) -> Status {
-      counters_.in += static_cast<int64_t>(b.active_rows());
-      if (progress_) progress_->AddRecords(static_cast<int64_t>(b.active_rows()));
-      return Emit(0, b);
-    };
-    errors.clear();
-    Status st;
-    if (cfg.format == FileFormat::kCsv) {
-      formats::CsvOptions csv;
-      csv.delimiter = cfg.csv.delimiter;
-      csv.header = cfg.csv.header;
-      csv.null_values = cfg.csv.null_values;
-      formats::CsvDecoder dec(schema, csv, opts);
-      st = dec.Decode(buffer.view(), on_batch, errors);
-    } else {
-      formats::JsonDecoder dec(schema, opts);
-      st = dec.Decode(buffer.view(), 1, on_batch, errors);
-    }
-    SLUICE_RETURN_IF_ERROR(st.WithContext(file));
-    for (const auto& e : errors) {
-      ++counters_.in;
-      ++counters_.dead_letter;
-      ctx_.dead_letters->AddRaw(node_.name, node_.name, file, e.line, e.error_class, e.message, e.raw);
-    }
-    if (progress_) progress_->FileDone(static_cast<int64_t>(buffer.size()));
-  }
+  for (const auto& file : files) SLUICE_RETURN_IF_ERROR(ReadOne(file));
   return Status::OK();
 }
 

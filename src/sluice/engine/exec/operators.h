@@ -6,6 +6,7 @@
 
 #include "sluice/engine/exec/operator.h"
 #include "sluice/engine/exec/progress.h"
+#include "sluice/formats/formats.h"
 #include "sluice/io/file_system.h"
 
 namespace sluice::engine {
@@ -17,6 +18,8 @@ class FilesSource final : public Operator {
   Status Run() override;
 
  private:
+  Status ReadOne(const std::string& file);
+  Status DeadLetterErrors(const std::string& file, std::vector<formats::DecodeError>& errors);
   Progress* progress_;
 };
 

@@ -39,7 +39,13 @@ class CsvDecoder {
  public:
   CsvDecoder(SchemaPtr schema, CsvOptions csv, DecodeOptions options);
   ~CsvDecoder();
+  // Decodes a whole input (one call per file).
   Status Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors);
+  // Streaming: decodes the complete records of a chunk and returns the bytes consumed; a trailing
+  // record that may continue in the next chunk is left unconsumed unless `last`. The caller passes
+  // the unconsumed tail again, followed by more input. Line numbers and the header carry over.
+  Result<size_t> DecodeChunk(std::string_view data, bool last, const BatchCallback& on_batch,
+                             std::vector<DecodeError>& errors);
 
  private:
   struct Impl;

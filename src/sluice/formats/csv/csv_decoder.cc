@@ -194,23 +194,39 @@ struct CsvDecoder::Impl {
     errors.push_back(DecodeError{line, cls, std::move(message), CapRaw(raw, kMaxRawBytes)});
   }
 
-  Status Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors) {
+  // Decodes the complete records of `data`; with `last` false, a trailing record that may go on
+  // in the next chunk (no line end yet, or a quote still open) is left for the next call.
+  // Returns the bytes consumed. Line numbers and the header carry over between calls.
+  Result<size_t> DecodeChunk(std::string_view data, bool last, const BatchCallback& on_batch,
+                             std::vector<DecodeError>& errors) {
     rows.Start(&on_batch);
-    if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) data.remove_prefix(3);
-    // One validation pass over the whole input; records are checked one by one only if it fails.
-    const bool all_valid_utf8 = IsValidUtf8(data);
-    bool header_pending = csv.header;
-    if (!csv.header) {
-      column_to_field.clear();
-      for (size_t fi : data_fields) column_to_field.push_back(static_cast<int>(fi));
+    const char* base = data.data();
+    if (at_start) {
+      if (data.size() >= 3 && std::memcmp(data.data(), "\xEF\xBB\xBF", 3) == 0) data.remove_prefix(3);
+      else if (!last && data.size() < 3) return size_t{0};
+      at_start = false;
+      header_pending = csv.header;
+      if (!csv.header) {
+        column_to_field.clear();
+        for (size_t fi : data_fields) column_to_field.push_back(static_cast<int>(fi));
+      }
     }
+    // One validation pass over the chunk; records are checked one by one only if it fails.
+    const bool all_valid_utf8 = IsValidUtf8(data);
     const char* p = data.data();
     const char* end = p + data.size();
-    int64_t line = 1;
     while (p < end) {
       const char* start = p;
       const int64_t record_line = line;
       ScanResult r = Scan(p, end);
+      // More of this record may come with the next chunk: leave it unconsumed.
+      if (!last && (r.status == ScanStatus::kUnbalancedQuote || r.next == end)) {
+        bool complete = r.status != ScanStatus::kUnbalancedQuote && r.next > r.content_end && end[-1] == '\n';
+        if (!complete) {
+          SLUICE_RETURN_IF_ERROR(rows.Flush());
+          return static_cast<size_t>(start - base);
+        }
+      }
       std::string_view text(start, static_cast<size_t>(r.content_end - start));
       if (r.status == ScanStatus::kUnbalancedQuote) {
         if (header_pending) return Status::DataError("CSV header: a quote is never closed");
@@ -287,13 +303,22 @@ struct CsvDecoder::Impl {
       }
       if (ok) SLUICE_RETURN_IF_ERROR(rows.CommitRow(record_line, text));
     }
-    return rows.Flush();
+    SLUICE_RETURN_IF_ERROR(rows.Flush());
+    return data.size() + static_cast<size_t>(data.data() - base);
+  }
+
+  Status Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors) {
+    auto r = DecodeChunk(data, true, on_batch, errors);
+    return r.ok() ? Status::OK() : r.status();
   }
 
   SchemaPtr schema;
   CsvOptions csv;
   DecodeOptions options;
   RowAssembler rows;
+  bool at_start = true;
+  bool header_pending = false;
+  int64_t line = 1;
   std::vector<size_t> data_fields;   // schema fields other than "_raw", in order
   std::vector<int> column_to_field;  // per CSV column: schema field, or -1 (ignored)
   uint8_t special[256];              // bytes that end an unquoted field
@@ -307,6 +332,11 @@ CsvDecoder::~CsvDecoder() = default;
 
 Status CsvDecoder::Decode(std::string_view data, const BatchCallback& on_batch, std::vector<DecodeError>& errors) {
   return impl_->Decode(data, on_batch, errors);
+}
+
+Result<size_t> CsvDecoder::DecodeChunk(std::string_view data, bool last, const BatchCallback& on_batch,
+                                       std::vector<DecodeError>& errors) {
+  return impl_->DecodeChunk(data, last, on_batch, errors);
 }
 
 }  // namespace sluice::formats

@@ -339,5 +339,49 @@ TEST(CsvDecoder, QuoteInsideAnUnquotedFieldIsMalformed) {
   EXPECT_EQ(rows, 2u);
 }
 
+// Streaming must give the same rows and errors as decoding the whole input, wherever the chunks
+// are cut (inside quotes, between CR and LF, inside the BOM and the header).
+TEST(CsvDecoder, ChunkedDecodingEqualsWholeDecoding) {
+  SchemaPtr schema = std::make_shared<Schema>(std::vector<Field>{
+      {"id", DataType::Int64()}, {"name", DataType::String()}, {"d", DataType::Date()}});
+  const std::string input =
+      "\xEF\xBB\xBFid,name,d\r\n1,\"a,b\",2026-01-02\r\n2,\"multi\nline \"\"q\"\"\",\r\n3,x,bad-date\n"
+      "4,Bo\"b,2026-01-01\n5,only two\n\n6,\"z\",2026-03-04\n7,\"open,2026-01-01\n8,tail,2026-01-01";
+  auto render = [](const std::vector<Batch>& batches, const std::vector<DecodeError>& errors) {
+    std::string out;
+    for (const auto& b : batches) {
+      for (size_t r = 0; r < b.num_rows(); ++r) {
+        out += std::to_string(b.RowOffset(r)) + ":";
+        for (size_t c = 0; c < b.num_columns(); ++c) out += b.column(c)->GetValue(r).ToString() + "|";
+        out += "\n";
+      }
+    }
+    for (const auto& e : errors) out += "E" + std::to_string(e.line) + ":" + e.error_class + ":" + e.raw + "\n";
+    return out;
+  };
+  std::vector<Batch> whole_batches;
+  std::vector<DecodeError> whole_errors;
+  {
+    CsvDecoder dec(schema, CsvOptions{}, DecodeOptions{});
+    ASSERT_TRUE(dec.Decode(input, [&](Batch b) { whole_batches.push_back(std::move(b)); return Status::OK(); },
+                           whole_errors).ok());
+  }
+  const std::string expected = render(whole_batches, whole_errors);
+  ASSERT_NE(expected.find("E10:unbalanced_quote"), std::string::npos) << expected;
+  for (size_t cut = 0; cut <= input.size(); ++cut) {
+    CsvDecoder dec(schema, CsvOptions{}, DecodeOptions{});
+    std::vector<Batch> batches;
+    std::vector<DecodeError> errors;
+    auto sink = [&](Batch b) { batches.push_back(std::move(b)); return Status::OK(); };
+    auto first = dec.DecodeChunk(std::string_view(input).substr(0, cut), false, sink, errors);
+    ASSERT_TRUE(first.ok());
+    std::string rest = input.substr(*first);
+    auto second = dec.DecodeChunk(rest, true, sink, errors);
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(*second, rest.size());
+    ASSERT_EQ(render(batches, errors), expected) << "cut at " << cut;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::formats
