@@ -5,6 +5,7 @@
 #include <map>
 
 #include "sluice/base/logging.h"
+#include "sluice/base/strings.h"
 #include "verbs.h"
 
 namespace {
@@ -20,6 +21,7 @@ void AddSpecFlags(CLI::App* cmd, sluice::cli::SpecOptions& o, bool with_workdir)
     cmd->add_option("--workdir", o.workdir, "Where runs keep their lake, warehouse, state and dead letters")
         ->default_val(".sluice");
   }
+  cmd->add_option("--lake-root", o.lake_root, "Lake root (default <workdir>/lake)");
   cmd->add_option("--set", o.sets, "Override a spec value: --set spec.sources.raw.path=data/*.json (repeatable)");
   cmd->add_option("-o,--output", o.output, "Output format: table, json or yaml")
       ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
@@ -48,6 +50,45 @@ int main(int argc, char** argv) {
   run->add_flag("--progress", run_flags.progress, "Print progress to stderr every 2 s (default when stderr is a terminal)");
   run->add_flag("-q,--quiet", run_flags.quiet, "Print nothing on success");
 
+  sluice::cli::LakeOptions lake_opts;
+  auto* lake = app.add_subcommand("lake", "Inspect and maintain lake tables (Delta Lake format) under <workdir>/lake");
+  lake->require_subcommand(1);
+  struct LakeVerb {
+    const char* name;
+    const char* help;
+    bool needs_table;
+  };
+  const LakeVerb lake_verbs[] = {
+      {"ls", "List the tables: version, files, rows, bytes, partition columns", false},
+      {"describe", "A table's schema, partition columns, size and committed application versions", true},
+      {"history", "A table's commits: version, time, operation, files added and removed", true},
+      {"read", "Print a table's rows (a snapshot; --version for time travel)", true},
+      {"optimize", "Compact small files into files of about --target-file-size (one commit)", true},
+      {"vacuum", "Delete files no snapshot within --retention references (crashed writes, compacted files)", true},
+  };
+  std::vector<std::pair<CLI::App*, std::string>> lake_cmds;
+  std::string lake_version_text, lake_target_size = "128MB";
+  for (const auto& v : lake_verbs) {
+    auto* cmd = lake->add_subcommand(v.name, v.help);
+    lake_cmds.emplace_back(cmd, v.name);
+    if (v.needs_table) cmd->add_option("table", lake_opts.table, "Table as layer.name, e.g. bronze.orders")->required();
+    cmd->add_option("--workdir", lake_opts.workdir, "Working directory whose lake/ holds the tables")->default_val(".sluice");
+    cmd->add_option("--lake-root", lake_opts.lake_root, "Lake root (default <workdir>/lake)");
+    cmd->add_option("-o,--output", lake_opts.output, "Output format: table, json or yaml")
+        ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
+        ->default_str("table");
+    std::string name = v.name;
+    if (name == "read" || name == "describe") {
+      cmd->add_option("--version", lake_version_text, "Read the table as of this version (time travel)");
+    }
+    if (name == "read") cmd->add_option("--limit", lake_opts.limit, "At most this many rows (default 20; -1 for all)");
+    if (name == "optimize") cmd->add_option("--target-file-size", lake_target_size, "Target file size, e.g. 128MB");
+    if (name == "vacuum") {
+      cmd->add_option("--retention", lake_opts.retention, "Keep files referenced within this long (default 168h)");
+      cmd->add_flag("--dry-run", lake_opts.dry_run, "List what would be deleted, delete nothing");
+    }
+  }
+
   sluice::cli::TestOptions test_opts;
   auto* test = app.add_subcommand("test", "Run spec tests kept as data: <dir>/{pipeline.yaml, input/, expected/}. Exit 0 if all pass, 1 if any fails");
   test->add_option("-f,--file,paths", test_opts.paths, "pipeline.yaml files, test directories, or a folder of test directories")->required();
@@ -68,5 +109,25 @@ int main(int argc, char** argv) {
   if (*plan) return sluice::cli::Plan(plan_opts);
   if (*run) return sluice::cli::Run(run_opts, run_flags);
   if (*test) return sluice::cli::Test(test_opts);
+  if (*lake) {
+    for (const auto& [cmd, name] : lake_cmds) {
+      if (*cmd) lake_opts.verb = name;
+    }
+    if (!lake_version_text.empty()) {
+      try {
+        lake_opts.version = std::stoll(lake_version_text);
+      } catch (...) {
+        std::fprintf(stderr, "--version '%s' must be a table version number\n", lake_version_text.c_str());
+        return sluice::cli::kExitInvalid;
+      }
+    }
+    auto size = sluice::ParseByteSize(lake_target_size);
+    if (!size) {
+      std::fprintf(stderr, "--target-file-size '%s' must be a size like 128MB\n", lake_target_size.c_str());
+      return sluice::cli::kExitInvalid;
+    }
+    lake_opts.target_file_bytes = *size;
+    return sluice::cli::Lake(lake_opts);
+  }
   return sluice::cli::kExitInvalid;
 }

@@ -103,6 +103,7 @@ Outcome RunOne(const fs::path& spec, bool keep) {
   fs::path work = fs::temp_directory_path() / ("sluice-test-" + t.name + "-" + std::to_string(rd()));
   pipeline::CompileOptions co;
   co.workdir = work.string();
+  co.table_schema = LakeTableSchema;
   auto plan = pipeline::CompileFile(spec.string(), co);
   if (!plan.ok()) {
     t.passed = false;

@@ -3,8 +3,13 @@
 //   0 success, 1 runtime failure, 2 invalid input (spec, flags, request).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "sluice/base/status.h"
+#include "sluice/types/schema.h"
 
 namespace sluice::cli {
 
@@ -17,6 +22,7 @@ enum class OutputFormat { kTable, kJson, kYaml };
 struct SpecOptions {
   std::string file;
   std::string workdir = ".sluice";
+  std::string lake_root;
   std::vector<std::string> sets;
   OutputFormat output = OutputFormat::kTable;
 };
@@ -35,6 +41,22 @@ struct TestOptions {
   bool keep = false;  // keep each test's workdir for inspection
 };
 int Test(const TestOptions& o);
+
+struct LakeOptions {
+  std::string verb;  // ls, describe, history, read, optimize, vacuum
+  std::string table;
+  std::string workdir = ".sluice";
+  std::string lake_root;  // default <workdir>/lake
+  std::optional<int64_t> version;
+  int64_t limit = 20;
+  int64_t target_file_bytes = 128ll << 20;
+  std::string retention = "168h";
+  bool dry_run = false;
+  OutputFormat output = OutputFormat::kTable;
+};
+int Lake(const LakeOptions& o);
+// The schema of the lake table in `table_dir` (for specs that read a table without declaring it).
+Result<SchemaPtr> LakeTableSchema(const std::string& table_dir);
 
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);

@@ -15,6 +15,11 @@ struct ProcessResult {
 // Runs argv[0] with the arguments (no shell), optionally feeding `stdin_text`.
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& cwd = "");
 
+// Starts a process in the background (stdout/stderr to /dev/null); returns its pid.
+int SpawnProcess(const std::vector<std::string>& argv);
+// Waits for a spawned process; returns its exit code, or 128 + signal.
+int WaitProcess(int pid);
+
 // A fresh temporary directory, removed by the destructor.
 class TempDir {
  public:

@@ -130,6 +130,26 @@ std::optional<int64_t> ParseDurationMicros(std::string_view s) {
   return total;
 }
 
+std::optional<int64_t> ParseByteSize(std::string_view s) {
+  size_t i = 0;
+  int64_t n = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    n = n * 10 + (s[i] - '0');
+    if (n > (int64_t{1} << 50)) return std::nullopt;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string unit;
+  for (; i < s.size(); ++i) {
+    if (s[i] != ' ') unit += static_cast<char>(std::toupper(static_cast<unsigned char>(s[i])));
+  }
+  if (unit.empty() || unit == "B") return n;
+  if (unit == "KB" || unit == "KIB" || unit == "K") return n << 10;
+  if (unit == "MB" || unit == "MIB" || unit == "M") return n << 20;
+  if (unit == "GB" || unit == "GIB" || unit == "G") return n << 30;
+  return std::nullopt;
+}
+
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {

@@ -28,6 +28,9 @@ size_t CountByte(std::string_view s, char byte);
 // Parses "250ms", "30s", "1m", "2h", "7d" (also "1h30m") into microseconds.
 std::optional<int64_t> ParseDurationMicros(std::string_view s);
 
+// Parses "128MB", "64MiB", "512KB", "1GB" or a plain number of bytes (KB/MB/GB are powers of 1024).
+std::optional<int64_t> ParseByteSize(std::string_view s);
+
 // Joins with a separator.
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 

@@ -34,6 +34,15 @@ TEST(Strings, CountByte) {
   EXPECT_EQ(CountByte("", 'x'), 0u);
 }
 
+TEST(Strings, ByteSizes) {
+  EXPECT_EQ(ParseByteSize("128MB"), 128 << 20);
+  EXPECT_EQ(ParseByteSize("64 MiB"), 64 << 20);
+  EXPECT_EQ(ParseByteSize("4096"), 4096);
+  EXPECT_EQ(ParseByteSize("1gb"), 1 << 30);
+  EXPECT_FALSE(ParseByteSize("MB"));
+  EXPECT_FALSE(ParseByteSize("12 parsecs"));
+}
+
 TEST(Strings, Durations) {
   EXPECT_EQ(ParseDurationMicros("30s"), 30000000);
   EXPECT_EQ(ParseDurationMicros("1m"), 60000000);

@@ -1059,4 +1059,24 @@ bool HasAggregates(const BoundExpr& expr) {
   return false;
 }
 
+namespace {
+
+void CollectOutside(const BoundExpr& e, std::vector<std::string>& out) {
+  if (e.kind == BoundKind::kAggregate) return;
+  if (e.kind == BoundKind::kColumn) out.push_back(e.name);
+  for (const auto& a : e.args) {
+    if (a) CollectOutside(*a, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ColumnsOutsideAggregates(const BoundExpr& expr) {
+  std::vector<std::string> out;
+  CollectOutside(expr, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace sluice::expr

@@ -111,6 +111,9 @@ struct AggregateCall {
 
 // The aggregate calls of `expr`, in first-appearance order, without duplicates (by sql).
 std::vector<AggregateCall> FindAggregates(const BoundExpr& expr);
+// Input column names read outside any aggregate call (for an aggregate transform they must be
+// group-by columns), sorted, unique.
+std::vector<std::string> ColumnsOutsideAggregates(const BoundExpr& expr);
 // True if the expression contains at least one aggregate call.
 bool HasAggregates(const BoundExpr& expr);
 

@@ -22,9 +22,9 @@ using engine::Role;
 
 // Kinds of DESIGN §4 that this build does not execute yet, so a spec using them gets a clear
 // message instead of "unknown kind".
-const std::set<std::string> kPlannedSources = {"kafka", "log", "http", "s3", "postgres", "lake"};
-const std::set<std::string> kPlannedTransforms = {"dedup", "lookup", "aggregate", "join", "sql"};
-const std::set<std::string> kPlannedSinks = {"lake", "warehouse", "features", "kafka", "log"};
+const std::set<std::string> kPlannedSources = {"kafka", "log", "http", "s3", "postgres"};
+const std::set<std::string> kPlannedTransforms = {"dedup", "sql"};
+const std::set<std::string> kPlannedSinks = {"features", "kafka", "log"};
 
 bool IsIdentifier(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
@@ -98,6 +98,76 @@ class Compiler {
     if (p.empty() || p[0] == '/') return p;
     return (std::filesystem::path(options_.workdir) / p).lexically_normal().string();
   }
+
+  std::string LakeRoot() const {
+    return options_.lake_root.empty() ? (std::filesystem::path(options_.workdir) / "lake").string() : options_.lake_root;
+  }
+  // "bronze.orders" -> <lake root>/bronze/orders; reports a malformed name.
+  std::optional<std::string> TableDir(const YAML::Node& n, std::string_view component, const std::string& table) {
+    auto dot = table.find('.');
+    std::string layer = dot == std::string::npos ? "" : table.substr(0, dot);
+    std::string name = dot == std::string::npos ? "" : table.substr(dot + 1);
+    if (!IsIdentifier(layer) || !IsIdentifier(name)) {
+      Error(n, component, fmt::format("table '{}' must be layer.name, each matching ^[a-z_][a-z0-9_]{{0,62}}$ "
+                                      "(e.g. bronze.orders)", table));
+      return std::nullopt;
+    }
+    return (std::filesystem::path(LakeRoot()) / layer / name).string();
+  }
+  engine::ParquetCompression ParseCompression(const YAML::Node& parent, std::string_view component) {
+    auto c = Str(parent, "compression", component);
+    if (!c || *c == "zstd") return engine::ParquetCompression::kZstd;
+    if (*c == "snappy") return engine::ParquetCompression::kSnappy;
+    if (*c == "none" || *c == "uncompressed") return engine::ParquetCompression::kUncompressed;
+    Error(parent["compression"], component, fmt::format("compression '{}' must be zstd, snappy or none", *c));
+    return engine::ParquetCompression::kZstd;
+  }
+  std::optional<int64_t> Version(const YAML::Node& parent, const char* key, std::string_view component) {
+    YAML::Node v = parent[key];
+    if (!v.IsDefined() || v.IsNull()) return std::nullopt;
+    int64_t out;
+    if (!v.IsScalar() || !YAML::convert<int64_t>::decode(v, out) || out < 0) {
+      Error(v, component, fmt::format("'{}' must be a table version (a whole number >= 0)", key));
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  std::string WarehouseUrl() const {
+    return options_.warehouse_url.empty() ? "sqlite:" + (std::filesystem::path(options_.workdir) / "warehouse.db").string()
+                                          : options_.warehouse_url;
+  }
+  // A list of column names of `schema` (or one name) -> indexes; reports unknown names.
+  std::optional<std::vector<size_t>> Columns(const YAML::Node& n, std::string_view component, std::string_view what,
+                                             const Schema& schema) {
+    std::vector<std::string> names;
+    if (n.IsScalar()) names.push_back(n.Scalar());
+    else if (n.IsSequence()) for (auto x : n) names.push_back(x.as<std::string>());
+    if (names.empty()) {
+      Error(n.IsDefined() ? n : YAML::Node(), component, fmt::format("'{}' must name one or more columns", what));
+      return std::nullopt;
+    }
+    std::vector<size_t> out;
+    bool ok = true;
+    for (const auto& name : names) {
+      auto i = schema.IndexOf(name);
+      if (!i) {
+        Error(n, component, fmt::format("{}: column '{}' is not in ({}){}", what, name, Join(schema.names(), ", "),
+                                        DidYouMeanSuffix(name, schema.names())));
+        ok = false;
+      } else {
+        out.push_back(*i);
+      }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+  struct Component;
+  void CompileAggregate(PlanNode& node, const Component& c);
+  void CompileLookup(PlanNode& node, const Component& c);
+  void CompileJoin(PlanNode& node, const Component& c);
+  void CompileWarehouseSink(PlanNode& node, const Component& c);
+  std::vector<engine::OrderBy> ParseOrderBy(const YAML::Node& n, std::string_view component, const Schema& schema);
 
   void ParseMetadata(const YAML::Node& root);
   void CollectComponents(const YAML::Node& spec, const char* section, Role role);
@@ -297,7 +367,7 @@ std::optional<FileFormat> Compiler::ParseFormat(const YAML::Node& parent, std::s
   static const std::map<std::string, FileFormat> kNames = {
       {"json", FileFormat::kJson}, {"csv", FileFormat::kCsv}, {"ndjson", FileFormat::kNdjson}, {"parquet", FileFormat::kParquet}};
   if (std::find(allowed.begin(), allowed.end(), *f) == allowed.end()) {
-    std::string hint = *f == "parquet" ? " (Parquet arrives with the lakehouse)" : DidYouMeanSuffix(*f, allowed);
+    std::string hint = DidYouMeanSuffix(*f, allowed);
     Error(parent["format"], component, fmt::format("format '{}' is not supported here{}; use one of {}", *f, hint, Join(allowed, ", ")));
     return std::nullopt;
   }
@@ -371,6 +441,8 @@ SchemaPtr Compiler::InputSchema(size_t idx) {
     }
     if (!schema) {
       schema = out->schema;
+    } else if (c.kind == "join") {
+      continue;  // a join's inputs differ; the first (left) input's schema is the input schema
     } else if (!(*schema == *out->schema)) {
       Error(c.inputs_node[k], c.name,
             fmt::format("inputs have different schemas: '{}' gives ({}) but the first input gives ({})", in,
@@ -407,12 +479,41 @@ void Compiler::CompileNode(size_t idx) {
     }
   };
 
-  if (c.role == Role::kSource) {
-    if (c.kind != "files") return unavailable(kPlannedSources, "source", "files");
+  if (c.role == Role::kSource && c.kind == "lake") {
+    CheckKeys(n, name, "a lake source", {"kind", "table", "version", "since_version", "schema", "event_time", "description"});
+    engine::LakeSourceConfig cfg;
+    auto table = Str(n, "table", name, true);
+    if (!table) return;
+    auto dir = TableDir(n["table"], name, *table);
+    if (!dir) return;
+    cfg.table = *table;
+    cfg.table_dir = *dir;
+    cfg.version = Version(n, "version", name);
+    cfg.since_version = Version(n, "since_version", name);
+    if (cfg.version && cfg.since_version) Error(n, name, "use either 'version' (a snapshot) or 'since_version' (what was added after it), not both");
+    SchemaPtr schema;
+    if (n["schema"].IsDefined()) {
+      schema = ParseSchema(n["schema"], name);
+    } else if (!options_.table_schema) {
+      Error(n["table"], name, "declare 'schema' for this lake source (the table's schema cannot be looked up here)");
+    } else {
+      auto found = options_.table_schema(cfg.table_dir);
+      if (!found.ok()) {
+        Error(n["table"], name, fmt::format("table '{}' cannot be read at {}: {}; run the pipeline that writes it "
+                                            "first, or declare 'schema'", *table, cfg.table_dir, found.status().message()));
+      } else {
+        schema = *found;
+      }
+    }
+    if (!schema) return;
+    node.outputs.push_back({"", schema});
+    node.config = std::move(cfg);
+  } else if (c.role == Role::kSource) {
+    if (c.kind != "files") return unavailable(kPlannedSources, "source", "files, lake");
     CheckKeys(n, name, "a files source", {"kind", "path", "format", "schema", "csv", "raw", "event_time", "description"});
     engine::FilesSourceConfig cfg;
     if (auto p = Str(n, "path", name, true)) cfg.path = ResolveSourcePath(*p);
-    auto fmt_ = ParseFormat(n, name, {"json", "csv"}, FileFormat::kJson);
+    auto fmt_ = ParseFormat(n, name, {"json", "csv", "parquet"}, FileFormat::kJson);
     if (fmt_) cfg.format = *fmt_;
     cfg.csv = ParseCsv(n, name);
     if (n["csv"].IsDefined() && cfg.format != FileFormat::kCsv) Error(n["csv"], name, "'csv' settings apply only with format: csv");
@@ -534,8 +635,17 @@ void Compiler::CompileNode(size_t idx) {
       }
       node.outputs.push_back({"_default", node.input_schema});
       node.config = std::move(cfg);
+    } else if (c.kind == "aggregate") {
+      CompileAggregate(node, c);
+      if (node.outputs.empty()) return;
+    } else if (c.kind == "lookup") {
+      CompileLookup(node, c);
+      if (node.outputs.empty()) return;
+    } else if (c.kind == "join") {
+      CompileJoin(node, c);
+      if (node.outputs.empty()) return;
     } else {
-      return unavailable(kPlannedTransforms, "transform", "validate, map, route");
+      return unavailable(kPlannedTransforms, "transform", "validate, map, route, aggregate, lookup, join");
     }
   } else {
     if (c.kind == "blackhole") {
@@ -545,17 +655,383 @@ void Compiler::CompileNode(size_t idx) {
       plan_.nodes.push_back(std::move(node));
       return;
     }
-    if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files, blackhole");
-    CheckKeys(n, name, "a files sink", {"kind", "inputs", "path", "format", "csv", "description"});
+    if (c.kind == "lake") {
+      CheckKeys(n, name, "a lake sink", {"kind", "inputs", "table", "partition_by", "target_file_size", "compression", "description"});
+      engine::LakeSinkConfig cfg;
+      auto table = Str(n, "table", name, true);
+      if (!table) return;
+      auto dir = TableDir(n["table"], name, *table);
+      if (!dir) return;
+      cfg.table = *table;
+      cfg.table_dir = *dir;
+      cfg.compression = ParseCompression(n, name);
+      if (auto t = Str(n, "target_file_size", name)) {
+        auto b = ParseByteSize(*t);
+        if (!b || *b < (1 << 20)) Error(n["target_file_size"], name, fmt::format("target_file_size '{}' must be a size of at least 1MB, e.g. 128MB", *t));
+        else cfg.target_file_bytes = *b;
+      }
+      if (YAML::Node pb = n["partition_by"]; pb.IsDefined()) {
+        if (!pb.IsSequence()) {
+          Error(pb, name, "'partition_by' must be a list, e.g. partition_by: [\"date(ts)\"] or [{day: \"date(ts)\"}]");
+        } else {
+          for (auto item : pb) {
+            std::string col;
+            YAML::Node e = item;
+            if (item.IsMap() && item.size() == 1) {
+              col = item.begin()->first.as<std::string>();
+              e = item.begin()->second;
+            }
+            auto bound = CompileExpr(e, name, "partition_by", *node.input_schema, false);
+            if (!bound) continue;
+            if (col.empty()) {
+              // date(ts) -> "date"; a column -> its name.
+              col = expr::AsColumnName(*bound);
+              std::string text = e.Scalar();
+              if (col.empty()) col = text.substr(0, text.find('('));
+              while (!col.empty() && col.back() == ' ') col.pop_back();
+            }
+            if (!IsIdentifier(col)) {
+              Error(e, name, fmt::format("cannot name the partition column of \"{}\"; write it as {{name: \"{}\"}}", e.Scalar(), e.Scalar()));
+              continue;
+            }
+            cfg.partition_by.emplace_back(col, bound);
+          }
+        }
+      }
+      node.config = std::move(cfg);
+      plan_index_[node.name] = plan_.nodes.size();
+      plan_.nodes.push_back(std::move(node));
+      return;
+    }
+    if (c.kind == "warehouse") {
+      CompileWarehouseSink(node, c);
+      if (!std::holds_alternative<engine::WarehouseSinkConfig>(node.config)) return;
+      plan_index_[node.name] = plan_.nodes.size();
+      plan_.nodes.push_back(std::move(node));
+      return;
+    }
+    if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files, lake, warehouse, blackhole");
+    CheckKeys(n, name, "a files sink", {"kind", "inputs", "path", "format", "csv", "compression", "order_by", "limit", "description"});
     engine::FilesSinkConfig cfg;
     if (auto p = Str(n, "path", name, true)) cfg.path = ResolveWorkPath(*p);
-    auto f = ParseFormat(n, name, {"ndjson", "csv"}, FileFormat::kNdjson);
+    auto f = ParseFormat(n, name, {"ndjson", "csv", "parquet"}, FileFormat::kNdjson);
     if (f) cfg.format = *f;
     cfg.csv = ParseCsv(n, name);
+    if (n["compression"].IsDefined() && cfg.format != FileFormat::kParquet) Error(n["compression"], name, "'compression' applies only with format: parquet");
+    cfg.compression = ParseCompression(n, name);
+    if (n["order_by"].IsDefined()) cfg.order_by = ParseOrderBy(n["order_by"], name, *node.input_schema);
+    if (YAML::Node l = n["limit"]; l.IsDefined()) {
+      if (!l.IsScalar() || !YAML::convert<int64_t>::decode(l, cfg.limit) || cfg.limit < 0) {
+        Error(l, name, "'limit' must be a whole number >= 0");
+      }
+    }
     node.config = std::move(cfg);
   }
   plan_index_[node.name] = plan_.nodes.size();
   plan_.nodes.push_back(std::move(node));
+}
+
+
+std::vector<engine::OrderBy> Compiler::ParseOrderBy(const YAML::Node& n, std::string_view component, const Schema& schema) {
+  std::vector<engine::OrderBy> out;
+  std::vector<std::string> items;
+  if (n.IsScalar()) items.push_back(n.Scalar());
+  else if (n.IsSequence()) for (auto x : n) items.push_back(x.as<std::string>());
+  else Error(n, component, "'order_by' must be a list like [\"revenue DESC\", country]");
+  for (std::string item : items) {
+    bool desc = false;
+    auto sp = item.find(' ');
+    if (sp != std::string::npos) {
+      std::string dir = item.substr(sp + 1);
+      item = item.substr(0, sp);
+      for (auto& ch : dir) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (dir == "DESC") desc = true;
+      else if (dir != "ASC") {
+        Error(n, component, fmt::format("order_by '{} {}': the direction must be ASC or DESC", item, dir));
+        continue;
+      }
+    }
+    auto i = schema.IndexOf(item);
+    if (!i) {
+      Error(n, component, fmt::format("order_by: column '{}' is not in the input{}", item, DidYouMeanSuffix(item, schema.names())));
+      continue;
+    }
+    out.push_back({*i, desc});
+  }
+  return out;
+}
+
+void Compiler::CompileAggregate(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  const Schema& in = *node.input_schema;
+  CheckKeys(n, name, "an aggregate transform", {"kind", "inputs", "group_by", "measures", "window", "allowed_lateness", "late", "description"});
+  for (const char* k : {"window", "allowed_lateness", "late"}) {
+    if (n[k].IsDefined()) Error(n[k], name, fmt::format("'{}' (windowed aggregation) needs mode: stream, which is not available in this version yet; a batch aggregate groups the whole input", k));
+  }
+  engine::AggregateConfig cfg;
+  std::vector<Field> out;
+  std::set<std::string> names;
+  if (YAML::Node gb = n["group_by"]; gb.IsDefined()) {
+    if (!gb.IsSequence()) Error(gb, name, "'group_by' must be a list, e.g. group_by: [country, {day: \"date(ts)\"}]");
+    else for (auto item : gb) {
+      std::string col;
+      YAML::Node e = item;
+      if (item.IsMap() && item.size() == 1) {
+        col = item.begin()->first.as<std::string>();
+        e = item.begin()->second;
+      }
+      auto bound = CompileExpr(e, name, "group_by", in, false);
+      if (!bound) continue;
+      engine::AggregateConfig::GroupBy g;
+      std::string plain = expr::AsColumnName(*bound);
+      if (col.empty()) col = plain;
+      if (col.empty()) {
+        Error(e, name, fmt::format("name this group_by expression: {{name: \"{}\"}}", e.Scalar()));
+        continue;
+      }
+      if (!plain.empty()) g.input_column = static_cast<int>(*in.IndexOf(plain));
+      g.name = col;
+      g.expr = bound;
+      if (!names.insert(col).second) Error(e, name, fmt::format("output column '{}' appears twice", col));
+      out.push_back(Field{col, expr::ResultType(*bound), !expr::MaybeNull(*bound)});
+      cfg.group_by.push_back(std::move(g));
+    }
+  }
+  YAML::Node measures = n["measures"];
+  if (!measures.IsMap() || measures.size() == 0) {
+    Error(measures.IsDefined() ? measures : n, name, "'measures' must map output names to aggregates, e.g. measures: {orders: \"count(*)\", revenue: \"sum(amount)\"}");
+    return;
+  }
+  std::set<std::string> plain_groups;
+  for (const auto& g : cfg.group_by) {
+    if (g.input_column >= 0) plain_groups.insert(in.field(static_cast<size_t>(g.input_column)).name);
+  }
+  std::set<std::string> call_sql;
+  for (auto kv : measures) {
+    std::string m = kv.first.as<std::string>();
+    if (!kv.second.IsScalar()) {
+      Error(kv.second, name, fmt::format("measure '{}' must be an expression string", m));
+      continue;
+    }
+    expr::BindOptions bo;
+    bo.allow_aggregates = true;
+    auto r = expr::Compile(kv.second.Scalar(), in, bo);
+    if (!r.ok()) {
+      Error(kv.second, name, fmt::format("measure '{}': {} in \"{}\"", m, r.status().message(), kv.second.Scalar()));
+      continue;
+    }
+    bool bad = false;
+    for (const auto& col : expr::ColumnsOutsideAggregates(**r)) {
+      if (!plain_groups.count(col)) {
+        Error(kv.second, name, fmt::format("measure '{}': column '{}' must be in group_by or inside an aggregate such as first({})", m, col, col));
+        bad = true;
+      }
+    }
+    if (bad) continue;
+    for (auto& call : expr::FindAggregates(**r)) {
+      if (call_sql.insert(call.sql).second) cfg.calls.push_back(call);
+    }
+    if (!names.insert(m).second) Error(kv.first, name, fmt::format("output column '{}' appears twice", m));
+    out.push_back(Field{m, expr::ResultType(**r), !expr::MaybeNull(**r)});
+    cfg.measures.emplace_back(m, *r);
+  }
+  if (out.empty()) return;
+  node.outputs.push_back({"", std::make_shared<Schema>(std::move(out))});
+  node.config = std::move(cfg);
+}
+
+void Compiler::CompileLookup(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  const Schema& in = *node.input_schema;
+  CheckKeys(n, name, "a lookup transform", {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "description"});
+  engine::LookupConfig cfg;
+  auto table = Str(n, "table", name, true);
+  if (!table) return;
+  cfg.table = *table;
+  std::string from = Str(n, "from", name).value_or("warehouse");
+  if (from != "warehouse" && from != "lake") {
+    Error(n["from"], name, fmt::format("from '{}' must be warehouse or lake", from));
+    return;
+  }
+  cfg.from_lake = from == "lake";
+  Result<SchemaPtr> dim = Status::NotFound("no lookup");
+  if (cfg.from_lake) {
+    auto dir = TableDir(n["table"], name, *table);
+    if (!dir) return;
+    cfg.table_dir = *dir;
+    dim = options_.table_schema ? options_.table_schema(*dir) : Status::NotFound("no lake catalog here");
+  } else {
+    cfg.warehouse_url = WarehouseUrl();
+    dim = options_.warehouse_schema ? options_.warehouse_schema(cfg.warehouse_url, *table)
+                                    : Status::NotFound("no warehouse catalog here");
+  }
+  if (!dim.ok()) {
+    Error(n["table"], name, fmt::format("dimension table '{}' cannot be read from the {}: {}; run the pipeline that writes it first", *table, from, dim.status().message()));
+    return;
+  }
+  cfg.dimension_schema = *dim;
+  const Schema& d = *cfg.dimension_schema;
+  // on: a column name (same on both sides), a list of them, or {input_col: dim_col}.
+  YAML::Node on = n["on"];
+  if (on.IsMap()) {
+    for (auto kv : on) {
+      std::string ic = kv.first.as<std::string>(), dc = kv.second.as<std::string>();
+      auto i = in.IndexOf(ic);
+      auto j = d.IndexOf(dc);
+      if (!i) Error(kv.first, name, fmt::format("on: input column '{}' not found{}", ic, DidYouMeanSuffix(ic, in.names())));
+      if (!j) Error(kv.second, name, fmt::format("on: column '{}' is not in {}{}", dc, *table, DidYouMeanSuffix(dc, d.names())));
+      if (i && j) {
+        cfg.input_keys.push_back(*i);
+        cfg.dimension_keys.push_back(*j);
+      }
+    }
+  } else {
+    auto ik = Columns(on, name, "on", in);
+    auto dk = Columns(on, name, "on (in " + *table + ")", d);
+    if (!ik || !dk) return;
+    cfg.input_keys = *ik;
+    cfg.dimension_keys = *dk;
+  }
+  if (cfg.input_keys.empty()) return;
+  for (size_t k = 0; k < cfg.input_keys.size(); ++k) {
+    const auto& a = in.field(cfg.input_keys[k]).type;
+    const auto& b = d.field(cfg.dimension_keys[k]).type;
+    if (!(a == b) && !(a.is_integer() && b.is_integer())) {
+      Error(on, name, fmt::format("on: '{}' is {} but '{}' in {} is {}", in.field(cfg.input_keys[k]).name, a.ToString(),
+                                  d.field(cfg.dimension_keys[k]).name, *table, b.ToString()));
+      return;
+    }
+  }
+  auto fields = Columns(n["fields"], name, "fields (in " + *table + ")", d);
+  if (!fields) return;
+  cfg.fields = *fields;
+  static const std::vector<std::string> kOnMissing = {"null", "drop", "dead_letter"};
+  if (auto om = Str(n, "on_missing", name)) {
+    auto pos = std::find(kOnMissing.begin(), kOnMissing.end(), *om);
+    if (pos == kOnMissing.end()) Error(n["on_missing"], name, fmt::format("on_missing '{}' must be null, drop or dead_letter", *om));
+    else cfg.on_missing = static_cast<engine::OnMissing>(pos - kOnMissing.begin());
+  }
+  if (auto w = Str(n, "where", name)) {
+    auto bound = expr::Compile(*w, d);
+    if (!bound.ok()) Error(n["where"], name, fmt::format("where: {} in \"{}\"", bound.status().message(), *w));
+    cfg.filter = *w;
+  }
+  auto out = in.fields();
+  for (size_t f : cfg.fields) {
+    std::string col = d.field(f).name;
+    if (in.IndexOf(col)) {
+      Error(n["fields"], name, fmt::format("field '{}' is already in the input; rename one of them first (map select)", col));
+      return;
+    }
+    cfg.field_names.push_back(col);
+    out.push_back(Field{col, d.field(f).type, false});
+  }
+  node.outputs.push_back({"", std::make_shared<Schema>(std::move(out))});
+  node.config = std::move(cfg);
+}
+
+void Compiler::CompileJoin(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  CheckKeys(n, name, "a join transform", {"kind", "inputs", "on", "type", "fields", "description"});
+  if (c.inputs.size() != 2) {
+    Error(c.inputs_node, name, "a join takes exactly two inputs: [left, right]");
+    return;
+  }
+  const Schema& left = *node.input_schema;
+  const auto& rin = c.inputs[1];
+  const engine::OutputPort* rport = plan_.nodes[plan_index_.at(rin.first)].FindOutput(rin.second);
+  if (!rport) return;
+  const Schema& right = *rport->schema;
+  engine::JoinConfig cfg;
+  std::string type = Str(n, "type", name).value_or("inner");
+  if (type != "inner" && type != "left") {
+    Error(n["type"], name, fmt::format("join type '{}' must be inner or left", type));
+    return;
+  }
+  cfg.left_join = type == "left";
+  YAML::Node on = n["on"];
+  if (on.IsMap()) {
+    for (auto kv : on) {
+      auto i = left.IndexOf(kv.first.as<std::string>());
+      auto j = right.IndexOf(kv.second.as<std::string>());
+      if (!i || !j) {
+        Error(kv.first, name, fmt::format("on: '{}' must be a column of the left input and '{}' of the right", kv.first.as<std::string>(), kv.second.as<std::string>()));
+        return;
+      }
+      cfg.left_keys.push_back(*i);
+      cfg.right_keys.push_back(*j);
+    }
+  } else {
+    auto lk = Columns(on, name, "on (left)", left);
+    auto rk = Columns(on, name, "on (right)", right);
+    if (!lk || !rk) return;
+    cfg.left_keys = *lk;
+    cfg.right_keys = *rk;
+  }
+  if (cfg.left_keys.empty()) return;
+  if (n["fields"].IsDefined()) {
+    auto f = Columns(n["fields"], name, "fields (right)", right);
+    if (!f) return;
+    cfg.right_fields = *f;
+  } else {
+    for (size_t i = 0; i < right.size(); ++i) {
+      if (std::find(cfg.right_keys.begin(), cfg.right_keys.end(), i) == cfg.right_keys.end()) cfg.right_fields.push_back(i);
+    }
+  }
+  auto out = left.fields();
+  for (size_t f : cfg.right_fields) {
+    std::string col = right.field(f).name;
+    if (left.IndexOf(col)) {
+      Error(n, name, fmt::format("column '{}' is in both inputs; list the right columns to keep in 'fields' or rename one", col));
+      return;
+    }
+    cfg.right_names.push_back(col);
+    out.push_back(Field{col, right.field(f).type, !cfg.left_join && right.field(f).required});
+  }
+  node.outputs.push_back({"", std::make_shared<Schema>(std::move(out))});
+  node.config = std::move(cfg);
+}
+
+void Compiler::CompileWarehouseSink(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  CheckKeys(n, name, "a warehouse sink", {"kind", "inputs", "table", "mode", "key", "description"});
+  engine::WarehouseSinkConfig cfg;
+  cfg.url = WarehouseUrl();
+  auto table = Str(n, "table", name, true);
+  if (!table) return;
+  auto dot = table->find('.');
+  cfg.schema = dot == std::string::npos ? "" : table->substr(0, dot);
+  cfg.table = dot == std::string::npos ? "" : table->substr(dot + 1);
+  if (!IsIdentifier(cfg.schema) || !IsIdentifier(cfg.table)) {
+    Error(n["table"], name, fmt::format("table '{}' must be schema.table, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. silver.fact_orders)", *table));
+    return;
+  }
+  static const std::vector<std::string> kModes = {"append", "upsert", "scd2"};
+  cfg.mode = Str(n, "mode", name).value_or("append");
+  if (std::find(kModes.begin(), kModes.end(), cfg.mode) == kModes.end()) {
+    Error(n["mode"], name, fmt::format("mode '{}' must be append, upsert or scd2{}", cfg.mode, DidYouMeanSuffix(cfg.mode, kModes)));
+    return;
+  }
+  if (n["key"].IsDefined()) {
+    auto k = Columns(n["key"], name, "key", *node.input_schema);
+    if (!k) return;
+    for (size_t i : *k) cfg.key.push_back(node.input_schema->field(i).name);
+  }
+  if (cfg.mode != "append" && cfg.key.empty()) {
+    Error(n, name, fmt::format("mode {} needs 'key': the columns that identify a row, e.g. key: [order_id]", cfg.mode));
+    return;
+  }
+  for (const auto& f : node.input_schema->fields()) {
+    if (!IsIdentifier(f.name)) {
+      Error(n, name, fmt::format("column '{}' cannot be a warehouse column name (^[a-z_][a-z0-9_]{{0,62}}$); rename it with a map select first", f.name));
+      return;
+    }
+  }
+  node.config = std::move(cfg);
 }
 
 Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identity) {

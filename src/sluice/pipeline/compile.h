@@ -10,6 +10,7 @@
 // Thread-safety: free functions, reentrant.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@ namespace sluice::pipeline {
 
 struct CompileOptions {
   std::string workdir = ".sluice";
+  // Root of the lake; empty means <workdir>/lake.
+  std::string lake_root;
+  // Looks up the schema of an existing lake table by its directory (NotFound if it does not
+  // exist). Lake sources without a declared schema need it; the CLI supplies it.
+  std::function<Result<SchemaPtr>(const std::string& table_dir)> table_schema;
+  // The warehouse (sqlite:<path> or postgresql://...); empty means sqlite:<workdir>/warehouse.db.
+  std::string warehouse_url;
+  // Looks up the columns of a warehouse table ("silver.dim_customer") for lookups.
+  std::function<Result<SchemaPtr>(const std::string& url, const std::string& table)> warehouse_schema;
   std::vector<std::string> overrides;  // --set path=value
   config::LoadOptions load;
 };

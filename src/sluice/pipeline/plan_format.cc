@@ -48,6 +48,36 @@ ordered_json Details(const engine::PlanNode& n) {
       return {{"path", c.path}, {"format", engine::FileFormatName(c.format)}};
     }
     ordered_json operator()(const engine::BlackholeSinkConfig&) { return ordered_json::object(); }
+    ordered_json operator()(const engine::AggregateConfig& c) {
+      ordered_json g = ordered_json::object();
+      for (const auto& x : c.group_by) g[x.name] = expr::ToSql(*x.expr);
+      ordered_json m = ordered_json::object();
+      for (const auto& [name, e] : c.measures) m[name] = expr::ToSql(*e);
+      return {{"group_by", g}, {"measures", m}};
+    }
+    ordered_json operator()(const engine::LookupConfig& c) {
+      std::vector<std::string> keys;
+      for (size_t k : c.dimension_keys) keys.push_back(c.dimension_schema->field(k).name);
+      return {{"table", c.table}, {"from", c.from_lake ? "lake" : "warehouse"}, {"on", keys}, {"fields", c.field_names},
+              {"on_missing", c.on_missing == engine::OnMissing::kNull ? "null" : c.on_missing == engine::OnMissing::kDrop ? "drop" : "dead_letter"}};
+    }
+    ordered_json operator()(const engine::JoinConfig& c) {
+      return {{"type", c.left_join ? "left" : "inner"}, {"fields", c.right_names}};
+    }
+    ordered_json operator()(const engine::WarehouseSinkConfig& c) {
+      return {{"table", c.schema + "." + c.table}, {"mode", c.mode}, {"key", c.key}, {"warehouse", c.url}};
+    }
+    ordered_json operator()(const engine::LakeSinkConfig& c) {
+      ordered_json parts = ordered_json::object();
+      for (const auto& [name, e] : c.partition_by) parts[name] = expr::ToSql(*e);
+      return {{"table", c.table}, {"path", c.table_dir}, {"partition_by", parts}, {"target_file_bytes", c.target_file_bytes}};
+    }
+    ordered_json operator()(const engine::LakeSourceConfig& c) {
+      ordered_json j = {{"table", c.table}, {"path", c.table_dir}};
+      if (c.version) j["version"] = *c.version;
+      if (c.since_version) j["since_version"] = *c.since_version;
+      return j;
+    }
   };
   return std::visit(V{}, n.config);
 }
@@ -73,7 +103,10 @@ std::string PlanToJson(const engine::Plan& plan, int indent) {
     for (const auto& o : n.outputs) outs.push_back({{"port", o.name.empty() ? "default" : o.name}, {"schema", SchemaJson(*o.schema)}});
     node["outputs"] = outs;
     if (n.role == engine::Role::kSink) node["input_schema"] = SchemaJson(*n.input_schema);
-    node["state"] = "none";
+    node["state"] = std::holds_alternative<engine::AggregateConfig>(n.config)   ? "groups (in memory, until the input ends)"
+                    : std::holds_alternative<engine::LookupConfig>(n.config) ? "dimension table (in memory)"
+                    : std::holds_alternative<engine::JoinConfig>(n.config)   ? "right input (in memory)"
+                                                                             : "none";
     node["location"] = n.location;
     node["details"] = Details(n);
     nodes.push_back(node);

@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "sluice/base/logging.h"
+#include "sluice/engine/exec/lake_operators.h"
+#include "sluice/engine/exec/model_operators.h"
 #include "sluice/engine/exec/operators.h"
 #include "sluice/types/temporal.h"
 
@@ -56,6 +58,12 @@ std::unique_ptr<Operator> CreateOperator(const PlanNode& node, size_t index, Exe
     std::unique_ptr<Operator> operator()(const BlackholeSinkConfig&) {
       return std::make_unique<BlackholeSink>(n, i, c, k);
     }
+    std::unique_ptr<Operator> operator()(const LakeSinkConfig&) { return std::make_unique<LakeSink>(n, i, c, k); }
+    std::unique_ptr<Operator> operator()(const AggregateConfig&) { return std::make_unique<AggregateOperator>(n, i, c, k); }
+    std::unique_ptr<Operator> operator()(const LookupConfig&) { return std::make_unique<LookupOperator>(n, i, c, k); }
+    std::unique_ptr<Operator> operator()(const JoinConfig&) { return std::make_unique<JoinOperator>(n, i, c, k); }
+    std::unique_ptr<Operator> operator()(const WarehouseSinkConfig&) { return std::make_unique<WarehouseSink>(n, i, c, k); }
+    std::unique_ptr<Operator> operator()(const LakeSourceConfig&) { return std::make_unique<LakeSource>(n, i, c, k); }
   };
   return std::visit(Visitor{node, index, ctx, counters, progress}, node.config);
 }
@@ -90,6 +98,8 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.workdir = options.workdir;
   ctx.clock = &clock;
   ctx.dead_letters = &dead_letters;
+  ctx.run_id = result.run_id;
+  ctx.run_epoch = started_at;
   PlanEmitter emitter(plan, ops);
   ctx.emitter = &emitter;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
@@ -106,6 +116,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
 
   // Every record is accounted for: in = out + dead_letter + dropped, per component.
   for (size_t i = 0; i < plan.nodes.size() && st.ok(); ++i) {
+    if (ChangesCardinality(plan.nodes[i])) continue;
     const auto& k = counters[i];
     SLUICE_CHECK(k.in == k.out + k.dead_letter + k.dropped)
         << plan.nodes[i].name << ": in=" << k.in << " out=" << k.out << " dead_letter=" << k.dead_letter

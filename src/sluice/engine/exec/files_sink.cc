@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "sluice/engine/exec/lake_operators.h"
+#include "sluice/engine/ops/sort.h"
 #include "sluice/engine/exec/operators.h"
 #include "sluice/formats/csv/csv.h"
 #include "sluice/formats/json/json.h"
@@ -10,6 +12,9 @@
 namespace sluice::engine {
 
 struct FilesSink::Writer {
+  std::unique_ptr<ops::Sorter> sorter;  // order_by: everything is held until Close()
+  std::unique_ptr<ops::Limit> limit;
+  std::unique_ptr<parquet::Writer> parquet;
   std::unique_ptr<io::FileWriter> file;
   std::unique_ptr<formats::JsonEncoder> json;
   std::unique_ptr<formats::CsvEncoder> csv;
@@ -22,6 +27,12 @@ FilesSink::~FilesSink() = default;
 Status FilesSink::Open() {
   const auto& cfg = std::get<FilesSinkConfig>(node_.config);
   writer_ = std::make_unique<Writer>();
+  if (cfg.format == FileFormat::kParquet) {
+    SLUICE_RETURN_IF_ERROR(io::MakeDirs(std::filesystem::path(cfg.path).parent_path().string()));
+    SLUICE_ASSIGN_OR_RETURN(writer_->parquet, parquet::Writer::Open(cfg.path + ".inprogress", Nullable(*node_.input_schema),
+                                                                    ParquetOptionsFor(cfg.compression)));
+    return Status::OK();
+  }
   SLUICE_ASSIGN_OR_RETURN(writer_->file, io::FileWriter::Open(cfg.path + ".inprogress", true));
   if (cfg.format == FileFormat::kCsv) {
     formats::CsvOptions o;
@@ -36,10 +47,36 @@ Status FilesSink::Open() {
   return Status::OK();
 }
 
-Status FilesSink::Process(size_t, const Batch& batch) {
+Status FilesSink::Process(size_t, const Batch& input) {
   if (!writer_) SLUICE_RETURN_IF_ERROR(Open());
+  const auto& cfg = std::get<FilesSinkConfig>(node_.config);
+  counters_.in += static_cast<int64_t>(input.active_rows());
+  if (!cfg.order_by.empty()) {
+    if (!writer_->sorter) {
+      std::vector<ops::SortKey> keys;
+      for (const auto& o : cfg.order_by) keys.push_back(ops::SortKey{o.column, o.descending, false});
+      SLUICE_ASSIGN_OR_RETURN(writer_->sorter, ops::Sorter::Make(node_.input_schema, std::move(keys)));
+    }
+    return writer_->sorter->Add(input);
+  }
+  return WriteOut(input);
+}
+
+Status FilesSink::WriteOut(const Batch& input) {
+  const auto& cfg = std::get<FilesSinkConfig>(node_.config);
+  Batch batch = input;
+  if (cfg.limit >= 0) {
+    if (!writer_->limit) writer_->limit = std::make_unique<ops::Limit>(static_cast<size_t>(cfg.limit));
+    int64_t before = static_cast<int64_t>(batch.active_rows());
+    batch = writer_->limit->Apply(batch);
+    counters_.dropped += before - static_cast<int64_t>(batch.active_rows());
+  }
   int64_t n = static_cast<int64_t>(batch.active_rows());
-  counters_.in += n;
+  if (writer_->parquet) {
+    SLUICE_RETURN_IF_ERROR(writer_->parquet->Write(batch));
+    counters_.out += n;
+    return Status::OK();
+  }
   if (writer_->csv) writer_->csv->Encode(batch, writer_->buffer);
   else writer_->json->Encode(batch, writer_->buffer);
   counters_.out += n;
@@ -53,9 +90,17 @@ Status FilesSink::Process(size_t, const Batch& batch) {
 Status FilesSink::Close() {
   if (!writer_) SLUICE_RETURN_IF_ERROR(Open());
   const auto& cfg = std::get<FilesSinkConfig>(node_.config);
-  SLUICE_RETURN_IF_ERROR(writer_->file->Append(writer_->buffer));
-  SLUICE_RETURN_IF_ERROR(writer_->file->Sync());
-  SLUICE_RETURN_IF_ERROR(writer_->file->Close());
+  if (writer_->sorter) {
+    SLUICE_ASSIGN_OR_RETURN(auto sorted, writer_->sorter->Finish());
+    for (const auto& b : sorted) SLUICE_RETURN_IF_ERROR(WriteOut(b));
+  }
+  if (writer_->parquet) {
+    SLUICE_RETURN_IF_ERROR(writer_->parquet->Close());
+  } else {
+    SLUICE_RETURN_IF_ERROR(writer_->file->Append(writer_->buffer));
+    SLUICE_RETURN_IF_ERROR(writer_->file->Sync());
+    SLUICE_RETURN_IF_ERROR(writer_->file->Close());
+  }
   std::string tmp = cfg.path + ".inprogress";
   if (std::rename(tmp.c_str(), cfg.path.c_str()) != 0) {
     return Status::IoError("{}: cannot move '{}' into place at '{}'", node_.name, tmp, cfg.path);

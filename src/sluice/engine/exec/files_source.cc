@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sluice/base/strings.h"
+#include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/operators.h"
 #include "sluice/formats/csv/csv.h"
 #include "sluice/formats/json/json.h"
@@ -44,6 +45,7 @@ Status FilesSource::ReadOne(const std::string& file) {
     if (progress_) progress_->AddRecords(static_cast<int64_t>(b.active_rows()));
     return Emit(0, b);
   };
+  if (cfg.format == FileFormat::kParquet) return ReadParquetFile(file, schema, node_.name, on_batch);
   std::vector<formats::DecodeError> errors;
   SLUICE_ASSIGN_OR_RETURN(auto reader, io::ChunkedReader::Open(file, kChunkBytes, formats::kInputPadding));
   std::unique_ptr<formats::CsvDecoder> csv;

@@ -38,6 +38,8 @@ struct ExecContext {
   const Clock* clock = nullptr;
   DeadLetterWriter* dead_letters = nullptr;
   Emitter* emitter = nullptr;
+  std::string run_id;
+  int64_t run_epoch = 0;  // identifies this run's commits (sinks record it with their data)
 };
 
 // Routes batches from a node's output port to its consumers.

@@ -61,6 +61,7 @@ class FilesSink final : public Operator {
  private:
   struct Writer;
   Status Open();
+  Status WriteOut(const Batch& batch);
   std::unique_ptr<Writer> writer_;
 };
 

@@ -67,17 +67,96 @@ struct RouteConfig {
   std::vector<std::pair<std::string, expr::BoundExprPtr>> routes;
 };
 
+enum class ParquetCompression { kZstd, kSnappy, kUncompressed };
+
+struct OrderBy {
+  size_t column;
+  bool descending = false;
+};
+
 struct FilesSinkConfig {
   std::string path;  // resolved against the workdir
   FileFormat format = FileFormat::kNdjson;
   CsvSettings csv;
+  std::vector<OrderBy> order_by;  // sort the output (all of it is held until the end)
+  int64_t limit = -1;             // at most this many records (after order_by)
+  ParquetCompression compression = ParquetCompression::kZstd;  // parquet only
+};
+
+// Appends to a Delta table of the lake: data files first, then one commit.
+struct LakeSinkConfig {
+  std::string table;      // layer.name
+  std::string table_dir;  // <lake root>/<layer>/<name>
+  // Partition columns computed from expressions, e.g. {"date", date(ts)}; stored as Hive
+  // directories, not in the data files.
+  std::vector<std::pair<std::string, expr::BoundExprPtr>> partition_by;
+  int64_t target_file_bytes = 128ll << 20;
+  ParquetCompression compression = ParquetCompression::kZstd;
+};
+
+// Reads a snapshot of a Delta table (or only what was added after a version).
+struct LakeSourceConfig {
+  std::string table;
+  std::string table_dir;
+  std::optional<int64_t> version;
+  std::optional<int64_t> since_version;
+};
+
+// Hash aggregation (batch: one result per group when the input ends).
+struct AggregateConfig {
+  struct GroupBy {
+    std::string name;          // output column
+    int input_column = -1;     // a plain input column, or -1 for an expression
+    expr::BoundExprPtr expr;   // bound against the input schema
+  };
+  std::vector<GroupBy> group_by;
+  std::vector<expr::AggregateCall> calls;  // every distinct aggregate call of the measures
+  // Output measures, bound against the input schema with aggregates allowed; evaluated over a
+  // batch shaped like the input (group-by columns filled in) plus one column per call.
+  std::vector<std::pair<std::string, expr::BoundExprPtr>> measures;
+};
+
+enum class OnMissing { kNull, kDrop, kDeadLetter };
+
+// Enriches records with fields of a dimension held in memory (loaded when the run starts).
+struct LookupConfig {
+  std::string table;              // warehouse "silver.dim_customer" or lake "bronze.customers"
+  bool from_lake = false;
+  std::string table_dir;          // lake tables
+  std::string warehouse_url;      // warehouse tables
+  SchemaPtr dimension_schema;
+  std::vector<size_t> input_keys;      // input columns
+  std::vector<size_t> dimension_keys;  // dimension columns, same order
+  std::vector<size_t> fields;          // dimension columns added to the output
+  std::vector<std::string> field_names;
+  OnMissing on_missing = OnMissing::kNull;
+  std::string filter;  // optional: only dimension rows where this holds (SQL text, e.g. "is_current")
+};
+
+// Batch hash join of two inputs: the right input is built, the left is probed.
+struct JoinConfig {
+  bool left_join = false;  // else inner
+  std::vector<size_t> left_keys;
+  std::vector<size_t> right_keys;
+  std::vector<size_t> right_fields;  // right columns added to the output
+  std::vector<std::string> right_names;
+};
+
+// Writes to a warehouse table in one transaction per run (with its sluice_commits row).
+struct WarehouseSinkConfig {
+  std::string url;     // sqlite:<path> or postgresql://...
+  std::string schema;  // silver, gold, ...
+  std::string table;
+  std::string mode = "append";  // append | upsert | scd2
+  std::vector<std::string> key;
 };
 
 // Counts and discards records: for benchmarks and dry runs.
 struct BlackholeSinkConfig {};
 
-using NodeConfig = std::variant<FilesSourceConfig, ValidateConfig, MapConfig, RouteConfig, FilesSinkConfig,
-                                BlackholeSinkConfig>;
+using NodeConfig = std::variant<FilesSourceConfig, LakeSourceConfig, ValidateConfig, MapConfig, RouteConfig,
+                                AggregateConfig, LookupConfig, JoinConfig, FilesSinkConfig, BlackholeSinkConfig,
+                                LakeSinkConfig, WarehouseSinkConfig>;
 
 struct EdgeRef {
   size_t node;       // index into Plan::nodes

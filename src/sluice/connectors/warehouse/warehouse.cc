@@ -1,0 +1,213 @@
+#include "sluice/connectors/warehouse/warehouse.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+
+#include "sluice/base/hash.h"
+#include "sluice/connectors/warehouse/warehouse_internal.h"
+#include "sluice/types/temporal.h"
+
+namespace sluice::warehouse {
+
+std::string_view WriteModeName(WriteMode m) {
+  switch (m) {
+    case WriteMode::kAppend: return "append";
+    case WriteMode::kUpsert: return "upsert";
+    case WriteMode::kScd2: return "scd2";
+  }
+  return "?";
+}
+
+Result<WriteMode> ParseWriteMode(std::string_view name) {
+  if (name == "append") return WriteMode::kAppend;
+  if (name == "upsert") return WriteMode::kUpsert;
+  if (name == "scd2") return WriteMode::kScd2;
+  return Status::InvalidArgument("unknown warehouse mode '{}' (expected append, upsert or scd2)", name);
+}
+
+Status ValidateIdentifier(std::string_view name, std::string_view what) {
+  bool ok = !name.empty() && name.size() <= 63 && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'));
+  for (size_t i = 1; ok && i < name.size(); ++i) {
+    char c = name[i];
+    ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  }
+  if (ok) return Status::OK();
+  std::string shown(name.substr(0, 80));
+  for (char& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  }
+  return Status::InvalidArgument("invalid {} '{}': names must match ^[a-z_][a-z0-9_]{{0,62}}$", what, shown);
+}
+
+Result<TableName> ParseTableName(std::string_view qualified) {
+  size_t dot = qualified.find('.');
+  if (dot == std::string_view::npos) {
+    return Status::InvalidArgument("warehouse table '{}' must be qualified by its schema, e.g. silver.{}", qualified,
+                                   qualified);
+  }
+  TableName t{std::string(qualified.substr(0, dot)), std::string(qualified.substr(dot + 1))};
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(t.schema, "schema name"));
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(t.table, "table name"));
+  return t;
+}
+
+int64_t Scd2SurrogateKey(const std::vector<const Column*>& key_columns, uint32_t row, int64_t valid_from_micros) {
+  // A canonical, type-tagged encoding: integers of any width as 8 bytes, strings length-prefixed.
+  std::string buf;
+  for (const Column* c : key_columns) {
+    if (c->IsNull(row)) {
+      buf.push_back('n');
+      continue;
+    }
+    const DataType& t = c->type();
+    if (t.is_variable_width()) {
+      std::string_view s = c->GetString(row);
+      uint32_t len = static_cast<uint32_t>(s.size());
+      buf.push_back('s');
+      buf.append(reinterpret_cast<const char*>(&len), 4);
+      buf.append(s);
+    } else {
+      int64_t v = t.id == TypeId::kFloat64 ? static_cast<int64_t>(std::bit_cast<uint64_t>(c->Get<double>(row)))
+                                           : c->GetInt(row);
+      buf.push_back('i');
+      buf.append(reinterpret_cast<const char*>(&v), 8);
+    }
+  }
+  buf.push_back('t');
+  buf.append(reinterpret_cast<const char*>(&valid_from_micros), 8);
+  return static_cast<int64_t>(Hash64(buf, 0x5c02) & 0x7fffffffffffffffULL);
+}
+
+Result<std::unique_ptr<Warehouse>> Warehouse::Open(std::string_view url, WarehouseOptions options) {
+  if (!options.clock) options.clock = &SystemClock::Get();
+  if (url.starts_with("sqlite:")) {
+    std::string path(url.substr(7));
+    if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
+    SLUICE_USER_CHECK(!path.empty(), "warehouse URL '{}' has no file path", url);
+    return internal::OpenSqlite(path, std::move(options));
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return internal::OpenPostgres(std::string(url), std::move(options));
+  }
+  return Status::InvalidArgument("unknown warehouse URL '{}' (expected sqlite:<path> or postgresql://...)",
+                                 url.substr(0, url.find(':')));
+}
+
+namespace internal {
+
+Status ValidateTableArgs(std::string_view schema, std::string_view table, const Schema& columns,
+                         const std::vector<std::string>& key, WriteMode mode) {
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(schema, "schema name"));
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(table, "table name"));
+  SLUICE_USER_CHECK(table != kCommitsTable, "table name '{}' is reserved by Sluice", table);
+  SLUICE_USER_CHECK(columns.size() > 0, "table {}.{} needs at least one column", schema, table);
+  for (const auto& f : columns.fields()) {
+    SLUICE_RETURN_IF_ERROR(ValidateIdentifier(f.name, fmt::format("column name (table {}.{})", schema, table)));
+    SLUICE_USER_CHECK(f.type.id != TypeId::kNull, "column '{}' of {}.{} has no type", f.name, schema, table);
+    if (mode == WriteMode::kScd2) {
+      for (std::string_view r : {kSurrogateKeyColumn, kValidFromColumn, kValidToColumn, kIsCurrentColumn}) {
+        SLUICE_USER_CHECK(f.name != r, "column '{}' of {}.{} collides with an scd2 column; rename it", f.name,
+                          schema, table);
+      }
+    }
+  }
+  if (mode != WriteMode::kAppend) {
+    SLUICE_USER_CHECK(!key.empty(), "{} mode of {}.{} needs a key", WriteModeName(mode), schema, table);
+  }
+  for (const auto& k : key) {
+    SLUICE_RETURN_IF_ERROR(ValidateIdentifier(k, "key column name"));
+    SLUICE_USER_CHECK(columns.IndexOf(k).has_value(), "key column '{}' is not a column of {}.{}", k, schema, table);
+  }
+  return Status::OK();
+}
+
+Status ValidateCommit(const CommitBatch& commit) {
+  SLUICE_USER_CHECK(!commit.pipeline.empty() && !commit.sink.empty(), "a commit needs a pipeline and a sink name");
+  for (const auto& w : commit.writes) {
+    SLUICE_RETURN_IF_ERROR(ValidateIdentifier(w.schema, "schema name"));
+    SLUICE_RETURN_IF_ERROR(ValidateIdentifier(w.table, "table name"));
+    if (w.batches.empty()) continue;
+    const SchemaPtr& schema = w.batches.front().schema();
+    SLUICE_RETURN_IF_ERROR(ValidateTableArgs(w.schema, w.table, *schema, w.key, w.mode));
+    for (const auto& b : w.batches) {
+      SLUICE_USER_CHECK(b.schema() == schema || *b.schema() == *schema,
+                        "the batches written to {}.{} in one commit must share one schema", w.schema, w.table);
+      for (const auto& k : w.key) {
+        const Column& c = *b.column(*schema->IndexOf(k));
+        if (!c.has_nulls()) continue;
+        bool null_key = false;
+        uint32_t at = 0;
+        b.ForEachActive([&](uint32_t r) {
+          if (!null_key && c.IsNull(r)) {
+            null_key = true;
+            at = r;
+          }
+        });
+        if (null_key) {
+          return Status::DataError("key column '{}' of {}.{} is NULL (row offset {})", k, w.schema, w.table,
+                                   b.RowOffset(at));
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Schema TableLayout(const Schema& columns, const std::vector<std::string>& key, WriteMode mode) {
+  std::vector<Field> fields;
+  if (mode == WriteMode::kScd2) fields.push_back({std::string(kSurrogateKeyColumn), DataType::Int64(), true});
+  for (Field f : columns.fields()) {
+    if (std::find(key.begin(), key.end(), f.name) != key.end()) f.required = true;
+    else f.required = false;  // only keys are NOT NULL, so a column can be dropped upstream later
+    fields.push_back(std::move(f));
+  }
+  if (mode == WriteMode::kScd2) {
+    fields.push_back({std::string(kValidFromColumn), DataType::Timestamp(), true});
+    fields.push_back({std::string(kValidToColumn), DataType::Timestamp(), false});
+    fields.push_back({std::string(kIsCurrentColumn), DataType::Bool(), true});
+  }
+  return Schema(std::move(fields));
+}
+
+bool CanHold(const DataType& existing, const DataType& incoming) {
+  if (existing == incoming) return true;
+  if (existing.id == TypeId::kInt64 && incoming.id == TypeId::kInt32) return true;
+  return existing.id == TypeId::kDecimal && incoming.id == TypeId::kDecimal && existing.scale == incoming.scale &&
+         existing.precision >= incoming.precision;
+}
+
+std::string Quote(std::string_view identifier) {
+  SLUICE_CHECK(ValidateIdentifier(identifier, "identifier").ok()) << "unvalidated identifier reached SQL";
+  std::string out;
+  out.reserve(identifier.size() + 2);
+  out += '"';
+  out += identifier;
+  out += '"';
+  return out;
+}
+
+std::string QuoteTable(std::string_view schema, std::string_view table) { return Quote(schema) + "." + Quote(table); }
+
+int64_t BackoffMicros(int attempt, const WarehouseOptions& options) {
+  if (attempt <= 1) return 0;
+  int64_t wait = options.initial_backoff_micros;
+  for (int i = 2; i < attempt && wait < options.max_backoff_micros; ++i) wait *= 2;
+  return std::min(wait, options.max_backoff_micros);
+}
+
+std::string FormatSqliteTimestamp(int64_t micros) {
+  int32_t days = TimestampToDays(micros);
+  int64_t rem = micros - int64_t{days} * kMicrosPerDay;
+  std::string out = FormatDate(days);
+  int64_t secs = rem / kMicrosPerSecond, frac = rem % kMicrosPerSecond;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " %02d:%02d:%02d.%06d", static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                static_cast<int>(secs % 60), static_cast<int>(frac));
+  out += buf;
+  return out;
+}
+
+}  // namespace internal
+}  // namespace sluice::warehouse

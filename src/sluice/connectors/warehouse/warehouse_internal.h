@@ -1,0 +1,44 @@
+// Pieces the SQLite and PostgreSQL warehouses share: argument checks that run before any
+// statement, the table layout per write mode, type compatibility, backoff.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/connectors/warehouse/warehouse.h"
+
+namespace sluice::warehouse::internal {
+
+// Checks every name (schema, table, columns, key) and the key against the columns; refuses
+// columns that collide with the scd2 columns in scd2 mode.
+Status ValidateTableArgs(std::string_view schema, std::string_view table, const Schema& columns,
+                         const std::vector<std::string>& key, WriteMode mode);
+// Checks a commit before anything is sent: names, keys present and never NULL, one schema per
+// write.
+Status ValidateCommit(const CommitBatch& commit);
+
+// The full table layout: the columns (key columns required), plus the scd2 columns in scd2 mode.
+Schema TableLayout(const Schema& columns, const std::vector<std::string>& key, WriteMode mode);
+
+// Whether a table column of type `existing` can hold every value of type `incoming` without a
+// change (same type; int32 into int64; decimal(p,s) into decimal(p2,s) with p2 >= p).
+bool CanHold(const DataType& existing, const DataType& incoming);
+
+// "\"name\"": for names that passed ValidateIdentifier (which rules out quotes).
+std::string Quote(std::string_view identifier);
+// "\"schema\".\"table\"".
+std::string QuoteTable(std::string_view schema, std::string_view table);
+
+// The wait before attempt `attempt` (1-based; attempt 1 waits nothing).
+int64_t BackoffMicros(int attempt, const WarehouseOptions& options);
+
+// Timestamps as SQLite stores them: "YYYY-MM-DD HH:MM:SS.ffffff" (fixed width, so text order is
+// time order, and SQLite's date functions read it).
+std::string FormatSqliteTimestamp(int64_t micros);
+
+// Opens the backends (sqlite_warehouse.cc, postgres_warehouse.cc).
+Result<std::unique_ptr<Warehouse>> OpenSqlite(const std::string& path, WarehouseOptions options);
+Result<std::unique_ptr<Warehouse>> OpenPostgres(const std::string& url, WarehouseOptions options);
+
+}  // namespace sluice::warehouse::internal

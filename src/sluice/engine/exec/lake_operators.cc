@@ -1,0 +1,179 @@
+// `lake` sink and source: Delta tables of Parquet files (see lake/delta_table.h).
+#include "sluice/engine/exec/lake_operators.h"
+
+#include <algorithm>
+
+#include "sluice/base/strings.h"
+#include "sluice/lake/delta_table.h"
+
+namespace sluice::engine {
+namespace {
+
+parquet::Compression ToParquet(ParquetCompression c) {
+  switch (c) {
+    case ParquetCompression::kSnappy: return parquet::Compression::kSnappy;
+    case ParquetCompression::kUncompressed: return parquet::Compression::kUncompressed;
+    case ParquetCompression::kZstd: break;
+  }
+  return parquet::Compression::kZstd;
+}
+
+}  // namespace
+
+SchemaPtr Nullable(const Schema& s) {
+  std::vector<Field> fields = s.fields();
+  for (auto& f : fields) f.required = false;
+  return std::make_shared<Schema>(std::move(fields));
+}
+
+bool SameColumns(const Schema& a, const Schema& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a.field(i).name != b.field(i).name || !(a.field(i).type == b.field(i).type)) return false;
+  }
+  return true;
+}
+
+parquet::WriterOptions ParquetOptionsFor(ParquetCompression c) {
+  parquet::WriterOptions o;
+  o.compression = ToParquet(c);
+  return o;
+}
+
+struct LakeSink::State {
+  std::shared_ptr<lake::DeltaTable> table;
+  std::unique_ptr<lake::TableWriter> writer;
+  SchemaPtr table_schema;
+  std::vector<int> partition_input_index;  // per partition column: input column it reuses, or -1
+};
+
+LakeSink::LakeSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k) : Operator(n, i, c, k) {}
+LakeSink::~LakeSink() = default;
+
+Status LakeSink::Open() {
+  const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  state_ = std::make_unique<State>();
+  // `required` on an edge is a declared constraint that `validate` enforces, not a guarantee
+  // (a bronze table takes records before validation), so lake columns are nullable.
+  std::vector<Field> fields = Nullable(*node_.input_schema)->fields();
+  std::vector<std::string> partition_columns;
+  for (const auto& [name, e] : cfg.partition_by) {
+    partition_columns.push_back(name);
+    auto existing = node_.input_schema->IndexOf(name);
+    state_->partition_input_index.push_back(existing ? static_cast<int>(*existing) : -1);
+    if (!existing) fields.push_back(Field{name, expr::ResultType(*e), false});
+  }
+  state_->table_schema = std::make_shared<Schema>(std::move(fields));
+  SLUICE_ASSIGN_OR_RETURN(state_->table, lake::DeltaTable::OpenOrCreate(cfg.table_dir, state_->table_schema,
+                                                                          partition_columns, ctx_.clock));
+  lake::TableWriterOptions wo;
+  wo.target_file_bytes = cfg.target_file_bytes;
+  wo.parquet = ParquetOptionsFor(cfg.compression);
+  state_->writer = std::make_unique<lake::TableWriter>(state_->table, wo);
+  return Status::OK();
+}
+
+Status LakeSink::Process(size_t, const Batch& batch) {
+  if (!state_) SLUICE_RETURN_IF_ERROR(Open().WithContext(node_.name));
+  const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  counters_.in += static_cast<int64_t>(batch.active_rows());
+  std::vector<ColumnPtr> cols = batch.columns();
+  SelectionVector sel = batch.ActiveSelection();
+  expr::EvalContext ectx;
+  ectx.now_micros = ctx_.clock->NowMicros();
+  for (size_t k = 0; k < cfg.partition_by.size(); ++k) {
+    if (state_->partition_input_index[k] >= 0) continue;
+    SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, expr::Evaluate(*cfg.partition_by[k].second, batch, ectx));
+    cols.push_back(std::move(c));
+  }
+  if (!ectx.errors.empty()) {
+    std::vector<uint32_t> bad;
+    for (const auto& e : ectx.errors) {
+      if (!bad.empty() && bad.back() == e.row) continue;
+      DeadLetter(batch, e.row, "partition_by", "expression_error", e.message);
+      bad.push_back(e.row);
+    }
+    std::sort(bad.begin(), bad.end());
+    bad.erase(std::unique(bad.begin(), bad.end()), bad.end());
+    SelectionVector kept;
+    std::set_difference(sel.begin(), sel.end(), bad.begin(), bad.end(), std::back_inserter(kept));
+    sel.swap(kept);
+  }
+  Batch out = batch.WithColumns(state_->table_schema, std::move(cols));
+  out.set_selection(sel);
+  SLUICE_RETURN_IF_ERROR(state_->writer->Write(out).WithContext(node_.name));
+  counters_.out += static_cast<int64_t>(sel.size());
+  return Status::OK();
+}
+
+Status LakeSink::Close() {
+  if (!state_) SLUICE_RETURN_IF_ERROR(Open().WithContext(node_.name));  // an empty run still creates the table
+  const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  SLUICE_ASSIGN_OR_RETURN(auto adds, state_->writer->Finish());
+  if (adds.empty()) return Status::OK();
+  lake::CommitRequest req;
+  req.adds = std::move(adds);
+  req.operation = "WRITE";
+  req.operation_parameters = {{"mode", "Append"},
+                              {"pipeline", ctx_.plan->pipeline},
+                              {"pipeline_version", ctx_.plan->version},
+                              {"sink", node_.name},
+                              {"table", cfg.table}};
+  auto version = state_->table->Commit(req);
+  if (!version.ok()) return version.status().WithContext(node_.name + ": commit to " + cfg.table);
+  committed_version_ = *version;
+  return Status::OK();
+}
+
+Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const std::string& source,
+                       const std::function<Status(Batch)>& emit) {
+  SLUICE_ASSIGN_OR_RETURN(auto reader, parquet::Reader::Open(file));
+  const Schema& have = *reader->info().schema;
+  parquet::ReadOptions ro;
+  for (const auto& f : schema->fields()) {
+    auto i = have.IndexOf(f.name);
+    if (!i) {
+      return Status::InvalidArgument("{}: column '{}' of the schema is not in the file{}; the file has: {}", file,
+                                     f.name, DidYouMeanSuffix(f.name, have.names()), Join(have.names(), ", "));
+    }
+    if (!(have.field(*i).type == f.type)) {
+      return Status::InvalidArgument("{}: column '{}' is {} in the file but {} in the schema", file, f.name,
+                                     have.field(*i).type.ToString(), f.type.ToString());
+    }
+    ro.columns.push_back(f.name);
+  }
+  auto origin = std::make_shared<BatchOrigin>(BatchOrigin{source, file});
+  int64_t row = 0;
+  return reader->Read(ro, [&](Batch b) -> Status {
+    Batch typed = b.WithColumns(schema, b.columns());
+    typed.set_origin(origin);
+    auto offsets = std::make_shared<std::vector<int64_t>>(typed.num_rows());
+    for (auto& o : *offsets) o = row++;  // the row number within the file
+    typed.set_row_offsets(std::move(offsets));
+    return emit(std::move(typed));
+  });
+}
+
+Status LakeSource::Run() {
+  const auto& cfg = std::get<LakeSourceConfig>(node_.config);
+  SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
+  lake::ScanOptions so;
+  so.version = cfg.version;
+  so.since_version = cfg.since_version;
+  so.columns = node_.outputs[0].schema->names();
+  auto origin = std::make_shared<BatchOrigin>(BatchOrigin{node_.name, cfg.table});
+  const SchemaPtr& schema = node_.outputs[0].schema;
+  Status st = lake::Scan(*table, so, [&](Batch b) -> Status {
+    if (!SameColumns(*b.schema(), *schema)) {
+      return Status::InvalidArgument("{}: table {} has columns ({}), but the source declares ({})", node_.name,
+                                     cfg.table, b.schema()->ToString(), schema->ToString());
+    }
+    Batch typed = b.WithColumns(schema, b.columns());
+    typed.set_origin(origin);
+    counters_.in += static_cast<int64_t>(typed.active_rows());
+    return Emit(0, typed);
+  });
+  return st.WithContext(node_.name);
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,41 @@
+// Operators backed by the lake and by Parquet files. Internal to engine/exec.
+#pragma once
+
+#include <memory>
+
+#include "sluice/engine/exec/operator.h"
+#include "sluice/formats/parquet/parquet.h"
+
+namespace sluice::engine {
+
+parquet::WriterOptions ParquetOptionsFor(ParquetCompression c);
+// The schema with every column nullable (what lake tables and Parquet files declare).
+SchemaPtr Nullable(const Schema& s);
+// Same column names and types, in order (nullability may differ).
+bool SameColumns(const Schema& a, const Schema& b);
+// Reads the declared columns of a Parquet file (a `files` source with format: parquet).
+Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const std::string& source,
+                       const std::function<Status(Batch)>& emit);
+
+// Appends its input to a Delta table: data files while records arrive, one commit at Close().
+class LakeSink final : public Operator {
+ public:
+  LakeSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~LakeSink() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status Close() override;
+
+ private:
+  struct State;
+  Status Open();
+  std::unique_ptr<State> state_;
+  int64_t committed_version_ = -1;
+};
+
+class LakeSource final : public Operator {
+ public:
+  using Operator::Operator;
+  Status Run() override;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,65 @@
+// Operators of the warehouse-and-modeling capability: aggregate, lookup, join, and the warehouse
+// sink. Internal to engine/exec.
+#pragma once
+
+#include <memory>
+
+#include "sluice/engine/exec/operator.h"
+
+namespace sluice::engine {
+
+// Groups its whole input; emits one record per group when the input ends. Its `out` counts
+// groups, so the in = out + dead_letter + dropped identity does not apply to it.
+class AggregateOperator final : public Operator {
+ public:
+  AggregateOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~AggregateOperator() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status Close() override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+class LookupOperator final : public Operator {
+ public:
+  LookupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~LookupOperator() override;
+  Status Process(size_t slot, const Batch& batch) override;
+
+ private:
+  struct State;
+  Status Load();
+  std::unique_ptr<State> state_;
+};
+
+// Holds both inputs until they end (the right one is indexed), then probes with the left.
+class JoinOperator final : public Operator {
+ public:
+  JoinOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~JoinOperator() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status Close() override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Buffers its input and commits it to the warehouse in one transaction at the end of the run.
+class WarehouseSink final : public Operator {
+ public:
+  WarehouseSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~WarehouseSink() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status Close() override;
+
+ private:
+  std::vector<Batch> batches_;
+};
+
+// True for operators whose `out` is not a count of input records (aggregates, joins).
+bool ChangesCardinality(const PlanNode& node);
+
+}  // namespace sluice::engine
