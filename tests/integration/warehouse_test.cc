@@ -285,12 +285,12 @@ TEST_P(PostgresFaults, StoppedMidLoadRetriesThenFailsWithNothingVisible) {
     options.test_hook = [&](std::string_view point) {
       if (point == "rows_sent" && server_->running()) {
         ++stops;
-        server_->Stop("immediate");
+        EXPECT_TRUE(server_->Stop("immediate")) << server_->ServerLog();
       }
     };
     auto wh = Open(options);
     ASSERT_NE(wh, nullptr);
-    auto r = wh->Commit({"p", "s", 1, "{}", 0, {{"silver", table, mode, key, {Facts(20000)}}}});
+    auto r = wh->Commit({"p", table, 1, "{}", 0, {{"silver", table, mode, key, {Facts(20000)}}}});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
     EXPECT_NE(r.status().message().find("failed after 3 attempts"), std::string::npos) << r.status().message();
@@ -301,8 +301,8 @@ TEST_P(PostgresFaults, StoppedMidLoadRetriesThenFailsWithNothingVisible) {
     ASSERT_TRUE(server_->Restart(&error)) << error;
     auto fresh = Open();
     EXPECT_EQ(Rows("SELECT count(*) FROM silver." + table, fresh.get()).front(), "0");
-    EXPECT_EQ(Rows("SELECT count(*) FROM sluice_commits", fresh.get()).front(), "0");
-    auto ok = fresh->Commit({"p", "s", 1, "{}", 0, {{"silver", table, mode, key, {Facts(20000)}}}});
+    EXPECT_EQ(Rows("SELECT count(*) FROM sluice_commits WHERE sink = '" + table + "'", fresh.get()).front(), "0");
+    auto ok = fresh->Commit({"p", table, 1, "{}", 0, {{"silver", table, mode, key, {Facts(20000)}}}});
     ASSERT_TRUE(ok.ok()) << ok.status().ToString();
     EXPECT_EQ(Rows("SELECT count(*), sum(amount) FROM silver." + table, fresh.get()).front(), "20000|13999300.00");
     wh_ = std::move(fresh);

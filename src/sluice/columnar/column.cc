@@ -167,7 +167,7 @@ ColumnPtr Column::Gather(const uint32_t* idx, size_t n) const {
     out->offsets_[0] = 0;
     for (size_t k = 0; k < n; ++k) {
       uint32_t b = offsets_[idx[k]], e = offsets_[idx[k] + 1];
-      std::memcpy(out->chars_.data() + pos, chars_.data() + b, e - b);
+      if (e > b) std::memcpy(out->chars_.data() + pos, chars_.data() + b, e - b);
       pos += e - b;
       out->offsets_[k + 1] = pos;
     }
