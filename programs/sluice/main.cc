@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
   AddSpecFlags(run, run_opts, true);
   run->add_flag("--progress", run_flags.progress, "Print progress to stderr every 2 s (default when stderr is a terminal)");
   run->add_flag("-q,--quiet", run_flags.quiet, "Print nothing on success");
+  run->add_option("--logical-time", run_flags.logical_time,
+                  "The time this run stands for (ISO-8601, e.g. 2026-11-01T00:00:00Z): now(), warehouse commits and "
+                  "SCD2 versions use it. Default: when the run starts");
 
   sluice::cli::LakeOptions lake_opts;
   auto* lake = app.add_subcommand("lake", "Inspect and maintain lake tables (Delta Lake format) under <workdir>/lake");

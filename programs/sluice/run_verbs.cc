@@ -10,6 +10,7 @@
 #include "sluice/engine/exec/batch_runner.h"
 #include "sluice/pipeline/compile.h"
 #include "sluice/pipeline/plan_format.h"
+#include "sluice/types/temporal.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -94,6 +95,15 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   }
   engine::RunOptions ro;
   ro.workdir = o.workdir;
+  if (!flags.logical_time.empty()) {
+    auto t = ParseTimestamp(flags.logical_time);
+    if (!t) {
+      std::fprintf(stderr, "--logical-time '%s' is not an ISO-8601 time like 2026-11-01T00:00:00Z\n",
+                   flags.logical_time.c_str());
+      return kExitInvalid;
+    }
+    ro.logical_time_micros = *t;
+  }
   ro.progress = flags.progress || (!flags.quiet && ::isatty(STDERR_FILENO));
   engine::RunResult r = engine::RunBatch(*plan, ro);
 

@@ -32,6 +32,7 @@ int Plan(const SpecOptions& o);
 struct RunFlags {
   bool progress = false;
   bool quiet = false;
+  std::string logical_time;  // ISO-8601; empty = now
 };
 int Run(const SpecOptions& o, const RunFlags& flags);
 

@@ -845,7 +845,7 @@ void Compiler::CompileLookup(PlanNode& node, const Component& c) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
-  CheckKeys(n, name, "a lookup transform", {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "description"});
+  CheckKeys(n, name, "a lookup transform", {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "as_of", "description"});
   engine::LookupConfig cfg;
   auto table = Str(n, "table", name, true);
   if (!table) return;
@@ -912,6 +912,20 @@ void Compiler::CompileLookup(PlanNode& node, const Component& c) {
     auto pos = std::find(kOnMissing.begin(), kOnMissing.end(), *om);
     if (pos == kOnMissing.end()) Error(n["on_missing"], name, fmt::format("on_missing '{}' must be null, drop or dead_letter", *om));
     else cfg.on_missing = static_cast<engine::OnMissing>(pos - kOnMissing.begin());
+  }
+  if (auto a = Str(n, "as_of", name)) {
+    auto i = in.IndexOf(*a);
+    auto vf = d.IndexOf("valid_from");
+    auto vt = d.IndexOf("valid_to");
+    if (!i || in.field(*i).type.id != TypeId::kTimestamp) {
+      Error(n["as_of"], name, fmt::format("as_of '{}' must be a timestamp column of the input{}", *a, DidYouMeanSuffix(*a, in.names())));
+    } else if (!vf || !vt) {
+      Error(n["as_of"], name, fmt::format("as_of needs an SCD2 dimension with valid_from and valid_to columns; {} has ({})", *table, Join(d.names(), ", ")));
+    } else {
+      cfg.as_of_column = static_cast<int>(*i);
+      cfg.valid_from_index = *vf;
+      cfg.valid_to_index = *vt;
+    }
   }
   if (auto w = Str(n, "where", name)) {
     auto bound = expr::Compile(*w, d);

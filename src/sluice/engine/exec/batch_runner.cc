@@ -99,7 +99,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.clock = &clock;
   ctx.dead_letters = &dead_letters;
   ctx.run_id = result.run_id;
-  ctx.run_epoch = started_at;
+  ctx.run_epoch = options.logical_time_micros.value_or(started_at);
   PlanEmitter emitter(plan, ops);
   ctx.emitter = &emitter;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct RunOptions {
   const Clock* clock = nullptr;  // defaults to the system clock
   bool progress = false;         // progress lines on stderr
   std::string run_id;            // defaults to a timestamp
+  // The time the run stands for (as a scheduler's logical date): warehouse commits, SCD2
+  // versions and now() use it. Default: when the run starts.
+  std::optional<int64_t> logical_time_micros;
 };
 
 struct RunResult {

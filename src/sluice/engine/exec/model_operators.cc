@@ -1,6 +1,7 @@
 #include "sluice/engine/exec/model_operators.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "sluice/connectors/warehouse/warehouse.h"
 #include "sluice/engine/ops/hash_aggregator.h"
@@ -79,7 +80,7 @@ Status AggregateOperator::Close() {
     std::vector<ColumnPtr> out;
     for (size_t k = 0; k < cfg.group_by.size(); ++k) out.push_back(g.column(k));
     expr::EvalContext ectx;
-    ectx.now_micros = ctx_.clock->NowMicros();
+    ectx.now_micros = ctx_.run_epoch;
     for (const auto& [name, e] : cfg.measures) {
       SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, expr::Evaluate(*e, eval, ectx));
       out.push_back(std::move(c));
@@ -96,10 +97,47 @@ Status AggregateOperator::Close() {
 
 // ----- lookup
 
+// Versions of one key of an SCD2 dimension, sorted by valid_from.
+struct DimVersion {
+  int64_t from;
+  int64_t to;  // exclusive; INT64_MAX while current
+  uint32_t batch;
+  uint32_t row;
+};
+
 struct LookupOperator::State {
   std::unique_ptr<ops::HashJoinTable> table;
-  SchemaPtr output_schema;
+  // Point-in-time lookups (as_of): key bytes -> versions.
+  std::vector<Batch> dim_batches;
+  std::unordered_map<std::string, std::vector<DimVersion>> versions;
+  std::string key_scratch;
 };
+
+namespace {
+
+// Encodes the key columns of a row into bytes (integers as int64, so int32 and int64 keys meet);
+// false if a key is NULL (NULL never matches).
+bool EncodeKey(const Batch& b, const std::vector<size_t>& keys, uint32_t row, std::string& out) {
+  out.clear();
+  for (size_t k : keys) {
+    const Column& c = *b.column(k);
+    if (c.IsNull(row)) return false;
+    if (c.type().is_variable_width()) {
+      std::string_view v = c.GetString(row);
+      uint32_t len = static_cast<uint32_t>(v.size());
+      out.append(reinterpret_cast<const char*>(&len), 4).append(v);
+    } else if (c.type().id == TypeId::kFloat64) {
+      double d = c.Get<double>(row);
+      out.append(reinterpret_cast<const char*>(&d), 8);
+    } else {
+      int64_t v = c.GetInt(row);
+      out.append(reinterpret_cast<const char*>(&v), 8);
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 LookupOperator::LookupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k) : Operator(n, i, c, k) {}
 LookupOperator::~LookupOperator() = default;
@@ -124,7 +162,17 @@ Status LookupOperator::Load() {
       SLUICE_ASSIGN_OR_RETURN(SelectionVector sel, expr::EvaluateFilter(*where, typed, ectx));
       typed.set_selection(std::move(sel));
     }
-    return state_->table->Add(typed);
+    if (cfg.as_of_column < 0) return state_->table->Add(typed);
+    const uint32_t bi = static_cast<uint32_t>(state_->dim_batches.size());
+    state_->dim_batches.push_back(typed);
+    const Column& vf = *typed.column(cfg.valid_from_index);
+    const Column& vt = *typed.column(cfg.valid_to_index);
+    typed.ForEachActive([&](uint32_t r) {
+      if (vf.IsNull(r) || !EncodeKey(typed, cfg.dimension_keys, r, state_->key_scratch)) return;
+      state_->versions[state_->key_scratch].push_back(
+          DimVersion{vf.Get<int64_t>(r), vt.IsNull(r) ? INT64_MAX : vt.Get<int64_t>(r), bi, r});
+    });
+    return Status::OK();
   };
   if (cfg.from_lake) {
     SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
@@ -141,6 +189,9 @@ Status LookupOperator::Load() {
     SLUICE_ASSIGN_OR_RETURN(auto batches, wh->Query(sql));
     for (const auto& b : batches) SLUICE_RETURN_IF_ERROR(add(b));
   }
+  for (auto& [key, v] : state_->versions) {
+    std::sort(v.begin(), v.end(), [](const DimVersion& a, const DimVersion& b) { return a.from < b.from; });
+  }
   // Checks that the keys compare (the compiler checked names and types already).
   return state_->table->OutputSchema(*node_.input_schema, cfg.input_keys, ops::JoinType::kLeft).status();
 }
@@ -149,6 +200,7 @@ Status LookupOperator::Process(size_t, const Batch& batch) {
   if (!state_) SLUICE_RETURN_IF_ERROR(Load().WithContext(node_.name + ": loading " + std::get<LookupConfig>(node_.config).table));
   const auto& cfg = std::get<LookupConfig>(node_.config);
   counters_.in += static_cast<int64_t>(batch.active_rows());
+  if (cfg.as_of_column >= 0) return ProcessAsOf(batch);
   SLUICE_ASSIGN_OR_RETURN(Batch joined, state_->table->LookupColumns(batch, cfg.input_keys));
   SLUICE_ASSIGN_OR_RETURN(std::vector<uint32_t> match, state_->table->Lookup(batch, cfg.input_keys));
   Batch out = joined.WithColumns(node_.outputs[0].schema, joined.columns());
@@ -164,6 +216,55 @@ Status LookupOperator::Process(size_t, const Batch& batch) {
       DeadLetter(batch, r, "lookup", "lookup_miss", "no row in " + cfg.table + " for this key");
     }
   });
+  out.set_selection(std::move(kept));
+  return Emit(0, out);
+}
+
+Status LookupOperator::ProcessAsOf(const Batch& batch) {
+  const auto& cfg = std::get<LookupConfig>(node_.config);
+  const Schema& out_schema = *node_.outputs[0].schema;
+  const size_t n_in = node_.input_schema->size();
+  std::vector<ColumnPtr> added;
+  for (size_t f = 0; f < cfg.fields.size(); ++f) {
+    auto c = std::make_shared<Column>(out_schema.field(n_in + f).type);
+    c->Reserve(batch.num_rows());
+    added.push_back(std::move(c));
+  }
+  const Column& ts = *batch.column(static_cast<size_t>(cfg.as_of_column));
+  SelectionVector kept;
+  kept.reserve(batch.active_rows());
+  // Rows are appended for every physical row so the new columns line up with the input's.
+  std::vector<const DimVersion*> match(batch.num_rows(), nullptr);
+  batch.ForEachActive([&](uint32_t r) {
+    if (ts.IsNull(r) || !EncodeKey(batch, cfg.input_keys, r, state_->key_scratch)) return;
+    auto it = state_->versions.find(state_->key_scratch);
+    if (it == state_->versions.end()) return;
+    const int64_t t = ts.Get<int64_t>(r);
+    const auto& v = it->second;
+    auto pos = std::upper_bound(v.begin(), v.end(), t, [](int64_t x, const DimVersion& d) { return x < d.from; });
+    if (pos == v.begin()) return;
+    --pos;
+    if (t < pos->to) match[r] = &*pos;
+  });
+  for (uint32_t r = 0; r < batch.num_rows(); ++r) {
+    const DimVersion* m = match[r];
+    for (size_t f = 0; f < cfg.fields.size(); ++f) {
+      if (m) added[f]->AppendFrom(*state_->dim_batches[m->batch].column(cfg.fields[f]), m->row);
+      else added[f]->AppendNull();
+    }
+  }
+  batch.ForEachActive([&](uint32_t r) {
+    if (match[r] || cfg.on_missing == OnMissing::kNull) {
+      kept.push_back(r);
+    } else if (cfg.on_missing == OnMissing::kDrop) {
+      ++counters_.dropped;
+    } else {
+      DeadLetter(batch, r, "lookup", "lookup_miss", "no version of the row in " + cfg.table + " valid at that time");
+    }
+  });
+  std::vector<ColumnPtr> cols = batch.columns();
+  cols.insert(cols.end(), added.begin(), added.end());
+  Batch out = batch.WithColumns(node_.outputs[0].schema, std::move(cols));
   out.set_selection(std::move(kept));
   return Emit(0, out);
 }
@@ -237,7 +338,7 @@ Status WarehouseSink::Close() {
   warehouse::CommitBatch commit;
   commit.pipeline = ctx_.plan->pipeline;
   commit.sink = node_.name;
-  commit.commit_time_micros = ctx_.clock->NowMicros();
+  commit.commit_time_micros = ctx_.run_epoch;  // the run's logical time: SCD2 versions start then
   commit.epoch = ctx_.run_epoch;
   commit.offsets = "{\"run\":\"" + ctx_.run_id + "\"}";
   warehouse::TableWrite w;

@@ -31,6 +31,7 @@ class LookupOperator final : public Operator {
  private:
   struct State;
   Status Load();
+  Status ProcessAsOf(const Batch& batch);
   std::unique_ptr<State> state_;
 };
 

@@ -39,7 +39,9 @@ struct ExecContext {
   DeadLetterWriter* dead_letters = nullptr;
   Emitter* emitter = nullptr;
   std::string run_id;
-  int64_t run_epoch = 0;  // identifies this run's commits (sinks record it with their data)
+  // The run's logical time (µs): identifies its commits (sinks record it with their data), starts
+  // SCD2 versions, and is the value of now() in every expression of the run.
+  int64_t run_epoch = 0;
 };
 
 // Routes batches from a node's output port to its consumers.

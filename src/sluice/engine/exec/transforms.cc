@@ -66,7 +66,7 @@ Status ValidateOperator::Process(size_t, const Batch& batch) {
     if (sel.empty()) break;
     Batch view = WithSelection(batch, sel);
     expr::EvalContext ectx;
-    ectx.now_micros = ctx_.clock->NowMicros();
+    ectx.now_micros = ctx_.run_epoch;
     SLUICE_ASSIGN_OR_RETURN(ColumnPtr result, expr::Evaluate(*rule.predicate, view, ectx));
     std::vector<uint32_t> error_rows = CollectErrorRows(ectx.errors);
     for (const auto& e : ectx.errors) {
@@ -108,7 +108,7 @@ Status MapOperator::Process(size_t, const Batch& batch) {
   const int64_t in = static_cast<int64_t>(batch.active_rows());
   counters_.in += in;
   expr::EvalContext ectx;
-  ectx.now_micros = ctx_.clock->NowMicros();
+  ectx.now_micros = ctx_.run_epoch;
   SelectionVector sel;
   if (cfg.filter) {
     SLUICE_ASSIGN_OR_RETURN(sel, expr::EvaluateFilter(*cfg.filter, batch, ectx));
@@ -153,7 +153,7 @@ Status RouteOperator::Process(size_t, const Batch& batch) {
   counters_.in += static_cast<int64_t>(batch.active_rows());
   SelectionVector remaining = batch.ActiveSelection();
   expr::EvalContext ectx;
-  ectx.now_micros = ctx_.clock->NowMicros();
+  ectx.now_micros = ctx_.run_epoch;
   for (size_t i = 0; i < cfg.routes.size() && !remaining.empty(); ++i) {
     Batch view = WithSelection(batch, remaining);
     ectx.errors.clear();

@@ -131,6 +131,10 @@ struct LookupConfig {
   std::vector<std::string> field_names;
   OnMissing on_missing = OnMissing::kNull;
   std::string filter;  // optional: only dimension rows where this holds (SQL text, e.g. "is_current")
+  // Point-in-time lookup into an SCD2 dimension: the version with
+  // valid_from <= input[as_of_column] < valid_to (valid_to NULL = still current).
+  int as_of_column = -1;
+  size_t valid_from_index = 0, valid_to_index = 0;
 };
 
 // Batch hash join of two inputs: the right input is built, the left is probed.
