@@ -226,10 +226,5 @@ int Lake(const LakeOptions& o) {
   return kExitInvalid;
 }
 
-Result<SchemaPtr> LakeTableSchema(const std::string& table_dir) {
-  SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(table_dir));
-  SLUICE_ASSIGN_OR_RETURN(auto snap, table->GetSnapshot());
-  return snap.schema;
-}
 
 }  // namespace sluice::cli

@@ -46,12 +46,7 @@ int ReportCompileError(const Status& st) {
 }
 
 Result<engine::Plan> CompileSpec(const SpecOptions& o) {
-  pipeline::CompileOptions co;
-  co.workdir = o.workdir;
-  co.lake_root = o.lake_root;
-  co.overrides = o.sets;
-  co.table_schema = LakeTableSchema;
-  return pipeline::CompileFile(o.file, co);
+  return pipeline::CompileFile(o.file, MakeCompileOptions(o.workdir, o.lake_root, o.sets));
 }
 
 }  // namespace

@@ -101,10 +101,7 @@ Outcome RunOne(const fs::path& spec, bool keep) {
   t.name = dir.filename().string();
   std::random_device rd;
   fs::path work = fs::temp_directory_path() / ("sluice-test-" + t.name + "-" + std::to_string(rd()));
-  pipeline::CompileOptions co;
-  co.workdir = work.string();
-  co.table_schema = LakeTableSchema;
-  auto plan = pipeline::CompileFile(spec.string(), co);
+  auto plan = pipeline::CompileFile(spec.string(), MakeCompileOptions(work.string(), "", {}));
   if (!plan.ok()) {
     t.passed = false;
     t.failures.push_back("spec does not compile:\n" + plan.status().message());

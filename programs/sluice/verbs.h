@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sluice/base/status.h"
+#include "sluice/pipeline/compile.h"
 #include "sluice/types/schema.h"
 
 namespace sluice::cli {
@@ -58,6 +59,12 @@ struct LakeOptions {
 int Lake(const LakeOptions& o);
 // The schema of the lake table in `table_dir` (for specs that read a table without declaring it).
 Result<SchemaPtr> LakeTableSchema(const std::string& table_dir);
+// The columns of a warehouse table "schema.table" (for lookups).
+Result<SchemaPtr> WarehouseTableSchema(const std::string& url, const std::string& table);
+// Compile options for a workdir with the lake and warehouse catalogs wired in; the warehouse is
+// $SLUICE_WAREHOUSE_URL when set, else the SQLite file in the workdir.
+pipeline::CompileOptions MakeCompileOptions(const std::string& workdir, const std::string& lake_root,
+                                            const std::vector<std::string>& sets);
 
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);

@@ -24,8 +24,11 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   if (pid == 0) {
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
+    // Only fds 1 and 2 may hold the pipes: a daemon the child starts must not keep them open.
     close(out_pipe[0]);
     close(err_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(127);

@@ -274,7 +274,9 @@ Batch Facts(int n) {
 
 TEST_P(PostgresFaults, StoppedMidLoadRetriesThenFailsWithNothingVisible) {
   for (WriteMode mode : {WriteMode::kAppend, WriteMode::kUpsert}) {
-    if (!server_->running()) ASSERT_TRUE(server_->Restart());
+    if (!server_->running()) {
+      ASSERT_TRUE(server_->Restart());
+    }
     std::string table = mode == WriteMode::kAppend ? "fact_append" : "fact_upsert";
     std::vector<std::string> key = mode == WriteMode::kAppend ? std::vector<std::string>{} : std::vector<std::string>{"id"};
     ASSERT_TRUE(wh_->EnsureTable("silver", table, Schema(FactFields()), key, mode).ok());

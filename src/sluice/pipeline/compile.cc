@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <ranges>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -23,8 +24,18 @@ using engine::Role;
 // Kinds of DESIGN §4 that this build does not execute yet, so a spec using them gets a clear
 // message instead of "unknown kind".
 const std::set<std::string> kPlannedSources = {"kafka", "log", "http", "s3", "postgres"};
-const std::set<std::string> kPlannedTransforms = {"dedup", "sql"};
+const std::set<std::string> kPlannedTransforms = {"dedup"};
+
+// {{ ref('schema.table') }} in a SQL model.
+const std::regex kRef(R"(\{\{\s*ref\(\s*'([^']*)'\s*\)\s*\}\})");
 const std::set<std::string> kPlannedSinks = {"features", "kafka", "log"};
+
+// True if `node` has a scalar at `key` (yaml-cpp throws on Is*() of a missing key).
+bool ScalarAt(const YAML::Node& node, const char* key) {
+  if (!node.IsDefined() || !node.IsMap()) return false;
+  YAML::Node v = node[key];
+  return v.IsDefined() && v.IsScalar();
+}
 
 bool IsIdentifier(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
@@ -167,6 +178,7 @@ class Compiler {
   void CompileLookup(PlanNode& node, const Component& c);
   void CompileJoin(PlanNode& node, const Component& c);
   void CompileWarehouseSink(PlanNode& node, const Component& c);
+  void CompileSqlModel(PlanNode& node, const Component& c);
   std::vector<engine::OrderBy> ParseOrderBy(const YAML::Node& n, std::string_view component, const Schema& schema);
 
   void ParseMetadata(const YAML::Node& root);
@@ -249,8 +261,11 @@ void Compiler::CollectComponents(const YAML::Node& spec, const char* section, Ro
     if (!kind) continue;
     c.kind = *kind;
     c.inputs_node = c.node["inputs"];
-    if (role == Role::kSource) {
-      if (c.inputs_node.IsDefined()) Error(c.inputs_node, c.name, "a source takes no 'inputs'");
+    if (role == Role::kSource || (role == Role::kTransform && c.kind == "sql")) {
+      if (c.inputs_node.IsDefined()) {
+        Error(c.inputs_node, c.name, role == Role::kSource ? "a source takes no 'inputs'"
+                                                           : "a sql model takes no 'inputs': it reads warehouse tables through {{ ref('schema.table') }}");
+      }
     } else if (!c.inputs_node.IsDefined() || !c.inputs_node.IsSequence() || c.inputs_node.size() == 0) {
       Error(c.inputs_node.IsDefined() ? c.inputs_node : c.node, c.name,
             "'inputs' must list at least one component, e.g. inputs: [raw]");
@@ -279,13 +294,26 @@ bool Compiler::Order() {
       if (it == by_name.end()) {
         Error(c.inputs_node[k], c.name, fmt::format("input '{}' is not a component{}", in, DidYouMeanSuffix(in, names)));
         ok = false;
-      } else if (components_[it->second].role == Role::kSink) {
-        Error(c.inputs_node[k], c.name, fmt::format("input '{}' is a sink; sinks have no output", in));
+      } else if (components_[it->second].role == Role::kSink || components_[it->second].kind == "sql") {
+        Error(c.inputs_node[k], c.name, fmt::format("input '{}' is a {}; it has no records to read", in,
+                                                    components_[it->second].role == Role::kSink ? "sink" : "sql model"));
         ok = false;
       }
     }
   }
   if (!ok) return false;
+  // A SQL model runs after the components of this pipeline that write the tables it refs.
+  for (auto& c : components_) {
+    if (c.kind != "sql" || !ScalarAt(c.node, "sql")) continue;
+    const std::string sql = c.node["sql"].Scalar();
+    for (std::sregex_iterator it(sql.begin(), sql.end(), kRef), end; it != end; ++it) {
+      const std::string ref = (*it)[1];
+      for (const auto& w : components_) {
+        if (&w == &c || !ScalarAt(w.node, "table") || w.node["table"].Scalar() != ref) continue;
+        if (w.kind == "warehouse" || w.kind == "sql") c.inputs.emplace_back(w.name, "#after");
+      }
+    }
+  }
   // Kahn's algorithm, stable in spec order.
   std::vector<int> indeg(components_.size(), 0);
   for (size_t i = 0; i < components_.size(); ++i) indeg[i] = static_cast<int>(components_[i].inputs.size());
@@ -463,6 +491,17 @@ void Compiler::CompileNode(size_t idx) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
 
+  if (c.kind == "sql" && c.role == Role::kTransform) {
+    CompileSqlModel(node, c);
+    if (!std::holds_alternative<engine::SqlModelConfig>(node.config)) return;
+    for (const auto& [in, port] : c.inputs) {
+      auto it = plan_index_.find(in);
+      if (it != plan_index_.end()) node.inputs.push_back(EdgeRef{it->second, port});
+    }
+    plan_index_[node.name] = plan_.nodes.size();
+    plan_.nodes.push_back(std::move(node));
+    return;
+  }
   if (c.role != Role::kSource) {
     node.input_schema = InputSchema(idx);
     if (!node.input_schema) return;
@@ -904,9 +943,25 @@ void Compiler::CompileLookup(PlanNode& node, const Component& c) {
       return;
     }
   }
-  auto fields = Columns(n["fields"], name, "fields (in " + *table + ")", d);
-  if (!fields) return;
-  cfg.fields = *fields;
+  // fields: [segment, country] or {customer_sk: surrogate_key, segment: segment} (output: column).
+  std::vector<std::string> out_names;
+  if (n["fields"].IsDefined() && n["fields"].IsMap()) {
+    for (auto kv : n["fields"]) {
+      std::string out_name = kv.first.as<std::string>(), col = kv.second.as<std::string>();
+      auto j = d.IndexOf(col);
+      if (!j) {
+        Error(kv.second, name, fmt::format("fields: column '{}' is not in {}{}", col, *table, DidYouMeanSuffix(col, d.names())));
+        return;
+      }
+      cfg.fields.push_back(*j);
+      out_names.push_back(out_name);
+    }
+  } else {
+    auto fields = Columns(n["fields"], name, "fields (in " + *table + ")", d);
+    if (!fields) return;
+    cfg.fields = *fields;
+    for (size_t f : cfg.fields) out_names.push_back(d.field(f).name);
+  }
   static const std::vector<std::string> kOnMissing = {"null", "drop", "dead_letter"};
   if (auto om = Str(n, "on_missing", name)) {
     auto pos = std::find(kOnMissing.begin(), kOnMissing.end(), *om);
@@ -933,8 +988,9 @@ void Compiler::CompileLookup(PlanNode& node, const Component& c) {
     cfg.filter = *w;
   }
   auto out = in.fields();
-  for (size_t f : cfg.fields) {
-    std::string col = d.field(f).name;
+  for (size_t k = 0; k < cfg.fields.size(); ++k) {
+    const size_t f = cfg.fields[k];
+    const std::string& col = out_names[k];
     if (in.IndexOf(col)) {
       Error(n["fields"], name, fmt::format("field '{}' is already in the input; rename one of them first (map select)", col));
       return;
@@ -1006,6 +1062,57 @@ void Compiler::CompileJoin(PlanNode& node, const Component& c) {
     out.push_back(Field{col, right.field(f).type, !cfg.left_join && right.field(f).required});
   }
   node.outputs.push_back({"", std::make_shared<Schema>(std::move(out))});
+  node.config = std::move(cfg);
+}
+
+void Compiler::CompileSqlModel(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  CheckKeys(n, name, "a sql model", {"kind", "table", "sql", "materialized", "description"});
+  engine::SqlModelConfig cfg;
+  cfg.url = WarehouseUrl();
+  auto table = Str(n, "table", name, true);
+  auto sql = Str(n, "sql", name, true);
+  if (!table || !sql) return;
+  auto dot = table->find('.');
+  cfg.schema = dot == std::string::npos ? "" : table->substr(0, dot);
+  cfg.table = dot == std::string::npos ? "" : table->substr(dot + 1);
+  if (!IsIdentifier(cfg.schema) || !IsIdentifier(cfg.table)) {
+    Error(n["table"], name, fmt::format("table '{}' must be schema.table, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. gold.daily_revenue)", *table));
+    return;
+  }
+  std::string m = Str(n, "materialized", name).value_or("table");
+  if (m != "table" && m != "view") {
+    Error(n["materialized"], name, fmt::format("materialized '{}' must be table or view", m));
+    return;
+  }
+  cfg.view = m == "view";
+  // Resolve {{ ref('schema.table') }}; any other {{ … }} is an error.
+  std::string out;
+  size_t last = 0;
+  bool ok = true;
+  for (std::sregex_iterator it(sql->begin(), sql->end(), kRef), end; it != end; ++it) {
+    const std::string ref = (*it)[1];
+    auto d = ref.find('.');
+    std::string rs = d == std::string::npos ? "" : ref.substr(0, d), rt = d == std::string::npos ? "" : ref.substr(d + 1);
+    if (!IsIdentifier(rs) || !IsIdentifier(rt)) {
+      Error(n["sql"], name, fmt::format("ref('{}') must name schema.table, each matching ^[a-z_][a-z0-9_]{{0,62}}$", ref));
+      ok = false;
+      continue;
+    }
+    out += sql->substr(last, static_cast<size_t>(it->position()) - last);
+    out += "\"" + rs + "\".\"" + rt + "\"";
+    last = static_cast<size_t>(it->position() + it->length());
+    cfg.refs.push_back(ref);
+  }
+  out += sql->substr(last);
+  if (out.find("{{") != std::string::npos) {
+    Error(n["sql"], name, "only {{ ref('schema.table') }} may appear between {{ and }} in a sql model");
+    ok = false;
+  }
+  if (!ok) return;
+  while (!out.empty() && (out.back() == ';' || std::isspace(static_cast<unsigned char>(out.back())))) out.pop_back();
+  cfg.sql = out;
   node.config = std::move(cfg);
 }
 
@@ -1098,7 +1205,14 @@ Result<Plan> CompileString(const std::string& text, const std::string& file, con
   std::string identity = text;
   for (const auto& o : options.overrides) identity += "\n--set " + o;
   Compiler c(file, base_dir, options);
-  return c.Compile(root, identity);
+  try {
+    return c.Compile(root, identity);
+  } catch (const YAML::Exception& e) {
+    // A value of an unexpected shape (a list where a name belongs, ...) that a check missed.
+    return Status::InvalidArgument("{}:{}: unexpected value here ({}); see docs/pipeline-spec.md for the shape of "
+                                   "each key",
+                                   file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg);
+  }
 }
 
 Result<Plan> CompileFile(const std::string& path, const CompileOptions& options) {

@@ -64,6 +64,9 @@ ordered_json Details(const engine::PlanNode& n) {
     ordered_json operator()(const engine::JoinConfig& c) {
       return {{"type", c.left_join ? "left" : "inner"}, {"fields", c.right_names}};
     }
+    ordered_json operator()(const engine::SqlModelConfig& c) {
+      return {{"table", c.schema + "." + c.table}, {"materialized", c.view ? "view" : "table"}, {"refs", c.refs}, {"sql", c.sql}};
+    }
     ordered_json operator()(const engine::WarehouseSinkConfig& c) {
       return {{"table", c.schema + "." + c.table}, {"mode", c.mode}, {"key", c.key}, {"warehouse", c.url}};
     }
@@ -97,8 +100,15 @@ std::string PlanToJson(const engine::Plan& plan, int indent) {
     node["role"] = engine::RoleName(n.role);
     node["kind"] = n.kind;
     ordered_json inputs = ordered_json::array();
-    for (const auto& e : n.inputs) inputs.push_back(InputName(plan, e));
+    for (const auto& e : n.inputs) {
+      if (e.port != "#after") inputs.push_back(InputName(plan, e));
+    }
     node["inputs"] = inputs;
+    ordered_json after = ordered_json::array();
+    for (const auto& e : n.inputs) {
+      if (e.port == "#after") after.push_back(plan.nodes[e.node].name);
+    }
+    if (!after.empty()) node["after"] = after;
     ordered_json outs = ordered_json::array();
     for (const auto& o : n.outputs) outs.push_back({{"port", o.name.empty() ? "default" : o.name}, {"schema", SchemaJson(*o.schema)}});
     node["outputs"] = outs;

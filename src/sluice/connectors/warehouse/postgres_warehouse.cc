@@ -125,6 +125,7 @@ class PostgresWarehouse final : public Warehouse {
   Status EnsureTable(std::string_view schema, std::string_view table, const Schema& columns,
                      const std::vector<std::string>& key, WriteMode mode) override;
   Result<Schema> DescribeTable(std::string_view schema, std::string_view table) override;
+  Status EnsureSchema(std::string_view schema) override;
   Result<CommitResult> Commit(const CommitBatch& commit) override;
   Result<std::optional<CommittedEpoch>> LastCommittedEpoch(std::string_view pipeline, std::string_view sink) override;
   Status RunSql(std::string_view statements) override;
@@ -272,6 +273,14 @@ Result<Schema> PostgresWarehouse::DescribeTable(std::string_view schema, std::st
   SLUICE_RETURN_IF_ERROR(ValidateIdentifier(schema, "schema name"));
   SLUICE_RETURN_IF_ERROR(ValidateIdentifier(table, "table name"));
   return WithRetries<Schema>("describe table", [&] { return DescribeNow(schema, table); });
+}
+
+Status PostgresWarehouse::EnsureSchema(std::string_view schema) {
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(schema, "schema"));
+  return WithRetries<bool>("creating schema", [&]() -> Result<bool> {
+           SLUICE_RETURN_IF_ERROR(ExecOk("CREATE SCHEMA IF NOT EXISTS " + Quote(schema)));
+           return true;
+         }).status();
 }
 
 Status PostgresWarehouse::EnsureTable(std::string_view schema, std::string_view table, const Schema& columns,

@@ -56,6 +56,7 @@ class SqliteWarehouse final : public Warehouse {
   Status EnsureTable(std::string_view schema, std::string_view table, const Schema& columns,
                      const std::vector<std::string>& key, WriteMode mode) override;
   Result<Schema> DescribeTable(std::string_view schema, std::string_view table) override;
+  Status EnsureSchema(std::string_view schema) override;
   Result<CommitResult> Commit(const CommitBatch& commit) override;
   Result<std::optional<CommittedEpoch>> LastCommittedEpoch(std::string_view pipeline, std::string_view sink) override;
   Status RunSql(std::string_view statements) override;
@@ -283,6 +284,11 @@ Result<Schema> SqliteWarehouse::DescribeTable(std::string_view schema, std::stri
   if (rc != SQLITE_DONE) return Error("describe");
   if (fields.empty()) return Status::NotFound("warehouse table {}.{} does not exist", schema, table);
   return Schema(std::move(fields));
+}
+
+Status SqliteWarehouse::EnsureSchema(std::string_view schema) {
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(schema, "schema"));
+  return Attach(std::string(schema));
 }
 
 Status SqliteWarehouse::EnsureTable(std::string_view schema, std::string_view table, const Schema& columns,

@@ -136,6 +136,9 @@ class Warehouse {
   virtual Status EnsureTable(std::string_view schema, std::string_view table, const Schema& columns,
                              const std::vector<std::string>& key, WriteMode mode) = 0;
   // The columns of a table (scd2 columns included); NotFound if it does not exist.
+  // Makes `schema` usable (PostgreSQL: CREATE SCHEMA IF NOT EXISTS; SQLite: creates and attaches
+  // its file), e.g. before a SQL model creates a table in it. The name is validated first.
+  virtual Status EnsureSchema(std::string_view schema) = 0;
   virtual Result<Schema> DescribeTable(std::string_view schema, std::string_view table) = 0;
 
   // Writes all `writes` and the commit row in one transaction (see the file comment).

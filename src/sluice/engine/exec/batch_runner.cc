@@ -62,6 +62,7 @@ std::unique_ptr<Operator> CreateOperator(const PlanNode& node, size_t index, Exe
     std::unique_ptr<Operator> operator()(const AggregateConfig&) { return std::make_unique<AggregateOperator>(n, i, c, k); }
     std::unique_ptr<Operator> operator()(const LookupConfig&) { return std::make_unique<LookupOperator>(n, i, c, k); }
     std::unique_ptr<Operator> operator()(const JoinConfig&) { return std::make_unique<JoinOperator>(n, i, c, k); }
+    std::unique_ptr<Operator> operator()(const SqlModelConfig&) { return std::make_unique<SqlModel>(n, i, c, k); }
     std::unique_ptr<Operator> operator()(const WarehouseSinkConfig&) { return std::make_unique<WarehouseSink>(n, i, c, k); }
     std::unique_ptr<Operator> operator()(const LakeSourceConfig&) { return std::make_unique<LakeSource>(n, i, c, k); }
   };

@@ -11,7 +11,8 @@
 namespace sluice::engine {
 
 bool ChangesCardinality(const PlanNode& node) {
-  return std::holds_alternative<AggregateConfig>(node.config) || std::holds_alternative<JoinConfig>(node.config);
+  return std::holds_alternative<AggregateConfig>(node.config) || std::holds_alternative<JoinConfig>(node.config) ||
+         std::holds_alternative<SqlModelConfig>(node.config);
 }
 
 // ----- aggregate
@@ -315,6 +316,33 @@ Status JoinOperator::Close() {
     SLUICE_RETURN_IF_ERROR(Emit(0, j.WithColumns(node_.outputs[0].schema, j.columns())));
   }
   state_->left.clear();
+  return Status::OK();
+}
+
+// ----- sql model
+
+Status SqlModel::Close() {
+  const auto& cfg = std::get<SqlModelConfig>(node_.config);
+  auto wh = warehouse::Warehouse::Open(cfg.url);
+  if (!wh.ok()) return wh.status().WithContext(node_.name);
+  SLUICE_RETURN_IF_ERROR((*wh)->EnsureSchema(cfg.schema).WithContext(node_.name));
+  const std::string target = "\"" + cfg.schema + "\".\"" + cfg.table + "\"";
+  // Build next to the target, then swap in one transaction: readers see the old or the new
+  // model, never a missing or half-built one.
+  std::string stmts;
+  if (cfg.view) {
+    stmts = "BEGIN; DROP VIEW IF EXISTS " + target + "; CREATE VIEW " + target + " AS " + cfg.sql + "; COMMIT;";
+  } else {
+    const std::string tmp_name = cfg.table.substr(0, 50) + "__building";
+    const std::string tmp = "\"" + cfg.schema + "\".\"" + tmp_name + "\"";
+    stmts = "BEGIN; DROP TABLE IF EXISTS " + tmp + "; CREATE TABLE " + tmp + " AS " + cfg.sql + "; DROP TABLE IF EXISTS " +
+            target + "; ALTER TABLE " + tmp + " RENAME TO \"" + cfg.table + "\"; COMMIT;";
+  }
+  Status st = (*wh)->RunSql(stmts);
+  if (!st.ok()) {
+    (void)(*wh)->RunSql("ROLLBACK;");
+    return st.WithContext(node_.name + ": building " + cfg.schema + "." + cfg.table);
+  }
   return Status::OK();
 }
 

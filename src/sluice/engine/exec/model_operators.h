@@ -60,6 +60,13 @@ class WarehouseSink final : public Operator {
   std::vector<Batch> batches_;
 };
 
+// Materializes a SQL model in the warehouse when everything before it has closed.
+class SqlModel final : public Operator {
+ public:
+  using Operator::Operator;
+  Status Close() override;
+};
+
 // True for operators whose `out` is not a count of input records (aggregates, joins).
 bool ChangesCardinality(const PlanNode& node);
 

@@ -155,12 +155,23 @@ struct WarehouseSinkConfig {
   std::vector<std::string> key;
 };
 
+// A SQL model run in the warehouse after everything it reads is written (as dbt models are):
+// the SELECT is materialized as a table (replaced atomically) or a view.
+struct SqlModelConfig {
+  std::string url;
+  std::string schema;
+  std::string table;
+  bool view = false;
+  std::string sql;                // the SELECT with {{ ref('…') }} resolved to quoted table names
+  std::vector<std::string> refs;  // schema.table names it reads
+};
+
 // Counts and discards records: for benchmarks and dry runs.
 struct BlackholeSinkConfig {};
 
 using NodeConfig = std::variant<FilesSourceConfig, LakeSourceConfig, ValidateConfig, MapConfig, RouteConfig,
-                                AggregateConfig, LookupConfig, JoinConfig, FilesSinkConfig, BlackholeSinkConfig,
-                                LakeSinkConfig, WarehouseSinkConfig>;
+                                AggregateConfig, LookupConfig, JoinConfig, SqlModelConfig, FilesSinkConfig,
+                                BlackholeSinkConfig, LakeSinkConfig, WarehouseSinkConfig>;
 
 struct EdgeRef {
   size_t node;       // index into Plan::nodes
