@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
 
   sluice::cli::SpecOptions validate_opts, plan_opts, run_opts;
   auto* validate = app.add_subcommand("validate", "Check a spec: keys, types, expressions, inputs. Exit 0 if valid, 2 with FILE:LINE: COMPONENT: message per problem");
-  AddSpecFlags(validate, validate_opts, false);
+  AddSpecFlags(validate, validate_opts, true);
 
   auto* plan = app.add_subcommand("plan", "Compile a spec and print its plan: the DAG, the schema on every edge, state per operator");
   AddSpecFlags(plan, plan_opts, true);

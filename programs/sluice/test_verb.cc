@@ -5,7 +5,8 @@
 //   expected/<file>             for each `files` sink, the expected content of its output file
 //                               (matched by file name); compared as multisets of records
 //                               (NDJSON objects compared by value, CSV rows as text after the
-//                               header), so row order does not matter.
+//                               header), so row order does not matter — unless the sink has
+//                               order_by, then the order must match too.
 //   expected/dead_letters.ndjson  expected envelopes; only the keys present in the expected
 //                               lines are compared (e.g. component, rule, error_class, offset).
 //   expected/counts.json        optional {"component": {"in":…, "out":…, "dead_letter":…,
@@ -51,7 +52,7 @@ std::vector<std::string> Lines(const std::string& text) {
 
 // Canonical form of a record: JSON objects re-serialized with sorted keys and numbers normalized.
 Result<std::vector<std::string>> Records(const std::string& text, bool is_json, const std::string& what,
-                                         const std::vector<std::string>* keep_keys) {
+                                         const std::vector<std::string>* keep_keys, bool ordered = false) {
   std::vector<std::string> out;
   auto lines = Lines(text);
   size_t start = 0;
@@ -70,7 +71,7 @@ Result<std::vector<std::string>> Records(const std::string& text, bool is_json, 
     }
     out.push_back(j.dump());
   }
-  std::sort(out.begin(), out.end());
+  if (!ordered) std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -82,7 +83,18 @@ struct Outcome {
 };
 
 void CompareRecords(Outcome& t, const std::string& what, const std::vector<std::string>& expected,
-                    const std::vector<std::string>& actual) {
+                    const std::vector<std::string>& actual, bool ordered = false) {
+  if (ordered) {
+    if (expected == actual) return;
+    t.passed = false;
+    std::string msg = fmt::format("{}: the records differ in content or order (the sink has order_by)", what);
+    for (size_t i = 0; i < std::max(expected.size(), actual.size()) && i < 10; ++i) {
+      msg += fmt::format("\n      #{} expected: {}\n      #{} got:      {}", i + 1, i < expected.size() ? expected[i] : "(none)",
+                         i + 1, i < actual.size() ? actual[i] : "(none)");
+    }
+    t.failures.push_back(msg);
+    return;
+  }
   std::vector<std::string> missing, unexpected;
   std::set_difference(expected.begin(), expected.end(), actual.begin(), actual.end(), std::back_inserter(missing));
   std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(), std::back_inserter(unexpected));
@@ -138,14 +150,15 @@ Outcome RunOne(const fs::path& spec, bool keep) {
                                          a.empty() ? "" : a[0]));
       }
     }
-    auto a = Records(actual_text, is_json, "output of " + node.name, nullptr);
-    auto e = Records(expected_text, is_json, exp.string(), nullptr);
+    const bool ordered = !sink->order_by.empty();
+    auto a = Records(actual_text, is_json, "output of " + node.name, nullptr, ordered);
+    auto e = Records(expected_text, is_json, exp.string(), nullptr, ordered);
     if (!a.ok() || !e.ok()) {
       t.passed = false;
       t.failures.push_back(!a.ok() ? a.status().message() : e.status().message());
       continue;
     }
-    CompareRecords(t, "sink '" + node.name + "'", *e, *a);
+    CompareRecords(t, "sink '" + node.name + "'", *e, *a, ordered);
   }
   // Dead letters.
   fs::path exp_dl = expected / "dead_letters.ndjson";

@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <ranges>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -180,6 +179,63 @@ class Compiler {
   void CompileWarehouseSink(PlanNode& node, const Component& c);
   void CompileSqlModel(PlanNode& node, const Component& c);
   std::vector<engine::OrderBy> ParseOrderBy(const YAML::Node& n, std::string_view component, const Schema& schema);
+
+  void AddNode(PlanNode&& node) {
+    plan_index_[node.name] = plan_.nodes.size();
+    plan_.nodes.push_back(std::move(node));
+  }
+  // `table: layer.name` of a lake source or sink -> (name, directory).
+  std::optional<std::pair<std::string, std::string>> LakeTable(const YAML::Node& n, std::string_view component) {
+    auto table = Str(n, "table", component, true);
+    if (!table) return std::nullopt;
+    auto dir = TableDir(n["table"], component, *table);
+    if (!dir) return std::nullopt;
+    return std::make_pair(*table, *dir);
+  }
+  struct NamedExpr {
+    std::string name;
+    expr::BoundExprPtr expr;
+    std::string plain_column;  // set when the expression is just an input column
+  };
+  // A list like [country, "date(ts)", {day: "date(ts)"}]: each item an expression over `schema`,
+  // named by its column, by the function it applies ("date(ts)" -> date) when `name_functions`,
+  // or explicitly.
+  std::vector<NamedExpr> NamedExpressions(const YAML::Node& list, std::string_view component, std::string_view what,
+                                          const Schema& schema, bool name_functions) {
+    std::vector<NamedExpr> out;
+    if (!list.IsSequence()) {
+      Error(list, component, fmt::format("'{}' must be a list, e.g. {}: [country, {{day: \"date(ts)\"}}]", what, what));
+      return out;
+    }
+    std::set<std::string> seen;
+    for (auto item : list) {
+      std::string col;
+      YAML::Node e = item;
+      if (item.IsMap() && item.size() == 1) {
+        col = item.begin()->first.as<std::string>();
+        e = item.begin()->second;
+      }
+      auto bound = CompileExpr(e, component, what, schema, false);
+      if (!bound) continue;
+      NamedExpr ne{col, bound, expr::AsColumnName(*bound)};
+      if (ne.name.empty()) ne.name = ne.plain_column;
+      if (ne.name.empty() && name_functions) {
+        std::string text = e.Scalar();
+        ne.name = text.substr(0, text.find('('));
+        while (!ne.name.empty() && ne.name.back() == ' ') ne.name.pop_back();
+      }
+      if (!IsIdentifier(ne.name)) {
+        Error(e, component, fmt::format("name the {} expression \"{}\": write it as {{name: \"{}\"}}", what, e.Scalar(), e.Scalar()));
+        continue;
+      }
+      if (!seen.insert(ne.name).second) {
+        Error(e, component, fmt::format("{}: column '{}' appears twice", what, ne.name));
+        continue;
+      }
+      out.push_back(std::move(ne));
+    }
+    return out;
+  }
 
   void ParseMetadata(const YAML::Node& root);
   void CollectComponents(const YAML::Node& spec, const char* section, Role role);
@@ -498,9 +554,7 @@ void Compiler::CompileNode(size_t idx) {
       auto it = plan_index_.find(in);
       if (it != plan_index_.end()) node.inputs.push_back(EdgeRef{it->second, port});
     }
-    plan_index_[node.name] = plan_.nodes.size();
-    plan_.nodes.push_back(std::move(node));
-    return;
+    return AddNode(std::move(node));
   }
   if (c.role != Role::kSource) {
     node.input_schema = InputSchema(idx);
@@ -513,7 +567,11 @@ void Compiler::CompileNode(size_t idx) {
       Error(n["kind"], name, fmt::format("{} kind '{}' is not available in this version of sluice yet; available: {}", role, c.kind, available));
     } else {
       std::vector<std::string> all(planned.begin(), planned.end());
-      for (auto a : std::string_view(available) | std::views::split(std::string_view(", "))) all.emplace_back(a.begin(), a.end());
+      std::string_view rest(available);
+      for (size_t comma; (comma = rest.find(", ")) != std::string_view::npos; rest.remove_prefix(comma + 2)) {
+        all.emplace_back(rest.substr(0, comma));
+      }
+      all.emplace_back(rest);
       Error(n["kind"], name, fmt::format("unknown {} kind '{}'{}; available: {}", role, c.kind, DidYouMeanSuffix(c.kind, all), available));
     }
   };
@@ -521,12 +579,9 @@ void Compiler::CompileNode(size_t idx) {
   if (c.role == Role::kSource && c.kind == "lake") {
     CheckKeys(n, name, "a lake source", {"kind", "table", "version", "since_version", "schema", "event_time", "description"});
     engine::LakeSourceConfig cfg;
-    auto table = Str(n, "table", name, true);
+    auto table = LakeTable(n, name);
     if (!table) return;
-    auto dir = TableDir(n["table"], name, *table);
-    if (!dir) return;
-    cfg.table = *table;
-    cfg.table_dir = *dir;
+    std::tie(cfg.table, cfg.table_dir) = *table;
     cfg.version = Version(n, "version", name);
     cfg.since_version = Version(n, "since_version", name);
     if (cfg.version && cfg.since_version) Error(n, name, "use either 'version' (a snapshot) or 'since_version' (what was added after it), not both");
@@ -539,7 +594,7 @@ void Compiler::CompileNode(size_t idx) {
       auto found = options_.table_schema(cfg.table_dir);
       if (!found.ok()) {
         Error(n["table"], name, fmt::format("table '{}' cannot be read at {}: {}; run the pipeline that writes it "
-                                            "first, or declare 'schema'", *table, cfg.table_dir, found.status().message()));
+                                            "first, or declare 'schema'", cfg.table, cfg.table_dir, found.status().message()));
       } else {
         schema = *found;
       }
@@ -690,19 +745,14 @@ void Compiler::CompileNode(size_t idx) {
     if (c.kind == "blackhole") {
       CheckKeys(n, name, "a blackhole sink", {"kind", "inputs", "description"});
       node.config = engine::BlackholeSinkConfig{};
-      plan_index_[node.name] = plan_.nodes.size();
-      plan_.nodes.push_back(std::move(node));
-      return;
+      return AddNode(std::move(node));
     }
     if (c.kind == "lake") {
       CheckKeys(n, name, "a lake sink", {"kind", "inputs", "table", "partition_by", "target_file_size", "compression", "description"});
       engine::LakeSinkConfig cfg;
-      auto table = Str(n, "table", name, true);
+      auto table = LakeTable(n, name);
       if (!table) return;
-      auto dir = TableDir(n["table"], name, *table);
-      if (!dir) return;
-      cfg.table = *table;
-      cfg.table_dir = *dir;
+      std::tie(cfg.table, cfg.table_dir) = *table;
       cfg.compression = ParseCompression(n, name);
       if (auto t = Str(n, "target_file_size", name)) {
         auto b = ParseByteSize(*t);
@@ -710,44 +760,17 @@ void Compiler::CompileNode(size_t idx) {
         else cfg.target_file_bytes = *b;
       }
       if (YAML::Node pb = n["partition_by"]; pb.IsDefined()) {
-        if (!pb.IsSequence()) {
-          Error(pb, name, "'partition_by' must be a list, e.g. partition_by: [\"date(ts)\"] or [{day: \"date(ts)\"}]");
-        } else {
-          for (auto item : pb) {
-            std::string col;
-            YAML::Node e = item;
-            if (item.IsMap() && item.size() == 1) {
-              col = item.begin()->first.as<std::string>();
-              e = item.begin()->second;
-            }
-            auto bound = CompileExpr(e, name, "partition_by", *node.input_schema, false);
-            if (!bound) continue;
-            if (col.empty()) {
-              // date(ts) -> "date"; a column -> its name.
-              col = expr::AsColumnName(*bound);
-              std::string text = e.Scalar();
-              if (col.empty()) col = text.substr(0, text.find('('));
-              while (!col.empty() && col.back() == ' ') col.pop_back();
-            }
-            if (!IsIdentifier(col)) {
-              Error(e, name, fmt::format("cannot name the partition column of \"{}\"; write it as {{name: \"{}\"}}", e.Scalar(), e.Scalar()));
-              continue;
-            }
-            cfg.partition_by.emplace_back(col, bound);
-          }
+        for (auto& p : NamedExpressions(pb, name, "partition_by", *node.input_schema, true)) {
+          cfg.partition_by.emplace_back(p.name, p.expr);
         }
       }
       node.config = std::move(cfg);
-      plan_index_[node.name] = plan_.nodes.size();
-      plan_.nodes.push_back(std::move(node));
-      return;
+      return AddNode(std::move(node));
     }
     if (c.kind == "warehouse") {
       CompileWarehouseSink(node, c);
       if (!std::holds_alternative<engine::WarehouseSinkConfig>(node.config)) return;
-      plan_index_[node.name] = plan_.nodes.size();
-      plan_.nodes.push_back(std::move(node));
-      return;
+      return AddNode(std::move(node));
     }
     if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files, lake, warehouse, blackhole");
     CheckKeys(n, name, "a files sink", {"kind", "inputs", "path", "format", "csv", "compression", "order_by", "limit", "description"});
@@ -766,8 +789,7 @@ void Compiler::CompileNode(size_t idx) {
     }
     node.config = std::move(cfg);
   }
-  plan_index_[node.name] = plan_.nodes.size();
-  plan_.nodes.push_back(std::move(node));
+  AddNode(std::move(node));
 }
 
 
@@ -812,29 +834,14 @@ void Compiler::CompileAggregate(PlanNode& node, const Component& c) {
   std::vector<Field> out;
   std::set<std::string> names;
   if (YAML::Node gb = n["group_by"]; gb.IsDefined()) {
-    if (!gb.IsSequence()) Error(gb, name, "'group_by' must be a list, e.g. group_by: [country, {day: \"date(ts)\"}]");
-    else for (auto item : gb) {
-      std::string col;
-      YAML::Node e = item;
-      if (item.IsMap() && item.size() == 1) {
-        col = item.begin()->first.as<std::string>();
-        e = item.begin()->second;
-      }
-      auto bound = CompileExpr(e, name, "group_by", in, false);
-      if (!bound) continue;
-      engine::AggregateConfig::GroupBy g;
-      std::string plain = expr::AsColumnName(*bound);
-      if (col.empty()) col = plain;
-      if (col.empty()) {
-        Error(e, name, fmt::format("name this group_by expression: {{name: \"{}\"}}", e.Scalar()));
-        continue;
-      }
-      if (!plain.empty()) g.input_column = static_cast<int>(*in.IndexOf(plain));
-      g.name = col;
-      g.expr = bound;
-      if (!names.insert(col).second) Error(e, name, fmt::format("output column '{}' appears twice", col));
-      out.push_back(Field{col, expr::ResultType(*bound), !expr::MaybeNull(*bound)});
-      cfg.group_by.push_back(std::move(g));
+    for (auto& g : NamedExpressions(gb, name, "group_by", in, false)) {
+      engine::AggregateConfig::GroupBy group;
+      group.name = g.name;
+      group.expr = g.expr;
+      if (!g.plain_column.empty()) group.input_column = static_cast<int>(*in.IndexOf(g.plain_column));
+      names.insert(g.name);
+      out.push_back(Field{g.name, expr::ResultType(*g.expr), !expr::MaybeNull(*g.expr)});
+      cfg.group_by.push_back(std::move(group));
     }
   }
   YAML::Node measures = n["measures"];
