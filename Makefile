@@ -31,7 +31,7 @@ test-unit: build
 
 test-sanitize: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
-	ninja -C $(ASAN_BUILD) -j $(JOBS)
+	ninja -C $(ASAN_BUILD) -j $(JOBS) unit_tests
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -L unit -j $(JOBS)
 
 bench: build

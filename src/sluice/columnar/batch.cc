@@ -1,5 +1,7 @@
 #include "sluice/columnar/batch.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 Batch::Batch(SchemaPtr schema, std::vector<ColumnPtr> columns, size_t num_rows)
@@ -50,10 +52,17 @@ BatchBuilder::BatchBuilder(SchemaPtr schema, size_t reserve_rows) : schema_(std:
 
 void BatchBuilder::Reset(size_t reserve_rows) {
   reserve_rows_ = reserve_rows;
+  // String columns reserve what the previous batch needed (plus a margin), so appending rarely
+  // reallocates and copies the bytes again.
+  std::vector<size_t> last_chars(schema_->size(), 0);
+  for (size_t i = 0; i < columns_.size() && i < last_chars.size(); ++i) last_chars[i] = columns_[i]->chars_size();
   columns_.clear();
-  for (const auto& f : schema_->fields()) {
+  for (size_t i = 0; i < schema_->size(); ++i) {
+    const Field& f = schema_->field(i);
     auto c = std::make_shared<Column>(f.type);
-    if (reserve_rows) c->Reserve(reserve_rows, f.type.is_variable_width() ? reserve_rows * 16 : 0);
+    if (reserve_rows) {
+      c->Reserve(reserve_rows, f.type.is_variable_width() ? std::max(reserve_rows * 16, last_chars[i] + last_chars[i] / 8) : 0);
+    }
     columns_.push_back(std::move(c));
   }
   offsets_ = std::make_shared<std::vector<int64_t>>();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ ChunkedReader::ChunkedReader(std::string path, int fd, size_t chunk, size_t padd
     : path_(std::move(path)), fd_(fd), chunk_(chunk), padding_(padding), file_size_(size) {}
 
 ChunkedReader::~ChunkedReader() {
+  if (map_) ::munmap(const_cast<char*>(map_), static_cast<size_t>(file_size_));
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -64,12 +66,52 @@ Result<std::unique_ptr<ChunkedReader>> ChunkedReader::Open(const std::string& pa
     return Status::IoError("cannot stat '{}': {}", path, std::strerror(e));
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return std::unique_ptr<ChunkedReader>(new ChunkedReader(path, fd, chunk_bytes, padding, st.st_size));
+  std::unique_ptr<ChunkedReader> r(new ChunkedReader(path, fd, chunk_bytes, padding, st.st_size));
+  if (st.st_size > 0 && S_ISREG(st.st_mode)) {
+    void* m = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m != MAP_FAILED) {
+      ::madvise(m, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+      r->map_ = static_cast<const char*>(m);
+    }
+  }
+  return r;
+}
+
+Result<std::string_view> ChunkedReader::NextMapped(size_t unconsumed) {
+  const size_t size = static_cast<size_t>(file_size_);
+  size_t start = static_cast<size_t>(offset_) - unconsumed;
+  size_t end = std::min(size, static_cast<size_t>(offset_) + chunk_);
+  if (end - start < unconsumed + chunk_ / 2 && end < size) end = std::min(size, start + 2 * (end - start));
+  // Give back pages the caller is done with, so the map does not pile up in memory.
+  const size_t page = 1 << 21;
+  if (start >= released_ + page) {
+    size_t upto = start / 4096 * 4096;
+    ::madvise(const_cast<char*>(map_) + released_, upto - released_, MADV_DONTNEED);
+    released_ = upto;
+  }
+  if (end + padding_ <= size) {
+    offset_ = static_cast<int64_t>(end);
+    return std::string_view(map_ + start, end - start);
+  }
+  // The last chunk: copy it so it can have padding past the end of the file.
+  end = size;
+  const size_t n = end - start;
+  if (n + padding_ > capacity_ + padding_ || !buf_) {
+    buf_.reset(new char[n + padding_]);
+    capacity_ = n;
+  }
+  std::memcpy(buf_.get(), map_ + start, n);
+  std::memset(buf_.get() + n, 0, padding_);
+  filled_ = n;
+  offset_ = static_cast<int64_t>(end);
+  at_end_ = true;
+  return std::string_view(buf_.get(), n);
 }
 
 Result<std::string_view> ChunkedReader::Next(size_t unconsumed) {
-  SLUICE_CHECK(unconsumed <= filled_) << unconsumed << " > " << filled_;
   if (at_end_) return std::string_view();
+  if (map_) return NextMapped(unconsumed);
+  SLUICE_CHECK(unconsumed <= filled_) << unconsumed << " > " << filled_;
   // Keep the unconsumed tail; grow when the tail leaves no room for a fresh chunk.
   size_t need = unconsumed + chunk_;
   if (need > capacity_) {

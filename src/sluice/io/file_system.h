@@ -30,10 +30,13 @@ class PaddedBuffer {
 
 Result<PaddedBuffer> ReadFile(const std::string& path, size_t padding = 64);
 
-// Reads a file in chunks through one reused buffer (with `padding` readable bytes past every
-// chunk), so memory stays bounded however large the file is. Next(unconsumed) keeps the last
-// `unconsumed` bytes of the previous chunk at the front — a record cut by the chunk boundary —
-// and appends fresh data after them; the buffer doubles when one record needs more than a chunk.
+// Reads a file in chunks (with `padding` readable bytes past every chunk). Next(unconsumed)
+// returns the next chunk starting with the last `unconsumed` bytes of the previous one — a
+// record cut by the chunk boundary — and grows a chunk when one record needs more than that.
+// Chunks are views of a read-only memory map of the file (no copy; pages already read are
+// released as it goes, so resident memory stays bounded); only the last chunk, which needs
+// padding past the end of the file, is copied into a buffer. Files that cannot be mapped are
+// read into one reused buffer instead.
 class ChunkedReader {
  public:
   static Result<std::unique_ptr<ChunkedReader>> Open(const std::string& path, size_t chunk_bytes = 8 << 20,
@@ -52,11 +55,14 @@ class ChunkedReader {
   int fd_;
   size_t chunk_, padding_;
   int64_t file_size_;
+  Result<std::string_view> NextMapped(size_t unconsumed);
   std::unique_ptr<char[]> buf_;
   size_t capacity_ = 0;  // bytes of buf_ usable for data (padding comes after)
   size_t filled_ = 0;    // bytes of data in buf_
-  int64_t offset_ = 0;   // file offset of the next read
+  int64_t offset_ = 0;   // file offset of the next read (or of the end of the last mapped view)
   bool at_end_ = false;
+  const char* map_ = nullptr;  // the whole file, when mapped
+  size_t released_ = 0;        // bytes at the start of the map already given back
 };
 // Expands a path that may hold *, ? and [..] in its last components, or names a directory (all
 // regular files inside, recursively, skipping hidden ones). Sorted. An empty match is NotFound.

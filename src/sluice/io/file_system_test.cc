@@ -68,7 +68,7 @@ TEST_F(FileSystemTest, ChunkedReaderCarriesTailsAndGrows) {
   content += std::string(300, 'x');  // a record longer than a chunk, without a line end
   std::string p = (dir_ / "c.txt").string();
   ASSERT_TRUE(WriteFileAtomic(p, content).ok());
-  auto r = ChunkedReader::Open(p, 64, 16);
+  auto r = ChunkedReader::Open(p, 64, 16);  // mapped: chunks are views of the file
   ASSERT_TRUE(r.ok());
   std::string seen;
   size_t unconsumed = 0;
@@ -77,7 +77,10 @@ TEST_F(FileSystemTest, ChunkedReaderCarriesTailsAndGrows) {
     ASSERT_TRUE(chunk.ok());
     std::string_view c = *chunk;
     if (c.empty()) break;
-    EXPECT_EQ(c.data()[c.size()], 0);  // padding
+    // `padding` bytes past the chunk are readable (ASan would catch a read past the map); the
+    // last chunk, past the end of the file, is zero-padded.
+    volatile char past = c.data()[c.size() + 15];
+    if ((*r)->at_end()) EXPECT_EQ(past, 0);
     // Consume complete lines only, as a decoder would; the rest comes back next time.
     size_t nl = c.rfind('\n');
     size_t take = (*r)->at_end() ? c.size() : (nl == std::string_view::npos ? 0 : nl + 1);

@@ -2,7 +2,6 @@
 // decoder (NDJSON and CSV are decoded chunk by chunk; a JSON array is read whole).
 #include <algorithm>
 
-#include "sluice/base/strings.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/operators.h"
 #include "sluice/formats/csv/csv.h"
@@ -12,7 +11,8 @@
 namespace sluice::engine {
 namespace {
 
-constexpr size_t kChunkBytes = 8 << 20;
+// Small enough that a chunk is still in cache when the decoder reads it after the copy in.
+constexpr size_t kChunkBytes = 1 << 20;
 
 bool StartsWithArray(std::string_view data) {
   for (char c : data) {
@@ -84,7 +84,7 @@ Status FilesSource::ReadOne(const std::string& file) {
       take = last ? chunk.size() : (nl == std::string_view::npos ? 0 : nl + 1);
       std::string_view part = chunk.substr(0, take);
       SLUICE_RETURN_IF_ERROR(json->Decode(part, line, on_batch, errors).WithContext(file));
-      line += static_cast<int64_t>(CountByte(part, '\n'));
+      line = json->next_line();
     }
     SLUICE_RETURN_IF_ERROR(DeadLetterErrors(file, errors));
     unconsumed = chunk.size() - take;

@@ -48,6 +48,9 @@ class JsonDecoder {
   // too. Errors are appended to `errors`.
   Status Decode(std::string_view data, int64_t first_line, const BatchCallback& on_batch,
                 std::vector<DecodeError>& errors);
+  // NDJSON: the number of the line after the last one the previous Decode() consumed (so the
+  // next chunk of a stream starts there).
+  int64_t next_line() const;
 
  private:
   struct Impl;

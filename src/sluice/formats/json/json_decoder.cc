@@ -128,6 +128,7 @@ inline uint32_t HashKey(const char* p, size_t n) {
 }  // namespace
 
 struct JsonDecoder::Impl {
+  int64_t next_line_ = 1;  // after the last NDJSON line decoded
   Impl(SchemaPtr s, DecodeOptions o)
       : schema(std::move(s)), options(std::move(o)), rows(schema, options) {
     for (const auto& f : schema->fields()) types.push_back(f.type);
@@ -658,6 +659,7 @@ struct JsonDecoder::Impl {
       ++line;
       p = line_end + 1;
     }
+    next_line_ = line;
     return Status::OK();
   }
 
@@ -811,6 +813,8 @@ struct JsonDecoder::Impl {
 JsonDecoder::JsonDecoder(SchemaPtr schema, DecodeOptions options)
     : impl_(std::make_unique<Impl>(std::move(schema), std::move(options))) {}
 JsonDecoder::~JsonDecoder() = default;
+
+int64_t JsonDecoder::next_line() const { return impl_->next_line_; }
 
 Status JsonDecoder::Decode(std::string_view data, int64_t first_line, const BatchCallback& on_batch,
                            std::vector<DecodeError>& errors) {
