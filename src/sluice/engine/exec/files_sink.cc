@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "sluice/engine/exec/background_writer.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/ops/sort.h"
 #include "sluice/engine/exec/operators.h"
@@ -12,6 +13,7 @@
 namespace sluice::engine {
 
 struct FilesSink::Writer {
+  std::unique_ptr<BackgroundWriter> background;  // parquet: encoding runs on its own thread
   std::unique_ptr<ops::Sorter> sorter;  // order_by: everything is held until Close()
   std::unique_ptr<ops::Limit> limit;
   std::unique_ptr<parquet::Writer> parquet;
@@ -31,6 +33,8 @@ Status FilesSink::Open() {
     SLUICE_RETURN_IF_ERROR(io::MakeDirs(std::filesystem::path(cfg.path).parent_path().string()));
     SLUICE_ASSIGN_OR_RETURN(writer_->parquet, parquet::Writer::Open(cfg.path + ".inprogress", Nullable(*node_.input_schema),
                                                                     ParquetOptionsFor(cfg.compression)));
+    parquet::Writer* w = writer_->parquet.get();
+    writer_->background = std::make_unique<BackgroundWriter>([w](const Batch& b) { return w->Write(b); });
     return Status::OK();
   }
   SLUICE_ASSIGN_OR_RETURN(writer_->file, io::FileWriter::Open(cfg.path + ".inprogress", true));
@@ -73,7 +77,7 @@ Status FilesSink::WriteOut(const Batch& input) {
   }
   int64_t n = static_cast<int64_t>(batch.active_rows());
   if (writer_->parquet) {
-    SLUICE_RETURN_IF_ERROR(writer_->parquet->Write(batch));
+    SLUICE_RETURN_IF_ERROR(writer_->background->Submit(batch));
     counters_.out += n;
     return Status::OK();
   }
@@ -95,6 +99,7 @@ Status FilesSink::Close() {
     for (const auto& b : sorted) SLUICE_RETURN_IF_ERROR(WriteOut(b));
   }
   if (writer_->parquet) {
+    SLUICE_RETURN_IF_ERROR(writer_->background->Finish());
     SLUICE_RETURN_IF_ERROR(writer_->parquet->Close());
   } else {
     SLUICE_RETURN_IF_ERROR(writer_->file->Append(writer_->buffer));

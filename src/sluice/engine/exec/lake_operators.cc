@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "sluice/base/strings.h"
+#include "sluice/engine/exec/background_writer.h"
 #include "sluice/lake/delta_table.h"
 
 namespace sluice::engine {
@@ -43,6 +44,7 @@ parquet::WriterOptions ParquetOptionsFor(ParquetCompression c) {
 struct LakeSink::State {
   std::shared_ptr<lake::DeltaTable> table;
   std::unique_ptr<lake::TableWriter> writer;
+  std::unique_ptr<BackgroundWriter> background;  // data files are encoded on their own thread
   SchemaPtr table_schema;
   std::vector<int> partition_input_index;  // per partition column: input column it reuses, or -1
 };
@@ -70,6 +72,8 @@ Status LakeSink::Open() {
   wo.target_file_bytes = cfg.target_file_bytes;
   wo.parquet = ParquetOptionsFor(cfg.compression);
   state_->writer = std::make_unique<lake::TableWriter>(state_->table, wo);
+  lake::TableWriter* w = state_->writer.get();
+  state_->background = std::make_unique<BackgroundWriter>([w](const Batch& b) { return w->Write(b); });
   return Status::OK();
 }
 
@@ -101,7 +105,7 @@ Status LakeSink::Process(size_t, const Batch& batch) {
   }
   Batch out = batch.WithColumns(state_->table_schema, std::move(cols));
   out.set_selection(sel);
-  SLUICE_RETURN_IF_ERROR(state_->writer->Write(out).WithContext(node_.name));
+  SLUICE_RETURN_IF_ERROR(state_->background->Submit(std::move(out)).WithContext(node_.name));
   counters_.out += static_cast<int64_t>(sel.size());
   return Status::OK();
 }
@@ -109,6 +113,7 @@ Status LakeSink::Process(size_t, const Batch& batch) {
 Status LakeSink::Close() {
   if (!state_) SLUICE_RETURN_IF_ERROR(Open().WithContext(node_.name));  // an empty run still creates the table
   const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  SLUICE_RETURN_IF_ERROR(state_->background->Finish().WithContext(node_.name));
   SLUICE_ASSIGN_OR_RETURN(auto adds, state_->writer->Finish());
   if (adds.empty()) return Status::OK();
   lake::CommitRequest req;
