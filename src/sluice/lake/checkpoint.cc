@@ -113,7 +113,6 @@ std::string TempName(const std::string& path) {
 
 }  // namespace
 
-bool CheckpointsSupported() { return true; }
 
 Status WriteCheckpoint(const std::string& table_dir, const TableState& state) {
   if (!state.has_metadata) return Status::FailedPrecondition("{}: no metadata to checkpoint", table_dir);

@@ -18,8 +18,5 @@ Status WriteCheckpoint(const std::string& table_dir, const TableState& state);
 // Reads the checkpoint of `version` back into a state.
 Result<TableState> ReadCheckpoint(const std::string& table_dir, int64_t version);
 
-// Whether checkpoints are written and read (a switch kept so replay can fall back to the JSON
-// commits alone; true in this build).
-bool CheckpointsSupported();
 
 }  // namespace sluice::lake

@@ -608,10 +608,8 @@ Result<TableState> ReplayLog(const std::string& table_dir, std::optional<int64_t
   }
   // Checkpoints at or below the target, newest first; _last_checkpoint only says which is newest.
   std::vector<int64_t> candidates;
-  if (CheckpointsSupported()) {
-    for (auto it = listing.checkpoints.rbegin(); it != listing.checkpoints.rend(); ++it) {
-      if (*it <= target) candidates.push_back(*it);
-    }
+  for (auto it = listing.checkpoints.rbegin(); it != listing.checkpoints.rend(); ++it) {
+    if (*it <= target) candidates.push_back(*it);
   }
   for (int64_t cp : candidates) {
     auto state = ReadCheckpoint(table_dir, cp);

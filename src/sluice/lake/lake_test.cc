@@ -677,7 +677,6 @@ void ExpectSameState(const TableState& a, const TableState& b) {
 }
 
 TEST(Checkpoints, EveryTenthVersionAndReplayEqualsJson) {
-  ASSERT_TRUE(CheckpointsSupported()) << "Parquet checkpoints are not implemented yet (nested Parquet API)";
   TempDir tmp;
   auto table = NewTable(tmp / "t");
   for (int i = 0; i < 9; ++i) {
