@@ -153,6 +153,36 @@ TEST(LakeCli, LandsReadsTimeTravelsAndSurvivesKill9) {
   EXPECT_EQ(json::parse(final_read.out).size(), static_cast<size_t>(2 * bronze_rows));
 }
 
+// A lake commit carries a txn action (appId = pipeline.sink, version = the run's logical time):
+// rerunning the same logical time adds nothing; a new one appends.
+TEST(LakeCli, RerunOfTheSameLogicalTimeIsExactlyOnce) {
+  TempDir dir;
+  auto g = RunProcess({kGen, "--out", dir / "d", "--only", "events", "--events", "2000", "--seed", "5"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  auto run = [&](const std::string& when) {
+    auto args = RunArgs(dir, dir / "d/clickstream.ndjson");
+    args.insert(args.end(), {"--logical-time", when});
+    auto r = RunProcess(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  };
+  auto describe = [&] {
+    auto r = Sluice({"lake", "describe", "bronze.clickstream", "--workdir", dir / "work", "-o", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  };
+  run("2026-11-01T00:00:00Z");
+  json first = describe();
+  run("2026-11-01T00:00:00Z");
+  json again = describe();
+  EXPECT_EQ(again["version"], first["version"]);
+  EXPECT_EQ(again["rows"], first["rows"]);
+  EXPECT_EQ(again["app_versions"]["clickstream.bronze"], first["app_versions"]["clickstream.bronze"]);
+  run("2026-11-02T00:00:00Z");
+  json next = describe();
+  EXPECT_EQ(next["rows"].get<int64_t>(), 2 * first["rows"].get<int64_t>());
+  EXPECT_GT(next["app_versions"]["clickstream.bronze"].get<int64_t>(), first["app_versions"]["clickstream.bronze"].get<int64_t>());
+}
+
 TEST(LakeCli, BadTableNamesAreRefused) {
   TempDir dir;
   for (std::string bad : {"../etc", "bronze", "Bronze.x", "a.b.c", "/abs.x"}) {

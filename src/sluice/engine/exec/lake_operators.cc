@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
 #include "sluice/engine/exec/background_writer.h"
 #include "sluice/lake/delta_table.h"
@@ -42,6 +43,7 @@ parquet::WriterOptions ParquetOptionsFor(ParquetCompression c) {
 }
 
 struct LakeSink::State {
+  bool already_committed = false;  // this run's epoch is in the table already (a rerun)
   std::shared_ptr<lake::DeltaTable> table;
   std::unique_ptr<lake::TableWriter> writer;
   std::unique_ptr<BackgroundWriter> background;  // data files are encoded on their own thread
@@ -68,6 +70,11 @@ Status LakeSink::Open() {
   state_->table_schema = std::make_shared<Schema>(std::move(fields));
   SLUICE_ASSIGN_OR_RETURN(state_->table, lake::DeltaTable::OpenOrCreate(cfg.table_dir, state_->table_schema,
                                                                           partition_columns, ctx_.clock));
+  // Exactly once per epoch: a run whose epoch (its logical time) the table already holds writes
+  // nothing; its records are in the table from the first run.
+  SLUICE_ASSIGN_OR_RETURN(auto snapshot, state_->table->GetSnapshot());
+  auto app = snapshot.app_versions.find(AppId());
+  state_->already_committed = app != snapshot.app_versions.end() && app->second >= ctx_.run_epoch;
   lake::TableWriterOptions wo;
   wo.target_file_bytes = cfg.target_file_bytes;
   wo.parquet = ParquetOptionsFor(cfg.compression);
@@ -81,6 +88,10 @@ Status LakeSink::Process(size_t, const Batch& batch) {
   if (!state_) SLUICE_RETURN_IF_ERROR(Open().WithContext(node_.name));
   const auto& cfg = std::get<LakeSinkConfig>(node_.config);
   counters_.in += static_cast<int64_t>(batch.active_rows());
+  if (state_->already_committed) {
+    counters_.out += static_cast<int64_t>(batch.active_rows());
+    return Status::OK();
+  }
   std::vector<ColumnPtr> cols = batch.columns();
   SelectionVector sel = batch.ActiveSelection();
   expr::EvalContext ectx;
@@ -115,9 +126,14 @@ Status LakeSink::Close() {
   const auto& cfg = std::get<LakeSinkConfig>(node_.config);
   SLUICE_RETURN_IF_ERROR(state_->background->Finish().WithContext(node_.name));
   SLUICE_ASSIGN_OR_RETURN(auto adds, state_->writer->Finish());
-  if (adds.empty()) return Status::OK();
+  if (state_->already_committed) {
+    SLUICE_LOG(Info, "lake.skip", {"sink", node_.name}, {"table", cfg.table}, {"epoch", ctx_.run_epoch},
+               {"reason", "epoch already committed"});
+    return Status::OK();
+  }
   lake::CommitRequest req;
   req.adds = std::move(adds);
+  req.txn = std::make_pair(AppId(), ctx_.run_epoch);
   req.operation = "WRITE";
   req.operation_parameters = {{"mode", "Append"},
                               {"pipeline", ctx_.plan->pipeline},

@@ -28,6 +28,8 @@ class LakeSink final : public Operator {
  private:
   struct State;
   Status Open();
+  // The Delta txn appId of this sink: one per pipeline and sink.
+  std::string AppId() const { return ctx_.plan->pipeline + "." + node_.name; }
   std::unique_ptr<State> state_;
   int64_t committed_version_ = -1;
 };
