@@ -116,6 +116,7 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   j["components"] = comps;
   j["dead_letters"] = r.dead_letters;
   j["dead_letter_path"] = r.dead_letter_path.empty() ? ordered_json(nullptr) : ordered_json(r.dead_letter_path);
+  j["dead_letter_table"] = r.dead_letter_table.empty() ? ordered_json(nullptr) : ordered_json(r.dead_letter_table);
   j["duration_ms"] = r.duration_ms;
 
   std::string table;
@@ -127,6 +128,10 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
       table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.in, k.out, k.dead_letter, k.dropped);
     }
     if (!r.dead_letter_path.empty()) table += fmt::format("\n{} dead letters in {}\n", r.dead_letters, r.dead_letter_path);
+    if (!r.dead_letter_table.empty()) {
+      table += fmt::format("\n{} dead letters in lake table {} (sluice lake read {})\n", r.dead_letters,
+                           r.dead_letter_table, r.dead_letter_table);
+    }
     if (!r.status.ok()) table += "\nerror: " + r.status.message() + "\n";
   }
   if (o.output != OutputFormat::kTable || !flags.quiet || !r.status.ok()) PrintDocument(j.dump(2), o.output, table);

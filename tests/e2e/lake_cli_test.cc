@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <set>
 #include <filesystem>
 #include <thread>
 
@@ -181,6 +182,44 @@ TEST(LakeCli, RerunOfTheSameLogicalTimeIsExactlyOnce) {
   json next = describe();
   EXPECT_EQ(next["rows"].get<int64_t>(), 2 * first["rows"].get<int64_t>());
   EXPECT_GT(next["app_versions"]["clickstream.bronze"].get<int64_t>(), first["app_versions"]["clickstream.bronze"].get<int64_t>());
+}
+
+// Dead letters can land in a lake table (DESIGN §7): every envelope, readable like any table.
+TEST(LakeCli, DeadLettersInALakeTable) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: quarantined}
+spec:
+  sources:
+    raw:
+      kind: files
+      path: in.ndjson
+      schema: {fields: [{name: id, type: int64, required: true}, {name: amount, type: "decimal(10,2)"}]}
+  transforms:
+    checked: {kind: validate, inputs: [raw], rules: [{name: positive, check: "amount > 0"}]}
+  sinks:
+    out: {kind: files, inputs: [checked], path: out.ndjson}
+  dead_letter: {kind: lake, table: quarantine.orders}
+)yaml");
+  WriteFile(dir / "in.ndjson", "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": -1}\n{bad\n{\"amount\": 3}\n");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  json run = json::parse(r.out);
+  EXPECT_EQ(run["dead_letters"], 3);
+  EXPECT_EQ(run["dead_letter_table"], "quarantine.orders");
+  EXPECT_TRUE(run["dead_letter_path"].is_null());
+  auto read = Sluice({"lake", "read", "quarantine.orders", "--workdir", dir / "work", "--limit", "-1", "-o", "json"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  json rows = json::parse(read.out);
+  ASSERT_EQ(rows.size(), 3u);
+  std::multiset<std::string> classes;
+  for (const auto& e : rows) {
+    classes.insert(e["error_class"].get<std::string>());
+    EXPECT_EQ(e["pipeline"], "quarantined");
+    EXPECT_FALSE(e["payload"].get<std::string>().empty());
+  }
+  EXPECT_EQ(classes, (std::multiset<std::string>{"malformed_json", "missing_required", "rule_failed"}));
 }
 
 TEST(LakeCli, BadTableNamesAreRefused) {

@@ -1189,10 +1189,16 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
     if (YAML::Node dl = spec["dead_letter"]; dl.IsDefined()) {
       CheckKeys(dl, "dead_letter", "dead_letter", {"kind", "path", "table"});
       auto kind = Str(dl, "kind", "dead_letter").value_or("files");
-      if (kind != "files") {
-        Error(dl["kind"], "dead_letter", fmt::format("dead_letter kind '{}' is not available in this version yet; use kind: files", kind));
+      plan_.dead_letter.kind = kind;
+      if (kind == "lake") {
+        if (auto t = LakeTable(dl, "dead_letter")) std::tie(plan_.dead_letter.table, plan_.dead_letter.table_dir) = *t;
+        if (dl["path"].IsDefined()) Error(dl["path"], "dead_letter", "a lake dead-letter table takes 'table', not 'path'");
+      } else if (kind == "files") {
+        if (auto p = Str(dl, "path", "dead_letter")) plan_.dead_letter.path = ResolveWorkPath(*p);
+        if (dl["table"].IsDefined()) Error(dl["table"], "dead_letter", "files dead letters take 'path', not 'table' (or use kind: lake)");
+      } else {
+        Error(dl["kind"], "dead_letter", fmt::format("dead_letter kind '{}' must be files or lake", kind));
       }
-      if (auto p = Str(dl, "path", "dead_letter")) plan_.dead_letter.path = ResolveWorkPath(*p);
     }
     if (components_ok && Order()) {
       for (size_t i = 0; i < components_.size(); ++i) CompileNode(i);

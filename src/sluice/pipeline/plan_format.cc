@@ -122,8 +122,12 @@ std::string PlanToJson(const engine::Plan& plan, int indent) {
     nodes.push_back(node);
   }
   j["nodes"] = nodes;
-  j["dead_letter"] = {{"kind", plan.dead_letter.kind},
-                      {"path", plan.dead_letter.path.empty() ? "<workdir>/dead_letters/" + plan.pipeline + "/<run>.ndjson" : plan.dead_letter.path}};
+  if (plan.dead_letter.kind == "lake") {
+    j["dead_letter"] = {{"kind", "lake"}, {"table", plan.dead_letter.table}, {"path", plan.dead_letter.table_dir}};
+  } else {
+    j["dead_letter"] = {{"kind", plan.dead_letter.kind},
+                        {"path", plan.dead_letter.path.empty() ? "<workdir>/dead_letters/" + plan.pipeline + "/<run>.ndjson" : plan.dead_letter.path}};
+  }
   return j.dump(indent);
 }
 
@@ -143,7 +147,9 @@ std::string PlanToText(const engine::Plan& plan) {
     out += "  state: none\n";
   }
   out += fmt::format("\ndead letters -> {}\n",
-                     plan.dead_letter.path.empty() ? "<workdir>/dead_letters/" + plan.pipeline + "/<run>.ndjson" : plan.dead_letter.path);
+                     plan.dead_letter.kind == "lake" ? "lake table " + plan.dead_letter.table
+                     : plan.dead_letter.path.empty()  ? "<workdir>/dead_letters/" + plan.pipeline + "/<run>.ndjson"
+                                                      : plan.dead_letter.path);
   return out;
 }
 

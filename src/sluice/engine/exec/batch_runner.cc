@@ -114,6 +114,16 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   }
   for (size_t i = 0; i < plan.nodes.size() && st.ok(); ++i) st = ops[i]->Close();
   if (st.ok()) st = dead_letters.Commit();
+  bool dead_letters_in_lake = false;
+  if (st.ok() && plan.dead_letter.kind == "lake" && dead_letters.count() > 0) {
+    // Staged as NDJSON, then appended to the table in one commit; the staging file goes away.
+    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, &clock);
+    st = v.ok() ? Status::OK() : v.status().WithContext("dead letters to " + plan.dead_letter.table);
+    if (st.ok()) {
+      std::filesystem::remove(dl_path, ec);
+      dead_letters_in_lake = true;
+    }
+  }
 
   // Every record is accounted for: in = out + dead_letter + dropped, per component.
   for (size_t i = 0; i < plan.nodes.size() && st.ok(); ++i) {
@@ -126,7 +136,10 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   for (size_t i = 0; i < plan.nodes.size(); ++i) result.components.emplace_back(plan.nodes[i].name, counters[i]);
   result.status = st;
   result.dead_letters = dead_letters.count();
-  if (st.ok() && dead_letters.count() > 0) result.dead_letter_path = dl_path;
+  if (st.ok() && dead_letters.count() > 0) {
+    if (dead_letters_in_lake) result.dead_letter_table = plan.dead_letter.table;
+    else result.dead_letter_path = dl_path;
+  }
   result.duration_ms = (clock.MonotonicMicros() - start) / 1000;
   SLUICE_LOG(Info, "run.end", {"pipeline", plan.pipeline}, {"run", result.run_id},
              {"status", st.ok() ? "succeeded" : "failed"}, {"duration_ms", result.duration_ms});

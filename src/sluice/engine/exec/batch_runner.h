@@ -31,7 +31,8 @@ struct RunResult {
   std::string run_id;
   std::vector<std::pair<std::string, NodeCounters>> components;  // plan order
   int64_t dead_letters = 0;
-  std::string dead_letter_path;  // empty when there were none
+  std::string dead_letter_path;  // empty when there were none (or when they went to the lake)
+  std::string dead_letter_table;  // the lake table that received them, if any
   int64_t duration_ms = 0;
 };
 

@@ -6,6 +6,8 @@
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
 #include "sluice/engine/exec/background_writer.h"
+#include "sluice/formats/json/json.h"
+#include "sluice/io/file_system.h"
 #include "sluice/lake/delta_table.h"
 
 namespace sluice::engine {
@@ -173,6 +175,35 @@ Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const s
     typed.set_row_offsets(std::move(offsets));
     return emit(std::move(typed));
   });
+}
+
+Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch,
+                                        const Clock* clock) {
+  const auto& dl = plan.dead_letter;
+  SchemaPtr schema = Nullable(*DeadLetterSchema());
+  SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::OpenOrCreate(dl.table_dir, schema, {}, clock));
+  const std::string app = plan.pipeline + ".dead_letter";
+  SLUICE_ASSIGN_OR_RETURN(auto snapshot, table->GetSnapshot());
+  if (auto it = snapshot.app_versions.find(app); it != snapshot.app_versions.end() && it->second >= epoch) {
+    return snapshot.version;  // this run's dead letters are there already
+  }
+  lake::TableWriter writer(table);
+  SLUICE_ASSIGN_OR_RETURN(auto buffer, io::ReadFile(ndjson_path, formats::kInputPadding));
+  formats::DecodeOptions opts;
+  formats::JsonDecoder decoder(schema, opts);
+  std::vector<formats::DecodeError> errors;
+  SLUICE_RETURN_IF_ERROR(decoder.Decode(buffer.view(), 1, [&](Batch b) { return writer.Write(b); }, errors));
+  if (!errors.empty()) {
+    return Status::Internal("{}: dead-letter envelope line {} does not decode: {}", ndjson_path, errors[0].line,
+                            errors[0].message);
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto adds, writer.Finish());
+  lake::CommitRequest req;
+  req.adds = std::move(adds);
+  req.txn = std::make_pair(app, epoch);
+  req.operation = "WRITE";
+  req.operation_parameters = {{"mode", "Append"}, {"pipeline", plan.pipeline}, {"content", "dead letters"}};
+  return table->Commit(req);
 }
 
 Status LakeSource::Run() {

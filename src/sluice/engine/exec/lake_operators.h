@@ -17,6 +17,11 @@ bool SameColumns(const Schema& a, const Schema& b);
 Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const std::string& source,
                        const std::function<Status(Batch)>& emit);
 
+// Appends the dead-letter envelopes of a run (an NDJSON file) to the plan's dead-letter lake
+// table, in one commit with a txn for the run's epoch. Returns the new table version.
+Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch,
+                                        const Clock* clock);
+
 // Appends its input to a Delta table: data files while records arrive, one commit at Close().
 class LakeSink final : public Operator {
  public:

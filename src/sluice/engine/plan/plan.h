@@ -199,8 +199,10 @@ struct PlanNode {
 };
 
 struct DeadLetterConfig {
-  std::string kind = "files";
-  std::string path;  // NDJSON file of envelopes, resolved against the workdir
+  std::string kind = "files";  // files | lake
+  std::string path;            // files: NDJSON file of envelopes, resolved against the workdir
+  std::string table;           // lake: layer.name, e.g. quarantine.orders
+  std::string table_dir;
 };
 
 struct Plan {
