@@ -148,6 +148,57 @@ TEST(Cli, SetOverridesAndMissingInput) {
   EXPECT_NE(missing.out.find("no files match"), std::string::npos) << missing.out;
 }
 
+// A lookup against a dimension in the lake: matches gain the fields, misses follow on_missing.
+TEST(Cli, LookupFromTheLakeWithEveryOnMissing) {
+  TempDir dir;
+  WriteFile(dir / "dim.yaml", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: dim}
+spec:
+  sources:
+    raw: {kind: files, path: countries.ndjson, schema: {fields: [{name: code, type: string}, {name: region, type: string}]}}
+  sinks:
+    dim: {kind: lake, inputs: [raw], table: silver.countries}
+)yaml");
+  WriteFile(dir / "countries.ndjson", "{\"code\": \"DE\", \"region\": \"EU\"}\n{\"code\": \"US\", \"region\": \"NA\"}\n");
+  auto d = Sluice({"run", "-f", dir / "dim.yaml", "--workdir", dir / "w", "-q"});
+  ASSERT_EQ(d.exit_code, 0) << d.err << d.out;
+  for (std::string mode : {"null", "drop", "dead_letter"}) {
+    WriteFile(dir / "facts.yaml", std::string(R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: facts}
+spec:
+  sources:
+    raw: {kind: files, path: orders.ndjson, schema: {fields: [{name: id, type: int64}, {name: country, type: string}]}}
+  transforms:
+    enriched: {kind: lookup, inputs: [raw], from: lake, table: silver.countries, on: {country: code}, fields: [region], on_missing: )yaml") + mode + R"yaml(}
+  sinks:
+    out: {kind: files, inputs: [enriched], path: out.ndjson}
+)yaml");
+    WriteFile(dir / "orders.ndjson", "{\"id\": 1, \"country\": \"DE\"}\n{\"id\": 2, \"country\": \"FR\"}\n"
+                                     "{\"id\": 3, \"country\": null}\n{\"id\": 4, \"country\": \"US\"}\n");
+    auto r = Sluice({"run", "-f", dir / "facts.yaml", "--workdir", dir / "w", "-o", "json", "-q"});
+    ASSERT_EQ(r.exit_code, 0) << mode << ": " << r.err << r.out;
+    json j = json::parse(r.out);
+    const json& c = j["components"]["enriched"];
+    std::string out = ReadFile(dir / "w/out.ndjson");
+    EXPECT_NE(out.find("\"id\":1,\"country\":\"DE\",\"region\":\"EU\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"id\":4,\"country\":\"US\",\"region\":\"NA\""), std::string::npos) << out;
+    if (mode == "null") {
+      EXPECT_EQ(c["out"], 4) << mode;
+      EXPECT_NE(out.find("\"id\":2,\"country\":\"FR\",\"region\":null"), std::string::npos) << out;
+    } else if (mode == "drop") {
+      EXPECT_EQ(c["out"], 2);
+      EXPECT_EQ(c["dropped"], 2);  // FR is unknown; a NULL key never matches
+    } else {
+      EXPECT_EQ(c["out"], 2);
+      EXPECT_EQ(c["dead_letter"], 2);
+      std::string dl = ReadFile(j["dead_letter_path"].get<std::string>());
+      EXPECT_NE(dl.find("\"error_class\":\"lookup_miss\""), std::string::npos) << dl;
+    }
+  }
+}
+
 TEST(Cli, SpecTestReportsFailures) {
   // A spec test whose expectation is wrong must fail, and say what differs.
   TempDir dir;

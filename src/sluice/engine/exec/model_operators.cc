@@ -202,8 +202,8 @@ Status LookupOperator::Process(size_t, const Batch& batch) {
   const auto& cfg = std::get<LookupConfig>(node_.config);
   counters_.in += static_cast<int64_t>(batch.active_rows());
   if (cfg.as_of_column >= 0) return ProcessAsOf(batch);
-  SLUICE_ASSIGN_OR_RETURN(Batch joined, state_->table->LookupColumns(batch, cfg.input_keys));
-  SLUICE_ASSIGN_OR_RETURN(std::vector<uint32_t> match, state_->table->Lookup(batch, cfg.input_keys));
+  std::vector<uint32_t> match;
+  SLUICE_ASSIGN_OR_RETURN(Batch joined, state_->table->LookupColumns(batch, cfg.input_keys, &match));
   Batch out = joined.WithColumns(node_.outputs[0].schema, joined.columns());
   if (cfg.on_missing == OnMissing::kNull) return Emit(0, out);
   SelectionVector kept;

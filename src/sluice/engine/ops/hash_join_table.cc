@@ -191,11 +191,13 @@ Result<std::vector<uint32_t>> HashJoinTable::Lookup(const Batch& probe, const st
   return out;
 }
 
-Result<Batch> HashJoinTable::LookupColumns(const Batch& probe, const std::vector<size_t>& probe_keys) const {
+Result<Batch> HashJoinTable::LookupColumns(const Batch& probe, const std::vector<size_t>& probe_keys,
+                                           std::vector<uint32_t>* matches_out) const {
   SLUICE_ASSIGN_OR_RETURN(SchemaPtr schema, OutputSchema(*probe.schema(), probe_keys, JoinType::kLeft));
   SLUICE_ASSIGN_OR_RETURN(std::vector<uint32_t> matches, Lookup(probe, probe_keys));
   std::vector<ColumnPtr> cols = probe.columns();
   for (auto& c : GatherBuild(matches)) cols.push_back(std::move(c));
+  if (matches_out) *matches_out = std::move(matches);
   return probe.WithColumns(std::move(schema), std::move(cols));
 }
 

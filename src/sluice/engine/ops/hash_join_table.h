@@ -68,7 +68,9 @@ class HashJoinTable {
   // order they were indexed.
   Result<std::vector<uint32_t>> Lookup(const Batch& probe, const std::vector<size_t>& probe_keys) const;
   // The probe batch plus the build output columns (see the file comment).
-  Result<Batch> LookupColumns(const Batch& probe, const std::vector<size_t>& probe_keys) const;
+  // When `matches` is given it receives what Lookup() would return, without a second probe.
+  Result<Batch> LookupColumns(const Batch& probe, const std::vector<size_t>& probe_keys,
+                              std::vector<uint32_t>* matches = nullptr) const;
   // Inner or left join of the active probe rows with every matching build row.
   Result<Batch> Join(const Batch& probe, const std::vector<size_t>& probe_keys, JoinType type) const;
 
