@@ -297,33 +297,9 @@ Status PostgresWarehouse::EnsureTable(std::string_view schema, std::string_view 
     // One EnsureTable at a time per table, so concurrent workers do not race on the DDL.
     SLUICE_RETURN_IF_ERROR(ExecOk("SELECT pg_advisory_xact_lock(hashtext($1))", {std::string(schema) + "." + std::string(table)}));
     auto existing = DescribeNow(schema, table);
-    if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
-    std::vector<std::string> ddl;
-    if (!existing.ok()) {
-      std::string sql = "CREATE TABLE " + qt + " (";
-      for (size_t i = 0; i < layout.size(); ++i) {
-        const Field& f = layout.field(i);
-        if (i) sql += ", ";
-        sql += Quote(f.name) + " " + PostgresTypeName(f.type) + (f.required ? " NOT NULL" : "");
-      }
-      ddl.push_back(sql + ")");
-    } else {
-      bool has_scd2 = existing->IndexOf(kIsCurrentColumn).has_value();
-      SLUICE_USER_CHECK(mode != WriteMode::kScd2 || has_scd2,
-                        "table {}.{} exists without the scd2 columns; it cannot become an scd2 table", schema, table);
-      for (const auto& f : layout.fields()) {
-        auto at = existing->IndexOf(f.name);
-        if (!at) {
-          ddl.push_back("ALTER TABLE " + qt + " ADD COLUMN IF NOT EXISTS " + Quote(f.name) + " " + PostgresTypeName(f.type));
-          continue;
-        }
-        const DataType& have = existing->field(*at).type;
-        SLUICE_USER_CHECK(CanHold(have, f.type),
-                          "column '{}' of {}.{} is {} in the warehouse but {} in the pipeline; change the pipeline "
-                          "or migrate the table",
-                          f.name, schema, table, have.ToString(), f.type.ToString());
-      }
-    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> ddl,
+                            CreateOrEvolveDdl(SqlDialect{PostgresTypeName, "ADD COLUMN IF NOT EXISTS"}, schema, table, qt,
+                                              layout, existing, mode));
     if (mode == WriteMode::kUpsert) {
       ddl.push_back("CREATE UNIQUE INDEX IF NOT EXISTS " + Quote(IndexName(table, "__key")) + " ON " + qt + " (" +
                     key_list + ")");
@@ -506,18 +482,7 @@ Result<CommitResult> PostgresWarehouse::Commit(const CommitBatch& commit) {
             it = tables_.emplace(name, std::move(described).value()).first;
           }
           const Schema& table = it->second;
-          if (w.mode == WriteMode::kScd2) {
-            SLUICE_USER_CHECK(table.IndexOf(kIsCurrentColumn).has_value(), "table {} is not an scd2 table", name);
-          }
-          if (!w.batches.empty()) {
-            for (const auto& f : w.batches.front().schema()->fields()) {
-              auto at = table.IndexOf(f.name);
-              SLUICE_USER_CHECK(at.has_value(), "column '{}' is not in warehouse table {}; EnsureTable adds it", f.name,
-                                name);
-              SLUICE_USER_CHECK(CanHold(table.field(*at).type, f.type), "column '{}' of {} is {} but {} is written",
-                                f.name, name, table.field(*at).type.ToString(), f.type.ToString());
-            }
-          }
+          SLUICE_RETURN_IF_ERROR(CheckWriteFits(w, table, name));
           layouts.push_back(table);
         }
         auto once = CommitOnce(commit, layouts, commit_time);

@@ -299,34 +299,8 @@ Status SqliteWarehouse::EnsureTable(std::string_view schema, std::string_view ta
   const Schema layout = TableLayout(columns, key, mode);
   const std::string qt = QuoteTable(schema, table);
   auto existing = DescribeTable(schema, table);
-  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
-
-  std::vector<std::string> ddl;
-  if (!existing.ok()) {
-    std::string sql = "CREATE TABLE " + qt + " (";
-    for (size_t i = 0; i < layout.size(); ++i) {
-      const Field& f = layout.field(i);
-      if (i) sql += ", ";
-      sql += Quote(f.name) + " " + SqliteTypeName(f.type) + (f.required ? " NOT NULL" : "");
-    }
-    ddl.push_back(sql + ")");
-  } else {
-    bool has_scd2 = existing->IndexOf(kIsCurrentColumn).has_value();
-    SLUICE_USER_CHECK(mode != WriteMode::kScd2 || has_scd2,
-                      "table {}.{} exists without the scd2 columns; it cannot become an scd2 table", schema, table);
-    for (const auto& f : layout.fields()) {
-      auto at = existing->IndexOf(f.name);
-      if (!at) {
-        ddl.push_back("ALTER TABLE " + qt + " ADD COLUMN " + Quote(f.name) + " " + SqliteTypeName(f.type));
-        continue;
-      }
-      const DataType& have = existing->field(*at).type;
-      SLUICE_USER_CHECK(CanHold(have, f.type),
-                        "column '{}' of {}.{} is {} in the warehouse but {} in the pipeline; change the pipeline "
-                        "or migrate the table",
-                        f.name, schema, table, have.ToString(), f.type.ToString());
-    }
-  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<std::string> ddl,
+                          CreateOrEvolveDdl(SqlDialect{SqliteTypeName, "ADD COLUMN"}, schema, table, qt, layout, existing, mode));
   std::vector<std::string> key_cols;
   for (const auto& k : key) key_cols.push_back(Quote(k));
   const std::string key_list = Join(key_cols, ", ");
@@ -460,17 +434,7 @@ Result<CommitResult> SqliteWarehouse::Commit(const CommitBatch& commit) {
       it = tables_.emplace(name, std::move(described).value()).first;
     }
     const Schema& table = it->second;
-    if (w.mode == WriteMode::kScd2) {
-      SLUICE_USER_CHECK(table.IndexOf(kIsCurrentColumn).has_value(), "table {} is not an scd2 table", name);
-    }
-    if (!w.batches.empty()) {
-      for (const auto& f : w.batches.front().schema()->fields()) {
-        auto at = table.IndexOf(f.name);
-        SLUICE_USER_CHECK(at.has_value(), "column '{}' is not in warehouse table {}; EnsureTable adds it", f.name, name);
-        SLUICE_USER_CHECK(CanHold(table.field(*at).type, f.type), "column '{}' of {} is {} but {} is written",
-                          f.name, name, table.field(*at).type.ToString(), f.type.ToString());
-      }
-    }
+    SLUICE_RETURN_IF_ERROR(CheckWriteFits(w, table, name));
     layouts.push_back(&table);
   }
   if (touched.empty()) touched.insert("main");

@@ -171,6 +171,54 @@ Schema TableLayout(const Schema& columns, const std::vector<std::string>& key, W
   return Schema(std::move(fields));
 }
 
+Result<std::vector<std::string>> CreateOrEvolveDdl(const SqlDialect& dialect, std::string_view schema,
+                                                   std::string_view table, const std::string& qt,
+                                                   const Schema& layout, const Result<Schema>& existing,
+                                                   WriteMode mode) {
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
+  std::vector<std::string> ddl;
+  if (!existing.ok()) {
+    std::string sql = "CREATE TABLE " + qt + " (";
+    for (size_t i = 0; i < layout.size(); ++i) {
+      const Field& f = layout.field(i);
+      if (i) sql += ", ";
+      sql += Quote(f.name) + " " + dialect.type_name(f.type) + (f.required ? " NOT NULL" : "");
+    }
+    ddl.push_back(sql + ")");
+    return ddl;
+  }
+  bool has_scd2 = existing->IndexOf(kIsCurrentColumn).has_value();
+  SLUICE_USER_CHECK(mode != WriteMode::kScd2 || has_scd2,
+                    "table {}.{} exists without the scd2 columns; it cannot become an scd2 table", schema, table);
+  for (const auto& f : layout.fields()) {
+    auto at = existing->IndexOf(f.name);
+    if (!at) {
+      ddl.push_back("ALTER TABLE " + qt + " " + dialect.add_column + " " + Quote(f.name) + " " + dialect.type_name(f.type));
+      continue;
+    }
+    const DataType& have = existing->field(*at).type;
+    SLUICE_USER_CHECK(CanHold(have, f.type),
+                      "column '{}' of {}.{} is {} in the warehouse but {} in the pipeline; change the pipeline "
+                      "or migrate the table",
+                      f.name, schema, table, have.ToString(), f.type.ToString());
+  }
+  return ddl;
+}
+
+Status CheckWriteFits(const TableWrite& w, const Schema& table, const std::string& name) {
+  if (w.mode == WriteMode::kScd2) {
+    SLUICE_USER_CHECK(table.IndexOf(kIsCurrentColumn).has_value(), "table {} is not an scd2 table", name);
+  }
+  if (w.batches.empty()) return Status::OK();
+  for (const auto& f : w.batches.front().schema()->fields()) {
+    auto at = table.IndexOf(f.name);
+    SLUICE_USER_CHECK(at.has_value(), "column '{}' is not in warehouse table {}; EnsureTable adds it", f.name, name);
+    SLUICE_USER_CHECK(CanHold(table.field(*at).type, f.type), "column '{}' of {} is {} but {} is written", f.name,
+                      name, table.field(*at).type.ToString(), f.type.ToString());
+  }
+  return Status::OK();
+}
+
 bool CanHold(const DataType& existing, const DataType& incoming) {
   if (existing == incoming) return true;
   if (existing.id == TypeId::kInt64 && incoming.id == TypeId::kInt32) return true;

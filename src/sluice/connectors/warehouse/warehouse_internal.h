@@ -25,6 +25,23 @@ Schema TableLayout(const Schema& columns, const std::vector<std::string>& key, W
 // change (same type; int32 into int64; decimal(p,s) into decimal(p2,s) with p2 >= p).
 bool CanHold(const DataType& existing, const DataType& incoming);
 
+// Checks that a write fits its table as described: scd2 writes go to scd2 tables, and every
+// column written exists with a type the table can hold. `name` is schema.table for messages.
+Status CheckWriteFits(const TableWrite& w, const Schema& table, const std::string& name);
+
+// What differs between the backends when a table is created or evolved.
+struct SqlDialect {
+  std::string (*type_name)(const DataType&);
+  const char* add_column;  // "ADD COLUMN" or "ADD COLUMN IF NOT EXISTS"
+};
+// The DDL that makes `qualified` match `layout`: CREATE TABLE when `existing` is NotFound, else
+// one ADD COLUMN per column the table lacks. Refuses (InvalidArgument, before any statement runs)
+// a column whose type the table cannot hold, and an scd2 write to a table without scd2 columns.
+Result<std::vector<std::string>> CreateOrEvolveDdl(const SqlDialect& dialect, std::string_view schema,
+                                                   std::string_view table, const std::string& qualified,
+                                                   const Schema& layout, const Result<Schema>& existing,
+                                                   WriteMode mode);
+
 // "\"name\"": for names that passed ValidateIdentifier (which rules out quotes).
 std::string Quote(std::string_view identifier);
 // "\"schema\".\"table\"".
