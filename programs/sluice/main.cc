@@ -92,6 +92,26 @@ int main(int argc, char** argv) {
     }
   }
 
+  sluice::cli::LogOptions log_opts;
+  auto* logcmd = app.add_subcommand("log", "The embedded durable log (the default stream transport) under <workdir>/log");
+  logcmd->require_subcommand(1);
+  auto* log_produce = logcmd->add_subcommand("produce", "Append NDJSON records from stdin to TOPIC (durable before it returns)");
+  log_produce->add_option("topic", log_opts.topic, "Topic name")->required();
+  log_produce->add_option("--partitions", log_opts.partitions, "Partitions of a new topic (default 1)");
+  log_produce->add_option("--key", log_opts.key, "JSON field whose value picks the partition (keeps a key in order)");
+  auto* log_consume = logcmd->add_subcommand("consume", "Print the records of TOPIC from an offset");
+  log_consume->add_option("topic", log_opts.topic, "Topic name")->required();
+  log_consume->add_option("--partition", log_opts.partition, "Only this partition (default all)");
+  log_consume->add_option("--from", log_opts.from, "First offset (default 0)");
+  log_consume->add_option("--limit", log_opts.limit, "At most this many records");
+  auto* log_ls = logcmd->add_subcommand("ls", "List topics with their partitions and end offsets");
+  for (auto* cmd : {log_produce, log_consume, log_ls}) {
+    cmd->add_option("--workdir", log_opts.workdir, "Working directory whose log/ holds the topics")->default_val(".sluice");
+    cmd->add_option("-o,--output", log_opts.output, "Output format: table, json (consume: NDJSON with offsets) or yaml")
+        ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
+        ->default_str("table");
+  }
+
   sluice::cli::TestOptions test_opts;
   auto* test = app.add_subcommand("test", "Run spec tests kept as data: <dir>/{pipeline.yaml, input/, expected/}. Exit 0 if all pass, 1 if any fails");
   test->add_option("-f,--file,paths", test_opts.paths, "pipeline.yaml files, test directories, or a folder of test directories")->required();
@@ -112,6 +132,10 @@ int main(int argc, char** argv) {
   if (*plan) return sluice::cli::Plan(plan_opts);
   if (*run) return sluice::cli::Run(run_opts, run_flags);
   if (*test) return sluice::cli::Test(test_opts);
+  if (*logcmd) {
+    log_opts.verb = *log_produce ? "produce" : *log_consume ? "consume" : "ls";
+    return sluice::cli::Log(log_opts);
+  }
   if (*lake) {
     for (const auto& [cmd, name] : lake_cmds) {
       if (*cmd) lake_opts.verb = name;

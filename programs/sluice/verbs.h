@@ -66,6 +66,19 @@ Result<SchemaPtr> WarehouseTableSchema(const std::string& url, const std::string
 pipeline::CompileOptions MakeCompileOptions(const std::string& workdir, const std::string& lake_root,
                                             const std::vector<std::string>& sets);
 
+struct LogOptions {
+  std::string verb;  // produce, consume, ls
+  std::string topic;
+  std::string workdir = ".sluice";
+  int partitions = 0;   // produce: for a new topic (0: keep an existing topic's count, 1 for a new one)
+  std::string key;      // produce: JSON field whose value picks the partition
+  int partition = -1;   // consume: one partition, or all
+  int64_t from = 0;     // consume: first offset
+  int64_t limit = -1;   // consume: at most this many records
+  OutputFormat output = OutputFormat::kTable;
+};
+int Log(const LogOptions& o);
+
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
 
