@@ -469,21 +469,9 @@ Result<CommitResult> PostgresWarehouse::Commit(const CommitBatch& commit) {
         ++attempts;
         std::vector<Schema> layouts;
         for (const auto& w : commit.writes) {
-          std::string name = w.schema + "." + w.table;
-          auto it = tables_.find(name);
-          if (it == tables_.end()) {
-            auto described = DescribeNow(w.schema, w.table);
-            if (!described.ok()) {
-              if (described.status().code() == StatusCode::kNotFound) {
-                return Status::FailedPrecondition("warehouse table {} does not exist; EnsureTable creates it", name);
-              }
-              return described.status();
-            }
-            it = tables_.emplace(name, std::move(described).value()).first;
-          }
-          const Schema& table = it->second;
-          SLUICE_RETURN_IF_ERROR(CheckWriteFits(w, table, name));
-          layouts.push_back(table);
+          SLUICE_ASSIGN_OR_RETURN(const Schema* table,
+                                  TableForWrite(tables_, w, [&] { return DescribeNow(w.schema, w.table); }));
+          layouts.push_back(*table);
         }
         auto once = CommitOnce(commit, layouts, commit_time);
         if (!once.ok() && Connected()) (void)Exec("ROLLBACK");

@@ -421,21 +421,9 @@ Result<CommitResult> SqliteWarehouse::Commit(const CommitBatch& commit) {
   for (const auto& w : commit.writes) {
     SLUICE_RETURN_IF_ERROR(CheckSchemaName(w.schema));
     touched.insert(w.schema);
-    std::string name = w.schema + "." + w.table;
-    auto it = tables_.find(name);
-    if (it == tables_.end()) {
-      auto described = DescribeTable(w.schema, w.table);
-      if (!described.ok()) {
-        if (described.status().code() == StatusCode::kNotFound) {
-          return Status::FailedPrecondition("warehouse table {} does not exist; EnsureTable creates it", name);
-        }
-        return described.status();
-      }
-      it = tables_.emplace(name, std::move(described).value()).first;
-    }
-    const Schema& table = it->second;
-    SLUICE_RETURN_IF_ERROR(CheckWriteFits(w, table, name));
-    layouts.push_back(&table);
+    SLUICE_ASSIGN_OR_RETURN(const Schema* table,
+                            TableForWrite(tables_, w, [&] { return DescribeTable(w.schema, w.table); }));
+    layouts.push_back(table);
   }
   if (touched.empty()) touched.insert("main");
   const int64_t now = options_.clock->NowMicros();

@@ -205,6 +205,24 @@ Result<std::vector<std::string>> CreateOrEvolveDdl(const SqlDialect& dialect, st
   return ddl;
 }
 
+Result<const Schema*> TableForWrite(std::map<std::string, Schema, std::less<>>& cache, const TableWrite& w,
+                                    const std::function<Result<Schema>()>& describe) {
+  const std::string name = w.schema + "." + w.table;
+  auto it = cache.find(name);
+  if (it == cache.end()) {
+    auto described = describe();
+    if (!described.ok()) {
+      if (described.status().code() == StatusCode::kNotFound) {
+        return Status::FailedPrecondition("warehouse table {} does not exist; EnsureTable creates it", name);
+      }
+      return described.status();
+    }
+    it = cache.emplace(name, std::move(described).value()).first;
+  }
+  SLUICE_RETURN_IF_ERROR(CheckWriteFits(w, it->second, name));
+  return &it->second;
+}
+
 Status CheckWriteFits(const TableWrite& w, const Schema& table, const std::string& name) {
   if (w.mode == WriteMode::kScd2) {
     SLUICE_USER_CHECK(table.IndexOf(kIsCurrentColumn).has_value(), "table {} is not an scd2 table", name);

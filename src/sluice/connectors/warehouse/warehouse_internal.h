@@ -2,6 +2,9 @@
 // statement, the table layout per write mode, type compatibility, backoff.
 #pragma once
 
+#include <functional>
+#include <map>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +31,11 @@ bool CanHold(const DataType& existing, const DataType& incoming);
 // Checks that a write fits its table as described: scd2 writes go to scd2 tables, and every
 // column written exists with a type the table can hold. `name` is schema.table for messages.
 Status CheckWriteFits(const TableWrite& w, const Schema& table, const std::string& name);
+
+// The columns of the table `w` writes to — from `cache`, else from `describe` (then cached) —
+// after CheckWriteFits. A table that does not exist is a FailedPrecondition (EnsureTable first).
+Result<const Schema*> TableForWrite(std::map<std::string, Schema, std::less<>>& cache, const TableWrite& w,
+                                    const std::function<Result<Schema>()>& describe);
 
 // What differs between the backends when a table is created or evolved.
 struct SqlDialect {

@@ -497,13 +497,7 @@ Status NestedWriter::Close() {
   w.closed = true;
   SLUICE_RETURN_IF_ERROR(w.FlushRowGroup());
   w.meta.num_rows = w.rows;
-  std::string footer;
-  format::SerializeFileMetaData(w.meta, &footer);
-  uint32_t len = static_cast<uint32_t>(footer.size());
-  footer.append(reinterpret_cast<const char*>(&len), 4);
-  footer.append(format::kMagic, 4);
-  SLUICE_RETURN_IF_ERROR(w.sink->Append(footer));
-  return w.sink->Close();
+  return internal::WriteFooterAndClose(*w.sink, w.meta);
 }
 
 int64_t NestedWriter::rows_written() const { return impl_->rows; }

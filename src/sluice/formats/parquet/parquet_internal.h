@@ -70,6 +70,11 @@ Status AppendDictionaryPage(Compressor& compressor, int32_t num_values, std::str
 // physical type of LeafElement(type).
 void AppendPlainValues(const Column& col, size_t begin, size_t end, std::string* out);
 
+// Moves a data page's buffered values into `body`: the RLE_DICTIONARY indices while the column
+// still uses its dictionary, else the PLAIN bytes; sets *non_null and clears the buffers.
+format::Encoding TakePageValues(bool use_dict, size_t dict_size, std::vector<uint32_t>& indices, std::string& plain,
+                                size_t& plain_count, std::string* body, size_t* non_null);
+
 // Appends the bytes of a whole file through a buffered writer and counts them.
 class FileSink {
  public:
@@ -88,6 +93,9 @@ class FileSink {
   int64_t offset_ = 0;
   std::string buffer_;
 };
+
+// Appends the footer (the Thrift FileMetaData, its length, the magic), fsyncs and closes.
+Status WriteFooterAndClose(FileSink& sink, const format::FileMetaData& meta);
 
 // ----------------------------------------------------------------------------- reading
 

@@ -238,6 +238,33 @@ Status FileSink::Close() {
   return Status::OK();
 }
 
+format::Encoding TakePageValues(bool use_dict, size_t dict_size, std::vector<uint32_t>& indices, std::string& plain,
+                                size_t& plain_count, std::string* body, size_t* non_null) {
+  if (use_dict && !indices.empty()) {
+    int width = std::max(1, encoding::BitWidth(dict_size - 1));
+    body->push_back(static_cast<char>(width));
+    encoding::EncodeRleHybrid(indices.data(), indices.size(), width, *body);
+    *non_null = indices.size();
+    indices.clear();
+    return format::Encoding::RLE_DICTIONARY;
+  }
+  body->append(plain);
+  *non_null = plain_count;
+  plain.clear();
+  plain_count = 0;
+  return format::Encoding::PLAIN;
+}
+
+Status WriteFooterAndClose(FileSink& sink, const format::FileMetaData& meta) {
+  std::string footer;
+  format::SerializeFileMetaData(meta, &footer);
+  uint32_t len = static_cast<uint32_t>(footer.size());
+  footer.append(reinterpret_cast<const char*>(&len), 4);
+  footer.append(format::kMagic, 4);
+  SLUICE_RETURN_IF_ERROR(sink.Append(footer));
+  return sink.Close();
+}
+
 }  // namespace internal
 
 namespace {
@@ -548,19 +575,7 @@ class FixedColumnWriter final : public ColumnWriter {
     page_stats_.Fill(st);
     chunk_stats_.Merge(page_stats_);
     page_stats_ = MinMax<P>();
-    if (use_dict_ && !indices_.empty()) {
-      int width = std::max(1, encoding::BitWidth(dict_.size() - 1));
-      body->push_back(static_cast<char>(width));
-      encoding::EncodeRleHybrid(indices_.data(), indices_.size(), width, *body);
-      *non_null = indices_.size();
-      indices_.clear();
-      return format::Encoding::RLE_DICTIONARY;
-    }
-    body->append(plain_);
-    *non_null = plain_count_;
-    plain_.clear();
-    plain_count_ = 0;
-    return format::Encoding::PLAIN;
+    return internal::TakePageValues(use_dict_, dict_.size(), indices_, plain_, plain_count_, body, non_null);
   }
   void ChunkMinMax(format::Statistics* st) override {
     chunk_stats_.Fill(st);
@@ -784,19 +799,7 @@ class BytesColumnWriter final : public ColumnWriter {
     }
   }
   format::Encoding EncodePageValues(std::string* body, size_t* non_null, format::Statistics* st) override {
-    if (use_dict_ && !indices_.empty()) {
-      int width = std::max(1, encoding::BitWidth(dict_.size() - 1));
-      body->push_back(static_cast<char>(width));
-      encoding::EncodeRleHybrid(indices_.data(), indices_.size(), width, *body);
-      *non_null = indices_.size();
-      indices_.clear();
-      return format::Encoding::RLE_DICTIONARY;
-    }
-    body->append(plain_);
-    *non_null = plain_count_;
-    plain_.clear();
-    plain_count_ = 0;
-    return format::Encoding::PLAIN;
+    return internal::TakePageValues(use_dict_, dict_.size(), indices_, plain_, plain_count_, body, non_null);
   }
   void ChunkMinMax(format::Statistics* st) override {
     chunk_stats_.Fill(st);
@@ -998,13 +1001,7 @@ Status Writer::Close() {
   w.closed = true;
   SLUICE_RETURN_IF_ERROR(w.FlushRowGroup());
   w.meta.num_rows = w.rows;
-  std::string footer;
-  format::SerializeFileMetaData(w.meta, &footer);
-  uint32_t len = static_cast<uint32_t>(footer.size());
-  footer.append(reinterpret_cast<const char*>(&len), 4);
-  footer.append(format::kMagic, 4);
-  SLUICE_RETURN_IF_ERROR(w.sink->Append(footer));
-  return w.sink->Close();
+  return internal::WriteFooterAndClose(*w.sink, w.meta);
 }
 
 int64_t Writer::rows_written() const { return impl_->rows; }
