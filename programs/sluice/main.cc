@@ -52,6 +52,24 @@ int main(int argc, char** argv) {
   run->add_option("--logical-time", run_flags.logical_time,
                   "The time this run stands for (ISO-8601, e.g. 2026-11-01T00:00:00Z): now(), warehouse commits and "
                   "SCD2 versions use it. Default: when the run starts");
+  run->add_flag("--until-idle", run_flags.until_idle,
+                "Stream specs: stop once every source has been read to its end (the last epoch closes every window). "
+                "Without it a stream runs until SIGTERM/SIGINT, which finishes the current epoch and stops");
+  run->add_option("--epoch-records", run_flags.epoch_records, "Stream specs: records per epoch at most (default 500000)");
+  run->add_option("--epoch-interval", run_flags.epoch_interval,
+                  "Stream specs: time per epoch at most, e.g. 1s or 500ms (default 1s)");
+  run->add_option("--max-epochs", run_flags.max_epochs, "Stream specs: stop after this many epochs");
+
+  sluice::cli::DevKafkaOptions dev_kafka_opts;
+  auto* dev = app.add_subcommand("dev", "Development helpers for laptops and tests");
+  dev->require_subcommand(1);
+  auto* dev_kafka = dev->add_subcommand(
+      "kafka",
+      "Start an IN-MEMORY development Kafka broker (librdkafka's mock cluster) on 127.0.0.1 and print its bootstrap "
+      "servers. Data is lost when it stops. Commands on stdin inject faults: topic NAME N, down ID, up ID, rtt ID MS, "
+      "errors API ERR..., help, quit");
+  dev_kafka->add_option("--brokers", dev_kafka_opts.brokers, "Number of brokers (default 1)")->default_val(1);
+  dev_kafka->add_option("--topic", dev_kafka_opts.topics, "Create a topic: NAME or NAME:PARTITIONS (repeatable)");
 
   sluice::cli::LakeOptions lake_opts;
   auto* lake = app.add_subcommand("lake", "Inspect and maintain lake tables (Delta Lake format) under <workdir>/lake");
@@ -132,6 +150,7 @@ int main(int argc, char** argv) {
   if (*plan) return sluice::cli::Plan(plan_opts);
   if (*run) return sluice::cli::Run(run_opts, run_flags);
   if (*test) return sluice::cli::Test(test_opts);
+  if (*dev_kafka) return sluice::cli::DevKafka(dev_kafka_opts);
   if (*logcmd) {
     log_opts.verb = *log_produce ? "produce" : *log_consume ? "consume" : "ls";
     return sluice::cli::Log(log_opts);

@@ -1,13 +1,18 @@
 // validate, plan and run.
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "sluice/base/strings.h"
+#include "sluice/connectors/kafka/kafka.h"
 #include "sluice/engine/exec/batch_runner.h"
+#include "sluice/engine/exec/stream_runner.h"
 #include "sluice/pipeline/compile.h"
 #include "sluice/pipeline/plan_format.h"
 #include "sluice/types/temporal.h"
@@ -43,6 +48,76 @@ void EmitYaml(YAML::Emitter& out, const ordered_json& j) {
 int ReportCompileError(const Status& st) {
   std::fprintf(stderr, "%s\n", st.message().c_str());
   return st.IsUserError() ? kExitInvalid : kExitFailure;
+}
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnStopSignal(int) { g_stop.store(true); }
+
+ordered_json CountersJson(const std::vector<std::pair<std::string, engine::NodeCounters>>& components) {
+  ordered_json comps = ordered_json::object();
+  for (const auto& [name, k] : components) {
+    comps[name] = {{"in", k.in}, {"out", k.out}, {"dead_letter", k.dead_letter}, {"dropped", k.dropped}};
+    if (k.warnings) comps[name]["warnings"] = k.warnings;
+    if (k.late) comps[name]["late"] = k.late;
+  }
+  return comps;
+}
+
+std::string CountersTable(const std::vector<std::pair<std::string, engine::NodeCounters>>& components) {
+  std::string table = fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter", "dropped");
+  for (const auto& [name, k] : components) {
+    table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}{}\n", name, k.in, k.out, k.dead_letter, k.dropped,
+                         k.late ? fmt::format("   ({} late)", k.late) : "");
+  }
+  return table;
+}
+
+int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Plan& plan) {
+  engine::StreamOptions so;
+  so.workdir = o.workdir;
+  so.until_idle = flags.until_idle;
+  so.max_epochs = flags.max_epochs;
+  so.epoch_records = flags.epoch_records;
+  auto interval = ParseDurationMicros(flags.epoch_interval);
+  if (!interval || *interval < 1000 || flags.epoch_records < 1) {
+    std::fprintf(stderr, "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, and --epoch-records at least 1\n");
+    return kExitInvalid;
+  }
+  so.epoch_interval_ms = *interval / 1000;
+  so.progress = flags.progress || (!flags.quiet && ::isatty(STDERR_FILENO));
+  so.stop = &g_stop;
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  engine::StreamResult r = engine::RunStream(plan, so);
+  ordered_json j;
+  j["pipeline"] = plan.pipeline;
+  j["version"] = plan.version;
+  j["mode"] = "stream";
+  j["status"] = r.status.ok() ? (r.finished ? "finished" : "stopped") : "failed";
+  if (!r.status.ok()) j["error"] = r.status.message();
+  j["restored_epoch"] = r.restored_epoch;
+  j["last_epoch"] = r.last_epoch;
+  j["epochs"] = r.epochs;
+  j["records"] = r.records;
+  j["watermark"] = r.watermark == INT64_MIN ? ordered_json(nullptr)
+                   : r.watermark == INT64_MAX ? ordered_json("end of input")
+                                               : ordered_json(FormatTimestamp(r.watermark));
+  j["components"] = CountersJson(r.components);
+  j["duration_ms"] = r.duration_ms;
+  std::string table;
+  if (!flags.quiet || !r.status.ok()) {
+    table = fmt::format("pipeline {} (stream): {} after {} epochs ({} records) in {} ms; last epoch {}{}\n\n", plan.pipeline,
+                        r.status.ok() ? (r.finished ? "finished" : "stopped") : "FAILED", r.epochs, r.records,
+                        r.duration_ms, r.last_epoch,
+                        r.restored_epoch ? fmt::format(", resumed from checkpoint {}", r.restored_epoch) : "");
+    table += "totals since the pipeline started:\n" + CountersTable(r.components);
+    if (!r.status.ok()) table += "\nerror: " + r.status.message() + "\n";
+  }
+  if (o.output != OutputFormat::kTable || !flags.quiet || !r.status.ok()) PrintDocument(j.dump(2), o.output, table);
+  return r.status.ok() ? kExitOk : r.status.IsUserError() ? kExitInvalid : kExitFailure;
 }
 
 Result<engine::Plan> CompileSpec(const SpecOptions& o) {
@@ -83,11 +158,7 @@ int Plan(const SpecOptions& o) {
 int Run(const SpecOptions& o, const RunFlags& flags) {
   auto plan = CompileSpec(o);
   if (!plan.ok()) return ReportCompileError(plan.status());
-  if (plan->mode != "batch") {
-    std::fprintf(stderr, "%s: mode '%s' is not available in this version of sluice yet; set spec.mode: batch\n",
-                 o.file.c_str(), plan->mode.c_str());
-    return kExitInvalid;
-  }
+  if (plan->mode == "stream") return RunStreamSpec(o, flags, *plan);
   engine::RunOptions ro;
   ro.workdir = o.workdir;
   if (!flags.logical_time.empty()) {
@@ -102,11 +173,7 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   ro.progress = flags.progress || (!flags.quiet && ::isatty(STDERR_FILENO));
   engine::RunResult r = engine::RunBatch(*plan, ro);
 
-  ordered_json comps = ordered_json::object();
-  for (const auto& [name, k] : r.components) {
-    comps[name] = {{"in", k.in}, {"out", k.out}, {"dead_letter", k.dead_letter}, {"dropped", k.dropped}};
-    if (k.warnings) comps[name]["warnings"] = k.warnings;
-  }
+  ordered_json comps = CountersJson(r.components);
   ordered_json j;
   j["pipeline"] = plan->pipeline;
   j["version"] = plan->version;
@@ -123,10 +190,7 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   if (!flags.quiet || !r.status.ok()) {
     table = fmt::format("pipeline {} run {}: {} in {} ms\n\n", plan->pipeline, r.run_id,
                         r.status.ok() ? "succeeded" : "FAILED", r.duration_ms);
-    table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter", "dropped");
-    for (const auto& [name, k] : r.components) {
-      table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.in, k.out, k.dead_letter, k.dropped);
-    }
+    table += CountersTable(r.components);
     if (!r.dead_letter_path.empty()) table += fmt::format("\n{} dead letters in {}\n", r.dead_letters, r.dead_letter_path);
     if (!r.dead_letter_table.empty()) {
       table += fmt::format("\n{} dead letters in lake table {} (sluice lake read {})\n", r.dead_letters,
@@ -138,6 +202,37 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   // The spec was valid; whatever stopped the run (missing input, a rule with on_fail: fail, I/O)
   // is a runtime failure.
   return r.status.ok() ? kExitOk : kExitFailure;
+}
+
+int DevKafka(const DevKafkaOptions& o) {
+  std::vector<std::pair<std::string, int>> topics;
+  for (const auto& t : o.topics) {
+    auto colon = t.find(':');
+    std::string name = t.substr(0, colon);
+    int partitions = 1;
+    if (colon != std::string::npos) {
+      try {
+        partitions = std::stoi(t.substr(colon + 1));
+      } catch (...) {
+        partitions = 0;
+      }
+    }
+    if (name.empty() || partitions < 1) {
+      std::fprintf(stderr, "--topic '%s' must be NAME or NAME:PARTITIONS, e.g. orders:8\n", t.c_str());
+      return kExitInvalid;
+    }
+    topics.emplace_back(name, partitions);
+  }
+  if (o.brokers < 1 || o.brokers > 16) {
+    std::fprintf(stderr, "--brokers must be from 1 to 16\n");
+    return kExitInvalid;
+  }
+  Status st = kafka::RunDevBroker(o.brokers, topics, std::cin, std::cout);
+  if (!st.ok()) {
+    std::fprintf(stderr, "error: %s\n", st.message().c_str());
+    return kExitFailure;
+  }
+  return kExitOk;
 }
 
 }  // namespace sluice::cli

@@ -34,8 +34,19 @@ struct RunFlags {
   bool progress = false;
   bool quiet = false;
   std::string logical_time;  // ISO-8601; empty = now
+  // Streams.
+  bool until_idle = false;
+  int64_t epoch_records = 500000;
+  std::string epoch_interval = "1s";
+  int64_t max_epochs = -1;
 };
 int Run(const SpecOptions& o, const RunFlags& flags);
+
+struct DevKafkaOptions {
+  int brokers = 1;
+  std::vector<std::string> topics;  // NAME or NAME:PARTITIONS
+};
+int DevKafka(const DevKafkaOptions& o);
 
 struct TestOptions {
   std::vector<std::string> paths;  // spec files or directories holding tests/pipelines/<name>/

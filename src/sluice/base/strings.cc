@@ -159,4 +159,25 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
   return out;
 }
 
+std::string FormatDuration(int64_t micros) {
+  if (micros == 0) return "0s";
+  std::string out;
+  if (micros < 0) {
+    out = "-";
+    micros = -micros;
+  }
+  struct Unit {
+    int64_t us;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {{86400000000, "d"}, {3600000000, "h"}, {60000000, "m"}, {1000000, "s"}, {1000, "ms"}, {1, "us"}};
+  for (const auto& u : kUnits) {
+    if (micros >= u.us) {
+      out += std::to_string(micros / u.us) + u.name;
+      micros %= u.us;
+    }
+  }
+  return out;
+}
+
 }  // namespace sluice

@@ -27,6 +27,8 @@ size_t CountByte(std::string_view s, char byte);
 
 // Parses "250ms", "30s", "1m", "2h", "7d" (also "1h30m") into microseconds.
 std::optional<int64_t> ParseDurationMicros(std::string_view s);
+// The shortest spelling ParseDurationMicros reads back: 90000000 -> "1m30s", 500000 -> "500ms".
+std::string FormatDuration(int64_t micros);
 
 // Parses "128MB", "64MiB", "512KB", "1GB" or a plain number of bytes (KB/MB/GB are powers of 1024).
 std::optional<int64_t> ParseByteSize(std::string_view s);

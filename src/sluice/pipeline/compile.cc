@@ -22,12 +22,12 @@ using engine::Role;
 
 // Kinds of DESIGN §4 that this build does not execute yet, so a spec using them gets a clear
 // message instead of "unknown kind".
-const std::set<std::string> kPlannedSources = {"kafka", "log", "http", "s3", "postgres"};
-const std::set<std::string> kPlannedTransforms = {"dedup"};
+const std::set<std::string> kPlannedSources = {"http", "s3", "postgres"};
+const std::set<std::string> kPlannedTransforms = {};
 
 // {{ ref('schema.table') }} in a SQL model.
 const std::regex kRef(R"(\{\{\s*ref\(\s*'([^']*)'\s*\)\s*\}\})");
-const std::set<std::string> kPlannedSinks = {"features", "kafka", "log"};
+const std::set<std::string> kPlannedSinks = {"features"};
 
 // True if `node` has a scalar at `key` (yaml-cpp throws on Is*() of a missing key).
 bool ScalarAt(const YAML::Node& node, const char* key) {
@@ -178,6 +178,27 @@ class Compiler {
   void CompileJoin(PlanNode& node, const Component& c);
   void CompileWarehouseSink(PlanNode& node, const Component& c);
   void CompileSqlModel(PlanNode& node, const Component& c);
+  void CompileStreamSource(PlanNode& node, const Component& c);
+  void CompileStreamSink(PlanNode& node, const Component& c);
+  void CompileDedup(PlanNode& node, const Component& c);
+  engine::WindowConfig ParseWindow(const PlanNode& node, const Component& c);
+  std::optional<engine::EventTimeConfig> ParseEventTime(const YAML::Node& n, std::string_view component,
+                                                        const SchemaPtr& schema);
+  SchemaPtr WithRaw(const YAML::Node& n, std::string_view component, SchemaPtr schema, bool keep_raw);
+  // The event-time field of the sources upstream of `node` that is still a column of its input.
+  std::optional<std::string> UpstreamEventTime(const PlanNode& node) const;
+  std::optional<int64_t> Duration(const YAML::Node& parent, const char* key, std::string_view component,
+                                  bool positive = true) {
+    auto d = Str(parent, key, component);
+    if (!d) return std::nullopt;
+    auto us = ParseDurationMicros(*d);
+    if (!us || (positive && *us <= 0)) {
+      Error(parent[key], component, fmt::format("{} '{}' is not a duration like 30s, 5m or 1h", key, *d));
+      return std::nullopt;
+    }
+    return us;
+  }
+  std::string LogRoot() const { return (std::filesystem::path(options_.workdir) / "log").string(); }
   std::vector<engine::OrderBy> ParseOrderBy(const YAML::Node& n, std::string_view component, const Schema& schema);
 
   void AddNode(PlanNode&& node) {
@@ -602,8 +623,11 @@ void Compiler::CompileNode(size_t idx) {
     if (!schema) return;
     node.outputs.push_back({"", schema});
     node.config = std::move(cfg);
+  } else if (c.role == Role::kSource && (c.kind == "log" || c.kind == "kafka")) {
+    CompileStreamSource(node, c);
+    if (node.outputs.empty()) return;
   } else if (c.role == Role::kSource) {
-    if (c.kind != "files") return unavailable(kPlannedSources, "source", "files, lake");
+    if (c.kind != "files") return unavailable(kPlannedSources, "source", "files, lake, log, kafka");
     CheckKeys(n, name, "a files source", {"kind", "path", "format", "schema", "csv", "raw", "event_time", "description"});
     engine::FilesSourceConfig cfg;
     if (auto p = Str(n, "path", name, true)) cfg.path = ResolveSourcePath(*p);
@@ -613,27 +637,9 @@ void Compiler::CompileNode(size_t idx) {
     if (n["csv"].IsDefined() && cfg.format != FileFormat::kCsv) Error(n["csv"], name, "'csv' settings apply only with format: csv");
     cfg.keep_raw = Bool(n, "raw", name).value_or(false);
     SchemaPtr schema = ParseSchema(n["schema"], name);
-    if (YAML::Node et = n["event_time"]; et.IsDefined()) {
-      CheckKeys(et, name, "event_time", {"field", "max_out_of_order", "idle_timeout"});
-      if (auto f = Str(et, "field", name, true); f && schema) {
-        auto i = schema->IndexOf(*f);
-        if (!i) Error(et["field"], name, fmt::format("event_time field '{}' is not in the schema{}", *f, DidYouMeanSuffix(*f, schema->names())));
-        else if (schema->field(*i).type.id != TypeId::kTimestamp) Error(et["field"], name, fmt::format("event_time field '{}' must be a timestamp, not {}", *f, schema->field(*i).type.ToString()));
-      }
-      for (const char* k : {"max_out_of_order", "idle_timeout"}) {
-        if (auto d = Str(et, k, name); d && !ParseDurationMicros(*d)) Error(et[k], name, fmt::format("{} '{}' is not a duration like 30s, 5m or 1h", k, *d));
-      }
-    }
+    node.event_time = ParseEventTime(n, name, schema);
+    schema = WithRaw(n, name, schema, cfg.keep_raw);
     if (!schema) return;
-    if (cfg.keep_raw) {
-      if (schema->IndexOf("_raw")) {
-        Error(n["schema"], name, "'_raw' is reserved for the original record (raw: true); rename the field");
-        return;
-      }
-      auto fields = schema->fields();
-      fields.push_back(Field{"_raw", DataType::String(), true});
-      schema = std::make_shared<Schema>(std::move(fields));
-    }
     node.outputs.push_back({"", schema});
     node.config = std::move(cfg);
   } else if (c.role == Role::kTransform) {
@@ -738,8 +744,11 @@ void Compiler::CompileNode(size_t idx) {
     } else if (c.kind == "join") {
       CompileJoin(node, c);
       if (node.outputs.empty()) return;
+    } else if (c.kind == "dedup") {
+      CompileDedup(node, c);
+      if (node.outputs.empty()) return;
     } else {
-      return unavailable(kPlannedTransforms, "transform", "validate, map, route, aggregate, lookup, join");
+      return unavailable(kPlannedTransforms, "transform", "validate, map, route, aggregate, dedup, lookup, join");
     }
   } else {
     if (c.kind == "blackhole") {
@@ -772,7 +781,12 @@ void Compiler::CompileNode(size_t idx) {
       if (!std::holds_alternative<engine::WarehouseSinkConfig>(node.config)) return;
       return AddNode(std::move(node));
     }
-    if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files, lake, warehouse, blackhole");
+    if (c.kind == "log" || c.kind == "kafka") {
+      CompileStreamSink(node, c);
+      if (!std::holds_alternative<engine::StreamSinkConfig>(node.config)) return;
+      return AddNode(std::move(node));
+    }
+    if (c.kind != "files") return unavailable(kPlannedSinks, "sink", "files, lake, warehouse, log, kafka, blackhole");
     CheckKeys(n, name, "a files sink", {"kind", "inputs", "path", "format", "csv", "compression", "order_by", "limit", "description"});
     engine::FilesSinkConfig cfg;
     if (auto p = Str(n, "path", name, true)) cfg.path = ResolveWorkPath(*p);
@@ -822,17 +836,221 @@ std::vector<engine::OrderBy> Compiler::ParseOrderBy(const YAML::Node& n, std::st
   return out;
 }
 
+std::optional<engine::EventTimeConfig> Compiler::ParseEventTime(const YAML::Node& n, std::string_view name,
+                                                                const SchemaPtr& schema) {
+  YAML::Node et = n["event_time"];
+  if (!et.IsDefined()) return std::nullopt;
+  CheckKeys(et, name, "event_time", {"field", "max_out_of_order", "idle_timeout"});
+  engine::EventTimeConfig cfg;
+  auto f = Str(et, "field", name, true);
+  cfg.max_out_of_order_us = Duration(et, "max_out_of_order", name, false).value_or(0);
+  cfg.idle_timeout_us = Duration(et, "idle_timeout", name).value_or(0);
+  if (!f || !schema) return std::nullopt;
+  auto i = schema->IndexOf(*f);
+  if (!i) {
+    Error(et["field"], name, fmt::format("event_time field '{}' is not in the schema{}", *f, DidYouMeanSuffix(*f, schema->names())));
+    return std::nullopt;
+  }
+  if (schema->field(*i).type.id != TypeId::kTimestamp) {
+    Error(et["field"], name, fmt::format("event_time field '{}' must be a timestamp, not {}", *f, schema->field(*i).type.ToString()));
+    return std::nullopt;
+  }
+  cfg.field = *f;
+  cfg.column = *i;
+  return cfg;
+}
+
+SchemaPtr Compiler::WithRaw(const YAML::Node& n, std::string_view name, SchemaPtr schema, bool keep_raw) {
+  if (!schema || !keep_raw) return schema;
+  if (schema->IndexOf("_raw")) {
+    Error(n["schema"], name, "'_raw' is reserved for the original record (raw: true); rename the field");
+    return nullptr;
+  }
+  auto fields = schema->fields();
+  fields.push_back(Field{"_raw", DataType::String(), true});
+  return std::make_shared<Schema>(std::move(fields));
+}
+
+void Compiler::CompileStreamSource(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  engine::StreamSourceConfig cfg;
+  if (c.kind == "kafka") {
+    CheckKeys(n, name, "a kafka source", {"kind", "topic", "brokers", "group", "format", "schema", "raw", "event_time", "start", "description"});
+    cfg.kind = engine::StreamSourceConfig::Kind::kKafka;
+    if (auto b = Str(n, "brokers", name)) cfg.brokers = *b;
+    else if (const char* env = std::getenv("SLUICE_KAFKA_BROKERS")) cfg.brokers = env;
+    else Error(n, name, "missing 'brokers' (bootstrap servers like 127.0.0.1:9092); or set SLUICE_KAFKA_BROKERS; "
+                        "`sluice dev kafka` starts a development broker");
+    if (auto g = Str(n, "group", name)) cfg.group = *g;
+    else cfg.group = plan_.pipeline.empty() ? "sluice" : "sluice." + plan_.pipeline;
+  } else {
+    CheckKeys(n, name, "a log source", {"kind", "topic", "format", "schema", "raw", "event_time", "start", "description"});
+    cfg.log_root = LogRoot();
+  }
+  if (auto t = Str(n, "topic", name, true)) cfg.topic = *t;
+  ParseFormat(n, name, {"json"}, FileFormat::kJson);
+  cfg.keep_raw = Bool(n, "raw", name).value_or(false);
+  if (auto st = Str(n, "start", name)) {
+    if (*st == "latest") cfg.start_at_end = true;
+    else if (*st != "earliest") Error(n["start"], name, fmt::format("start '{}' must be earliest or latest", *st));
+  }
+  if (plan_.mode != "stream") {
+    Error(n["kind"], name, fmt::format("a {} source is unbounded: it needs spec.mode: stream (run it with `sluice run "
+                                       "--until-idle` to stop once it has read everything)", c.kind));
+  }
+  SchemaPtr schema = ParseSchema(n["schema"], name);
+  node.event_time = ParseEventTime(n, name, schema);
+  schema = WithRaw(n, name, schema, cfg.keep_raw);
+  if (!schema) return;
+  node.outputs.push_back({"", schema});
+  node.config = std::move(cfg);
+}
+
+void Compiler::CompileStreamSink(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  engine::StreamSinkConfig cfg;
+  if (c.kind == "kafka") {
+    CheckKeys(n, name, "a kafka sink", {"kind", "inputs", "topic", "brokers", "key", "format", "description"});
+    cfg.kind = engine::StreamSourceConfig::Kind::kKafka;
+    if (auto b = Str(n, "brokers", name)) cfg.brokers = *b;
+    else if (const char* env = std::getenv("SLUICE_KAFKA_BROKERS")) cfg.brokers = env;
+    else Error(n, name, "missing 'brokers' (bootstrap servers like 127.0.0.1:9092); or set SLUICE_KAFKA_BROKERS");
+  } else {
+    CheckKeys(n, name, "a log sink", {"kind", "inputs", "topic", "key", "partitions", "format", "description"});
+    cfg.log_root = LogRoot();
+    if (YAML::Node p = n["partitions"]; p.IsDefined()) {
+      if (!p.IsScalar() || !YAML::convert<int>::decode(p, cfg.partitions) || cfg.partitions < 1 || cfg.partitions > 1024) {
+        Error(p, name, "'partitions' must be a whole number from 1 to 1024");
+      }
+    }
+  }
+  ParseFormat(n, name, {"json"}, FileFormat::kJson);
+  if (auto t = Str(n, "topic", name, true)) cfg.topic = *t;
+  if (YAML::Node k = n["key"]; k.IsDefined()) {
+    auto cols = Columns(k, name, "key", *node.input_schema);
+    if (cols && cols->size() != 1) Error(k, name, "'key' names one column (its value picks the partition)");
+    else if (cols) cfg.key_column = static_cast<int>((*cols)[0]);
+  }
+  if (plan_.mode != "stream") Error(n["kind"], name, fmt::format("a {} sink needs spec.mode: stream", c.kind));
+  if (cfg.topic.empty()) return;
+  node.config = std::move(cfg);
+}
+
+std::optional<std::string> Compiler::UpstreamEventTime(const PlanNode& node) const {
+  std::vector<size_t> todo;
+  for (const auto& e : node.inputs) todo.push_back(e.node);
+  std::set<size_t> seen;
+  while (!todo.empty()) {
+    size_t i = todo.back();
+    todo.pop_back();
+    if (!seen.insert(i).second) continue;
+    const PlanNode& up = plan_.nodes[i];
+    if (up.event_time && node.input_schema->IndexOf(up.event_time->field)) return up.event_time->field;
+    for (const auto& e : up.inputs) todo.push_back(e.node);
+  }
+  return std::nullopt;
+}
+
+void Compiler::CompileDedup(PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  const Schema& in = *node.input_schema;
+  CheckKeys(n, name, "a dedup transform", {"kind", "inputs", "key", "within", "time", "description"});
+  engine::DedupConfig cfg;
+  if (!n["key"].IsDefined()) {
+    Error(n, name, "missing required key 'key': the column(s) that identify a record, e.g. key: event_id");
+    return;
+  }
+  auto key = Columns(n["key"], name, "key", in);
+  if (!key) return;
+  cfg.key = *key;
+  cfg.within_us = Duration(n, "within", name).value_or(0);
+  std::optional<std::string> time = Str(n, "time", name);
+  if (!time) time = UpstreamEventTime(node);
+  if (time) {
+    auto i = in.IndexOf(*time);
+    if (!i || in.field(*i).type.id != TypeId::kTimestamp) {
+      Error(n["time"].IsDefined() ? n["time"] : n, name, fmt::format("time column '{}' must be a timestamp column of the input{}", *time, DidYouMeanSuffix(*time, in.names())));
+      return;
+    }
+    cfg.time_column = static_cast<int>(*i);
+  }
+  node.outputs.push_back({"", node.input_schema});
+  node.config = std::move(cfg);
+}
+
+engine::WindowConfig Compiler::ParseWindow(const PlanNode& node, const Component& c) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  const Schema& in = *node.input_schema;
+  engine::WindowConfig w;
+  YAML::Node win = n["window"];
+  const char* example = "window: {tumble: 1m}, {hop: {size: 5m, slide: 1m}} or {session: {gap: 30s}}";
+  if (!win.IsMap()) {
+    Error(win, name, fmt::format("'window' must be a mapping like {}", example));
+    return w;
+  }
+  CheckKeys(win, name, "window", {"tumble", "hop", "session", "on"});
+  int kinds = 0;
+  if (win["tumble"].IsDefined()) {
+    ++kinds;
+    w.kind = engine::WindowConfig::Kind::kTumble;
+    w.size_us = Duration(win, "tumble", name).value_or(0);
+  }
+  if (YAML::Node h = win["hop"]; h.IsDefined()) {
+    ++kinds;
+    w.kind = engine::WindowConfig::Kind::kHop;
+    CheckKeys(h, name, "hop", {"size", "slide"});
+    w.size_us = Duration(h, "size", name).value_or(0);
+    w.slide_us = Duration(h, "slide", name).value_or(0);
+    if (!h["size"].IsDefined() || !h["slide"].IsDefined()) Error(h, name, "hop needs size and slide, e.g. hop: {size: 5m, slide: 1m}");
+    else if (w.slide_us > 0 && (w.size_us % w.slide_us != 0)) Error(h, name, "hop size must be a whole multiple of slide");
+  }
+  if (YAML::Node se = win["session"]; se.IsDefined()) {
+    ++kinds;
+    w.kind = engine::WindowConfig::Kind::kSession;
+    CheckKeys(se, name, "session", {"gap"});
+    w.gap_us = Duration(se, "gap", name).value_or(0);
+  }
+  if (kinds != 1) Error(win, name, fmt::format("'window' takes exactly one of tumble, hop, session: {}", example));
+  std::optional<std::string> on = Str(win, "on", name);
+  if (!on) on = UpstreamEventTime(node);
+  if (!on) {
+    Error(win, name, "the window needs a time column: add on: <timestamp column>, or declare event_time on the source");
+  } else if (auto i = in.IndexOf(*on); !i || in.field(*i).type.id != TypeId::kTimestamp) {
+    Error(win["on"].IsDefined() ? win["on"] : win, name, fmt::format("window column '{}' must be a timestamp column of the input{}", *on, DidYouMeanSuffix(*on, in.names())));
+  } else {
+    w.time_field = *on;
+    w.time_column = *i;
+  }
+  w.allowed_lateness_us = Duration(n, "allowed_lateness", name, false).value_or(0);
+  if (auto l = Str(n, "late", name)) {
+    if (*l == "drop") w.late_to_dead_letter = false;
+    else if (*l != "dead_letter") Error(n["late"], name, fmt::format("late '{}' must be dead_letter or drop", *l));
+  }
+  return w;
+}
+
 void Compiler::CompileAggregate(PlanNode& node, const Component& c) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   CheckKeys(n, name, "an aggregate transform", {"kind", "inputs", "group_by", "measures", "window", "allowed_lateness", "late", "description"});
-  for (const char* k : {"window", "allowed_lateness", "late"}) {
-    if (n[k].IsDefined()) Error(n[k], name, fmt::format("'{}' (windowed aggregation) needs mode: stream, which is not available in this version yet; a batch aggregate groups the whole input", k));
-  }
   engine::AggregateConfig cfg;
   std::vector<Field> out;
   std::set<std::string> names;
+  if (n["window"].IsDefined()) {
+    cfg.window = ParseWindow(node, c);
+    out.push_back(Field{"window_start", DataType::Timestamp(), true});
+    out.push_back(Field{"window_end", DataType::Timestamp(), true});
+    names = {"window_start", "window_end"};
+  } else {
+    for (const char* k : {"allowed_lateness", "late"}) {
+      if (n[k].IsDefined()) Error(n[k], name, fmt::format("'{}' applies only to a windowed aggregate (add window: {{tumble: 1m}})", k));
+    }
+  }
   if (YAML::Node gb = n["group_by"]; gb.IsDefined()) {
     for (auto& g : NamedExpressions(gb, name, "group_by", in, false)) {
       engine::AggregateConfig::GroupBy group;

@@ -53,7 +53,38 @@ ordered_json Details(const engine::PlanNode& n) {
       for (const auto& x : c.group_by) g[x.name] = expr::ToSql(*x.expr);
       ordered_json m = ordered_json::object();
       for (const auto& [name, e] : c.measures) m[name] = expr::ToSql(*e);
-      return {{"group_by", g}, {"measures", m}};
+      ordered_json j = {{"group_by", g}, {"measures", m}};
+      const auto& w = c.window;
+      if (w.kind != engine::WindowConfig::Kind::kNone) {
+        ordered_json win = {{"on", w.time_field}};
+        if (w.kind == engine::WindowConfig::Kind::kTumble) win["tumble"] = FormatDuration(w.size_us);
+        if (w.kind == engine::WindowConfig::Kind::kHop) win["hop"] = {{"size", FormatDuration(w.size_us)}, {"slide", FormatDuration(w.slide_us)}};
+        if (w.kind == engine::WindowConfig::Kind::kSession) win["session"] = {{"gap", FormatDuration(w.gap_us)}};
+        j["window"] = win;
+        j["allowed_lateness"] = FormatDuration(w.allowed_lateness_us);
+        j["late"] = w.late_to_dead_letter ? "dead_letter" : "drop";
+      }
+      return j;
+    }
+    ordered_json operator()(const engine::DedupConfig& c) {
+      return {{"key", c.key}, {"within", c.within_us ? FormatDuration(c.within_us) : "forever"},
+              {"time", c.time_column >= 0 ? "event time" : "processing time"}};
+    }
+    ordered_json operator()(const engine::StreamSourceConfig& c) {
+      ordered_json j = {{"topic", c.topic}, {"start", c.start_at_end ? "latest" : "earliest"}, {"raw", c.keep_raw}};
+      if (c.kind == engine::StreamSourceConfig::Kind::kKafka) {
+        j["brokers"] = c.brokers;
+        j["group"] = c.group;
+      } else {
+        j["log"] = c.log_root;
+      }
+      return j;
+    }
+    ordered_json operator()(const engine::StreamSinkConfig& c) {
+      ordered_json j = {{"topic", c.topic}, {"key_column", c.key_column}};
+      if (c.kind == engine::StreamSourceConfig::Kind::kKafka) j["brokers"] = c.brokers;
+      else j["log"] = c.log_root;
+      return j;
     }
     ordered_json operator()(const engine::LookupConfig& c) {
       std::vector<std::string> keys;
@@ -82,7 +113,25 @@ ordered_json Details(const engine::PlanNode& n) {
       return j;
     }
   };
-  return std::visit(V{}, n.config);
+  ordered_json j = std::visit(V{}, n.config);
+  if (n.event_time) {
+    j["event_time"] = {{"field", n.event_time->field}, {"max_out_of_order", FormatDuration(n.event_time->max_out_of_order_us)},
+                       {"idle_timeout", n.event_time->idle_timeout_us ? FormatDuration(n.event_time->idle_timeout_us) : "never"}};
+  }
+  return j;
+}
+
+// What an operator keeps in memory (streams snapshot it at every checkpoint).
+std::string StateOf(const engine::PlanNode& n) {
+  if (const auto* a = std::get_if<engine::AggregateConfig>(&n.config)) {
+    return a->window.kind == engine::WindowConfig::Kind::kNone ? "groups (in memory, until the input ends)"
+                                                                : "open windows x groups (in memory, snapshotted at checkpoints)";
+  }
+  if (std::holds_alternative<engine::DedupConfig>(n.config)) return "keys seen within 'within' (in memory, snapshotted at checkpoints)";
+  if (std::holds_alternative<engine::LookupConfig>(n.config)) return "dimension table (in memory)";
+  if (std::holds_alternative<engine::JoinConfig>(n.config)) return "right input (in memory)";
+  if (std::holds_alternative<engine::StreamSourceConfig>(n.config)) return "partition offsets and event-time progress (checkpointed)";
+  return "none";
 }
 
 }  // namespace
@@ -113,10 +162,7 @@ std::string PlanToJson(const engine::Plan& plan, int indent) {
     for (const auto& o : n.outputs) outs.push_back({{"port", o.name.empty() ? "default" : o.name}, {"schema", SchemaJson(*o.schema)}});
     node["outputs"] = outs;
     if (n.role == engine::Role::kSink) node["input_schema"] = SchemaJson(*n.input_schema);
-    node["state"] = std::holds_alternative<engine::AggregateConfig>(n.config)   ? "groups (in memory, until the input ends)"
-                    : std::holds_alternative<engine::LookupConfig>(n.config) ? "dimension table (in memory)"
-                    : std::holds_alternative<engine::JoinConfig>(n.config)   ? "right input (in memory)"
-                                                                             : "none";
+    node["state"] = StateOf(n);
     node["location"] = n.location;
     node["details"] = Details(n);
     nodes.push_back(node);
@@ -144,7 +190,7 @@ std::string PlanToText(const engine::Plan& plan) {
     for (const auto& o : n.outputs) {
       out += fmt::format("  -> {}: {}\n", o.name.empty() ? "out" : o.name, o.schema->ToString());
     }
-    out += "  state: none\n";
+    out += "  state: " + StateOf(n) + "\n";
   }
   out += fmt::format("\ndead letters -> {}\n",
                      plan.dead_letter.kind == "lake" ? "lake table " + plan.dead_letter.table

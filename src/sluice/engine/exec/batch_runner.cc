@@ -9,67 +9,6 @@
 #include "sluice/types/temporal.h"
 
 namespace sluice::engine {
-namespace {
-
-class PlanEmitter final : public Emitter {
- public:
-  PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>>& ops) : ops_(ops) {
-    // Precompute consumers per (node, port index).
-    routes_.resize(plan.nodes.size());
-    for (size_t n = 0; n < plan.nodes.size(); ++n) {
-      for (const auto& port : plan.nodes[n].outputs) {
-        routes_[n].push_back(plan.ConsumersOf(n, port.name));
-      }
-    }
-  }
-  Status Emit(size_t node, size_t port, const Batch& batch) override {
-    for (auto [consumer, slot] : routes_[node][port]) {
-      SLUICE_RETURN_IF_ERROR(ops_[consumer]->Process(slot, batch));
-    }
-    return Status::OK();
-  }
-
- private:
-  std::vector<std::unique_ptr<Operator>>& ops_;
-  std::vector<std::vector<std::vector<std::pair<size_t, size_t>>>> routes_;
-};
-
-std::unique_ptr<Operator> CreateOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                         NodeCounters& counters, Progress* progress) {
-  struct Visitor {
-    const PlanNode& n;
-    size_t i;
-    ExecContext& c;
-    NodeCounters& k;
-    Progress* p;
-    std::unique_ptr<Operator> operator()(const FilesSourceConfig&) {
-      return std::make_unique<FilesSource>(n, i, c, k, p);
-    }
-    std::unique_ptr<Operator> operator()(const ValidateConfig&) {
-      return std::make_unique<ValidateOperator>(n, i, c, k);
-    }
-    std::unique_ptr<Operator> operator()(const MapConfig&) { return std::make_unique<MapOperator>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const RouteConfig&) {
-      return std::make_unique<RouteOperator>(n, i, c, k);
-    }
-    std::unique_ptr<Operator> operator()(const FilesSinkConfig&) {
-      return std::make_unique<FilesSink>(n, i, c, k);
-    }
-    std::unique_ptr<Operator> operator()(const BlackholeSinkConfig&) {
-      return std::make_unique<BlackholeSink>(n, i, c, k);
-    }
-    std::unique_ptr<Operator> operator()(const LakeSinkConfig&) { return std::make_unique<LakeSink>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const AggregateConfig&) { return std::make_unique<AggregateOperator>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const LookupConfig&) { return std::make_unique<LookupOperator>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const JoinConfig&) { return std::make_unique<JoinOperator>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const SqlModelConfig&) { return std::make_unique<SqlModel>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const WarehouseSinkConfig&) { return std::make_unique<WarehouseSink>(n, i, c, k); }
-    std::unique_ptr<Operator> operator()(const LakeSourceConfig&) { return std::make_unique<LakeSource>(n, i, c, k); }
-  };
-  return std::visit(Visitor{node, index, ctx, counters, progress}, node.config);
-}
-
-}  // namespace
 
 RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   RunResult result;
@@ -101,6 +40,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.dead_letters = &dead_letters;
   ctx.run_id = result.run_id;
   ctx.run_epoch = options.logical_time_micros.value_or(started_at);
+  ctx.epoch = ctx.run_epoch;
   PlanEmitter emitter(plan, ops);
   ctx.emitter = &emitter;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {

@@ -76,7 +76,7 @@ Status LakeSink::Open() {
   // nothing; its records are in the table from the first run.
   SLUICE_ASSIGN_OR_RETURN(auto snapshot, state_->table->GetSnapshot());
   auto app = snapshot.app_versions.find(AppId());
-  state_->already_committed = app != snapshot.app_versions.end() && app->second >= ctx_.run_epoch;
+  state_->already_committed = app != snapshot.app_versions.end() && app->second >= ctx_.epoch;
   lake::TableWriterOptions wo;
   wo.target_file_bytes = cfg.target_file_bytes;
   wo.parquet = ParquetOptionsFor(cfg.compression);
@@ -125,23 +125,35 @@ Status LakeSink::Process(size_t, const Batch& batch) {
 
 Status LakeSink::Close() {
   if (!state_) SLUICE_RETURN_IF_ERROR(Open().WithContext(node_.name));  // an empty run still creates the table
+  return Commit();
+}
+
+Status LakeSink::EndEpoch(int64_t) {
+  if (!state_) return Status::OK();  // nothing arrived in this epoch
+  SLUICE_RETURN_IF_ERROR(Commit());
+  state_.reset();
+  return Status::OK();
+}
+
+Status LakeSink::Commit() {
   const auto& cfg = std::get<LakeSinkConfig>(node_.config);
   SLUICE_RETURN_IF_ERROR(state_->background->Finish().WithContext(node_.name));
   SLUICE_ASSIGN_OR_RETURN(auto adds, state_->writer->Finish());
   if (state_->already_committed) {
-    SLUICE_LOG(Info, "lake.skip", {"sink", node_.name}, {"table", cfg.table}, {"epoch", ctx_.run_epoch},
+    SLUICE_LOG(Info, "lake.skip", {"sink", node_.name}, {"table", cfg.table}, {"epoch", ctx_.epoch},
                {"reason", "epoch already committed"});
     return Status::OK();
   }
   lake::CommitRequest req;
   req.adds = std::move(adds);
-  req.txn = std::make_pair(AppId(), ctx_.run_epoch);
-  req.operation = "WRITE";
+  req.txn = std::make_pair(AppId(), ctx_.epoch);
+  req.operation = ctx_.streaming ? "STREAMING UPDATE" : "WRITE";
   req.operation_parameters = {{"mode", "Append"},
                               {"pipeline", ctx_.plan->pipeline},
                               {"pipeline_version", ctx_.plan->version},
                               {"sink", node_.name},
                               {"table", cfg.table}};
+  if (ctx_.streaming) req.operation_parameters.emplace("epochId", std::to_string(ctx_.epoch));
   auto version = state_->table->Commit(req);
   if (!version.ok()) return version.status().WithContext(node_.name + ": commit to " + cfg.table);
   committed_version_ = *version;

@@ -29,10 +29,12 @@ class LakeSink final : public Operator {
   ~LakeSink() override;
   Status Process(size_t slot, const Batch& batch) override;
   Status Close() override;
+  Status EndEpoch(int64_t watermark) override;
 
  private:
   struct State;
   Status Open();
+  Status Commit();
   // The Delta txn appId of this sink: one per pipeline and sink.
   std::string AppId() const { return ctx_.plan->pipeline + "." + node_.name; }
   std::unique_ptr<State> state_;

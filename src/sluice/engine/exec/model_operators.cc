@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "sluice/base/logging.h"
 #include "sluice/connectors/warehouse/warehouse.h"
 #include "sluice/engine/ops/hash_aggregator.h"
 #include "sluice/engine/ops/hash_join_table.h"
@@ -17,6 +18,21 @@ bool ChangesCardinality(const PlanNode& node) {
 
 // ----- aggregate
 
+Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node) {
+  const auto& cfg = std::get<AggregateConfig>(node.config);
+  std::vector<ops::GroupKey> keys;
+  for (const auto& g : cfg.group_by) {
+    if (g.input_column >= 0) {
+      ops::GroupKey k = ops::GroupKey::Column(static_cast<size_t>(g.input_column));
+      k.name = g.name;
+      keys.push_back(std::move(k));
+    } else {
+      keys.push_back(ops::GroupKey::Expr(g.name, g.expr));
+    }
+  }
+  return ops::HashAggregator::Make(node.input_schema, std::move(keys), cfg.calls);
+}
+
 struct AggregateOperator::State {
   std::unique_ptr<ops::HashAggregator> agg;
 };
@@ -28,17 +44,7 @@ AggregateOperator::~AggregateOperator() = default;
 Status AggregateOperator::Process(size_t, const Batch& batch) {
   const auto& cfg = std::get<AggregateConfig>(node_.config);
   if (!state_->agg) {
-    std::vector<ops::GroupKey> keys;
-    for (const auto& g : cfg.group_by) {
-      if (g.input_column >= 0) {
-        ops::GroupKey k = ops::GroupKey::Column(static_cast<size_t>(g.input_column));
-        k.name = g.name;
-        keys.push_back(std::move(k));
-      } else {
-        keys.push_back(ops::GroupKey::Expr(g.name, g.expr));
-      }
-    }
-    SLUICE_ASSIGN_OR_RETURN(state_->agg, ops::HashAggregator::Make(node_.input_schema, std::move(keys), cfg.calls));
+    SLUICE_ASSIGN_OR_RETURN(state_->agg, MakeAggregator(node_));
   }
   counters_.in += static_cast<int64_t>(batch.active_rows());
   return state_->agg->Consume(batch).WithContext(node_.name);
@@ -56,44 +62,50 @@ Status AggregateOperator::Close() {
     }(), 0)));
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<Batch> groups, state_->agg->Finish());
-  const Schema& in = *node_.input_schema;
-  const SchemaPtr& out_schema = node_.outputs[0].schema;
   for (const Batch& g : groups) {
-    const size_t rows = g.num_rows();
-    // Evaluate the measures over a batch shaped like the input (group-by columns in their input
-    // positions, other columns NULL — the compiler has checked no measure reads them outside an
-    // aggregate) followed by one column per aggregate call, named by its SQL.
-    std::vector<Field> fields = in.fields();
-    std::vector<ColumnPtr> cols;
-    for (size_t i = 0; i < in.size(); ++i) {
-      ColumnPtr c;
-      for (size_t k = 0; k < cfg.group_by.size(); ++k) {
-        if (cfg.group_by[k].input_column == static_cast<int>(i)) c = g.column(k);
-      }
-      cols.push_back(c ? c : MakeConstantColumn(Value::Null(in.field(i).type), rows));
-      fields[i].required = false;
-    }
-    for (size_t a = 0; a < cfg.calls.size(); ++a) {
-      fields.push_back(g.schema()->field(cfg.group_by.size() + a));
-      cols.push_back(g.column(cfg.group_by.size() + a));
-    }
-    Batch eval(std::make_shared<Schema>(std::move(fields)), std::move(cols), rows);
-    std::vector<ColumnPtr> out;
-    for (size_t k = 0; k < cfg.group_by.size(); ++k) out.push_back(g.column(k));
-    expr::EvalContext ectx;
-    ectx.now_micros = ctx_.run_epoch;
-    for (const auto& [name, e] : cfg.measures) {
-      SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, expr::Evaluate(*e, eval, ectx));
-      out.push_back(std::move(c));
-    }
-    if (!ectx.errors.empty()) {
-      return Status::DataError("{}: measure failed for a group: {}", node_.name, ectx.errors[0].message);
-    }
-    Batch result(out_schema, std::move(out), rows);
-    result.set_origin(std::make_shared<BatchOrigin>(BatchOrigin{node_.name, "aggregate"}));
+    SLUICE_ASSIGN_OR_RETURN(Batch result, AggregateResult(node_, g, {}, ctx_.run_epoch));
     SLUICE_RETURN_IF_ERROR(Emit(0, result));
   }
   return Status::OK();
+}
+
+Result<Batch> AggregateResult(const PlanNode& node, const Batch& g, std::vector<ColumnPtr> prefix, int64_t now) {
+  const auto& cfg = std::get<AggregateConfig>(node.config);
+  const Schema& in = *node.input_schema;
+  const SchemaPtr& out_schema = node.outputs[0].schema;
+  const size_t rows = g.num_rows();
+  // Evaluate the measures over a batch shaped like the input (group-by columns in their input
+  // positions, other columns NULL — the compiler has checked no measure reads them outside an
+  // aggregate) followed by one column per aggregate call, named by its SQL.
+  std::vector<Field> fields = in.fields();
+  std::vector<ColumnPtr> cols;
+  for (size_t i = 0; i < in.size(); ++i) {
+    ColumnPtr c;
+    for (size_t k = 0; k < cfg.group_by.size(); ++k) {
+      if (cfg.group_by[k].input_column == static_cast<int>(i)) c = g.column(k);
+    }
+    cols.push_back(c ? c : MakeConstantColumn(Value::Null(in.field(i).type), rows));
+    fields[i].required = false;
+  }
+  for (size_t a = 0; a < cfg.calls.size(); ++a) {
+    fields.push_back(g.schema()->field(cfg.group_by.size() + a));
+    cols.push_back(g.column(cfg.group_by.size() + a));
+  }
+  Batch eval(std::make_shared<Schema>(std::move(fields)), std::move(cols), rows);
+  std::vector<ColumnPtr> out = std::move(prefix);
+  for (size_t k = 0; k < cfg.group_by.size(); ++k) out.push_back(g.column(k));
+  expr::EvalContext ectx;
+  ectx.now_micros = now;
+  for (const auto& [name, e] : cfg.measures) {
+    SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, expr::Evaluate(*e, eval, ectx));
+    out.push_back(std::move(c));
+  }
+  if (!ectx.errors.empty()) {
+    return Status::DataError("{}: measure failed for a group: {}", node.name, ectx.errors[0].message);
+  }
+  Batch result(out_schema, std::move(out), rows);
+  result.set_origin(std::make_shared<BatchOrigin>(BatchOrigin{node.name, "aggregate"}));
+  return result;
 }
 
 // ----- lookup
@@ -357,7 +369,14 @@ Status WarehouseSink::Process(size_t, const Batch& batch) {
   return Status::OK();
 }
 
-Status WarehouseSink::Close() {
+Status WarehouseSink::Close() { return Commit(); }
+
+Status WarehouseSink::EndEpoch(int64_t) {
+  if (batches_.empty()) return Status::OK();  // nothing arrived in this epoch
+  return Commit();
+}
+
+Status WarehouseSink::Commit() {
   const auto& cfg = std::get<WarehouseSinkConfig>(node_.config);
   auto wh = warehouse::Warehouse::Open(cfg.url);
   if (!wh.ok()) return wh.status().WithContext(node_.name);
@@ -367,17 +386,21 @@ Status WarehouseSink::Close() {
   commit.pipeline = ctx_.plan->pipeline;
   commit.sink = node_.name;
   commit.commit_time_micros = ctx_.run_epoch;  // the run's logical time: SCD2 versions start then
-  commit.epoch = ctx_.run_epoch;
-  commit.offsets = "{\"run\":\"" + ctx_.run_id + "\"}";
+  commit.epoch = ctx_.epoch;
+  commit.offsets = ctx_.streaming ? ctx_.epoch_offsets : "{\"run\":\"" + ctx_.run_id + "\"}";
   warehouse::TableWrite w;
   w.schema = cfg.schema;
   w.table = cfg.table;
   w.mode = mode;
   w.key = cfg.key;
   w.batches = std::move(batches_);
+  batches_.clear();
   commit.writes.push_back(std::move(w));
   auto r = (*wh)->Commit(commit);
   if (!r.ok()) return r.status().WithContext(node_.name + ": commit to " + cfg.schema + "." + cfg.table);
+  if (r->already_committed) {
+    SLUICE_LOG(Info, "warehouse.skip", {"sink", node_.name}, {"epoch", ctx_.epoch}, {"reason", "epoch already committed"});
+  }
   counters_.out = counters_.in;
   return Status::OK();
 }

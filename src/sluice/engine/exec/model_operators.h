@@ -5,8 +5,16 @@
 #include <memory>
 
 #include "sluice/engine/exec/operator.h"
+#include "sluice/engine/ops/hash_aggregator.h"
 
 namespace sluice::engine {
+
+// The aggregator of an aggregate node (its group-by keys and aggregate calls).
+Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node);
+// The output rows of an aggregate node for a batch of finished groups (group-by columns, then
+// one column per call): `prefix` columns (window_start, window_end) first, then the group-by
+// columns and the measures.
+Result<Batch> AggregateResult(const PlanNode& node, const Batch& groups, std::vector<ColumnPtr> prefix, int64_t now);
 
 // Groups its whole input; emits one record per group when the input ends. Its `out` counts
 // groups, so the in = out + dead_letter + dropped identity does not apply to it.
@@ -55,8 +63,10 @@ class WarehouseSink final : public Operator {
   ~WarehouseSink() override;
   Status Process(size_t slot, const Batch& batch) override;
   Status Close() override;
+  Status EndEpoch(int64_t watermark) override;
 
  private:
+  Status Commit();
   std::vector<Batch> batches_;
 };
 

@@ -10,6 +10,7 @@
 // Thread-safety: an operator instance is driven by one thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ struct NodeCounters {
   int64_t dead_letter = 0;
   int64_t dropped = 0;
   int64_t warnings = 0;  // rule failures with on_fail: warn (records still pass)
+  int64_t late = 0;      // records behind the watermark (also counted in dead_letter or dropped)
 };
 
 class Emitter;
@@ -42,6 +44,13 @@ struct ExecContext {
   // The run's logical time (µs): identifies its commits (sinks record it with their data), starts
   // SCD2 versions, and is the value of now() in every expression of the run.
   int64_t run_epoch = 0;
+  // Streams: the epoch being processed (1, 2, ...; sinks commit with it) and the watermark that
+  // holds during it (records of windows that closed before it are late). Batch runs: the epoch
+  // is run_epoch and nothing is late.
+  int64_t epoch = 0;
+  int64_t watermark = INT64_MIN;
+  bool streaming = false;
+  std::string epoch_offsets;  // streams: the epoch's end offsets as JSON (warehouse commits record them)
 };
 
 // Routes batches from a node's output port to its consumers.
@@ -63,6 +72,14 @@ class Operator {
   virtual Status Process(size_t slot, const Batch& batch) { return Status::OK(); }
   // After all inputs are done, in topological order.
   virtual Status Close() { return Status::OK(); }
+
+  // Streams, in topological order at the end of each epoch: `watermark` is the one recorded for
+  // the next epoch. Windowed operators emit what it closes and expire state; sinks commit the
+  // epoch (ctx.epoch) together with the epoch's source offsets, or skip an epoch they hold.
+  virtual Status EndEpoch(int64_t watermark) { return Status::OK(); }
+  // State snapshots for checkpoints: everything a restarted worker needs to continue exactly.
+  virtual Status SaveState(std::string& out) { return Status::OK(); }
+  virtual Status LoadState(std::string_view in) { return Status::OK(); }
 
   const PlanNode& node() const { return node_; }
 

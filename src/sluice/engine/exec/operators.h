@@ -11,6 +11,21 @@
 
 namespace sluice::engine {
 
+// Routes batches from a node's output port to its consumers, synchronously (depth first).
+class PlanEmitter final : public Emitter {
+ public:
+  PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>>& ops);
+  Status Emit(size_t node, size_t port, const Batch& batch) override;
+
+ private:
+  std::vector<std::unique_ptr<Operator>>& ops_;
+  std::vector<std::vector<std::vector<std::pair<size_t, size_t>>>> routes_;
+};
+
+// The operator that executes `node`.
+std::unique_ptr<Operator> CreateOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress);
+
 class FilesSource final : public Operator {
  public:
   FilesSource(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k, Progress* progress)

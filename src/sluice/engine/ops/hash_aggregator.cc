@@ -7,6 +7,7 @@
 
 #include "sluice/base/hash.h"
 #include "sluice/engine/ops/hyperloglog.h"
+#include "sluice/engine/ops/snapshot_codec.h"
 #include "sluice/types/decimal.h"
 
 namespace sluice::engine::ops {
@@ -118,6 +119,11 @@ class DistinctSet {
     return slots_.capacity() * 4 + hashes_.capacity() * 8 + groups_.capacity() * 4 + values_.capacity() * 8 +
            lengths_.capacity() * 4 + arena_.capacity();
   }
+  // The entries in insertion order (for snapshots): entry e holds (group(e), value(e) or bytes(e)).
+  size_t size() const { return groups_.size(); }
+  uint32_t group(size_t e) const { return groups_[e]; }
+  int64_t value(size_t e) const { return values_[e]; }
+  std::string_view bytes(size_t e) const { return std::string_view(arena_).substr(values_[e], lengths_[e]); }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
@@ -198,6 +204,10 @@ struct HashAggregator::AggregateState {
 
   void Update(const Column* arg, const uint32_t* rows, const uint32_t* groups, size_t n);
   Result<ColumnPtr> Finalize(size_t begin, size_t end) const;
+  // The state of groups 0..n-1 (see HashAggregator::SaveState); Load expects state resized to n.
+  void Save(SnapshotWriter& w, size_t n) const;
+  Status Load(SnapshotReader& r, size_t n);
+  Status LoadDistinct(SnapshotReader& r, size_t n);
 };
 
 void HashAggregator::AggregateState::Update(const Column* arg, const uint32_t* rows, const uint32_t* groups, size_t n) {
@@ -425,6 +435,145 @@ Result<ColumnPtr> HashAggregator::AggregateState::Finalize(size_t begin, size_t 
   return Status::Internal("unknown aggregate kind in {}", call.sql);
 }
 
+// Snapshot of one aggregate, for groups 0..n-1 (arrays are raw, n values each):
+//   count(*), count, avg:  count (int64)
+//   sum, avg:              sums (float64, or int128 for integers and decimals); sum: has (u8)
+//   min, max, first, last: has (u8), then values (int64 | float64 | per group u32 length + bytes)
+//   count_distinct:        u64 entries, then per entry u32 group + (int64 value | length + bytes);
+//                          the counts are rebuilt from the entries
+//   approx_count_distinct: one HyperLogLog per group (HyperLogLog::Save)
+void HashAggregator::AggregateState::Save(SnapshotWriter& w, size_t n) const {
+  if (NeedsCount() && call.kind != AggregateKind::kCountDistinct) w.PutArray(count.data(), n);
+  switch (call.kind) {
+    case AggregateKind::kSum:
+    case AggregateKind::kAvg:
+      if (arg_class == ArgClass::kDouble) w.PutArray(doubles.data(), n);
+      else w.PutArray(wide.data(), n);
+      if (call.kind == AggregateKind::kSum) w.PutArray(has.data(), n);
+      return;
+    case AggregateKind::kMin:
+    case AggregateKind::kMax:
+    case AggregateKind::kFirst:
+    case AggregateKind::kLast:
+      w.PutArray(has.data(), n);
+      if (arg_class == ArgClass::kInt) {
+        w.PutArray(ints.data(), n);
+      } else if (arg_class == ArgClass::kDouble) {
+        w.PutArray(doubles.data(), n);
+      } else {
+        for (size_t g = 0; g < n; ++g) w.PutBytes(bytes[g]);
+      }
+      return;
+    case AggregateKind::kCountDistinct: {
+      const bool is_bytes = arg_class == ArgClass::kBytes;
+      w.PutU64(distinct.size());
+      for (size_t e = 0; e < distinct.size(); ++e) {
+        w.PutU32(distinct.group(e));
+        if (is_bytes) w.PutBytes(distinct.bytes(e));
+        else w.PutI64(distinct.value(e));
+      }
+      return;
+    }
+    case AggregateKind::kApproxCountDistinct:
+      for (size_t g = 0; g < n; ++g) sketches[g].Save(w);
+      return;
+    case AggregateKind::kCountStar:
+    case AggregateKind::kCount:
+      return;
+  }
+}
+
+Status HashAggregator::AggregateState::Load(SnapshotReader& r, size_t n) {
+  auto read_flags = [&]() -> Status {
+    SLUICE_RETURN_IF_ERROR(r.ReadArray(has.data(), n));
+    for (size_t g = 0; g < n; ++g) {
+      if (has[g] > 1) return r.Error("{}: group {} has a bad value flag {}", call.sql, g, has[g]);
+    }
+    return Status::OK();
+  };
+  if (NeedsCount() && call.kind != AggregateKind::kCountDistinct) {
+    SLUICE_RETURN_IF_ERROR(r.ReadArray(count.data(), n));
+    for (size_t g = 0; g < n; ++g) {
+      if (count[g] < 0) return r.Error("{}: group {} has a negative count {}", call.sql, g, count[g]);
+    }
+  }
+  switch (call.kind) {
+    case AggregateKind::kSum:
+    case AggregateKind::kAvg:
+      if (arg_class == ArgClass::kDouble) {
+        SLUICE_RETURN_IF_ERROR(r.ReadArray(doubles.data(), n));
+      } else {
+        SLUICE_RETURN_IF_ERROR(r.ReadArray(wide.data(), n));
+      }
+      if (call.kind == AggregateKind::kSum) return read_flags();
+      return Status::OK();
+    case AggregateKind::kMin:
+    case AggregateKind::kMax:
+    case AggregateKind::kFirst:
+    case AggregateKind::kLast:
+      SLUICE_RETURN_IF_ERROR(read_flags());
+      if (arg_class == ArgClass::kInt) return r.ReadArray(ints.data(), n);
+      if (arg_class == ArgClass::kDouble) return r.ReadArray(doubles.data(), n);
+      for (size_t g = 0; g < n; ++g) {
+        SLUICE_ASSIGN_OR_RETURN(std::string_view v, r.ReadBytes());
+        if (!has[g] && !v.empty()) return r.Error("{}: group {} has no value but {} bytes", call.sql, g, v.size());
+        bytes[g].assign(v);
+      }
+      return Status::OK();
+    case AggregateKind::kCountDistinct:
+      return LoadDistinct(r, n);
+    case AggregateKind::kApproxCountDistinct:
+      for (size_t g = 0; g < n; ++g) SLUICE_RETURN_IF_ERROR(sketches[g].Load(r));
+      return Status::OK();
+    case AggregateKind::kCountStar:
+    case AggregateKind::kCount:
+      return Status::OK();
+  }
+  return Status::OK();
+}
+
+// Re-inserts the saved (group, value) pairs in their original order, hashing the values the way
+// Update() does (KeyTable::HashRows over a column of them), so later inserts find them.
+Status HashAggregator::AggregateState::LoadDistinct(SnapshotReader& r, size_t n) {
+  const bool is_bytes = arg_class == ArgClass::kBytes;
+  SLUICE_ASSIGN_OR_RETURN(size_t m, r.ReadCount(is_bytes ? 8 : 12, "count_distinct values"));
+  if (m >= UINT32_MAX) return r.Error("{}: {} distinct values (limit {})", call.sql, m, UINT32_MAX - 1);
+  std::vector<uint32_t> groups(m);
+  Column values(is_bytes                         ? DataType::Binary()
+                : arg_class == ArgClass::kDouble ? DataType::Float64()
+                                                 : DataType::Int64());
+  values.Reserve(m);
+  for (size_t e = 0; e < m; ++e) {
+    SLUICE_ASSIGN_OR_RETURN(groups[e], r.ReadU32());
+    if (groups[e] >= n) {
+      return r.Error("{}: a distinct value of group {}, but there are {} groups", call.sql, groups[e], n);
+    }
+    if (is_bytes) {
+      SLUICE_ASSIGN_OR_RETURN(std::string_view v, r.ReadBytes());
+      values.AppendString(v);
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(int64_t v, r.ReadI64());
+      if (arg_class == ArgClass::kDouble &&
+          NormalizedBits(std::bit_cast<double>(v)) != static_cast<uint64_t>(v)) {
+        return r.Error("{}: distinct value {:#x} is not a normalized float64", call.sql, static_cast<uint64_t>(v));
+      }
+      values.Append<int64_t>(v);
+    }
+  }
+  std::vector<uint32_t> rows(m);
+  std::iota(rows.begin(), rows.end(), 0u);
+  std::vector<uint64_t> hashes(m);
+  std::vector<const Column*> cols{&values};
+  KeyTable::HashRows(cols, rows.data(), m, hashes.data());
+  for (size_t e = 0; e < m; ++e) {
+    const bool added = is_bytes ? distinct.Insert(groups[e], hashes[e], 0, values.GetString(e), true)
+                                : distinct.Insert(groups[e], hashes[e], values.data<int64_t>()[e], {}, false);
+    if (!added) return r.Error("{}: group {} lists one distinct value twice", call.sql, groups[e]);
+    ++count[groups[e]];
+  }
+  return Status::OK();
+}
+
 HashAggregator::~HashAggregator() = default;
 
 Result<std::unique_ptr<HashAggregator>> HashAggregator::Make(SchemaPtr input, std::vector<GroupKey> group_by,
@@ -497,6 +646,101 @@ void HashAggregator::Reset() {
 }
 
 size_t HashAggregator::num_groups() const { return groups_; }
+
+// Aggregator snapshot body (format version 1):
+//   u32 key count, then each key type (u8 id, u8 precision, u8 scale)
+//   u32 aggregate count, then each: u8 kind, argument type, result type, u32 length + SQL text
+//   u64 groups (1 without group-by keys)
+//   each key column, `groups` rows (SnapshotWriter::PutColumn), rows in group id order
+//   each aggregate's state (AggregateState::Save)
+namespace {
+constexpr std::string_view kStateMagic = "SAGG";
+constexpr uint8_t kStateVersion = 1;
+}  // namespace
+
+void HashAggregator::SaveState(std::string& out) const {
+  SnapshotWriter w(out, kStateMagic, kStateVersion);
+  const auto& key_types = keys_->key_types();
+  w.PutU32(static_cast<uint32_t>(key_types.size()));
+  for (const auto& t : key_types) w.PutType(t);
+  w.PutU32(static_cast<uint32_t>(aggregates_.size()));
+  for (const auto& a : aggregates_) {
+    w.PutU8(static_cast<uint8_t>(a->call.kind));
+    w.PutType(a->arg_type);
+    w.PutType(a->call.result_type);
+    w.PutBytes(a->call.sql);
+  }
+  w.PutU64(groups_);
+  if (!group_by_.empty()) {
+    SLUICE_CHECK(keys_->size() == groups_) << keys_->size() << " keys, " << groups_ << " groups";
+    for (const auto& col : keys_->keys()) w.PutColumn(*col, groups_);
+  }
+  for (const auto& a : aggregates_) a->Save(w, groups_);
+  w.Finish();
+}
+
+Status HashAggregator::LoadState(std::string_view in) {
+  Status st = LoadStateImpl(in);
+  if (!st.ok()) Reset();
+  return st;
+}
+
+Status HashAggregator::LoadStateImpl(std::string_view in) {
+  Reset();
+  SLUICE_ASSIGN_OR_RETURN(SnapshotReader r, OpenSnapshot(in, kStateMagic, kStateVersion, "aggregator state"));
+  const auto& key_types = keys_->key_types();
+  SLUICE_ASSIGN_OR_RETURN(uint32_t num_keys, r.ReadU32());
+  if (num_keys != key_types.size()) {
+    return r.Error("saved with {} group-by keys, this aggregator has {}", num_keys, key_types.size());
+  }
+  for (size_t i = 0; i < key_types.size(); ++i) {
+    SLUICE_ASSIGN_OR_RETURN(DataType t, r.ReadType());
+    if (t != key_types[i]) {
+      return r.Error("group-by key {} ('{}') was saved as {}, this aggregator has {}", i, group_by_[i].name,
+                     t.ToString(), key_types[i].ToString());
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(uint32_t num_aggregates, r.ReadU32());
+  if (num_aggregates != aggregates_.size()) {
+    return r.Error("saved with {} aggregates, this aggregator has {}", num_aggregates, aggregates_.size());
+  }
+  for (size_t i = 0; i < aggregates_.size(); ++i) {
+    const AggregateState& a = *aggregates_[i];
+    SLUICE_ASSIGN_OR_RETURN(uint8_t kind, r.ReadU8());
+    SLUICE_ASSIGN_OR_RETURN(DataType arg, r.ReadType());
+    SLUICE_ASSIGN_OR_RETURN(DataType result, r.ReadType());
+    SLUICE_ASSIGN_OR_RETURN(std::string_view sql, r.ReadBytes());
+    if (kind != static_cast<uint8_t>(a.call.kind) || arg != a.arg_type || result != a.call.result_type ||
+        sql != a.call.sql) {
+      return r.Error("aggregate {} was saved as {} ({} -> {}), this aggregator has {} ({} -> {})", i, sql,
+                     arg.ToString(), result.ToString(), a.call.sql, a.arg_type.ToString(),
+                     a.call.result_type.ToString());
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(size_t groups, r.ReadCount(1, "groups"));
+  if (group_by_.empty()) {
+    if (groups != 1) return r.Error("{} groups saved without group-by keys (there is always exactly 1)", groups);
+  } else {
+    if (groups >= KeyTable::kNotFound) return r.Error("{} groups (limit {})", groups, KeyTable::kNotFound - 1);
+    std::vector<ColumnPtr> cols;
+    std::vector<const Column*> key_cols;
+    for (const auto& t : key_types) {
+      SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, r.ReadColumn(t, groups));
+      key_cols.push_back(c.get());
+      cols.push_back(std::move(c));
+    }
+    // Inserting the keys in id order gives every group its saved id back.
+    std::vector<uint32_t> rows(groups), ids(groups);
+    std::vector<uint64_t> hashes(groups);
+    std::iota(rows.begin(), rows.end(), 0u);
+    KeyTable::HashRows(key_cols, rows.data(), groups, hashes.data());
+    keys_->FindOrInsert(key_cols, rows.data(), hashes.data(), groups, ids.data());
+    if (keys_->size() != groups) return r.Error("the {} saved group keys are not distinct", groups);
+    EnsureGroups(groups);
+  }
+  for (auto& a : aggregates_) SLUICE_RETURN_IF_ERROR(a->Load(r, groups));
+  return r.ExpectEnd();
+}
 
 size_t HashAggregator::memory_bytes() const {
   size_t b = keys_->memory_bytes();

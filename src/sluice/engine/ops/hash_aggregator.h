@@ -32,11 +32,19 @@
 // arrays indexed by group id in one typed loop — no per-row allocation or virtual call.
 // A failed Consume() (an expression that cannot be evaluated) leaves the state as it was; an
 // overflow is reported by Finish().
+//
+// Snapshots (streaming checkpoints): SaveState() appends every group — its key values and each
+// aggregate's exact state (counts, 128-bit sums, min/max/first/last values, the count_distinct
+// sets, the HyperLogLog registers) — in a versioned, length-prefixed, checksummed encoding
+// (snapshot_codec.h). LoadState() into an aggregator made with the same Make() arguments
+// continues exactly where the saved one stood: groups keep their order of first appearance and
+// later Consume()/Finish() calls give what they would have given without the round trip.
 // Thread-safety: none; one owner.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/base/status.h"
@@ -75,6 +83,14 @@ class HashAggregator {
   Result<std::vector<Batch>> Finish();
   void Reset();
 
+  // Appends the current state to `out` (what `out` held is kept).
+  void SaveState(std::string& out) const;
+  // Replaces the state with one SaveState() wrote (the whole of `in`). A truncated or corrupt
+  // buffer, a newer format, or one from an aggregator with other group-by key types or other
+  // aggregates (number, kind, argument/result type or SQL) is a DataError naming the problem, and
+  // the aggregator is then reset (empty, as after Reset()).
+  Status LoadState(std::string_view in);
+
   size_t num_groups() const;
   // Approximate bytes of state (keys, hash table, aggregate states).
   size_t memory_bytes() const;
@@ -84,6 +100,7 @@ class HashAggregator {
  private:
   HashAggregator() = default;
   void EnsureGroups(size_t n);
+  Status LoadStateImpl(std::string_view in);
 
   SchemaPtr input_schema_;
   SchemaPtr output_schema_;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "sluice/engine/ops/snapshot_codec.h"
+
 namespace sluice::engine::ops {
 namespace {
 
@@ -109,15 +111,21 @@ void HyperLogLog::Histogram(uint32_t* counts) const {
     for (uint32_t i = 0; i < kRegisters; ++i) ++counts[dense_[i]];
     return;
   }
+  const std::vector<uint32_t> entries = CompactedEntries();
+  for (uint32_t e : entries) ++counts[e & 63];
+  counts[0] = kRegisters - static_cast<uint32_t>(entries.size());
+}
+
+std::vector<uint32_t> HyperLogLog::CompactedEntries() const {
   std::vector<uint32_t> entries = sparse_;
   std::sort(entries.begin(), entries.end());
-  uint32_t used = 0;
+  size_t out = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i + 1 < entries.size() && (entries[i + 1] >> 6) == (entries[i] >> 6)) continue;
-    ++counts[entries[i] & 63];
-    ++used;
+    entries[out++] = entries[i];
   }
-  counts[0] = kRegisters - used;
+  entries.resize(out);
+  return entries;
 }
 
 double HyperLogLog::Estimate() const {
@@ -131,6 +139,59 @@ double HyperLogLog::Estimate() const {
   z += m * Sigma(counts[0] / m);
   constexpr double kAlphaInf = 0.721347520444481703680;  // 1 / (2 ln 2)
   return kAlphaInf * m * m / z;
+}
+
+// Snapshot form: u8 1 + 16384 registers (dense), or u8 0 + u32 count + sorted entries (sparse).
+// A sparse sketch with more than kSparseMax registers set is written dense, as it would be
+// after its next compaction, so equal registers always give equal bytes.
+void HyperLogLog::Save(SnapshotWriter& w) const {
+  if (dense_) {
+    w.PutU8(1);
+    w.PutArray(dense_.get(), kRegisters);
+    return;
+  }
+  const std::vector<uint32_t> entries = CompactedEntries();
+  if (entries.size() > kSparseMax) {
+    uint8_t registers[kRegisters] = {};
+    for (uint32_t e : entries) registers[e >> 6] = static_cast<uint8_t>(e & 63);
+    w.PutU8(1);
+    w.PutArray(registers, kRegisters);
+    return;
+  }
+  w.PutU8(0);
+  w.PutU32(static_cast<uint32_t>(entries.size()));
+  w.PutArray(entries.data(), entries.size());
+}
+
+Status HyperLogLog::Load(SnapshotReader& r) {
+  dense_.reset();
+  sparse_.clear();
+  sorted_ = 0;
+  SLUICE_ASSIGN_OR_RETURN(uint8_t form, r.ReadU8());
+  if (form == 1) {
+    auto dense = std::make_unique<uint8_t[]>(kRegisters);
+    SLUICE_RETURN_IF_ERROR(r.ReadArray(dense.get(), kRegisters));
+    for (uint32_t i = 0; i < kRegisters; ++i) {
+      if (dense[i] > kMaxRank) return r.Error("HyperLogLog register {} holds rank {} (max {})", i, dense[i], kMaxRank);
+    }
+    dense_ = std::move(dense);
+    return Status::OK();
+  }
+  if (form != 0) return r.Error("unknown HyperLogLog form {}", form);
+  SLUICE_ASSIGN_OR_RETURN(uint32_t n, r.ReadU32());
+  if (n > kSparseMax) return r.Error("a sparse HyperLogLog with {} entries (max {})", n, kSparseMax);
+  std::vector<uint32_t> entries(n);
+  SLUICE_RETURN_IF_ERROR(r.ReadArray(entries.data(), n));
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t rank = entries[i] & 63;
+    if (rank == 0 || rank > kMaxRank || (entries[i] >> 6) >= kRegisters ||
+        (i > 0 && (entries[i] >> 6) <= (entries[i - 1] >> 6))) {
+      return r.Error("HyperLogLog sparse entry {} ({:#x}) is out of order or out of range", i, entries[i]);
+    }
+  }
+  sparse_ = std::move(entries);
+  sorted_ = sparse_.size();
+  return Status::OK();
 }
 
 size_t HyperLogLog::memory_bytes() const {

@@ -13,6 +13,8 @@
 // when that list would outgrow 8 KiB, so a million small groups do not cost 16 GiB. Sparse and
 // dense sketches of the same input give the same estimate.
 // Hashes must be well mixed 64-bit values (sluice::Hash64 for bytes, sluice::HashInt for integers).
+// Save()/Load() carry a sketch through an operator snapshot: the sparse form as sorted entries
+// (one per register), the dense form as its 16384 registers.
 // Thread-safety: none; a value type.
 #pragma once
 
@@ -20,7 +22,12 @@
 #include <memory>
 #include <vector>
 
+#include "sluice/base/status.h"
+
 namespace sluice::engine::ops {
+
+class SnapshotWriter;
+class SnapshotReader;
 
 class HyperLogLog {
  public:
@@ -51,10 +58,18 @@ class HyperLogLog {
   bool is_dense() const { return dense_ != nullptr; }
   size_t memory_bytes() const;
 
+  // Appends the registers. Equal registers give equal bytes, whatever the history of the sketch.
+  void Save(SnapshotWriter& w) const;
+  // Replaces the sketch with one written by Save(); a DataError (from `r`) if the bytes are not
+  // such a sketch, leaving this one empty.
+  Status Load(SnapshotReader& r);
+
  private:
   void AddSparse(uint32_t index, uint8_t rank);
   void CompactSparse();
   void ToDense();
+  // The sparse entries sorted, one per register (the highest rank).
+  std::vector<uint32_t> CompactedEntries() const;
   // Register histogram: counts[r] = number of registers with value r (0..kMaxRank).
   void Histogram(uint32_t* counts) const;
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sluice/base/hash.h"
+#include "sluice/engine/ops/snapshot_codec.h"
 
 namespace sluice::engine::ops {
 namespace {
@@ -40,6 +41,38 @@ TEST(HyperLogLog, SparseAndDenseAgreeAndMergeIsUnion) {
   EXPECT_TRUE(dense.is_dense());
   EXPECT_DOUBLE_EQ(merged.Estimate(), dense.Estimate());
   EXPECT_NEAR(dense.Estimate(), 3000, 3000 * 0.04);
+}
+
+std::string SaveSketch(const HyperLogLog& h) {
+  std::string out;
+  SnapshotWriter w(out, "TEST", 1);
+  h.Save(w);
+  w.Finish();
+  return out;
+}
+
+TEST(HyperLogLog, SaveLoadKeepsTheRegistersInEitherForm) {
+  // Empty, sparse, sparse with an unmerged tail, just past the sparse limit, dense.
+  for (uint64_t n : {0ull, 10ull, 300ull, 2300ull, 20000ull}) {
+    SCOPED_TRACE(n);
+    HyperLogLog h;
+    for (uint64_t i = 0; i < n; ++i) h.Add(HashInt(i));
+    const std::string saved = SaveSketch(h);
+    auto r = OpenSnapshot(saved, "TEST", 1, "sketch");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    HyperLogLog loaded;
+    loaded.Add(HashInt(999999999));  // replaced by Load
+    ASSERT_TRUE(loaded.Load(*r).ok());
+    ASSERT_TRUE(r->ExpectEnd().ok());
+    EXPECT_EQ(loaded.Estimate(), h.Estimate());
+    EXPECT_EQ(SaveSketch(loaded), saved);
+    for (uint64_t i = n; i < n + 3000; ++i) {
+      h.Add(HashInt(i));
+      loaded.Add(HashInt(i));
+    }
+    EXPECT_EQ(loaded.Estimate(), h.Estimate());
+    EXPECT_EQ(SaveSketch(loaded), SaveSketch(h));
+  }
 }
 
 }  // namespace

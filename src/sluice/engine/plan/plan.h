@@ -94,6 +94,30 @@ struct LakeSinkConfig {
   ParquetCompression compression = ParquetCompression::kZstd;
 };
 
+// Event time of a source (DESIGN §6): the watermark is the minimum over the source's partitions
+// of (max event time seen - max_out_of_order); a partition without data for idle_timeout stops
+// holding it back.
+struct EventTimeConfig {
+  std::string field;
+  size_t column = 0;                  // index in the source's output schema
+  int64_t max_out_of_order_us = 0;
+  int64_t idle_timeout_us = 0;        // 0: a partition never counts as idle
+};
+
+// An unbounded source read by the stream runner: the embedded log or a Kafka topic. Records are
+// JSON documents, one per message.
+struct StreamSourceConfig {
+  enum class Kind { kLog, kKafka };
+  Kind kind = Kind::kLog;
+  std::string topic;
+  std::string log_root;  // log: <workdir>/log
+  std::string brokers;   // kafka: bootstrap servers
+  std::string group = "sluice";
+  bool keep_raw = false;
+  // Where a pipeline without a checkpoint starts: the oldest record held, or the current end.
+  bool start_at_end = false;
+};
+
 // Reads a snapshot of a Delta table (or only what was added after a version).
 struct LakeSourceConfig {
   std::string table;
@@ -102,8 +126,27 @@ struct LakeSourceConfig {
   std::optional<int64_t> since_version;
 };
 
-// Hash aggregation (batch: one result per group when the input ends).
+// An event-time window of an aggregate. A record with time t belongs to the tumbling window
+// [floor(t/size)*size, +size), to the size/slide hopping windows that contain it, or to the
+// session of its group that it extends (sessions merge when a record closes the gap).
+struct WindowConfig {
+  enum class Kind { kNone, kTumble, kHop, kSession };
+  Kind kind = Kind::kNone;
+  int64_t size_us = 0;   // tumble, hop
+  int64_t slide_us = 0;  // hop
+  int64_t gap_us = 0;    // session
+  std::string time_field;
+  size_t time_column = 0;  // in the input schema
+  // A record whose window ended more than allowed_lateness before the watermark is late.
+  int64_t allowed_lateness_us = 0;
+  bool late_to_dead_letter = true;  // late: dead_letter (else drop); always counted
+};
+
+// Hash aggregation (batch: one result per group when the input ends; windowed: one result per
+// window and group when the watermark passes the window's end). Windowed output starts with
+// window_start and window_end.
 struct AggregateConfig {
+  WindowConfig window;
   struct GroupBy {
     std::string name;          // output column
     int input_column = -1;     // a plain input column, or -1 for an expression
@@ -166,12 +209,31 @@ struct SqlModelConfig {
   std::vector<std::string> refs;  // schema.table names it reads
 };
 
+// Drops records whose key was seen before, within `within` of the first one (event time when
+// time_column is set, else the epoch's processing time).
+struct DedupConfig {
+  std::vector<size_t> key;  // input columns
+  int64_t within_us = 0;    // 0: keep every key for the life of the pipeline
+  int time_column = -1;
+};
+
+// Appends records (as JSON) to a topic of the embedded log or of Kafka, exactly once per epoch.
+struct StreamSinkConfig {
+  StreamSourceConfig::Kind kind = StreamSourceConfig::Kind::kLog;
+  std::string topic;
+  std::string log_root;
+  std::string brokers;
+  int key_column = -1;  // picks the partition (hash of the value); -1: round robin by epoch
+  int partitions = 1;   // log: partitions of a new topic
+};
+
 // Counts and discards records: for benchmarks and dry runs.
 struct BlackholeSinkConfig {};
 
-using NodeConfig = std::variant<FilesSourceConfig, LakeSourceConfig, ValidateConfig, MapConfig, RouteConfig,
-                                AggregateConfig, LookupConfig, JoinConfig, SqlModelConfig, FilesSinkConfig,
-                                BlackholeSinkConfig, LakeSinkConfig, WarehouseSinkConfig>;
+using NodeConfig = std::variant<FilesSourceConfig, LakeSourceConfig, StreamSourceConfig, ValidateConfig, MapConfig,
+                                RouteConfig, AggregateConfig, DedupConfig, LookupConfig, JoinConfig, SqlModelConfig,
+                                FilesSinkConfig, BlackholeSinkConfig, LakeSinkConfig, WarehouseSinkConfig,
+                                StreamSinkConfig>;
 
 struct EdgeRef {
   size_t node;       // index into Plan::nodes
@@ -194,6 +256,7 @@ struct PlanNode {
   std::string location;  // file:line of the component in the spec
   // Schema of the records arriving on the first input (for sinks and transforms).
   SchemaPtr input_schema;
+  std::optional<EventTimeConfig> event_time;  // sources
 
   const OutputPort* FindOutput(std::string_view port) const;
 };

@@ -1,0 +1,201 @@
+#include "sluice/engine/exec/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/engine/exec/state_codec.h"
+#include "sluice/io/file_system.h"
+#include "sluice/log/crc32c.h"
+
+namespace sluice::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::string_view kMagic = "SLUICECK";  // 8 bytes
+constexpr int64_t kFormatVersion = 1;
+
+// Epoch numbers sort as text: zero-padded to 20 digits.
+std::string EpochName(int64_t epoch) { return fmt::format("{:020d}", epoch); }
+
+std::optional<int64_t> ParseEpochName(const std::string& stem) {
+  if (stem.size() != 20 || !std::all_of(stem.begin(), stem.end(), ::isdigit)) return std::nullopt;
+  return std::stoll(stem);
+}
+
+// Epochs that have a file with `ext` in `dir`, ascending.
+std::vector<int64_t> ListEpochs(const std::string& dir, const std::string& ext) {
+  std::vector<int64_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ext) continue;
+    if (auto e = ParseEpochName(it->path().stem().string())) out.push_back(*e);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::string CheckpointStore::OffsetsPath(int64_t epoch) const {
+  return (fs::path(dir_) / "offsets" / (EpochName(epoch) + ".json")).string();
+}
+std::string CheckpointStore::StatePath(int64_t epoch) const {
+  return (fs::path(dir_) / "state" / (EpochName(epoch) + ".ckpt")).string();
+}
+
+Status CheckpointStore::WriteOffsets(const EpochOffsets& o) const {
+  json j;
+  j["format"] = kFormatVersion;
+  j["epoch"] = o.epoch;
+  j["watermark"] = o.watermark;
+  j["time"] = o.time_micros;
+  j["final"] = o.final;
+  j["end"] = json::object();
+  for (const auto& [src, parts] : o.end) {
+    json p = json::object();
+    for (const auto& [id, off] : parts) p[std::to_string(id)] = off;
+    j["end"][src] = p;
+  }
+  return io::WriteFileAtomic(OffsetsPath(o.epoch), j.dump(1) + "\n")
+      .WithContext("checkpoint: writing the offsets of epoch " + std::to_string(o.epoch));
+}
+
+Result<std::optional<EpochOffsets>> CheckpointStore::LoadOffsets(int64_t epoch) const {
+  const std::string path = OffsetsPath(epoch);
+  if (!fs::exists(path)) return std::optional<EpochOffsets>();
+  SLUICE_ASSIGN_OR_RETURN(auto text, io::ReadFile(path, 0));
+  json j = json::parse(text.view(), nullptr, false);
+  auto bad = [&](std::string_view what) {
+    return Status::DataError("{}: {}; the file is damaged (restore it from a backup, or remove the checkpoint "
+                             "directory {} to start the pipeline over)", path, what, dir_);
+  };
+  if (!j.is_object()) return bad("not a JSON object");
+  if (j.value("format", int64_t{0}) != kFormatVersion) return bad("unknown format version");
+  EpochOffsets o;
+  try {
+    o.epoch = j.at("epoch").get<int64_t>();
+    o.watermark = j.at("watermark").get<int64_t>();
+    o.time_micros = j.at("time").get<int64_t>();
+    o.final = j.at("final").get<bool>();
+    for (auto& [src, parts] : j.at("end").items()) {
+      for (auto& [id, off] : parts.items()) o.end[src][std::stoi(id)] = off.get<int64_t>();
+    }
+  } catch (const std::exception& e) {
+    return bad(e.what());
+  }
+  if (o.epoch != epoch) return bad("it names epoch " + std::to_string(o.epoch));
+  return std::optional<EpochOffsets>(std::move(o));
+}
+
+std::string CheckpointStore::EncodeCheckpoint(const Checkpoint& c) {
+  json meta;
+  meta["epoch"] = c.epoch;
+  meta["watermark"] = c.watermark;
+  meta["sources"] = json::object();
+  for (const auto& [src, parts] : c.sources) {
+    json p = json::object();
+    for (const auto& [id, prog] : parts) {
+      p[std::to_string(id)] = {{"next", prog.next}, {"max_event_time", prog.max_event_time}};
+    }
+    meta["sources"][src] = p;
+  }
+  meta["counters"] = json::object();
+  for (const auto& [name, k] : c.counters) {
+    meta["counters"][name] = {k.in, k.out, k.dead_letter, k.dropped, k.warnings, k.late};
+  }
+  std::string body;
+  PutBytes(body, meta.dump());
+  PutI64(body, static_cast<int64_t>(c.state.size()));
+  for (const auto& [name, blob] : c.state) {
+    PutBytes(body, name);
+    PutBytes(body, blob);
+  }
+  std::string out(kMagic);
+  PutI64(out, kFormatVersion);
+  PutI64(out, static_cast<int64_t>(body.size()));
+  out += body;
+  PutI64(out, log::crc32c::Value(body.data(), body.size()));
+  return out;
+}
+
+Result<Checkpoint> CheckpointStore::DecodeCheckpoint(std::string_view data, const std::string& file) {
+  auto bad = [&](std::string_view what) {
+    return Status::DataError("checkpoint {} is damaged: {}; remove it to fall back to the one before, or remove "
+                             "the checkpoint directory to start the pipeline over", file, what);
+  };
+  if (data.size() < kMagic.size() + 24 || data.substr(0, kMagic.size()) != kMagic) return bad("bad magic");
+  StateReader head(data.substr(kMagic.size()));
+  if (head.I64() != kFormatVersion) return bad("unknown format version");
+  const int64_t len = head.I64();
+  const size_t at = kMagic.size() + 16;
+  if (len < 0 || static_cast<size_t>(len) + 8 != data.size() - at) return bad("truncated");
+  std::string_view body = data.substr(at, static_cast<size_t>(len));
+  StateReader tail(data.substr(at + static_cast<size_t>(len)));
+  if (static_cast<uint32_t>(tail.I64()) != log::crc32c::Value(body.data(), body.size())) return bad("CRC mismatch");
+  StateReader r(body);
+  Checkpoint c;
+  json meta = json::parse(r.Bytes(), nullptr, false);
+  if (!meta.is_object()) return bad("metadata is not JSON");
+  try {
+    c.epoch = meta.at("epoch").get<int64_t>();
+    c.watermark = meta.at("watermark").get<int64_t>();
+    for (auto& [src, parts] : meta.at("sources").items()) {
+      for (auto& [id, p] : parts.items()) {
+        PartitionProgress prog;
+        prog.next = p.at("next").get<int64_t>();
+        prog.max_event_time = p.at("max_event_time").get<int64_t>();
+        c.sources[src][std::stoi(id)] = prog;
+      }
+    }
+    for (auto& [name, k] : meta.at("counters").items()) {
+      NodeCounters n;
+      n.in = k.at(0);
+      n.out = k.at(1);
+      n.dead_letter = k.at(2);
+      n.dropped = k.at(3);
+      n.warnings = k.at(4);
+      n.late = k.at(5);
+      c.counters[name] = n;
+    }
+  } catch (const std::exception& e) {
+    return bad(e.what());
+  }
+  const int64_t n = r.I64();
+  for (int64_t i = 0; i < n && r.ok(); ++i) {
+    std::string name(r.Bytes());
+    c.state[name] = std::string(r.Bytes());
+  }
+  if (!r.done()) return bad("malformed state sections");
+  return c;
+}
+
+Result<std::optional<Checkpoint>> CheckpointStore::LoadLatest() const {
+  auto epochs = ListEpochs((fs::path(dir_) / "state").string(), ".ckpt");
+  if (epochs.empty()) return std::optional<Checkpoint>();
+  const std::string path = StatePath(epochs.back());
+  SLUICE_ASSIGN_OR_RETURN(auto data, io::ReadFile(path, 0));
+  SLUICE_ASSIGN_OR_RETURN(Checkpoint c, DecodeCheckpoint(data.view(), path));
+  if (c.epoch != epochs.back()) return Status::DataError("checkpoint {} names epoch {}", path, c.epoch);
+  return std::optional<Checkpoint>(std::move(c));
+}
+
+Status CheckpointStore::WriteCheckpoint(const Checkpoint& c) const {
+  SLUICE_RETURN_IF_ERROR(io::WriteFileAtomic(StatePath(c.epoch), EncodeCheckpoint(c))
+                             .WithContext("checkpoint: writing the state of epoch " + std::to_string(c.epoch)));
+  // Keep this checkpoint and the one before; offsets of epochs after the older one stay too.
+  const int64_t keep_from = c.epoch - 1;
+  std::error_code ec;
+  for (int64_t e : ListEpochs((fs::path(dir_) / "state").string(), ".ckpt")) {
+    if (e < keep_from) fs::remove(StatePath(e), ec);
+  }
+  for (int64_t e : ListEpochs((fs::path(dir_) / "offsets").string(), ".json")) {
+    if (e < keep_from) fs::remove(OffsetsPath(e), ec);
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,104 @@
+// The operators of stream pipelines (DESIGN §6): windowed aggregation, dedup, and the stream
+// sources and sinks (embedded log, Kafka). Internal to engine/exec.
+//
+// Determinism: given the same input records in the same order, the same starting state and the
+// same watermark per epoch, every operator here produces the same output. The stream runner
+// relies on it to replay an epoch after a crash (sinks then skip what they already hold).
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "sluice/engine/exec/operator.h"
+
+namespace sluice::engine {
+
+// Windowed aggregate: a record goes to the tumbling/hopping windows that contain its time; a
+// window's result (window_start, window_end, group-by columns, measures) is emitted once, when
+// the watermark passes window_end + allowed_lateness. A record all of whose windows are already
+// past that point is late: counted, and dead-lettered or dropped. In a batch run every window
+// is emitted when the input ends.
+class WindowAggregateOperator final : public Operator {
+ public:
+  WindowAggregateOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~WindowAggregateOperator() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status Close() override;
+  Status EndEpoch(int64_t watermark) override;
+  Status SaveState(std::string& out) override;
+  Status LoadState(std::string_view in) override;
+
+ private:
+  struct State;
+  Status Fire(int64_t watermark);
+  Status ProcessSession(const Batch& batch, const Column& time);
+  std::unique_ptr<State> state_;
+};
+
+// Drops a record whose key was seen before (within `within`); keeps the first.
+class DedupOperator final : public Operator {
+ public:
+  DedupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+  ~DedupOperator() override;
+  Status Process(size_t slot, const Batch& batch) override;
+  Status EndEpoch(int64_t watermark) override;
+  Status SaveState(std::string& out) override;
+  Status LoadState(std::string_view in) override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Where a stream source stands in one partition.
+struct PartitionProgress {
+  int64_t next = 0;                      // the next offset to read
+  int64_t max_event_time = INT64_MIN;    // the largest event time read so far
+  int64_t last_data_micros = INT64_MIN;  // monotonic clock when a record last arrived
+  int64_t stop = -1;                     // replay: read up to this offset (exclusive), then stop
+};
+
+// A source of unbounded input read in epochs by the stream runner.
+class StreamSource : public Operator {
+ public:
+  using Operator::Operator;
+  // Starts at the restored positions; other partitions start at the oldest record (or the end
+  // with start: latest).
+  virtual Status Open(const std::map<int32_t, int64_t>& restored) = 0;
+  // Reads and emits up to max_records, waiting at most timeout_ms when nothing is there.
+  // Returns how many records it read.
+  virtual Result<size_t> Poll(size_t max_records, int timeout_ms) = 0;
+  // True when every partition is at its stop offset (replay) or, without one, at the end of
+  // what the topic held when asked.
+  virtual Result<bool> CaughtUp() = 0;
+  // Sets (or clears, with an empty map) the stop offsets of a replayed epoch.
+  virtual void SetStop(const std::map<int32_t, int64_t>& stop);
+  std::map<int32_t, PartitionProgress>& partitions() { return parts_; }
+
+ protected:
+  // Decodes records of one partition (`buf` holds them separated by '\n', with
+  // formats::kInputPadding bytes of slack; offsets[i] is record i's offset) and emits them;
+  // undecodable records become dead letters naming partition and offset.
+  Status DecodeAndEmit(int32_t partition, std::string_view buf, const std::vector<int64_t>& offsets);
+  // Appends a record to `buf` on one line (line breaks in it become spaces).
+  static void AppendRecord(std::string& buf, std::string_view value);
+  const std::string& topic() const;
+
+  std::map<int32_t, PartitionProgress> parts_;
+
+ private:
+  struct Decoders;
+  std::shared_ptr<Decoders> decoders_;
+};
+
+std::unique_ptr<StreamSource> MakeLogSource(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+std::unique_ptr<StreamSource> MakeKafkaSource(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+
+// Log and Kafka sinks: an epoch's records are buffered per partition and written at EndEpoch,
+// exactly once. Before writing, the sink records (in its own small file under the workdir) each
+// partition's end offset; a replayed epoch skips, per partition, the records the topic already
+// got after that offset (the sink is the partition's only writer, and a replay produces the
+// same records in the same order).
+std::unique_ptr<Operator> MakeStreamSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
+
+}  // namespace sluice::engine

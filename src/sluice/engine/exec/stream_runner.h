@@ -1,0 +1,70 @@
+// StreamRunner: executes a stream Plan in epochs, exactly once across crashes (DESIGN §6).
+//
+// Each epoch: the sources read (up to epoch_records or epoch_interval); the batches flow through
+// the operators as in a batch run; the epoch's input (end offsets, the watermark that closes it,
+// its processing time) is recorded durably; every operator ends the epoch in topological order
+// (windows fire, sinks commit the epoch with its offsets, or skip an epoch they hold); the dead
+// letters of the epoch are committed; finally a checkpoint of positions and operator state is
+// written. A restarted runner restores the newest checkpoint and replays the recorded epoch after
+// it with exactly the same input, so every record lands once in every sink or in the dead
+// letters.
+//
+// Backpressure: operators run on the polling thread and sinks write through bounded queues, so
+// a slow sink slows the source and memory stays bounded by the epoch size.
+// Thread-safety: one RunStream() at a time per pipeline and workdir.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "sluice/base/clock.h"
+#include "sluice/engine/exec/operator.h"
+#include "sluice/engine/plan/plan.h"
+
+namespace sluice::engine {
+
+struct StreamOptions {
+  std::string workdir = ".sluice";
+  const Clock* clock = nullptr;  // defaults to the system clock
+  bool progress = false;         // a line per epoch on stderr
+  int64_t epoch_records = 500000;
+  int64_t epoch_interval_ms = 1000;
+  // Stop once every source has read everything it holds: the final epoch closes every window
+  // (as if the input ended), then the runner returns.
+  bool until_idle = false;
+  // Set (e.g. by SIGTERM) to finish the current epoch and stop.
+  const std::atomic<bool>* stop = nullptr;
+  int64_t max_epochs = -1;  // stop after this many epochs in this run (tests, benchmarks)
+};
+
+struct StreamResult {
+  Status status;
+  int64_t restored_epoch = 0;  // the checkpoint this run started from (0: none)
+  int64_t last_epoch = 0;      // the last epoch committed
+  int64_t epochs = 0;          // epochs committed by this run
+  int64_t records = 0;         // records read by this run
+  int64_t watermark = INT64_MIN;
+  bool finished = false;  // the input ended (--until-idle) and every window fired
+  // Totals since the pipeline started (restored from checkpoints), plan order.
+  std::vector<std::pair<std::string, NodeCounters>> components;
+  int64_t duration_ms = 0;
+};
+
+StreamResult RunStream(const Plan& plan, const StreamOptions& options);
+
+// One source partition as the watermark sees it.
+struct PartitionClock {
+  int64_t max_event_time = INT64_MIN;    // INT64_MIN: no record yet
+  int64_t last_data_micros = INT64_MIN;  // monotonic; INT64_MIN: none since the runner started
+  int64_t max_out_of_order_us = 0;
+  int64_t idle_timeout_us = 0;  // 0: never idle
+};
+// min over non-idle partitions of (max event time - max_out_of_order), never below `previous`.
+// A partition is idle when it has had no data for idle_timeout (counted from `started` if it has
+// had none since). A non-idle partition that has not seen a record yet holds the watermark.
+// With no non-idle partition the watermark stays where it was.
+int64_t ComputeWatermark(const std::vector<PartitionClock>& partitions, int64_t now, int64_t started,
+                         int64_t previous);
+
+}  // namespace sluice::engine
