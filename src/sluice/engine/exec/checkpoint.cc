@@ -5,9 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sluice/engine/exec/state_codec.h"
+#include "sluice/engine/ops/snapshot_codec.h"
 #include "sluice/io/file_system.h"
-#include "sluice/log/crc32c.h"
 
 namespace sluice::engine {
 namespace {
@@ -15,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::string_view kMagic = "SLUICECK";  // 8 bytes
+constexpr std::string_view kMagic = "SLCK";
 constexpr int64_t kFormatVersion = 1;
 
 // Epoch numbers sort as text: zero-padded to 20 digits.
@@ -107,18 +106,15 @@ std::string CheckpointStore::EncodeCheckpoint(const Checkpoint& c) {
   for (const auto& [name, k] : c.counters) {
     meta["counters"][name] = {k.in, k.out, k.dead_letter, k.dropped, k.warnings, k.late};
   }
-  std::string body;
-  PutBytes(body, meta.dump());
-  PutI64(body, static_cast<int64_t>(c.state.size()));
+  std::string out;
+  ops::SnapshotWriter w(out, kMagic, kFormatVersion);
+  w.PutBytes(meta.dump());
+  w.PutU64(c.state.size());
   for (const auto& [name, blob] : c.state) {
-    PutBytes(body, name);
-    PutBytes(body, blob);
+    w.PutBytes(name);
+    w.PutBytes(blob);
   }
-  std::string out(kMagic);
-  PutI64(out, kFormatVersion);
-  PutI64(out, static_cast<int64_t>(body.size()));
-  out += body;
-  PutI64(out, log::crc32c::Value(body.data(), body.size()));
+  w.Finish();
   return out;
 }
 
@@ -127,18 +123,13 @@ Result<Checkpoint> CheckpointStore::DecodeCheckpoint(std::string_view data, cons
     return Status::DataError("checkpoint {} is damaged: {}; remove it to fall back to the one before, or remove "
                              "the checkpoint directory to start the pipeline over", file, what);
   };
-  if (data.size() < kMagic.size() + 24 || data.substr(0, kMagic.size()) != kMagic) return bad("bad magic");
-  StateReader head(data.substr(kMagic.size()));
-  if (head.I64() != kFormatVersion) return bad("unknown format version");
-  const int64_t len = head.I64();
-  const size_t at = kMagic.size() + 16;
-  if (len < 0 || static_cast<size_t>(len) + 8 != data.size() - at) return bad("truncated");
-  std::string_view body = data.substr(at, static_cast<size_t>(len));
-  StateReader tail(data.substr(at + static_cast<size_t>(len)));
-  if (static_cast<uint32_t>(tail.I64()) != log::crc32c::Value(body.data(), body.size())) return bad("CRC mismatch");
-  StateReader r(body);
+  auto opened = ops::OpenSnapshot(data, kMagic, kFormatVersion, "checkpoint " + file);
+  if (!opened.ok()) return bad(opened.status().message());
+  ops::SnapshotReader& r = *opened;
+  auto meta_text = r.ReadBytes();
+  if (!meta_text.ok()) return bad(meta_text.status().message());
   Checkpoint c;
-  json meta = json::parse(r.Bytes(), nullptr, false);
+  json meta = json::parse(*meta_text, nullptr, false);
   if (!meta.is_object()) return bad("metadata is not JSON");
   try {
     c.epoch = meta.at("epoch").get<int64_t>();
@@ -164,12 +155,16 @@ Result<Checkpoint> CheckpointStore::DecodeCheckpoint(std::string_view data, cons
   } catch (const std::exception& e) {
     return bad(e.what());
   }
-  const int64_t n = r.I64();
-  for (int64_t i = 0; i < n && r.ok(); ++i) {
-    std::string name(r.Bytes());
-    c.state[name] = std::string(r.Bytes());
+  auto n = r.ReadCount(8, "state sections");
+  if (!n.ok()) return bad(n.status().message());
+  for (size_t i = 0; i < *n; ++i) {
+    auto name = r.ReadBytes();
+    if (!name.ok()) return bad(name.status().message());
+    auto blob = r.ReadBytes();
+    if (!blob.ok()) return bad(blob.status().message());
+    c.state[std::string(*name)] = std::string(*blob);
   }
-  if (!r.done()) return bad("malformed state sections");
+  if (auto st = r.ExpectEnd(); !st.ok()) return bad(st.message());
   return c;
 }
 

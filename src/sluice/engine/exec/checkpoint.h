@@ -9,7 +9,7 @@
 //                         exactly this input, so the epoch's output is the same again.
 //   state/<epoch>.ckpt    written after every sink has committed the epoch: source positions,
 //                         per-partition event-time progress, the watermark, counters and every
-//                         operator's state snapshot; CRC32C-protected.
+//                         operator's state snapshot; checksummed (XXH3).
 // The newest state file is the last complete epoch. Older files are pruned (two are kept).
 // Any write or fsync failure is returned, and the runner stops: it never carries on without a
 // durable checkpoint.

@@ -18,8 +18,7 @@ bool ChangesCardinality(const PlanNode& node) {
 
 // ----- aggregate
 
-Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node) {
-  const auto& cfg = std::get<AggregateConfig>(node.config);
+std::vector<ops::GroupKey> GroupKeys(const AggregateConfig& cfg) {
   std::vector<ops::GroupKey> keys;
   for (const auto& g : cfg.group_by) {
     if (g.input_column >= 0) {
@@ -30,7 +29,12 @@ Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node
       keys.push_back(ops::GroupKey::Expr(g.name, g.expr));
     }
   }
-  return ops::HashAggregator::Make(node.input_schema, std::move(keys), cfg.calls);
+  return keys;
+}
+
+Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node) {
+  const auto& cfg = std::get<AggregateConfig>(node.config);
+  return ops::HashAggregator::Make(node.input_schema, GroupKeys(cfg), cfg.calls);
 }
 
 struct AggregateOperator::State {

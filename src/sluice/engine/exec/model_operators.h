@@ -9,6 +9,8 @@
 
 namespace sluice::engine {
 
+// The group-by keys of an aggregate, as the aggregator takes them.
+std::vector<ops::GroupKey> GroupKeys(const AggregateConfig& cfg);
 // The aggregator of an aggregate node (its group-by keys and aggregate calls).
 Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node);
 // The output rows of an aggregate node for a batch of finished groups (group-by columns, then

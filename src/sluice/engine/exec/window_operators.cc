@@ -4,16 +4,16 @@
 
 #include "sluice/base/logging.h"
 #include "sluice/engine/exec/model_operators.h"
-#include "sluice/engine/exec/state_codec.h"
 #include "sluice/engine/exec/stream_operators.h"
 #include "sluice/engine/ops/dedup_set.h"
 #include "sluice/engine/ops/key_table.h"
-#include "sluice/formats/json/json.h"
+#include "sluice/engine/ops/snapshot_codec.h"
 
 namespace sluice::engine {
 namespace {
 
-constexpr int64_t kStateVersion = 1;
+constexpr std::string_view kWindowMagic = "SLWA";
+constexpr uint8_t kWindowVersion = 1;
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -239,15 +239,7 @@ Status WindowAggregateOperator::Fire(int64_t watermark) {
   fields.push_back(Field{"window_end", DataType::Timestamp(), true});
   auto ext_schema = std::make_shared<Schema>(std::move(fields));
   std::vector<ops::GroupKey> gk = {ops::GroupKey::Column(in.size()), ops::GroupKey::Column(in.size() + 1)};
-  for (const auto& g : cfg.group_by) {
-    if (g.input_column >= 0) {
-      ops::GroupKey k = ops::GroupKey::Column(static_cast<size_t>(g.input_column));
-      k.name = g.name;
-      gk.push_back(std::move(k));
-    } else {
-      gk.push_back(ops::GroupKey::Expr(g.name, g.expr));
-    }
-  }
+  for (auto& k : GroupKeys(cfg)) gk.push_back(std::move(k));
   SLUICE_ASSIGN_OR_RETURN(auto agg, ops::HashAggregator::Make(ext_schema, std::move(gk), cfg.calls));
   std::vector<Batch> still_open;
   for (size_t b = 0; b < held.size(); ++b) {
@@ -288,52 +280,50 @@ Status WindowAggregateOperator::EndEpoch(int64_t watermark) { return Fire(waterm
 Status WindowAggregateOperator::Close() { return Fire(INT64_MAX); }
 
 Status WindowAggregateOperator::SaveState(std::string& out) {
-  PutI64(out, kStateVersion);
-  PutI64(out, static_cast<int64_t>(state_->windows.size()));
+  ops::SnapshotWriter w(out, kWindowMagic, kWindowVersion);
+  w.PutU64(state_->windows.size());
   std::string blob;
   for (const auto& [start, win] : state_->windows) {
-    PutI64(out, start);
-    PutI64(out, win.end);
+    w.PutI64(start);
+    w.PutI64(win.end);
     blob.clear();
     win.agg->SaveState(blob);
-    PutBytes(out, blob);
+    w.PutBytes(blob);
   }
-  // Held session rows as NDJSON (the input schema's JSON encoding round-trips every type).
-  blob.clear();
-  formats::JsonEncoder enc(node_.input_schema);
-  for (const Batch& b : state_->session_rows) enc.Encode(b, blob);
-  PutBytes(out, blob);
+  // Held session rows, column by column.
+  w.PutU64(state_->session_rows.size());
+  for (const Batch& b : state_->session_rows) {
+    w.PutU64(b.num_rows());
+    for (const auto& c : b.columns()) w.PutColumn(*c, b.num_rows());
+  }
+  w.Finish();
   return Status::OK();
 }
 
 Status WindowAggregateOperator::LoadState(std::string_view in) {
-  StateReader r(in);
-  if (r.I64() != kStateVersion) return Status::DataError("{}: window state has an unknown version", node_.name);
-  const int64_t n = r.I64();
+  SLUICE_ASSIGN_OR_RETURN(ops::SnapshotReader r, ops::OpenSnapshot(in, kWindowMagic, kWindowVersion, node_.name + ": window state"));
   state_->windows.clear();
-  for (int64_t i = 0; i < n && r.ok(); ++i) {
-    int64_t start = r.I64(), end = r.I64();
-    std::string_view blob = r.Bytes();
+  state_->session_rows.clear();
+  SLUICE_ASSIGN_OR_RETURN(size_t n, r.ReadCount(20, "windows"));
+  for (size_t i = 0; i < n; ++i) {
+    SLUICE_ASSIGN_OR_RETURN(int64_t start, r.ReadI64());
+    SLUICE_ASSIGN_OR_RETURN(int64_t end, r.ReadI64());
+    SLUICE_ASSIGN_OR_RETURN(std::string_view blob, r.ReadBytes());
     SLUICE_ASSIGN_OR_RETURN(auto agg, MakeAggregator(node_));
     SLUICE_RETURN_IF_ERROR(agg->LoadState(blob).WithContext(node_.name));
     state_->windows.emplace(start, State::Window{end, std::move(agg)});
   }
-  std::string rows(r.Bytes());
-  if (!r.done()) return Status::DataError("{}: window state is truncated or malformed", node_.name);
-  state_->session_rows.clear();
-  if (!rows.empty()) {
-    rows.append(formats::kInputPadding, '\0');
-    formats::JsonDecoder dec(node_.input_schema, formats::DecodeOptions{});
-    std::vector<formats::DecodeError> errors;
-    SLUICE_RETURN_IF_ERROR(dec.Decode(std::string_view(rows.data(), rows.size() - formats::kInputPadding), 1,
-                                      [&](Batch b) {
-                                        state_->session_rows.push_back(std::move(b));
-                                        return Status::OK();
-                                      },
-                                      errors));
-    if (!errors.empty()) return Status::DataError("{}: held session rows do not decode: {}", node_.name, errors[0].message);
+  SLUICE_ASSIGN_OR_RETURN(size_t batches, r.ReadCount(8, "session batches"));
+  for (size_t i = 0; i < batches; ++i) {
+    SLUICE_ASSIGN_OR_RETURN(uint64_t rows, r.ReadU64());
+    std::vector<ColumnPtr> cols;
+    for (const auto& f : node_.input_schema->fields()) {
+      SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, r.ReadColumn(f.type, rows));
+      cols.push_back(std::move(c));
+    }
+    state_->session_rows.emplace_back(node_.input_schema, std::move(cols), rows);
   }
-  return Status::OK();
+  return r.ExpectEnd();
 }
 
 // ----- dedup

@@ -1,0 +1,411 @@
+// The watermark rule of the stream runner (ComputeWatermark) and the checkpoint files
+// (CheckpointStore): round trips, pruning, and damaged files.
+#include "sluice/engine/exec/stream_runner.h"
+
+#include <stdlib.h>
+
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "sluice/engine/exec/checkpoint.h"
+
+namespace sluice::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kSecond = 1000000;
+constexpr int64_t kMs = 1000;
+
+// ----- ComputeWatermark
+
+PartitionClock Part(int64_t max_event_time, int64_t last_data, int64_t out_of_order = 0, int64_t idle = 0) {
+  return PartitionClock{max_event_time, last_data, out_of_order, idle};
+}
+
+constexpr int64_t kStarted = 1000 * kSecond;  // monotonic time the runner started
+constexpr int64_t kNow = kStarted + 60 * kSecond;
+
+TEST(ComputeWatermark, IsTheMinimumOverPartitionsOfMaxEventTimeMinusOutOfOrder) {
+  // Each partition subtracts its own max_out_of_order.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 10 * kSecond), Part(50 * kSecond, kNow, 5 * kSecond)}, kNow,
+                             kStarted, INT64_MIN),
+            45 * kSecond);
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 10 * kSecond), Part(95 * kSecond, kNow, 1 * kSecond)}, kNow,
+                             kStarted, INT64_MIN),
+            90 * kSecond);
+  // One partition.
+  EXPECT_EQ(ComputeWatermark({Part(7 * kSecond, kNow)}, kNow, kStarted, INT64_MIN), 7 * kSecond);
+  // Event times before 1970 are ordinary values.
+  EXPECT_EQ(ComputeWatermark({Part(-5 * kSecond, kNow, 2 * kSecond)}, kNow, kStarted, INT64_MIN), -7 * kSecond);
+}
+
+TEST(ComputeWatermark, NoPartitionsKeepsThePrevious) {
+  EXPECT_EQ(ComputeWatermark({}, kNow, kStarted, INT64_MIN), INT64_MIN);
+  EXPECT_EQ(ComputeWatermark({}, kNow, kStarted, 3 * kSecond), 3 * kSecond);
+}
+
+TEST(ComputeWatermark, AnIdlePartitionStopsHoldingItBack) {
+  const int64_t idle = 200 * kMs;
+  // Partition 1 is far behind but last had data 300 ms ago: idle.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 10 * kSecond, idle), Part(5 * kSecond, kNow - 300 * kMs, 0, idle)},
+                             kNow, kStarted, INT64_MIN),
+            90 * kSecond);
+  // Exactly idle_timeout without data is idle.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 0, idle), Part(5 * kSecond, kNow - idle, 0, idle)}, kNow,
+                             kStarted, INT64_MIN),
+            100 * kSecond);
+  // One microsecond less is not: it holds the watermark at its own progress.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 0, idle), Part(5 * kSecond, kNow - idle + 1, 0, idle)}, kNow,
+                             kStarted, INT64_MIN),
+            5 * kSecond);
+  // Without an idle_timeout a partition is never idle, however long it has been quiet.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 0, 0), Part(5 * kSecond, kStarted - 3600 * kSecond, 0, 0)},
+                             kNow, kStarted, INT64_MIN),
+            5 * kSecond);
+}
+
+TEST(ComputeWatermark, IdlenessOfAPartitionWithoutDataCountsFromTheStart) {
+  const int64_t idle = 200 * kMs;
+  const PartitionClock active = Part(100 * kSecond, kStarted + 150 * kMs, 10 * kSecond, idle);
+  const PartitionClock never = Part(INT64_MIN, INT64_MIN, 10 * kSecond, idle);
+  // 150 ms after the start the empty partition is not idle yet: it holds the watermark.
+  EXPECT_EQ(ComputeWatermark({active, never}, kStarted + 150 * kMs, kStarted, INT64_MIN), INT64_MIN);
+  EXPECT_EQ(ComputeWatermark({active, never}, kStarted + 150 * kMs, kStarted, 4 * kSecond), 4 * kSecond);
+  // 200 ms after the start it is idle; the active partition (data 50 ms ago) alone sets it.
+  EXPECT_EQ(ComputeWatermark({active, never}, kStarted + 200 * kMs, kStarted, INT64_MIN), 90 * kSecond);
+  // A partition whose event time was restored from a checkpoint but that has had no data since
+  // the start is idle by the same rule.
+  const PartitionClock restored = Part(20 * kSecond, INT64_MIN, 0, idle);
+  EXPECT_EQ(ComputeWatermark({active, restored}, kStarted + 150 * kMs, kStarted, INT64_MIN), 20 * kSecond);
+  EXPECT_EQ(ComputeWatermark({active, restored}, kStarted + 200 * kMs, kStarted, INT64_MIN), 90 * kSecond);
+}
+
+TEST(ComputeWatermark, ANonIdlePartitionWithoutDataHoldsIt) {
+  // No idle_timeout: the empty partition holds the watermark forever.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow), Part(INT64_MIN, INT64_MIN)}, kNow, kStarted, INT64_MIN),
+            INT64_MIN);
+  EXPECT_EQ(ComputeWatermark({Part(INT64_MIN, INT64_MIN), Part(100 * kSecond, kNow)}, kNow, kStarted, 12 * kSecond),
+            12 * kSecond);
+  // With an idle_timeout that has not run out yet, likewise.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 0, 120 * kSecond), Part(INT64_MIN, INT64_MIN, 0, 120 * kSecond)},
+                             kNow, kStarted, 12 * kSecond),
+            12 * kSecond);
+}
+
+TEST(ComputeWatermark, NeverGoesBackwards) {
+  // A partition that was idle becomes active again behind the watermark: it stays.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow), Part(30 * kSecond, kNow)}, kNow, kStarted, 90 * kSecond),
+            90 * kSecond);
+  // Equal is kept, larger moves it.
+  EXPECT_EQ(ComputeWatermark({Part(90 * kSecond, kNow)}, kNow, kStarted, 90 * kSecond), 90 * kSecond);
+  EXPECT_EQ(ComputeWatermark({Part(91 * kSecond, kNow)}, kNow, kStarted, 90 * kSecond), 91 * kSecond);
+  // A sequence of epochs: the result is monotonic whatever the partitions report.
+  int64_t w = INT64_MIN;
+  const std::vector<std::pair<int64_t, int64_t>> maxima = {{10, 12}, {20, 11}, {15, 30}, {40, 35}, {38, 36}};
+  int64_t expected = INT64_MIN;
+  for (const auto& [a, b] : maxima) {
+    const int64_t next = ComputeWatermark({Part(a * kSecond, kNow), Part(b * kSecond, kNow)}, kNow, kStarted, w);
+    expected = std::max(expected, std::min(a, b) * kSecond);
+    EXPECT_EQ(next, expected);
+    EXPECT_GE(next, w);
+    w = next;
+  }
+}
+
+TEST(ComputeWatermark, AllIdleKeepsThePrevious) {
+  const int64_t idle = 200 * kMs;
+  const int64_t long_ago = kNow - 10 * kSecond;
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 0, idle), Part(200 * kSecond, long_ago, 0, idle)}, kNow,
+                             kStarted, 40 * kSecond),
+            40 * kSecond);
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 0, idle), Part(INT64_MIN, INT64_MIN, 0, idle)}, kNow,
+                             kStarted, INT64_MIN),
+            INT64_MIN);
+}
+
+// ----- CheckpointStore
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/sluice-checkpoint-XXXXXX";
+    const char* p = ::mkdtemp(tmpl);
+    EXPECT_NE(p, nullptr);
+    path_ = p ? p : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void Spit(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+}
+
+std::set<std::string> Names(const std::string& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) out.insert(it->path().filename().string());
+  return out;
+}
+
+EpochOffsets SampleOffsets(int64_t epoch) {
+  EpochOffsets o;
+  o.epoch = epoch;
+  o.watermark = 1793525400000000 + epoch;
+  o.time_micros = 1795000000000000 + epoch;
+  o.final = epoch % 2 == 0;
+  o.end["clicks"] = {{0, 40000 + epoch}, {1, 39876}, {7, 0}};
+  o.end["orders"] = {{0, 12}};
+  return o;
+}
+
+Checkpoint SampleCheckpoint(int64_t epoch) {
+  Checkpoint c;
+  c.epoch = epoch;
+  c.watermark = 1793525400000000 + epoch;
+  PartitionProgress p0;
+  p0.next = 40000 + epoch;
+  p0.max_event_time = 1793526060000000;
+  PartitionProgress p1;
+  p1.next = 0;
+  p1.max_event_time = INT64_MIN;  // no record yet
+  c.sources["clicks"] = {{0, p0}, {1, p1}};
+  c.counters["clicks"] = NodeCounters{100 + epoch, 98, 2, 0, 0, 0};
+  c.counters["per_minute"] = NodeCounters{98, 7, 3, 1, 5, 4};
+  std::string blob = {'\x01', '\0', '\0', '\0', '\0', '\0', '\0', '\0', '\xff', '\0'};
+  c.state["per_minute"] = blob + "binary";
+  c.state["unique"] = std::string(1000, 'k') + std::to_string(epoch);
+  return c;
+}
+
+void ExpectSameOffsets(const EpochOffsets& a, const EpochOffsets& b) {
+  EXPECT_EQ(a.epoch, b.epoch);
+  EXPECT_EQ(a.watermark, b.watermark);
+  EXPECT_EQ(a.time_micros, b.time_micros);
+  EXPECT_EQ(a.final, b.final);
+  EXPECT_EQ(a.end, b.end);
+}
+
+void ExpectSameCheckpoint(const Checkpoint& a, const Checkpoint& b) {
+  EXPECT_EQ(a.epoch, b.epoch);
+  EXPECT_EQ(a.watermark, b.watermark);
+  ASSERT_EQ(a.sources.size(), b.sources.size());
+  for (const auto& [src, parts] : a.sources) {
+    ASSERT_TRUE(b.sources.count(src)) << src;
+    const auto& other = b.sources.at(src);
+    ASSERT_EQ(parts.size(), other.size()) << src;
+    for (const auto& [p, prog] : parts) {
+      ASSERT_TRUE(other.count(p)) << src << "/" << p;
+      EXPECT_EQ(prog.next, other.at(p).next) << src << "/" << p;
+      EXPECT_EQ(prog.max_event_time, other.at(p).max_event_time) << src << "/" << p;
+    }
+  }
+  ASSERT_EQ(a.counters.size(), b.counters.size());
+  for (const auto& [name, k] : a.counters) {
+    ASSERT_TRUE(b.counters.count(name)) << name;
+    const NodeCounters& o = b.counters.at(name);
+    EXPECT_EQ(k.in, o.in) << name;
+    EXPECT_EQ(k.out, o.out) << name;
+    EXPECT_EQ(k.dead_letter, o.dead_letter) << name;
+    EXPECT_EQ(k.dropped, o.dropped) << name;
+    EXPECT_EQ(k.warnings, o.warnings) << name;
+    EXPECT_EQ(k.late, o.late) << name;
+  }
+  EXPECT_EQ(a.state, b.state);
+}
+
+std::string StatePath(const std::string& dir, int64_t epoch) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%020lld.ckpt", static_cast<long long>(epoch));
+  return dir + "/state/" + name;
+}
+
+std::string OffsetsPath(const std::string& dir, int64_t epoch) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%020lld.json", static_cast<long long>(epoch));
+  return dir + "/offsets/" + name;
+}
+
+TEST(CheckpointStore, OffsetsRoundTrip) {
+  TempDir tmp;
+  CheckpointStore store(tmp.path() + "/checkpoints/p");
+  auto missing = store.LoadOffsets(1);
+  ASSERT_TRUE(missing.ok()) << missing.status().ToString();
+  EXPECT_FALSE(missing->has_value());
+
+  for (int64_t e : {1, 2, 7}) ASSERT_TRUE(store.WriteOffsets(SampleOffsets(e)).ok());
+  for (int64_t e : {1, 2, 7}) {
+    auto got = store.LoadOffsets(e);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value());
+    ExpectSameOffsets(**got, SampleOffsets(e));
+  }
+  EXPECT_TRUE(fs::exists(OffsetsPath(store.dir(), 7)));
+  auto absent = store.LoadOffsets(3);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent->has_value());
+
+  // The watermark's two sentinels ("none yet", "end of input") and an empty source survive.
+  EpochOffsets edge = SampleOffsets(8);
+  edge.watermark = INT64_MIN;
+  edge.end["empty"] = {};
+  ASSERT_TRUE(store.WriteOffsets(edge).ok());
+  auto got = store.LoadOffsets(8);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->watermark, INT64_MIN);
+  edge.watermark = INT64_MAX;
+  edge.final = true;
+  ASSERT_TRUE(store.WriteOffsets(edge).ok());  // rewriting an epoch replaces it
+  got = store.LoadOffsets(8);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->watermark, INT64_MAX);
+  EXPECT_TRUE((*got)->final);
+  EXPECT_EQ((*got)->end.at("clicks"), edge.end.at("clicks"));
+}
+
+TEST(CheckpointStore, DamagedOffsetsAreADataErrorNamingTheFile) {
+  TempDir tmp;
+  CheckpointStore store(tmp.path() + "/ck");
+  ASSERT_TRUE(store.WriteOffsets(SampleOffsets(3)).ok());
+  const std::string path = OffsetsPath(store.dir(), 3);
+  const std::string good = Slurp(path);
+  ASSERT_FALSE(good.empty());
+  for (const std::string& bad : {good.substr(0, good.size() / 2), std::string("[]"), std::string("")}) {
+    Spit(path, bad);
+    auto r = store.LoadOffsets(3);
+    ASSERT_FALSE(r.ok()) << "accepted: " << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kDataError) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
+  }
+  // A file that names another epoch is damaged too.
+  ASSERT_TRUE(store.WriteOffsets(SampleOffsets(4)).ok());
+  fs::copy_file(OffsetsPath(store.dir(), 4), path, fs::copy_options::overwrite_existing);
+  auto r = store.LoadOffsets(3);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataError);
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
+}
+
+TEST(CheckpointStore, CheckpointRoundTrip) {
+  TempDir tmp;
+  CheckpointStore store(tmp.path() + "/checkpoints/p");
+  auto none = store.LoadLatest();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(store.WriteCheckpoint(SampleCheckpoint(1)).ok());
+  auto one = store.LoadLatest();
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_TRUE(one->has_value());
+  ExpectSameCheckpoint(**one, SampleCheckpoint(1));
+
+  ASSERT_TRUE(store.WriteCheckpoint(SampleCheckpoint(2)).ok());
+  auto two = store.LoadLatest();
+  ASSERT_TRUE(two.ok() && two->has_value());
+  ExpectSameCheckpoint(**two, SampleCheckpoint(2));
+
+  // The encoding alone round-trips too, including an empty checkpoint.
+  Checkpoint empty;
+  empty.epoch = 1;
+  auto decoded = CheckpointStore::DecodeCheckpoint(CheckpointStore::EncodeCheckpoint(empty), "x");
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSameCheckpoint(*decoded, empty);
+}
+
+TEST(CheckpointStore, PruningKeepsTheNewestTwo) {
+  TempDir tmp;
+  CheckpointStore store(tmp.path() + "/ck");
+  for (int64_t e = 1; e <= 6; ++e) {
+    ASSERT_TRUE(store.WriteOffsets(SampleOffsets(e)).ok());
+    ASSERT_TRUE(store.WriteCheckpoint(SampleCheckpoint(e)).ok());
+    // The state files present: the newest two written so far.
+    std::set<std::string> expected = {fs::path(StatePath(store.dir(), e)).filename().string()};
+    if (e > 1) expected.insert(fs::path(StatePath(store.dir(), e - 1)).filename().string());
+    EXPECT_EQ(Names(store.dir() + "/state"), expected) << "after epoch " << e;
+  }
+  // Offsets of the kept checkpoints' epochs, and of the epoch being started, stay.
+  ASSERT_TRUE(store.WriteOffsets(SampleOffsets(7)).ok());
+  EXPECT_EQ(Names(store.dir() + "/offsets"),
+            (std::set<std::string>{fs::path(OffsetsPath(store.dir(), 5)).filename().string(),
+                                   fs::path(OffsetsPath(store.dir(), 6)).filename().string(),
+                                   fs::path(OffsetsPath(store.dir(), 7)).filename().string()}));
+  auto latest = store.LoadLatest();
+  ASSERT_TRUE(latest.ok() && latest->has_value());
+  EXPECT_EQ((*latest)->epoch, 6);
+  auto seven = store.LoadOffsets(7);
+  ASSERT_TRUE(seven.ok() && seven->has_value());
+  ExpectSameOffsets(**seven, SampleOffsets(7));
+  // No temporary files are left behind.
+  for (const char* sub : {"/state", "/offsets"}) {
+    for (const auto& name : Names(store.dir() + sub)) {
+      EXPECT_TRUE(name.ends_with(".ckpt") || name.ends_with(".json")) << name;
+    }
+  }
+}
+
+// Every single-byte change and every truncation of a checkpoint file is reported as damage,
+// naming the file; the store does not silently fall back to an older checkpoint.
+TEST(CheckpointStore, DamagedCheckpointIsADataErrorNamingTheFile) {
+  TempDir tmp;
+  CheckpointStore store(tmp.path() + "/ck");
+  ASSERT_TRUE(store.WriteCheckpoint(SampleCheckpoint(1)).ok());
+  ASSERT_TRUE(store.WriteCheckpoint(SampleCheckpoint(2)).ok());
+  const std::string path = StatePath(store.dir(), 2);
+  const std::string good = Slurp(path);
+  ASSERT_GT(good.size(), 40u);
+
+  auto expect_damaged = [&](const std::string& what) {
+    auto r = store.LoadLatest();
+    ASSERT_FALSE(r.ok()) << what << ": the damaged checkpoint was accepted";
+    EXPECT_EQ(r.status().code(), StatusCode::kDataError) << what << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(path), std::string::npos) << what << ": " << r.status().ToString();
+  };
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+    Spit(path, bad);
+    expect_damaged("byte " + std::to_string(i) + " of " + std::to_string(good.size()) + " flipped");
+    if (HasFailure()) return;
+  }
+  for (size_t n = 0; n < good.size(); ++n) {
+    Spit(path, good.substr(0, n));
+    expect_damaged("truncated to " + std::to_string(n) + " bytes");
+    if (HasFailure()) return;
+  }
+  // Trailing bytes after the CRC are damage as well.
+  Spit(path, good + "x");
+  expect_damaged("a byte appended");
+
+  // The intact file loads again.
+  Spit(path, good);
+  auto r = store.LoadLatest();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->has_value());
+  ExpectSameCheckpoint(**r, SampleCheckpoint(2));
+
+  // DecodeCheckpoint names the file it is given.
+  auto d = CheckpointStore::DecodeCheckpoint(good.substr(0, good.size() - 1), "/some/where/00000000000000000002.ckpt");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), StatusCode::kDataError);
+  EXPECT_NE(d.status().message().find("/some/where/00000000000000000002.ckpt"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::engine
