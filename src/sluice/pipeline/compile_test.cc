@@ -119,9 +119,13 @@ TEST(Compile, CycleIsReported) {
 }
 
 TEST(Compile, PlannedKindsSayTheyAreNotAvailableYet) {
-  auto r = C(Replace(kGood, "kind: files\n      path: input", "kind: kafka\n      path: input"));
+  auto r = C(Replace(kGood, "kind: files\n      path: input", "kind: http\n      path: input"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("source kind 'kafka' is not available"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("source kind 'http' is not available"), std::string::npos) << r.status().message();
+  // An unbounded source in a batch spec says what to do.
+  auto k = C(Replace(kGood, "kind: files\n      path: input/*.json", "kind: log\n      topic: x"));
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(k.status().message().find("needs spec.mode: stream"), std::string::npos) << k.status().message();
   auto r2 = C(Replace(kGood, "kind: validate", "kind: valdate"));
   ASSERT_FALSE(r2.ok());
   EXPECT_NE(r2.status().message().find("(did you mean 'validate'?)"), std::string::npos) << r2.status().message();
