@@ -18,16 +18,22 @@ namespace sluice::engine {
 
 int64_t ComputeWatermark(const std::vector<PartitionClock>& partitions, int64_t now, int64_t started,
                          int64_t previous) {
-  int64_t w = INT64_MAX;
+  int64_t w = INT64_MAX, idle_w = INT64_MAX;
   bool any = false;
   for (const auto& p : partitions) {
     const int64_t since = p.last_data_micros == INT64_MIN ? started : p.last_data_micros;
-    if (p.idle_timeout_us > 0 && now - since >= p.idle_timeout_us) continue;  // idle
-    if (p.max_event_time == INT64_MIN) return previous;                      // holds it back
+    if (p.idle_timeout_us > 0 && now - since >= p.idle_timeout_us) {  // idle
+      if (p.max_event_time != INT64_MIN) idle_w = std::min(idle_w, p.max_event_time - p.max_out_of_order_us);
+      continue;
+    }
+    if (p.max_event_time == INT64_MIN) return previous;  // holds it back
     w = std::min(w, p.max_event_time - p.max_out_of_order_us);
     any = true;
   }
-  return any ? std::max(previous, w) : previous;
+  if (any) return std::max(previous, w);
+  // Every partition is idle: the ones that had data decide, as if the empty ones did not exist,
+  // so the last windows of a quiet stream still close.
+  return idle_w == INT64_MAX ? previous : std::max(previous, idle_w);
 }
 
 namespace {

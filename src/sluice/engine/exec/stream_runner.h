@@ -63,7 +63,9 @@ struct PartitionClock {
 // min over non-idle partitions of (max event time - max_out_of_order), never below `previous`.
 // A partition is idle when it has had no data for idle_timeout (counted from `started` if it has
 // had none since). A non-idle partition that has not seen a record yet holds the watermark.
-// With no non-idle partition the watermark stays where it was.
+// When every partition is idle, the idle partitions that had data decide (the minimum of their
+// max event time - max_out_of_order), so the last windows of a quiet stream close; with no data
+// at all the watermark stays where it was.
 int64_t ComputeWatermark(const std::vector<PartitionClock>& partitions, int64_t now, int64_t started,
                          int64_t previous);
 

@@ -52,8 +52,9 @@ TEST(ComputeWatermark, NoPartitionsKeepsThePrevious) {
 TEST(ComputeWatermark, AnIdlePartitionStopsHoldingItBack) {
   const int64_t idle = 200 * kMs;
   // Partition 1 is far behind but last had data 300 ms ago: idle.
-  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 10 * kSecond, idle), Part(5 * kSecond, kNow - 300 * kMs, 0, idle)},
-                             kNow, kStarted, INT64_MIN),
+  EXPECT_EQ(ComputeWatermark(
+                {Part(100 * kSecond, kNow, 10 * kSecond, idle), Part(5 * kSecond, kNow - 300 * kMs, 0, idle)}, kNow,
+                kStarted, INT64_MIN),
             90 * kSecond);
   // Exactly idle_timeout without data is idle.
   EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 0, idle), Part(5 * kSecond, kNow - idle, 0, idle)}, kNow,
@@ -92,8 +93,9 @@ TEST(ComputeWatermark, ANonIdlePartitionWithoutDataHoldsIt) {
   EXPECT_EQ(ComputeWatermark({Part(INT64_MIN, INT64_MIN), Part(100 * kSecond, kNow)}, kNow, kStarted, 12 * kSecond),
             12 * kSecond);
   // With an idle_timeout that has not run out yet, likewise.
-  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, kNow, 0, 120 * kSecond), Part(INT64_MIN, INT64_MIN, 0, 120 * kSecond)},
-                             kNow, kStarted, 12 * kSecond),
+  EXPECT_EQ(ComputeWatermark(
+                {Part(100 * kSecond, kNow, 0, 120 * kSecond), Part(INT64_MIN, INT64_MIN, 0, 120 * kSecond)}, kNow,
+                kStarted, 12 * kSecond),
             12 * kSecond);
 }
 
@@ -117,15 +119,21 @@ TEST(ComputeWatermark, NeverGoesBackwards) {
   }
 }
 
-TEST(ComputeWatermark, AllIdleKeepsThePrevious) {
+TEST(ComputeWatermark, AllIdleLetsThePartitionsWithDataDecide) {
   const int64_t idle = 200 * kMs;
   const int64_t long_ago = kNow - 10 * kSecond;
   EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 0, idle), Part(200 * kSecond, long_ago, 0, idle)}, kNow,
                              kStarted, 40 * kSecond),
+            100 * kSecond);
+  // A burst into one partition next to an empty one: both idle, the one with data decides.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 5 * kSecond, idle), Part(INT64_MIN, INT64_MIN, 0, idle)},
+                             kNow, kStarted, INT64_MIN),
+            95 * kSecond);
+  // Never backwards, and no data at all keeps the previous value.
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 0, idle)}, kNow, kStarted, 150 * kSecond), 150 * kSecond);
+  EXPECT_EQ(ComputeWatermark({Part(INT64_MIN, INT64_MIN, 0, idle), Part(INT64_MIN, INT64_MIN, 0, idle)}, kNow, kStarted,
+                             40 * kSecond),
             40 * kSecond);
-  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 0, idle), Part(INT64_MIN, INT64_MIN, 0, idle)}, kNow,
-                             kStarted, INT64_MIN),
-            INT64_MIN);
 }
 
 // ----- CheckpointStore
@@ -133,8 +141,8 @@ TEST(ComputeWatermark, AllIdleKeepsThePrevious) {
 class TempDir {
  public:
   TempDir() {
-    char tmpl[] = "/tmp/sluice-checkpoint-XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
+    std::string tmpl = (fs::temp_directory_path() / "sluice-checkpoint-XXXXXX").string();
+    const char* p = ::mkdtemp(tmpl.data());
     EXPECT_NE(p, nullptr);
     path_ = p ? p : "";
   }
@@ -161,7 +169,9 @@ void Spit(const std::string& path, const std::string& data) {
 std::set<std::string> Names(const std::string& dir) {
   std::set<std::string> out;
   std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) out.insert(it->path().filename().string());
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    out.insert(it->path().filename().string());
+  }
   return out;
 }
 
