@@ -22,7 +22,7 @@ using engine::Role;
 
 // Kinds of DESIGN §4 that this build does not execute yet, so a spec using them gets a clear
 // message instead of "unknown kind".
-const std::set<std::string> kPlannedSources = {"http", "s3", "postgres"};
+const std::set<std::string> kPlannedSources = {"s3", "postgres"};
 const std::set<std::string> kPlannedTransforms = {};
 
 // {{ ref('schema.table') }} in a SQL model.
@@ -623,11 +623,11 @@ void Compiler::CompileNode(size_t idx) {
     if (!schema) return;
     node.outputs.push_back({"", schema});
     node.config = std::move(cfg);
-  } else if (c.role == Role::kSource && (c.kind == "log" || c.kind == "kafka")) {
+  } else if (c.role == Role::kSource && (c.kind == "log" || c.kind == "kafka" || c.kind == "http")) {
     CompileStreamSource(node, c);
     if (node.outputs.empty()) return;
   } else if (c.role == Role::kSource) {
-    if (c.kind != "files") return unavailable(kPlannedSources, "source", "files, lake, log, kafka");
+    if (c.kind != "files") return unavailable(kPlannedSources, "source", "files, lake, log, kafka, http");
     CheckKeys(n, name, "a files source", {"kind", "path", "format", "schema", "csv", "raw", "event_time", "description"});
     engine::FilesSourceConfig cfg;
     if (auto p = Str(n, "path", name, true)) cfg.path = ResolveSourcePath(*p);
@@ -884,11 +884,22 @@ void Compiler::CompileStreamSource(PlanNode& node, const Component& c) {
                         "`sluice dev kafka` starts a development broker");
     if (auto g = Str(n, "group", name)) cfg.group = *g;
     else cfg.group = plan_.pipeline.empty() ? "sluice" : "sluice." + plan_.pipeline;
+  } else if (c.kind == "http") {
+    // The ingest API appends each accepted request durably to the log topic of its stream; the
+    // pipeline reads that topic like any log source.
+    CheckKeys(n, name, "an http source", {"kind", "stream", "format", "schema", "raw", "event_time", "start", "description"});
+    cfg.log_root = LogRoot();
+    if (auto st = Str(n, "stream", name, true)) {
+      if (!IsIdentifier(*st)) Error(n["stream"], name, fmt::format("stream '{}' must be a name like orders ([a-z_][a-z0-9_]*)", *st));
+      cfg.topic = engine::IngestTopic(*st);
+    }
   } else {
     CheckKeys(n, name, "a log source", {"kind", "topic", "format", "schema", "raw", "event_time", "start", "description"});
     cfg.log_root = LogRoot();
   }
-  if (auto t = Str(n, "topic", name, true)) cfg.topic = *t;
+  if (c.kind != "http") {
+    if (auto t = Str(n, "topic", name, true)) cfg.topic = *t;
+  }
   ParseFormat(n, name, {"json"}, FileFormat::kJson);
   cfg.keep_raw = Bool(n, "raw", name).value_or(false);
   if (auto st = Str(n, "start", name)) {
@@ -896,8 +907,8 @@ void Compiler::CompileStreamSource(PlanNode& node, const Component& c) {
     else if (*st != "earliest") Error(n["start"], name, fmt::format("start '{}' must be earliest or latest", *st));
   }
   if (plan_.mode != "stream") {
-    Error(n["kind"], name, fmt::format("a {} source is unbounded: it needs spec.mode: stream (run it with `sluice run "
-                                       "--until-idle` to stop once it has read everything)", c.kind));
+    Error(n["kind"], name, fmt::format("{} source is unbounded: it needs spec.mode: stream (run it with `sluice run "
+                                       "--until-idle` to stop once it has read everything)", c.kind == "http" ? "an http" : "a " + c.kind));
   }
   SchemaPtr schema = ParseSchema(n["schema"], name);
   node.event_time = ParseEventTime(n, name, schema);

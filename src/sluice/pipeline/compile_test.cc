@@ -119,9 +119,9 @@ TEST(Compile, CycleIsReported) {
 }
 
 TEST(Compile, PlannedKindsSayTheyAreNotAvailableYet) {
-  auto r = C(Replace(kGood, "kind: files\n      path: input", "kind: http\n      path: input"));
+  auto r = C(Replace(kGood, "kind: files\n      path: input", "kind: s3\n      path: input"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("source kind 'http' is not available"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("source kind 's3' is not available"), std::string::npos) << r.status().message();
   // An unbounded source in a batch spec says what to do.
   auto k = C(Replace(kGood, "kind: files\n      path: input/*.json", "kind: log\n      topic: x"));
   ASSERT_FALSE(k.ok());

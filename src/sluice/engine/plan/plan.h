@@ -118,6 +118,9 @@ struct StreamSourceConfig {
   bool start_at_end = false;
 };
 
+// The log topic the HTTP ingest API appends a stream's records to (an `http` source reads it).
+inline std::string IngestTopic(const std::string& stream) { return "ingest." + stream; }
+
 // Reads a snapshot of a Delta table (or only what was added after a version).
 struct LakeSourceConfig {
   std::string table;
