@@ -950,16 +950,16 @@ void Compiler::CompileStreamSink(PlanNode& node, const Component& c) {
 }
 
 std::optional<std::string> Compiler::UpstreamEventTime(const PlanNode& node) const {
-  std::vector<size_t> todo;
-  for (const auto& e : node.inputs) todo.push_back(e.node);
+  std::vector<size_t> frontier;
+  for (const auto& e : node.inputs) frontier.push_back(e.node);
   std::set<size_t> seen;
-  while (!todo.empty()) {
-    size_t i = todo.back();
-    todo.pop_back();
+  while (!frontier.empty()) {
+    size_t i = frontier.back();
+    frontier.pop_back();
     if (!seen.insert(i).second) continue;
     const PlanNode& up = plan_.nodes[i];
     if (up.event_time && node.input_schema->IndexOf(up.event_time->field)) return up.event_time->field;
-    for (const auto& e : up.inputs) todo.push_back(e.node);
+    for (const auto& e : up.inputs) frontier.push_back(e.node);
   }
   return std::nullopt;
 }
