@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   run->add_option("--epoch-interval", run_flags.epoch_interval,
                   "Stream specs: time per epoch at most, e.g. 1s or 500ms (default 1s)");
   run->add_option("--max-epochs", run_flags.max_epochs, "Stream specs: stop after this many epochs");
+  run->add_option("--source-threads", run_flags.source_threads,
+                  "Stream specs: threads that read and decode the sources, each a group of partitions "
+                  "(default: one per core but one, at least one)");
 
   sluice::cli::DevKafkaOptions dev_kafka_opts;
   auto* dev = app.add_subcommand("dev", "Development helpers for laptops and tests");

@@ -78,9 +78,11 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
   so.until_idle = flags.until_idle;
   so.max_epochs = flags.max_epochs;
   so.epoch_records = flags.epoch_records;
+  so.source_threads = flags.source_threads;
   auto interval = ParseDurationMicros(flags.epoch_interval);
-  if (!interval || *interval < 1000 || flags.epoch_records < 1) {
-    std::fprintf(stderr, "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, and --epoch-records at least 1\n");
+  if (!interval || *interval < 1000 || flags.epoch_records < 1 || flags.source_threads < 0 || flags.source_threads > 256) {
+    std::fprintf(stderr, "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, --epoch-records at least 1, "
+                         "and --source-threads between 1 and 256 (0: automatic)\n");
     return kExitInvalid;
   }
   so.epoch_interval_ms = *interval / 1000;

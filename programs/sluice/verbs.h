@@ -37,6 +37,7 @@ struct RunFlags {
   // Streams.
   bool until_idle = false;
   int64_t epoch_records = 500000;
+  int source_threads = 0;
   std::string epoch_interval = "1s";
   int64_t max_epochs = -1;
 };

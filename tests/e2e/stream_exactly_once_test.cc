@@ -12,7 +12,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -95,7 +97,8 @@ class StreamExactlyOnce : public ::testing::Test {
     delete dir_;
   }
 
-  std::string WriteSpec(const std::string& workdir, const std::string& source) {
+  // `extra_sinks`: more sinks of `unique` (indented as entries of `sinks:`).
+  std::string WriteSpec(const std::string& workdir, const std::string& source, const std::string& extra_sinks = "") {
     std::string spec = R"yaml(apiVersion: sluice/v1
 kind: Pipeline
 metadata: {name: clicks_stream}
@@ -124,15 +127,21 @@ spec:
   sinks:
     bronze: {kind: lake, inputs: [unique], table: bronze.clicks}
     gold: {kind: warehouse, inputs: [per_minute], table: gold.clicks_1m, mode: upsert, key: [window_start, event_type]}
-)yaml";
+    # Keyed by event type: every output partition gets records of every source partition, so a
+    # replay that processed them in another order would skip the wrong records.
+    unique_log: {kind: log, inputs: [unique], topic: clicks_unique, partitions: 3, key: event_type}
+)yaml" + extra_sinks;
     std::string path = workdir + "/clicks_stream.yaml";
     fs::create_directories(workdir);
     WriteFile(path, spec);
     return path;
   }
 
-  std::vector<std::string> RunArgs(const std::string& spec, const std::string& workdir) {
-    return {kBin, "run", "-f", spec, "--workdir", workdir, "--until-idle", "-q", "--epoch-records", "20000"};
+  // Each start reads with 1, 2 or 3 source threads: a replay must not depend on how the epoch
+  // it replays was read.
+  std::vector<std::string> RunArgs(const std::string& spec, const std::string& workdir, int start) {
+    return {kBin, "run", "-f", spec, "--workdir", workdir, "--until-idle", "-q", "--epoch-records", "20000",
+            "--source-threads", std::to_string(1 + start % 3)};
   }
 
   // Starts the worker, lets it commit at least one more epoch, kills it with SIGKILL at a
@@ -141,7 +150,7 @@ spec:
     int hits = 0;
     for (int k = 0; k < kills; ++k) {
       const int64_t before = NewestCheckpoint(workdir);
-      int pid = SpawnProcess(RunArgs(spec, workdir));
+      int pid = SpawnProcess(RunArgs(spec, workdir, k));
       // Wait for progress (a new checkpoint) or for the worker to finish on its own.
       bool exited = false;
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
@@ -232,6 +241,26 @@ spec:
       if (++mismatches <= 5) ADD_FAILURE() << "gold row " << i << ": " << actual[i].dump() << " expected " << expected[i].dump();
     }
     EXPECT_EQ(mismatches, 0u);
+
+    // The log sink: every valid event once.
+    auto consumed = RunProcess({"/bin/sh", "-c", kBin + " log consume clicks_unique -o json --workdir " + workdir});
+    ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
+    std::vector<std::string> values;
+    std::istringstream lines(consumed.out);
+    for (std::string line; std::getline(lines, line);) values.push_back(json::parse(line)["value"].get<std::string>());
+    CheckEachValidEventOnce(values, "log sink clicks_unique");
+  }
+
+  // `values` (JSON records of the sink) hold every valid event id exactly once.
+  void CheckEachValidEventOnce(const std::vector<std::string>& values, const std::string& what) {
+    const int64_t valid = (*manifest_)["files"]["clickstream.ndjson"]["valid"].get<int64_t>();
+    std::set<std::string> ids;
+    int64_t doubled = 0;
+    for (const auto& v : values) {
+      if (!ids.insert(json::parse(v)["event_id"].get<std::string>()).second) ++doubled;
+    }
+    EXPECT_EQ(doubled, 0) << what << ": event ids written twice";
+    EXPECT_EQ(static_cast<int64_t>(ids.size()), valid) << what << ": distinct event ids";
   }
 
   static TempDir* dir_;
@@ -277,13 +306,40 @@ TEST_F(StreamExactlyOnce, KafkaSourceSurvivesKill9) {
     ASSERT_TRUE((*producer)->Flush(120000).ok());
   }
   const std::string work = *dir_ / "kafka_run";
-  const std::string spec = WriteSpec(work, "      kind: kafka\n      brokers: " + (*cluster)->bootstrap_servers());
+  // 32 partitions keep each under the mock broker's ~5 MiB per partition.
+  ASSERT_TRUE((*cluster)->CreateTopic("clicks_out", kPartitions).ok());
+  const std::string spec = WriteSpec(work, "      kind: kafka\n      brokers: " + (*cluster)->bootstrap_servers(),
+                                     "    unique_kafka: {kind: kafka, inputs: [unique], topic: clicks_out, key: event_id, brokers: " +
+                                         (*cluster)->bootstrap_servers() + "}\n");
   int hits = KillRepeatedly(spec, work, 12);
   EXPECT_GE(hits, 10);
   auto r = RunProcess({kBin, "run", "-f", spec, "--workdir", work, "--until-idle", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_EQ(json::parse(r.out)["status"], "finished");
   CheckOutputs(work);
+
+  // The Kafka sink: every valid event once.
+  auto consumer = kafka::Consumer::Open({.brokers = (*cluster)->bootstrap_servers()});
+  ASSERT_TRUE(consumer.ok());
+  std::map<int32_t, int64_t> start, stop;
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    auto wm = (*consumer)->Watermarks("clicks_out", p, 10000);
+    ASSERT_TRUE(wm.ok()) << wm.status().ToString();
+    ASSERT_EQ(wm->first, 0) << "the mock broker dropped the oldest records of clicks_out/" << p;
+    start[p] = wm->first;
+    stop[p] = wm->second;
+  }
+  (*consumer)->SetStopOffsets(stop);
+  ASSERT_TRUE((*consumer)->Assign("clicks_out", start).ok());
+  std::vector<std::string> values;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(*consumer)->AtStop() && std::chrono::steady_clock::now() < deadline) {
+    auto n = (*consumer)->Poll(10000, 100, [&](int32_t, int64_t, std::string_view, std::string_view v) {
+      values.emplace_back(v);
+    });
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+  }
+  CheckEachValidEventOnce(values, "kafka sink clicks_out");
 }
 
 }  // namespace

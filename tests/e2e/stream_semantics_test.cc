@@ -743,6 +743,57 @@ spec:
 
 // ----- d. broker faults
 
+// A replay processes the records of the epoch it replays in the order they were first processed,
+// however many source threads read them then and now: a log sink fed from every source partition
+// gets the same records in the same order, and dedup keeps the same copy of a duplicated id.
+TEST(StreamSemantics, AReplayProcessesTheRecordedOrder) {
+  TempDir dir;
+  const std::string work = dir / "order";
+  std::vector<Event> events;
+  for (int64_t i = 0; i < 30000; ++i) {
+    // Every 10th id repeats an earlier one with another value, on another partition.
+    const std::string id = i % 10 == 9 ? "e" + std::to_string(i * 7 % (i - 1)) : "e" + std::to_string(i);
+    events.push_back(Event{id, "k" + std::to_string(i % 5), i / 10, i});
+  }
+  ProduceToLog(work, "ev", 6, "v", events);
+  const std::string spec = WriteSpec(work, "order", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: order}
+spec:
+  mode: stream
+  sources:
+    ev: {kind: log, topic: ev, schema: {fields: [{name: id, type: string}, {name: k, type: string}, {name: v, type: int64}, {name: ts, type: timestamp}]}}
+  transforms:
+    unique: {kind: dedup, inputs: [ev], key: id, within: 1h}
+  sinks:
+    out: {kind: log, inputs: [unique], topic: out, partitions: 3, key: k}
+)yaml");
+  auto consume = [&] {
+    auto r = RunProcess({kBin, "log", "consume", "out", "--workdir", work, "-o", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  // One epoch, read by 3 threads (their chunks interleave as they come).
+  RunOutput first = RunSpec(spec, work, {"--source-threads", "3", "--max-epochs", "1", "--epoch-interval", "10m",
+                                         "--epoch-records", std::to_string(events.size())});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(Counter(first.summary, "ev", "in"), static_cast<int64_t>(events.size()));
+  const std::string original = consume();
+  ASSERT_FALSE(original.empty());
+
+  // Forget the epoch's output and state, keep its recorded input: the next run replays it, on one thread.
+  fs::remove_all(work + "/log/out");
+  fs::remove_all(work + "/sinks");
+  fs::remove_all(work + "/checkpoints/order/state");
+  ASSERT_TRUE(fs::exists(work + "/checkpoints/order/offsets"));
+  RunOutput replay = RunSpec(spec, work, {"--source-threads", "1", "--max-epochs", "1", "--epoch-interval", "10m",
+                                          "--epoch-records", std::to_string(events.size())});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(replay.summary["last_epoch"], 1);
+  EXPECT_EQ(Counter(replay.summary, "unique", "dropped"), Counter(first.summary, "unique", "dropped"));
+  EXPECT_TRUE(consume() == original) << "the replay wrote other records, or in another order";
+}
+
 TEST(StreamSemantics, KafkaBrokerOutageAndFetchErrorsLoseAndDoubleNothing) {
   constexpr int kPartitions = 4;
   constexpr int64_t kEvents = 200000;

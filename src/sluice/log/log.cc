@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <system_error>
 
 #include "sluice/base/clock.h"
@@ -307,6 +309,22 @@ Log::Log(std::string dir, LogOptions options) : dir_(std::move(dir)), options_(o
 
 Log::~Log() {
   if (!closed_) (void)Close();
+}
+
+Result<std::shared_ptr<Log>> Log::OpenShared(const std::string& root, const std::string& topic,
+                                             const LogOptions& options) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<Log>> open;  // GUARDED_BY(mu); by directory
+  std::error_code ec;
+  const std::string key = fs::weakly_canonical(fs::path(root) / topic, ec).string();
+  std::lock_guard lock(mu);
+  if (auto it = open.find(key); it != open.end()) {
+    if (auto log = it->second.lock()) return log;
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto log, Open(root, topic, options));
+  std::shared_ptr<Log> shared(std::move(log));
+  open[key] = shared;
+  return shared;
 }
 
 Result<std::unique_ptr<Log>> Log::Open(const std::string& root, const std::string& topic,

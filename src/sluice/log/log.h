@@ -64,6 +64,12 @@ class Log {
   // Topic names match [A-Za-z0-9._-]{1,200} and are not "." or "..".
   static Result<std::unique_ptr<Log>> Open(const std::string& root, const std::string& topic,
                                            const LogOptions& options);
+  // The topic's Log shared within this process: the instance another caller still holds, or a
+  // newly opened one (then `options` apply). Readers and writers in one process (the source
+  // threads of a stream pipeline, the ingest API) share a topic this way instead of contending
+  // for its lock file.
+  static Result<std::shared_ptr<Log>> OpenShared(const std::string& root, const std::string& topic,
+                                                 const LogOptions& options);
   // Topics under root (directories holding a topic file), sorted; empty if root is absent.
   static Result<std::vector<std::string>> ListTopics(const std::string& root);
 

@@ -59,6 +59,17 @@ Status CheckpointStore::WriteOffsets(const EpochOffsets& o) const {
     for (const auto& [id, off] : parts) p[std::to_string(id)] = off;
     j["end"][src] = p;
   }
+  // Source names are listed once; a run is [source index, partition, end].
+  std::vector<std::string> names;
+  for (const auto& [src, parts] : o.end) names.push_back(src);
+  json order = json::array();
+  for (const auto& r : o.order) {
+    auto it = std::find(names.begin(), names.end(), r.source);
+    if (it == names.end()) it = names.insert(names.end(), r.source);
+    order.push_back({it - names.begin(), r.partition, r.end});
+  }
+  j["sources"] = names;
+  j["order"] = std::move(order);
   return io::WriteFileAtomic(OffsetsPath(o.epoch), j.dump(1) + "\n")
       .WithContext("checkpoint: writing the offsets of epoch " + std::to_string(o.epoch));
 }
@@ -82,6 +93,14 @@ Result<std::optional<EpochOffsets>> CheckpointStore::LoadOffsets(int64_t epoch) 
     o.final = j.at("final").get<bool>();
     for (auto& [src, parts] : j.at("end").items()) {
       for (auto& [id, off] : parts.items()) o.end[src][std::stoi(id)] = off.get<int64_t>();
+    }
+    if (j.contains("order")) {
+      const auto names = j.at("sources").get<std::vector<std::string>>();
+      for (const auto& r : j.at("order")) {
+        const auto s = r.at(0).get<size_t>();
+        if (s >= names.size()) return bad("a run names source " + std::to_string(s) + " of " + std::to_string(names.size()));
+        o.order.push_back({names[s], r.at(1).get<int32_t>(), r.at(2).get<int64_t>()});
+      }
     }
   } catch (const std::exception& e) {
     return bad(e.what());

@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sluice/base/status.h"
 #include "sluice/engine/exec/operator.h"
@@ -32,6 +33,17 @@ struct EpochOffsets {
   int64_t time_micros = 0;        // the epoch's processing time (now() during it)
   bool final = false;             // the input ended with this epoch (--until-idle)
   std::map<std::string, std::map<int32_t, int64_t>> end;  // source -> partition -> end offset (exclusive)
+  // The order in which the epoch's records were processed: runs of consecutive records, each
+  // (source, partition, end offset); a run starts where the partition's previous one ended (or
+  // at the partition's position before the epoch). Empty in files of older versions: then any
+  // order that keeps each partition's own order is the epoch's order.
+  struct Run {
+    std::string source;
+    int32_t partition = 0;
+    int64_t end = 0;
+    bool operator==(const Run&) const = default;
+  };
+  std::vector<Run> order;
 };
 
 struct Checkpoint {

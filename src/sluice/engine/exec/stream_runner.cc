@@ -1,6 +1,7 @@
 #include "sluice/engine/exec/stream_runner.h"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/model_operators.h"
 #include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/source_threads.h"
 #include "sluice/engine/exec/stream_operators.h"
 #include "sluice/types/temporal.h"
 
@@ -44,13 +46,16 @@ struct Runner {
   const Clock& clock;
   StreamResult result;
   std::vector<NodeCounters> counters;
-  std::vector<std::unique_ptr<Operator>> ops;
-  std::vector<StreamSource*> sources;  // parallel to source_index
-  std::vector<size_t> source_index;
+  std::vector<NodeCounters> restored_counters;  // sources: the totals before this run
+  std::vector<std::unique_ptr<Operator>> ops;   // nullptr for sources (they run in SourceThreads)
+  std::vector<size_t> source_nodes;
+  std::map<std::string, size_t> node_by_name;
+  std::unique_ptr<SourceThreads> threads;
   ExecContext ctx;
   std::unique_ptr<PlanEmitter> emitter;
   CheckpointStore store;
   int64_t started_mono = 0;
+  std::vector<EpochOffsets::Run> order;  // the epoch's processing order so far
 
   Runner(const Plan& p, const StreamOptions& o, const Clock& c)
       : plan(p), options(o), clock(c),
@@ -67,6 +72,7 @@ struct Runner {
 
   Status Setup() {
     counters.resize(plan.nodes.size());
+    restored_counters.resize(plan.nodes.size());
     ctx.plan = &plan;
     ctx.workdir = options.workdir;
     ctx.clock = &clock;
@@ -75,6 +81,7 @@ struct Runner {
     ctx.emitter = emitter.get();
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
       const PlanNode& n = plan.nodes[i];
+      node_by_name[n.name] = i;
       if (std::holds_alternative<FilesSinkConfig>(n.config) || std::holds_alternative<SqlModelConfig>(n.config) ||
           std::holds_alternative<JoinConfig>(n.config) ||
           (n.role == Role::kSource && !std::holds_alternative<StreamSourceConfig>(n.config)) ||
@@ -85,48 +92,50 @@ struct Runner {
             "log or kafka sources, aggregate in windows, and write to lake, warehouse, log or kafka sinks",
             n.location, n.name, n.kind, RoleName(n.role));
       }
-      ops.push_back(CreateOperator(n, i, ctx, counters[i], nullptr));
       if (n.role == Role::kSource) {
-        sources.push_back(static_cast<StreamSource*>(ops.back().get()));
-        source_index.push_back(i);
+        ops.push_back(nullptr);
+        source_nodes.push_back(i);
+      } else {
+        ops.push_back(CreateOperator(n, i, ctx, counters[i], nullptr));
       }
     }
+    SourceThreads::Options to;
+    to.groups = options.source_threads > 0
+                    ? options.source_threads
+                    : static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 2, 9) - 1);
+    threads = std::make_unique<SourceThreads>(plan, source_nodes, ctx, to);
     return Status::OK();
   }
 
   // Restores the newest checkpoint; returns the epoch to run next.
   Result<int64_t> Restore() {
     SLUICE_ASSIGN_OR_RETURN(auto ck, store.LoadLatest());
-    std::map<std::string, std::map<int32_t, PartitionProgress>> positions;
+    std::map<size_t, std::map<int32_t, PartitionProgress>> positions;
     if (ck) {
       result.restored_epoch = ck->epoch;
       ctx.watermark = ck->watermark;
-      positions = ck->sources;
+      for (auto& [name, parts] : ck->sources) {
+        if (auto it = node_by_name.find(name); it != node_by_name.end()) positions[it->second] = std::move(parts);
+      }
       for (size_t i = 0; i < plan.nodes.size(); ++i) {
         const std::string& name = plan.nodes[i].name;
-        if (auto it = ck->counters.find(name); it != ck->counters.end()) counters[i] = it->second;
-        if (auto it = ck->state.find(name); it != ck->state.end()) {
+        if (auto it = ck->counters.find(name); it != ck->counters.end()) counters[i] = restored_counters[i] = it->second;
+        if (auto it = ck->state.find(name); it != ck->state.end() && ops[i]) {
           SLUICE_RETURN_IF_ERROR(ops[i]->LoadState(it->second).WithContext("restoring checkpoint " + std::to_string(ck->epoch)));
         }
       }
       SLUICE_LOG(Info, "stream.restore", {"pipeline", plan.pipeline}, {"epoch", ck->epoch});
     }
-    for (size_t s = 0; s < sources.size(); ++s) {
-      const std::string& name = plan.nodes[source_index[s]].name;
-      std::map<int32_t, int64_t> start;
-      for (const auto& [p, prog] : positions[name]) start[p] = prog.next;
-      SLUICE_RETURN_IF_ERROR(sources[s]->Open(start));
-      for (const auto& [p, prog] : positions[name]) sources[s]->partitions()[p].max_event_time = prog.max_event_time;
-    }
+    SLUICE_RETURN_IF_ERROR(threads->Open(positions));
     return ck ? ck->epoch + 1 : int64_t{1};
   }
 
-  int64_t Watermark(int64_t previous) const {
+  int64_t Watermark(const std::map<size_t, std::map<int32_t, PartitionProgress>>& positions, int64_t previous) const {
     std::vector<PartitionClock> clocks;
-    for (size_t s = 0; s < sources.size(); ++s) {
-      const auto& et = plan.nodes[source_index[s]].event_time;
+    for (const auto& [node, parts] : positions) {
+      const auto& et = plan.nodes[node].event_time;
       if (!et) continue;
-      for (const auto& [p, prog] : sources[s]->partitions()) {
+      for (const auto& [p, prog] : parts) {
         clocks.push_back(PartitionClock{prog.max_event_time, prog.last_data_micros, et->max_out_of_order_us,
                                         et->idle_timeout_us});
       }
@@ -134,45 +143,148 @@ struct Runner {
     return ComputeWatermark(clocks, clock.MonotonicMicros(), started_mono, previous);
   }
 
-  Result<bool> AllCaughtUp() {
-    for (auto* s : sources) {
-      SLUICE_ASSIGN_OR_RETURN(bool c, s->CaughtUp());
-      if (!c) return false;
+  // Runs a chunk of source records through the operators and notes it in the epoch's order.
+  Status Process(SourceChunk& chunk) {
+    const PlanNode& n = plan.nodes[chunk.node];
+    for (const Batch& b : chunk.batches) SLUICE_RETURN_IF_ERROR(emitter->Emit(chunk.node, 0, b));
+    if (!chunk.undecodable.empty()) {
+      const std::string location = fmt::format("{}/{}", std::get<StreamSourceConfig>(n.config).topic, chunk.partition);
+      for (const auto& u : chunk.undecodable) {
+        ctx.dead_letters->AddRaw(n.name, n.name, location, u.offset, u.error_class, u.message, u.raw);
+      }
     }
-    return true;
+    if (!order.empty() && order.back().source == n.name && order.back().partition == chunk.partition) {
+      order.back().end = chunk.to;
+    } else {
+      order.push_back({n.name, chunk.partition, chunk.to});
+    }
+    return Status::OK();
   }
 
-  // Reads one epoch's input. Returns the number of records; sets *input_ended when --until-idle
-  // finds every source at its end.
-  Result<int64_t> ReadEpoch(bool replay, bool* input_ended) {
+  // Parks the source threads and processes every chunk they still deliver.
+  Status ParkAndDrain(int64_t* read) {
+    threads->Park();
+    for (;;) {
+      SLUICE_ASSIGN_OR_RETURN(auto chunk, threads->Next(5));
+      if (chunk) {
+        SLUICE_RETURN_IF_ERROR(Process(*chunk));
+        *read += chunk->records;
+      } else if (threads->Idle()) {
+        return Status::OK();
+      }
+    }
+  }
+
+  // Reads a new epoch's input: up to epoch_records records or epoch_interval. Sets *input_ended
+  // when --until-idle finds every source at its end.
+  Result<int64_t> ReadLive(bool* input_ended) {
     const int64_t deadline = clock.MonotonicMicros() + options.epoch_interval_ms * 1000;
     int64_t read = 0;
-    for (;;) {
-      if (replay) {
-        SLUICE_ASSIGN_OR_RETURN(bool done, AllCaughtUp());
-        if (done) break;
-      } else if (StopRequested() || read >= options.epoch_records || clock.MonotonicMicros() >= deadline) {
-        break;
+    threads->SetReplay(nullptr, nullptr);
+    threads->Start(options.epoch_records);
+    while (!StopRequested() && read < options.epoch_records && clock.MonotonicMicros() < deadline) {
+      SLUICE_ASSIGN_OR_RETURN(auto chunk, threads->Next(20));
+      if (chunk) {
+        SLUICE_RETURN_IF_ERROR(Process(*chunk));
+        read += chunk->records;
+      } else if (options.until_idle) {
+        // Nothing for a while: is everything read?
+        SLUICE_RETURN_IF_ERROR(ParkAndDrain(&read));
+        SLUICE_ASSIGN_OR_RETURN(bool done, threads->CaughtUp());
+        if (done) {
+          *input_ended = true;
+          return read;
+        }
+        threads->Start(options.epoch_records - read);
       }
-      const size_t want = static_cast<size_t>(std::min<int64_t>(8192, replay ? 8192 : options.epoch_records - read));
-      size_t got = 0;
-      for (auto* s : sources) {
-        SLUICE_ASSIGN_OR_RETURN(size_t n, s->Poll(want, 20));
-        got += n;
+    }
+    SLUICE_RETURN_IF_ERROR(ParkAndDrain(&read));
+    return read;
+  }
+
+  // Reads a recorded epoch again: the same records, processed in the recorded order.
+  Result<int64_t> ReadReplay(const EpochOffsets& recorded) {
+    std::map<size_t, std::map<int32_t, int64_t>> stop;
+    std::map<size_t, std::map<int32_t, std::vector<int64_t>>> cuts;
+    for (const auto& [src, parts] : recorded.end) {
+      auto it = node_by_name.find(src);
+      if (it == node_by_name.end()) {
+        return Status::FailedPrecondition("epoch {} was recorded with source '{}', which the pipeline no longer has; "
+                                          "run the version that recorded it to finish the epoch",
+                                          recorded.epoch, src);
       }
-      read += static_cast<int64_t>(got);
-      if (got == 0 && !replay) {
-        if (options.until_idle) {
-          SLUICE_ASSIGN_OR_RETURN(bool done, AllCaughtUp());
-          if (done) {
-            *input_ended = true;
-            break;
+      stop[it->second] = parts;
+    }
+    for (const auto& r : recorded.order) cuts[node_by_name[r.source]][r.partition].push_back(r.end);
+    auto positions = threads->Positions();
+    threads->SetReplay(&stop, &cuts);
+    threads->Start(-1);
+    int64_t read = 0;
+    std::map<std::pair<size_t, int32_t>, std::deque<SourceChunk>> early;  // chunks ahead of the order
+    for (const auto& run : recorded.order) {
+      const std::pair<size_t, int32_t> key{node_by_name[run.source], run.partition};
+      int64_t at = positions[key.first][key.second].next;
+      while (at < run.end) {
+        std::optional<SourceChunk> chunk;
+        if (auto& q = early[key]; !q.empty()) {
+          chunk = std::move(q.front());
+          q.pop_front();
+        } else {
+          SLUICE_ASSIGN_OR_RETURN(chunk, threads->Next(100));
+          if (!chunk) {
+            if (!threads->Idle()) continue;
+            return Status::DataError("replaying epoch {}: {}/{} ended at offset {}, but the epoch recorded records up "
+                                     "to {}", recorded.epoch, run.source, run.partition, at, run.end);
+          }
+          if (std::make_pair(chunk->node, chunk->partition) != key) {
+            early[{chunk->node, chunk->partition}].push_back(std::move(*chunk));
+            continue;
           }
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // nothing to read yet
+        if (chunk->from < at || chunk->to > run.end) {
+          return Status::Internal("replaying epoch {}: {}/{} delivered offsets [{}, {}) for the recorded run [{}, {})",
+                                  recorded.epoch, run.source, run.partition, chunk->from, chunk->to, at, run.end);
+        }
+        SLUICE_RETURN_IF_ERROR(Process(*chunk));
+        read += chunk->records;
+        at = chunk->to;
+      }
+      positions[key.first][key.second].next = at;
+    }
+    // Epochs recorded without an order: whatever the threads deliver, in arrival order.
+    for (;;) {
+      SLUICE_ASSIGN_OR_RETURN(auto chunk, threads->Next(100));
+      if (chunk) {
+        if (!recorded.order.empty()) early[{chunk->node, chunk->partition}].push_back(std::move(*chunk));
+        else {
+          SLUICE_RETURN_IF_ERROR(Process(*chunk));
+          read += chunk->records;
+        }
+      } else if (threads->Idle()) {
+        break;
+      }
+    }
+    for (const auto& [key, q] : early) {
+      if (!q.empty()) {
+        return Status::Internal("replaying epoch {}: {}/{} delivered records beyond the recorded order", recorded.epoch,
+                                plan.nodes[key.first].name, key.second);
       }
     }
     return read;
+  }
+
+  void UpdateSourceCounters() {
+    for (size_t node : source_nodes) {
+      const NodeCounters run = threads->Counters(node);
+      NodeCounters& c = counters[node];
+      c = restored_counters[node];
+      c.in += run.in;
+      c.out += run.out;
+      c.dead_letter += run.dead_letter;
+      c.dropped += run.dropped;
+      c.warnings += run.warnings;
+      c.late += run.late;
+    }
   }
 
   Status CommitDeadLetters(DeadLetterWriter& dl, int64_t epoch) {
@@ -185,13 +297,14 @@ struct Runner {
     return Status::OK();
   }
 
-  Status Checkpoint(int64_t epoch) {
+  Status Checkpoint(int64_t epoch, std::map<size_t, std::map<int32_t, PartitionProgress>> positions) {
     engine::Checkpoint ck;
     ck.epoch = epoch;
     ck.watermark = ctx.watermark;
-    for (size_t s = 0; s < sources.size(); ++s) ck.sources[plan.nodes[source_index[s]].name] = sources[s]->partitions();
+    for (auto& [node, parts] : positions) ck.sources[plan.nodes[node].name] = std::move(parts);
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
       ck.counters[plan.nodes[i].name] = counters[i];
+      if (!ops[i]) continue;
       std::string blob;
       SLUICE_RETURN_IF_ERROR(ops[i]->SaveState(blob).WithContext(plan.nodes[i].name));
       if (!blob.empty()) ck.state[plan.nodes[i].name] = std::move(blob);
@@ -218,19 +331,16 @@ struct Runner {
     for (;;) {
       SLUICE_ASSIGN_OR_RETURN(auto recorded, store.LoadOffsets(epoch));
       const bool replay = recorded.has_value();
-      for (size_t s = 0; s < sources.size(); ++s) {
-        std::map<int32_t, int64_t> stop;
-        if (replay) stop = recorded->end[plan.nodes[source_index[s]].name];
-        sources[s]->SetStop(stop);
-      }
       if (replay) SLUICE_LOG(Info, "stream.replay", {"pipeline", plan.pipeline}, {"epoch", epoch});
       ctx.epoch = epoch;
       ctx.run_epoch = replay ? recorded->time_micros : clock.NowMicros();
       DeadLetterWriter dl(plan.pipeline, plan.version, ctx.run_epoch, DeadLetterPath(epoch));
       ctx.dead_letters = &dl;
+      order.clear();
       bool input_ended = false;
-      SLUICE_ASSIGN_OR_RETURN(int64_t read, ReadEpoch(replay, &input_ended));
+      SLUICE_ASSIGN_OR_RETURN(int64_t read, replay ? ReadReplay(*recorded) : ReadLive(&input_ended));
       result.records += read;
+      auto positions = threads->Positions();
 
       EpochOffsets offsets;
       if (replay) {
@@ -239,11 +349,12 @@ struct Runner {
         offsets.epoch = epoch;
         offsets.time_micros = ctx.run_epoch;
         offsets.final = input_ended;
-        offsets.watermark = input_ended ? INT64_MAX : Watermark(ctx.watermark);
-        for (size_t s = 0; s < sources.size(); ++s) {
-          auto& end = offsets.end[plan.nodes[source_index[s]].name];
-          for (const auto& [p, prog] : sources[s]->partitions()) end[p] = prog.next;
+        offsets.watermark = input_ended ? INT64_MAX : Watermark(positions, ctx.watermark);
+        for (const auto& [node, parts] : positions) {
+          auto& end = offsets.end[plan.nodes[node].name];
+          for (const auto& [p, prog] : parts) end[p] = prog.next;
         }
+        offsets.order = std::move(order);
         if (read == 0 && offsets.watermark == ctx.watermark && dl.count() == 0 && !input_ended) {
           // Nothing happened: no epoch to commit.
           if (StopRequested() || (options.max_epochs >= 0 && result.epochs >= options.max_epochs)) break;
@@ -258,13 +369,14 @@ struct Runner {
       ctx.epoch_offsets = nlohmann::json{{"epoch", epoch}, {"offsets", oj}}.dump();
 
       for (size_t i = 0; i < ops.size(); ++i) {
-        SLUICE_RETURN_IF_ERROR(ops[i]->EndEpoch(offsets.watermark).WithContext(plan.nodes[i].name));
+        if (ops[i]) SLUICE_RETURN_IF_ERROR(ops[i]->EndEpoch(offsets.watermark).WithContext(plan.nodes[i].name));
       }
       SLUICE_RETURN_IF_ERROR(CommitDeadLetters(dl, epoch));
       ctx.dead_letters = nullptr;
+      UpdateSourceCounters();
       SLUICE_RETURN_IF_ERROR(CheckCounts());
       ctx.watermark = offsets.watermark;
-      SLUICE_RETURN_IF_ERROR(Checkpoint(epoch));
+      SLUICE_RETURN_IF_ERROR(Checkpoint(epoch, std::move(positions)));
       result.last_epoch = epoch;
       ++result.epochs;
       if (options.progress) {

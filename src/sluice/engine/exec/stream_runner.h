@@ -9,8 +9,12 @@
 // it with exactly the same input, so every record lands once in every sink or in the dead
 // letters.
 //
-// Backpressure: operators run on the polling thread and sinks write through bounded queues, so
-// a slow sink slows the source and memory stays bounded by the epoch size.
+// Threads: the sources' partitions are read and decoded by source threads, one per group of
+// partitions (SourceThreads); the operators run on the calling thread, which takes the decoded
+// chunks from a bounded queue; sinks encode and write on their own threads behind bounded
+// queues. So a slow sink slows the operators, which slow the sources, and memory stays bounded.
+// The order in which the chunks of different partitions were processed is recorded with the
+// epoch, and a replay processes them in the same order, so the replayed output is identical.
 // Thread-safety: one RunStream() at a time per pipeline and workdir.
 #pragma once
 
@@ -36,6 +40,8 @@ struct StreamOptions {
   // Set (e.g. by SIGTERM) to finish the current epoch and stop.
   const std::atomic<bool>* stop = nullptr;
   int64_t max_epochs = -1;  // stop after this many epochs in this run (tests, benchmarks)
+  // Source threads (each reads a group of partitions); 0: one per core but one, at least one.
+  int source_threads = 0;
 };
 
 struct StreamResult {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "sluice/engine/exec/checkpoint.h"
 
@@ -183,6 +184,9 @@ EpochOffsets SampleOffsets(int64_t epoch) {
   o.final = epoch % 2 == 0;
   o.end["clicks"] = {{0, 40000 + epoch}, {1, 39876}, {7, 0}};
   o.end["orders"] = {{0, 12}};
+  if (epoch != 2) {  // epoch 2: a file without an order, as older versions wrote
+    o.order = {{"orders", 0, 12}, {"clicks", 1, 30000}, {"clicks", 0, 40000 + epoch}, {"clicks", 1, 39876}};
+  }
   return o;
 }
 
@@ -211,6 +215,7 @@ void ExpectSameOffsets(const EpochOffsets& a, const EpochOffsets& b) {
   EXPECT_EQ(a.time_micros, b.time_micros);
   EXPECT_EQ(a.final, b.final);
   EXPECT_EQ(a.end, b.end);
+  EXPECT_EQ(a.order, b.order);
 }
 
 void ExpectSameCheckpoint(const Checkpoint& a, const Checkpoint& b) {
@@ -304,6 +309,14 @@ TEST(CheckpointStore, DamagedOffsetsAreADataErrorNamingTheFile) {
     EXPECT_EQ(r.status().code(), StatusCode::kDataError) << r.status().ToString();
     EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().ToString();
   }
+  // A run naming a source the file does not list.
+  nlohmann::json bad_run = nlohmann::json::parse(good);
+  ASSERT_TRUE(bad_run["order"].is_array()) << good;
+  bad_run["order"][0][0] = 9;
+  Spit(path, bad_run.dump());
+  auto run = store.LoadOffsets(3);
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kDataError) << run.status().ToString();
   // A file that names another epoch is damaged too.
   ASSERT_TRUE(store.WriteOffsets(SampleOffsets(4)).ok());
   fs::copy_file(OffsetsPath(store.dir(), 4), path, fs::copy_options::overwrite_existing);

@@ -14,10 +14,19 @@ struct StreamSource::Decoders {
   std::vector<formats::DecodeError> errors;
 };
 
-void StreamSource::SetStop(const std::map<int32_t, int64_t>& stop) {
+void StreamSource::Configure(int group, int groups, Deliver deliver) {
+  group_ = group;
+  groups_ = std::max(1, groups);
+  deliver_ = std::move(deliver);
+}
+
+void StreamSource::SetReplay(const std::map<int32_t, int64_t>& stop,
+                             const std::map<int32_t, std::vector<int64_t>>& cuts) {
   for (auto& [p, prog] : parts_) {
     auto it = stop.find(p);
     prog.stop = it == stop.end() ? -1 : it->second;
+    auto c = cuts.find(p);
+    prog.cuts = c == cuts.end() ? std::vector<int64_t>{} : c->second;
   }
 }
 
@@ -33,25 +42,59 @@ void StreamSource::AppendRecord(std::string& buf, std::string_view value) {
   buf.push_back('\n');
 }
 
-Status StreamSource::DecodeAndEmit(int32_t partition, std::string_view buf, const std::vector<int64_t>& offsets) {
+Status StreamSource::DecodeAndDeliver(int32_t partition, std::string_view buf, const std::vector<int64_t>& offsets) {
+  if (offsets.empty()) return Status::OK();
+  PartitionProgress& prog = parts_[partition];
+  auto& cuts = prog.cuts;
+  auto first_cut = std::upper_bound(cuts.begin(), cuts.end(), offsets.front());
+  cuts.erase(cuts.begin(), first_cut);  // chunk ends already passed
+  if (cuts.empty() || cuts.front() > offsets.back()) {
+    return DecodeChunk(partition, buf, offsets.data(), offsets.size());
+  }
+  // A replay: end a chunk at every recorded chunk end inside this run of records.
+  size_t begin = 0, pos = 0;
+  while (begin < offsets.size()) {
+    size_t end = offsets.size();
+    if (!cuts.empty() && cuts.front() <= offsets.back()) {
+      end = static_cast<size_t>(std::lower_bound(offsets.begin() + static_cast<ptrdiff_t>(begin), offsets.end(), cuts.front()) -
+                                offsets.begin());
+      cuts.erase(cuts.begin());
+    }
+    if (end == begin) continue;
+    size_t stop = pos;  // one line per record
+    for (size_t i = begin; i < end; ++i) stop = buf.find('\n', stop) + 1;
+    // The records after this chunk (and the final padding) are the slack the decoder may read.
+    SLUICE_RETURN_IF_ERROR(DecodeChunk(partition, buf.substr(pos, stop - pos), offsets.data() + begin, end - begin));
+    begin = end;
+    pos = stop;
+  }
+  return Status::OK();
+}
+
+Status StreamSource::DecodeChunk(int32_t partition, std::string_view buf, const int64_t* offsets, size_t n) {
   if (!decoders_) decoders_ = std::make_shared<Decoders>();
   auto& dec = decoders_->by_partition[partition];
-  const std::string location = fmt::format("{}/{}", topic(), partition);
   if (!dec) {
     formats::DecodeOptions opts;
     opts.origin_source = node_.name;
-    opts.origin_location = location;
+    opts.origin_location = fmt::format("{}/{}", topic(), partition);
     dec = std::make_unique<formats::JsonDecoder>(node_.outputs[0].schema, opts);
   }
   PartitionProgress& prog = parts_[partition];
   const std::optional<EventTimeConfig>& et = node_.event_time;
+  SourceChunk chunk;
+  chunk.node = index_;
+  chunk.partition = partition;
+  chunk.from = offsets[0];
+  chunk.to = offsets[n - 1] + 1;
+  chunk.records = static_cast<int64_t>(n);
   auto on_batch = [&](Batch b) -> Status {
     // The decoder numbers rows by line from 0; line i is the record at offsets[i].
     if (const auto& lines = b.row_offsets()) {
       auto mapped = std::make_shared<std::vector<int64_t>>(lines->size());
       for (size_t i = 0; i < lines->size(); ++i) {
         int64_t line = (*lines)[i];
-        (*mapped)[i] = line >= 0 && static_cast<size_t>(line) < offsets.size() ? offsets[line] : -1;
+        (*mapped)[i] = line >= 0 && static_cast<size_t>(line) < n ? offsets[line] : -1;
       }
       b.set_row_offsets(std::move(mapped));
     }
@@ -64,20 +107,24 @@ Status StreamSource::DecodeAndEmit(int32_t partition, std::string_view buf, cons
       });
       prog.max_event_time = mx;
     }
-    counters_.in += static_cast<int64_t>(b.active_rows());
-    return Emit(0, b);
+    const auto rows = static_cast<int64_t>(b.active_rows());
+    counters_.in += rows;
+    counters_.out += rows;
+    if (rows > 0) chunk.batches.push_back(std::move(b));
+    return Status::OK();
   };
   auto& errors = decoders_->errors;
   errors.clear();
-  SLUICE_RETURN_IF_ERROR(dec->Decode(buf, 0, on_batch, errors).WithContext(node_.name + ": " + location));
+  SLUICE_RETURN_IF_ERROR(
+      dec->Decode(buf, 0, on_batch, errors).WithContext(fmt::format("{}: {}/{}", node_.name, topic(), partition)));
   for (const auto& e : errors) {
     ++counters_.in;
     ++counters_.dead_letter;
-    int64_t offset = e.line >= 0 && static_cast<size_t>(e.line) < offsets.size() ? offsets[e.line] : -1;
-    ctx_.dead_letters->AddRaw(node_.name, node_.name, location, offset, e.error_class, e.message, e.raw);
+    int64_t offset = e.line >= 0 && static_cast<size_t>(e.line) < n ? offsets[e.line] : -1;
+    chunk.undecodable.push_back({offset, std::string(e.error_class), e.message, std::string(e.raw)});
   }
   prog.last_data_micros = ctx_.clock->MonotonicMicros();
-  return Status::OK();
+  return deliver_(std::move(chunk));
 }
 
 namespace {
@@ -92,13 +139,14 @@ class LogSource final : public StreamSource {
     const auto& cfg = std::get<StreamSourceConfig>(node_.config);
     log::LogOptions lo;
     lo.partitions = 0;
-    auto log = log::Log::Open(cfg.log_root, cfg.topic, lo);
+    auto log = log::Log::OpenShared(cfg.log_root, cfg.topic, lo);
     if (!log.ok()) {
       return log.status().WithContext(fmt::format("{}: topic '{}' of the log (create it with `sluice log produce {}`)",
                                                   node_.name, cfg.topic, cfg.topic));
     }
     log_ = std::move(*log);
     for (int p = 0; p < log_->partitions(); ++p) {
+      if (!Mine(p)) continue;
       auto it = restored.find(p);
       int64_t start = it != restored.end() ? it->second : (cfg.start_at_end ? log_->EndOffset(p) : log_->StartOffset(p));
       if (start < log_->StartOffset(p)) {
@@ -130,7 +178,7 @@ class LogSource final : public StreamSource {
       prog.next = records.back().offset + 1;
       const size_t n = buf_.size();
       buf_.append(formats::kInputPadding, '\0');
-      SLUICE_RETURN_IF_ERROR(DecodeAndEmit(p, std::string_view(buf_.data(), n), offsets_));
+      SLUICE_RETURN_IF_ERROR(DecodeAndDeliver(p, std::string_view(buf_.data(), n), offsets_));
       total += records.size();
     }
     return total;
@@ -144,7 +192,7 @@ class LogSource final : public StreamSource {
   }
 
  private:
-  std::unique_ptr<log::Log> log_;
+  std::shared_ptr<log::Log> log_;
   std::string buf_;
   std::vector<int64_t> offsets_;
 };
@@ -168,6 +216,7 @@ class KafkaSource final : public StreamSource {
     if (!n.ok()) return n.status().WithContext(fmt::format("{}: topic '{}' at {}", node_.name, cfg.topic, cfg.brokers));
     std::map<int32_t, int64_t> start;
     for (int32_t p = 0; p < *n; ++p) {
+      if (!Mine(p)) continue;
       auto it = restored.find(p);
       if (it != restored.end()) {
         start[p] = it->second;
@@ -178,15 +227,21 @@ class KafkaSource final : public StreamSource {
       }
       parts_[p].next = start[p];
     }
+    if (start.empty()) return Status::OK();  // more source threads than partitions
     return consumer_->Assign(cfg.topic, start).WithContext(node_.name);
   }
 
-  void SetStop(const std::map<int32_t, int64_t>& stop) override {
-    StreamSource::SetStop(stop);
-    consumer_->SetStopOffsets(stop);
+  void SetReplay(const std::map<int32_t, int64_t>& stop, const std::map<int32_t, std::vector<int64_t>>& cuts) override {
+    StreamSource::SetReplay(stop, cuts);
+    std::map<int32_t, int64_t> mine;
+    for (const auto& [p, off] : stop) {
+      if (Mine(p)) mine[p] = off;
+    }
+    consumer_->SetStopOffsets(mine);
   }
 
   Result<size_t> Poll(size_t max_records, int timeout_ms) override {
+    if (parts_.empty()) return size_t{0};
     for (auto& [p, b] : pending_) {
       b.buf.clear();
       b.offsets.clear();
@@ -202,7 +257,7 @@ class KafkaSource final : public StreamSource {
       parts_[p].next = b.offsets.back() + 1;
       const size_t size = b.buf.size();
       b.buf.append(formats::kInputPadding, '\0');
-      SLUICE_RETURN_IF_ERROR(DecodeAndEmit(p, std::string_view(b.buf.data(), size), b.offsets));
+      SLUICE_RETURN_IF_ERROR(DecodeAndDeliver(p, std::string_view(b.buf.data(), size), b.offsets));
     }
     return n;
   }
