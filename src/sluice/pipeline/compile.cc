@@ -1120,7 +1120,7 @@ void Compiler::CompileLookup(PlanNode& node, const Component& c) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
-  CheckKeys(n, name, "a lookup transform", {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "as_of", "description"});
+  CheckKeys(n, name, "a lookup transform", {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "as_of", "refresh", "description"});
   engine::LookupConfig cfg;
   auto table = Str(n, "table", name, true);
   if (!table) return;
@@ -1198,6 +1198,7 @@ void Compiler::CompileLookup(PlanNode& node, const Component& c) {
     cfg.fields = *fields;
     for (size_t f : cfg.fields) out_names.push_back(d.field(f).name);
   }
+  cfg.refresh_us = Duration(n, "refresh", name).value_or(0);
   static const std::vector<std::string> kOnMissing = {"null", "drop", "dead_letter"};
   if (auto om = Str(n, "on_missing", name)) {
     auto pos = std::find(kOnMissing.begin(), kOnMissing.end(), *om);

@@ -7,7 +7,9 @@
 #include "sluice/connectors/warehouse/warehouse.h"
 #include "sluice/engine/ops/hash_aggregator.h"
 #include "sluice/engine/ops/hash_join_table.h"
+#include "sluice/engine/ops/snapshot_codec.h"
 #include "sluice/lake/delta_table.h"
+#include "sluice/types/temporal.h"
 
 namespace sluice::engine {
 
@@ -159,9 +161,32 @@ bool EncodeKey(const Batch& b, const std::vector<size_t>& keys, uint32_t row, st
 LookupOperator::LookupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k) : Operator(n, i, c, k) {}
 LookupOperator::~LookupOperator() = default;
 
-Status LookupOperator::Load() {
+namespace {
+constexpr std::string_view kLookupMagic = "SLKP";  // the lookup's state: the time its dimension copy stands for
+}  // namespace
+
+Status LookupOperator::SaveState(std::string& out) {
+  if (loaded_as_of_ == INT64_MIN) return Status::OK();
+  ops::SnapshotWriter w(out, kLookupMagic, 1);
+  w.PutI64(loaded_as_of_);
+  w.Finish();
+  return Status::OK();
+}
+
+Status LookupOperator::LoadState(std::string_view in) {
+  SLUICE_ASSIGN_OR_RETURN(ops::SnapshotReader r, ops::OpenSnapshot(in, kLookupMagic, 1, node_.name + ": lookup state"));
+  SLUICE_ASSIGN_OR_RETURN(int64_t as_of, r.ReadI64());
+  SLUICE_RETURN_IF_ERROR(r.ExpectEnd());
+  // Loaded lazily, as of the same time as before the restart.
+  state_.reset();
+  loaded_as_of_ = as_of;
+  return Status::OK();
+}
+
+Status LookupOperator::Load(int64_t as_of) {
   const auto& cfg = std::get<LookupConfig>(node_.config);
   state_ = std::make_unique<State>();
+  loaded_as_of_ = as_of;
   ops::JoinBuildSpec spec;
   spec.build_schema = cfg.dimension_schema;
   spec.build_keys = cfg.dimension_keys;
@@ -195,6 +220,18 @@ Status LookupOperator::Load() {
     SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
     lake::ScanOptions so;
     so.columns = cfg.dimension_schema->names();
+    if (ctx_.streaming) {
+      SLUICE_ASSIGN_OR_RETURN(auto history, table->History());
+      std::optional<int64_t> version;
+      for (const auto& c : history) {
+        if (c.timestamp * 1000 <= as_of && (!version || c.version > *version)) version = c.version;
+      }
+      if (!version) {
+        return Status::FailedPrecondition("lake table {} has no version committed by {} (the epoch's time)", cfg.table,
+                                          FormatTimestamp(as_of));
+      }
+      so.version = version;
+    }
     SLUICE_RETURN_IF_ERROR(lake::Scan(*table, so, add));
   } else {
     SLUICE_ASSIGN_OR_RETURN(auto wh, warehouse::Warehouse::Open(cfg.warehouse_url));
@@ -214,7 +251,14 @@ Status LookupOperator::Load() {
 }
 
 Status LookupOperator::Process(size_t, const Batch& batch) {
-  if (!state_) SLUICE_RETURN_IF_ERROR(Load().WithContext(node_.name + ": loading " + std::get<LookupConfig>(node_.config).table));
+  const auto& lookup = std::get<LookupConfig>(node_.config);
+  int64_t as_of = loaded_as_of_;
+  if (as_of == INT64_MIN || (ctx_.streaming && lookup.refresh_us > 0 && ctx_.run_epoch - as_of >= lookup.refresh_us)) {
+    as_of = ctx_.run_epoch;  // first load, or a refresh: the dimension as of this epoch's time
+  }
+  if (!state_ || as_of != loaded_as_of_) {
+    SLUICE_RETURN_IF_ERROR(Load(as_of).WithContext(node_.name + ": loading " + lookup.table));
+  }
   const auto& cfg = std::get<LookupConfig>(node_.config);
   counters_.in += static_cast<int64_t>(batch.active_rows());
   if (cfg.as_of_column >= 0) return ProcessAsOf(batch);

@@ -37,12 +37,18 @@ class LookupOperator final : public Operator {
   LookupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
   ~LookupOperator() override;
   Status Process(size_t slot, const Batch& batch) override;
+  // Streams: the time the dimension copy stands for (see Load).
+  Status SaveState(std::string& out) override;
+  Status LoadState(std::string_view in) override;
 
  private:
   struct State;
-  Status Load();
+  // Loads the dimension as of `as_of` (µs): a lake table at its newest version committed by then
+  // (so a replayed epoch sees the version the original saw); a warehouse table as it is now.
+  Status Load(int64_t as_of);
   Status ProcessAsOf(const Batch& batch);
   std::unique_ptr<State> state_;
+  int64_t loaded_as_of_ = INT64_MIN;  // INT64_MIN: not loaded
 };
 
 // Holds both inputs until they end (the right one is indexed), then probes with the left.

@@ -177,6 +177,9 @@ struct LookupConfig {
   std::vector<std::string> field_names;
   OnMissing on_missing = OnMissing::kNull;
   std::string filter;  // optional: only dimension rows where this holds (SQL text, e.g. "is_current")
+  // Streams: the in-memory copy of the dimension is reloaded at the first epoch whose time is at
+  // least this long after the copy's (0: loaded once).
+  int64_t refresh_us = 0;
   // Point-in-time lookup into an SCD2 dimension: the version with
   // valid_from <= input[as_of_column] < valid_to (valid_to NULL = still current).
   int as_of_column = -1;
