@@ -225,6 +225,37 @@ Result<std::pair<int64_t, int64_t>> Consumer::Watermarks(const std::string& topi
   return internal::QueryWatermarks(impl_->rk, topic, partition, timeout_ms);
 }
 
+Result<std::map<int32_t, int64_t>> Consumer::HighWatermarks(const std::string& topic,
+                                                            const std::vector<int32_t>& partitions, int timeout_ms) {
+  SLUICE_RETURN_IF_ERROR(internal::ValidateTopicName(topic));
+  std::map<int32_t, int64_t> out;
+  if (partitions.empty()) return out;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (int32_t p : partitions) {
+    // A ListOffsets request for the timestamp "latest" answers with the end offset.
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(impl_->rk, list, timeout_ms);
+  Status st;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    st = internal::Unavailable("no end offsets for Kafka topic '{}' within {} ms: {}", topic, timeout_ms,
+                               rd_kafka_err2str(err));
+  } else {
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = list->elems[i];
+      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) {
+        st = internal::Unavailable("no end offset for Kafka topic '{}' partition {}: {}", topic, tp.partition,
+                                   rd_kafka_err2str(tp.err));
+        break;
+      }
+      out[tp.partition] = tp.offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (!st.ok()) return st;
+  return out;
+}
+
 Status Consumer::Assign(const std::string& topic, const std::map<int32_t, int64_t>& start_offsets) {
   Impl& s = *impl_;
   SLUICE_RETURN_IF_ERROR(internal::ValidateTopicName(topic));

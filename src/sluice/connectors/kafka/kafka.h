@@ -131,6 +131,10 @@ class Consumer {
   // One request to the partition's leader; NotFound for a missing topic or partition; Unavailable
   // (after blocking timeout_ms) while the leader is unreachable.
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition, int timeout_ms);
+  // The high watermark (the offset the next record gets) of each of `partitions`, in one request
+  // per leader broker. Unavailable when not every partition answered within timeout_ms.
+  Result<std::map<int32_t, int64_t>> HighWatermarks(const std::string& topic, const std::vector<int32_t>& partitions,
+                                                    int timeout_ms);
 
   // Replaces the assignment with exactly these partitions of `topic`, each starting at the given
   // offset (>= 0); no group rebalance. Records are delivered from those offsets on.
@@ -194,6 +198,10 @@ class Producer {
   // As Consumer::PartitionCount and Consumer::Watermarks.
   Result<int> PartitionCount(const std::string& topic, int timeout_ms);
   Result<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition, int timeout_ms);
+  // The high watermark (the offset the next record gets) of each of `partitions`, in one request
+  // per leader broker. Unavailable when not every partition answered within timeout_ms.
+  Result<std::map<int32_t, int64_t>> HighWatermarks(const std::string& topic, const std::vector<int32_t>& partitions,
+                                                    int timeout_ms);
 
  private:
   struct Impl;

@@ -216,6 +216,10 @@ TEST(Kafka, ProduceThenConsumeEverythingExactlyOnceInPartitionOrder) {
     total += highs[p];
   }
   EXPECT_EQ(total, kRecords);
+  // All partitions' end offsets in one request agree with the one-by-one answers.
+  auto ends = consumer->HighWatermarks("orders", {0, 1, 2, 3}, 10000);
+  ASSERT_TRUE(ends.ok()) << ends.status().ToString();
+  for (int p = 0; p < 4; ++p) EXPECT_EQ((*ends)[p], highs[p]) << "partition " << p;
 
   ASSERT_TRUE(consumer->Assign("orders", AllFrom({0, 0, 0, 0})).ok());
   EXPECT_FALSE(consumer->AtStop());
@@ -332,6 +336,7 @@ TEST(Kafka, MissingTopicsAndPartitionsAreNotFound) {
   auto w = consumer->Watermarks("present", 4, 10000);
   EXPECT_EQ(w.status().code(), StatusCode::kNotFound);
   EXPECT_NE(w.status().message().find("has 4 (0..3)"), std::string::npos) << w.status().ToString();
+  EXPECT_FALSE(consumer->HighWatermarks("present", {0, 4}, 2000).ok());
   // Asking did not create it.
   EXPECT_EQ(consumer->PartitionCount("absent", 10000).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(consumer->PartitionCount("bad/name", 10000).status().code(), StatusCode::kInvalidArgument);

@@ -264,15 +264,20 @@ class KafkaSource final : public StreamSource {
 
   Result<bool> CaughtUp() override {
     const auto& cfg = std::get<StreamSourceConfig>(node_.config);
+    std::vector<int32_t> ask;
     for (auto& [p, prog] : parts_) {
       if (prog.stop >= 0) {
         if (prog.next < prog.stop) return false;
         continue;
       }
-      // High watermarks change as producers write; ask at most every few polls' worth of time.
-      auto wm = consumer_->Watermarks(cfg.topic, p, 2000);
-      if (!wm.ok()) return false;  // a broker outage: not caught up, keep polling
-      if (prog.next < wm->second) return false;
+      ask.push_back(p);
+    }
+    if (ask.empty()) return true;
+    // High watermarks change as producers write: ask now, for all partitions at once.
+    auto ends = consumer_->HighWatermarks(cfg.topic, ask, 2000);
+    if (!ends.ok()) return false;  // a broker outage: not caught up, keep polling
+    for (int32_t p : ask) {
+      if (parts_[p].next < (*ends)[p]) return false;
     }
     return true;
   }
