@@ -180,4 +180,15 @@ std::string FormatDuration(int64_t micros) {
   return out;
 }
 
+std::string RedactUrlPassword(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.rfind('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) return std::string(url);
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon != std::string_view::npos && colon < at) {
+    return std::string(url.substr(0, colon)) + ":***" + std::string(url.substr(at));
+  }
+  return std::string(url);
+}
+
 }  // namespace sluice

@@ -36,4 +36,7 @@ std::optional<int64_t> ParseByteSize(std::string_view s);
 // Joins with a separator.
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
+// A URL with its password replaced by *** ("postgresql://u:***@h/db"), for messages and logs.
+std::string RedactUrlPassword(std::string_view url);
+
 }  // namespace sluice

@@ -56,3 +56,12 @@ TEST(Strings, Durations) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+TEST(Strings, RedactUrlPassword) {
+  EXPECT_EQ(RedactUrlPassword("postgresql://u:secret@127.0.0.1:5432/db"), "postgresql://u:***@127.0.0.1:5432/db");
+  EXPECT_EQ(RedactUrlPassword("postgresql://u@127.0.0.1:5432/db"), "postgresql://u@127.0.0.1:5432/db");
+  EXPECT_EQ(RedactUrlPassword("postgresql://u:p@ss@host/db"), "postgresql://u:***@host/db");
+  EXPECT_EQ(RedactUrlPassword("sqlite:/tmp/meta.db"), "sqlite:/tmp/meta.db");
+}
+}  // namespace sluice

@@ -44,15 +44,7 @@ std::string Trim(std::string s) {
   return s;
 }
 
-// The URL without a password, for messages.
-std::string Redact(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return url;
-  size_t colon = url.find(':', scheme + 3);
-  if (colon != std::string::npos && colon < at) return url.substr(0, colon) + ":***" + url.substr(at);
-  return url;
-}
+std::string Redact(const std::string& url) { return RedactUrlPassword(url); }
 
 std::string ValueToText(const Value& v) {
   switch (v.type().id) {

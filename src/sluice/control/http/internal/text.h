@@ -1,0 +1,25 @@
+// Small text codecs of the HTTP layer: case-insensitive comparison (header names), percent
+// decoding (paths and queries), base64url (pagination cursors). Internal to control/http.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::http::internal {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string ToLower(std::string_view s);
+std::string_view Trim(std::string_view s);
+
+// Decodes %XX escapes (and '+' as a space when plus_is_space, for queries). nullopt on a
+// truncated or non-hex escape; the result may be any bytes (callers check UTF-8).
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+
+// RFC 4648 §5 base64url without padding; decoding rejects padding, other alphabets and
+// non-canonical trailing bits, so each value has exactly one spelling.
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+
+}  // namespace sluice::http::internal

@@ -1,0 +1,220 @@
+#include "sluice/control/http/router.h"
+
+#include <algorithm>
+#include <exception>
+#include <set>
+
+#include "sluice/base/logging.h"
+#include "sluice/base/strings.h"
+#include "sluice/control/http/internal/text.h"
+
+namespace sluice::http {
+namespace {
+
+bool IsMethodToken(std::string_view m) {
+  if (m.empty()) return false;
+  return std::all_of(m.begin(), m.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+bool IsParamName(std::string_view n) {
+  if (n.empty() || !((n[0] >= 'a' && n[0] <= 'z') || n[0] == '_')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// "/a/b" -> {"a", "b"}; "/" -> {}; "/a/" -> {"a", ""}.
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path == "/") return out;
+  path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view PathParams::Get(std::string_view name) const {
+  return Find(name).value_or(std::string_view());
+}
+
+std::optional<std::string_view> PathParams::Find(std::string_view name) const {
+  for (const auto& [k, v] : values_) {
+    if (k == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+Result<Router> Router::Create(std::vector<Route> routes) {
+  Router router;
+  std::set<std::string> operation_ids;
+  std::set<std::pair<std::string, std::string>> shapes;  // (method, pattern with {} for params)
+  for (auto& route : routes) {
+    std::string where = fmt::format("route {} {}", route.method, route.pattern);
+    SLUICE_USER_CHECK(IsMethodToken(route.method), "{}: the method must be an upper-case token",
+                      where);
+    SLUICE_USER_CHECK(!route.pattern.empty() && route.pattern[0] == '/',
+                      "{}: the pattern must start with '/'", where);
+    SLUICE_USER_CHECK(!route.operation_id.empty(), "{}: the operation id is empty", where);
+    SLUICE_USER_CHECK(operation_ids.insert(route.operation_id).second,
+                      "{}: operation id '{}' is used twice", where, route.operation_id);
+    SLUICE_USER_CHECK(static_cast<bool>(route.handler), "{}: no handler", where);
+    SLUICE_USER_CHECK(route.max_body_bytes >= 0, "{}: max_body_bytes is negative", where);
+    CompiledRoute compiled;
+    std::set<std::string> names;
+    std::string shape;
+    for (std::string_view seg : SplitPath(route.pattern)) {
+      SLUICE_USER_CHECK(!seg.empty(), "{}: the pattern has an empty segment", where);
+      Segment s;
+      if (seg.front() == '{') {
+        SLUICE_USER_CHECK(seg.size() > 2 && seg.back() == '}' && IsParamName(seg.substr(1, seg.size() - 2)),
+                          "{}: a parameter segment is '{{name}}' with a snake_case name, not '{}'",
+                          where, seg);
+        s.text = std::string(seg.substr(1, seg.size() - 2));
+        s.is_param = true;
+        SLUICE_USER_CHECK(names.insert(s.text).second, "{}: parameter '{}' appears twice", where,
+                          s.text);
+        shape += "/{}";
+      } else {
+        SLUICE_USER_CHECK(seg.find_first_of("{}?#%") == std::string_view::npos,
+                          "{}: segment '{}' has a reserved character", where, seg);
+        s.text = std::string(seg);
+        shape += "/" + s.text;
+      }
+      compiled.segments.push_back(std::move(s));
+    }
+    if (!shapes.insert({route.method, shape.empty() ? "/" : shape}).second) {
+      return Status::AlreadyExists("{}: another route has the same method and pattern", where);
+    }
+    compiled.route = std::move(route);
+    router.routes_.push_back(std::move(compiled));
+  }
+  return router;
+}
+
+std::vector<RouteInfo> Router::List() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& c : routes_) {
+    const Route& r = c.route;
+    out.push_back({r.method, r.pattern, r.operation_id, r.permission, r.max_body_bytes, r.json_body});
+  }
+  return out;
+}
+
+const Router::CompiledRoute* Router::Match(std::string_view method, std::string_view path,
+                                           PathParams* params, std::vector<std::string>* allow,
+                                           std::optional<Problem>* problem) const {
+  if (path.empty() || path[0] != '/') {
+    *problem = MakeProblem(codes::kMalformedRequest, "the path must start with '/'");
+    return nullptr;
+  }
+  std::vector<std::string> segments;
+  for (std::string_view raw : SplitPath(path)) {
+    auto decoded = internal::PercentDecode(raw, /*plus_is_space=*/false);
+    if (!decoded) {
+      *problem = MakeProblem(codes::kMalformedRequest, "the path has a malformed %-escape");
+      return nullptr;
+    }
+    if (!IsValidUtf8(*decoded)) {
+      *problem = MakeProblem(codes::kMalformedRequest, "the path is not valid UTF-8 once decoded");
+      return nullptr;
+    }
+    segments.push_back(std::move(*decoded));
+  }
+
+  const CompiledRoute* best = nullptr;
+  std::vector<bool> best_literals;
+  std::set<std::string> methods;
+  for (const auto& c : routes_) {
+    if (c.segments.size() != segments.size()) continue;
+    bool matches = true;
+    std::vector<bool> literals(segments.size());
+    for (size_t i = 0; i < segments.size() && matches; ++i) {
+      const Segment& s = c.segments[i];
+      literals[i] = !s.is_param;
+      matches = s.is_param ? !segments[i].empty() : s.text == segments[i];
+    }
+    if (!matches) continue;
+    methods.insert(c.route.method);
+    if (c.route.method != method) continue;
+    // vector<bool> compares lexicographically: a literal earlier in the path is more specific.
+    if (best == nullptr || literals > best_literals) {
+      best = &c;
+      best_literals = std::move(literals);
+    }
+  }
+  if (best == nullptr) {
+    allow->assign(methods.begin(), methods.end());
+    return nullptr;
+  }
+  std::vector<std::pair<std::string, std::string>> values;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (best->segments[i].is_param) values.emplace_back(best->segments[i].text, std::move(segments[i]));
+  }
+  *params = PathParams(std::move(values));
+  return best;
+}
+
+int64_t Router::BodyLimit(std::string_view method, std::string_view path,
+                          int64_t default_limit) const {
+  PathParams params;
+  std::vector<std::string> allow;
+  std::optional<Problem> problem;
+  const CompiledRoute* c = Match(method, path, &params, &allow, &problem);
+  if (c == nullptr || c->route.max_body_bytes == 0) return default_limit;
+  return c->route.max_body_bytes;
+}
+
+Response Router::Dispatch(const Request& request) const {
+  Response response;
+  PathParams params;
+  std::vector<std::string> allow;
+  std::optional<Problem> problem;
+  const CompiledRoute* c = Match(request.method, request.path, &params, &allow, &problem);
+  if (problem) {
+    response = std::move(*problem);
+  } else if (c == nullptr && allow.empty()) {
+    response = MakeProblem(codes::kRouteNotFound,
+                           fmt::format("no route for path '{}'", request.path));
+  } else if (c == nullptr) {
+    std::string methods = Join(allow, ", ");
+    response = MakeProblem(codes::kMethodNotAllowed,
+                           fmt::format("method {} is not allowed here; allowed: {}",
+                                       request.method, methods))
+                   .With("allowed_methods", allow);
+    response.headers.Set("Allow", methods);
+  } else if (c->route.json_body && request.MediaType() != kApplicationJson &&
+             !request.MediaType().ends_with("+json")) {
+    response = MakeProblem(codes::kUnsupportedMediaType,
+                           fmt::format("the body must be application/json, not '{}'",
+                                       request.headers.Get("Content-Type").value_or("")));
+  } else {
+    try {
+      response = c->route.handler(request, params);
+      if (!response.problem && (response.status < 200 || response.status > 599)) {
+        Problem p = MakeProblem(codes::kInternal, "internal error");
+        p.internal_message = fmt::format("handler {} returned status {}", c->route.operation_id,
+                                         response.status);
+        response = std::move(p);
+      }
+    } catch (const std::exception& e) {
+      Problem p = MakeProblem(codes::kInternal, "internal error");
+      p.internal_message = fmt::format("handler {} threw: {}", c->route.operation_id, e.what());
+      response = std::move(p);
+    } catch (...) {
+      Problem p = MakeProblem(codes::kInternal, "internal error");
+      p.internal_message = fmt::format("handler {} threw a non-std exception", c->route.operation_id);
+      response = std::move(p);
+    }
+  }
+  FinalizeResponse(response, request);
+  return response;
+}
+
+}  // namespace sluice::http

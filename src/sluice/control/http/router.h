@@ -1,0 +1,113 @@
+// Router: the API's route table and its dispatch. Routes are declared in one table (method, path
+// pattern with {parameters}, operation id, permission) so the table can be listed and compared
+// with the OpenAPI document, and so the security layer can look up each route's permission.
+//
+// Dispatch of a request:
+//   - no route matches the path              -> 404 route_not_found
+//   - routes match the path, none the method -> 405 method_not_allowed, Allow: <their methods>
+//   - a bad %-escape or non-UTF-8 path       -> 400 malformed_request
+//   - the route wants JSON, Content-Type not  -> 415 unsupported_media_type
+//   - the handler throws                     -> 500 internal (logged; the client sees no detail)
+// When several patterns match, the one with a literal segment earliest wins
+// (/pipelines/new beats /pipelines/{name}).
+//
+// Thread-safety: a Router is immutable after Create; Dispatch may run on many threads at once
+// (handlers must be thread-safe themselves).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sluice/base/status.h"
+#include "sluice/control/http/http.h"
+
+namespace sluice::http {
+
+// The decoded values of a route's {parameters}.
+class PathParams {
+ public:
+  PathParams() = default;
+  explicit PathParams(std::vector<std::pair<std::string, std::string>> values)
+      : values_(std::move(values)) {}
+  // The value of a parameter of the route's pattern; "" for a name the pattern does not have.
+  std::string_view Get(std::string_view name) const;
+  std::optional<std::string_view> Find(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& values() const { return values_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+};
+
+// A handler answers one request; it may run on any server thread and must not block for long
+// (it occupies one of the server's io threads while it runs). Failures are returned as a
+// Problem (which converts to Response), never thrown.
+using Handler = std::function<Response(const Request&, const PathParams&)>;
+
+struct Route {
+  std::string method;        // "GET", "POST", ... (exact, upper case)
+  std::string pattern;       // "/api/v1/pipelines/{name}/versions/{version}"
+  std::string operation_id;  // unique, as in the OpenAPI document: "getPipelineVersion"
+  std::string permission;    // e.g. "pipelines.read"; enforced by the security layer (later)
+  Handler handler;
+  // Largest request body this route accepts (413 beyond it); 0 uses the server's default. Bulk
+  // routes (ingest) raise it.
+  int64_t max_body_bytes = 0;
+  // Requires Content-Type application/json (or a +json type): 415 otherwise.
+  bool json_body = false;
+};
+
+// A route without its handler, for listings.
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
+  std::string operation_id;
+  std::string permission;
+  int64_t max_body_bytes = 0;
+  bool json_body = false;
+  bool operator==(const RouteInfo&) const = default;
+};
+
+class Router {
+ public:
+  // Validates the table: methods are upper-case tokens; patterns start with '/' and have
+  // non-empty segments, parameters {snake_case} unique within a pattern; operation ids are
+  // non-empty and unique; every route has a handler. InvalidArgument otherwise; AlreadyExists
+  // when two routes have the same method and the same pattern up to parameter names.
+  static Result<Router> Create(std::vector<Route> routes);
+
+  Router() = default;
+
+  // The table in declaration order.
+  std::vector<RouteInfo> List() const;
+
+  // Answers the request (request_id must be set); the response is finalized (problem bodies
+  // rendered, X-Request-Id set). Never throws.
+  Response Dispatch(const Request& request) const;
+
+  // The body limit for a request before its body is read: the matching route's
+  // max_body_bytes, or default_limit (also when no route matches).
+  int64_t BodyLimit(std::string_view method, std::string_view path, int64_t default_limit) const;
+
+ private:
+  struct Segment {
+    std::string text;  // a literal, or the parameter name
+    bool is_param = false;
+  };
+  struct CompiledRoute {
+    Route route;
+    std::vector<Segment> segments;
+  };
+  // The best route of the path for the method; nullptr with *allow filled when the path
+  // matches routes of other methods only, or with a problem for a malformed path.
+  const CompiledRoute* Match(std::string_view method, std::string_view path, PathParams* params,
+                             std::vector<std::string>* allow, std::optional<Problem>* problem) const;
+
+  std::vector<CompiledRoute> routes_;
+};
+
+}  // namespace sluice::http

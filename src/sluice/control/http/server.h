@@ -1,0 +1,85 @@
+// HttpServer: the control plane's HTTP/1.1 server (Boost.Beast + Asio, kept out of this header).
+// It reads requests, enforces the limits below, hands each request to a Router and writes the
+// response. Everything is asynchronous on a few io threads — no thread per connection — so a
+// slow or stalled client costs a socket and a timer, never a thread, and cannot hold up others.
+//
+// What a client can expect:
+//   - HTTP/1.1 keep-alive (pipelined requests are answered in order); HTTP/1.0 closes.
+//   - Header block over max_header_bytes                     -> 431 headers_too_large, close
+//   - Body over the route's limit (Route::max_body_bytes, else max_body_bytes)
+//                                                            -> 413 body_too_large, close
+//   - Headers not complete header_timeout after the request's first byte (or after connecting),
+//     or the body not complete body_timeout after the headers -> 408 request_timeout, close
+//   - A syntax error in the request                          -> 400 malformed_request, close
+//   - Idle keep-alive connection for idle_timeout            -> closed silently
+//   - Over max_connections (or max_connections_per_address from one address)
+//                                                            -> 503 unavailable, close
+//   - `Expect: 100-continue` gets a 100 before the body is read (after the limit check).
+//   - Every response carries X-Request-Id: the client's own (if it sent one matching
+//     [A-Za-z0-9._-]{1,64}) or a new one. One log line per request: event http.request.
+// A response that closes the connection is followed by a short lingering read so the client
+// receives it even while it is still sending a body we refused.
+//
+// Thread-safety: Start and Stop are called from one owner thread; port() from any thread.
+// Handlers run on the io threads, several at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sluice/base/status.h"
+#include "sluice/control/http/http.h"
+#include "sluice/control/http/router.h"
+
+namespace sluice::http {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0 picks a free port; port() reports it after Start
+  int io_threads = 2;
+  size_t max_header_bytes = 16 << 10;
+  int64_t max_body_bytes = 16ll << 20;  // default for routes without their own limit
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Stop waits this long for requests in flight before dropping what is left.
+  std::chrono::milliseconds shutdown_grace{10'000};
+  int max_connections = 1024;
+  int max_connections_per_address = 128;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, Router router);
+  ~HttpServer();  // Stop()s
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the io threads. InvalidArgument for bad options, IoError if the
+  // address cannot be bound, FailedPrecondition if called twice.
+  Status Start();
+  // The bound port (0 before Start).
+  uint16_t port() const;
+  // Stops accepting, closes idle connections, lets requests in flight finish (their responses
+  // say Connection: close) for up to shutdown_grace, then closes the rest and joins the threads.
+  // Idempotent.
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The server's request path without sockets, for the fuzz target and tests: parses `raw` as one
+// HTTP/1.1 request with Beast's parser under the limits of `options` (sizes only), dispatches it
+// to `router`, and returns the finalized response — the same response, byte limits and problem
+// codes the server would produce (an incomplete request gives 400 malformed_request where the
+// server would wait and then send 408).
+Response ServeRawRequest(std::string_view raw, const Router& router,
+                         const HttpServerOptions& options);
+
+}  // namespace sluice::http

@@ -1,0 +1,408 @@
+#include "sluice/control/metadata/metadata_store.h"
+
+#include "sluice/base/logging.h"
+#include "sluice/control/metadata/sql_db.h"
+
+namespace sluice::metadata {
+
+namespace {
+
+// Versioned migrations, applied in order, each in its own transaction. Never edit one that has
+// shipped: add the next. The SQL is accepted by both SQLite and PostgreSQL.
+struct Migration {
+  int64_t version;
+  const char* name;
+  const char* sql;
+};
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "pipelines, versions, runs, ingest keys", R"sql(
+CREATE TABLE pipelines (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  mode TEXT NOT NULL,
+  latest_version BIGINT NOT NULL,
+  paused BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE TABLE pipeline_versions (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  spec TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  author TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (namespace, name, version)
+);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  pipeline TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  cause TEXT NOT NULL,
+  status TEXT NOT NULL,
+  logical_time BIGINT NOT NULL,
+  attempt BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  summary TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_by_pipeline ON runs (namespace, pipeline, id);
+CREATE TABLE ingest_keys (
+  stream TEXT NOT NULL,
+  key TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (stream, key)
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+constexpr const char* kPipelineColumns =
+    "namespace, name, description, mode, latest_version, paused, created_at, updated_at";
+constexpr const char* kVersionColumns = "namespace, name, version, spec, spec_hash, author, message, created_at";
+constexpr const char* kRunColumns =
+    "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
+    "summary, error";
+
+std::string Text(const SqlValue& v) { return v.value_or(""); }
+
+Result<PipelineRecord> ToPipeline(const SqlRow& r) {
+  PipelineRecord p;
+  p.ns = Text(r[0]);
+  p.name = Text(r[1]);
+  p.description = Text(r[2]);
+  p.mode = Text(r[3]);
+  SLUICE_ASSIGN_OR_RETURN(p.latest_version, SqlToInt(r[4], "pipelines.latest_version"));
+  SLUICE_ASSIGN_OR_RETURN(int64_t paused, SqlToInt(r[5], "pipelines.paused"));
+  p.paused = paused != 0;
+  SLUICE_ASSIGN_OR_RETURN(p.created_at, SqlToInt(r[6], "pipelines.created_at"));
+  SLUICE_ASSIGN_OR_RETURN(p.updated_at, SqlToInt(r[7], "pipelines.updated_at"));
+  return p;
+}
+
+Result<PipelineVersion> ToVersion(const SqlRow& r) {
+  PipelineVersion v;
+  v.ns = Text(r[0]);
+  v.name = Text(r[1]);
+  SLUICE_ASSIGN_OR_RETURN(v.version, SqlToInt(r[2], "pipeline_versions.version"));
+  v.spec = Text(r[3]);
+  v.spec_hash = Text(r[4]);
+  v.author = Text(r[5]);
+  v.message = Text(r[6]);
+  SLUICE_ASSIGN_OR_RETURN(v.created_at, SqlToInt(r[7], "pipeline_versions.created_at"));
+  return v;
+}
+
+Result<RunRecord> ToRun(const SqlRow& r) {
+  RunRecord run;
+  run.id = Text(r[0]);
+  run.ns = Text(r[1]);
+  run.pipeline = Text(r[2]);
+  SLUICE_ASSIGN_OR_RETURN(run.version, SqlToInt(r[3], "runs.version"));
+  run.cause = Text(r[4]);
+  run.status = Text(r[5]);
+  SLUICE_ASSIGN_OR_RETURN(run.logical_time, SqlToInt(r[6], "runs.logical_time"));
+  SLUICE_ASSIGN_OR_RETURN(run.attempt, SqlToInt(r[7], "runs.attempt"));
+  SLUICE_ASSIGN_OR_RETURN(run.created_at, SqlToInt(r[8], "runs.created_at"));
+  if (r[9]) {
+    SLUICE_ASSIGN_OR_RETURN(run.started_at, SqlToInt(r[9], "runs.started_at"));
+  }
+  if (r[10]) {
+    SLUICE_ASSIGN_OR_RETURN(run.finished_at, SqlToInt(r[10], "runs.finished_at"));
+  }
+  run.summary = Text(r[11]);
+  run.error = Text(r[12]);
+  return run;
+}
+
+template <typename T, typename F>
+Result<std::vector<T>> Convert(const std::vector<SqlRow>& rows, F&& convert) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    SLUICE_ASSIGN_OR_RETURN(T v, convert(r));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool FinalStatus(std::string_view s) { return s == "succeeded" || s == "failed" || s == "cancelled"; }
+
+}  // namespace
+
+MetadataStore::MetadataStore(std::unique_ptr<SqlDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+MetadataStore::~MetadataStore() = default;
+
+Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& url, const Clock* clock) {
+  SLUICE_ASSIGN_OR_RETURN(auto db, SqlDb::Open(url));
+  std::unique_ptr<MetadataStore> store(new MetadataStore(std::move(db), clock ? *clock : SystemClock::Get()));
+  SLUICE_RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+std::string_view MetadataStore::dialect() const { return db_->dialect(); }
+
+int64_t MetadataStore::LatestSchemaVersion() { return Migrations().back().version; }
+
+Result<int64_t> MetadataStore::SchemaVersion() {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT COALESCE(MAX(version), 0) FROM sluice_schema_migrations"));
+  return SqlToInt(rows.at(0).at(0), "schema version");
+}
+
+Status MetadataStore::Migrate() {
+  std::lock_guard lock(mu_);
+  SLUICE_RETURN_IF_ERROR(db_->ExecScript(
+      "CREATE TABLE IF NOT EXISTS sluice_schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at BIGINT NOT NULL)"));
+  for (const Migration& m : Migrations()) {
+    SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+    // Replicas starting together on PostgreSQL: one migrates, the others wait, then see it done.
+    if (db_->dialect() == "postgresql") SLUICE_RETURN_IF_ERROR(db_->ExecScript("SELECT pg_advisory_xact_lock(7342001)"));
+    SLUICE_ASSIGN_OR_RETURN(auto done, db_->Query("SELECT version FROM sluice_schema_migrations WHERE version = $1",
+                                                  {SqlInt(m.version)}));
+    if (!done.empty()) continue;
+    SLUICE_RETURN_IF_ERROR(db_->ExecScript(m.sql).WithContext(fmt::format("metadata migration {} ({})", m.version, m.name)));
+    SLUICE_RETURN_IF_ERROR(db_->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                                     {SqlInt(m.version), std::string(m.name), SqlInt(clock_.NowMicros())})
+                               .status());
+    SLUICE_RETURN_IF_ERROR(txn->Commit());
+    SLUICE_LOG(Info, "metadata.migrated", {"version", m.version}, {"name", m.name});
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT COALESCE(MAX(version), 0) FROM sluice_schema_migrations"));
+  SLUICE_ASSIGN_OR_RETURN(int64_t have, SqlToInt(rows.at(0).at(0), "schema version"));
+  if (have > LatestSchemaVersion()) {
+    return Status::FailedPrecondition(
+        "the metadata database is at schema version {}, newer than this Sluice knows ({}); run a newer Sluice", have,
+        LatestSchemaVersion());
+  }
+  return Status::OK();
+}
+
+// ----- pipelines
+
+Result<PipelineRecord> MetadataStore::GetPipelineLocked(const std::string& ns, const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM pipelines WHERE namespace = $1 AND name = $2",
+                                                            kPipelineColumns),
+                                                {ns, name}));
+  if (rows.empty()) return Status::NotFound("pipeline '{}' does not exist in namespace '{}'", name, ns);
+  return ToPipeline(rows[0]);
+}
+
+Result<PipelineRecord> MetadataStore::GetPipeline(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  return GetPipelineLocked(ns, name);
+}
+
+Result<ApplyResult> MetadataStore::ApplyPipeline(const std::string& ns, const std::string& name, const std::string& spec,
+                                                 const std::string& spec_hash, const std::string& description,
+                                                 const std::string& mode, const std::string& author,
+                                                 const std::string& message) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowMicros();
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  ApplyResult out;
+  auto existing = GetPipelineLocked(ns, name);
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
+  int64_t version = 1;
+  if (existing.ok()) {
+    SLUICE_ASSIGN_OR_RETURN(auto latest, db_->Query("SELECT spec_hash FROM pipeline_versions WHERE namespace = $1 AND "
+                                                    "name = $2 AND version = $3",
+                                                    {ns, name, SqlInt(existing->latest_version)}));
+    if (!latest.empty() && Text(latest[0][0]) == spec_hash) {
+      out.pipeline = *existing;
+      out.version = existing->latest_version;
+      return out;  // the same spec: nothing to do (the transaction rolls back)
+    }
+    version = existing->latest_version + 1;
+    SLUICE_RETURN_IF_ERROR(db_->Exec("UPDATE pipelines SET latest_version = $3, description = $4, mode = $5, "
+                                     "updated_at = $6 WHERE namespace = $1 AND name = $2",
+                                     {ns, name, SqlInt(version), description, mode, SqlInt(now)})
+                               .status());
+  } else {
+    out.created = true;
+    SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO pipelines ({}) VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
+                                                 kPipelineColumns),
+                                     {ns, name, description, mode, SqlInt(version), SqlInt(now)})
+                               .status());
+  }
+  SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO pipeline_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                               kVersionColumns),
+                                   {ns, name, SqlInt(version), spec, spec_hash, author, message, SqlInt(now)})
+                             .status());
+  SLUICE_ASSIGN_OR_RETURN(out.pipeline, GetPipelineLocked(ns, name));
+  SLUICE_RETURN_IF_ERROR(txn->Commit());
+  out.version = version;
+  out.changed = true;
+  return out;
+}
+
+Result<std::vector<PipelineRecord>> MetadataStore::ListPipelines(
+    const std::optional<std::string>& ns, const std::optional<std::pair<std::string, std::string>>& after, int limit) {
+  std::lock_guard lock(mu_);
+  std::string where = "WHERE 1 = 1";
+  std::vector<SqlValue> params;
+  if (ns) {
+    params.push_back(*ns);
+    where += fmt::format(" AND namespace = ${}", params.size());
+  }
+  if (after) {
+    params.push_back(after->first);
+    params.push_back(after->second);
+    where += fmt::format(" AND (namespace > ${0} OR (namespace = ${0} AND name > ${1}))", params.size() - 1, params.size());
+  }
+  params.push_back(SqlInt(limit));
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM pipelines {} ORDER BY namespace, name LIMIT ${}",
+                                                            kPipelineColumns, where, params.size()),
+                                                params));
+  return Convert<PipelineRecord>(rows, ToPipeline);
+}
+
+Result<PipelineVersion> MetadataStore::GetVersion(const std::string& ns, const std::string& name, int64_t version) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM pipeline_versions WHERE namespace = $1 AND "
+                                                            "name = $2 AND version = $3",
+                                                            kVersionColumns),
+                                                {ns, name, SqlInt(version)}));
+  if (rows.empty()) {
+    SLUICE_RETURN_IF_ERROR(GetPipelineLocked(ns, name).status());
+    return Status::NotFound("pipeline '{}' in namespace '{}' has no version {}", name, ns, version);
+  }
+  return ToVersion(rows[0]);
+}
+
+Result<std::vector<PipelineVersion>> MetadataStore::ListVersions(const std::string& ns, const std::string& name,
+                                                                 std::optional<int64_t> before, int limit) {
+  std::lock_guard lock(mu_);
+  SLUICE_RETURN_IF_ERROR(GetPipelineLocked(ns, name).status());
+  SLUICE_ASSIGN_OR_RETURN(
+      auto rows, db_->Query(fmt::format("SELECT {} FROM pipeline_versions WHERE namespace = $1 AND name = $2 AND "
+                                        "version < $3 ORDER BY version DESC LIMIT $4",
+                                        kVersionColumns),
+                            {ns, name, SqlInt(before.value_or(INT64_MAX)), SqlInt(limit)}));
+  return Convert<PipelineVersion>(rows, ToVersion);
+}
+
+Status MetadataStore::SetPaused(const std::string& ns, const std::string& name, bool paused) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE pipelines SET paused = $3, updated_at = $4 WHERE namespace = $1 "
+                                               "AND name = $2",
+                                               {ns, name, SqlInt(paused ? 1 : 0), SqlInt(clock_.NowMicros())}));
+  if (n == 0) return Status::NotFound("pipeline '{}' does not exist in namespace '{}'", name, ns);
+  return Status::OK();
+}
+
+Status MetadataStore::DeletePipeline(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("DELETE FROM pipelines WHERE namespace = $1 AND name = $2", {ns, name}));
+  if (n == 0) return Status::NotFound("pipeline '{}' does not exist in namespace '{}'", name, ns);
+  SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM pipeline_versions WHERE namespace = $1 AND name = $2", {ns, name}).status());
+  return txn->Commit();
+}
+
+// ----- runs
+
+Status MetadataStore::CreateRun(const RunRecord& run) {
+  std::lock_guard lock(mu_);
+  return db_->Exec(fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                               kRunColumns),
+                   {run.id, run.ns, run.pipeline, SqlInt(run.version), run.cause, run.status, SqlInt(run.logical_time),
+                    SqlInt(run.attempt), SqlInt(run.created_at ? run.created_at : clock_.NowMicros()),
+                    run.started_at ? SqlInt(*run.started_at) : SqlValue(),
+                    run.finished_at ? SqlInt(*run.finished_at) : SqlValue(), run.summary, run.error})
+      .status();
+}
+
+Result<RunRecord> MetadataStore::GetRunLocked(const std::string& id) {
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM runs WHERE id = $1", kRunColumns), {id}));
+  if (rows.empty()) return Status::NotFound("run '{}' does not exist", id);
+  return ToRun(rows[0]);
+}
+
+Result<RunRecord> MetadataStore::GetRun(const std::string& id) {
+  std::lock_guard lock(mu_);
+  return GetRunLocked(id);
+}
+
+Result<std::vector<RunRecord>> MetadataStore::ListRuns(const RunFilter& filter, const std::optional<std::string>& after,
+                                                       int limit) {
+  std::lock_guard lock(mu_);
+  std::string where = "WHERE 1 = 1";
+  std::vector<SqlValue> params;
+  auto add = [&](const char* column, const std::optional<std::string>& v) {
+    if (!v) return;
+    params.push_back(*v);
+    where += fmt::format(" AND {} = ${}", column, params.size());
+  };
+  add("namespace", filter.ns);
+  add("pipeline", filter.pipeline);
+  add("status", filter.status);
+  if (after) {
+    params.push_back(*after);
+    where += fmt::format(" AND id < ${}", params.size());
+  }
+  params.push_back(SqlInt(limit));
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM runs {} ORDER BY id DESC LIMIT ${}",
+                                                            kRunColumns, where, params.size()),
+                                                params));
+  return Convert<RunRecord>(rows, ToRun);
+}
+
+Status MetadataStore::UpdateRun(const std::string& id, const std::string& status, const std::string& summary,
+                                const std::string& error) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
+  if (FinalStatus(run.status)) {
+    return Status::FailedPrecondition("run '{}' already ended ({}); it cannot become {}", id, run.status, status);
+  }
+  const int64_t now = clock_.NowMicros();
+  const SqlValue started = run.started_at ? SqlInt(*run.started_at) : status == "running" || FinalStatus(status) ? SqlInt(now) : SqlValue();
+  const SqlValue finished = FinalStatus(status) ? SqlInt(now) : SqlValue();
+  SLUICE_RETURN_IF_ERROR(db_->Exec("UPDATE runs SET status = $2, started_at = $3, finished_at = $4, summary = $5, error = $6 "
+                                   "WHERE id = $1",
+                                   {id, status, started, finished, summary, error})
+                             .status());
+  return txn->Commit();
+}
+
+// ----- ingest keys
+
+Result<std::optional<std::string>> MetadataStore::FindIngestKey(const std::string& stream, const std::string& key,
+                                                                int64_t ttl_micros) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT response FROM ingest_keys WHERE stream = $1 AND key = $2 AND "
+                                                "created_at >= $3",
+                                                {stream, key, SqlInt(clock_.NowMicros() - ttl_micros)}));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(Text(rows[0][0]));
+}
+
+Status MetadataStore::PutIngestKey(const std::string& stream, const std::string& key, const std::string& response,
+                                   int64_t ttl_micros) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowMicros();
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  // An expired key of the same name makes room for the new one.
+  SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM ingest_keys WHERE stream = $1 AND key = $2 AND created_at < $3",
+                                   {stream, key, SqlInt(now - ttl_micros)})
+                             .status());
+  SLUICE_RETURN_IF_ERROR(db_->Exec("INSERT INTO ingest_keys (stream, key, response, created_at) VALUES ($1, $2, $3, $4)",
+                                   {stream, key, response, SqlInt(now)})
+                             .status());
+  return txn->Commit();
+}
+
+}  // namespace sluice::metadata

@@ -1,0 +1,251 @@
+// The metadata store's contract, the same tests on SQLite (a file) and on a real PostgreSQL
+// (started by the test on loopback): migrations, pipelines and immutable versions, keyset
+// pagination, runs and their states, ingest idempotency keys.
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "e2e/process.h"
+#include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/metadata/sql_db.h"
+#include "support/postgres_server.h"
+
+namespace sluice::testing {
+namespace {
+
+using metadata::MetadataStore;
+
+class Metadata : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    static int counter = 0;
+    if (GetParam() == "sqlite") {
+      url_ = "sqlite:" + (dir_ / "meta.db");
+    } else {
+      if (!server_) {
+        std::string error;
+        server_ = PostgresServer::Start(&error).release();
+        ASSERT_NE(server_, nullptr) << error;
+      }
+      const std::string db = "meta" + std::to_string(counter++);
+      std::string error;
+      ASSERT_TRUE(server_->CreateDatabase(db, &error)) << error;
+      url_ = server_->url(db);
+    }
+    auto store = MetadataStore::Open(url_, &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+
+  Result<metadata::ApplyResult> Apply(const std::string& ns, const std::string& name, const std::string& spec) {
+    return store_->ApplyPipeline(ns, name, spec, "h:" + spec, "about " + name, "batch", "alice", "change");
+  }
+
+  static PostgresServer* server_;
+  TempDir dir_;
+  std::string url_;
+  ManualClock clock_{1'800'000'000'000'000};
+  std::unique_ptr<MetadataStore> store_;
+};
+
+PostgresServer* Metadata::server_ = nullptr;
+
+TEST_P(Metadata, MigrationsRunOnceAndReopenIsANoOp) {
+  EXPECT_EQ(store_->dialect(), GetParam() == "sqlite" ? "sqlite" : "postgresql");
+  EXPECT_EQ(*store_->SchemaVersion(), MetadataStore::LatestSchemaVersion());
+  ASSERT_TRUE(Apply("sales", "orders", "v1").ok());
+  store_.reset();
+  auto again = MetadataStore::Open(url_, &clock_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->GetPipeline("sales", "orders")->latest_version, 1);
+
+  // A database from a newer Sluice is refused, not written to.
+  auto db = metadata::SqlDb::Open(url_);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)",
+                          {metadata::SqlInt(MetadataStore::LatestSchemaVersion() + 1)})
+                  .ok());
+  auto newer = MetadataStore::Open(url_, &clock_);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(newer.status().message().find("newer"), std::string::npos) << newer.status().ToString();
+}
+
+TEST_P(Metadata, EveryChangeIsAnImmutableVersionAndApplyingTheSameSpecIsIdempotent) {
+  auto first = Apply("sales", "orders", "spec one");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->created);
+  EXPECT_TRUE(first->changed);
+  EXPECT_EQ(first->version, 1);
+
+  clock_.Advance(1000);
+  auto same = Apply("sales", "orders", "spec one");
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(same->created);
+  EXPECT_FALSE(same->changed);
+  EXPECT_EQ(same->version, 1);
+
+  clock_.Advance(1000);
+  auto second = Apply("sales", "orders", "spec two");
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->changed);
+  EXPECT_EQ(second->version, 2);
+  EXPECT_EQ(second->pipeline.latest_version, 2);
+  EXPECT_EQ(second->pipeline.updated_at, clock_.NowMicros());
+  EXPECT_EQ(second->pipeline.created_at, clock_.NowMicros() - 2000);
+
+  auto v1 = store_->GetVersion("sales", "orders", 1);
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(v1->spec, "spec one");
+  EXPECT_EQ(v1->author, "alice");
+  EXPECT_EQ(store_->GetVersion("sales", "orders", 2)->spec, "spec two");
+  auto missing = store_->GetVersion("sales", "orders", 3);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("no version 3"), std::string::npos);
+  EXPECT_EQ(store_->GetVersion("sales", "nope", 1).status().code(), StatusCode::kNotFound);
+
+  auto versions = store_->ListVersions("sales", "orders", std::nullopt, 10);
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[0].version, 2);  // newest first
+  auto older = store_->ListVersions("sales", "orders", 2, 10);
+  ASSERT_EQ(older->size(), 1u);
+  EXPECT_EQ((*older)[0].version, 1);
+
+  ASSERT_TRUE(store_->SetPaused("sales", "orders", true).ok());
+  EXPECT_TRUE(store_->GetPipeline("sales", "orders")->paused);
+  EXPECT_EQ(store_->SetPaused("sales", "nope", true).code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(store_->DeletePipeline("sales", "orders").ok());
+  EXPECT_EQ(store_->GetPipeline("sales", "orders").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeletePipeline("sales", "orders").code(), StatusCode::kNotFound);
+  // A pipeline created again under the name starts over.
+  EXPECT_EQ(Apply("sales", "orders", "spec three")->version, 1);
+}
+
+TEST_P(Metadata, PipelinePagesFollowTheKeyAndFilterByNamespace) {
+  std::set<std::string> all;
+  for (int i = 0; i < 23; ++i) {
+    const std::string ns = i % 3 == 0 ? "web" : "sales";
+    const std::string name = "p" + std::to_string(100 + i);
+    ASSERT_TRUE(Apply(ns, name, "s").ok());
+    all.insert(ns + "/" + name);
+  }
+  std::vector<std::string> seen;
+  std::optional<std::pair<std::string, std::string>> after;
+  for (;;) {
+    auto page = store_->ListPipelines(std::nullopt, after, 5);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    for (const auto& p : *page) seen.push_back(p.ns + "/" + p.name);
+    if (page->size() < 5) break;
+    after = std::make_pair(page->back().ns, page->back().name);
+  }
+  EXPECT_EQ(seen, std::vector<std::string>(all.begin(), all.end()));  // every one once, in key order
+  auto web = store_->ListPipelines(std::string("web"), std::nullopt, 100);
+  ASSERT_TRUE(web.ok());
+  EXPECT_EQ(web->size(), 8u);
+  for (const auto& p : *web) EXPECT_EQ(p.ns, "web");
+}
+
+TEST_P(Metadata, RunsMoveForwardOnlyAndListNewestFirst) {
+  for (int i = 0; i < 7; ++i) {
+    metadata::RunRecord run;
+    run.id = "r" + std::to_string(1000 + i);  // ids sort by creation
+    run.ns = "sales";
+    run.pipeline = i % 2 ? "orders" : "refunds";
+    run.version = 1;
+    run.cause = "manual";
+    run.status = "queued";
+    run.logical_time = 42;
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+  }
+  metadata::RunRecord dup;
+  dup.id = "r1000";
+  dup.ns = "sales";
+  dup.pipeline = "orders";
+  dup.cause = "manual";
+  dup.status = "queued";
+  EXPECT_EQ(store_->CreateRun(dup).code(), StatusCode::kAlreadyExists);
+
+  clock_.Advance(5);
+  ASSERT_TRUE(store_->UpdateRun("r1003", "running", "", "").ok());
+  auto running = store_->GetRun("r1003");
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->status, "running");
+  EXPECT_EQ(running->started_at, clock_.NowMicros());
+  EXPECT_FALSE(running->finished_at);
+  clock_.Advance(5);
+  ASSERT_TRUE(store_->UpdateRun("r1003", "succeeded", R"({"in": 10})", "").ok());
+  auto done = store_->GetRun("r1003");
+  EXPECT_EQ(done->finished_at, clock_.NowMicros());
+  EXPECT_EQ(done->started_at, clock_.NowMicros() - 5);
+  EXPECT_EQ(done->summary, R"({"in": 10})");
+  EXPECT_EQ(store_->UpdateRun("r1003", "running", "", "").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->UpdateRun("r9999", "running", "", "").code(), StatusCode::kNotFound);
+
+  metadata::RunFilter orders;
+  orders.pipeline = "orders";
+  auto page = store_->ListRuns(orders, std::nullopt, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, "r1005");
+  EXPECT_EQ((*page)[1].id, "r1003");
+  auto next = store_->ListRuns(orders, (*page)[1].id, 2);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].id, "r1001");
+  metadata::RunFilter ok;
+  ok.status = "succeeded";
+  EXPECT_EQ(store_->ListRuns(ok, std::nullopt, 10)->size(), 1u);
+}
+
+TEST_P(Metadata, IngestKeysKeepTheFirstResponseUntilTheyExpire) {
+  const int64_t ttl = 60'000'000;
+  EXPECT_FALSE(store_->FindIngestKey("clicks", "k1", ttl)->has_value());
+  ASSERT_TRUE(store_->PutIngestKey("clicks", "k1", R"({"accepted": 3})", ttl).ok());
+  EXPECT_EQ(store_->PutIngestKey("clicks", "k1", R"({"accepted": 4})", ttl).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(**store_->FindIngestKey("clicks", "k1", ttl), R"({"accepted": 3})");
+  EXPECT_FALSE(store_->FindIngestKey("orders", "k1", ttl)->has_value());  // per stream
+  clock_.Advance(ttl + 1);
+  EXPECT_FALSE(store_->FindIngestKey("clicks", "k1", ttl)->has_value());
+  EXPECT_TRUE(store_->PutIngestKey("clicks", "k1", R"({"accepted": 5})", ttl).ok());  // an expired key is reused
+}
+
+TEST_P(Metadata, ConcurrentAppliesMakeDistinctVersions) {
+  ASSERT_TRUE(Apply("sales", "orders", "base").ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        if (Apply("sales", "orders", "spec " + std::to_string(t) + "." + std::to_string(i)).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 20);
+  EXPECT_EQ(store_->GetPipeline("sales", "orders")->latest_version, 21);
+  EXPECT_EQ(store_->ListVersions("sales", "orders", std::nullopt, 100)->size(), 21u);
+}
+
+TEST(MetadataUrl, UnknownSchemesAreRefusedWithTheAccepted) {
+  auto r = MetadataStore::Open("mysql://x:secret@h/db");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("sqlite:<path>"), std::string::npos);
+  EXPECT_EQ(r.status().message().find("secret"), std::string::npos) << "a password leaked into the message";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Metadata, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace sluice::testing
