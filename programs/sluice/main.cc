@@ -133,6 +133,45 @@ int main(int argc, char** argv) {
         ->default_str("table");
   }
 
+  sluice::cli::ServeOptions serve_opts;
+  auto* serve = app.add_subcommand("serve", "Run the control plane: the HTTP API (/api/v1) over the metadata database, until SIGTERM/SIGINT. Prints its base URL on stdout");
+  serve->add_option("--listen", serve_opts.listen, "HOST:PORT to listen on (port 0 picks a free one)")->default_str("127.0.0.1:8080");
+  serve->add_option("--workdir", serve_opts.workdir, "Where the embedded defaults live (meta.db, log/, lake/, ...)")->default_str(".sluice");
+  serve->add_option("--metadata", serve_opts.metadata, "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)");
+  serve->add_option("--io-threads", serve_opts.io_threads, "Threads serving requests")->default_str("4");
+  serve->add_option("--ingest-rate", serve_opts.ingest_rate, "Ingest requests per second per client (burst: twice that)")->default_str("1000");
+  serve->add_flag("--insecure-dev", serve_opts.insecure_dev, "Allow listening on a non-loopback address although the API has no authentication yet");
+
+  sluice::cli::ClientOptions client_opts;
+  auto add_client_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--server", client_opts.server, "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
+    cmd->add_option("--token", client_opts.token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+    cmd->add_option("-o,--output", client_opts.output, "Output format: table, json or yaml")
+        ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
+        ->default_str("table");
+  };
+  auto* apply = app.add_subcommand("apply", "Create a pipeline on the server, or add a version when its spec changed (applying the same spec again changes nothing)");
+  apply->add_option("-f,--file", client_opts.file, "Pipeline spec (YAML)")->required()->check(CLI::ExistingFile);
+  apply->add_option("-m,--message", client_opts.message, "Why it changed (kept with the version)");
+  std::vector<std::pair<CLI::App*, std::string>> client_cmds = {{apply, "apply"}};
+  for (auto [verb, help] : std::vector<std::pair<std::string, std::string>>{
+           {"get", "Show a pipeline (get pipeline NAMESPACE/NAME), or list them (get pipelines)"},
+           {"ls", "List pipelines (ls pipelines [--namespace NS])"},
+           {"describe", "Show a pipeline with its versions and latest spec (describe pipeline NAMESPACE/NAME)"},
+           {"delete", "Delete a pipeline and its versions (delete pipeline NAMESPACE/NAME)"}}) {
+    auto* cmd = app.add_subcommand(verb, help);
+    cmd->add_option("resource", client_opts.resource, "pipelines (or pipeline)")->required();
+    cmd->add_option("name", client_opts.target, "NAMESPACE/NAME");
+    if (verb == "ls" || verb == "get") cmd->add_option("--namespace", client_opts.ns, "Only this namespace");
+    client_cmds.emplace_back(cmd, verb);
+  }
+  auto* ingest = app.add_subcommand("ingest", "Send NDJSON events (a file or stdin) to a stream through the ingest API, in batches");
+  ingest->add_option("stream", client_opts.target, "Stream name (pipelines read it with an http source)")->required();
+  ingest->add_option("-f,--file", client_opts.file, "NDJSON file (default: stdin)");
+  ingest->add_option("--batch", client_opts.batch, "Events per request")->default_str("1000")->check(CLI::Range(1, 100000));
+  client_cmds.emplace_back(ingest, "ingest");
+  for (auto& [cmd, verb] : client_cmds) add_client_flags(cmd);
+
   sluice::cli::TestOptions test_opts;
   auto* test = app.add_subcommand("test", "Run spec tests kept as data: <dir>/{pipeline.yaml, input/, expected/}. Exit 0 if all pass, 1 if any fails");
   test->add_option("-f,--file,paths", test_opts.paths, "pipeline.yaml files, test directories, or a folder of test directories")->required();
@@ -153,6 +192,13 @@ int main(int argc, char** argv) {
   if (*plan) return sluice::cli::Plan(plan_opts);
   if (*run) return sluice::cli::Run(run_opts, run_flags);
   if (*test) return sluice::cli::Test(test_opts);
+  if (*serve) return sluice::cli::Serve(serve_opts);
+  for (auto& [cmd, verb] : client_cmds) {
+    if (*cmd) {
+      client_opts.verb = verb;
+      return sluice::cli::Client(client_opts);
+    }
+  }
   if (*dev_kafka) return sluice::cli::DevKafka(dev_kafka_opts);
   if (*logcmd) {
     log_opts.verb = *log_produce ? "produce" : *log_consume ? "consume" : "ls";

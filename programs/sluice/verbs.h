@@ -91,6 +91,32 @@ struct LogOptions {
 };
 int Log(const LogOptions& o);
 
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string workdir = ".sluice";
+  std::string metadata;  // default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL
+  int io_threads = 4;
+  double ingest_rate = 1000;  // requests per second per principal
+  bool insecure_dev = false;
+};
+// The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
+int Serve(const ServeOptions& o);
+
+// Client verbs: talk to `sluice serve` (--server, $SLUICE_SERVER, or the client config file).
+struct ClientOptions {
+  std::optional<std::string> server;
+  std::optional<std::string> token;
+  OutputFormat output = OutputFormat::kTable;
+  std::string verb;      // apply | get | ls | describe | delete | ingest
+  std::string resource;  // pipelines (pipeline), versions
+  std::string target;    // NAMESPACE/NAME, or the stream of ingest
+  std::string file;      // apply: the spec; ingest: NDJSON ('-' or empty: stdin)
+  std::string message;   // apply: why it changed
+  std::string ns;        // ls: only this namespace
+  int64_t batch = 1000;  // ingest: events per request
+};
+int Client(const ClientOptions& o);
+
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
 

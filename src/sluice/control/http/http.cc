@@ -103,6 +103,8 @@ const std::vector<ProblemCodeInfo>& ProblemCodes() {
       {codes::kConflict, 409, "Conflict"},
       {codes::kUnavailable, 503, "Service unavailable"},
       {codes::kInternal, 500, "Internal error"},
+      {codes::kInvalidSpec, 400, "Invalid pipeline spec"},
+      {codes::kRateLimited, 429, "Too many requests"},
   };
   return kCodes;
 }

@@ -83,6 +83,8 @@ inline constexpr std::string_view kFailedPrecondition = "failed_precondition";
 inline constexpr std::string_view kConflict = "conflict";
 inline constexpr std::string_view kUnavailable = "unavailable";
 inline constexpr std::string_view kInternal = "internal";
+inline constexpr std::string_view kInvalidSpec = "invalid_spec";
+inline constexpr std::string_view kRateLimited = "rate_limited";
 }  // namespace codes
 
 struct ProblemCodeInfo {

@@ -29,6 +29,15 @@ struct NodeCounters {
   int64_t dropped = 0;
   int64_t warnings = 0;  // rule failures with on_fail: warn (records still pass)
   int64_t late = 0;      // records behind the watermark (also counted in dead_letter or dropped)
+  NodeCounters& operator+=(const NodeCounters& o) {
+    in += o.in;
+    out += o.out;
+    dead_letter += o.dead_letter;
+    dropped += o.dropped;
+    warnings += o.warnings;
+    late += o.late;
+    return *this;
+  }
 };
 
 class Emitter;

@@ -105,15 +105,7 @@ NodeCounters SourceThreads::Counters(size_t node) const {
   NodeCounters sum;
   const size_t k = static_cast<size_t>(std::find(nodes_.begin(), nodes_.end(), node) - nodes_.begin());
   if (k == nodes_.size()) return sum;
-  for (const auto& g : groups_) {
-    const NodeCounters& c = g->counters[k];
-    sum.in += c.in;
-    sum.out += c.out;
-    sum.dead_letter += c.dead_letter;
-    sum.dropped += c.dropped;
-    sum.warnings += c.warnings;
-    sum.late += c.late;
-  }
+  for (const auto& g : groups_) sum += g->counters[k];
   return sum;
 }
 

@@ -275,19 +275,11 @@ struct Runner {
 
   void UpdateSourceCounters() {
     for (size_t node : source_nodes) {
-      const NodeCounters run = threads->Counters(node);
-      NodeCounters& c = counters[node];
-      c = restored_counters[node];
-      c.in += run.in;
-      c.out += run.out;
-      c.dead_letter += run.dead_letter;
-      c.dropped += run.dropped;
-      c.warnings += run.warnings;
-      c.late += run.late;
+      counters[node] = restored_counters[node];
+      counters[node] += threads->Counters(node);
     }
   }
-
-  Status CommitDeadLetters(DeadLetterWriter& dl, int64_t epoch) {
+ Status CommitDeadLetters(DeadLetterWriter& dl, int64_t epoch) {
     SLUICE_RETURN_IF_ERROR(dl.Commit());
     if (plan.dead_letter.kind != "lake" || dl.count() == 0) return Status::OK();
     auto v = CommitDeadLettersToLake(plan, dl.path(), epoch, &clock);

@@ -1,0 +1,106 @@
+// sluice serve: the control plane's HTTP API (DESIGN §9) on embedded defaults.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "sluice/base/logging.h"
+#include "sluice/control/api/api.h"
+#include "sluice/control/http/server.h"
+#include "verbs.h"
+
+namespace sluice::cli {
+
+namespace {
+
+std::atomic<bool> g_serve_stop{false};
+void OnServeSignal(int) { g_serve_stop.store(true); }
+
+bool IsLoopback(const std::string& host) { return host == "127.0.0.1" || host == "::1" || host == "localhost"; }
+
+}  // namespace
+
+int Serve(const ServeOptions& o) {
+  const size_t colon = o.listen.rfind(':');
+  int port = -1;
+  std::string host = colon == std::string::npos ? "" : o.listen.substr(0, colon);
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(o.listen.substr(colon + 1));
+    } catch (...) {
+    }
+  }
+  if (host.empty() || port < 0 || port > 65535) {
+    std::fprintf(stderr, "--listen '%s' must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)\n",
+                 o.listen.c_str());
+    return kExitInvalid;
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  // Authentication is not built yet: until it is, the API stays on this machine unless the
+  // operator says otherwise.
+  if (!IsLoopback(host) && !o.insecure_dev) {
+    std::fprintf(stderr,
+                 "refusing to listen on %s: the API has no authentication yet, so it only listens on loopback "
+                 "(127.0.0.1). Pass --insecure-dev to listen elsewhere anyway.\n",
+                 host.c_str());
+    return kExitInvalid;
+  }
+  std::fprintf(stderr, "WARNING: the API has no authentication yet; anyone who can reach %s:%d can use it.\n",
+               host.c_str(), port);
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.workdir, ec);
+  std::string url = o.metadata;
+  if (url.empty()) {
+    const char* env = std::getenv("SLUICE_METADATA_URL");
+    url = env && *env ? env : "sqlite:" + o.workdir + "/meta.db";
+  }
+  auto store = metadata::MetadataStore::Open(url);
+  if (!store.ok()) {
+    std::fprintf(stderr, "metadata database: %s\n", store.status().ToString().c_str());
+    return store.status().code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
+  }
+  api::ApiOptions ao;
+  ao.workdir = o.workdir;
+  ao.ingest_requests_per_second = o.ingest_rate;
+  ao.ingest_burst = o.ingest_rate * 2;
+  const std::string workdir = o.workdir;
+  ao.compile_options = [workdir] { return MakeCompileOptions(workdir, "", {}); };
+  api::ApiContext context(**store, ao);
+  auto router = api::BuildRouter(context);
+  if (!router.ok()) {
+    std::fprintf(stderr, "%s\n", router.status().ToString().c_str());
+    return kExitFailure;
+  }
+  http::HttpServerOptions so;
+  so.address = host;
+  so.port = static_cast<uint16_t>(port);
+  so.io_threads = std::max(1, o.io_threads);
+  so.max_body_bytes = 16ll << 20;
+  http::HttpServer server(so, std::move(*router));
+  if (Status st = server.Start(); !st.ok()) {
+    std::fprintf(stderr, "cannot serve on %s: %s\n", o.listen.c_str(), st.ToString().c_str());
+    return st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnServeSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  // The first line on stdout is the base URL (with the real port when --listen asked for 0).
+  std::printf("http://%s:%u\n", host.c_str(), static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+  std::fprintf(stderr, "sluice serve: API at http://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
+               host.c_str(), static_cast<unsigned>(server.port()), std::string(context.store.dialect()).c_str(),
+               o.workdir.c_str());
+  while (!g_serve_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::fprintf(stderr, "sluice serve: stopping\n");
+  server.Stop();
+  return kExitOk;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,123 @@
+#include "sluice/client/client_config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::client {
+namespace {
+
+std::optional<std::string> Env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IoError("cannot write {}: {}", path, std::strerror(errno));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> ClientConfig::DefaultPath() {
+  if (auto path = Env("SLUICE_CONFIG"); path && !path->empty()) return *path;
+  auto home = Env("HOME");
+  if (!home || home->empty()) {
+    return Status::InvalidArgument("cannot find the client config: set SLUICE_CONFIG or HOME");
+  }
+  return *home + "/.config/sluice/client.json";
+}
+
+Result<ClientConfig> ClientConfig::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return ClientConfig{};
+    return Status::IoError("cannot read the client config {}: {}", path, std::strerror(errno));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Status::InvalidArgument("client config {} is not a JSON object like {{\"server\": \"http://...\", "
+                                   "\"token\": \"...\"}}",
+                                   path);
+  }
+  ClientConfig config;
+  for (const auto& [key, value] : json.items()) {
+    std::string* target = key == "server" ? &config.server : key == "token" ? &config.token : nullptr;
+    if (target == nullptr) {
+      return Status::InvalidArgument("client config {}: unknown member '{}' (known: server, token)", path, key);
+    }
+    if (!value.is_string()) return Status::InvalidArgument("client config {}: '{}' must be a string", path, key);
+    *target = value.get<std::string>();
+  }
+  return config;
+}
+
+Status ClientConfig::Save(const std::string& path) const {
+  std::filesystem::path file(path);
+  std::error_code ec;
+  if (file.has_parent_path() && !std::filesystem::exists(file.parent_path(), ec)) {
+    std::filesystem::create_directories(file.parent_path(), ec);
+    if (ec) return Status::IoError("cannot create {}: {}", file.parent_path().string(), ec.message());
+    std::filesystem::permissions(file.parent_path(), std::filesystem::perms::owner_all, ec);
+  }
+  nlohmann::json json = nlohmann::json::object();
+  if (!server.empty()) json["server"] = server;
+  if (!token.empty()) json["token"] = token;
+  std::string text = json.dump(2) + "\n";
+
+  std::string temp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot write {}: {}", temp, std::strerror(errno));
+  Status status = ::fchmod(fd, 0600) == 0 ? WriteAll(fd, text, temp)
+                                          : Status::IoError("cannot chmod {}: {}", temp, std::strerror(errno));
+  if (status.ok() && ::fsync(fd) != 0) status = Status::IoError("cannot sync {}: {}", temp, std::strerror(errno));
+  ::close(fd);
+  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    status = Status::IoError("cannot replace {}: {}", path, std::strerror(errno));
+  }
+  if (!status.ok()) ::unlink(temp.c_str());
+  return status;
+}
+
+Result<ClientConfig> ClientConfig::Resolve(const ClientFlags& flags) {
+  std::string path;
+  if (flags.config_path) {
+    path = *flags.config_path;
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(path, DefaultPath());
+  }
+  SLUICE_ASSIGN_OR_RETURN(ClientConfig config, Load(path));
+  if (auto server = Env("SLUICE_SERVER"); server && !server->empty()) config.server = *server;
+  if (auto token = Env("SLUICE_TOKEN"); token && !token->empty()) config.token = *token;
+  if (flags.server) config.server = *flags.server;
+  if (flags.token) config.token = *flags.token;
+  if (config.server.empty()) config.server = ApiClientOptions{}.server;
+  return config;
+}
+
+ApiClientOptions ClientConfig::ToOptions() const {
+  ApiClientOptions options;
+  if (!server.empty()) options.server = server;
+  options.token = token;
+  return options;
+}
+
+}  // namespace sluice::client

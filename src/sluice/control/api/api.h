@@ -1,0 +1,64 @@
+// The control plane's REST API (DESIGN §9): the route table of /api/v1 and its handlers, one file
+// per resource (pipelines_api.cc, ingest_api.cc, health_api.cc), over the metadata store. The
+// OpenAPI document (docs/openapi.json, compiled in) is written first; a test checks that the
+// route table and the document agree.
+//
+// Thread-safety: handlers run on the HTTP server's threads; ApiContext is shared by all of them
+// (the metadata store serializes itself; the ingest state has its own locks).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/base/clock.h"
+#include "sluice/control/http/router.h"
+#include "sluice/control/metadata/metadata_store.h"
+#include "sluice/pipeline/compile.h"
+
+namespace sluice::api {
+
+struct ApiOptions {
+  std::string workdir = ".sluice";
+  const Clock* clock = nullptr;  // defaults to the system clock
+  // How specs are compiled (lake and warehouse lookups); defaults to CompileOptions{workdir}.
+  std::function<pipeline::CompileOptions()> compile_options;
+  // Ingest: new stream topics get this many partitions; bodies up to this size; per principal
+  // (the remote address until authentication exists) a token bucket of requests.
+  int ingest_partitions = 4;
+  int64_t ingest_max_body_bytes = 64ll << 20;
+  double ingest_requests_per_second = 500;
+  double ingest_burst = 1000;
+  int64_t idempotency_ttl_micros = 24ll * 3600 * 1000000;
+};
+
+struct IngestState;
+
+// What every handler may use.
+struct ApiContext {
+  ApiContext(metadata::MetadataStore& store, ApiOptions options);
+  ~ApiContext();
+  metadata::MetadataStore& store;
+  ApiOptions options;
+  const Clock& clock;
+  std::unique_ptr<IngestState> ingest;
+};
+
+// The whole /api/v1 route table.
+Result<http::Router> BuildRouter(ApiContext& context);
+
+// The OpenAPI 3 document served at /api/v1/openapi.json.
+std::string_view OpenApiDocument();
+
+// A route of the table (max_body_bytes and json_body left at their defaults).
+http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,
+                      http::Handler handler);
+
+// The routes of each resource (internal to the module, listed for BuildRouter).
+void AddHealthRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddPipelineRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddIngestRoutes(ApiContext& context, std::vector<http::Route>& routes);
+
+}  // namespace sluice::api

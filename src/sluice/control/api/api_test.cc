@@ -1,0 +1,308 @@
+// The /api/v1 routes against a real metadata store (SQLite in a temp dir) and the real log,
+// dispatched through the Router exactly as the server does; the route table against the
+// OpenAPI document.
+#include "sluice/control/api/api.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "sluice/control/http/pagination.h"
+#include "sluice/log/log.h"
+
+namespace sluice::api {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+const char* kSpec = R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: clicks, namespace: web}
+spec:
+  sources:
+    raw: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: string}, {name: n, type: int64}]}}
+  transforms:
+    valid: {kind: validate, inputs: [raw], rules: [{name: positive, check: "n > 0"}]}
+  sinks:
+    out: {kind: blackhole, inputs: [valid]}
+)yaml";
+
+class Api : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sluice_api_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto store = metadata::MetadataStore::Open("sqlite:" + (dir_ / "meta.db").string(), &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    ApiOptions o;
+    o.workdir = dir_.string();
+    o.clock = &clock_;
+    o.ingest_requests_per_second = 1;  // tests that need more refill through the clock
+    o.ingest_burst = 1000;
+    context_ = std::make_unique<ApiContext>(*store_, o);
+    auto router = BuildRouter(*context_);
+    ASSERT_TRUE(router.ok()) << router.status().ToString();
+    router_ = std::move(*router);
+  }
+  void TearDown() override {
+    context_.reset();
+    fs::remove_all(dir_);
+  }
+
+  http::Response Call(const std::string& method, const std::string& target, const std::string& body = "",
+                      const std::string& content_type = "application/json",
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::Request r;
+    r.method = method;
+    EXPECT_TRUE(r.SetTarget(target).ok()) << target;
+    r.body = body;
+    if (!body.empty()) r.headers.Set("Content-Type", content_type);
+    for (auto& [k, v] : headers) r.headers.Set(k, v);
+    r.remote_address = "127.0.0.1";
+    r.request_id = "test";
+    return router_.Dispatch(r);
+  }
+  static json Body(const http::Response& r) { return json::parse(r.body, nullptr, false); }
+  http::Response ApplySpec(const std::string& spec, const std::string& message = "") {
+    return Call("POST", "/api/v1/pipelines", json{{"spec", spec}, {"message", message}}.dump());
+  }
+
+  fs::path dir_;
+  ManualClock clock_{1'800'000'000'000'000};
+  std::unique_ptr<metadata::MetadataStore> store_;
+  std::unique_ptr<ApiContext> context_;
+  http::Router router_;
+};
+
+TEST_F(Api, RoutesAndTheOpenApiDocumentAgree) {
+  const json doc = json::parse(OpenApiDocument());
+  ASSERT_EQ(doc["openapi"], "3.0.3");
+  std::set<std::string> from_routes, from_doc;
+  for (const auto& r : router_.List()) {
+    std::string m = r.method;
+    std::transform(m.begin(), m.end(), m.begin(), ::tolower);
+    from_routes.insert(m + " " + r.pattern + " " + r.operation_id);
+  }
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [method, op] : item.items()) from_doc.insert(method + " " + path + " " + op["operationId"].get<std::string>());
+  }
+  EXPECT_EQ(from_routes, from_doc);
+  // Every $ref resolves.
+  std::function<void(const json&)> check = [&](const json& j) {
+    if (j.is_object()) {
+      if (j.contains("$ref")) {
+        std::string ref = j["$ref"];
+        ASSERT_EQ(ref.rfind("#/", 0), 0u) << ref;
+        EXPECT_TRUE(doc.contains(json::json_pointer(ref.substr(1)))) << "dangling " << ref;
+      }
+      for (const auto& [k, v] : j.items()) check(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j) check(v);
+    }
+  };
+  check(doc);
+  auto served = Call("GET", "/api/v1/openapi.json");
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(json::parse(served.body), doc);
+}
+
+TEST_F(Api, HealthAndReadiness) {
+  EXPECT_EQ(Body(Call("GET", "/api/v1/health"))["status"], "ok");
+  auto ready = Call("GET", "/api/v1/ready");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Body(ready)["metadata"], "sqlite");
+}
+
+TEST_F(Api, ApplyCreatesThenVersionsThenIsIdempotent) {
+  auto created = ApplySpec(kSpec, "first");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Body(created)["version"], 1);
+  EXPECT_EQ(Body(created)["namespace"], "web");
+  EXPECT_EQ(created.headers.Get("Location"), "/api/v1/pipelines/web/clicks");
+
+  auto same = ApplySpec(kSpec);
+  ASSERT_EQ(same.status, 200);
+  EXPECT_EQ(Body(same)["changed"], false);
+  EXPECT_EQ(Body(same)["version"], 1);
+
+  std::string changed_spec = kSpec;
+  changed_spec.replace(changed_spec.find("n > 0"), 5, "n > 5");
+  auto second = ApplySpec(changed_spec, "stricter");
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(Body(second)["version"], 2);
+
+  auto got = Call("GET", "/api/v1/pipelines/web/clicks");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(Body(got)["latest_version"], 2);
+  EXPECT_EQ(Body(got)["spec"], changed_spec);
+  auto v1 = Call("GET", "/api/v1/pipelines/web/clicks/versions/1");
+  EXPECT_EQ(Body(v1)["spec"], kSpec);
+  EXPECT_EQ(Body(v1)["message"], "first");
+
+  auto versions = Body(Call("GET", "/api/v1/pipelines/web/clicks/versions?limit=1"));
+  ASSERT_EQ(versions["items"].size(), 1u);
+  EXPECT_EQ(versions["items"][0]["version"], 2);
+  auto rest = Body(Call("GET", "/api/v1/pipelines/web/clicks/versions?limit=1&cursor=" + versions["next_cursor"].get<std::string>()));
+  ASSERT_EQ(rest["items"].size(), 1u);
+  EXPECT_EQ(rest["items"][0]["version"], 1);
+
+  auto diff = Call("GET", "/api/v1/pipelines/web/clicks/diff?from=1&to=2");
+  ASSERT_EQ(diff.status, 200) << diff.body;
+  const json d = Body(diff);
+  ASSERT_EQ(d["plan"]["changed"].size(), 1u) << d.dump(1);
+  EXPECT_EQ(d["plan"]["changed"][0]["component"], "valid");
+  bool minus = false, plus = false;
+  for (const auto& l : d["spec"]) {
+    minus |= l.get<std::string>().find("-    valid") == 0;
+    plus |= l.get<std::string>().find("+    valid") == 0;
+  }
+  EXPECT_TRUE(minus && plus) << d["spec"].dump(1);
+
+  auto plan = Call("GET", "/api/v1/pipelines/web/clicks/plan?version=1");
+  ASSERT_EQ(plan.status, 200);
+  EXPECT_EQ(Body(plan)["pipeline"], "clicks");
+
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines/web/clicks/pause"))["paused"], true);
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines/web/clicks/resume"))["paused"], false);
+  EXPECT_EQ(Call("DELETE", "/api/v1/pipelines/web/clicks").status, 204);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines/web/clicks"))["code"], "not_found");
+}
+
+TEST_F(Api, BadRequestsAreProblemsWithStableCodesNever5xx) {
+  struct Case {
+    std::string method, target, body, content_type;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"POST", "/api/v1/pipelines", "{\"spec\": ", "application/json", 400, "malformed_json"},
+      {"POST", "/api/v1/pipelines", "[1]", "application/json", 400, "invalid_body"},
+      {"POST", "/api/v1/pipelines", "{\"spec\": 7}", "application/json", 400, "invalid_field"},
+      {"POST", "/api/v1/pipelines", "{\"spec\": \"x\", \"mesage\": \"typo\"}", "application/json", 400, "unknown_field"},
+      {"POST", "/api/v1/pipelines", "{\"spec\": \"kind: Pipeline\\n\"}", "application/json", 400, "invalid_spec"},
+      {"POST", "/api/v1/pipelines", "spec: x", "text/yaml", 415, "unsupported_media_type"},
+      {"GET", "/api/v1/pipelinez", "", "", 404, "route_not_found"},
+      {"PUT", "/api/v1/pipelines", "", "", 405, "method_not_allowed"},
+      {"GET", "/api/v1/pipelines?limit=0", "", "", 400, "invalid_field"},
+      {"GET", "/api/v1/pipelines?cursor=%%%", "", "", 400, "malformed_request"},
+      {"GET", "/api/v1/pipelines/web/none", "", "", 404, "not_found"},
+      {"GET", "/api/v1/pipelines/web/none/versions/x", "", "", 400, "invalid_argument"},
+      {"GET", "/api/v1/pipelines/web/none/diff?from=1", "", "", 400, "invalid_field"},
+  };
+  for (const auto& c : cases) {
+    http::Request r;
+    r.method = c.method;
+    if (!r.SetTarget(c.target).ok()) {
+      EXPECT_EQ(c.code, "malformed_request") << c.target;
+      continue;
+    }
+    auto resp = Call(c.method, c.target, c.body, c.content_type);
+    EXPECT_EQ(resp.status, c.status) << c.method << " " << c.target << " " << c.body << ": " << resp.body;
+    EXPECT_EQ(resp.content_type, "application/problem+json") << c.target;
+    EXPECT_EQ(Body(resp)["code"], c.code) << c.target << ": " << resp.body;
+  }
+  // A spec error names its line.
+  auto bad = ApplySpec(std::string(kSpec).replace(std::string(kSpec).find("validate"), 8, "validat"));
+  ASSERT_EQ(bad.status, 400);
+  const json errors = Body(bad)["errors"];
+  ASSERT_FALSE(errors.empty()) << bad.body;
+  EXPECT_EQ(errors[0]["line"], 8) << bad.body;
+}
+
+TEST_F(Api, PipelinesListInPagesByKey) {
+  for (int i = 0; i < 7; ++i) {
+    std::string spec = kSpec;
+    spec.replace(spec.find("name: clicks"), 12, "name: p" + std::to_string(i));
+    ASSERT_EQ(ApplySpec(spec).status, 201);
+  }
+  std::vector<std::string> names;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto r = Body(Call("GET", "/api/v1/pipelines?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor)));
+    for (const auto& p : r["items"]) names.push_back(p["name"]);
+    if (r["next_cursor"].is_null()) break;
+    cursor = r["next_cursor"];
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"p0", "p1", "p2", "p3", "p4", "p5", "p6"}));
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines?namespace=other"))["items"].size(), 0u);
+}
+
+std::vector<std::string> ReadTopic(const std::string& root, const std::string& topic) {
+  std::vector<std::string> out;
+  auto lg = log::Log::OpenShared(root, topic, log::LogOptions{.partitions = 0});
+  EXPECT_TRUE(lg.ok()) << lg.status().ToString();
+  if (!lg.ok()) return out;
+  for (int p = 0; p < (*lg)->partitions(); ++p) {
+    auto recs = (*lg)->Read(p, 0, 100000);
+    EXPECT_TRUE(recs.ok());
+    for (auto& r : *recs) out.push_back(r.value);
+  }
+  return out;
+}
+
+TEST_F(Api, IngestAppendsNdjsonAndArraysDurablyAllOrNothing) {
+  auto ok = Call("POST", "/api/v1/ingest/clicks", "{\"id\": 1}\n\n{\"id\": 2}\r\n{\"id\": 3}", "application/x-ndjson");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(Body(ok)["accepted"], 3);
+  auto arr = Call("POST", "/api/v1/ingest/clicks", "[{\"id\": 4}, {\"id\":   5}]", "application/json");
+  ASSERT_EQ(arr.status, 200) << arr.body;
+  EXPECT_EQ(Body(arr)["accepted"], 2);
+
+  // One bad line: nothing of the request is appended, and the line is named.
+  auto bad = Call("POST", "/api/v1/ingest/clicks", "{\"id\": 6}\n{\"id\": \n[1]\n", "application/x-ndjson");
+  ASSERT_EQ(bad.status, 400);
+  const json problem = Body(bad);
+  EXPECT_EQ(problem["code"], "malformed_json");
+  ASSERT_EQ(problem["errors"].size(), 2u) << bad.body;
+  EXPECT_EQ(problem["errors"][0]["field"], "line 2");
+  EXPECT_EQ(problem["errors"][1]["field"], "line 3");
+  EXPECT_EQ(Call("POST", "/api/v1/ingest/clicks", "   \n", "application/x-ndjson").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/ingest/clicks", "a,b", "text/csv").status, 415);
+  EXPECT_EQ(Call("POST", "/api/v1/ingest/bad%2Fname", "{}", "application/json").status, 400);
+
+  std::multiset<std::string> got;
+  for (auto& v : ReadTopic(dir_.string() + "/log", "ingest.clicks")) got.insert(json::parse(v).dump());
+  const std::multiset<std::string> expected = {R"({"id":1})", R"({"id":2})", R"({"id":3})", R"({"id":4})", R"({"id":5})"};
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(Api, AnIdempotencyKeyAppendsOnce) {
+  const std::vector<std::pair<std::string, std::string>> key = {{"Idempotency-Key", "batch-17"}};
+  auto first = Call("POST", "/api/v1/ingest/orders", "{\"o\": 1}\n{\"o\": 2}", "application/x-ndjson", key);
+  ASSERT_EQ(first.status, 200);
+  auto again = Call("POST", "/api/v1/ingest/orders", "{\"o\": 1}\n{\"o\": 2}", "application/x-ndjson", key);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.headers.Get("Idempotent-Replayed"), "true");
+  EXPECT_EQ(ReadTopic(dir_.string() + "/log", "ingest.orders").size(), 2u);
+  auto other = Call("POST", "/api/v1/ingest/orders", "{\"o\": 3}", "application/x-ndjson", {{"Idempotency-Key", "batch-18"}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(ReadTopic(dir_.string() + "/log", "ingest.orders").size(), 3u);
+  EXPECT_EQ(Call("POST", "/api/v1/ingest/orders", "{}", "application/json", {{"Idempotency-Key", "bad key"}}).status, 400);
+}
+
+TEST_F(Api, IngestRateLimitAnswers429WithRetryAfter) {
+  int accepted = 0;
+  http::Response last;
+  for (int i = 0; i < 1100; ++i) {
+    last = Call("POST", "/api/v1/ingest/rl", "{\"i\": 1}", "application/x-ndjson");
+    if (last.status == 200) ++accepted;
+    else break;
+  }
+  EXPECT_EQ(accepted, 1000);  // the burst
+  EXPECT_EQ(last.status, 429);
+  EXPECT_EQ(Body(last)["code"], "rate_limited");
+  EXPECT_EQ(last.headers.Get("Retry-After"), "1");
+  clock_.Advance(1'000'000);  // one token back
+  EXPECT_EQ(Call("POST", "/api/v1/ingest/rl", "{\"i\": 1}", "application/x-ndjson").status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/ingest/rl", "{\"i\": 1}", "application/x-ndjson").status, 429);
+}
+
+}  // namespace
+}  // namespace sluice::api

@@ -1,0 +1,23 @@
+// /api/v1/health (the process answers) and /api/v1/ready (the metadata database answers too).
+#include "sluice/control/api/api.h"
+
+namespace sluice::api {
+
+void AddHealthRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
+  ApiContext* c = &ctx;
+  routes.push_back(MakeRoute("GET", "/api/v1/health", "getHealth", "public",
+                             [](const http::Request&, const http::PathParams&) {
+                               return http::Response::Json(200, {{"status", "ok"}});
+                             }));
+  routes.push_back(MakeRoute("GET", "/api/v1/ready", "getReadiness", "public", [c](const http::Request&, const http::PathParams&) {
+    auto v = c->store.SchemaVersion();
+    if (!v.ok()) {
+      http::Problem p = http::MakeProblem(http::codes::kUnavailable, "the metadata database does not answer");
+      p.internal_message = v.status().ToString();
+      return http::Response(std::move(p));
+    }
+    return http::Response::Json(200, {{"status", "ready"}, {"metadata", c->store.dialect()}, {"schema_version", *v}});
+  }));
+}
+
+}  // namespace sluice::api

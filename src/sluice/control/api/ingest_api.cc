@@ -1,0 +1,250 @@
+// POST /api/v1/ingest/{stream}: events (NDJSON, or a JSON array) appended to the log topic
+// ingest.<stream> that `http` sources read — acknowledged only after the append is durable.
+//
+// A request is all or nothing: every event is checked first (valid JSON, an object, at most
+// kMaxEventBytes), and a request with any bad event is refused with 400 naming each bad line or
+// element, so nothing is half-accepted and the client still holds everything. The events of a
+// request go to one partition in one atomic, fsynced batch. With an Idempotency-Key header, a
+// repeated request gets the first one's response and appends nothing (keys are kept for
+// ApiOptions::idempotency_ttl_micros); a server crash between the append and the key's record
+// makes a retried request append again (at least once in that window).
+#include <simdjson.h>
+
+#include <array>
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "sluice/base/hash.h"
+#include "sluice/base/logging.h"
+#include "sluice/control/api/api.h"
+#include "sluice/control/api/rate_limiter.h"
+#include "sluice/log/log.h"
+
+namespace sluice::api {
+
+struct IngestState {
+  IngestState(const ApiOptions& o, const Clock& clock)
+      : limiter(o.ingest_requests_per_second, o.ingest_burst, clock) {}
+  RateLimiter limiter;
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<log::Log>> logs;  // GUARDED_BY(mu); by stream
+  std::atomic<uint64_t> round_robin{0};
+  std::array<std::mutex, 64> key_locks;  // requests with the same idempotency key, one at a time
+};
+
+ApiContext::ApiContext(metadata::MetadataStore& s, ApiOptions o)
+    : store(s), options(std::move(o)), clock(options.clock ? *options.clock : SystemClock::Get()),
+      ingest(std::make_unique<IngestState>(options, clock)) {}
+ApiContext::~ApiContext() = default;
+
+namespace {
+
+using json = nlohmann::json;
+using http::PathParams;
+using http::Request;
+using http::Response;
+
+constexpr size_t kMaxEventBytes = 1 << 20;
+constexpr size_t kMaxReportedErrors = 20;
+
+bool ValidStreamName(std::string_view s) {
+  if (s.empty() || s.size() > 190 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+bool ValidIdempotencyKey(std::string_view s) {
+  if (s.empty() || s.size() > 200) return false;
+  for (char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+struct Events {
+  simdjson::padded_string padded;
+  std::vector<std::string_view> views;  // NDJSON: lines of `padded`
+  std::vector<std::string> owned;       // arrays: each element, minified
+  json errors = json::array();
+  size_t bad = 0;
+  void Bad(std::string where, std::string message) {
+    ++bad;
+    if (errors.size() < kMaxReportedErrors) {
+      errors.push_back({{"field", std::move(where)}, {"code", "malformed_json"}, {"message", std::move(message)}});
+    }
+  }
+};
+
+void ParseNdjson(std::string_view body, Events& ev) {
+  ev.padded = simdjson::padded_string(body);
+  simdjson::dom::parser parser;
+  const std::string_view text(ev.padded.data(), ev.padded.size());
+  size_t line_no = 0, start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    ++line_no;
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank lines are not events
+    if (line.size() > kMaxEventBytes) {
+      ev.Bad("line " + std::to_string(line_no), "the event is over " + std::to_string(kMaxEventBytes) + " bytes");
+      continue;
+    }
+    // The rest of the body (and the padding after it) is readable: no copy per line.
+    simdjson::dom::element doc;
+    auto err = parser.parse(line.data(), line.size(), false).get(doc);
+    if (err) {
+      ev.Bad("line " + std::to_string(line_no), simdjson::error_message(err));
+    } else if (!doc.is_object()) {
+      ev.Bad("line " + std::to_string(line_no), "an event must be a JSON object");
+    } else {
+      ev.views.push_back(line);
+    }
+  }
+}
+
+void ParseArray(std::string_view body, Events& ev) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(body.data(), body.size()).get(doc)) {
+    ev.Bad("body", simdjson::error_message(err));
+    return;
+  }
+  auto add = [&](simdjson::dom::element e, const std::string& where) {
+    if (!e.is_object()) {
+      ev.Bad(where, "an event must be a JSON object");
+      return;
+    }
+    std::string text = simdjson::minify(e);
+    if (text.size() > kMaxEventBytes) {
+      ev.Bad(where, "the event is over " + std::to_string(kMaxEventBytes) + " bytes");
+      return;
+    }
+    ev.owned.push_back(std::move(text));
+  };
+  if (doc.is_array()) {
+    size_t i = 0;
+    for (simdjson::dom::element e : doc.get_array()) add(e, "[" + std::to_string(i++) + "]");
+  } else {
+    add(doc, "body");  // one event
+  }
+  for (const auto& s : ev.owned) ev.views.push_back(s);
+}
+
+Result<std::shared_ptr<log::Log>> StreamLog(ApiContext& ctx, const std::string& stream) {
+  IngestState& st = *ctx.ingest;
+  std::lock_guard lock(st.mu);
+  if (auto it = st.logs.find(stream); it != st.logs.end()) return it->second;
+  log::LogOptions lo;
+  lo.partitions = 0;
+  const std::string root = ctx.options.workdir + "/log";
+  const std::string topic = "ingest." + stream;
+  auto existing = log::Log::OpenShared(root, topic, lo);
+  if (!existing.ok()) {
+    lo.partitions = ctx.options.ingest_partitions;  // a new stream
+    existing = log::Log::OpenShared(root, topic, lo);
+  }
+  if (!existing.ok()) return existing.status();
+  st.logs[stream] = *existing;
+  return *existing;
+}
+
+Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
+  const std::string stream(p.Get("stream"));
+  if (!ValidStreamName(stream)) {
+    return http::FieldProblem(http::codes::kInvalidField, "stream",
+                              "a stream name is 1 to 190 characters of A-Z a-z 0-9 . _ -");
+  }
+  // Until principals exist, the remote address is the principal.
+  if (int64_t wait = ctx.ingest->limiter.Allow(req.remote_address); wait > 0) {
+    const int64_t seconds = std::max<int64_t>(1, (wait + 999'999) / 1'000'000);
+    Response r = http::MakeProblem(http::codes::kRateLimited,
+                                   "over " + std::to_string(static_cast<int64_t>(ctx.options.ingest_requests_per_second)) +
+                                       " ingest requests a second; retry after " + std::to_string(seconds) + " s");
+    r.headers.Set("Retry-After", std::to_string(seconds));
+    return r;
+  }
+  const std::string media = req.MediaType();
+  const bool ndjson = media == "application/x-ndjson" || media == "application/ndjson" || media == "application/jsonl";
+  if (!ndjson && media != "application/json") {
+    return http::MakeProblem(http::codes::kUnsupportedMediaType,
+                             "send events as application/x-ndjson (one JSON object per line) or application/json "
+                             "(an array of objects), not '" + media + "'");
+  }
+  std::optional<std::string> key;
+  if (auto k = req.headers.Get("Idempotency-Key")) {
+    if (!ValidIdempotencyKey(*k)) {
+      return http::FieldProblem(http::codes::kInvalidField, "Idempotency-Key",
+                                "1 to 200 visible ASCII characters");
+    }
+    key = std::string(*k);
+  }
+  std::unique_lock<std::mutex> key_lock;
+  if (key) {
+    key_lock = std::unique_lock(ctx.ingest->key_locks[Hash64(stream + '\n' + *key) % ctx.ingest->key_locks.size()]);
+    auto seen = ctx.store.FindIngestKey(stream, *key, ctx.options.idempotency_ttl_micros);
+    if (!seen.ok()) return http::ProblemFromStatus(seen.status());
+    if (*seen) {
+      Response r;
+      r.status = 200;
+      r.content_type = std::string(http::kApplicationJson);
+      r.body = **seen;
+      r.headers.Set("Idempotent-Replayed", "true");
+      return r;
+    }
+  }
+
+  Events ev;
+  if (ndjson) ParseNdjson(req.body, ev);
+  else ParseArray(req.body, ev);
+  if (ev.bad > 0) {
+    return http::MakeProblem(http::codes::kMalformedJson,
+                             std::to_string(ev.bad) + " event(s) are not valid JSON objects; nothing was accepted. "
+                             "Fix them (see `errors`) and send the request again")
+        .With("errors", std::move(ev.errors));
+  }
+  if (ev.views.empty()) return http::MakeProblem(http::codes::kInvalidBody, "the request holds no events");
+
+  auto lg = StreamLog(ctx, stream);
+  if (!lg.ok()) return http::ProblemFromStatus(lg.status());
+  const int partitions = (*lg)->partitions();
+  const int partition = static_cast<int>((key ? Hash64(*key) : ctx.ingest->round_robin.fetch_add(1)) %
+                                         static_cast<uint64_t>(partitions));
+  auto offset = (*lg)->Append(partition, ev.views);
+  if (!offset.ok()) {
+    SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", offset.status().ToString()});
+    return http::ProblemFromStatus(offset.status());
+  }
+  const json out = {{"stream", stream},
+                    {"accepted", ev.views.size()},
+                    {"partition", partition},
+                    {"first_offset", *offset}};
+  const std::string body = out.dump();
+  if (key) {
+    Status st = ctx.store.PutIngestKey(stream, *key, body, ctx.options.idempotency_ttl_micros);
+    if (!st.ok() && st.code() != StatusCode::kAlreadyExists) {
+      SLUICE_LOG(Warn, "ingest.key_not_recorded", {"stream", stream}, {"error", st.ToString()});
+    }
+  }
+  Response r;
+  r.status = 200;
+  r.content_type = std::string(http::kApplicationJson);
+  r.body = body;
+  return r;
+}
+
+}  // namespace
+
+void AddIngestRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
+  ApiContext* c = &ctx;
+  routes.push_back(MakeRoute("POST", "/api/v1/ingest/{stream}", "ingestEvents", "ingest.write",
+                             [c](const Request& req, const PathParams& p) { return Ingest(*c, req, p); }));
+  routes.back().max_body_bytes = ctx.options.ingest_max_body_bytes;
+}
+
+}  // namespace sluice::api

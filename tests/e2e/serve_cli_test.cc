@@ -1,0 +1,173 @@
+// `sluice serve` as a real process on loopback, driven through the CLI's client verbs and plain
+// HTTP: apply, versions, describe, list, delete, ingest into the log, bad input with exit code 2,
+// the loopback-only default, and a clean stop on SIGTERM.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "process.h"
+#include "sluice/client/api_client.h"
+
+namespace sluice::testing {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+const std::string kBin = SLUICE_BIN;
+const std::string kSource = SLUICE_SOURCE_DIR;
+
+class Serve : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = dir_ / "work";
+    pid_ = SpawnProcess({"/bin/sh", "-c",
+                         "exec '" + kBin + "' serve --listen 127.0.0.1:0 --workdir '" + work_ + "' > '" + (dir_ / "url") +
+                             "' 2> '" + (dir_ / "serve.log") + "'"});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (url_.empty() && std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(dir_ / "url");
+      std::getline(in, url_);
+      if (url_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_FALSE(url_.empty()) << ReadFile(dir_ / "serve.log");
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      WaitProcess(pid_);
+    }
+  }
+
+  ProcessResult Cli(std::vector<std::string> args, const std::string& stdin_text = "") {
+    std::vector<std::string> argv = {kBin};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--server");
+    argv.push_back(url_);
+    if (stdin_text.empty()) return RunProcess(argv);
+    const std::string input = dir_ / "stdin.txt";
+    WriteFile(input, stdin_text);
+    std::string cmd = "exec";
+    for (const auto& a : argv) cmd += " '" + a + "'";
+    return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
+  }
+
+  TempDir dir_;
+  std::string work_;
+  std::string url_;
+  int pid_ = -1;
+};
+
+TEST_F(Serve, ApplyVersionsDescribeListDeleteThroughTheCli) {
+  const std::string spec = kSource + "/examples/pipelines/clickstream.yaml";
+  auto created = Cli({"apply", "-f", spec, "-m", "first", "-o", "json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const json c = json::parse(created.out);
+  EXPECT_TRUE(c["created"].get<bool>());
+  EXPECT_EQ(c["version"], 1);
+  const std::string name = c["namespace"].get<std::string>() + "/" + c["name"].get<std::string>();
+
+  auto same = Cli({"apply", "-f", spec});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.out.find("unchanged (version 1)"), std::string::npos) << same.out;
+
+  std::string text = ReadFile(spec);
+  text += "# a comment is a change of the spec text\n";
+  const std::string changed = dir_ / "changed.yaml";
+  WriteFile(changed, text);
+  auto second = Cli({"apply", "-f", changed, "-m", "second"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("updated to version 2"), std::string::npos) << second.out;
+
+  auto described = Cli({"describe", "pipeline", name, "-o", "json"});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  const json d = json::parse(described.out);
+  EXPECT_EQ(d["latest_version"], 2);
+  ASSERT_EQ(d["versions"].size(), 2u);
+  EXPECT_EQ(d["versions"][0]["message"], "second");
+  EXPECT_EQ(d["spec"], text);
+
+  auto listed = Cli({"ls", "pipelines", "-o", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  ASSERT_EQ(json::parse(listed.out).size(), 1u);
+  auto table = Cli({"ls", "pipelines"});
+  EXPECT_NE(table.out.find(name), std::string::npos) << table.out;
+
+  auto deleted = Cli({"delete", "pipeline", name});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  auto gone = Cli({"get", "pipeline", name});
+  EXPECT_EQ(gone.exit_code, 2);
+  EXPECT_NE(gone.err.find("does not exist"), std::string::npos) << gone.err;
+  EXPECT_NE(gone.err.find("request id"), std::string::npos) << gone.err;
+}
+
+TEST_F(Serve, BadInputIsExitCode2WithTheSpecLine) {
+  const std::string bad = dir_ / "bad.yaml";
+  WriteFile(bad, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: bad}\nspec:\n  sources:\n"
+                 "    raw: {kind: files, path: x.ndjson, schema: {fields: [{name: id, type: strng}]}}\n"
+                 "  sinks:\n    out: {kind: blackhole, inputs: [raw]}\n");
+  auto r = Cli({"apply", "-f", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(bad + ":6:"), std::string::npos) << r.err;
+  EXPECT_EQ(Cli({"get", "pipeline", "no-slash"}).exit_code, 2);
+  EXPECT_EQ(Cli({"ls", "templates"}).exit_code, 2);
+  // Nothing listens there: a runtime failure (1) that says what to do.
+  auto down = RunProcess({kBin, "ls", "pipelines", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("sluice serve"), std::string::npos) << down.err;
+}
+
+TEST_F(Serve, IngestThroughTheCliLandsInTheLogOnce) {
+  std::string events;
+  for (int i = 0; i < 2500; ++i) events += "{\"id\": " + std::to_string(i) + "}\n";
+  auto r = Cli({"ingest", "clicks", "--batch", "1000", "-o", "json"}, events);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["accepted"], 2500);
+  EXPECT_EQ(json::parse(r.out)["requests"], 3);
+  auto bad = Cli({"ingest", "clicks"}, "{\"id\": 1}\nnot json\n");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("line 2"), std::string::npos) << bad.err;
+
+  // Plain HTTP: an oversized body is a 413 problem.
+  auto c = client::ApiClient::Create({.server = url_});
+  ASSERT_TRUE(c.ok());
+  auto big = c->Request("POST", "/api/v1/ingest/clicks", std::string(70 << 20, ' '), "application/x-ndjson");
+  ASSERT_TRUE(big.ok()) << big.status().ToString() << "\n" << ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(big->json["code"], "body_too_large");
+
+  // Stop the server (it holds the topic), then read the log: every event once.
+  ::kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitProcess(pid_), 0);
+  pid_ = -1;
+  auto consumed = RunProcess({kBin, "log", "consume", "ingest.clicks", "--workdir", work_, "-o", "json"});
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
+  std::set<int64_t> ids;
+  int64_t lines = 0;
+  std::istringstream in(consumed.out);
+  for (std::string line; std::getline(in, line);) {
+    ++lines;
+    ids.insert(json::parse(json::parse(line)["value"].get<std::string>())["id"].get<int64_t>());
+  }
+  EXPECT_EQ(lines, 2500);
+  EXPECT_EQ(ids.size(), 2500u);
+}
+
+TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {
+  TempDir dir;
+  auto r = RunProcess({kBin, "serve", "--listen", "0.0.0.0:0", "--workdir", dir / "w"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--insecure-dev"), std::string::npos) << r.err;
+  EXPECT_EQ(RunProcess({kBin, "serve", "--listen", "nonsense", "--workdir", dir / "w"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace sluice::testing
