@@ -3,6 +3,7 @@
 #include <random>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -184,6 +185,109 @@ int Ingest(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
+const std::string kRunHeader =
+    fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", "RUN", "PIPELINE", "VER", "CAUSE", "STATUS", "TRY", "LOGICAL TIME");
+std::string RunRow(const json& r) {
+  return fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", r.value("id", ""),
+                     r.value("namespace", "") + "/" + r.value("pipeline", ""), r.value("version", 0), r.value("cause", ""),
+                     r.value("status", ""), r.value("attempt", 0), r.value("logical_time", ""));
+}
+
+bool Final(const std::string& status) { return status == "succeeded" || status == "failed" || status == "cancelled"; }
+
+int Trigger(client::ApiClient& c, const ClientOptions& o) {
+  auto t = SplitTarget(o.target);
+  if (!t.ok()) return Fail(t.status());
+  json body = json::object();
+  if (o.version > 0) body["version"] = o.version;
+  if (!o.logical_time.empty()) body["logical_time"] = o.logical_time;
+  auto r = c.Post("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/runs", body);
+  if (!r.ok()) return Fail(r.status());
+  json run = r->json;
+  if (!o.wait) {
+    PrintDocument(run.dump(2), o.output, "queued run " + run.value("id", "") + " of " + o.target + " (version " +
+                                             std::to_string(run.value("version", 0)) + ")\n");
+    return kExitOk;
+  }
+  // Poll until it ends, saying when the status changes.
+  std::string last;
+  for (;;) {
+    const std::string status = run.value("status", "");
+    if (status != last && o.output == OutputFormat::kTable) std::fprintf(stderr, "run %s: %s\n", run.value("id", "").c_str(), status.c_str());
+    last = status;
+    if (Final(status)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto next = c.Get("/api/v1/runs/" + client::UrlEncode(run.value("id", "")));
+    if (!next.ok()) return Fail(next.status());
+    run = next->json;
+  }
+  std::string table = kRunHeader + RunRow(run);
+  if (run.contains("summary") && run["summary"].is_object() && run["summary"].contains("components")) {
+    table += fmt::format("\n  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter", "dropped");
+    for (const auto& [name, k] : run["summary"]["components"].items()) {
+      table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.value("in", 0), k.value("out", 0),
+                           k.value("dead_letter", 0), k.value("dropped", 0));
+    }
+  }
+  if (!run.value("error", "").empty()) table += "\nerror: " + run.value("error", "") + "\n";
+  PrintDocument(run.dump(2), o.output, table);
+  return run.value("status", "") == "succeeded" ? kExitOk : kExitFailure;
+}
+
+int ListRuns(client::ApiClient& c, const ClientOptions& o) {
+  std::string query;
+  auto add = [&](const char* k, const std::string& v) {
+    if (!v.empty()) query += std::string(query.empty() ? "?" : "&") + k + "=" + client::UrlEncode(v);
+  };
+  add("namespace", o.ns);
+  add("pipeline", o.pipeline_filter);
+  add("status", o.status_filter);
+  auto items = c.ListAll("/api/v1/runs" + query);
+  if (!items.ok()) return Fail(items.status());
+  json all = json::array();
+  std::string table = kRunHeader;
+  for (auto& r : *items) {
+    table += RunRow(r);
+    all.push_back(std::move(r));
+  }
+  PrintDocument(all.dump(2), o.output, table);
+  return kExitOk;
+}
+
+int GetRun(client::ApiClient& c, const ClientOptions& o) {
+  auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.target));
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(r->json.dump(2), o.output, kRunHeader + RunRow(r->json) +
+                                               (r->json.value("error", "").empty() ? "" : "error: " + r->json.value("error", "") + "\n"));
+  return kExitOk;
+}
+
+int RunLogs(client::ApiClient& c, const ClientOptions& o) {
+  auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.target) + "/logs");
+  if (!r.ok()) return Fail(r.status());
+  std::fputs(r->body.c_str(), stdout);
+  return kExitOk;
+}
+
+int CancelRun(client::ApiClient& c, const ClientOptions& o) {
+  auto r = c.Post("/api/v1/runs/" + client::UrlEncode(o.target) + "/cancel", json::object());
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(r->json.dump(2), o.output,
+                "run " + o.target + ": " + (r->json.value("status", "") == "cancelled" ? "cancelled" : "asked to stop") + "\n");
+  return kExitOk;
+}
+
+int Backfill(client::ApiClient& c, const ClientOptions& o) {
+  auto t = SplitTarget(o.target);
+  if (!t.ok()) return Fail(t.status());
+  auto r = c.Post("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/backfill",
+                  json{{"from", o.from}, {"to", o.to}});
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(r->json.dump(2), o.output,
+                fmt::format("queued {} runs of {}, one per interval in [{}, {})\n", r->json.value("count", 0), o.target, o.from, o.to));
+  return kExitOk;
+}
+
 }  // namespace
 
 int Client(const ClientOptions& o) {
@@ -191,8 +295,18 @@ int Client(const ClientOptions& o) {
   if (!c.ok()) return Fail(c.status());
   if (o.verb == "apply") return Apply(*c, o);
   if (o.verb == "ingest") return Ingest(*c, o);
+  if (o.verb == "trigger") return Trigger(*c, o);
+  if (o.verb == "logs") return RunLogs(*c, o);
+  if (o.verb == "cancel") return CancelRun(*c, o);
+  if (o.verb == "backfill") return Backfill(*c, o);
+  if (o.resource == "runs" || o.resource == "run") {
+    if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListRuns(*c, o);
+    if (o.verb == "get" || o.verb == "describe") return GetRun(*c, o);
+    std::fprintf(stderr, "runs cannot be deleted (they are history); cancel a run with `sluice cancel RUN`\n");
+    return kExitInvalid;
+  }
   if (o.resource != "pipelines" && o.resource != "pipeline") {
-    std::fprintf(stderr, "unknown resource '%s': this version manages pipelines (runs, templates, datasets and "
+    std::fprintf(stderr, "unknown resource '%s': this version manages pipelines and runs (templates, datasets and "
                          "environments are still to come)\n", o.resource.c_str());
     return kExitInvalid;
   }

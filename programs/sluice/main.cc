@@ -45,8 +45,18 @@ int main(int argc, char** argv) {
   AddSpecFlags(plan, plan_opts, true);
 
   sluice::cli::RunFlags run_flags;
-  auto* run = app.add_subcommand("run", "Run a pipeline locally, without a server. Prints per-component counts (in, out, dead_letter, dropped)");
+  auto* run = app.add_subcommand("run", "Run a spec locally, without a server (run -f SPEC): prints per-component counts (in, out, dead_letter, dropped). "
+                                        "Or queue a run of a pipeline on the server (run NAMESPACE/NAME [--wait])");
   AddSpecFlags(run, run_opts, true);
+  run->get_option("--file")->required(false);
+  std::string remote_pipeline;
+  bool remote_wait = false;
+  std::optional<std::string> remote_server;
+  int64_t remote_version = 0;
+  run->add_option("pipeline", remote_pipeline, "NAMESPACE/NAME of a pipeline on the server (instead of -f)");
+  run->add_option("--server", remote_server, "Server URL for run NAMESPACE/NAME");
+  run->add_option("--version", remote_version, "run NAMESPACE/NAME: this version (default: the latest)");
+  run->add_flag("--wait", remote_wait, "run NAMESPACE/NAME: wait until the run ends; exit 1 unless it succeeded");
   run->add_flag("--progress", run_flags.progress, "Print progress to stderr every 2 s (default when stderr is a terminal)");
   run->add_flag("-q,--quiet", run_flags.quiet, "Print nothing on success");
   run->add_option("--logical-time", run_flags.logical_time,
@@ -140,6 +150,7 @@ int main(int argc, char** argv) {
   serve->add_option("--metadata", serve_opts.metadata, "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)");
   serve->add_option("--io-threads", serve_opts.io_threads, "Threads serving requests")->default_str("4");
   serve->add_option("--ingest-rate", serve_opts.ingest_rate, "Ingest requests per second per client (burst: twice that)")->default_str("1000");
+  serve->add_option("--workers", serve_opts.workers, "Embedded worker threads that execute runs (0: none)")->default_str("1")->check(CLI::Range(0, 64));
   serve->add_flag("--insecure-dev", serve_opts.insecure_dev, "Allow listening on a non-loopback address although the API has no authentication yet");
 
   sluice::cli::ClientOptions client_opts;
@@ -155,14 +166,18 @@ int main(int argc, char** argv) {
   apply->add_option("-m,--message", client_opts.message, "Why it changed (kept with the version)");
   std::vector<std::pair<CLI::App*, std::string>> client_cmds = {{apply, "apply"}};
   for (auto [verb, help] : std::vector<std::pair<std::string, std::string>>{
-           {"get", "Show a pipeline (get pipeline NAMESPACE/NAME), or list them (get pipelines)"},
-           {"ls", "List pipelines (ls pipelines [--namespace NS])"},
+           {"get", "Show a pipeline or a run (get pipeline NAMESPACE/NAME, get run ID), or list them (get pipelines, get runs)"},
+           {"ls", "List pipelines or runs (ls pipelines [--namespace NS], ls runs [--pipeline NAME] [--status S])"},
            {"describe", "Show a pipeline with its versions and latest spec (describe pipeline NAMESPACE/NAME)"},
            {"delete", "Delete a pipeline and its versions (delete pipeline NAMESPACE/NAME)"}}) {
     auto* cmd = app.add_subcommand(verb, help);
-    cmd->add_option("resource", client_opts.resource, "pipelines (or pipeline)")->required();
-    cmd->add_option("name", client_opts.target, "NAMESPACE/NAME");
-    if (verb == "ls" || verb == "get") cmd->add_option("--namespace", client_opts.ns, "Only this namespace");
+    cmd->add_option("resource", client_opts.resource, "pipelines (pipeline) or runs (run)")->required();
+    cmd->add_option("name", client_opts.target, "NAMESPACE/NAME of a pipeline, or a run id");
+    if (verb == "ls" || verb == "get") {
+      cmd->add_option("--namespace", client_opts.ns, "Only this namespace");
+      cmd->add_option("--pipeline", client_opts.pipeline_filter, "runs: only this pipeline's");
+      cmd->add_option("--status", client_opts.status_filter, "runs: only queued, running, succeeded, failed or cancelled");
+    }
     client_cmds.emplace_back(cmd, verb);
   }
   auto* ingest = app.add_subcommand("ingest", "Send NDJSON events (a file or stdin) to a stream through the ingest API, in batches");
@@ -170,6 +185,17 @@ int main(int argc, char** argv) {
   ingest->add_option("-f,--file", client_opts.file, "NDJSON file (default: stdin)");
   ingest->add_option("--batch", client_opts.batch, "Events per request")->default_str("1000")->check(CLI::Range(1, 100000));
   client_cmds.emplace_back(ingest, "ingest");
+  auto* logs = app.add_subcommand("logs", "Print a run's log");
+  logs->add_option("run", client_opts.target, "Run id")->required();
+  client_cmds.emplace_back(logs, "logs");
+  auto* cancel = app.add_subcommand("cancel", "Cancel a run: a queued one at once, a running one soon (a stream at the end of its epoch)");
+  cancel->add_option("run", client_opts.target, "Run id")->required();
+  client_cmds.emplace_back(cancel, "cancel");
+  auto* backfill = app.add_subcommand("backfill", "Queue one run per schedule interval of a pipeline in [--from, --to)");
+  backfill->add_option("pipeline", client_opts.target, "NAMESPACE/NAME")->required();
+  backfill->add_option("--from", client_opts.from, "First interval, e.g. 2026-10-01T00:00:00Z")->required();
+  backfill->add_option("--to", client_opts.to, "End (exclusive), e.g. 2026-11-01T00:00:00Z")->required();
+  client_cmds.emplace_back(backfill, "backfill");
   for (auto& [cmd, verb] : client_cmds) add_client_flags(cmd);
 
   sluice::cli::TestOptions test_opts;
@@ -190,7 +216,21 @@ int main(int argc, char** argv) {
 
   if (*validate) return sluice::cli::Validate(validate_opts);
   if (*plan) return sluice::cli::Plan(plan_opts);
-  if (*run) return sluice::cli::Run(run_opts, run_flags);
+  if (*run) {
+    if (run_opts.file.empty() == remote_pipeline.empty()) {
+      std::fprintf(stderr, "run needs either -f SPEC (run locally) or NAMESPACE/NAME (queue a run on the server)\n");
+      return sluice::cli::kExitInvalid;
+    }
+    if (!run_opts.file.empty()) return sluice::cli::Run(run_opts, run_flags);
+    client_opts.verb = "trigger";
+    client_opts.target = remote_pipeline;
+    client_opts.server = remote_server;
+    client_opts.output = run_opts.output;
+    client_opts.wait = remote_wait;
+    client_opts.version = remote_version;
+    client_opts.logical_time = run_flags.logical_time;
+    return sluice::cli::Client(client_opts);
+  }
   if (*test) return sluice::cli::Test(test_opts);
   if (*serve) return sluice::cli::Serve(serve_opts);
   for (auto& [cmd, verb] : client_cmds) {

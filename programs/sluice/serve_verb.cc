@@ -11,6 +11,8 @@
 #include "sluice/base/logging.h"
 #include "sluice/control/api/api.h"
 #include "sluice/control/http/server.h"
+#include "sluice/control/scheduler/scheduler_service.h"
+#include "sluice/control/worker/worker.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -70,7 +72,20 @@ int Serve(const ServeOptions& o) {
   ao.ingest_burst = o.ingest_rate * 2;
   const std::string workdir = o.workdir;
   ao.compile_options = [workdir] { return MakeCompileOptions(workdir, "", {}); };
+  auto compile = [workdir](const std::string& spec) {
+    return pipeline::CompileString(spec, "spec.yaml", workdir, MakeCompileOptions(workdir, "", {}));
+  };
+  scheduler::Scheduler sched(**store, SystemClock::Get(), compile);
+  worker::WorkerOptions wo;
+  wo.workdir = o.workdir;
+  wo.compile_options = ao.compile_options;
+  wo.on_succeeded = [&sched](const metadata::RunRecord& run) {
+    auto triggered = sched.OnRunSucceeded(run);
+    if (!triggered.ok()) SLUICE_LOG(Warn, "serve.dependency_failed", {"run", run.id}, {"error", triggered.status().ToString()});
+  };
+  worker::Worker embedded(**store, wo);
   api::ApiContext context(**store, ao);
+  context.scheduler = &sched;
   auto router = api::BuildRouter(context);
   if (!router.ok()) {
     std::fprintf(stderr, "%s\n", router.status().ToString().c_str());
@@ -97,9 +112,13 @@ int Serve(const ServeOptions& o) {
   std::fprintf(stderr, "sluice serve: API at http://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
                host.c_str(), static_cast<unsigned>(server.port()), std::string(context.store.dialect()).c_str(),
                o.workdir.c_str());
+  sched.Start(1000);
+  if (o.workers > 0) embedded.Start(o.workers);
   while (!g_serve_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::fprintf(stderr, "sluice serve: stopping\n");
   server.Stop();
+  sched.Stop();
+  embedded.Stop();  // streams finish their epoch and go back to the queue
   return kExitOk;
 }
 

@@ -97,6 +97,7 @@ struct ServeOptions {
   std::string metadata;  // default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL
   int io_threads = 4;
   double ingest_rate = 1000;  // requests per second per principal
+  int workers = 1;            // embedded worker threads (0: none; runs wait for `sluice worker`)
   bool insecure_dev = false;
 };
 // The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
@@ -114,6 +115,11 @@ struct ClientOptions {
   std::string message;   // apply: why it changed
   std::string ns;        // ls: only this namespace
   int64_t batch = 1000;  // ingest: events per request
+  std::string pipeline_filter, status_filter;  // ls runs
+  bool wait = false;                           // trigger: until the run ends
+  int64_t version = 0;                         // trigger: 0 = latest
+  std::string logical_time;                    // trigger
+  std::string from, to;                        // backfill
 };
 int Client(const ClientOptions& o);
 

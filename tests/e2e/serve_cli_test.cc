@@ -161,6 +161,44 @@ TEST_F(Serve, IngestThroughTheCliLandsInTheLogOnce) {
   EXPECT_EQ(ids.size(), 2500u);
 }
 
+TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
+  WriteFile(dir_ / "in.ndjson", "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\nnot json\n");
+  const std::string spec = dir_ / "copy.yaml";
+  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: copy, namespace: ops}\nspec:\n  sources:\n"
+                  "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}]}}\n"
+                  "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+                  "  sinks:\n    out: {kind: files, inputs: [pos], path: out/copy.ndjson}\n");
+  ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
+  auto run = Cli({"run", "ops/copy", "--wait", "-o", "json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  const json r = json::parse(run.out);
+  EXPECT_EQ(r["status"], "succeeded");
+  EXPECT_EQ(r["summary"]["components"]["in"]["in"], 4);
+  EXPECT_EQ(r["summary"]["components"]["in"]["dead_letter"], 1);
+  EXPECT_EQ(r["summary"]["components"]["out"]["in"], 2);
+  EXPECT_EQ(ReadFile(work_ + "/out/copy.ndjson").size() > 0, true);
+  auto logs = Cli({"logs", r["id"]});
+  EXPECT_EQ(logs.exit_code, 0);
+  EXPECT_NE(logs.out.find("run succeeded"), std::string::npos) << logs.out;
+  auto runs = Cli({"ls", "runs", "--pipeline", "copy", "-o", "json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  EXPECT_EQ(json::parse(runs.out).size(), 1u);
+
+  // A run that fails exits 1 with the error; its retry is queued with a backoff.
+  WriteFile(spec, ReadFile(spec) + "# v2: the input is gone\n");
+  fs::remove(dir_ / "in.ndjson");
+  ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
+  auto failed = Cli({"run", "ops/copy", "--wait"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.out.find("in.ndjson"), std::string::npos) << failed.out;
+  auto queued = Cli({"ls", "runs", "--status", "queued", "-o", "json"});
+  ASSERT_EQ(json::parse(queued.out).size(), 1u) << queued.out;
+  EXPECT_EQ(json::parse(queued.out)[0]["cause"], "retry");
+  EXPECT_EQ(json::parse(queued.out)[0]["attempt"], 2);
+  EXPECT_EQ(Cli({"cancel", json::parse(queued.out)[0]["id"]}).exit_code, 0);
+  EXPECT_EQ(Cli({"run", "-f", spec, "ops/copy"}).exit_code, 2) << "either a spec or a pipeline";
+}
+
 TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {
   TempDir dir;
   auto r = RunProcess({kBin, "serve", "--listen", "0.0.0.0:0", "--workdir", dir / "w"});

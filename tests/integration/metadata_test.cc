@@ -2,6 +2,7 @@
 // (started by the test on loopback): migrations, pipelines and immutable versions, keyset
 // pagination, runs and their states, ingest idempotency keys.
 #include <atomic>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -234,6 +235,104 @@ TEST_P(Metadata, ConcurrentAppliesMakeDistinctVersions) {
   EXPECT_EQ(ok.load(), 20);
   EXPECT_EQ(store_->GetPipeline("sales", "orders")->latest_version, 21);
   EXPECT_EQ(store_->ListVersions("sales", "orders", std::nullopt, 100)->size(), 21u);
+}
+
+metadata::RunRecord QueuedRun(const std::string& id, int64_t not_before = 0) {
+  metadata::RunRecord run;
+  run.id = id;
+  run.ns = "sales";
+  run.pipeline = "orders";
+  run.version = 1;
+  run.cause = "manual";
+  run.status = "queued";
+  run.not_before = not_before;
+  return run;
+}
+
+TEST_P(Metadata, WorkersLeaseRunsOldestFirstAndALostLeaseIsTakenOver) {
+  const int64_t lease = 30'000'000;
+  ASSERT_TRUE(store_->CreateRun(QueuedRun("r2")).ok());
+  ASSERT_TRUE(store_->CreateRun(QueuedRun("r1")).ok());
+  ASSERT_TRUE(store_->CreateRun(QueuedRun("r3", clock_.NowMicros() + 60'000'000)).ok());  // a retry, later
+
+  auto a = store_->ClaimRun("w-a", lease);
+  ASSERT_TRUE(a.ok() && a->has_value()) << a.status().ToString();
+  EXPECT_EQ((*a)->id, "r1");
+  EXPECT_EQ((*a)->status, "running");
+  EXPECT_EQ((*a)->lease_owner, "w-a");
+  auto b = store_->ClaimRun("w-b", lease);
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->id, "r2");
+  EXPECT_FALSE(store_->ClaimRun("w-b", lease)->has_value()) << "r3 is not due yet";
+
+  // w-a keeps its lease; w-b goes silent and loses r2 to w-c.
+  clock_.Advance(20'000'000);
+  {
+    auto renewed = store_->RenewLease("r1", "w-a", lease);
+    ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+    EXPECT_FALSE(*renewed);
+  }
+  clock_.Advance(20'000'000);
+  auto c = store_->ClaimRun("w-c", lease);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->id, "r2");
+  EXPECT_EQ(store_->RenewLease("r2", "w-b", lease).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->FinishRun("r2", "w-b", "succeeded", "", "").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->FinishRun("r2", "w-c", "succeeded", "{}", "").ok());
+  EXPECT_EQ(store_->GetRun("r2")->status, "succeeded");
+
+  // Cancelling: the running r1 is asked to stop (seen at its next renewal); the queued r3 ends at once.
+  ASSERT_TRUE(store_->CancelRun("r1").ok());
+  {
+    auto renewed = store_->RenewLease("r1", "w-a", lease);
+    ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+    EXPECT_TRUE(*renewed);
+  }
+  EXPECT_EQ(store_->CancelRun("r3")->status, "cancelled");
+  EXPECT_EQ(store_->CancelRun("r2").status().code(), StatusCode::kFailedPrecondition);
+  clock_.Advance(60'000'000);
+  EXPECT_FALSE(store_->ClaimRun("w-b", lease)->has_value()) << "a cancelled run is never claimed";
+  EXPECT_EQ(store_->GetRun("r1")->status, "cancelled") << "r1's worker stopped answering after the cancel";
+
+  ASSERT_TRUE(store_->AppendRunLog("r1", "line one\n").ok());
+  ASSERT_TRUE(store_->AppendRunLog("r1", "line two\n").ok());
+  EXPECT_EQ(*store_->GetRunLog("r1"), "line one\nline two\n");
+  EXPECT_EQ(store_->GetRunLog("nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(Metadata, ConcurrentWorkersNeverClaimARunTwice) {
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(store_->CreateRun(QueuedRun("q" + std::to_string(100 + i))).ok());
+  std::mutex mu;
+  std::multiset<std::string> claimed;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      for (;;) {
+        auto r = store_->ClaimRun("w" + std::to_string(w), 60'000'000);
+        if (!r.ok() || !r->has_value()) return;
+        std::lock_guard lock(mu);
+        claimed.insert((*r)->id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(claimed.size(), 40u);
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 40u);
+}
+
+TEST_P(Metadata, SchedulesComeDueAndAdvanceOnce) {
+  ASSERT_TRUE(store_->PutSchedule({"sales", "orders", "@hourly", 3'600'000'000}).ok());
+  ASSERT_TRUE(store_->PutSchedule({"sales", "refunds", "@daily", 86'400'000'000}).ok());
+  EXPECT_TRUE(store_->DueSchedules(3'599'999'999)->empty());
+  auto due = store_->DueSchedules(3'600'000'000);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].name, "orders");
+  EXPECT_TRUE(*store_->AdvanceSchedule("sales", "orders", 3'600'000'000, 7'200'000'000));
+  EXPECT_FALSE(*store_->AdvanceSchedule("sales", "orders", 3'600'000'000, 7'200'000'000)) << "a second scheduler lost";
+  ASSERT_TRUE(store_->PutSchedule({"sales", "orders", "@daily", 86'400'000'000}).ok());  // replaced
+  EXPECT_EQ(store_->DueSchedules(86'400'000'000)->size(), 2u);
+  ASSERT_TRUE(store_->DeleteSchedule("sales", "orders").ok());
+  EXPECT_EQ(store_->DueSchedules(INT64_MAX)->size(), 1u);
 }
 
 TEST(MetadataUrl, UnknownSchemesAreRefusedWithTheAccepted) {

@@ -18,6 +18,7 @@ Result<http::Router> BuildRouter(ApiContext& context) {
   AddHealthRoutes(context, routes);
   AddPipelineRoutes(context, routes);
   AddIngestRoutes(context, routes);
+  AddRunRoutes(context, routes);
   routes.push_back(MakeRoute("GET", "/api/v1/openapi.json", "getOpenApiDocument", "public",
                              [](const http::Request&, const http::PathParams&) {
                                http::Response r;

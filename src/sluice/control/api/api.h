@@ -35,6 +35,11 @@ struct ApiOptions {
 };
 
 struct IngestState;
+}  // namespace sluice::api
+namespace sluice::scheduler {
+class Scheduler;
+}  // namespace sluice::scheduler
+namespace sluice::api {
 
 // What every handler may use.
 struct ApiContext {
@@ -44,6 +49,8 @@ struct ApiContext {
   ApiOptions options;
   const Clock& clock;
   std::unique_ptr<IngestState> ingest;
+  // Triggers, backfills and schedules of applied specs; nullptr: the run routes answer 409.
+  scheduler::Scheduler* scheduler = nullptr;
 };
 
 // The whole /api/v1 route table.
@@ -60,5 +67,6 @@ http::Route MakeRoute(std::string method, std::string pattern, std::string opera
 void AddHealthRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddPipelineRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddIngestRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddRunRoutes(ApiContext& context, std::vector<http::Route>& routes);
 
 }  // namespace sluice::api

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "sluice/control/http/pagination.h"
+#include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/log/log.h"
 
 namespace sluice::api {
@@ -46,12 +47,19 @@ class Api : public ::testing::Test {
     o.ingest_requests_per_second = 1;  // tests that need more refill through the clock
     o.ingest_burst = 1000;
     context_ = std::make_unique<ApiContext>(*store_, o);
+    scheduler_ = std::make_unique<scheduler::Scheduler>(*store_, clock_, [this](const std::string& spec) {
+      pipeline::CompileOptions co;
+      co.workdir = dir_.string();
+      return pipeline::CompileString(spec, "spec.yaml", dir_.string(), co);
+    });
+    context_->scheduler = scheduler_.get();
     auto router = BuildRouter(*context_);
     ASSERT_TRUE(router.ok()) << router.status().ToString();
     router_ = std::move(*router);
   }
   void TearDown() override {
     context_.reset();
+    scheduler_.reset();
     fs::remove_all(dir_);
   }
 
@@ -76,6 +84,7 @@ class Api : public ::testing::Test {
   fs::path dir_;
   ManualClock clock_{1'800'000'000'000'000};
   std::unique_ptr<metadata::MetadataStore> store_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
   std::unique_ptr<ApiContext> context_;
   http::Router router_;
 };
@@ -231,6 +240,51 @@ TEST_F(Api, PipelinesListInPagesByKey) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"p0", "p1", "p2", "p3", "p4", "p5", "p6"}));
   EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines?namespace=other"))["items"].size(), 0u);
+}
+
+TEST_F(Api, RunsAreTriggeredListedCancelledAndBackfilled) {
+  ASSERT_EQ(ApplySpec(kSpec).status, 201);
+  auto triggered = Call("POST", "/api/v1/pipelines/web/clicks/runs", R"({"logical_time": "2026-11-01T00:00:00Z"})");
+  ASSERT_EQ(triggered.status, 201) << triggered.body;
+  const json run = Body(triggered);
+  EXPECT_EQ(run["status"], "queued");
+  EXPECT_EQ(run["version"], 1);
+  EXPECT_EQ(run["cause"], "manual");
+  EXPECT_EQ(run["logical_time"], "2026-11-01T00:00:00Z");
+  const std::string id = run["id"];
+  EXPECT_EQ(triggered.headers.Get("Location"), "/api/v1/runs/" + id);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/" + id))["id"], id);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs?pipeline=clicks"))["items"].size(), 1u);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs?status=succeeded"))["items"].size(), 0u);
+  EXPECT_EQ(Body(Call("POST", "/api/v1/runs/" + id + "/cancel"))["status"], "cancelled");
+  EXPECT_EQ(Body(Call("POST", "/api/v1/runs/" + id + "/cancel"))["code"], "failed_precondition");
+  auto logs = Call("GET", "/api/v1/runs/" + id + "/logs");
+  EXPECT_EQ(logs.status, 200);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs/rnope"))["code"], "not_found");
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines/web/none/runs", "{}"))["code"], "not_found");
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines/web/clicks/runs", R"({"logical_time": "yesterday"})"))["code"], "invalid_field");
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines/web/clicks/runs", R"({"version": 9})"))["code"], "not_found");
+
+  // Backfill needs a schedule; with one, a run per interval.
+  EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines/web/clicks/backfill", R"({"from": "2026-10-01T00:00:00Z", "to": "2026-10-08T00:00:00Z"})"))["code"],
+            "failed_precondition");
+  std::string scheduled = kSpec;
+  scheduled.replace(scheduled.find("spec:\n"), 6, "spec:\n  schedule: \"@daily\"\n");
+  ASSERT_EQ(ApplySpec(scheduled).status, 200);
+  auto backfill = Call("POST", "/api/v1/pipelines/web/clicks/backfill", R"({"from": "2026-10-01T00:00:00Z", "to": "2026-10-08T00:00:00Z"})");
+  ASSERT_EQ(backfill.status, 201) << backfill.body;
+  EXPECT_EQ(Body(backfill)["count"], 7);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/runs?pipeline=clicks&status=queued"))["items"].size(), 7u);
+
+  // A bad schedule is a spec error with its line; nothing is stored.
+  std::string bad = kSpec;
+  bad.replace(bad.find("spec:\n"), 6, "spec:\n  schedule: \"0 25 * * *\"\n");
+  auto refused = ApplySpec(bad);
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(Body(refused)["code"], "invalid_spec");
+  EXPECT_EQ(Body(refused)["errors"][0]["line"], 5) << refused.body;
+  EXPECT_NE(Body(refused)["errors"][0]["message"].get<std::string>().find("hour 25"), std::string::npos) << refused.body;
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines/web/clicks"))["latest_version"], 2);
 }
 
 std::vector<std::string> ReadTopic(const std::string& root, const std::string& topic) {

@@ -5,6 +5,8 @@
 #include "sluice/control/api/api.h"
 #include "sluice/control/http/json_body.h"
 #include "sluice/control/http/pagination.h"
+#include "sluice/control/scheduler/cron.h"
+#include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/pipeline/plan_diff.h"
 #include "sluice/pipeline/plan_format.h"
 #include "sluice/types/temporal.h"
@@ -88,9 +90,18 @@ Response Apply(ApiContext& ctx, const Request& req) {
   if (auto problem = fields.Finish()) return *problem;
   auto plan = pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, CompileOptionsOf(ctx));
   if (!plan.ok()) return SpecProblem(plan.status());
+  if (!plan->schedule.empty()) {
+    auto schedule = scheduler::CronSchedule::Parse(plan->schedule);
+    if (!schedule.ok()) return SpecProblem(Status::InvalidArgument("{}: schedule: {}", plan->schedule_location, schedule.status().message()));
+  }
   auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", plan->mode,
                                          "anonymous", message);
   if (!applied.ok()) return http::ProblemFromStatus(applied.status());
+  if (ctx.scheduler) {
+    if (Status st = ctx.scheduler->SetSchedule(plan->namespace_, plan->pipeline, plan->schedule); !st.ok()) {
+      return http::ProblemFromStatus(st);
+    }
+  }
   json out = PipelineJson(applied->pipeline);
   out["version"] = applied->version;
   out["created"] = applied->created;
@@ -132,8 +143,10 @@ Response Get(ApiContext& ctx, const PathParams& p) {
 }
 
 Response Delete(ApiContext& ctx, const PathParams& p) {
-  Status st = ctx.store.DeletePipeline(std::string(p.Get("namespace")), std::string(p.Get("name")));
+  const std::string ns(p.Get("namespace")), name(p.Get("name"));
+  Status st = ctx.store.DeletePipeline(ns, name);
   if (!st.ok()) return http::ProblemFromStatus(st);
+  if (ctx.scheduler) (void)ctx.scheduler->SetSchedule(ns, name, "");
   return Response::Empty(204);
 }
 

@@ -1,5 +1,7 @@
 #include "sluice/control/metadata/metadata_store.h"
 
+#include <random>
+
 #include "sluice/base/logging.h"
 #include "sluice/control/metadata/sql_db.h"
 
@@ -64,6 +66,21 @@ CREATE TABLE ingest_keys (
   PRIMARY KEY (stream, key)
 );
 )sql"},
+      {2, "run leases, retries, cancellation, logs; schedules", R"sql(
+ALTER TABLE runs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN lease_expires_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN not_before BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN log TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_by_status ON runs (status, not_before, id);
+CREATE TABLE schedules (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  next_fire BIGINT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+)sql"},
   };
   return kMigrations;
 }
@@ -73,7 +90,7 @@ constexpr const char* kPipelineColumns =
 constexpr const char* kVersionColumns = "namespace, name, version, spec, spec_hash, author, message, created_at";
 constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
-    "summary, error";
+    "summary, error, not_before, cancel_requested, lease_owner";
 
 std::string Text(const SqlValue& v) { return v.value_or(""); }
 
@@ -123,6 +140,10 @@ Result<RunRecord> ToRun(const SqlRow& r) {
   }
   run.summary = Text(r[11]);
   run.error = Text(r[12]);
+  SLUICE_ASSIGN_OR_RETURN(run.not_before, SqlToInt(r[13], "runs.not_before"));
+  SLUICE_ASSIGN_OR_RETURN(int64_t cancel, SqlToInt(r[14], "runs.cancel_requested"));
+  run.cancel_requested = cancel != 0;
+  run.lease_owner = Text(r[15]);
   return run;
 }
 
@@ -140,6 +161,13 @@ Result<std::vector<T>> Convert(const std::vector<SqlRow>& rows, F&& convert) {
 bool FinalStatus(std::string_view s) { return s == "succeeded" || s == "failed" || s == "cancelled"; }
 
 }  // namespace
+
+std::string NewRunId(int64_t now_micros) {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::lock_guard lock(mu);
+  return fmt::format("r{:013x}{:08x}", static_cast<uint64_t>(now_micros), static_cast<uint32_t>(rng()));
+}
 
 MetadataStore::MetadataStore(std::unique_ptr<SqlDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
 MetadataStore::~MetadataStore() = default;
@@ -316,12 +344,14 @@ Status MetadataStore::DeletePipeline(const std::string& ns, const std::string& n
 
 Status MetadataStore::CreateRun(const RunRecord& run) {
   std::lock_guard lock(mu_);
-  return db_->Exec(fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+  return db_->Exec(fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                               "$14, 0, '')",
                                kRunColumns),
                    {run.id, run.ns, run.pipeline, SqlInt(run.version), run.cause, run.status, SqlInt(run.logical_time),
                     SqlInt(run.attempt), SqlInt(run.created_at ? run.created_at : clock_.NowMicros()),
                     run.started_at ? SqlInt(*run.started_at) : SqlValue(),
-                    run.finished_at ? SqlInt(*run.finished_at) : SqlValue(), run.summary, run.error})
+                    run.finished_at ? SqlInt(*run.finished_at) : SqlValue(), run.summary, run.error,
+                    SqlInt(run.not_before)})
       .status();
 }
 
@@ -376,6 +406,140 @@ Status MetadataStore::UpdateRun(const std::string& id, const std::string& status
                                    {id, status, started, finished, summary, error})
                              .status());
   return txn->Commit();
+}
+
+// ----- the work queue
+
+Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& worker, int64_t lease_micros) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowMicros();
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  // A run asked to stop whose worker is gone ends as cancelled rather than running again.
+  SLUICE_RETURN_IF_ERROR(db_->Exec("UPDATE runs SET status = 'cancelled', finished_at = $1, lease_owner = '', error = "
+                                   "'cancelled; its worker stopped answering' WHERE status = 'running' AND "
+                                   "cancel_requested = 1 AND lease_expires_at < $1",
+                                   {SqlInt(now)})
+                             .status());
+  const std::string claimable =
+      "((status = 'queued' AND not_before <= $1) OR (status = 'running' AND lease_owner <> '' AND lease_expires_at < $1))";
+  // PostgreSQL: replicas claim concurrently; SKIP LOCKED hands each a different run.
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT id FROM runs WHERE " + claimable + " ORDER BY id LIMIT 1" +
+                                                    (db_->dialect() == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""),
+                                                {SqlInt(now)}));
+  if (rows.empty()) {
+    SLUICE_RETURN_IF_ERROR(txn->Commit());  // the cancellations above
+    return std::optional<RunRecord>();
+  }
+  const std::string id = Text(rows[0][0]);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = 'running', lease_owner = $2, lease_expires_at = $3, "
+                                               "started_at = COALESCE(started_at, $1) WHERE id = $4 AND " + claimable,
+                                               {SqlInt(now), worker, SqlInt(now + lease_micros), id}));
+  if (n != 1) return std::optional<RunRecord>();
+  SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
+  SLUICE_RETURN_IF_ERROR(txn->Commit());
+  return std::optional<RunRecord>(std::move(run));
+}
+
+Result<bool> MetadataStore::RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 "
+                                               "AND status = 'running'",
+                                               {id, worker, SqlInt(clock_.NowMicros() + lease_micros)}));
+  if (n != 1) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
+  return run.cancel_requested;
+}
+
+Status MetadataStore::FinishRun(const std::string& id, const std::string& worker, const std::string& status,
+                                const std::string& summary, const std::string& error) {
+  std::lock_guard lock(mu_);
+  if (!FinalStatus(status)) return Status::Internal("FinishRun with status '{}'", status);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = $3, finished_at = $4, summary = $5, error = $6, "
+                                               "lease_owner = '' WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                                               {id, worker, status, SqlInt(clock_.NowMicros()), summary, error}));
+  if (n != 1) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  return Status::OK();
+}
+
+Status MetadataStore::ReleaseRun(const std::string& id, const std::string& worker) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = 'queued', lease_owner = '', lease_expires_at = 0 "
+                                               "WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                                               {id, worker}));
+  if (n != 1) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  return Status::OK();
+}
+
+Status MetadataStore::AppendRunLog(const std::string& id, const std::string& text) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET log = log || $2 WHERE id = $1", {id, text}));
+  if (n == 0) return Status::NotFound("run '{}' does not exist", id);
+  return Status::OK();
+}
+
+Result<std::string> MetadataStore::GetRunLog(const std::string& id) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT log FROM runs WHERE id = $1", {id}));
+  if (rows.empty()) return Status::NotFound("run '{}' does not exist", id);
+  return Text(rows[0][0]);
+}
+
+Result<RunRecord> MetadataStore::CancelRun(const std::string& id) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
+  if (FinalStatus(run.status)) return Status::FailedPrecondition("run '{}' already ended ({})", id, run.status);
+  if (run.status == "queued") {
+    SLUICE_RETURN_IF_ERROR(db_->Exec("UPDATE runs SET status = 'cancelled', finished_at = $2, error = 'cancelled before it "
+                                     "started' WHERE id = $1",
+                                     {id, SqlInt(clock_.NowMicros())})
+                               .status());
+  } else {
+    SLUICE_RETURN_IF_ERROR(db_->Exec("UPDATE runs SET cancel_requested = 1 WHERE id = $1", {id}).status());
+  }
+  SLUICE_ASSIGN_OR_RETURN(run, GetRunLocked(id));
+  SLUICE_RETURN_IF_ERROR(txn->Commit());
+  return run;
+}
+
+// ----- schedules
+
+Status MetadataStore::PutSchedule(const ScheduleRecord& s) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM schedules WHERE namespace = $1 AND name = $2", {s.ns, s.name}).status());
+  SLUICE_RETURN_IF_ERROR(db_->Exec("INSERT INTO schedules (namespace, name, cron, next_fire) VALUES ($1, $2, $3, $4)",
+                                   {s.ns, s.name, s.cron, SqlInt(s.next_fire)})
+                             .status());
+  return txn->Commit();
+}
+
+Status MetadataStore::DeleteSchedule(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  return db_->Exec("DELETE FROM schedules WHERE namespace = $1 AND name = $2", {ns, name}).status();
+}
+
+Result<std::vector<ScheduleRecord>> MetadataStore::DueSchedules(int64_t now_micros) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT namespace, name, cron, next_fire FROM schedules WHERE next_fire <= $1 "
+                                                "ORDER BY next_fire, namespace, name",
+                                                {SqlInt(now_micros)}));
+  std::vector<ScheduleRecord> out;
+  for (const auto& r : rows) {
+    ScheduleRecord s{Text(r[0]), Text(r[1]), Text(r[2]), 0};
+    SLUICE_ASSIGN_OR_RETURN(s.next_fire, SqlToInt(r[3], "schedules.next_fire"));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<bool> MetadataStore::AdvanceSchedule(const std::string& ns, const std::string& name, int64_t expected,
+                                            int64_t next) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE schedules SET next_fire = $4 WHERE namespace = $1 AND name = $2 AND "
+                                               "next_fire = $3",
+                                               {ns, name, SqlInt(expected), SqlInt(next)}));
+  return n == 1;
 }
 
 // ----- ingest keys

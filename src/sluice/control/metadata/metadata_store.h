@@ -63,6 +63,20 @@ struct RunRecord {
   std::optional<int64_t> started_at, finished_at;
   std::string summary;  // JSON: per-component counts, duration
   std::string error;
+  int64_t not_before = 0;         // a retry waits until then (µs)
+  bool cancel_requested = false;  // a running run is asked to stop
+  std::string lease_owner;        // the worker running it
+};
+
+// A new run id: "r", the creation time in µs as 13 hex digits, 8 random hex digits — so ids sort
+// by creation, which the run lists rely on.
+std::string NewRunId(int64_t now_micros);
+
+struct ScheduleRecord {
+  std::string ns;
+  std::string name;
+  std::string cron;
+  int64_t next_fire = 0;  // µs
 };
 
 struct ApplyResult {
@@ -115,6 +129,32 @@ class MetadataStore {
   // already ended is not changed (FailedPrecondition).
   Status UpdateRun(const std::string& id, const std::string& status, const std::string& summary,
                    const std::string& error);
+
+  // --- the work queue: runs are leased to workers; a lost worker's lease expires
+  // The oldest queued run due by now (not_before <= now), or a running run whose lease expired:
+  // now running, leased to `worker` until now + lease. nullopt when there is none.
+  Result<std::optional<RunRecord>> ClaimRun(const std::string& worker, int64_t lease_micros);
+  // Extends the lease; returns whether the run was asked to stop. FailedPrecondition when the
+  // run is no longer leased to `worker` (it expired and another worker took it).
+  Result<bool> RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros);
+  // Ends a run leased to `worker` with a final status (FailedPrecondition otherwise).
+  Status FinishRun(const std::string& id, const std::string& worker, const std::string& status,
+                   const std::string& summary, const std::string& error);
+  // Gives a running run back to the queue (its worker is shutting down; a stream resumes from
+  // its checkpoint on the next worker). FailedPrecondition when not leased to `worker`.
+  Status ReleaseRun(const std::string& id, const std::string& worker);
+  Status AppendRunLog(const std::string& id, const std::string& text);
+  Result<std::string> GetRunLog(const std::string& id);
+  // A queued run is cancelled at once; a running one is asked to stop (its worker sees it when
+  // it renews its lease). FailedPrecondition for a run that already ended.
+  Result<RunRecord> CancelRun(const std::string& id);
+
+  // --- schedules (one per scheduled pipeline)
+  Status PutSchedule(const ScheduleRecord& schedule);  // creates or replaces
+  Status DeleteSchedule(const std::string& ns, const std::string& name);
+  Result<std::vector<ScheduleRecord>> DueSchedules(int64_t now_micros);
+  // Moves next_fire from `expected` to `next`; false when another scheduler moved it first.
+  Result<bool> AdvanceSchedule(const std::string& ns, const std::string& name, int64_t expected, int64_t next);
 
   // --- ingest idempotency: the first response to (stream, key) is kept for `ttl`.
   Result<std::optional<std::string>> FindIngestKey(const std::string& stream, const std::string& key,

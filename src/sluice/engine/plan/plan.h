@@ -279,6 +279,8 @@ struct Plan {
   std::string namespace_;
   std::string version;  // content hash of the spec
   std::string mode;     // batch | stream
+  std::string schedule;           // batch: cron text or @hourly/@daily/...; empty: none
+  std::string schedule_location;  // "file:line" of spec.schedule (the control plane checks the text)
   std::vector<PlanNode> nodes;  // topological order
   DeadLetterConfig dead_letter;
 

@@ -1,0 +1,139 @@
+// Runs: trigger (pinned to a pipeline version), backfill (one run per schedule interval), list,
+// read, cancel, logs.
+#include <charconv>
+
+#include "sluice/control/api/api.h"
+#include "sluice/control/http/json_body.h"
+#include "sluice/control/http/pagination.h"
+#include "sluice/control/scheduler/scheduler_service.h"
+#include "sluice/types/temporal.h"
+
+namespace sluice::api {
+
+namespace {
+
+using json = nlohmann::json;
+using http::PathParams;
+using http::Request;
+using http::Response;
+
+json Time(std::optional<int64_t> micros) { return micros ? json(FormatTimestamp(*micros)) : json(nullptr); }
+
+json RunJson(const metadata::RunRecord& r) {
+  json j = {{"id", r.id},
+            {"namespace", r.ns},
+            {"pipeline", r.pipeline},
+            {"version", r.version},
+            {"cause", r.cause},
+            {"status", r.status},
+            {"attempt", r.attempt},
+            {"logical_time", FormatTimestamp(r.logical_time)},
+            {"created_at", FormatTimestamp(r.created_at)},
+            {"started_at", Time(r.started_at)},
+            {"finished_at", Time(r.finished_at)},
+            {"error", r.error}};
+  if (r.not_before) j["not_before"] = FormatTimestamp(r.not_before);
+  if (r.cancel_requested) j["cancel_requested"] = true;
+  j["summary"] = r.summary.empty() ? json(nullptr) : json::parse(r.summary, nullptr, false);
+  if (j["summary"].is_discarded()) j["summary"] = nullptr;
+  return j;
+}
+
+// A timestamp member ("2026-11-01T00:00:00Z"), recorded as a field error when malformed.
+std::optional<int64_t> TimeField(http::JsonFieldReader& fields, std::string_view name, bool required) {
+  std::optional<std::string> text = required ? std::optional<std::string>(fields.RequiredString(name))
+                                             : fields.OptionalString(name);
+  if (!text || text->empty()) return std::nullopt;
+  auto t = ParseTimestamp(*text);
+  if (!t) fields.AddError(name, "must be a timestamp like 2026-11-01T00:00:00Z, not '" + *text + "'");
+  return t;
+}
+
+Response NoScheduler() {
+  return http::MakeProblem(http::codes::kFailedPrecondition, "this server runs no scheduler");
+}
+
+Response TriggerRun(ApiContext& ctx, const Request& req, const PathParams& p) {
+  json body = json::object();
+  if (!req.body.empty()) {
+    SLUICE_HTTP_ASSIGN_OR_RETURN(body, http::ParseJsonObject(req.body));
+  }
+  http::JsonFieldReader fields(body);
+  const std::optional<int64_t> version = fields.OptionalInt("version");
+  const std::optional<int64_t> logical = TimeField(fields, "logical_time", false);
+  if (auto problem = fields.Finish()) return *problem;
+  if (!ctx.scheduler) return NoScheduler();
+  auto run = ctx.scheduler->Trigger(std::string(p.Get("namespace")), std::string(p.Get("name")), "manual",
+                                    logical.value_or(ctx.clock.NowMicros()), version);
+  if (!run.ok()) return http::ProblemFromStatus(run.status());
+  Response r = Response::Json(201, RunJson(*run));
+  r.headers.Set("Location", "/api/v1/runs/" + run->id);
+  return r;
+}
+
+Response Backfill(ApiContext& ctx, const Request& req, const PathParams& p) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+  http::JsonFieldReader fields(body);
+  const std::optional<int64_t> from = TimeField(fields, "from", true);
+  const std::optional<int64_t> to = TimeField(fields, "to", true);
+  if (auto problem = fields.Finish()) return *problem;
+  if (!ctx.scheduler) return NoScheduler();
+  auto runs = ctx.scheduler->Backfill(std::string(p.Get("namespace")), std::string(p.Get("name")), *from, *to);
+  if (!runs.ok()) return http::ProblemFromStatus(runs.status());
+  return Response::Json(201, {{"runs", *runs}, {"count", runs->size()}});
+}
+
+Response ListRuns(ApiContext& ctx, const Request& req) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(http::PageRequest page, http::ParsePageRequest(req));
+  metadata::RunFilter filter;
+  if (auto v = req.Query("namespace")) filter.ns = std::string(*v);
+  if (auto v = req.Query("pipeline")) filter.pipeline = std::string(*v);
+  if (auto v = req.Query("status")) filter.status = std::string(*v);
+  auto rows = ctx.store.ListRuns(filter, page.after, static_cast<int>(page.limit));
+  if (!rows.ok()) return http::ProblemFromStatus(rows.status());
+  json items = json::array();
+  for (const auto& r : *rows) items.push_back(RunJson(r));
+  std::optional<std::string> next;
+  if (static_cast<int64_t>(rows->size()) == page.limit) next = rows->back().id;
+  return http::PageResponse(std::move(items), next);
+}
+
+Response GetRun(ApiContext& ctx, const PathParams& p) {
+  auto run = ctx.store.GetRun(std::string(p.Get("id")));
+  if (!run.ok()) return http::ProblemFromStatus(run.status());
+  return Response::Json(200, RunJson(*run));
+}
+
+Response CancelRun(ApiContext& ctx, const PathParams& p) {
+  auto run = ctx.store.CancelRun(std::string(p.Get("id")));
+  if (!run.ok()) return http::ProblemFromStatus(run.status());
+  return Response::Json(200, RunJson(*run));
+}
+
+Response RunLogs(ApiContext& ctx, const PathParams& p) {
+  auto log = ctx.store.GetRunLog(std::string(p.Get("id")));
+  if (!log.ok()) return http::ProblemFromStatus(log.status());
+  return Response::Text(200, *log);
+}
+
+}  // namespace
+
+void AddRunRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
+  ApiContext* c = &ctx;
+  const std::string one = "/api/v1/pipelines/{namespace}/{name}";
+  routes.push_back(MakeRoute("POST", one + "/runs", "triggerRun", "pipelines.operate",
+                             [c](const Request& r, const PathParams& p) { return TriggerRun(*c, r, p); }));
+  routes.push_back(MakeRoute("POST", one + "/backfill", "backfillPipeline", "pipelines.operate",
+                             [c](const Request& r, const PathParams& p) { return Backfill(*c, r, p); }));
+  routes.back().json_body = true;
+  routes.push_back(MakeRoute("GET", "/api/v1/runs", "listRuns", "runs.read",
+                             [c](const Request& r, const PathParams&) { return ListRuns(*c, r); }));
+  routes.push_back(MakeRoute("GET", "/api/v1/runs/{id}", "getRun", "runs.read",
+                             [c](const Request&, const PathParams& p) { return GetRun(*c, p); }));
+  routes.push_back(MakeRoute("POST", "/api/v1/runs/{id}/cancel", "cancelRun", "pipelines.operate",
+                             [c](const Request&, const PathParams& p) { return CancelRun(*c, p); }));
+  routes.push_back(MakeRoute("GET", "/api/v1/runs/{id}/logs", "getRunLogs", "runs.read",
+                             [c](const Request&, const PathParams& p) { return RunLogs(*c, p); }));
+}
+
+}  // namespace sluice::api

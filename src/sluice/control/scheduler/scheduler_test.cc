@@ -1,0 +1,161 @@
+// The scheduler on an injected clock against a real metadata store (SQLite in a temp dir):
+// cron fires on time (and once for a missed stretch), paused pipelines do not run, a backfill
+// makes one run per interval, a succeeded run triggers the pipelines that read its output, and
+// two schedulers never fire one time twice.
+#include "sluice/control/scheduler/scheduler_service.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "sluice/pipeline/compile.h"
+#include "sluice/types/temporal.h"
+
+namespace sluice::scheduler {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t T(const char* iso) { return *ParseTimestamp(iso); }
+
+std::string Spec(const std::string& name, const std::string& schedule, const std::string& source,
+                 const std::string& sink) {
+  return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name + ", namespace: ops}\nspec:\n" +
+         (schedule.empty() ? "" : "  schedule: \"" + schedule + "\"\n") + "  sources:\n    in: " + source +
+         "\n  sinks:\n    out: " + sink + "\n";
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sluice_sched_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    clock_.Set(T("2026-11-21T10:00:30Z"));
+    auto store = metadata::MetadataStore::Open("sqlite:" + (dir_ / "meta.db").string(), &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    scheduler_ = std::make_unique<Scheduler>(*store_, clock_, [this](const std::string& spec) {
+      pipeline::CompileOptions co;
+      co.workdir = dir_.string();
+      co.table_schema = [](const std::string&) -> Result<SchemaPtr> {
+        return SchemaPtr(std::make_shared<Schema>(std::vector<Field>{Field{"id", DataType::String()}}));
+      };
+      return pipeline::CompileString(spec, "spec.yaml", dir_.string(), co);
+    });
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Apply(const std::string& name, const std::string& schedule, const std::string& source = "",
+             const std::string& sink = "") {
+    const std::string spec =
+        Spec(name, schedule, source.empty() ? "{kind: files, path: in.ndjson, schema: {fields: [{name: id, type: string}]}}" : source,
+             sink.empty() ? "{kind: blackhole, inputs: [in]}" : sink);
+    ASSERT_TRUE(store_->ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "").ok());
+    ASSERT_TRUE(scheduler_->SetSchedule("ops", name, schedule).ok());
+  }
+  std::vector<metadata::RunRecord> Runs(const std::string& name) {
+    metadata::RunFilter f;
+    f.pipeline = name;
+    auto r = store_->ListRuns(f, std::nullopt, 1000);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : std::vector<metadata::RunRecord>{};
+  }
+
+  fs::path dir_;
+  ManualClock clock_;
+  std::unique_ptr<metadata::MetadataStore> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, CronFiresOnTimeWithTheFireTimeAsLogicalTime) {
+  Apply("every15", "*/15 * * * *");
+  EXPECT_TRUE(scheduler_->Tick()->empty()) << "nothing is due at 10:00:30";
+  clock_.Set(T("2026-11-21T10:14:59Z"));
+  EXPECT_TRUE(scheduler_->Tick()->empty());
+  clock_.Set(T("2026-11-21T10:15:00Z"));
+  auto fired = scheduler_->Tick();
+  ASSERT_TRUE(fired.ok());
+  ASSERT_EQ(fired->size(), 1u);
+  EXPECT_TRUE(scheduler_->Tick()->empty()) << "a fire time fires once";
+  auto runs = Runs("every15");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].logical_time, T("2026-11-21T10:15:00Z"));
+  EXPECT_EQ(runs[0].cause, "schedule");
+  EXPECT_EQ(runs[0].status, "queued");
+  EXPECT_EQ(runs[0].version, 1);
+
+  // Down for two hours: one run, for the latest missed time; then on schedule again.
+  clock_.Set(T("2026-11-21T12:20:00Z"));
+  ASSERT_EQ(scheduler_->Tick()->size(), 1u);
+  EXPECT_EQ(Runs("every15")[0].logical_time, T("2026-11-21T12:15:00Z"));
+  clock_.Set(T("2026-11-21T12:30:00Z"));
+  ASSERT_EQ(scheduler_->Tick()->size(), 1u);
+  EXPECT_EQ(Runs("every15").size(), 3u);
+}
+
+TEST_F(SchedulerTest, PausedPipelinesAndRemovedSchedulesDoNotRun) {
+  Apply("hourly", "@hourly");
+  ASSERT_TRUE(store_->SetPaused("ops", "hourly", true).ok());
+  clock_.Set(T("2026-11-21T11:00:00Z"));
+  EXPECT_TRUE(scheduler_->Tick()->empty());
+  ASSERT_TRUE(store_->SetPaused("ops", "hourly", false).ok());
+  clock_.Set(T("2026-11-21T12:00:00Z"));
+  EXPECT_EQ(scheduler_->Tick()->size(), 1u);
+  ASSERT_TRUE(scheduler_->SetSchedule("ops", "hourly", "").ok());
+  clock_.Set(T("2026-11-21T13:00:00Z"));
+  EXPECT_TRUE(scheduler_->Tick()->empty());
+  EXPECT_EQ(scheduler_->SetSchedule("ops", "hourly", "61 * * * *").code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SchedulerTest, TwoSchedulersNeverFireOneTimeTwice) {
+  Apply("daily", "@daily");
+  Scheduler other(*store_, clock_, [](const std::string&) -> Result<engine::Plan> { return engine::Plan{}; });
+  clock_.Set(T("2026-11-22T00:00:00Z"));
+  auto a = scheduler_->Tick();
+  auto b = other.Tick();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->size() + b->size(), 1u);
+}
+
+TEST_F(SchedulerTest, ABackfillMakesOneRunPerInterval) {
+  Apply("daily", "@daily");
+  auto runs = scheduler_->Backfill("ops", "daily", T("2026-10-01T00:00:00Z"), T("2026-11-01T00:00:00Z"));
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  EXPECT_EQ(runs->size(), 31u);
+  std::set<int64_t> times;
+  for (const auto& r : Runs("daily")) {
+    EXPECT_EQ(r.cause, "backfill");
+    times.insert(r.logical_time);
+  }
+  EXPECT_EQ(times.size(), 31u);
+  EXPECT_EQ(*times.begin(), T("2026-10-01T00:00:00Z"));
+  EXPECT_EQ(*times.rbegin(), T("2026-10-31T00:00:00Z"));
+  EXPECT_EQ(scheduler_->Backfill("ops", "daily", T("2026-01-01T00:00:00Z"), T("2026-12-31T00:00:00Z"), 100).status().code(),
+            StatusCode::kInvalidArgument);
+  Apply("unscheduled", "");
+  EXPECT_EQ(scheduler_->Backfill("ops", "unscheduled", T("2026-10-01T00:00:00Z"), T("2026-10-02T00:00:00Z")).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SchedulerTest, ASucceededRunTriggersThePipelinesReadingItsOutput) {
+  Apply("producer", "", "", "{kind: lake, inputs: [in], table: silver.items}");
+  Apply("consumer", "", "{kind: lake, table: silver.items}");
+  Apply("bystander", "", "{kind: lake, table: silver.other}");
+  auto run = scheduler_->Trigger("ops", "producer", "manual", T("2026-11-21T00:00:00Z"));
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  auto triggered = scheduler_->OnRunSucceeded(*run);
+  ASSERT_TRUE(triggered.ok()) << triggered.status().ToString();
+  ASSERT_EQ(triggered->size(), 1u);
+  auto consumer = Runs("consumer");
+  ASSERT_EQ(consumer.size(), 1u);
+  EXPECT_EQ(consumer[0].cause, "dependency");
+  EXPECT_EQ(consumer[0].logical_time, T("2026-11-21T00:00:00Z"));
+  EXPECT_TRUE(Runs("bystander").empty());
+}
+
+}  // namespace
+}  // namespace sluice::scheduler

@@ -1,0 +1,222 @@
+#include "sluice/control/worker/worker.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/base/logging.h"
+#include "sluice/base/strings.h"
+#include "sluice/engine/exec/batch_runner.h"
+#include "sluice/engine/exec/stream_runner.h"
+#include "sluice/types/temporal.h"
+
+namespace sluice::worker {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string DefaultId() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "localhost");
+  static std::atomic<int> counter{0};
+  return fmt::format("{}:{}:{}", host, ::getpid(), counter.fetch_add(1));
+}
+
+json CountsJson(const std::vector<std::pair<std::string, engine::NodeCounters>>& components) {
+  json j = json::object();
+  for (const auto& [name, k] : components) {
+    j[name] = {{"in", k.in}, {"out", k.out}, {"dead_letter", k.dead_letter}, {"dropped", k.dropped}};
+    if (k.late) j[name]["late"] = k.late;
+  }
+  return j;
+}
+
+// Renews a run's lease until stopped; raises `stop` when the run is cancelled, the lease is
+// lost, or the worker is stopping.
+class Heartbeat {
+ public:
+  Heartbeat(metadata::MetadataStore& store, const metadata::RunRecord& run, const std::string& worker,
+            int64_t lease_micros, const std::atomic<bool>& stopping)
+      : thread_([&, run_id = run.id, worker, lease_micros] {
+          const auto period = std::chrono::microseconds(std::max<int64_t>(lease_micros / 3, 1000));
+          std::unique_lock lock(mu_);
+          while (!done_) {
+            cv_.wait_for(lock, stopping.load() ? std::chrono::microseconds(20'000) : period);
+            if (done_) break;
+            if (stopping.load()) {
+              shutdown = true;
+              stop = true;
+              continue;
+            }
+            lock.unlock();
+            auto renewed = store.RenewLease(run_id, worker, lease_micros);
+            lock.lock();
+            if (!renewed.ok()) {
+              if (renewed.status().code() == StatusCode::kFailedPrecondition) {
+                lost = true;
+                stop = true;
+              }  // else: the database is briefly unreachable; the lease may still hold
+            } else if (*renewed) {
+              cancelled = true;
+              stop = true;
+            }
+          }
+        }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  std::atomic<bool> stop{false}, cancelled{false}, lost{false}, shutdown{false};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts after the members above exist
+};
+
+}  // namespace
+
+Worker::Worker(metadata::MetadataStore& store, WorkerOptions options)
+    : store_(store), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock::Get()) {
+  if (options_.id.empty()) options_.id = DefaultId();
+}
+
+Worker::~Worker() { Stop(); }
+
+void Worker::Start(int threads) {
+  stopping_ = false;
+  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+void Worker::Stop() {
+  stopping_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void Worker::Loop() {
+  while (!stopping_) {
+    auto ran = RunOnce();
+    if (!ran.ok()) {
+      SLUICE_LOG(Warn, "worker.error", {"worker", options_.id}, {"error", ran.status().ToString()});
+    }
+    if (!ran.ok() || !*ran) {
+      for (int waited = 0; waited < options_.poll_interval_ms && !stopping_; waited += 10) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  }
+}
+
+Result<bool> Worker::RunOnce() {
+  SLUICE_ASSIGN_OR_RETURN(auto run, store_.ClaimRun(options_.id, options_.lease_micros));
+  if (!run) return false;
+  SLUICE_RETURN_IF_ERROR(Execute(*run));
+  return true;
+}
+
+Status Worker::Execute(const metadata::RunRecord& run) {
+  auto log = [&](const std::string& line) {
+    (void)store_.AppendRunLog(run.id, FormatTimestamp(clock_.NowMicros()) + " " + line + "\n");
+  };
+  auto finish = [&](const std::string& status, const json& summary, const std::string& error) {
+    log("run " + status + (error.empty() ? "" : ": " + error));
+    return store_.FinishRun(run.id, options_.id, status, summary.dump(), error);
+  };
+  log(fmt::format("started on worker {} (attempt {}), {} version {}", options_.id, run.attempt, run.ns + "/" + run.pipeline,
+                  run.version));
+  SLUICE_LOG(Info, "worker.run", {"run", run.id}, {"pipeline", run.ns + "/" + run.pipeline}, {"version", run.version});
+
+  auto version = store_.GetVersion(run.ns, run.pipeline, run.version);
+  if (!version.ok()) return finish("failed", json::object(), version.status().message());
+  pipeline::CompileOptions co;
+  if (options_.compile_options) co = options_.compile_options();
+  else co.workdir = options_.workdir;
+  auto plan = pipeline::CompileString(version->spec, run.pipeline + ".yaml", options_.workdir, co);
+  if (!plan.ok()) {
+    return finish("failed", json::object(),
+                  fmt::format("version {} does not compile here: {}", run.version, plan.status().message()));
+  }
+  const bool stream = plan->mode == "stream";
+  log(fmt::format("{} plan: {} components", plan->mode, plan->nodes.size()));
+
+  Status result;
+  json summary = json::object();
+  bool cancelled = false, lost = false, shutdown = false;
+  {
+    Heartbeat hb(store_, run, options_.id, options_.lease_micros, stopping_);
+    if (stream) {
+      engine::StreamOptions so;
+      so.workdir = options_.workdir;
+      so.stop = &hb.stop;
+      engine::StreamResult r = engine::RunStream(*plan, so);
+      result = r.status;
+      summary = {{"components", CountsJson(r.components)}, {"epochs", r.epochs}, {"last_epoch", r.last_epoch},
+                 {"records", r.records}, {"duration_ms", r.duration_ms}};
+    } else {
+      engine::RunOptions ro;
+      ro.workdir = options_.workdir;
+      ro.run_id = run.id;
+      ro.logical_time_micros = run.logical_time;
+      engine::RunResult r = engine::RunBatch(*plan, ro);
+      result = r.status;
+      summary = {{"components", CountsJson(r.components)}, {"dead_letters", r.dead_letters},
+                 {"duration_ms", r.duration_ms}};
+      if (!r.dead_letter_path.empty()) summary["dead_letter_path"] = r.dead_letter_path;
+    }
+    cancelled = hb.cancelled;
+    lost = hb.lost;
+    shutdown = hb.shutdown;
+  }
+  if (lost) {
+    log("the lease was lost (another worker took the run over); this worker's result is dropped");
+    return Status::OK();
+  }
+  if (shutdown && stream && result.ok()) {
+    log("the worker is shutting down: the stream goes back to the queue and resumes from its checkpoint");
+    return store_.ReleaseRun(run.id, options_.id);
+  }
+  if (cancelled) return finish("cancelled", summary, "cancelled on request");
+  if (result.ok()) {
+    SLUICE_RETURN_IF_ERROR(finish("succeeded", summary, ""));
+    if (options_.on_succeeded) options_.on_succeeded(run);
+    return Status::OK();
+  }
+  SLUICE_RETURN_IF_ERROR(finish("failed", summary, result.ToString()));
+
+  // A retry: a new run of the same version and logical time, after a backoff.
+  const bool retry = stream || run.attempt < options_.retry.max_attempts;
+  if (!retry || stopping_) return Status::OK();
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  const int64_t delay = scheduler::RetryDelayMicros(options_.retry, static_cast<int>(run.attempt), rng());
+  metadata::RunRecord next = run;
+  next.id = metadata::NewRunId(clock_.NowMicros());
+  next.cause = "retry";
+  next.status = "queued";
+  next.attempt = run.attempt + 1;
+  next.created_at = 0;
+  next.started_at.reset();
+  next.finished_at.reset();
+  next.summary.clear();
+  next.error.clear();
+  next.not_before = clock_.NowMicros() + delay;
+  next.cancel_requested = false;
+  next.lease_owner.clear();
+  SLUICE_RETURN_IF_ERROR(store_.CreateRun(next));
+  log(fmt::format("retry as run {} (attempt {}) in {}", next.id, next.attempt, FormatDuration(delay)));
+  return Status::OK();
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,66 @@
+// Worker: executes runs from the metadata store's queue (DESIGN §2, §9). A worker thread claims
+// the oldest due run (a lease with expiry: a worker that dies loses its runs to another after the
+// lease), compiles the pipeline version the run is pinned to, and executes it — a batch run once,
+// a stream run until it is cancelled — renewing the lease meanwhile and watching for
+// cancellation. The run ends succeeded, failed or cancelled with its per-component counts and a
+// log; a failed run is retried as a new run (attempt + 1) after an exponential backoff with
+// jitter, up to the retry policy's attempts (streams: always, so they keep running).
+//
+// Cancellation: a stream stops at the end of its current epoch; a batch run finishes what it is
+// doing (its sinks commit atomically, so a cancelled batch run is all or nothing).
+// Thread-safety: Start/Stop from one owner thread; RunOnce from any one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sluice/base/clock.h"
+#include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/scheduler/backoff.h"
+#include "sluice/pipeline/compile.h"
+
+namespace sluice::worker {
+
+struct WorkerOptions {
+  std::string id;  // default: <hostname>:<pid>
+  std::string workdir = ".sluice";
+  const Clock* clock = nullptr;
+  int64_t lease_micros = 30'000'000;
+  int poll_interval_ms = 500;  // between looks at an empty queue
+  std::function<pipeline::CompileOptions()> compile_options;
+  scheduler::RetryPolicy retry;
+  // Called after a run succeeded (the scheduler triggers the pipelines that depend on it).
+  std::function<void(const metadata::RunRecord&)> on_succeeded;
+};
+
+class Worker {
+ public:
+  Worker(metadata::MetadataStore& store, WorkerOptions options);
+  ~Worker();  // Stop()
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  const std::string& id() const { return options_.id; }
+  // Starts `threads` threads that claim and execute runs until Stop.
+  void Start(int threads = 1);
+  // Stops claiming, asks running streams to finish their epoch, and waits for the threads.
+  void Stop();
+  // Claims and executes at most one run on the calling thread. False when none was due.
+  Result<bool> RunOnce();
+
+ private:
+  Status Execute(const metadata::RunRecord& run);
+  void Loop();
+
+  metadata::MetadataStore& store_;
+  WorkerOptions options_;
+  const Clock& clock_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace sluice::worker

@@ -1,0 +1,165 @@
+// The worker against a real metadata store (SQLite) and real pipelines in a temp dir: a batch run
+// succeeds with its counts and log, a failing one is retried with backoff until its attempts are
+// used, a cancelled stream stops at its epoch's end, and a queued run cancelled before it starts
+// never runs.
+#include "sluice/control/worker/worker.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "sluice/log/log.h"
+
+namespace sluice::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sluice_worker_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    clock_.Set(1'800'000'000'000'000);
+    auto store = metadata::MetadataStore::Open("sqlite:" + (dir_ / "meta.db").string(), &clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    WorkerOptions o;
+    o.id = "w1";
+    o.workdir = dir_.string();
+    o.clock = &clock_;
+    o.lease_micros = 300'000;  // renewed every 100 ms (real time)
+    o.retry.max_attempts = 3;
+    o.retry.initial_delay_micros = 10'000'000;
+    o.retry.jitter = 0.2;
+    worker_ = std::make_unique<Worker>(*store_, o);
+  }
+  void TearDown() override {
+    worker_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string Queue(const std::string& name, const std::string& spec) {
+    EXPECT_TRUE(store_->ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "").ok());
+    metadata::RunRecord run;
+    run.id = metadata::NewRunId(clock_.NowMicros());
+    run.ns = "ops";
+    run.pipeline = name;
+    run.version = store_->GetPipeline("ops", name)->latest_version;
+    run.cause = "manual";
+    run.status = "queued";
+    run.logical_time = clock_.NowMicros();
+    EXPECT_TRUE(store_->CreateRun(run).ok());
+    return run.id;
+  }
+
+  std::string BatchSpec(const std::string& input) {
+    return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: copy, namespace: ops}\nspec:\n  sources:\n"
+           "    in: {kind: files, path: " + input + ", schema: {fields: [{name: id, type: int64}]}}\n"
+           "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+           "  sinks:\n    out: {kind: files, inputs: [pos], path: out.ndjson}\n";
+  }
+
+  fs::path dir_;
+  ManualClock clock_;
+  std::unique_ptr<metadata::MetadataStore> store_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
+  std::ofstream(dir_ / "in.ndjson") << "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\n";
+  const std::string id = Queue("copy", BatchSpec((dir_ / "in.ndjson").string()));
+  auto ran = worker_->RunOnce();
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  EXPECT_TRUE(*ran);
+  EXPECT_FALSE(*worker_->RunOnce()) << "the queue is empty now";
+  auto run = store_->GetRun(id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, "succeeded") << run->error;
+  const json summary = json::parse(run->summary);
+  EXPECT_EQ(summary["components"]["pos"]["in"], 3);
+  EXPECT_EQ(summary["components"]["pos"]["dead_letter"], 1);
+  EXPECT_EQ(summary["components"]["out"]["in"], 2);
+  EXPECT_TRUE(fs::exists(dir_ / "out.ndjson"));
+  const std::string log = *store_->GetRunLog(id);
+  EXPECT_NE(log.find("started on worker w1"), std::string::npos) << log;
+  EXPECT_NE(log.find("run succeeded"), std::string::npos) << log;
+}
+
+TEST_F(WorkerTest, AFailedRunIsRetriedWithBackoffUntilItsAttemptsAreUsed) {
+  const std::string first = Queue("copy", BatchSpec((dir_ / "missing.ndjson").string()));
+  ASSERT_TRUE(*worker_->RunOnce());
+  EXPECT_EQ(store_->GetRun(first)->status, "failed");
+  EXPECT_NE(store_->GetRun(first)->error.find("missing.ndjson"), std::string::npos) << store_->GetRun(first)->error;
+
+  int64_t expected_delay = 10'000'000;
+  for (int attempt = 2; attempt <= 3; ++attempt) {
+    metadata::RunFilter f;
+    f.status = "queued";
+    auto queued = store_->ListRuns(f, std::nullopt, 10);
+    ASSERT_EQ(queued->size(), 1u) << "attempt " << attempt;
+    const auto& retry = (*queued)[0];
+    EXPECT_EQ(retry.attempt, attempt);
+    EXPECT_EQ(retry.cause, "retry");
+    const int64_t delay = retry.not_before - clock_.NowMicros();
+    EXPECT_LE(delay, expected_delay);
+    EXPECT_GE(delay, expected_delay * 8 / 10) << "jitter takes at most 20%";
+    EXPECT_FALSE(*worker_->RunOnce()) << "not due before its backoff";
+    clock_.Advance(delay);
+    ASSERT_TRUE(*worker_->RunOnce());
+    EXPECT_EQ(store_->GetRun(retry.id)->status, "failed");
+    expected_delay *= 2;
+  }
+  metadata::RunFilter f;
+  f.status = "queued";
+  EXPECT_TRUE(store_->ListRuns(f, std::nullopt, 10)->empty()) << "3 attempts in all";
+  metadata::RunFilter all;
+  EXPECT_EQ(store_->ListRuns(all, std::nullopt, 10)->size(), 3u);
+}
+
+TEST_F(WorkerTest, ACancelledQueuedRunNeverRuns) {
+  std::ofstream(dir_ / "in.ndjson") << "{\"id\": 1}\n";
+  const std::string id = Queue("copy", BatchSpec((dir_ / "in.ndjson").string()));
+  ASSERT_TRUE(store_->CancelRun(id).ok());
+  EXPECT_FALSE(*worker_->RunOnce());
+  EXPECT_EQ(store_->GetRun(id)->status, "cancelled");
+  EXPECT_FALSE(fs::exists(dir_ / "out.ndjson"));
+}
+
+TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
+  const std::string spec =
+      "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: s, namespace: ops}\nspec:\n  mode: stream\n  sources:\n"
+      "    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
+      "  sinks:\n    out: {kind: log, inputs: [in], topic: copied}\n";
+  {  // a topic with a record
+    auto lg = log::Log::Open((dir_ / "log").string(), "ev", log::LogOptions{});
+    ASSERT_TRUE(lg.ok()) << lg.status().ToString();
+    ASSERT_TRUE((*lg)->Append(0, {"{\"id\": 1}"}).ok());
+    ASSERT_TRUE((*lg)->Close().ok());
+  }
+  const std::string id = Queue("s", spec);
+  worker_->Start(1);
+  // Running: wait for it to be leased, then cancel.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (store_->GetRun(id)->status != "running" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(store_->GetRun(id)->status, "running") << *store_->GetRunLog(id);
+  ASSERT_TRUE(store_->CancelRun(id).ok());
+  while (store_->GetRun(id)->status == "running" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  worker_->Stop();
+  EXPECT_EQ(store_->GetRun(id)->status, "cancelled") << *store_->GetRunLog(id);
+}
+
+}  // namespace
+}  // namespace sluice::worker
