@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include "sluice/base/status.h"
 #include "sluice/client/api_client.h"
@@ -72,20 +73,84 @@ std::string PipelineRow(const json& p) {
 }
 const std::string kPipelineHeader = fmt::format("{:<32} {:<7} {:>7} {:<7} {}\n", "PIPELINE", "MODE", "VERSION", "STATE", "UPDATED");
 
+// YAML (an Environment document's config) as JSON.
+json YamlToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      json j = json::object();
+      for (const auto& kv : n) j[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return j;
+    }
+    case YAML::NodeType::Sequence: {
+      json j = json::array();
+      for (const auto& v : n) j.push_back(YamlToJson(v));
+      return j;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string v = n.Scalar();
+      if (n.Tag() != "!") {  // plain scalars: numbers and booleans keep their type
+        json parsed = json::parse(v, nullptr, false);
+        if (!parsed.is_discarded() && !parsed.is_string() && !parsed.is_object() && !parsed.is_array()) return parsed;
+      }
+      return v;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// kind: Environment -> PUT /api/v1/environments/{name}.
+int ApplyEnvironment(client::ApiClient& c, const ClientOptions& o, const YAML::Node& doc) {
+  const std::string name = doc["metadata"] && doc["metadata"]["name"] ? doc["metadata"]["name"].as<std::string>() : "";
+  if (name.empty()) return Fail(Status::InvalidArgument("{}: an Environment needs metadata.name", o.file));
+  json body = json::object();
+  if (doc["parent"]) body["parent"] = doc["parent"].as<std::string>();
+  body["config"] = doc["config"] ? YamlToJson(doc["config"]) : json::object();
+  auto r = c.Put("/api/v1/environments/" + client::UrlEncode(name), body);
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(r->json.dump(2), o.output, "environment " + name + (r->status == 201 ? " created\n" : " updated\n"));
+  return kExitOk;
+}
+
+int PrintSpecErrors(const client::ApiResponse& r, const std::string& file) {
+  for (const auto& e : r.json["errors"]) {
+    if (e.contains("line")) std::fprintf(stderr, "%s:%lld: %s\n", file.c_str(), static_cast<long long>(e["line"].get<int64_t>()), e.value("message", "").c_str());
+    else std::fprintf(stderr, "%s: %s\n", file.c_str(), e.value("message", "").c_str());
+  }
+  return kExitInvalid;
+}
+
 int Apply(client::ApiClient& c, const ClientOptions& o) {
   auto spec = ReadInput(o.file);
   if (!spec.ok()) return Fail(spec.status());
-  auto r = c.Request("POST", "/api/v1/pipelines", json{{"spec", *spec}, {"message", o.message}}.dump());
+  std::string kind = "Pipeline";
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(*spec);
+    if (doc.IsMap() && doc["kind"]) kind = doc["kind"].as<std::string>();
+  } catch (const std::exception&) {
+    // Not YAML: the server says what is wrong with it.
+  }
+  if (kind == "Environment") return ApplyEnvironment(c, o, doc);
+  if (kind == "Template") {
+    auto r = c.Request("POST", "/api/v1/templates", json{{"template", *spec}}.dump());
+    if (!r.ok()) return Fail(r.status());
+    if (!r->ok()) {
+      if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") return PrintSpecErrors(*r, o.file);
+      return Fail(client::StatusFromResponse(*r));
+    }
+    PrintDocument(r->json.dump(2), o.output,
+                  "template " + r->json.value("namespace", "") + "/" + r->json.value("name", "") +
+                      (r->status == 201 ? " created\n" : " updated\n"));
+    return kExitOk;
+  }
+  json body = {{"spec", *spec}, {"message", o.message}};
+  if (!o.environment.empty()) body["environment"] = o.environment;
+  auto r = c.Request("POST", "/api/v1/pipelines", body.dump());
   if (!r.ok()) return Fail(r.status());
   if (!r->ok()) {
     // A spec error: one FILE:LINE: message per problem, as `sluice validate` prints them.
-    if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") {
-      for (const auto& e : r->json["errors"]) {
-        if (e.contains("line")) std::fprintf(stderr, "%s:%lld: %s\n", o.file.c_str(), static_cast<long long>(e["line"].get<int64_t>()), e.value("message", "").c_str());
-        else std::fprintf(stderr, "%s: %s\n", o.file.c_str(), e.value("message", "").c_str());
-      }
-      return kExitInvalid;
-    }
+    if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") return PrintSpecErrors(*r, o.file);
     return Fail(client::StatusFromResponse(*r));
   }
   const json& j = r->json;
@@ -288,6 +353,109 @@ int Backfill(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
+// Templates and environments: list, show, delete (the same shape for both).
+int Simple(client::ApiClient& c, const ClientOptions& o, const std::string& collection) {
+  const bool templates = collection == "templates";
+  std::string path = "/api/v1/" + collection;
+  if (!o.target.empty()) {
+    if (templates) {
+      auto t = SplitTarget(o.target);
+      if (!t.ok()) return Fail(t.status());
+      path += "/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second);
+    } else {
+      path += "/" + client::UrlEncode(o.target);
+    }
+  }
+  if (o.verb == "delete") {
+    if (o.target.empty()) return Fail(Status::InvalidArgument("delete needs a name"));
+    auto r = c.Delete(path);
+    if (!r.ok()) return Fail(r.status());
+    PrintDocument(json{{"deleted", o.target}}.dump(2), o.output, collection.substr(0, collection.size() - 1) + " " + o.target + " deleted\n");
+    return kExitOk;
+  }
+  if (o.target.empty()) {
+    auto items = c.ListAll(path);
+    if (!items.ok()) return Fail(items.status());
+    std::string table = templates ? fmt::format("{:<40} {}\n", "TEMPLATE", "DESCRIPTION") : fmt::format("{:<24} {:<24} {}\n", "ENVIRONMENT", "PARENT", "UPDATED");
+    json all = json::array();
+    for (auto& i : *items) {
+      table += templates ? fmt::format("{:<40} {}\n", i.value("namespace", "") + "/" + i.value("name", ""), i.value("description", ""))
+                         : fmt::format("{:<24} {:<24} {}\n", i.value("name", ""), i["parent"].is_string() ? i["parent"].get<std::string>() : "-",
+                                       i.value("updated_at", ""));
+      all.push_back(std::move(i));
+    }
+    PrintDocument(all.dump(2), o.output, table);
+    return kExitOk;
+  }
+  auto r = c.Get(path);
+  if (!r.ok()) return Fail(r.status());
+  std::string table;
+  if (templates) {
+    table = r->json.value("namespace", "") + "/" + r->json.value("name", "") + ": " + r->json.value("description", "") + "\n";
+    for (const auto& p : r->json["parameters"]) {
+      table += fmt::format("  {:<20} {:<7} {}{}\n", p.value("name", ""), p.value("type", ""), p.value("description", ""),
+                           p["default"].is_null() ? " (required)" : " (default " + p["default"].dump() + ")");
+    }
+  } else {
+    table = "environment " + r->json.value("name", "") + (r->json["parent"].is_string() ? " (inherits " + r->json["parent"].get<std::string>() + ")" : "") +
+            "\neffective config: " + r->json["effective_config"].dump(2) + "\nsecrets:";
+    for (const auto& sec : r->json["secrets"]) table += " " + sec.value("name", "");
+    table += "\n";
+  }
+  PrintDocument(r->json.dump(2), o.output, table);
+  return kExitOk;
+}
+
+// new --template NS/NAME --set k=v: renders (and with --apply, applies) a template.
+int New(client::ApiClient& c, const ClientOptions& o) {
+  auto t = SplitTarget(o.template_name);
+  if (!t.ok()) return Fail(t.status());
+  json values = json::object();
+  for (const auto& kv : o.sets) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail(Status::InvalidArgument("--set takes NAME=VALUE, not '{}'", kv));
+    values[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  json body = {{"values", values}, {"apply", o.apply}};
+  if (!o.environment.empty()) body["environment"] = o.environment;
+  auto r = c.Request("POST", "/api/v1/templates/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/render", body.dump());
+  if (!r.ok()) return Fail(r.status());
+  if (!r->ok()) {
+    if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") {
+      for (const auto& e : r->json["errors"]) std::fprintf(stderr, "%s\n", e.value("message", "").c_str());
+      return kExitInvalid;
+    }
+    return Fail(client::StatusFromResponse(*r));
+  }
+  if (o.apply) {
+    PrintDocument(r->json.dump(2), o.output, "pipeline " + r->json.value("namespace", "") + "/" + r->json.value("name", "") +
+                                                 (r->json.value("created", false) ? " created" : " updated") + " from template " + o.template_name + "\n");
+  } else {
+    PrintDocument(r->json.dump(2), o.output, r->json.value("spec", ""));
+  }
+  return kExitOk;
+}
+
+// secret set ENV NAME (the value from stdin, never from the command line) | secret rm ENV NAME.
+int Secret(client::ApiClient& c, const ClientOptions& o) {
+  const std::string path = "/api/v1/environments/" + client::UrlEncode(o.target) + "/secrets/" + client::UrlEncode(o.secret);
+  if (o.secret_verb == "rm") {
+    auto r = c.Delete(path);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("secret %s of %s deleted\n", o.secret.c_str(), o.target.c_str());
+    return kExitOk;
+  }
+  auto value = ReadInput("-");
+  if (!value.ok()) return Fail(value.status());
+  std::string v = *value;
+  if (!v.empty() && v.back() == '\n') v.pop_back();
+  if (v.empty()) return Fail(Status::InvalidArgument("give the secret's value on stdin (e.g. sluice secret set prod db_password < file)"));
+  auto r = c.Put(path, json{{"value", v}});
+  if (!r.ok()) return Fail(r.status());
+  std::printf("secret %s of %s stored (use it in specs as ${secret.%s})\n", o.secret.c_str(), o.target.c_str(), o.secret.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 int Client(const ClientOptions& o) {
@@ -299,6 +467,10 @@ int Client(const ClientOptions& o) {
   if (o.verb == "logs") return RunLogs(*c, o);
   if (o.verb == "cancel") return CancelRun(*c, o);
   if (o.verb == "backfill") return Backfill(*c, o);
+  if (o.verb == "new") return New(*c, o);
+  if (o.verb == "secret") return Secret(*c, o);
+  if (o.resource == "templates" || o.resource == "template") return Simple(*c, o, "templates");
+  if (o.resource == "environments" || o.resource == "environment") return Simple(*c, o, "environments");
   if (o.resource == "runs" || o.resource == "run") {
     if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListRuns(*c, o);
     if (o.verb == "get" || o.verb == "describe") return GetRun(*c, o);
@@ -306,8 +478,8 @@ int Client(const ClientOptions& o) {
     return kExitInvalid;
   }
   if (o.resource != "pipelines" && o.resource != "pipeline") {
-    std::fprintf(stderr, "unknown resource '%s': this version manages pipelines and runs (templates, datasets and "
-                         "environments are still to come)\n", o.resource.c_str());
+    std::fprintf(stderr, "unknown resource '%s': pipelines, runs, templates or environments (datasets are still to "
+                         "come)\n", o.resource.c_str());
     return kExitInvalid;
   }
   if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListPipelines(*c, o);

@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
   auto* apply = app.add_subcommand("apply", "Create a pipeline on the server, or add a version when its spec changed (applying the same spec again changes nothing)");
   apply->add_option("-f,--file", client_opts.file, "Pipeline spec (YAML)")->required()->check(CLI::ExistingFile);
   apply->add_option("-m,--message", client_opts.message, "Why it changed (kept with the version)");
+  apply->add_option("--environment", client_opts.environment, "The environment whose ${config.*} and ${secret.*} the pipeline uses");
   std::vector<std::pair<CLI::App*, std::string>> client_cmds = {{apply, "apply"}};
   for (auto [verb, help] : std::vector<std::pair<std::string, std::string>>{
            {"get", "Show a pipeline or a run (get pipeline NAMESPACE/NAME, get run ID), or list them (get pipelines, get runs)"},
@@ -171,8 +172,8 @@ int main(int argc, char** argv) {
            {"describe", "Show a pipeline with its versions and latest spec (describe pipeline NAMESPACE/NAME)"},
            {"delete", "Delete a pipeline and its versions (delete pipeline NAMESPACE/NAME)"}}) {
     auto* cmd = app.add_subcommand(verb, help);
-    cmd->add_option("resource", client_opts.resource, "pipelines (pipeline) or runs (run)")->required();
-    cmd->add_option("name", client_opts.target, "NAMESPACE/NAME of a pipeline, or a run id");
+    cmd->add_option("resource", client_opts.resource, "pipelines, runs, templates or environments (singular works too)")->required();
+    cmd->add_option("name", client_opts.target, "NAMESPACE/NAME of a pipeline or template, a run id, or an environment name");
     if (verb == "ls" || verb == "get") {
       cmd->add_option("--namespace", client_opts.ns, "Only this namespace");
       cmd->add_option("--pipeline", client_opts.pipeline_filter, "runs: only this pipeline's");
@@ -185,6 +186,17 @@ int main(int argc, char** argv) {
   ingest->add_option("-f,--file", client_opts.file, "NDJSON file (default: stdin)");
   ingest->add_option("--batch", client_opts.batch, "Events per request")->default_str("1000")->check(CLI::Range(1, 100000));
   client_cmds.emplace_back(ingest, "ingest");
+  auto* newcmd = app.add_subcommand("new", "Render a template on the server with parameter values (checked all at once); --apply creates the pipeline");
+  newcmd->add_option("--template", client_opts.template_name, "NAMESPACE/NAME of the template")->required();
+  newcmd->add_option("--set", client_opts.sets, "A parameter value NAME=VALUE (repeatable)");
+  newcmd->add_flag("--apply", client_opts.apply, "Apply the rendered spec as a pipeline (default: print it)");
+  newcmd->add_option("--environment", client_opts.environment, "With --apply: the pipeline's environment");
+  client_cmds.emplace_back(newcmd, "new");
+  auto* secret = app.add_subcommand("secret", "Write a secret of an environment (its value from stdin; write-only) or remove one");
+  secret->add_option("action", client_opts.secret_verb, "set or rm")->required()->check(CLI::IsMember({"set", "rm"}));
+  secret->add_option("environment", client_opts.target, "Environment")->required();
+  secret->add_option("name", client_opts.secret, "Secret name")->required();
+  client_cmds.emplace_back(secret, "secret");
   auto* logs = app.add_subcommand("logs", "Print a run's log");
   logs->add_option("run", client_opts.target, "Run id")->required();
   client_cmds.emplace_back(logs, "logs");

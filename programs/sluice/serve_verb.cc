@@ -66,6 +66,11 @@ int Serve(const ServeOptions& o) {
     std::fprintf(stderr, "metadata database: %s\n", store.status().ToString().c_str());
     return store.status().code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
   }
+  auto box = metadata::SecretBox::LoadOrCreate(o.workdir + "/secret.key");
+  if (!box.ok()) {
+    std::fprintf(stderr, "secret key: %s\n", box.status().ToString().c_str());
+    return kExitInvalid;
+  }
   api::ApiOptions ao;
   ao.workdir = o.workdir;
   ao.ingest_requests_per_second = o.ingest_rate;
@@ -79,6 +84,7 @@ int Serve(const ServeOptions& o) {
   worker::WorkerOptions wo;
   wo.workdir = o.workdir;
   wo.compile_options = ao.compile_options;
+  wo.secrets = &*box;
   wo.on_succeeded = [&sched](const metadata::RunRecord& run) {
     auto triggered = sched.OnRunSucceeded(run);
     if (!triggered.ok()) SLUICE_LOG(Warn, "serve.dependency_failed", {"run", run.id}, {"error", triggered.status().ToString()});
@@ -86,6 +92,7 @@ int Serve(const ServeOptions& o) {
   worker::Worker embedded(**store, wo);
   api::ApiContext context(**store, ao);
   context.scheduler = &sched;
+  context.secrets = &*box;
   auto router = api::BuildRouter(context);
   if (!router.ok()) {
     std::fprintf(stderr, "%s\n", router.status().ToString().c_str());

@@ -120,6 +120,11 @@ struct ClientOptions {
   int64_t version = 0;                         // trigger: 0 = latest
   std::string logical_time;                    // trigger
   std::string from, to;                        // backfill
+  std::string environment;                     // apply, new: the pipeline's environment
+  std::string template_name;                   // new: NAMESPACE/NAME
+  std::vector<std::string> sets;               // new: parameter values NAME=VALUE
+  bool apply = false;                          // new: apply the rendered spec
+  std::string secret_verb, secret;             // secret set|rm ENV NAME
 };
 int Client(const ClientOptions& o);
 

@@ -118,7 +118,7 @@ TEST_F(Serve, BadInputIsExitCode2WithTheSpecLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(bad + ":6:"), std::string::npos) << r.err;
   EXPECT_EQ(Cli({"get", "pipeline", "no-slash"}).exit_code, 2);
-  EXPECT_EQ(Cli({"ls", "templates"}).exit_code, 2);
+  EXPECT_EQ(Cli({"ls", "widgets"}).exit_code, 2);
   // Nothing listens there: a runtime failure (1) that says what to do.
   auto down = RunProcess({kBin, "ls", "pipelines", "--server", "http://127.0.0.1:1"});
   EXPECT_EQ(down.exit_code, 1);
@@ -197,6 +197,55 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   EXPECT_EQ(json::parse(queued.out)[0]["attempt"], 2);
   EXPECT_EQ(Cli({"cancel", json::parse(queued.out)[0]["id"]}).exit_code, 0);
   EXPECT_EQ(Cli({"run", "-f", spec, "ops/copy"}).exit_code, 2) << "either a spec or a pipeline";
+}
+
+TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
+  WriteFile(dir_ / "base.yaml", "apiVersion: sluice/v1\nkind: Environment\nmetadata: {name: base}\nconfig: {min: 0}\n");
+  WriteFile(dir_ / "prod.yaml", "apiVersion: sluice/v1\nkind: Environment\nmetadata: {name: prod}\nparent: base\nconfig: {min: 1}\n");
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "base.yaml"}).exit_code, 0);
+  auto prod = Cli({"apply", "-f", dir_ / "prod.yaml"});
+  ASSERT_EQ(prod.exit_code, 0) << prod.err;
+  const std::string secret = "blocked-user-7f3a";
+  auto set = Cli({"secret", "set", "prod", "blocked"}, secret + "\n");
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  auto env = Cli({"get", "environment", "prod", "-o", "json"});
+  ASSERT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_EQ(json::parse(env.out)["effective_config"]["min"], 1);
+  EXPECT_EQ(env.out.find(secret), std::string::npos);
+
+  // A pipeline in prod: ${config.min} and ${secret.blocked} resolve when the worker runs it.
+  WriteFile(dir_ / "in.ndjson", "{\"id\": 0, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"" + secret + "\"}\n{\"id\": 3, \"user\": \"b\"}\n");
+  const std::string spec = dir_ / "guarded.yaml";
+  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: guarded, namespace: ops}\nspec:\n  sources:\n"
+                  "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}, {name: user, type: string}]}}\n"
+                  "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= ${config.min}\"}, "
+                  "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
+                  "  sinks:\n    out: {kind: files, inputs: [ok], path: out/guarded.ndjson}\n");
+  ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
+  auto run = Cli({"run", "ops/guarded", "--wait", "-o", "json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  EXPECT_EQ(json::parse(run.out)["summary"]["components"]["ok"]["out"], 1) << run.out;  // only id 3 passes both
+  auto described = Cli({"describe", "pipeline", "ops/guarded", "-o", "json"});
+  EXPECT_EQ(described.out.find(secret), std::string::npos);
+  auto plan = client::ApiClient::Create({.server = url_})->Get("/api/v1/pipelines/ops/guarded/plan");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->body.find(secret), std::string::npos) << "a secret in a plan";
+  EXPECT_EQ(ReadFile(dir_ / "serve.log").find(secret), std::string::npos) << "a secret in the server log";
+  EXPECT_EQ(ReadFile(work_ + "/meta.db").find(secret), std::string::npos) << "a secret in clear in the metadata database";
+
+  // Templates: applied like any document, rendered with checked values.
+  const std::string tmpl = kSource + "/examples/templates/files_to_bronze.yaml";
+  ASSERT_EQ(Cli({"apply", "-f", tmpl}).exit_code, 0);
+  auto listed = Cli({"ls", "templates", "-o", "json"});
+  ASSERT_EQ(json::parse(listed.out).size(), 1u);
+  const std::string name = json::parse(listed.out)[0]["namespace"].get<std::string>() + "/" + json::parse(listed.out)[0]["name"].get<std::string>();
+  auto bad = Cli({"new", "--template", name, "--set", "nme=x"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("nme"), std::string::npos) << bad.err;
+  auto made = Cli({"new", "--template", name, "--set", "name=orders_bronze", "--set", "table=orders", "--set",
+                   "path=" + (dir_ / "in.ndjson"), "--apply"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("created from template"), std::string::npos) << made.out;
 }
 
 TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {

@@ -335,6 +335,34 @@ TEST_P(Metadata, SchedulesComeDueAndAdvanceOnce) {
   EXPECT_EQ(store_->DueSchedules(INT64_MAX)->size(), 1u);
 }
 
+TEST_P(Metadata, EnvironmentsInheritAndSecretsResolveNearestFirst) {
+  EXPECT_TRUE(*store_->PutEnvironment({"base", "", R"({"kafka": {"brokers": "a:9092"}})"}));
+  EXPECT_TRUE(*store_->PutEnvironment({"staging", "base", R"({"lake": "s3://staging"})"}));
+  EXPECT_TRUE(*store_->PutEnvironment({"prod", "staging", R"({"lake": "s3://prod"})"}));
+  EXPECT_FALSE(*store_->PutEnvironment({"prod", "staging", R"({"lake": "s3://prod2"})"})) << "replaced, not created";
+  auto chain = store_->EnvironmentChain("prod");
+  ASSERT_TRUE(chain.ok());
+  ASSERT_EQ(chain->size(), 3u);
+  EXPECT_EQ((*chain)[0].name, "base");
+  EXPECT_EQ((*chain)[2].config, R"({"lake": "s3://prod2"})");
+  EXPECT_EQ(store_->PutEnvironment({"base", "prod", "{}"}).status().code(), StatusCode::kInvalidArgument) << "a cycle";
+  EXPECT_EQ(store_->PutEnvironment({"x", "nope", "{}"}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteEnvironment("staging").code(), StatusCode::kFailedPrecondition) << "prod inherits from it";
+
+  ASSERT_TRUE(store_->PutSecret("base", "db_password", "sealed-base").ok());
+  ASSERT_TRUE(store_->PutSecret("prod", "db_password", "sealed-prod").ok());
+  EXPECT_EQ((*store_->FindSecret("prod", "db_password"))->first, "prod");
+  EXPECT_EQ((*store_->FindSecret("staging", "db_password"))->second, "sealed-base");
+  EXPECT_FALSE(store_->FindSecret("prod", "nope")->has_value());
+  auto names = store_->ListSecrets("prod");
+  ASSERT_EQ(names->size(), 1u);
+  EXPECT_EQ((*names)[0].first, "db_password");
+  EXPECT_EQ(store_->PutSecret("nope", "x", "y").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteEnvironment("prod").ok());
+  EXPECT_FALSE(store_->FindSecret("staging", "nope")->has_value());
+  EXPECT_EQ(store_->ListEnvironments()->size(), 2u);
+}
+
 TEST(MetadataUrl, UnknownSchemesAreRefusedWithTheAccepted) {
   auto r = MetadataStore::Open("mysql://x:secret@h/db");
   ASSERT_FALSE(r.ok());

@@ -36,6 +36,11 @@ std::optional<int64_t> ParseByteSize(std::string_view s);
 // Joins with a separator.
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 
+// RFC 4648 §5 base64url without padding; decoding rejects padding, other alphabets and
+// non-canonical trailing bits, so each value has exactly one spelling.
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+
 // A URL with its password replaced by *** ("postgresql://u:***@h/db"), for messages and logs.
 std::string RedactUrlPassword(std::string_view url);
 

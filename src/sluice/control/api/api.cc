@@ -1,6 +1,38 @@
 #include "sluice/control/api/api.h"
 
+#include <charconv>
+
 namespace sluice::api {
+
+// A compile failure as 400 invalid_spec: one entry of `errors` per "FILE:LINE: COMPONENT: message".
+http::Response SpecProblem(const Status& st) {
+  if (st.code() != StatusCode::kInvalidArgument && st.code() != StatusCode::kNotFound) return http::ProblemFromStatus(st);
+  json errors = json::array();
+  size_t start = 0;
+  const std::string& m = st.message();
+  while (start < m.size()) {
+    size_t end = m.find('\n', start);
+    if (end == std::string::npos) end = m.size();
+    std::string line = m.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    json e = {{"message", line}};
+    // "spec.yaml:12: component: message"
+    if (size_t c1 = line.find(':'); c1 != std::string::npos) {
+      int64_t n = 0;
+      size_t c2 = line.find(':', c1 + 1);
+      if (c2 != std::string::npos && std::from_chars(line.data() + c1 + 1, line.data() + c2, n).ec == std::errc()) {
+        e["line"] = n;
+        e["message"] = line.substr(std::min(line.size(), c2 + 2));
+      }
+    }
+    errors.push_back(std::move(e));
+  }
+  return http::MakeProblem(http::codes::kInvalidSpec,
+                           "the document has problems; fix those listed in `errors` (for a pipeline spec, sluice "
+                           "validate -f SPEC shows the same locally)")
+      .With("errors", std::move(errors));
+}
 
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,
                       http::Handler handler) {
@@ -19,6 +51,8 @@ Result<http::Router> BuildRouter(ApiContext& context) {
   AddPipelineRoutes(context, routes);
   AddIngestRoutes(context, routes);
   AddRunRoutes(context, routes);
+  AddEnvironmentRoutes(context, routes);
+  AddTemplateRoutes(context, routes);
   routes.push_back(MakeRoute("GET", "/api/v1/openapi.json", "getOpenApiDocument", "public",
                              [](const http::Request&, const http::PathParams&) {
                                http::Response r;

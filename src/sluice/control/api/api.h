@@ -16,6 +16,7 @@
 #include "sluice/base/clock.h"
 #include "sluice/control/http/router.h"
 #include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/metadata/secret_box.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::api {
@@ -51,6 +52,8 @@ struct ApiContext {
   std::unique_ptr<IngestState> ingest;
   // Triggers, backfills and schedules of applied specs; nullptr: the run routes answer 409.
   scheduler::Scheduler* scheduler = nullptr;
+  // Seals secrets written through the API; nullptr: secrets cannot be written.
+  const metadata::SecretBox* secrets = nullptr;
 };
 
 // The whole /api/v1 route table.
@@ -58,6 +61,17 @@ Result<http::Router> BuildRouter(ApiContext& context);
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.
 std::string_view OpenApiDocument();
+
+// Shorthands of the handler files.
+using json = nlohmann::json;
+using http::PathParams;
+using http::Request;
+using http::Response;
+
+// A document that does not compile or parse (InvalidArgument or NotFound, one
+// "FILE:LINE: message" per problem) as 400 invalid_spec with one `errors` entry per problem
+// (`line` when known); other failures as their usual problem.
+Response SpecProblem(const Status& st);
 
 // A route of the table (max_body_bytes and json_body left at their defaults).
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,
@@ -68,5 +82,7 @@ void AddHealthRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddPipelineRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddIngestRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddRunRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddEnvironmentRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddTemplateRoutes(ApiContext& context, std::vector<http::Route>& routes);  // after the pipeline routes
 
 }  // namespace sluice::api

@@ -5,6 +5,7 @@
 #include "sluice/control/api/api.h"
 #include "sluice/control/http/json_body.h"
 #include "sluice/control/http/pagination.h"
+#include "sluice/control/metadata/environment.h"
 #include "sluice/control/scheduler/cron.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/pipeline/plan_diff.h"
@@ -14,11 +15,6 @@
 namespace sluice::api {
 
 namespace {
-
-using json = nlohmann::json;
-using http::PathParams;
-using http::Request;
-using http::Response;
 
 json PipelineJson(const metadata::PipelineRecord& p) {
   return {{"namespace", p.ns},
@@ -35,44 +31,23 @@ json VersionJson(const metadata::PipelineVersion& v, bool with_spec) {
             {"spec_hash", v.spec_hash}, {"author", v.author}, {"message", v.message},
             {"created_at", FormatTimestamp(v.created_at)}};
   if (with_spec) j["spec"] = v.spec;
+  j["environment"] = v.environment;
   return j;
 }
 
-pipeline::CompileOptions CompileOptionsOf(const ApiContext& ctx) {
-  if (ctx.options.compile_options) return ctx.options.compile_options();
+// How the API compiles a spec: in its environment, with secrets masked (a plan, a diff or an
+// error message must never show a secret's value).
+Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment) {
   pipeline::CompileOptions co;
-  co.workdir = ctx.options.workdir;
+  if (ctx.options.compile_options) co = ctx.options.compile_options();
+  else co.workdir = ctx.options.workdir;
+  SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, true));
   return co;
 }
 
-// A compile failure as 400 invalid_spec: one entry of `errors` per "FILE:LINE: COMPONENT: message".
-Response SpecProblem(const Status& st) {
-  if (st.code() != StatusCode::kInvalidArgument && st.code() != StatusCode::kNotFound) return http::ProblemFromStatus(st);
-  json errors = json::array();
-  size_t start = 0;
-  const std::string& m = st.message();
-  while (start < m.size()) {
-    size_t end = m.find('\n', start);
-    if (end == std::string::npos) end = m.size();
-    std::string line = m.substr(start, end - start);
-    start = end + 1;
-    if (line.empty()) continue;
-    json e = {{"message", line}};
-    // "spec.yaml:12: component: message"
-    if (size_t c1 = line.find(':'); c1 != std::string::npos) {
-      int64_t n = 0;
-      size_t c2 = line.find(':', c1 + 1);
-      if (c2 != std::string::npos && std::from_chars(line.data() + c1 + 1, line.data() + c2, n).ec == std::errc()) {
-        e["line"] = n;
-        e["message"] = line.substr(std::min(line.size(), c2 + 2));
-      }
-    }
-    errors.push_back(std::move(e));
-  }
-  return http::MakeProblem(http::codes::kInvalidSpec,
-                           "the spec does not compile; fix the problems listed in `errors` (sluice validate -f SPEC "
-                           "shows the same locally)")
-      .With("errors", std::move(errors));
+Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {
+  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment));
+  return pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, co);
 }
 
 std::optional<int64_t> PositiveInt(std::string_view s) {
@@ -87,15 +62,19 @@ Response Apply(ApiContext& ctx, const Request& req) {
   http::JsonFieldReader fields(body);
   const std::string spec = fields.RequiredString("spec");
   const std::string message = fields.OptionalString("message").value_or("");
+  const std::string environment = fields.OptionalString("environment").value_or("");
   if (auto problem = fields.Finish()) return *problem;
-  auto plan = pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, CompileOptionsOf(ctx));
+  if (!environment.empty()) {
+    if (auto env = ctx.store.GetEnvironment(environment); !env.ok()) return http::ProblemFromStatus(env.status());
+  }
+  auto plan = CompileIn(ctx, spec, environment);
   if (!plan.ok()) return SpecProblem(plan.status());
   if (!plan->schedule.empty()) {
     auto schedule = scheduler::CronSchedule::Parse(plan->schedule);
     if (!schedule.ok()) return SpecProblem(Status::InvalidArgument("{}: schedule: {}", plan->schedule_location, schedule.status().message()));
   }
   auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", plan->mode,
-                                         "anonymous", message);
+                                         "anonymous", message, environment);
   if (!applied.ok()) return http::ProblemFromStatus(applied.status());
   if (ctx.scheduler) {
     if (Status st = ctx.scheduler->SetSchedule(plan->namespace_, plan->pipeline, plan->schedule); !st.ok()) {
@@ -139,6 +118,7 @@ Response Get(ApiContext& ctx, const PathParams& p) {
   json out = PipelineJson(*pipeline);
   out["spec"] = version->spec;
   out["spec_hash"] = version->spec_hash;
+  out["environment"] = version->environment;
   return Response::Json(200, out);
 }
 
@@ -202,7 +182,7 @@ Response Plan(ApiContext& ctx, const Request& req, const PathParams& p) {
   }
   auto v = VersionOf(ctx, p, which, "version");
   if (!v.ok()) return http::ProblemFromStatus(v.status());
-  auto plan = pipeline::CompileString(v->spec, "spec.yaml", ctx.options.workdir, CompileOptionsOf(ctx));
+  auto plan = CompileIn(ctx, v->spec, v->environment);
   if (!plan.ok()) {
     return http::MakeProblem(http::codes::kFailedPrecondition,
                              "version " + which + " no longer compiles here: " + plan.status().message());
@@ -226,9 +206,8 @@ Response Diff(ApiContext& ctx, const Request& req, const PathParams& p) {
   auto to = VersionOf(ctx, p, *to_q, "to");
   if (!to.ok()) return http::ProblemFromStatus(to.status());
   json out = {{"from", from->version}, {"to", to->version}, {"spec", pipeline::DiffLines(from->spec, to->spec)}};
-  const auto co = CompileOptionsOf(ctx);
-  auto a = pipeline::CompileString(from->spec, "spec.yaml", ctx.options.workdir, co);
-  auto b = pipeline::CompileString(to->spec, "spec.yaml", ctx.options.workdir, co);
+  auto a = CompileIn(ctx, from->spec, from->environment);
+  auto b = CompileIn(ctx, to->spec, to->environment);
   if (a.ok() && b.ok()) {
     out["plan"] = pipeline::DiffPlans(*a, *b);
   } else {

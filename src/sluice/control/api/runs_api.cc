@@ -12,11 +12,6 @@ namespace sluice::api {
 
 namespace {
 
-using json = nlohmann::json;
-using http::PathParams;
-using http::Request;
-using http::Response;
-
 json Time(std::optional<int64_t> micros) { return micros ? json(FormatTimestamp(*micros)) : json(nullptr); }
 
 json RunJson(const metadata::RunRecord& r) {

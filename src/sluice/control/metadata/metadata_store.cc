@@ -81,13 +81,40 @@ CREATE TABLE schedules (
   PRIMARY KEY (namespace, name)
 );
 )sql"},
+      {3, "environments and secrets; the environment of a pipeline version", R"sql(
+CREATE TABLE environments (
+  name TEXT PRIMARY KEY,
+  parent TEXT NOT NULL DEFAULT '',
+  config TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE secrets (
+  environment TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (environment, name)
+);
+ALTER TABLE pipeline_versions ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+CREATE TABLE templates (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  text TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+)sql"},
   };
   return kMigrations;
 }
 
 constexpr const char* kPipelineColumns =
     "namespace, name, description, mode, latest_version, paused, created_at, updated_at";
-constexpr const char* kVersionColumns = "namespace, name, version, spec, spec_hash, author, message, created_at";
+constexpr const char* kVersionColumns =
+    "namespace, name, version, spec, spec_hash, author, message, created_at, environment";
 constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
     "summary, error, not_before, cancel_requested, lease_owner";
@@ -118,6 +145,7 @@ Result<PipelineVersion> ToVersion(const SqlRow& r) {
   v.author = Text(r[5]);
   v.message = Text(r[6]);
   SLUICE_ASSIGN_OR_RETURN(v.created_at, SqlToInt(r[7], "pipeline_versions.created_at"));
+  v.environment = Text(r[8]);
   return v;
 }
 
@@ -236,7 +264,7 @@ Result<PipelineRecord> MetadataStore::GetPipeline(const std::string& ns, const s
 Result<ApplyResult> MetadataStore::ApplyPipeline(const std::string& ns, const std::string& name, const std::string& spec,
                                                  const std::string& spec_hash, const std::string& description,
                                                  const std::string& mode, const std::string& author,
-                                                 const std::string& message) {
+                                                 const std::string& message, const std::string& environment) {
   std::lock_guard lock(mu_);
   const int64_t now = clock_.NowMicros();
   SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
@@ -245,10 +273,10 @@ Result<ApplyResult> MetadataStore::ApplyPipeline(const std::string& ns, const st
   if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) return existing.status();
   int64_t version = 1;
   if (existing.ok()) {
-    SLUICE_ASSIGN_OR_RETURN(auto latest, db_->Query("SELECT spec_hash FROM pipeline_versions WHERE namespace = $1 AND "
-                                                    "name = $2 AND version = $3",
+    SLUICE_ASSIGN_OR_RETURN(auto latest, db_->Query("SELECT spec_hash, environment FROM pipeline_versions WHERE "
+                                                    "namespace = $1 AND name = $2 AND version = $3",
                                                     {ns, name, SqlInt(existing->latest_version)}));
-    if (!latest.empty() && Text(latest[0][0]) == spec_hash) {
+    if (!latest.empty() && Text(latest[0][0]) == spec_hash && Text(latest[0][1]) == environment) {
       out.pipeline = *existing;
       out.version = existing->latest_version;
       return out;  // the same spec: nothing to do (the transaction rolls back)
@@ -265,9 +293,9 @@ Result<ApplyResult> MetadataStore::ApplyPipeline(const std::string& ns, const st
                                      {ns, name, description, mode, SqlInt(version), SqlInt(now)})
                                .status());
   }
-  SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO pipeline_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+  SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO pipeline_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                                                kVersionColumns),
-                                   {ns, name, SqlInt(version), spec, spec_hash, author, message, SqlInt(now)})
+                                   {ns, name, SqlInt(version), spec, spec_hash, author, message, SqlInt(now), environment})
                              .status());
   SLUICE_ASSIGN_OR_RETURN(out.pipeline, GetPipelineLocked(ns, name));
   SLUICE_RETURN_IF_ERROR(txn->Commit());
@@ -540,6 +568,186 @@ Result<bool> MetadataStore::AdvanceSchedule(const std::string& ns, const std::st
                                                "next_fire = $3",
                                                {ns, name, SqlInt(expected), SqlInt(next)}));
   return n == 1;
+}
+
+// ----- environments and secrets
+
+namespace {
+Result<EnvironmentRecord> ToEnvironment(const SqlRow& r) {
+  EnvironmentRecord e;
+  e.name = Text(r[0]);
+  e.parent = Text(r[1]);
+  e.config = Text(r[2]);
+  SLUICE_ASSIGN_OR_RETURN(e.created_at, SqlToInt(r[3], "environments.created_at"));
+  SLUICE_ASSIGN_OR_RETURN(e.updated_at, SqlToInt(r[4], "environments.updated_at"));
+  return e;
+}
+constexpr const char* kEnvironmentColumns = "name, parent, config, created_at, updated_at";
+}  // namespace
+
+Result<EnvironmentRecord> MetadataStore::GetEnvironmentLocked(const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM environments WHERE name = $1", kEnvironmentColumns), {name}));
+  if (rows.empty()) return Status::NotFound("environment '{}' does not exist", name);
+  return ToEnvironment(rows[0]);
+}
+
+Result<EnvironmentRecord> MetadataStore::GetEnvironment(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return GetEnvironmentLocked(name);
+}
+
+Result<std::vector<EnvironmentRecord>> MetadataStore::ListEnvironments() {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM environments ORDER BY name", kEnvironmentColumns)));
+  return Convert<EnvironmentRecord>(rows, ToEnvironment);
+}
+
+Result<std::vector<EnvironmentRecord>> MetadataStore::EnvironmentChainLocked(const std::string& name) {
+  std::vector<EnvironmentRecord> chain;
+  std::string at = name;
+  while (!at.empty()) {
+    if (chain.size() > 32) return Status::FailedPrecondition("environment '{}' inherits through more than 32 levels", name);
+    SLUICE_ASSIGN_OR_RETURN(EnvironmentRecord e, GetEnvironmentLocked(at));
+    at = e.parent;
+    chain.insert(chain.begin(), std::move(e));
+  }
+  return chain;
+}
+
+Result<std::vector<EnvironmentRecord>> MetadataStore::EnvironmentChain(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return EnvironmentChainLocked(name);
+}
+
+Result<bool> MetadataStore::PutEnvironment(const EnvironmentRecord& env) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowMicros();
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  if (!env.parent.empty()) {
+    if (env.parent == env.name) return Status::InvalidArgument("environment '{}' cannot inherit from itself", env.name);
+    SLUICE_ASSIGN_OR_RETURN(auto chain, EnvironmentChainLocked(env.parent));
+    for (const auto& e : chain) {
+      if (e.name == env.name) {
+        return Status::InvalidArgument("environment '{}' cannot inherit from '{}': '{}' already inherits from '{}'",
+                                       env.name, env.parent, env.parent, env.name);
+      }
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE environments SET parent = $2, config = $3, updated_at = $4 WHERE name = $1",
+                                               {env.name, env.parent, env.config, SqlInt(now)}));
+  if (n == 0) {
+    SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO environments ({}) VALUES ($1, $2, $3, $4, $4)", kEnvironmentColumns),
+                                     {env.name, env.parent, env.config, SqlInt(now)})
+                               .status());
+  }
+  SLUICE_RETURN_IF_ERROR(txn->Commit());
+  return n == 0;
+}
+
+Status MetadataStore::DeleteEnvironment(const std::string& name) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_ASSIGN_OR_RETURN(auto children, db_->Query("SELECT name FROM environments WHERE parent = $1 ORDER BY name", {name}));
+  if (!children.empty()) {
+    return Status::FailedPrecondition("environment '{}' is the parent of '{}'; change or delete that first", name,
+                                      Text(children[0][0]));
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("DELETE FROM environments WHERE name = $1", {name}));
+  if (n == 0) return Status::NotFound("environment '{}' does not exist", name);
+  SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM secrets WHERE environment = $1", {name}).status());
+  return txn->Commit();
+}
+
+Status MetadataStore::PutSecret(const std::string& env, const std::string& name, const std::string& sealed) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_RETURN_IF_ERROR(GetEnvironmentLocked(env).status());
+  SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM secrets WHERE environment = $1 AND name = $2", {env, name}).status());
+  SLUICE_RETURN_IF_ERROR(db_->Exec("INSERT INTO secrets (environment, name, sealed, updated_at) VALUES ($1, $2, $3, $4)",
+                                   {env, name, sealed, SqlInt(clock_.NowMicros())})
+                             .status());
+  return txn->Commit();
+}
+
+Status MetadataStore::DeleteSecret(const std::string& env, const std::string& name) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("DELETE FROM secrets WHERE environment = $1 AND name = $2", {env, name}));
+  if (n == 0) return Status::NotFound("environment '{}' has no secret '{}'", env, name);
+  return Status::OK();
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> MetadataStore::ListSecrets(const std::string& env) {
+  std::lock_guard lock(mu_);
+  SLUICE_RETURN_IF_ERROR(GetEnvironmentLocked(env).status());
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT name, updated_at FROM secrets WHERE environment = $1 ORDER BY name", {env}));
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& r : rows) {
+    SLUICE_ASSIGN_OR_RETURN(int64_t at, SqlToInt(r[1], "secrets.updated_at"));
+    out.emplace_back(Text(r[0]), at);
+  }
+  return out;
+}
+
+Result<std::optional<std::pair<std::string, std::string>>> MetadataStore::FindSecret(const std::string& env,
+                                                                                     const std::string& name) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto chain, EnvironmentChainLocked(env));
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {  // the nearest environment wins
+    SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT sealed FROM secrets WHERE environment = $1 AND name = $2",
+                                                  {it->name, name}));
+    if (!rows.empty()) return std::optional<std::pair<std::string, std::string>>(std::make_pair(it->name, Text(rows[0][0])));
+  }
+  return std::optional<std::pair<std::string, std::string>>();
+}
+
+// ----- templates
+
+namespace {
+Result<TemplateRecord> ToTemplate(const SqlRow& r) {
+  TemplateRecord t{Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), 0, 0};
+  SLUICE_ASSIGN_OR_RETURN(t.created_at, SqlToInt(r[4], "templates.created_at"));
+  SLUICE_ASSIGN_OR_RETURN(t.updated_at, SqlToInt(r[5], "templates.updated_at"));
+  return t;
+}
+constexpr const char* kTemplateColumns = "namespace, name, description, text, created_at, updated_at";
+}  // namespace
+
+Result<bool> MetadataStore::PutTemplate(const TemplateRecord& t) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowMicros();
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE templates SET description = $3, text = $4, updated_at = $5 WHERE "
+                                               "namespace = $1 AND name = $2",
+                                               {t.ns, t.name, t.description, t.text, SqlInt(now)}));
+  if (n == 0) {
+    SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO templates ({}) VALUES ($1, $2, $3, $4, $5, $5)", kTemplateColumns),
+                                     {t.ns, t.name, t.description, t.text, SqlInt(now)})
+                               .status());
+  }
+  SLUICE_RETURN_IF_ERROR(txn->Commit());
+  return n == 0;
+}
+
+Result<TemplateRecord> MetadataStore::GetTemplate(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM templates WHERE namespace = $1 AND name = $2",
+                                                            kTemplateColumns),
+                                                {ns, name}));
+  if (rows.empty()) return Status::NotFound("template '{}' does not exist in namespace '{}'", name, ns);
+  return ToTemplate(rows[0]);
+}
+
+Result<std::vector<TemplateRecord>> MetadataStore::ListTemplates() {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM templates ORDER BY namespace, name", kTemplateColumns)));
+  return Convert<TemplateRecord>(rows, ToTemplate);
+}
+
+Status MetadataStore::DeleteTemplate(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("DELETE FROM templates WHERE namespace = $1 AND name = $2", {ns, name}));
+  if (n == 0) return Status::NotFound("template '{}' does not exist in namespace '{}'", name, ns);
+  return Status::OK();
 }
 
 // ----- ingest keys

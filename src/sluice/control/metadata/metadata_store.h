@@ -48,6 +48,22 @@ struct PipelineVersion {
   std::string author;
   std::string message;
   int64_t created_at = 0;
+  std::string environment;  // the environment its ${config.*} and ${secret.*} come from ("": none)
+};
+
+struct TemplateRecord {
+  std::string ns;
+  std::string name;
+  std::string description;
+  std::string text;  // the template document (YAML), as applied
+  int64_t created_at = 0, updated_at = 0;
+};
+
+struct EnvironmentRecord {
+  std::string name;
+  std::string parent;  // "" for a root
+  std::string config;  // a JSON object: its own settings (the parent's fill in the rest)
+  int64_t created_at = 0, updated_at = 0;
 };
 
 struct RunRecord {
@@ -106,7 +122,8 @@ class MetadataStore {
   // equal to the latest is not a new version: applying is idempotent).
   Result<ApplyResult> ApplyPipeline(const std::string& ns, const std::string& name, const std::string& spec,
                                     const std::string& spec_hash, const std::string& description,
-                                    const std::string& mode, const std::string& author, const std::string& message);
+                                    const std::string& mode, const std::string& author, const std::string& message,
+                                    const std::string& environment = "");
   Result<PipelineRecord> GetPipeline(const std::string& ns, const std::string& name);
   // Ordered by (namespace, name); `after` is the last (namespace, name) of the previous page.
   Result<std::vector<PipelineRecord>> ListPipelines(const std::optional<std::string>& ns,
@@ -156,6 +173,30 @@ class MetadataStore {
   // Moves next_fire from `expected` to `next`; false when another scheduler moved it first.
   Result<bool> AdvanceSchedule(const std::string& ns, const std::string& name, int64_t expected, int64_t next);
 
+  // --- environments (base -> staging -> prod: each inherits its parent's config and secrets)
+  // Creates or replaces; true when created. NotFound for a missing parent; InvalidArgument for
+  // a cycle.
+  Result<bool> PutEnvironment(const EnvironmentRecord& env);
+  Result<EnvironmentRecord> GetEnvironment(const std::string& name);
+  Result<std::vector<EnvironmentRecord>> ListEnvironments();
+  // The root first, `name` last.
+  Result<std::vector<EnvironmentRecord>> EnvironmentChain(const std::string& name);
+  // FailedPrecondition while another environment inherits from it; its secrets go with it.
+  Status DeleteEnvironment(const std::string& name);
+  // Secrets are stored sealed (SecretBox); nothing here sees a value in clear.
+  Status PutSecret(const std::string& env, const std::string& name, const std::string& sealed);
+  Status DeleteSecret(const std::string& env, const std::string& name);
+  // The environment's own secrets: (name, updated_at), never values.
+  Result<std::vector<std::pair<std::string, int64_t>>> ListSecrets(const std::string& env);
+  // (the environment that holds it, the sealed value), own or inherited (nearest first).
+  Result<std::optional<std::pair<std::string, std::string>>> FindSecret(const std::string& env, const std::string& name);
+
+  // --- templates (checked by the API before they are stored)
+  Result<bool> PutTemplate(const TemplateRecord& t);  // creates or replaces; true when created
+  Result<TemplateRecord> GetTemplate(const std::string& ns, const std::string& name);
+  Result<std::vector<TemplateRecord>> ListTemplates();
+  Status DeleteTemplate(const std::string& ns, const std::string& name);
+
   // --- ingest idempotency: the first response to (stream, key) is kept for `ttl`.
   Result<std::optional<std::string>> FindIngestKey(const std::string& stream, const std::string& key,
                                                    int64_t ttl_micros);
@@ -168,6 +209,8 @@ class MetadataStore {
   Status Migrate();
   Result<PipelineRecord> GetPipelineLocked(const std::string& ns, const std::string& name);
   Result<RunRecord> GetRunLocked(const std::string& id);
+  Result<EnvironmentRecord> GetEnvironmentLocked(const std::string& name);
+  Result<std::vector<EnvironmentRecord>> EnvironmentChainLocked(const std::string& name);
 
   std::mutex mu_;
   std::unique_ptr<SqlDb> db_;  // GUARDED_BY(mu_)

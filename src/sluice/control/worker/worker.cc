@@ -10,6 +10,7 @@
 
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
+#include "sluice/control/metadata/environment.h"
 #include "sluice/engine/exec/batch_runner.h"
 #include "sluice/engine/exec/stream_runner.h"
 #include "sluice/types/temporal.h"
@@ -144,6 +145,9 @@ Status Worker::Execute(const metadata::RunRecord& run) {
   pipeline::CompileOptions co;
   if (options_.compile_options) co = options_.compile_options();
   else co.workdir = options_.workdir;
+  auto resolver = metadata::EnvironmentResolver(store_, options_.secrets, version->environment, false);
+  if (!resolver.ok()) return finish("failed", json::object(), resolver.status().message());
+  co.load.resolver = std::move(*resolver);
   auto plan = pipeline::CompileString(version->spec, run.pipeline + ".yaml", options_.workdir, co);
   if (!plan.ok()) {
     return finish("failed", json::object(),

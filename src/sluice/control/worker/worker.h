@@ -20,6 +20,7 @@
 
 #include "sluice/base/clock.h"
 #include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/metadata/secret_box.h"
 #include "sluice/control/scheduler/backoff.h"
 #include "sluice/pipeline/compile.h"
 
@@ -33,6 +34,8 @@ struct WorkerOptions {
   int poll_interval_ms = 500;  // between looks at an empty queue
   std::function<pipeline::CompileOptions()> compile_options;
   scheduler::RetryPolicy retry;
+  // Opens the ${secret.*} a pipeline's environment holds (nullptr: specs cannot use secrets).
+  const metadata::SecretBox* secrets = nullptr;
   // Called after a run succeeded (the scheduler triggers the pipelines that depend on it).
   std::function<void(const metadata::RunRecord&)> on_succeeded;
 };

@@ -3,6 +3,8 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include "sluice/base/strings.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,9 +19,8 @@ std::string_view Trim(std::string_view s);
 // truncated or non-hex escape; the result may be any bytes (callers check UTF-8).
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
 
-// RFC 4648 §5 base64url without padding; decoding rejects padding, other alphabets and
-// non-canonical trailing bits, so each value has exactly one spelling.
-std::string Base64UrlEncode(std::string_view bytes);
-std::optional<std::string> Base64UrlDecode(std::string_view text);
+// Base64url (sluice/base/strings.h).
+using ::sluice::Base64UrlDecode;
+using ::sluice::Base64UrlEncode;
 
 }  // namespace sluice::http::internal

@@ -1,0 +1,142 @@
+// Environments (config with inheritance, base -> staging -> prod) and their write-only secrets.
+
+#include "sluice/control/api/api.h"
+#include "sluice/control/http/json_body.h"
+#include "sluice/control/http/pagination.h"
+#include "sluice/control/metadata/environment.h"
+#include "sluice/types/temporal.h"
+
+namespace sluice::api {
+
+namespace {
+
+bool ValidEnvironmentName(std::string_view s) {
+  if (s.empty() || s.size() > 63 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+bool ValidSecretName(std::string_view s) {
+  if (s.empty() || s.size() > 128 || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
+  }
+  return true;
+}
+
+Response BadName(std::string_view field, std::string_view what) {
+  return http::FieldProblem(http::codes::kInvalidField, field, std::string(what));
+}
+
+Result<json> EnvironmentJson(ApiContext& ctx, const metadata::EnvironmentRecord& e) {
+  SLUICE_ASSIGN_OR_RETURN(json effective, metadata::EffectiveConfig(ctx.store, e.name));
+  SLUICE_ASSIGN_OR_RETURN(auto secrets, ctx.store.ListSecrets(e.name));
+  json names = json::array();
+  for (const auto& [name, at] : secrets) names.push_back({{"name", name}, {"updated_at", FormatTimestamp(at)}});
+  return json{{"name", e.name},
+              {"parent", e.parent.empty() ? json(nullptr) : json(e.parent)},
+              {"config", json::parse(e.config, nullptr, false)},
+              {"effective_config", std::move(effective)},
+              {"secrets", std::move(names)},
+              {"created_at", FormatTimestamp(e.created_at)},
+              {"updated_at", FormatTimestamp(e.updated_at)}};
+}
+
+Response List(ApiContext& ctx) {
+  auto envs = ctx.store.ListEnvironments();
+  if (!envs.ok()) return http::ProblemFromStatus(envs.status());
+  json items = json::array();
+  for (const auto& e : *envs) {
+    items.push_back({{"name", e.name}, {"parent", e.parent.empty() ? json(nullptr) : json(e.parent)},
+                     {"updated_at", FormatTimestamp(e.updated_at)}});
+  }
+  return http::PageResponse(std::move(items), std::nullopt);
+}
+
+Response Put(ApiContext& ctx, const Request& req, const PathParams& p) {
+  const std::string name(p.Get("name"));
+  if (!ValidEnvironmentName(name)) return BadName("name", "an environment name is [a-z][a-z0-9_-]{0,62}");
+  SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+  http::JsonFieldReader fields(body);
+  const std::string parent = fields.OptionalString("parent").value_or("");
+  const json* config = fields.OptionalObject("config");
+  if (auto problem = fields.Finish()) return *problem;
+  if (!parent.empty() && !ValidEnvironmentName(parent)) return BadName("parent", "an environment name is [a-z][a-z0-9_-]{0,62}");
+  auto created = ctx.store.PutEnvironment({name, parent, config ? config->dump() : "{}"});
+  if (!created.ok()) return http::ProblemFromStatus(created.status());
+  auto env = ctx.store.GetEnvironment(name);
+  if (!env.ok()) return http::ProblemFromStatus(env.status());
+  auto out = EnvironmentJson(ctx, *env);
+  if (!out.ok()) return http::ProblemFromStatus(out.status());
+  return Response::Json(*created ? 201 : 200, *out);
+}
+
+Response Get(ApiContext& ctx, const PathParams& p) {
+  auto env = ctx.store.GetEnvironment(std::string(p.Get("name")));
+  if (!env.ok()) return http::ProblemFromStatus(env.status());
+  auto out = EnvironmentJson(ctx, *env);
+  if (!out.ok()) return http::ProblemFromStatus(out.status());
+  return Response::Json(200, *out);
+}
+
+Response Delete(ApiContext& ctx, const PathParams& p) {
+  Status st = ctx.store.DeleteEnvironment(std::string(p.Get("name")));
+  if (!st.ok()) return http::ProblemFromStatus(st);
+  return Response::Empty(204);
+}
+
+Response PutSecret(ApiContext& ctx, const Request& req, const PathParams& p) {
+  const std::string env(p.Get("name")), name(p.Get("secret"));
+  if (!ValidSecretName(name)) return BadName("secret", "a secret name is [A-Za-z_][A-Za-z0-9_.-]{0,127}");
+  SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+  http::JsonFieldReader fields(body);
+  const std::string value = fields.RequiredString("value");
+  if (auto problem = fields.Finish()) return *problem;
+  if (!ctx.secrets) return http::MakeProblem(http::codes::kFailedPrecondition, "this server has no secret key");
+  auto sealed = ctx.secrets->Seal(value, env + "/" + name);
+  if (!sealed.ok()) return http::ProblemFromStatus(sealed.status());
+  Status st = ctx.store.PutSecret(env, name, *sealed);
+  if (!st.ok()) return http::ProblemFromStatus(st);
+  return Response::Empty(204);  // write-only: the value never comes back
+}
+
+Response DeleteSecret(ApiContext& ctx, const PathParams& p) {
+  Status st = ctx.store.DeleteSecret(std::string(p.Get("name")), std::string(p.Get("secret")));
+  if (!st.ok()) return http::ProblemFromStatus(st);
+  return Response::Empty(204);
+}
+
+Response ListSecrets(ApiContext& ctx, const PathParams& p) {
+  auto secrets = ctx.store.ListSecrets(std::string(p.Get("name")));
+  if (!secrets.ok()) return http::ProblemFromStatus(secrets.status());
+  json items = json::array();
+  for (const auto& [name, at] : *secrets) items.push_back({{"name", name}, {"updated_at", FormatTimestamp(at)}});
+  return http::PageResponse(std::move(items), std::nullopt);
+}
+
+}  // namespace
+
+void AddEnvironmentRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
+  ApiContext* c = &ctx;
+  const std::string one = "/api/v1/environments/{name}";
+  routes.push_back(MakeRoute("GET", "/api/v1/environments", "listEnvironments", "environments.read",
+                             [c](const Request&, const PathParams&) { return List(*c); }));
+  routes.push_back(MakeRoute("PUT", one, "putEnvironment", "environments.write",
+                             [c](const Request& r, const PathParams& p) { return Put(*c, r, p); }));
+  routes.back().json_body = true;
+  routes.push_back(MakeRoute("GET", one, "getEnvironment", "environments.read",
+                             [c](const Request&, const PathParams& p) { return Get(*c, p); }));
+  routes.push_back(MakeRoute("DELETE", one, "deleteEnvironment", "environments.write",
+                             [c](const Request&, const PathParams& p) { return Delete(*c, p); }));
+  routes.push_back(MakeRoute("GET", one + "/secrets", "listSecrets", "environments.read",
+                             [c](const Request&, const PathParams& p) { return ListSecrets(*c, p); }));
+  routes.push_back(MakeRoute("PUT", one + "/secrets/{secret}", "putSecret", "secrets.write",
+                             [c](const Request& r, const PathParams& p) { return PutSecret(*c, r, p); }));
+  routes.back().json_body = true;
+  routes.push_back(MakeRoute("DELETE", one + "/secrets/{secret}", "deleteSecret", "secrets.write",
+                             [c](const Request&, const PathParams& p) { return DeleteSecret(*c, p); }));
+}
+
+}  // namespace sluice::api

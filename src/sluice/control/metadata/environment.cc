@@ -1,0 +1,62 @@
+#include "sluice/control/metadata/environment.h"
+
+namespace sluice::metadata {
+
+namespace {
+
+void Merge(nlohmann::json& into, const nlohmann::json& from) {
+  if (!into.is_object() || !from.is_object()) {
+    into = from;
+    return;
+  }
+  for (const auto& [k, v] : from.items()) {
+    if (into.contains(k) && into[k].is_object() && v.is_object()) Merge(into[k], v);
+    else into[k] = v;
+  }
+}
+
+}  // namespace
+
+Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& environment) {
+  SLUICE_ASSIGN_OR_RETURN(auto chain, store.EnvironmentChain(environment));
+  nlohmann::json merged = nlohmann::json::object();
+  for (const auto& e : chain) {
+    nlohmann::json own = nlohmann::json::parse(e.config, nullptr, false);
+    if (!own.is_object()) return Status::DataError("environment '{}': its stored config is not a JSON object", e.name);
+    Merge(merged, own);
+  }
+  return merged;
+}
+
+Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretBox* box, const std::string& environment,
+                                             bool mask_secrets) {
+  if (environment.empty()) return config::Resolver([](std::string_view, std::string_view) { return std::optional<std::string>(); });
+  SLUICE_ASSIGN_OR_RETURN(nlohmann::json merged, EffectiveConfig(store, environment));
+  return config::Resolver([merged = std::move(merged), &store, box, environment, mask_secrets](
+                              std::string_view kind, std::string_view name) -> std::optional<std::string> {
+    if (kind == "config") {
+      const nlohmann::json* at = &merged;
+      size_t start = 0;
+      while (start <= name.size()) {
+        const size_t dot = std::min(name.find('.', start), name.size());
+        const std::string key(name.substr(start, dot - start));
+        if (!at->is_object() || !at->contains(key)) return std::nullopt;
+        at = &(*at)[key];
+        start = dot + 1;
+      }
+      return at->is_string() ? at->get<std::string>() : at->dump();
+    }
+    if (kind == "secret") {
+      auto found = store.FindSecret(environment, std::string(name));
+      if (!found.ok() || !*found) return std::nullopt;
+      if (mask_secrets) return "<secret:" + std::string(name) + ">";
+      if (!box) return std::nullopt;
+      auto value = box->Open((*found)->second, (*found)->first + "/" + std::string(name));
+      if (!value.ok()) return std::nullopt;
+      return *value;
+    }
+    return std::nullopt;
+  });
+}
+
+}  // namespace sluice::metadata

@@ -1,0 +1,27 @@
+// Environments as pipelines see them: the merged configuration of an environment (its
+// ancestors' settings overridden by its own, base -> staging -> prod) and the resolver that a
+// spec's ${config.path} and ${secret.name} references go through when it is compiled.
+// Thread-safety: the functions may be called from any thread; a resolver is used by one.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/config/yaml.h"
+#include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/metadata/secret_box.h"
+
+namespace sluice::metadata {
+
+// Objects merge member by member (recursively), root first; anything else is replaced.
+Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& environment);
+
+// ${config.a.b}: the member at that path of the effective config (strings as they are, other
+// values as JSON). ${secret.name}: the nearest environment's secret, opened with `box`; with
+// `mask_secrets` (validation, plans, diffs: anything a user may see) it is "<secret:name>"
+// instead, so no secret value ever reaches a response or a log. `environment` empty: no names.
+Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretBox* box, const std::string& environment,
+                                             bool mask_secrets);
+
+}  // namespace sluice::metadata

@@ -1,0 +1,108 @@
+#include "sluice/control/metadata/secret_box.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "sluice/base/strings.h"
+
+namespace sluice::metadata {
+
+namespace {
+
+constexpr size_t kKeyBytes = 32, kNonceBytes = 12, kTagBytes = 16;
+
+using Ctx = std::unique_ptr<EVP_CIPHER_CTX, void (*)(EVP_CIPHER_CTX*)>;
+
+std::optional<std::string> DecodeKey(std::string_view text) {
+  if (text.size() == 2 * kKeyBytes && text.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos) {
+    std::string key;
+    for (size_t i = 0; i < text.size(); i += 2) key += static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16));
+    return key;
+  }
+  auto raw = Base64UrlDecode(text);
+  if (raw && raw->size() == kKeyBytes) return raw;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<SecretBox> SecretBox::FromKey(std::string_view key) {
+  if (key.size() != kKeyBytes) return Status::InvalidArgument("a secret key is {} bytes, not {}", kKeyBytes, key.size());
+  return SecretBox(std::string(key));
+}
+
+Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
+  if (const char* env = std::getenv("SLUICE_SECRET_KEY"); env && *env) {
+    auto key = DecodeKey(env);
+    if (!key) return Status::InvalidArgument("SLUICE_SECRET_KEY must be 32 bytes as 64 hex digits or base64url");
+    return FromKey(*key);
+  }
+  if (int fd = ::open(key_file.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    char buf[128];
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    ::close(fd);
+    std::string text(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    auto key = DecodeKey(text);
+    if (!key) return Status::DataError("{}: not a secret key (64 hex digits or base64url of 32 bytes)", key_file);
+    return FromKey(*key);
+  }
+  std::string key(kKeyBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
+    return Status::Internal("no random bytes for a secret key");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
+  const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot create the secret key file {}", key_file);
+  const std::string text = Base64UrlEncode(key) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Status::IoError("cannot write the secret key file {}", key_file);
+  return FromKey(key);
+}
+
+Result<std::string> SecretBox::Seal(std::string_view plaintext, std::string_view slot) const {
+  std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  if (RAND_bytes(nonce, kNonceBytes) != 1) return Status::Internal("no random bytes for a nonce");
+  Ctx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  int len = 0;
+  auto* ct = nonce + kNonceBytes;
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key_.data()), nonce) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(slot.data()), static_cast<int>(slot.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), ct, &len, reinterpret_cast<const unsigned char*>(plaintext.data()), static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), ct + len, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, ct + plaintext.size()) != 1) {
+    return Status::Internal("encrypting a secret failed");
+  }
+  return Base64UrlEncode(out);
+}
+
+Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view slot) const {
+  auto raw = Base64UrlDecode(sealed);
+  if (!raw || raw->size() < kNonceBytes + kTagBytes) return Status::DataError("secret {}: not a sealed value", slot);
+  const auto* nonce = reinterpret_cast<const unsigned char*>(raw->data());
+  const size_t n = raw->size() - kNonceBytes - kTagBytes;
+  std::string out(n, '\0');
+  Ctx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  int len = 0;
+  std::string tag = raw->substr(kNonceBytes + n);
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, reinterpret_cast<const unsigned char*>(key_.data()), nonce) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(slot.data()), static_cast<int>(slot.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, nonce + kNonceBytes, static_cast<int>(n)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) != 1) {
+    return Status::DataError("secret {}: does not open with this key (a wrong SLUICE_SECRET_KEY, or a changed value)", slot);
+  }
+  return out;
+}
+
+}  // namespace sluice::metadata

@@ -1,0 +1,34 @@
+// SecretBox: authenticated encryption of secrets at rest (AES-256-GCM, OpenSSL). A sealed value
+// is base64url(nonce[12] | ciphertext | tag[16]) and is bound to its slot (the environment and
+// name, as associated data), so a ciphertext copied to another slot does not open.
+//
+// The key (32 bytes) comes from $SLUICE_SECRET_KEY (64 hex digits or base64url) or a key file;
+// LoadOrCreate makes the file (mode 0600, 32 random bytes) when neither exists. Whoever holds the
+// key can read every secret: keep it out of backups of the metadata database.
+// Thread-safety: Seal and Open may be called from any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sluice/base/status.h"
+
+namespace sluice::metadata {
+
+class SecretBox {
+ public:
+  // From 32 key bytes (InvalidArgument otherwise).
+  static Result<SecretBox> FromKey(std::string_view key);
+  // $SLUICE_SECRET_KEY if set, else the key in `key_file`, created when missing.
+  static Result<SecretBox> LoadOrCreate(const std::string& key_file);
+
+  Result<std::string> Seal(std::string_view plaintext, std::string_view slot) const;
+  // DataError when the value was not sealed with this key for this slot (or was changed).
+  Result<std::string> Open(std::string_view sealed, std::string_view slot) const;
+
+ private:
+  explicit SecretBox(std::string key) : key_(std::move(key)) {}
+  std::string key_;
+};
+
+}  // namespace sluice::metadata
