@@ -406,6 +406,34 @@ int Simple(client::ApiClient& c, const ClientOptions& o, const std::string& coll
   return kExitOk;
 }
 
+// Datasets: ls datasets | get|describe dataset NAME (schema history, producers, consumers).
+int Datasets(client::ApiClient& c, const ClientOptions& o) {
+  if (o.target.empty()) {
+    auto items = c.ListAll("/api/v1/datasets");
+    if (!items.ok()) return Fail(items.status());
+    std::string table = fmt::format("{:<48} {:<10} {}\n", "DATASET", "KIND", "UPDATED");
+    json all = json::array();
+    for (auto& d : *items) {
+      table += fmt::format("{:<48} {:<10} {}\n", d.value("name", ""), d.value("kind", ""), d.value("updated_at", ""));
+      all.push_back(std::move(d));
+    }
+    PrintDocument(all.dump(2), o.output, table);
+    return kExitOk;
+  }
+  auto r = c.Get("/api/v1/datasets/" + client::UrlEncode(o.target));
+  if (!r.ok()) return Fail(r.status());
+  const json& d = r->json;
+  std::string table = "dataset " + o.target + "\nproducers: " + d["producers"].dump() + "\nconsumers: " + d["consumers"].dump() + "\n";
+  for (const auto& v : d["schemas"]) {
+    table += fmt::format("schema v{} ({} version {}, {}):", v.value("version", 0), v.value("pipeline", ""), v.value("pipeline_version", 0),
+                         v.value("created_at", ""));
+    for (const auto& f : v["fields"]) table += " " + f.value("name", "") + " " + f.value("type", "");
+    table += "\n";
+  }
+  PrintDocument(d.dump(2), o.output, table);
+  return kExitOk;
+}
+
 // new --template NS/NAME --set k=v: renders (and with --apply, applies) a template.
 int New(client::ApiClient& c, const ClientOptions& o) {
   auto t = SplitTarget(o.template_name);
@@ -470,6 +498,10 @@ int Client(const ClientOptions& o) {
   if (o.verb == "new") return New(*c, o);
   if (o.verb == "secret") return Secret(*c, o);
   if (o.resource == "templates" || o.resource == "template") return Simple(*c, o, "templates");
+  if (o.resource == "datasets" || o.resource == "dataset") {
+    if (o.verb == "delete") return Fail(Status::InvalidArgument("datasets follow their pipelines: delete those instead"));
+    return Datasets(*c, o);
+  }
   if (o.resource == "environments" || o.resource == "environment") return Simple(*c, o, "environments");
   if (o.resource == "runs" || o.resource == "run") {
     if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListRuns(*c, o);
@@ -478,8 +510,7 @@ int Client(const ClientOptions& o) {
     return kExitInvalid;
   }
   if (o.resource != "pipelines" && o.resource != "pipeline") {
-    std::fprintf(stderr, "unknown resource '%s': pipelines, runs, templates or environments (datasets are still to "
-                         "come)\n", o.resource.c_str());
+    std::fprintf(stderr, "unknown resource '%s': pipelines, runs, templates, environments or datasets\n", o.resource.c_str());
     return kExitInvalid;
   }
   if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListPipelines(*c, o);

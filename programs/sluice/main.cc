@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
            {"describe", "Show a pipeline with its versions and latest spec (describe pipeline NAMESPACE/NAME)"},
            {"delete", "Delete a pipeline and its versions (delete pipeline NAMESPACE/NAME)"}}) {
     auto* cmd = app.add_subcommand(verb, help);
-    cmd->add_option("resource", client_opts.resource, "pipelines, runs, templates or environments (singular works too)")->required();
+    cmd->add_option("resource", client_opts.resource, "pipelines, runs, templates, environments or datasets (singular works too)")->required();
     cmd->add_option("name", client_opts.target, "NAMESPACE/NAME of a pipeline or template, a run id, or an environment name");
     if (verb == "ls" || verb == "get") {
       cmd->add_option("--namespace", client_opts.ns, "Only this namespace");

@@ -180,6 +180,15 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   auto logs = Cli({"logs", r["id"]});
   EXPECT_EQ(logs.exit_code, 0);
   EXPECT_NE(logs.out.find("run succeeded"), std::string::npos) << logs.out;
+  std::string written;
+  for (const auto& d : json::parse(Cli({"ls", "datasets", "-o", "json"}).out)) {
+    if (d["name"].get<std::string>().ends_with("out/copy.ndjson")) written = d["name"];
+  }
+  ASSERT_FALSE(written.empty());
+  auto dataset = Cli({"describe", "dataset", written, "-o", "json"});
+  ASSERT_EQ(dataset.exit_code, 0) << dataset.err;
+  EXPECT_EQ(json::parse(dataset.out)["producers"], json::array({"ops/copy"}));
+  EXPECT_EQ(json::parse(dataset.out)["schemas"][0]["fields"][0]["name"], "id");
   auto runs = Cli({"ls", "runs", "--pipeline", "copy", "-o", "json"});
   ASSERT_EQ(runs.exit_code, 0) << runs.err;
   EXPECT_EQ(json::parse(runs.out).size(), 1u);

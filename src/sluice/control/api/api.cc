@@ -53,6 +53,7 @@ Result<http::Router> BuildRouter(ApiContext& context) {
   AddRunRoutes(context, routes);
   AddEnvironmentRoutes(context, routes);
   AddTemplateRoutes(context, routes);
+  AddDatasetRoutes(context, routes);
   routes.push_back(MakeRoute("GET", "/api/v1/openapi.json", "getOpenApiDocument", "public",
                              [](const http::Request&, const http::PathParams&) {
                                http::Response r;

@@ -356,6 +356,46 @@ TEST_F(Api, TemplatesRenderWithCheckedValuesAndApply) {
   EXPECT_EQ(Call("DELETE", path).status, 204);
 }
 
+TEST_F(Api, DatasetsKeepSchemaHistoryAndLineage) {
+  const std::string producer = R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: land, namespace: web}
+spec:
+  sources:
+    raw: {kind: files, path: /data/in.ndjson, schema: {fields: [{name: id, type: string}, {name: n, type: int64}]}}
+  sinks:
+    bronze: {kind: lake, inputs: [raw], table: bronze.items}
+)yaml";
+  ASSERT_EQ(ApplySpec(producer).status, 201);
+  std::string wider = producer;
+  wider.replace(wider.find("{name: n, type: int64}"), 22, "{name: n, type: int64}, {name: tag, type: string}");
+  ASSERT_EQ(ApplySpec(wider).status, 200);
+  ASSERT_EQ(ApplySpec(kSpec).status, 201);  // reads files:in.ndjson (relative), writes nothing tracked
+
+  const json list = Body(Call("GET", "/api/v1/datasets"));
+  std::set<std::string> names;
+  for (const auto& d : list["items"]) names.insert(d["name"]);
+  EXPECT_TRUE(names.count("lake:bronze.items")) << list.dump();
+  EXPECT_TRUE(names.count("files:/data/in.ndjson")) << list.dump();
+
+  const json items = Body(Call("GET", "/api/v1/datasets/lake%3Abronze.items"));
+  ASSERT_EQ(items["schemas"].size(), 2u) << items.dump(1);
+  EXPECT_EQ(items["schemas"][0]["version"], 2);
+  EXPECT_EQ(items["schemas"][0]["fields"].size(), 3u);
+  EXPECT_EQ(items["schemas"][1]["fields"].size(), 2u);
+  EXPECT_EQ(items["schemas"][0]["pipeline_version"], 2);
+  EXPECT_EQ(items["producers"], json::array({"web/land"}));
+  // Re-applying the same spec adds no schema version.
+  ASSERT_EQ(ApplySpec(wider).status, 200);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/datasets/lake%3Abronze.items"))["schemas"].size(), 2u);
+
+  const json edges = Body(Call("GET", "/api/v1/lineage?pipeline=web/land"))["edges"];
+  ASSERT_EQ(edges.size(), 2u) << edges.dump();
+  EXPECT_EQ(Body(Call("GET", "/api/v1/datasets/lake%3Anope"))["code"], "not_found");
+  EXPECT_EQ(Call("DELETE", "/api/v1/pipelines/web/land").status, 204);
+  EXPECT_TRUE(Body(Call("GET", "/api/v1/lineage?pipeline=web/land"))["edges"].empty());
+}
+
 std::vector<std::string> ReadTopic(const std::string& root, const std::string& topic) {
   std::vector<std::string> out;
   auto lg = log::Log::OpenShared(root, topic, log::LogOptions{.partitions = 0});

@@ -76,6 +76,11 @@ Response Apply(ApiContext& ctx, const Request& req) {
   auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", plan->mode,
                                          "anonymous", message, environment);
   if (!applied.ok()) return http::ProblemFromStatus(applied.status());
+  if (applied->changed) {
+    if (Status st = ctx.store.RecordLineage(plan->namespace_, plan->pipeline, applied->version, DatasetsOf(*plan)); !st.ok()) {
+      return http::ProblemFromStatus(st);
+    }
+  }
   if (ctx.scheduler) {
     if (Status st = ctx.scheduler->SetSchedule(plan->namespace_, plan->pipeline, plan->schedule); !st.ok()) {
       return http::ProblemFromStatus(st);
@@ -127,6 +132,7 @@ Response Delete(ApiContext& ctx, const PathParams& p) {
   Status st = ctx.store.DeletePipeline(ns, name);
   if (!st.ok()) return http::ProblemFromStatus(st);
   if (ctx.scheduler) (void)ctx.scheduler->SetSchedule(ns, name, "");
+  (void)ctx.store.ForgetLineage(ns, name);
   return Response::Empty(204);
 }
 

@@ -1,0 +1,110 @@
+// Datasets: what applied pipelines read and write, with schema history and lineage
+// (dataset -> pipeline -> dataset), recorded from the compiled plan at every apply.
+#include "sluice/control/api/api.h"
+#include "sluice/control/http/pagination.h"
+#include "sluice/types/temporal.h"
+
+namespace sluice::api {
+
+std::string SchemaJson(const Schema& schema) {
+  json fields = json::array();
+  for (const auto& f : schema.fields()) fields.push_back({{"name", f.name}, {"type", f.type.ToString()}, {"required", f.required}});
+  return fields.dump();
+}
+
+std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan) {
+  std::vector<metadata::DatasetUse> uses;
+  auto add = [&](std::string kind, const std::string& name, const char* direction, const SchemaPtr& schema) {
+    if (name.empty()) return;
+    uses.push_back({kind + ":" + name, kind, direction, schema && std::string_view(direction) == "out" ? SchemaJson(*schema) : "", ""});
+  };
+  for (const auto& n : plan.nodes) {
+    std::visit(
+        [&](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, engine::FilesSourceConfig>) add("files", c.path, "in", nullptr);
+          else if constexpr (std::is_same_v<T, engine::LakeSourceConfig>) add("lake", c.table, "in", nullptr);
+          else if constexpr (std::is_same_v<T, engine::StreamSourceConfig>)
+            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "in", nullptr);
+          else if constexpr (std::is_same_v<T, engine::LookupConfig>) add(c.from_lake ? "lake" : "warehouse", c.table, "in", nullptr);
+          else if constexpr (std::is_same_v<T, engine::LakeSinkConfig>) add("lake", c.table, "out", n.input_schema);
+          else if constexpr (std::is_same_v<T, engine::WarehouseSinkConfig>) add("warehouse", c.schema + "." + c.table, "out", n.input_schema);
+          else if constexpr (std::is_same_v<T, engine::FilesSinkConfig>) add("files", c.path, "out", n.input_schema);
+          else if constexpr (std::is_same_v<T, engine::StreamSinkConfig>)
+            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "out", n.input_schema);
+        },
+        n.config);
+  }
+  return uses;
+}
+
+namespace {
+
+Response List(ApiContext& ctx) {
+  auto all = ctx.store.ListDatasets();
+  if (!all.ok()) return http::ProblemFromStatus(all.status());
+  json items = json::array();
+  for (const auto& d : *all) {
+    items.push_back({{"name", d.name}, {"kind", d.kind}, {"updated_at", FormatTimestamp(d.updated_at)}});
+  }
+  return http::PageResponse(std::move(items), std::nullopt);
+}
+
+json EdgesJson(const std::vector<metadata::LineageEdge>& edges) {
+  json out = json::array();
+  for (const auto& e : edges) {
+    json j = {{"pipeline", e.ns + "/" + e.pipeline}, {"dataset", e.dataset}, {"direction", e.direction}};
+    if (!e.columns.empty()) j["columns"] = json::parse(e.columns, nullptr, false);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+Response Get(ApiContext& ctx, const PathParams& p) {
+  const std::string name(p.Get("name"));
+  auto history = ctx.store.SchemaHistory(name);
+  if (!history.ok()) return http::ProblemFromStatus(history.status());
+  auto edges = ctx.store.Lineage(name, std::nullopt);
+  if (!edges.ok()) return http::ProblemFromStatus(edges.status());
+  json schemas = json::array();
+  for (const auto& v : *history) {
+    schemas.push_back({{"version", v.version},
+                       {"fields", json::parse(v.schema_json, nullptr, false)},
+                       {"pipeline", v.ns + "/" + v.pipeline},
+                       {"pipeline_version", v.pipeline_version},
+                       {"created_at", FormatTimestamp(v.created_at)}});
+  }
+  json producers = json::array(), consumers = json::array();
+  for (const auto& e : *edges) (e.direction == "out" ? producers : consumers).push_back(e.ns + "/" + e.pipeline);
+  return Response::Json(200, {{"name", name}, {"schemas", std::move(schemas)}, {"producers", std::move(producers)},
+                              {"consumers", std::move(consumers)}});
+}
+
+Response GetLineage(ApiContext& ctx, const Request& req) {
+  std::optional<std::string> dataset;
+  std::optional<std::pair<std::string, std::string>> pipeline;
+  if (auto d = req.Query("dataset")) dataset = std::string(*d);
+  if (auto q = req.Query("pipeline")) {
+    const std::string v(*q);
+    const size_t slash = v.find('/');
+    if (slash == std::string::npos) return http::FieldProblem(http::codes::kInvalidField, "pipeline", "give NAMESPACE/NAME");
+    pipeline = std::make_pair(v.substr(0, slash), v.substr(slash + 1));
+  }
+  auto edges = ctx.store.Lineage(dataset, pipeline);
+  if (!edges.ok()) return http::ProblemFromStatus(edges.status());
+  return Response::Json(200, {{"edges", EdgesJson(*edges)}});
+}
+
+}  // namespace
+
+void AddDatasetRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
+  ApiContext* c = &ctx;
+  routes.push_back(MakeRoute("GET", "/api/v1/datasets", "listDatasets", "datasets.read",
+                             [c](const Request&, const PathParams&) { return List(*c); }));
+  routes.push_back(MakeRoute("GET", "/api/v1/datasets/{name}", "getDataset", "datasets.read",
+                             [c](const Request&, const PathParams& p) { return Get(*c, p); }));
+  routes.push_back(MakeRoute("GET", "/api/v1/lineage", "getLineage", "datasets.read",
+                             [c](const Request& r, const PathParams&) { return GetLineage(*c, r); }));
+}
+
+}  // namespace sluice::api
