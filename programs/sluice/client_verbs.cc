@@ -434,6 +434,50 @@ int Datasets(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
+std::string DeadLetterQuery(const ClientOptions& o, bool body_form, json* body) {
+  std::string q;
+  auto add = [&](const char* k, const std::string& v) {
+    if (v.empty()) return;
+    if (body_form) (*body)[k] = v;
+    else q += std::string(q.empty() ? "?" : "&") + k + "=" + client::UrlEncode(v);
+  };
+  add("run", o.dl_run);
+  add("component", o.dl_component);
+  add("error_class", o.dl_error_class);
+  return q;
+}
+
+// dead-letters NS/NAME [filters]: the envelopes; replay NS/NAME [filters] [--wait].
+int DeadLetters(client::ApiClient& c, const ClientOptions& o) {
+  auto t = SplitTarget(o.target);
+  if (!t.ok()) return Fail(t.status());
+  const std::string base = "/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/dead-letters";
+  if (o.verb == "dead-letters") {
+    auto items = c.ListAll(base + DeadLetterQuery(o, false, nullptr));
+    if (!items.ok()) return Fail(items.status());
+    std::string table = fmt::format("{:<26} {:>6}  {:<14} {:<18} {}\n", "RUN", "LINE", "COMPONENT", "ERROR CLASS", "MESSAGE");
+    json all = json::array();
+    for (auto& e : *items) {
+      table += fmt::format("{:<26} {:>6}  {:<14} {:<18} {}\n", e.value("run", ""), e.value("line", 0), e.value("component", ""),
+                           e.value("error_class", ""), e.value("error_message", ""));
+      all.push_back(std::move(e));
+    }
+    PrintDocument(all.dump(2), o.output, table);
+    return kExitOk;
+  }
+  json body = json::object();
+  DeadLetterQuery(o, true, &body);
+  auto r = c.Post(base + "/replay", body);
+  if (!r.ok()) return Fail(r.status());
+  const json& j = r->json;
+  if (j.contains("run")) {
+    PrintDocument(j.dump(2), o.output, fmt::format("{} dead letters replayed as run {}\n", j.value("replayed", 0), j.value("run", "")));
+  } else {
+    PrintDocument(j.dump(2), o.output, fmt::format("{} dead letters sent back to {}\n", j.value("replayed", 0), j["to"].dump()));
+  }
+  return kExitOk;
+}
+
 // new --template NS/NAME --set k=v: renders (and with --apply, applies) a template.
 int New(client::ApiClient& c, const ClientOptions& o) {
   auto t = SplitTarget(o.template_name);
@@ -496,6 +540,7 @@ int Client(const ClientOptions& o) {
   if (o.verb == "cancel") return CancelRun(*c, o);
   if (o.verb == "backfill") return Backfill(*c, o);
   if (o.verb == "new") return New(*c, o);
+  if (o.verb == "dead-letters" || o.verb == "replay") return DeadLetters(*c, o);
   if (o.verb == "secret") return Secret(*c, o);
   if (o.resource == "templates" || o.resource == "template") return Simple(*c, o, "templates");
   if (o.resource == "datasets" || o.resource == "dataset") {

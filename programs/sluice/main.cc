@@ -197,6 +197,16 @@ int main(int argc, char** argv) {
   secret->add_option("environment", client_opts.target, "Environment")->required();
   secret->add_option("name", client_opts.secret, "Secret name")->required();
   client_cmds.emplace_back(secret, "secret");
+  for (auto [verb, help] : std::vector<std::pair<std::string, std::string>>{
+           {"dead-letters", "List a pipeline's dead letters (the rejected records with their reasons)"},
+           {"replay", "Replay a pipeline's dead letters after a fix: a stream's into its topics, a batch pipeline's as a run reading only them"}}) {
+    auto* cmd = app.add_subcommand(verb, help);
+    cmd->add_option("pipeline", client_opts.target, "NAMESPACE/NAME")->required();
+    cmd->add_option("--run", client_opts.dl_run, "Only this run's (or epoch's) dead letters");
+    cmd->add_option("--component", client_opts.dl_component, "Only those this component rejected");
+    cmd->add_option("--error-class", client_opts.dl_error_class, "Only this error class (rule_failed, malformed_json, ...)");
+    client_cmds.emplace_back(cmd, verb);
+  }
   auto* logs = app.add_subcommand("logs", "Print a run's log");
   logs->add_option("run", client_opts.target, "Run id")->required();
   client_cmds.emplace_back(logs, "logs");

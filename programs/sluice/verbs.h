@@ -125,6 +125,7 @@ struct ClientOptions {
   std::vector<std::string> sets;               // new: parameter values NAME=VALUE
   bool apply = false;                          // new: apply the rendered spec
   std::string secret_verb, secret;             // secret set|rm ENV NAME
+  std::string dl_run, dl_component, dl_error_class;  // dead-letters, replay: filters
 };
 int Client(const ClientOptions& o);
 

@@ -193,6 +193,30 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   ASSERT_EQ(runs.exit_code, 0) << runs.err;
   EXPECT_EQ(json::parse(runs.out).size(), 1u);
 
+  // Dead letters: listed and filtered; after a fix, the rule's rejects replay as a run of their own.
+  auto dead = Cli({"dead-letters", "ops/copy", "-o", "json"});
+  ASSERT_EQ(dead.exit_code, 0) << dead.err;
+  ASSERT_EQ(json::parse(dead.out).size(), 2u) << dead.out;  // id -2 (rule) and the line that is not JSON
+  auto rule = Cli({"dead-letters", "ops/copy", "--error-class", "rule_failed", "-o", "json"});
+  ASSERT_EQ(json::parse(rule.out).size(), 1u) << rule.out;
+  std::string fixed = ReadFile(spec);
+  fixed.replace(fixed.find("id > 0"), 6, "id > -5");
+  WriteFile(spec, fixed);
+  ASSERT_EQ(Cli({"apply", "-f", spec, "-m", "allow small negatives"}).exit_code, 0);
+  auto replay = Cli({"replay", "ops/copy", "--error-class", "rule_failed", "-o", "json"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  const std::string replay_run = json::parse(replay.out)["run"];
+  auto api = client::ApiClient::Create({.server = url_});
+  json replayed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    replayed = api->Get("/api/v1/runs/" + replay_run)->json;
+  } while (replayed["status"] != "succeeded" && replayed["status"] != "failed" && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(replayed["status"], "succeeded") << replayed.dump();
+  EXPECT_EQ(replayed["cause"], "replay");
+  EXPECT_EQ(replayed["summary"]["components"]["in"]["in"], 1) << "only the replayed record is read";
+  EXPECT_EQ(replayed["summary"]["components"]["out"]["in"], 1) << "and now it passes";
+
   // A run that fails exits 1 with the error; its retry is queued with a backoff.
   WriteFile(spec, ReadFile(spec) + "# v2: the input is gone\n");
   fs::remove(dir_ / "in.ndjson");

@@ -54,6 +54,7 @@ Result<http::Router> BuildRouter(ApiContext& context) {
   AddEnvironmentRoutes(context, routes);
   AddTemplateRoutes(context, routes);
   AddDatasetRoutes(context, routes);
+  AddDeadLetterRoutes(context, routes);
   routes.push_back(MakeRoute("GET", "/api/v1/openapi.json", "getOpenApiDocument", "public",
                              [](const http::Request&, const http::PathParams&) {
                                http::Response r;

@@ -84,6 +84,7 @@ void AddIngestRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddRunRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddEnvironmentRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddDatasetRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddDeadLetterRoutes(ApiContext& context, std::vector<http::Route>& routes);
 // The datasets a plan reads and writes (with the schema it writes), for lineage.
 std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan);
 void AddTemplateRoutes(ApiContext& context, std::vector<http::Route>& routes);  // after the pipeline routes

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "sluice/base/logging.h"
 #include "sluice/control/metadata/sql_db.h"
 
@@ -134,6 +136,9 @@ CREATE TABLE lineage (
 );
 CREATE INDEX lineage_by_dataset ON lineage (dataset);
 )sql"},
+      {5, "spec overrides of a run (replays read their own input)", R"sql(
+ALTER TABLE runs ADD COLUMN overrides TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }
@@ -144,7 +149,7 @@ constexpr const char* kVersionColumns =
     "namespace, name, version, spec, spec_hash, author, message, created_at, environment";
 constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
-    "summary, error, not_before, cancel_requested, lease_owner";
+    "summary, error, not_before, cancel_requested, lease_owner, overrides";
 
 std::string Text(const SqlValue& v) { return v.value_or(""); }
 
@@ -199,6 +204,12 @@ Result<RunRecord> ToRun(const SqlRow& r) {
   SLUICE_ASSIGN_OR_RETURN(int64_t cancel, SqlToInt(r[14], "runs.cancel_requested"));
   run.cancel_requested = cancel != 0;
   run.lease_owner = Text(r[15]);
+  const nlohmann::json overrides = nlohmann::json::parse(Text(r[16]), nullptr, false);
+  if (overrides.is_array()) {
+    for (const auto& o : overrides) {
+      if (o.is_string()) run.overrides.push_back(o.get<std::string>());
+    }
+  }
   return run;
 }
 
@@ -400,13 +411,13 @@ Status MetadataStore::DeletePipeline(const std::string& ns, const std::string& n
 Status MetadataStore::CreateRun(const RunRecord& run) {
   std::lock_guard lock(mu_);
   return db_->Exec(fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                               "$14, 0, '')",
+                               "$14, 0, '', $15)",
                                kRunColumns),
                    {run.id, run.ns, run.pipeline, SqlInt(run.version), run.cause, run.status, SqlInt(run.logical_time),
                     SqlInt(run.attempt), SqlInt(run.created_at ? run.created_at : clock_.NowMicros()),
                     run.started_at ? SqlInt(*run.started_at) : SqlValue(),
                     run.finished_at ? SqlInt(*run.finished_at) : SqlValue(), run.summary, run.error,
-                    SqlInt(run.not_before)})
+                    SqlInt(run.not_before), run.overrides.empty() ? std::string() : nlohmann::json(run.overrides).dump()})
       .status();
 }
 

@@ -110,6 +110,7 @@ struct RunRecord {
   int64_t not_before = 0;         // a retry waits until then (µs)
   bool cancel_requested = false;  // a running run is asked to stop
   std::string lease_owner;        // the worker running it
+  std::vector<std::string> overrides;  // spec overrides (path=value) the run compiles with (replays)
 };
 
 // A new run id: "r", the creation time in µs as 13 hex digits, 8 random hex digits — so ids sort

@@ -29,7 +29,8 @@ Status Scheduler::SetSchedule(const std::string& ns, const std::string& name, co
 }
 
 Result<metadata::RunRecord> Scheduler::Trigger(const std::string& ns, const std::string& name, const std::string& cause,
-                                               int64_t logical_time, std::optional<int64_t> version) {
+                                               int64_t logical_time, std::optional<int64_t> version,
+                                               const std::vector<std::string>& overrides) {
   SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.GetPipeline(ns, name));
   if (version) SLUICE_RETURN_IF_ERROR(store_.GetVersion(ns, name, *version).status());
   metadata::RunRecord run;
@@ -40,6 +41,7 @@ Result<metadata::RunRecord> Scheduler::Trigger(const std::string& ns, const std:
   run.cause = cause;
   run.status = "queued";
   run.logical_time = logical_time;
+  run.overrides = overrides;
   SLUICE_RETURN_IF_ERROR(store_.CreateRun(run));
   SLUICE_LOG(Info, "scheduler.run", {"run", run.id}, {"pipeline", ns + "/" + name}, {"cause", cause});
   return run;

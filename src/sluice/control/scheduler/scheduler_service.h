@@ -48,9 +48,11 @@ class Scheduler {
   // Triggers the pipelines that read what `run`'s pipeline writes; returns the runs created.
   Result<std::vector<std::string>> OnRunSucceeded(const metadata::RunRecord& run);
 
-  // Creates a queued run of the pipeline's latest version (or `version`).
+  // Creates a queued run of the pipeline's latest version (or `version`), compiled with
+  // `overrides` (path=value, as `sluice run --set`).
   Result<metadata::RunRecord> Trigger(const std::string& ns, const std::string& name, const std::string& cause,
-                                      int64_t logical_time, std::optional<int64_t> version = std::nullopt);
+                                      int64_t logical_time, std::optional<int64_t> version = std::nullopt,
+                                      const std::vector<std::string>& overrides = {});
 
   // A thread that ticks every `interval_ms` until Stop.
   void Start(int interval_ms = 1000);

@@ -148,6 +148,7 @@ Status Worker::Execute(const metadata::RunRecord& run) {
   auto resolver = metadata::EnvironmentResolver(store_, options_.secrets, version->environment, false);
   if (!resolver.ok()) return finish("failed", json::object(), resolver.status().message());
   co.load.resolver = std::move(*resolver);
+  co.overrides.insert(co.overrides.end(), run.overrides.begin(), run.overrides.end());
   auto plan = pipeline::CompileString(version->spec, run.pipeline + ".yaml", options_.workdir, co);
   if (!plan.ok()) {
     return finish("failed", json::object(),
