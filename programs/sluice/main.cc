@@ -153,6 +153,13 @@ int main(int argc, char** argv) {
   serve->add_option("--workers", serve_opts.workers, "Embedded worker threads that execute runs (0: none)")->default_str("1")->check(CLI::Range(0, 64));
   serve->add_flag("--insecure-dev", serve_opts.insecure_dev, "Allow listening on a non-loopback address although the API has no authentication yet");
 
+  sluice::cli::WorkerVerbOptions worker_opts;
+  auto* workercmd = app.add_subcommand("worker", "Execute runs for a sluice serve on this machine: claims them through the API (--server) until SIGTERM");
+  workercmd->add_option("--server", worker_opts.server, "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
+  workercmd->add_option("--token", worker_opts.token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+  workercmd->add_option("--workdir", worker_opts.workdir, "Where this worker's runs keep their outputs and state")->default_str(".sluice");
+  workercmd->add_option("--threads", worker_opts.threads, "Runs executed at once")->default_str("1")->check(CLI::Range(1, 64));
+
   sluice::cli::ClientOptions client_opts;
   auto add_client_flags = [&](CLI::App* cmd) {
     cmd->add_option("--server", client_opts.server, "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
@@ -255,6 +262,7 @@ int main(int argc, char** argv) {
   }
   if (*test) return sluice::cli::Test(test_opts);
   if (*serve) return sluice::cli::Serve(serve_opts);
+  if (*workercmd) return sluice::cli::Worker(worker_opts);
   for (auto& [cmd, verb] : client_cmds) {
     if (*cmd) {
       client_opts.verb = verb;

@@ -81,18 +81,21 @@ int Serve(const ServeOptions& o) {
     return pipeline::CompileString(spec, "spec.yaml", workdir, MakeCompileOptions(workdir, "", {}));
   };
   scheduler::Scheduler sched(**store, SystemClock::Get(), compile);
-  worker::WorkerOptions wo;
-  wo.workdir = o.workdir;
-  wo.compile_options = ao.compile_options;
-  wo.secrets = &*box;
-  wo.on_succeeded = [&sched](const metadata::RunRecord& run) {
+  worker::StoreRunQueue::Options qo;
+  qo.secrets = &*box;
+  qo.on_succeeded = [&sched](const metadata::RunRecord& run) {
     auto triggered = sched.OnRunSucceeded(run);
     if (!triggered.ok()) SLUICE_LOG(Warn, "serve.dependency_failed", {"run", run.id}, {"error", triggered.status().ToString()});
   };
-  worker::Worker embedded(**store, wo);
+  worker::StoreRunQueue queue(**store, qo);
+  worker::WorkerOptions wo;
+  wo.workdir = o.workdir;
+  wo.compile_options = ao.compile_options;
+  worker::Worker embedded(queue, wo);
   api::ApiContext context(**store, ao);
   context.scheduler = &sched;
   context.secrets = &*box;
+  context.queue = &queue;
   auto router = api::BuildRouter(context);
   if (!router.ok()) {
     std::fprintf(stderr, "%s\n", router.status().ToString().c_str());

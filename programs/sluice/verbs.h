@@ -129,6 +129,14 @@ struct ClientOptions {
 };
 int Client(const ClientOptions& o);
 
+struct WorkerVerbOptions {
+  std::optional<std::string> server, token;
+  std::string workdir = ".sluice";
+  int threads = 1;
+};
+// A remote worker: executes runs claimed from `sluice serve` through its API until SIGTERM.
+int Worker(const WorkerVerbOptions& o);
+
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
 

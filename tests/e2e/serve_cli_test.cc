@@ -27,11 +27,12 @@ const std::string kSource = SLUICE_SOURCE_DIR;
 
 class Serve : public ::testing::Test {
  protected:
+  virtual std::string ServeFlags() const { return ""; }
   void SetUp() override {
     work_ = dir_ / "work";
     pid_ = SpawnProcess({"/bin/sh", "-c",
-                         "exec '" + kBin + "' serve --listen 127.0.0.1:0 --workdir '" + work_ + "' > '" + (dir_ / "url") +
-                             "' 2> '" + (dir_ / "serve.log") + "'"});
+                         "exec '" + kBin + "' serve --listen 127.0.0.1:0 --workdir '" + work_ + "' " + ServeFlags() + " > '" +
+                             (dir_ / "url") + "' 2> '" + (dir_ / "serve.log") + "'"});
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (url_.empty() && std::chrono::steady_clock::now() < deadline) {
       std::ifstream in(dir_ / "url");
@@ -279,6 +280,57 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
                    "path=" + (dir_ / "in.ndjson"), "--apply"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   EXPECT_NE(made.out.find("created from template"), std::string::npos) << made.out;
+}
+
+// A server without an embedded worker, and a `sluice worker --server` process doing the work in
+// its own workdir — with the environment's config and secret handed over with the run.
+class RemoteWorker : public Serve {
+ protected:
+  std::string ServeFlags() const override { return "--workers 0"; }
+  void TearDown() override {
+    if (worker_pid_ > 0) {
+      ::kill(worker_pid_, SIGTERM);
+      EXPECT_EQ(WaitProcess(worker_pid_), 0) << ReadFile(dir_ / "worker.log");
+    }
+    Serve::TearDown();
+  }
+  int worker_pid_ = -1;
+};
+
+TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
+  WriteFile(dir_ / "env.yaml", "apiVersion: sluice/v1\nkind: Environment\nmetadata: {name: prod}\nconfig: {min: 1}\n");
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "env.yaml"}).exit_code, 0);
+  ASSERT_EQ(Cli({"secret", "set", "prod", "blocked"}, "mallory\n").exit_code, 0);
+  WriteFile(dir_ / "in.ndjson", "{\"id\": 1, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"mallory\"}\n{\"id\": 0, \"user\": \"b\"}\n");
+  const std::string spec = dir_ / "remote.yaml";
+  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: remote, namespace: ops}\nspec:\n  sources:\n"
+                  "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}, {name: user, type: string}]}}\n"
+                  "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= ${config.min}\"}, "
+                  "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
+                  "  sinks:\n    out: {kind: files, inputs: [ok], path: out/remote.ndjson}\n");
+  ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
+  auto queued = Cli({"run", "ops/remote", "-o", "json"});
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  const std::string id = json::parse(queued.out)["id"];
+  EXPECT_EQ(json::parse(Cli({"get", "run", id, "-o", "json"}).out)["status"], "queued") << "no worker yet";
+
+  const std::string remote_work = dir_ / "remote-work";
+  worker_pid_ = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' worker --server " + url_ + " --workdir '" + remote_work +
+                                                   "' 2> '" + (dir_ / "worker.log") + "'"});
+  json run;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  do {
+    run = json::parse(Cli({"get", "run", id, "-o", "json"}).out);
+    if (run["status"] == "succeeded" || run["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(run["status"], "succeeded") << run.dump() << ReadFile(dir_ / "worker.log");
+  EXPECT_EQ(run["summary"]["components"]["ok"]["out"], 1) << "config min 1 and the secret both applied";
+  EXPECT_TRUE(fs::exists(remote_work + "/out/remote.ndjson")) << "the output lands in the worker's workdir";
+  EXPECT_FALSE(fs::exists(work_ + "/out/remote.ndjson"));
+  const std::string logs = Cli({"logs", id}).out;
+  EXPECT_NE(logs.find("started on worker"), std::string::npos) << logs;
+  EXPECT_EQ(ReadFile(dir_ / "worker.log").find("mallory"), std::string::npos) << "a secret in the worker's log";
 }
 
 TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {

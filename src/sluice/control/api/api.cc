@@ -55,6 +55,7 @@ Result<http::Router> BuildRouter(ApiContext& context) {
   AddTemplateRoutes(context, routes);
   AddDatasetRoutes(context, routes);
   AddDeadLetterRoutes(context, routes);
+  AddWorkerRoutes(context, routes);
   routes.push_back(MakeRoute("GET", "/api/v1/openapi.json", "getOpenApiDocument", "public",
                              [](const http::Request&, const http::PathParams&) {
                                http::Response r;

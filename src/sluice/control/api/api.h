@@ -40,6 +40,9 @@ struct IngestState;
 namespace sluice::scheduler {
 class Scheduler;
 }  // namespace sluice::scheduler
+namespace sluice::worker {
+class StoreRunQueue;
+}  // namespace sluice::worker
 namespace sluice::api {
 
 // What every handler may use.
@@ -54,6 +57,8 @@ struct ApiContext {
   scheduler::Scheduler* scheduler = nullptr;
   // Seals secrets written through the API; nullptr: secrets cannot be written.
   const metadata::SecretBox* secrets = nullptr;
+  // The run queue remote workers claim from; nullptr: the worker routes answer 409.
+  worker::StoreRunQueue* queue = nullptr;
 };
 
 // The whole /api/v1 route table.
@@ -85,6 +90,7 @@ void AddRunRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddEnvironmentRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddDatasetRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddDeadLetterRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddWorkerRoutes(ApiContext& context, std::vector<http::Route>& routes);
 // The datasets a plan reads and writes (with the schema it writes), for lineage.
 std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan);
 void AddTemplateRoutes(ApiContext& context, std::vector<http::Route>& routes);  // after the pipeline routes

@@ -1,5 +1,7 @@
 #include "sluice/control/metadata/environment.h"
 
+#include <algorithm>
+
 namespace sluice::metadata {
 
 namespace {
@@ -15,7 +17,45 @@ void Merge(nlohmann::json& into, const nlohmann::json& from) {
   }
 }
 
+std::optional<std::string> ConfigValue(const nlohmann::json& merged, std::string_view name) {
+  const nlohmann::json* at = &merged;
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t dot = std::min(name.find('.', start), name.size());
+    const std::string key(name.substr(start, dot - start));
+    if (!at->is_object() || !at->contains(key)) return std::nullopt;
+    at = &(*at)[key];
+    start = dot + 1;
+  }
+  return at->is_string() ? at->get<std::string>() : at->dump();
+}
+
 }  // namespace
+
+config::Resolver ResolverFromValues(nlohmann::json config, std::map<std::string, std::string> secrets) {
+  return [config = std::move(config), secrets = std::move(secrets)](std::string_view kind,
+                                                                    std::string_view name) -> std::optional<std::string> {
+    if (kind == "config") return ConfigValue(config, name);
+    if (kind == "secret") {
+      auto it = secrets.find(std::string(name));
+      if (it != secrets.end()) return it->second;
+    }
+    return std::nullopt;
+  };
+}
+
+std::vector<std::string> ReferencedSecrets(std::string_view spec) {
+  std::vector<std::string> names;
+  constexpr std::string_view kOpen = "${secret.";
+  for (size_t at = spec.find(kOpen); at != std::string_view::npos; at = spec.find(kOpen, at + 1)) {
+    const size_t start = at + kOpen.size();
+    const size_t end = spec.find('}', start);
+    if (end == std::string_view::npos) break;
+    std::string name(spec.substr(start, end - start));
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+  }
+  return names;
+}
 
 Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& environment) {
   SLUICE_ASSIGN_OR_RETURN(auto chain, store.EnvironmentChain(environment));
@@ -34,18 +74,7 @@ Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretB
   SLUICE_ASSIGN_OR_RETURN(nlohmann::json merged, EffectiveConfig(store, environment));
   return config::Resolver([merged = std::move(merged), &store, box, environment, mask_secrets](
                               std::string_view kind, std::string_view name) -> std::optional<std::string> {
-    if (kind == "config") {
-      const nlohmann::json* at = &merged;
-      size_t start = 0;
-      while (start <= name.size()) {
-        const size_t dot = std::min(name.find('.', start), name.size());
-        const std::string key(name.substr(start, dot - start));
-        if (!at->is_object() || !at->contains(key)) return std::nullopt;
-        at = &(*at)[key];
-        start = dot + 1;
-      }
-      return at->is_string() ? at->get<std::string>() : at->dump();
-    }
+    if (kind == "config") return ConfigValue(merged, name);
     if (kind == "secret") {
       auto found = store.FindSecret(environment, std::string(name));
       if (!found.ok() || !*found) return std::nullopt;

@@ -4,7 +4,9 @@
 // Thread-safety: the functions may be called from any thread; a resolver is used by one.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,5 +25,12 @@ Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& 
 // instead, so no secret value ever reaches a response or a log. `environment` empty: no names.
 Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretBox* box, const std::string& environment,
                                              bool mask_secrets);
+
+// ${config.a.b} from `config` (strings as they are, other values as JSON) and ${secret.name}
+// from `secrets` — what a remote worker gets with a run it claims.
+config::Resolver ResolverFromValues(nlohmann::json config, std::map<std::string, std::string> secrets);
+
+// The secret names a spec references (${secret.NAME}).
+std::vector<std::string> ReferencedSecrets(std::string_view spec);
 
 }  // namespace sluice::metadata

@@ -4,13 +4,11 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
-#include "sluice/control/metadata/environment.h"
 #include "sluice/engine/exec/batch_runner.h"
 #include "sluice/engine/exec/stream_runner.h"
 #include "sluice/types/temporal.h"
@@ -41,8 +39,8 @@ json CountsJson(const std::vector<std::pair<std::string, engine::NodeCounters>>&
 // lost, or the worker is stopping.
 class Heartbeat {
  public:
-  Heartbeat(metadata::MetadataStore& store, const metadata::RunRecord& run, const std::string& worker,
-            int64_t lease_micros, const std::atomic<bool>& stopping)
+  Heartbeat(RunQueue& queue, const metadata::RunRecord& run, const std::string& worker, int64_t lease_micros,
+            const std::atomic<bool>& stopping)
       : thread_([&, run_id = run.id, worker, lease_micros] {
           const auto period = std::chrono::microseconds(std::max<int64_t>(lease_micros / 3, 1000));
           std::unique_lock lock(mu_);
@@ -55,7 +53,7 @@ class Heartbeat {
               continue;
             }
             lock.unlock();
-            auto renewed = store.RenewLease(run_id, worker, lease_micros);
+            auto renewed = queue.Renew(run_id, worker, lease_micros);
             lock.lock();
             if (!renewed.ok()) {
               if (renewed.status().code() == StatusCode::kFailedPrecondition) {
@@ -87,8 +85,8 @@ class Heartbeat {
 
 }  // namespace
 
-Worker::Worker(metadata::MetadataStore& store, WorkerOptions options)
-    : store_(store), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock::Get()) {
+Worker::Worker(RunQueue& queue, WorkerOptions options)
+    : queue_(queue), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock::Get()) {
   if (options_.id.empty()) options_.id = DefaultId();
 }
 
@@ -122,34 +120,32 @@ void Worker::Loop() {
 }
 
 Result<bool> Worker::RunOnce() {
-  SLUICE_ASSIGN_OR_RETURN(auto run, store_.ClaimRun(options_.id, options_.lease_micros));
-  if (!run) return false;
-  SLUICE_RETURN_IF_ERROR(Execute(*run));
+  SLUICE_ASSIGN_OR_RETURN(auto claimed, queue_.Claim(options_.id, options_.lease_micros));
+  if (!claimed) return false;
+  SLUICE_RETURN_IF_ERROR(Execute(*claimed));
   return true;
 }
 
-Status Worker::Execute(const metadata::RunRecord& run) {
+Status Worker::Execute(const ClaimedRun& claimed) {
+  const metadata::RunRecord& run = claimed.run;
   auto log = [&](const std::string& line) {
-    (void)store_.AppendRunLog(run.id, FormatTimestamp(clock_.NowMicros()) + " " + line + "\n");
+    (void)queue_.Log(run.id, FormatTimestamp(clock_.NowMicros()) + " " + line + "\n");
   };
   auto finish = [&](const std::string& status, const json& summary, const std::string& error) {
     log("run " + status + (error.empty() ? "" : ": " + error));
-    return store_.FinishRun(run.id, options_.id, status, summary.dump(), error);
+    return queue_.Finish(run, options_.id, status, summary.dump(), error);
   };
   log(fmt::format("started on worker {} (attempt {}), {} version {}", options_.id, run.attempt, run.ns + "/" + run.pipeline,
                   run.version));
   SLUICE_LOG(Info, "worker.run", {"run", run.id}, {"pipeline", run.ns + "/" + run.pipeline}, {"version", run.version});
 
-  auto version = store_.GetVersion(run.ns, run.pipeline, run.version);
-  if (!version.ok()) return finish("failed", json::object(), version.status().message());
+  if (!claimed.error.empty()) return finish("failed", json::object(), claimed.error);
   pipeline::CompileOptions co;
   if (options_.compile_options) co = options_.compile_options();
   else co.workdir = options_.workdir;
-  auto resolver = metadata::EnvironmentResolver(store_, options_.secrets, version->environment, false);
-  if (!resolver.ok()) return finish("failed", json::object(), resolver.status().message());
-  co.load.resolver = std::move(*resolver);
+  co.load.resolver = claimed.resolver;
   co.overrides.insert(co.overrides.end(), run.overrides.begin(), run.overrides.end());
-  auto plan = pipeline::CompileString(version->spec, run.pipeline + ".yaml", options_.workdir, co);
+  auto plan = pipeline::CompileString(claimed.spec, run.pipeline + ".yaml", options_.workdir, co);
   if (!plan.ok()) {
     return finish("failed", json::object(),
                   fmt::format("version {} does not compile here: {}", run.version, plan.status().message()));
@@ -161,7 +157,7 @@ Status Worker::Execute(const metadata::RunRecord& run) {
   json summary = json::object();
   bool cancelled = false, lost = false, shutdown = false;
   {
-    Heartbeat hb(store_, run, options_.id, options_.lease_micros, stopping_);
+    Heartbeat hb(queue_, run, options_.id, options_.lease_micros, stopping_);
     if (stream) {
       engine::StreamOptions so;
       so.workdir = options_.workdir;
@@ -191,37 +187,10 @@ Status Worker::Execute(const metadata::RunRecord& run) {
   }
   if (shutdown && stream && result.ok()) {
     log("the worker is shutting down: the stream goes back to the queue and resumes from its checkpoint");
-    return store_.ReleaseRun(run.id, options_.id);
+    return queue_.Release(run.id, options_.id);
   }
   if (cancelled) return finish("cancelled", summary, "cancelled on request");
-  if (result.ok()) {
-    SLUICE_RETURN_IF_ERROR(finish("succeeded", summary, ""));
-    if (options_.on_succeeded) options_.on_succeeded(run);
-    return Status::OK();
-  }
-  SLUICE_RETURN_IF_ERROR(finish("failed", summary, result.ToString()));
-
-  // A retry: a new run of the same version and logical time, after a backoff.
-  const bool retry = stream || run.attempt < options_.retry.max_attempts;
-  if (!retry || stopping_) return Status::OK();
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  const int64_t delay = scheduler::RetryDelayMicros(options_.retry, static_cast<int>(run.attempt), rng());
-  metadata::RunRecord next = run;
-  next.id = metadata::NewRunId(clock_.NowMicros());
-  next.cause = "retry";
-  next.status = "queued";
-  next.attempt = run.attempt + 1;
-  next.created_at = 0;
-  next.started_at.reset();
-  next.finished_at.reset();
-  next.summary.clear();
-  next.error.clear();
-  next.not_before = clock_.NowMicros() + delay;
-  next.cancel_requested = false;
-  next.lease_owner.clear();
-  SLUICE_RETURN_IF_ERROR(store_.CreateRun(next));
-  log(fmt::format("retry as run {} (attempt {}) in {}", next.id, next.attempt, FormatDuration(delay)));
-  return Status::OK();
+  return finish(result.ok() ? "succeeded" : "failed", summary, result.ok() ? "" : result.ToString());
 }
 
 }  // namespace sluice::worker

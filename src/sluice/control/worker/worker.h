@@ -1,10 +1,10 @@
-// Worker: executes runs from the metadata store's queue (DESIGN §2, §9). A worker thread claims
-// the oldest due run (a lease with expiry: a worker that dies loses its runs to another after the
-// lease), compiles the pipeline version the run is pinned to, and executes it — a batch run once,
-// a stream run until it is cancelled — renewing the lease meanwhile and watching for
+// Worker: executes runs from a RunQueue (DESIGN §2, §9) — the metadata database in `sluice
+// serve`, the HTTP API in `sluice worker --server URL`. A worker thread claims the oldest due run
+// (a lease with expiry: a worker that dies loses its runs to another after the lease), compiles
+// the pipeline version the run is pinned to in its environment, and executes it — a batch run
+// once, a stream run until it is cancelled — renewing the lease meanwhile and watching for
 // cancellation. The run ends succeeded, failed or cancelled with its per-component counts and a
-// log; a failed run is retried as a new run (attempt + 1) after an exponential backoff with
-// jitter, up to the retry policy's attempts (streams: always, so they keep running).
+// log; the queue retries a failed run (see StoreRunQueue::Finish).
 //
 // Cancellation: a stream stops at the end of its current epoch; a batch run finishes what it is
 // doing (its sinks commit atomically, so a cancelled batch run is all or nothing).
@@ -19,9 +19,7 @@
 #include <vector>
 
 #include "sluice/base/clock.h"
-#include "sluice/control/metadata/metadata_store.h"
-#include "sluice/control/metadata/secret_box.h"
-#include "sluice/control/scheduler/backoff.h"
+#include "sluice/control/worker/run_queue.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::worker {
@@ -33,16 +31,11 @@ struct WorkerOptions {
   int64_t lease_micros = 30'000'000;
   int poll_interval_ms = 500;  // between looks at an empty queue
   std::function<pipeline::CompileOptions()> compile_options;
-  scheduler::RetryPolicy retry;
-  // Opens the ${secret.*} a pipeline's environment holds (nullptr: specs cannot use secrets).
-  const metadata::SecretBox* secrets = nullptr;
-  // Called after a run succeeded (the scheduler triggers the pipelines that depend on it).
-  std::function<void(const metadata::RunRecord&)> on_succeeded;
 };
 
 class Worker {
  public:
-  Worker(metadata::MetadataStore& store, WorkerOptions options);
+  Worker(RunQueue& queue, WorkerOptions options);
   ~Worker();  // Stop()
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -56,10 +49,10 @@ class Worker {
   Result<bool> RunOnce();
 
  private:
-  Status Execute(const metadata::RunRecord& run);
+  Status Execute(const ClaimedRun& claimed);
   void Loop();
 
-  metadata::MetadataStore& store_;
+  RunQueue& queue_;
   WorkerOptions options_;
   const Clock& clock_;
   std::atomic<bool> stopping_{false};

@@ -32,15 +32,18 @@ class WorkerTest : public ::testing::Test {
     auto store = metadata::MetadataStore::Open("sqlite:" + (dir_ / "meta.db").string(), &clock_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
+    StoreRunQueue::Options qo;
+    qo.clock = &clock_;
+    qo.retry.max_attempts = 3;
+    qo.retry.initial_delay_micros = 10'000'000;
+    qo.retry.jitter = 0.2;
+    queue_ = std::make_unique<StoreRunQueue>(*store_, qo);
     WorkerOptions o;
     o.id = "w1";
     o.workdir = dir_.string();
     o.clock = &clock_;
     o.lease_micros = 300'000;  // renewed every 100 ms (real time)
-    o.retry.max_attempts = 3;
-    o.retry.initial_delay_micros = 10'000'000;
-    o.retry.jitter = 0.2;
-    worker_ = std::make_unique<Worker>(*store_, o);
+    worker_ = std::make_unique<Worker>(*queue_, o);
   }
   void TearDown() override {
     worker_.reset();
@@ -71,6 +74,7 @@ class WorkerTest : public ::testing::Test {
   fs::path dir_;
   ManualClock clock_;
   std::unique_ptr<metadata::MetadataStore> store_;
+  std::unique_ptr<StoreRunQueue> queue_;
   std::unique_ptr<Worker> worker_;
 };
 

@@ -1,0 +1,133 @@
+// sluice worker --server URL: a worker on this (or another) machine that claims runs from a
+// `sluice serve` through its API and executes them here, with its own workdir.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/base/logging.h"
+#include "sluice/client/api_client.h"
+#include "sluice/client/client_config.h"
+#include "sluice/control/metadata/environment.h"
+#include "sluice/control/worker/worker.h"
+#include "verbs.h"
+
+namespace sluice::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::atomic<bool> g_worker_stop{false};
+void OnWorkerSignal(int) { g_worker_stop.store(true); }
+
+// The run queue over the HTTP API (/api/v1/workers, /api/v1/runs/{id}/...).
+class HttpRunQueue final : public worker::RunQueue {
+ public:
+  explicit HttpRunQueue(client::ApiClient client) : client_(std::move(client)) {}
+
+  Result<std::optional<worker::ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros) override {
+    SLUICE_ASSIGN_OR_RETURN(auto r, Call("POST", "/api/v1/workers/" + client::UrlEncode(worker) + "/claim",
+                                         json{{"lease_ms", lease_micros / 1000}}));
+    if (r.status == 204) return std::optional<worker::ClaimedRun>();
+    const json& j = r.json;
+    worker::ClaimedRun c;
+    const json& run = j["run"];
+    c.run.id = run.value("id", "");
+    c.run.ns = run.value("namespace", "");
+    c.run.pipeline = run.value("pipeline", "");
+    c.run.version = run.value("version", int64_t{0});
+    c.run.cause = run.value("cause", "");
+    c.run.attempt = run.value("attempt", int64_t{1});
+    c.run.logical_time = run.value("logical_time", int64_t{0});
+    c.run.status = "running";
+    if (run.contains("overrides") && run["overrides"].is_array()) c.run.overrides = run["overrides"].get<std::vector<std::string>>();
+    c.spec = j.value("spec", "");
+    c.error = j.value("error", "");
+    std::map<std::string, std::string> secrets;
+    if (j.contains("secrets") && j["secrets"].is_object()) {
+      for (const auto& [k, v] : j["secrets"].items()) secrets[k] = v.get<std::string>();
+    }
+    c.resolver = metadata::ResolverFromValues(j.contains("config") ? j["config"] : json::object(), std::move(secrets));
+    return std::optional<worker::ClaimedRun>(std::move(c));
+  }
+
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override {
+    SLUICE_ASSIGN_OR_RETURN(auto r, Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/lease",
+                                         json{{"worker", worker}, {"lease_ms", lease_micros / 1000}}));
+    return r.json.value("cancel_requested", false);
+  }
+
+  Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
+                const std::string& summary, const std::string& error) override {
+    json s = json::parse(summary, nullptr, false);
+    return Call("POST", "/api/v1/runs/" + client::UrlEncode(run.id) + "/finish",
+                json{{"worker", worker}, {"status", status}, {"summary", s.is_object() ? s : json::object()}, {"error", error}})
+        .status();
+  }
+
+  Status Release(const std::string& run_id, const std::string& worker) override {
+    return Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/release", json{{"worker", worker}}).status();
+  }
+
+  Status Log(const std::string& run_id, const std::string& text) override {
+    return Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/log", json{{"text", text}}).status();
+  }
+
+ private:
+  Result<client::ApiResponse> Call(const char* method, const std::string& path, const json& body) {
+    std::lock_guard lock(mu_);  // one connection, shared by the worker's threads
+    SLUICE_ASSIGN_OR_RETURN(auto r, client_.Request(method, path, body.dump()));
+    if (!r.ok()) return client::StatusFromResponse(r);
+    return r;
+  }
+  std::mutex mu_;
+  client::ApiClient client_;
+};
+
+}  // namespace
+
+int Worker(const WorkerVerbOptions& o) {
+  client::ClientFlags flags;
+  flags.server = o.server;
+  flags.token = o.token;
+  auto config = client::ClientConfig::Resolve(flags);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return kExitInvalid;
+  }
+  auto api = client::ApiClient::Create(config->ToOptions());
+  if (!api.ok()) {
+    std::fprintf(stderr, "%s\n", api.status().message().c_str());
+    return kExitInvalid;
+  }
+  if (auto ready = api->Get("/api/v1/ready"); !ready.ok()) {
+    std::fprintf(stderr, "%s\n", ready.status().message().c_str());
+    return kExitFailure;
+  }
+  HttpRunQueue queue(std::move(*api));
+  worker::WorkerOptions wo;
+  wo.workdir = o.workdir;
+  const std::string workdir = o.workdir;
+  wo.compile_options = [workdir] { return MakeCompileOptions(workdir, "", {}); };
+  worker::Worker w(queue, wo);
+  struct sigaction sa {};
+  sa.sa_handler = OnWorkerSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  std::fprintf(stderr, "sluice worker %s: executing runs from %s with %d thread(s), workdir %s\n", w.id().c_str(),
+               config->server.c_str(), o.threads, o.workdir.c_str());
+  w.Start(o.threads);
+  while (!g_worker_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::fprintf(stderr, "sluice worker: stopping (streams finish their epoch and go back to the queue)\n");
+  w.Stop();
+  return kExitOk;
+}
+
+}  // namespace sluice::cli
