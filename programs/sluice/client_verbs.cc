@@ -528,9 +528,39 @@ int Secret(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
+// login: checks that the server answers, then keeps the server and token in the client config
+// (mode 0600) for the other verbs.
+int Login(const ClientOptions& o) {
+  client::ClientFlags flags;
+  flags.server = o.server;
+  flags.token = o.token;
+  auto config = client::ClientConfig::Resolve(flags);
+  if (!config.ok()) return Fail(config.status());
+  if (!o.token) {
+    std::fprintf(stderr, "token (input is read from stdin): ");
+    auto token = ReadInput("-");
+    if (!token.ok()) return Fail(token.status());
+    std::string t = *token;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    config->token = t;
+  }
+  auto c = client::ApiClient::Create(config->ToOptions());
+  if (!c.ok()) return Fail(c.status());
+  auto ready = c->Get("/api/v1/ready");
+  if (!ready.ok()) return Fail(ready.status());
+  auto path = client::ClientConfig::DefaultPath();
+  if (!path.ok()) return Fail(path.status());
+  client::ClientConfig stored = *config;
+  if (Status st = stored.Save(*path); !st.ok()) return Fail(st);
+  PrintDocument(json{{"server", config->server}, {"config", *path}}.dump(2), o.output,
+                "logged in to " + config->server + " (server and token kept in " + *path + ", mode 0600)\n");
+  return kExitOk;
+}
+
 }  // namespace
 
 int Client(const ClientOptions& o) {
+  if (o.verb == "login") return Login(o);
   auto c = Connect(o);
   if (!c.ok()) return Fail(c.status());
   if (o.verb == "apply") return Apply(*c, o);

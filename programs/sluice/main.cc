@@ -193,6 +193,8 @@ int main(int argc, char** argv) {
   ingest->add_option("-f,--file", client_opts.file, "NDJSON file (default: stdin)");
   ingest->add_option("--batch", client_opts.batch, "Events per request")->default_str("1000")->check(CLI::Range(1, 100000));
   client_cmds.emplace_back(ingest, "ingest");
+  auto* login = app.add_subcommand("login", "Check that the server answers and keep its URL and your token for the other commands (client config, mode 0600). The token comes from --token or stdin");
+  client_cmds.emplace_back(login, "login");
   auto* newcmd = app.add_subcommand("new", "Render a template on the server with parameter values (checked all at once); --apply creates the pipeline");
   newcmd->add_option("--template", client_opts.template_name, "NAMESPACE/NAME of the template")->required();
   newcmd->add_option("--set", client_opts.sets, "A parameter value NAME=VALUE (repeatable)");

@@ -2,6 +2,7 @@
 // HTTP: apply, versions, describe, list, delete, ingest into the log, bad input with exit code 2,
 // the loopback-only default, and a clean stop on SIGTERM.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -280,6 +281,23 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
                    "path=" + (dir_ / "in.ndjson"), "--apply"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   EXPECT_NE(made.out.find("created from template"), std::string::npos) << made.out;
+}
+
+TEST_F(Serve, LoginKeepsTheServerAndTokenForTheOtherVerbs) {
+  const std::string config = dir_ / "cfg/client.json";
+  auto login = RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' login --server " + url_ +
+                                                " --token t0ken-123"});
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(config.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(ReadFile(config).find("t0ken-123"), std::string::npos);
+  // No --server: the config's.
+  auto ls = RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' ls pipelines -o json"});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  auto down = RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' login --server http://127.0.0.1:1 --token x"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(ReadFile(config).find(url_), std::string::npos) << "a failed login keeps the old config";
 }
 
 // A server without an embedded worker, and a `sluice worker --server` process doing the work in
