@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
   serve->add_option("--metadata", serve_opts.metadata, "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)");
   serve->add_option("--io-threads", serve_opts.io_threads, "Threads serving requests")->default_str("4");
   serve->add_option("--ingest-rate", serve_opts.ingest_rate, "Ingest requests per second per client (burst: twice that)")->default_str("1000");
+  serve->add_option("--ingest-kafka", serve_opts.ingest_kafka, "Kafka bootstrap servers: ingest into the Kafka topics ingest.<stream> (which must exist), and http sources read them (default: the embedded log)");
   serve->add_option("--workers", serve_opts.workers, "Embedded worker threads that execute runs (0: none)")->default_str("1")->check(CLI::Range(0, 64));
   serve->add_flag("--insecure-dev", serve_opts.insecure_dev, "Allow listening on a non-loopback address although the API has no authentication yet");
 

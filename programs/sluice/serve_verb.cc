@@ -76,9 +76,15 @@ int Serve(const ServeOptions& o) {
   ao.ingest_requests_per_second = o.ingest_rate;
   ao.ingest_burst = o.ingest_rate * 2;
   const std::string workdir = o.workdir;
-  ao.compile_options = [workdir] { return MakeCompileOptions(workdir, "", {}); };
-  auto compile = [workdir](const std::string& spec) {
-    return pipeline::CompileString(spec, "spec.yaml", workdir, MakeCompileOptions(workdir, "", {}));
+  const std::string ingest_kafka = o.ingest_kafka;
+  ao.ingest_kafka_brokers = ingest_kafka;
+  ao.compile_options = [workdir, ingest_kafka] {
+    auto co = MakeCompileOptions(workdir, "", {});
+    co.ingest_kafka_brokers = ingest_kafka;
+    return co;
+  };
+  auto compile = [compile_options = ao.compile_options, workdir](const std::string& spec) {
+    return pipeline::CompileString(spec, "spec.yaml", workdir, compile_options());
   };
   scheduler::Scheduler sched(**store, SystemClock::Get(), compile);
   worker::StoreRunQueue::Options qo;

@@ -98,6 +98,7 @@ struct ServeOptions {
   int io_threads = 4;
   double ingest_rate = 1000;  // requests per second per principal
   int workers = 1;            // embedded worker threads (0: none; runs wait for `sluice worker`)
+  std::string ingest_kafka;   // Kafka brokers: the ingest transport (default: the embedded log)
   bool insecure_dev = false;
 };
 // The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.

@@ -889,6 +889,11 @@ void Compiler::CompileStreamSource(PlanNode& node, const Component& c) {
     // pipeline reads that topic like any log source.
     CheckKeys(n, name, "an http source", {"kind", "stream", "format", "schema", "raw", "event_time", "start", "description"});
     cfg.log_root = LogRoot();
+    if (!options_.ingest_kafka_brokers.empty()) {
+      cfg.kind = engine::StreamSourceConfig::Kind::kKafka;
+      cfg.brokers = options_.ingest_kafka_brokers;
+      cfg.group = plan_.pipeline.empty() ? "sluice" : "sluice." + plan_.pipeline;
+    }
     if (auto st = Str(n, "stream", name, true)) {
       if (!IsIdentifier(*st)) Error(n["stream"], name, fmt::format("stream '{}' must be a name like orders ([a-z_][a-z0-9_]*)", *st));
       cfg.topic = engine::IngestTopic(*st);

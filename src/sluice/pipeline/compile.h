@@ -32,6 +32,9 @@ struct CompileOptions {
   // Looks up the columns of a warehouse table ("silver.dim_customer") for lookups.
   std::function<Result<SchemaPtr>(const std::string& url, const std::string& table)> warehouse_schema;
   std::vector<std::string> overrides;  // --set path=value
+  // When set, the ingest API's transport is Kafka at these brokers: `http` sources read the
+  // Kafka topic ingest.<stream> instead of the embedded log's.
+  std::string ingest_kafka_brokers;
   config::LoadOptions load;
 };
 

@@ -33,6 +33,9 @@ struct ApiOptions {
   double ingest_requests_per_second = 500;
   double ingest_burst = 1000;
   int64_t idempotency_ttl_micros = 24ll * 3600 * 1000000;
+  // Kafka bootstrap servers: the ingest transport is the Kafka topic ingest.<stream> (which must
+  // exist) instead of the embedded log.
+  std::string ingest_kafka_brokers;
 };
 
 struct IngestState;

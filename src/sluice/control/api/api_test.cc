@@ -3,6 +3,7 @@
 // OpenAPI document.
 #include "sluice/control/api/api.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -12,6 +13,7 @@
 
 #include "sluice/control/http/pagination.h"
 #include "sluice/control/scheduler/scheduler_service.h"
+#include "sluice/connectors/kafka/kafka.h"
 #include "sluice/log/log.h"
 
 namespace sluice::api {
@@ -433,6 +435,30 @@ TEST_F(Api, IngestAppendsNdjsonAndArraysDurablyAllOrNothing) {
   for (auto& v : ReadTopic(dir_.string() + "/log", "ingest.clicks")) got.insert(json::parse(v).dump());
   const std::multiset<std::string> expected = {R"({"id":1})", R"({"id":2})", R"({"id":3})", R"({"id":4})", R"({"id":5})"};
   EXPECT_EQ(got, expected);
+}
+
+TEST_F(Api, IngestIntoKafkaWhenConfigured) {
+  auto cluster = kafka::MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ASSERT_TRUE((*cluster)->CreateTopic("ingest.clicks", 2).ok());
+  context_->options.ingest_kafka_brokers = (*cluster)->bootstrap_servers();
+  auto ok = Call("POST", "/api/v1/ingest/clicks", "{\"id\": 1}\n{\"id\": 2}\n{\"id\": 3}", "application/x-ndjson");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(Body(ok)["transport"], "kafka");
+  EXPECT_EQ(Body(Call("POST", "/api/v1/ingest/missing", "{}", "application/json"))["code"], "not_found");
+  auto consumer = kafka::Consumer::Open({.brokers = (*cluster)->bootstrap_servers()});
+  ASSERT_TRUE(consumer.ok());
+  std::map<int32_t, int64_t> start = {{0, 0}, {1, 0}}, stop;
+  for (int32_t p = 0; p < 2; ++p) stop[p] = (*consumer)->Watermarks("ingest.clicks", p, 10000)->second;
+  (*consumer)->SetStopOffsets(stop);
+  ASSERT_TRUE((*consumer)->Assign("ingest.clicks", start).ok());
+  std::multiset<std::string> got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!(*consumer)->AtStop() && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE((*consumer)->Poll(100, 100, [&](int32_t, int64_t, std::string_view, std::string_view v) { got.insert(std::string(v)); }).ok());
+  }
+  EXPECT_EQ(got, (std::multiset<std::string>{"{\"id\": 1}", "{\"id\": 2}", "{\"id\": 3}"}));
+  context_->options.ingest_kafka_brokers.clear();
 }
 
 TEST_F(Api, AnIdempotencyKeyAppendsOnce) {

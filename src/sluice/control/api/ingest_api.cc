@@ -19,6 +19,8 @@
 #include "sluice/base/logging.h"
 #include "sluice/control/api/api.h"
 #include "sluice/control/api/rate_limiter.h"
+#include "sluice/connectors/kafka/kafka.h"
+#include "sluice/engine/plan/plan.h"
 #include "sluice/log/log.h"
 
 namespace sluice::api {
@@ -31,6 +33,8 @@ struct IngestState {
   std::map<std::string, std::shared_ptr<log::Log>> logs;  // GUARDED_BY(mu); by stream
   std::atomic<uint64_t> round_robin{0};
   std::array<std::mutex, 64> key_locks;  // requests with the same idempotency key, one at a time
+  std::mutex kafka_mu;                    // one request at a time through the producer
+  std::unique_ptr<kafka::Producer> producer;  // GUARDED_BY(kafka_mu); opened on first use
 };
 
 ApiContext::ApiContext(metadata::MetadataStore& s, ApiOptions o)
@@ -48,10 +52,11 @@ using http::Response;
 constexpr size_t kMaxEventBytes = 1 << 20;
 constexpr size_t kMaxReportedErrors = 20;
 
+// As `http` sources name streams: [a-z_][a-z0-9_]{0,62}.
 bool ValidStreamName(std::string_view s) {
-  if (s.empty() || s.size() > 190 || s == "." || s == "..") return false;
+  if (s.empty() || s.size() > 63 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
   for (char c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
   }
   return true;
 }
@@ -154,11 +159,32 @@ Result<std::shared_ptr<log::Log>> StreamLog(ApiContext& ctx, const std::string& 
   return *existing;
 }
 
+// Produces the events to one partition of the Kafka topic ingest.<stream> and waits until the
+// brokers acknowledged every one (an idempotent producer: a retried send is not duplicated).
+Result<int32_t> AppendToKafka(ApiContext& ctx, const std::string& stream, uint64_t pick,
+                              const std::vector<std::string_view>& events) {
+  IngestState& st = *ctx.ingest;
+  std::lock_guard lock(st.kafka_mu);
+  if (!st.producer) {
+    kafka::ProducerOptions po;
+    po.brokers = ctx.options.ingest_kafka_brokers;
+    SLUICE_ASSIGN_OR_RETURN(st.producer, kafka::Producer::Open(po));
+  }
+  const std::string topic = engine::IngestTopic(stream);
+  SLUICE_ASSIGN_OR_RETURN(int partitions, st.producer->PartitionCount(topic, 10000));
+  const auto partition = static_cast<int32_t>(pick % static_cast<uint64_t>(partitions));
+  for (const auto& e : events) SLUICE_RETURN_IF_ERROR(st.producer->Produce(topic, partition, {}, e));
+  Status flushed = st.producer->Flush(30000);
+  if (!flushed.ok()) st.producer.reset();  // a fatal producer error sticks: start over next time
+  SLUICE_RETURN_IF_ERROR(flushed);
+  return partition;
+}
+
 Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string stream(p.Get("stream"));
   if (!ValidStreamName(stream)) {
     return http::FieldProblem(http::codes::kInvalidField, "stream",
-                              "a stream name is 1 to 190 characters of A-Z a-z 0-9 . _ -");
+                              "a stream name is [a-z_][a-z0-9_]{0,62}, as http sources name it");
   }
   // Until principals exist, the remote address is the principal.
   if (int64_t wait = ctx.ingest->limiter.Allow(req.remote_address); wait > 0) {
@@ -210,20 +236,28 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
   }
   if (ev.views.empty()) return http::MakeProblem(http::codes::kInvalidBody, "the request holds no events");
 
-  auto lg = StreamLog(ctx, stream);
-  if (!lg.ok()) return http::ProblemFromStatus(lg.status());
-  const int partitions = (*lg)->partitions();
-  const int partition = static_cast<int>((key ? Hash64(*key) : ctx.ingest->round_robin.fetch_add(1)) %
-                                         static_cast<uint64_t>(partitions));
-  auto offset = (*lg)->Append(partition, ev.views);
-  if (!offset.ok()) {
-    SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", offset.status().ToString()});
-    return http::ProblemFromStatus(offset.status());
+  const uint64_t pick = key ? Hash64(*key) : ctx.ingest->round_robin.fetch_add(1);
+  json out = {{"stream", stream}, {"accepted", ev.views.size()}};
+  if (!ctx.options.ingest_kafka_brokers.empty()) {
+    auto at = AppendToKafka(ctx, stream, pick, ev.views);
+    if (!at.ok()) {
+      SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", at.status().ToString()});
+      return http::ProblemFromStatus(at.status());
+    }
+    out["partition"] = *at;
+    out["transport"] = "kafka";
+  } else {
+    auto lg = StreamLog(ctx, stream);
+    if (!lg.ok()) return http::ProblemFromStatus(lg.status());
+    const int partition = static_cast<int>(pick % static_cast<uint64_t>((*lg)->partitions()));
+    auto offset = (*lg)->Append(partition, ev.views);
+    if (!offset.ok()) {
+      SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", offset.status().ToString()});
+      return http::ProblemFromStatus(offset.status());
+    }
+    out["partition"] = partition;
+    out["first_offset"] = *offset;
   }
-  const json out = {{"stream", stream},
-                    {"accepted", ev.views.size()},
-                    {"partition", partition},
-                    {"first_offset", *offset}};
   const std::string body = out.dump();
   if (key) {
     Status st = ctx.store.PutIngestKey(stream, *key, body, ctx.options.idempotency_ttl_micros);
