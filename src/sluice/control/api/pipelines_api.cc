@@ -85,6 +85,10 @@ Response Apply(ApiContext& ctx, const Request& req) {
     if (Status st = ctx.scheduler->SetSchedule(plan->namespace_, plan->pipeline, plan->schedule); !st.ok()) {
       return http::ProblemFromStatus(st);
     }
+    // A stream runs from when it is applied (a new version replaces the running one).
+    if (Status st = ctx.scheduler->KeepStreamRunning(plan->namespace_, plan->pipeline); !st.ok()) {
+      return http::ProblemFromStatus(st);
+    }
   }
   json out = PipelineJson(applied->pipeline);
   out["version"] = applied->version;
@@ -129,6 +133,16 @@ Response Get(ApiContext& ctx, const PathParams& p) {
 
 Response Delete(ApiContext& ctx, const PathParams& p) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
+  // Its live runs end first (a stream at the end of its epoch).
+  for (const char* status : {"queued", "running"}) {
+    metadata::RunFilter f;
+    f.ns = ns;
+    f.pipeline = name;
+    f.status = status;
+    if (auto runs = ctx.store.ListRuns(f, std::nullopt, 1000); runs.ok()) {
+      for (const auto& r : *runs) (void)ctx.store.CancelRun(r.id);
+    }
+  }
   Status st = ctx.store.DeletePipeline(ns, name);
   if (!st.ok()) return http::ProblemFromStatus(st);
   if (ctx.scheduler) (void)ctx.scheduler->SetSchedule(ns, name, "");
@@ -140,6 +154,9 @@ Response SetPaused(ApiContext& ctx, const PathParams& p, bool paused) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
   Status st = ctx.store.SetPaused(ns, name, paused);
   if (!st.ok()) return http::ProblemFromStatus(st);
+  if (ctx.scheduler) {
+    if (Status kept = ctx.scheduler->KeepStreamRunning(ns, name); !kept.ok()) return http::ProblemFromStatus(kept);
+  }
   auto pipeline = ctx.store.GetPipeline(ns, name);
   if (!pipeline.ok()) return http::ProblemFromStatus(pipeline.status());
   return Response::Json(200, PipelineJson(*pipeline));

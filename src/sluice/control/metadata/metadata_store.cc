@@ -231,8 +231,10 @@ bool FinalStatus(std::string_view s) { return s == "succeeded" || s == "failed" 
 std::string NewRunId(int64_t now_micros) {
   static std::mutex mu;
   static std::mt19937_64 rng{std::random_device{}()};
+  static int64_t last = 0;  // ids made in one process sort in the order they were made
   std::lock_guard lock(mu);
-  return fmt::format("r{:013x}{:08x}", static_cast<uint64_t>(now_micros), static_cast<uint32_t>(rng()));
+  last = std::max(last + 1, now_micros);
+  return fmt::format("r{:013x}{:08x}", static_cast<uint64_t>(last), static_cast<uint32_t>(rng()));
 }
 
 MetadataStore::MetadataStore(std::unique_ptr<SqlDb> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}

@@ -74,6 +74,34 @@ Result<std::vector<std::string>> Scheduler::Tick() {
   return created;
 }
 
+Status Scheduler::KeepStreamRunning(const std::string& ns, const std::string& name) {
+  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.GetPipeline(ns, name));
+  if (pipeline.mode != "stream") return Status::OK();
+  std::vector<metadata::RunRecord> live;
+  for (const char* status : {"queued", "running"}) {
+    metadata::RunFilter f;
+    f.ns = ns;
+    f.pipeline = name;
+    f.status = status;
+    SLUICE_ASSIGN_OR_RETURN(auto runs, store_.ListRuns(f, std::nullopt, 100));
+    live.insert(live.end(), runs.begin(), runs.end());
+  }
+  bool current = false, old_running = false;
+  for (const auto& r : live) {
+    if (pipeline.paused || r.version != pipeline.latest_version) {
+      if (!r.cancel_requested) {
+        auto cancelled = store_.CancelRun(r.id);
+        if (!cancelled.ok() && cancelled.status().code() != StatusCode::kFailedPrecondition) return cancelled.status();
+      }
+      old_running |= r.status == "running";
+    } else {
+      current = true;
+    }
+  }
+  if (pipeline.paused || current || old_running) return Status::OK();
+  return Trigger(ns, name, "stream", clock_.NowMicros()).status();
+}
+
 Result<std::vector<std::string>> Scheduler::Backfill(const std::string& ns, const std::string& name, int64_t from_micros,
                                                      int64_t to_micros, size_t limit) {
   SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.GetPipeline(ns, name));
@@ -127,6 +155,18 @@ Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRe
   return created;
 }
 
+Status Scheduler::KeepStreamsRunning() {
+  std::optional<std::pair<std::string, std::string>> after;
+  for (;;) {
+    SLUICE_ASSIGN_OR_RETURN(auto page, store_.ListPipelines(std::nullopt, after, 200));
+    for (const auto& p : page) {
+      if (p.mode == "stream") SLUICE_RETURN_IF_ERROR(KeepStreamRunning(p.ns, p.name));
+    }
+    if (page.size() < 200) return Status::OK();
+    after = std::make_pair(page.back().ns, page.back().name);
+  }
+}
+
 void Scheduler::Start(int interval_ms) {
   {
     std::lock_guard lock(mu_);
@@ -138,6 +178,8 @@ void Scheduler::Start(int interval_ms) {
       lock.unlock();
       auto r = Tick();
       if (!r.ok()) SLUICE_LOG(Warn, "scheduler.tick_failed", {"error", r.status().ToString()});
+      Status streams = KeepStreamsRunning();
+      if (!streams.ok()) SLUICE_LOG(Warn, "scheduler.streams_failed", {"error", streams.ToString()});
       lock.lock();
       cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [&] { return stop_; });
     }

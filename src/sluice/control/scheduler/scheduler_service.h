@@ -54,6 +54,13 @@ class Scheduler {
                                       int64_t logical_time, std::optional<int64_t> version = std::nullopt,
                                       const std::vector<std::string>& overrides = {});
 
+  // Keeps a stream pipeline running: one live (queued or running) run of its latest version.
+  // Live runs of older versions are cancelled (they stop at the end of their epoch) and the new
+  // version's run is queued only once they ended, so two runs never share its checkpoints; a
+  // paused pipeline's runs are cancelled. Tick calls it for every stream pipeline.
+  Status KeepStreamRunning(const std::string& ns, const std::string& name);
+  Status KeepStreamsRunning();  // for every stream pipeline
+
   // A thread that ticks every `interval_ms` until Stop.
   void Start(int interval_ms = 1000);
   void Stop();

@@ -157,5 +157,41 @@ TEST_F(SchedulerTest, ASucceededRunTriggersThePipelinesReadingItsOutput) {
   EXPECT_TRUE(Runs("bystander").empty());
 }
 
+TEST_F(SchedulerTest, AStreamKeepsOneLiveRunOfItsLatestVersion) {
+  auto apply = [&](const std::string& spec) {
+    ASSERT_TRUE(store_->ApplyPipeline("ops", "s", spec, std::to_string(std::hash<std::string>{}(spec)), "", "stream", "t", "").ok());
+  };
+  apply("v1");
+  ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
+  ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
+  auto runs = Runs("s");
+  ASSERT_EQ(runs.size(), 1u) << "one live run, not one per call";
+  EXPECT_EQ(runs[0].cause, "stream");
+  EXPECT_EQ(runs[0].version, 1);
+
+  // v1 is running when v2 arrives: v1 is asked to stop; v2 waits until v1 has ended.
+  ASSERT_TRUE(store_->ClaimRun("w", 60'000'000)->has_value());
+  apply("v2");
+  ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
+  runs = Runs("s");
+  ASSERT_EQ(runs.size(), 1u) << "no second run while v1 still runs";
+  EXPECT_TRUE(store_->GetRun(runs[0].id)->cancel_requested);
+  ASSERT_TRUE(store_->FinishRun(runs[0].id, "w", "cancelled", "", "").ok());
+  ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
+  runs = Runs("s");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].version, 2);
+  EXPECT_EQ(runs[0].status, "queued");
+
+  // Paused: the live run is cancelled and none is queued until it resumes.
+  ASSERT_TRUE(store_->SetPaused("ops", "s", true).ok());
+  ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
+  EXPECT_EQ(store_->GetRun(runs[0].id)->status, "cancelled");
+  EXPECT_EQ(Runs("s").size(), 2u);
+  ASSERT_TRUE(store_->SetPaused("ops", "s", false).ok());
+  ASSERT_TRUE(scheduler_->KeepStreamsRunning().ok());
+  EXPECT_EQ(Runs("s").size(), 3u);
+}
+
 }  // namespace
 }  // namespace sluice::scheduler
