@@ -1404,12 +1404,16 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
   if (!spec.IsMap()) {
     Error(spec.IsDefined() ? spec : root, "", "missing 'spec' with sources, transforms and sinks");
   } else {
-    CheckKeys(spec, "", "spec", {"mode", "schedule", "sources", "transforms", "sinks", "dead_letter"});
+    CheckKeys(spec, "", "spec", {"mode", "schedule", "timeout", "sources", "transforms", "sinks", "dead_letter"});
     plan_.mode = Str(spec, "mode", "").value_or("batch");
     if (auto sched = Str(spec, "schedule", "")) {
       plan_.schedule = *sched;
       plan_.schedule_location = Loc(spec["schedule"]);
       if (plan_.mode == "stream") Error(spec["schedule"], "", "a stream runs continuously: remove schedule, or use mode: batch");
+    }
+    if (spec["timeout"].IsDefined()) {
+      plan_.timeout_us = Duration(spec, "timeout", "").value_or(0);
+      if (plan_.mode == "stream") Error(spec["timeout"], "", "a stream runs continuously: remove timeout, or use mode: batch");
     }
     if (plan_.mode != "batch" && plan_.mode != "stream") Error(spec["mode"], "", "mode must be 'batch' or 'stream'");
     // Problems in metadata or top-level keys do not stop the components from being checked;

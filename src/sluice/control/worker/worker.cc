@@ -167,12 +167,31 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       summary = {{"components", CountsJson(r.components)}, {"epochs", r.epochs}, {"last_epoch", r.last_epoch},
                  {"records", r.records}, {"duration_ms", r.duration_ms}};
     } else {
+      // A timeout stops the run like a cancellation, but it ends failed (and is retried).
+      std::atomic<bool> stop_or_timeout{false};
+      std::atomic<bool> timed_out{false};
+      std::atomic<bool> done{false};
+      std::thread watch([&] {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(plan->timeout_us);
+        while (!done.load()) {
+          if (hb.stop.load()) stop_or_timeout = true;
+          if (plan->timeout_us > 0 && std::chrono::steady_clock::now() >= deadline) {
+            timed_out = true;
+            stop_or_timeout = true;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      });
       engine::RunOptions ro;
+      ro.stop = &stop_or_timeout;
       ro.workdir = options_.workdir;
       ro.run_id = run.id;
       ro.logical_time_micros = run.logical_time;
       engine::RunResult r = engine::RunBatch(*plan, ro);
+      done = true;
+      watch.join();
       result = r.status;
+      if (timed_out) result = Status(StatusCode::kAborted, "timed out after " + FormatDuration(plan->timeout_us));
       summary = {{"components", CountsJson(r.components)}, {"dead_letters", r.dead_letters},
                  {"duration_ms", r.duration_ms}};
       if (!r.dead_letter_path.empty()) summary["dead_letter_path"] = r.dead_letter_path;
@@ -185,8 +204,9 @@ Status Worker::Execute(const ClaimedRun& claimed) {
     log("the lease was lost (another worker took the run over); this worker's result is dropped");
     return Status::OK();
   }
-  if (shutdown && stream && result.ok()) {
-    log("the worker is shutting down: the stream goes back to the queue and resumes from its checkpoint");
+  if (shutdown) {
+    // A stream resumes from its checkpoint; a stopped batch run committed nothing and runs again.
+    log("the worker is shutting down: the run goes back to the queue");
     return queue_.Release(run.id, options_.id);
   }
   if (cancelled) return finish("cancelled", summary, "cancelled on request");

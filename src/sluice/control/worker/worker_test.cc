@@ -129,6 +129,24 @@ TEST_F(WorkerTest, AFailedRunIsRetriedWithBackoffUntilItsAttemptsAreUsed) {
   EXPECT_EQ(store_->ListRuns(all, std::nullopt, 10)->size(), 3u);
 }
 
+TEST_F(WorkerTest, ABatchRunOverItsTimeoutStopsCommitsNothingAndIsRetried) {
+  {
+    std::ofstream in(dir_ / "big.ndjson");
+    for (int i = 1; i <= 300000; ++i) in << "{\"id\": " << i << "}\n";
+  }
+  std::string spec = BatchSpec((dir_ / "big.ndjson").string());
+  spec.replace(spec.find("spec:\n"), 6, "spec:\n  timeout: 1ms\n");
+  const std::string id = Queue("copy", spec);
+  ASSERT_TRUE(*worker_->RunOnce());
+  auto run = store_->GetRun(id);
+  EXPECT_EQ(run->status, "failed");
+  EXPECT_NE(run->error.find("timed out after"), std::string::npos) << run->error;
+  EXPECT_FALSE(fs::exists(dir_ / "out.ndjson")) << "a stopped run commits nothing";
+  metadata::RunFilter f;
+  f.status = "queued";
+  EXPECT_EQ(store_->ListRuns(f, std::nullopt, 10)->size(), 1u) << "retried";
+}
+
 TEST_F(WorkerTest, ACancelledQueuedRunNeverRuns) {
   std::ofstream(dir_ / "in.ndjson") << "{\"id\": 1}\n";
   const std::string id = Queue("copy", BatchSpec((dir_ / "in.ndjson").string()));

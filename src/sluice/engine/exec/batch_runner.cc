@@ -41,7 +41,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.run_id = result.run_id;
   ctx.run_epoch = options.logical_time_micros.value_or(started_at);
   ctx.epoch = ctx.run_epoch;
-  PlanEmitter emitter(plan, ops);
+  PlanEmitter emitter(plan, ops, options.stop);
   ctx.emitter = &emitter;
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     ops.push_back(CreateOperator(plan.nodes[i], i, ctx, counters[i], &progress));

@@ -5,6 +5,7 @@
 // Thread-safety: one Run() at a time per instance.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct RunOptions {
   // The time the run stands for (as a scheduler's logical date): warehouse commits, SCD2
   // versions and now() use it. Default: when the run starts.
   std::optional<int64_t> logical_time_micros;
+  // Set (cancellation, a timeout) to stop the run at its next batch; it then fails with Aborted
+  // and its sinks commit nothing.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RunResult {

@@ -6,7 +6,8 @@
 
 namespace sluice::engine {
 
-PlanEmitter::PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>>& ops) : ops_(ops) {
+PlanEmitter::PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>>& ops, const std::atomic<bool>* stop)
+    : ops_(ops), stop_(stop) {
   // Precompute consumers per (node, port index).
   routes_.resize(plan.nodes.size());
   for (size_t n = 0; n < plan.nodes.size(); ++n) {
@@ -15,6 +16,9 @@ PlanEmitter::PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>
 }
 
 Status PlanEmitter::Emit(size_t node, size_t port, const Batch& batch) {
+  if (stop_ && stop_->load(std::memory_order_relaxed)) {
+    return Status(StatusCode::kAborted, "the run was stopped (cancelled or timed out); nothing of it was committed");
+  }
   for (auto [consumer, slot] : routes_[node][port]) {
     SLUICE_RETURN_IF_ERROR(ops_[consumer]->Process(slot, batch));
   }

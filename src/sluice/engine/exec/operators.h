@@ -2,6 +2,8 @@
 // MakeOperator() in operator.h.
 #pragma once
 
+#include <atomic>
+
 #include <memory>
 
 #include "sluice/engine/exec/operator.h"
@@ -14,11 +16,14 @@ namespace sluice::engine {
 // Routes batches from a node's output port to its consumers, synchronously (depth first).
 class PlanEmitter final : public Emitter {
  public:
-  PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>>& ops);
+  // With `stop`, every batch first checks it: once set, Emit fails (Aborted), so the run stops
+  // within a batch and commits nothing (sinks commit at Close).
+  PlanEmitter(const Plan& plan, std::vector<std::unique_ptr<Operator>>& ops, const std::atomic<bool>* stop = nullptr);
   Status Emit(size_t node, size_t port, const Batch& batch) override;
 
  private:
   std::vector<std::unique_ptr<Operator>>& ops_;
+  const std::atomic<bool>* stop_;
   std::vector<std::vector<std::vector<std::pair<size_t, size_t>>>> routes_;
 };
 
