@@ -62,6 +62,17 @@ class Serve : public ::testing::Test {
     return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
   }
 
+  // A batch pipeline `name` whose validate needs ${config.min} and ${secret.blocked}; returns the spec's path.
+  std::string GuardedSpec(const std::string& name) {
+    const std::string spec = dir_ / (name + ".yaml");
+    WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name + ", namespace: ops}\nspec:\n  sources:\n"
+                    "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}, {name: user, type: string}]}}\n"
+                    "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= ${config.min}\"}, "
+                    "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
+                    "  sinks:\n    out: {kind: files, inputs: [ok], path: out/" + name + ".ndjson}\n");
+    return spec;
+  }
+
   TempDir dir_;
   std::string work_;
   std::string url_;
@@ -250,12 +261,7 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
 
   // A pipeline in prod: ${config.min} and ${secret.blocked} resolve when the worker runs it.
   WriteFile(dir_ / "in.ndjson", "{\"id\": 0, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"" + secret + "\"}\n{\"id\": 3, \"user\": \"b\"}\n");
-  const std::string spec = dir_ / "guarded.yaml";
-  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: guarded, namespace: ops}\nspec:\n  sources:\n"
-                  "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}, {name: user, type: string}]}}\n"
-                  "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= ${config.min}\"}, "
-                  "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
-                  "  sinks:\n    out: {kind: files, inputs: [ok], path: out/guarded.ndjson}\n");
+  const std::string spec = GuardedSpec("guarded");
   ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
   auto run = Cli({"run", "ops/guarded", "--wait", "-o", "json"});
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
@@ -320,12 +326,7 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   ASSERT_EQ(Cli({"apply", "-f", dir_ / "env.yaml"}).exit_code, 0);
   ASSERT_EQ(Cli({"secret", "set", "prod", "blocked"}, "mallory\n").exit_code, 0);
   WriteFile(dir_ / "in.ndjson", "{\"id\": 1, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"mallory\"}\n{\"id\": 0, \"user\": \"b\"}\n");
-  const std::string spec = dir_ / "remote.yaml";
-  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: remote, namespace: ops}\nspec:\n  sources:\n"
-                  "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}, {name: user, type: string}]}}\n"
-                  "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= ${config.min}\"}, "
-                  "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
-                  "  sinks:\n    out: {kind: files, inputs: [ok], path: out/remote.ndjson}\n");
+  const std::string spec = GuardedSpec("remote");
   ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
   auto queued = Cli({"run", "ops/remote", "-o", "json"});
   ASSERT_EQ(queued.exit_code, 0) << queued.err;
