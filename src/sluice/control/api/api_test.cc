@@ -393,6 +393,38 @@ spec:
 
   const json edges = Body(Call("GET", "/api/v1/lineage?pipeline=web/land"))["edges"];
   ASSERT_EQ(edges.size(), 2u) << edges.dump();
+  // Column level: each written column names the source column it comes from.
+  for (const auto& e : edges) {
+    if (e["direction"] != "out") continue;
+    EXPECT_EQ(e["columns"]["tag"], json::array({"files:/data/in.ndjson.tag"})) << e.dump();
+  }
+  const std::string shaped = R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: shape, namespace: web}
+spec:
+  sources:
+    items: {kind: lake, table: bronze.items}
+  transforms:
+    shaped: {kind: map, inputs: [items], select: {ident: id, score: "n * 2 + length(tag)"}}
+  sinks:
+    silver: {kind: lake, inputs: [shaped], table: silver.items}
+)yaml";
+  context_->options.compile_options = [this] {
+    pipeline::CompileOptions co;
+    co.workdir = dir_.string();
+    co.table_schema = [](const std::string&) -> Result<SchemaPtr> {
+      return SchemaPtr(std::make_shared<Schema>(std::vector<Field>{
+          Field{"id", DataType::String()}, Field{"n", DataType::Int64()}, Field{"tag", DataType::String()}}));
+    };
+    return co;
+  };
+  auto applied = ApplySpec(shaped);
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  const json silver = Body(Call("GET", "/api/v1/lineage?dataset=lake:silver.items"))["edges"];
+  ASSERT_EQ(silver.size(), 1u) << silver.dump();
+  EXPECT_EQ(silver[0]["columns"]["ident"], json::array({"lake:bronze.items.id"}));
+  EXPECT_EQ(silver[0]["columns"]["score"], json::array({"lake:bronze.items.n", "lake:bronze.items.tag"}));
+  context_->options.compile_options = nullptr;
   EXPECT_EQ(Body(Call("GET", "/api/v1/datasets/lake%3Anope"))["code"], "not_found");
   EXPECT_EQ(Call("DELETE", "/api/v1/pipelines/web/land").status, 204);
   EXPECT_TRUE(Body(Call("GET", "/api/v1/lineage?pipeline=web/land"))["edges"].empty());

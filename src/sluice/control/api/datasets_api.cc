@@ -1,6 +1,10 @@
 // Datasets: what applied pipelines read and write, with schema history and lineage
 // (dataset -> pipeline -> dataset), recorded from the compiled plan at every apply.
+#include <map>
+#include <set>
+
 #include "sluice/control/api/api.h"
+#include "sluice/expr/expr.h"
 #include "sluice/control/http/pagination.h"
 #include "sluice/types/temporal.h"
 
@@ -12,26 +16,98 @@ std::string SchemaJson(const Schema& schema) {
   return fields.dump();
 }
 
+namespace {
+
+// Where each column of a node's output comes from: column -> {"dataset.column", ...}.
+using Origins = std::map<std::string, std::set<std::string>>;
+
+std::string DatasetOfSource(const engine::PlanNode& n) {
+  if (const auto* f = std::get_if<engine::FilesSourceConfig>(&n.config)) return "files:" + f->path;
+  if (const auto* l = std::get_if<engine::LakeSourceConfig>(&n.config)) return "lake:" + l->table;
+  if (const auto* s = std::get_if<engine::StreamSourceConfig>(&n.config)) {
+    return (s->kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka:" : "log:") + s->topic;
+  }
+  return "";
+}
+
+// Column-level lineage through the plan, where it knows it: sources name their columns, map
+// selects take the columns their expressions reference, lookups add the dimension's fields,
+// and every other transform passes a column of the same name through (new columns, such as
+// aggregate measures, have no known origin).
+std::vector<Origins> ColumnOrigins(const engine::Plan& plan) {
+  std::vector<Origins> out(plan.nodes.size());
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    const auto& n = plan.nodes[i];
+    Origins in;
+    for (const auto& e : n.inputs) {
+      for (const auto& [col, from] : out[e.node]) in[col].insert(from.begin(), from.end());
+    }
+    Origins& o = out[i];
+    if (n.role == engine::Role::kSource) {
+      const std::string dataset = DatasetOfSource(n);
+      if (!n.outputs.empty() && n.outputs[0].schema && !dataset.empty()) {
+        for (const auto& f : n.outputs[0].schema->fields()) o[f.name] = {dataset + "." + f.name};
+      }
+      continue;
+    }
+    if (const auto* m = std::get_if<engine::MapConfig>(&n.config); m && !m->select.empty()) {
+      for (const auto& [name, expr] : m->select) {
+        for (const auto& ref : expr::ReferencedColumns(*expr)) {
+          if (auto it = in.find(ref); it != in.end()) o[name].insert(it->second.begin(), it->second.end());
+        }
+      }
+      continue;
+    }
+    o = in;
+    if (const auto* l = std::get_if<engine::LookupConfig>(&n.config)) {
+      for (const auto& f : l->field_names) o[f] = {(l->from_lake ? "lake:" : "warehouse:") + l->table + "." + f};
+    }
+    if (!n.outputs.empty() && n.outputs[0].schema) {  // only the columns the node emits
+      Origins kept;
+      for (const auto& f : n.outputs[0].schema->fields()) {
+        if (auto it = o.find(f.name); it != o.end()) kept[f.name] = it->second;
+      }
+      o = std::move(kept);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan) {
   std::vector<metadata::DatasetUse> uses;
-  auto add = [&](std::string kind, const std::string& name, const char* direction, const SchemaPtr& schema) {
+  const std::vector<Origins> origins = ColumnOrigins(plan);
+  auto add = [&](std::string kind, const std::string& name, const char* direction, const engine::PlanNode& n) {
     if (name.empty()) return;
-    uses.push_back({kind + ":" + name, kind, direction, schema && std::string_view(direction) == "out" ? SchemaJson(*schema) : "", ""});
+    metadata::DatasetUse u{kind + ":" + name, kind, direction, "", ""};
+    if (std::string_view(direction) == "out") {
+      if (n.input_schema) u.schema_json = SchemaJson(*n.input_schema);
+      json columns = json::object();
+      for (const auto& e : n.inputs) {
+        for (const auto& [col, from] : origins[e.node]) {
+          if (!from.empty()) columns[col] = from;
+        }
+      }
+      if (!columns.empty()) u.columns = columns.dump();
+    }
+    uses.push_back(std::move(u));
   };
-  for (const auto& n : plan.nodes) {
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    const auto& n = plan.nodes[i];
     std::visit(
         [&](const auto& c) {
           using T = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<T, engine::FilesSourceConfig>) add("files", c.path, "in", nullptr);
-          else if constexpr (std::is_same_v<T, engine::LakeSourceConfig>) add("lake", c.table, "in", nullptr);
+          if constexpr (std::is_same_v<T, engine::FilesSourceConfig>) add("files", c.path, "in", n);
+          else if constexpr (std::is_same_v<T, engine::LakeSourceConfig>) add("lake", c.table, "in", n);
           else if constexpr (std::is_same_v<T, engine::StreamSourceConfig>)
-            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "in", nullptr);
-          else if constexpr (std::is_same_v<T, engine::LookupConfig>) add(c.from_lake ? "lake" : "warehouse", c.table, "in", nullptr);
-          else if constexpr (std::is_same_v<T, engine::LakeSinkConfig>) add("lake", c.table, "out", n.input_schema);
-          else if constexpr (std::is_same_v<T, engine::WarehouseSinkConfig>) add("warehouse", c.schema + "." + c.table, "out", n.input_schema);
-          else if constexpr (std::is_same_v<T, engine::FilesSinkConfig>) add("files", c.path, "out", n.input_schema);
+            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "in", n);
+          else if constexpr (std::is_same_v<T, engine::LookupConfig>) add(c.from_lake ? "lake" : "warehouse", c.table, "in", n);
+          else if constexpr (std::is_same_v<T, engine::LakeSinkConfig>) add("lake", c.table, "out", n);
+          else if constexpr (std::is_same_v<T, engine::WarehouseSinkConfig>) add("warehouse", c.schema + "." + c.table, "out", n);
+          else if constexpr (std::is_same_v<T, engine::FilesSinkConfig>) add("files", c.path, "out", n);
           else if constexpr (std::is_same_v<T, engine::StreamSinkConfig>)
-            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "out", n.input_schema);
+            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "out", n);
         },
         n.config);
   }
