@@ -1,5 +1,7 @@
 #include "sluice/control/api/api.h"
 
+#include "sluice/control/metadata/environment.h"
+
 #include <charconv>
 
 namespace sluice::api {
@@ -32,6 +34,21 @@ http::Response SpecProblem(const Status& st) {
                            "the document has problems; fix those listed in `errors` (for a pipeline spec, sluice "
                            "validate -f SPEC shows the same locally)")
       .With("errors", std::move(errors));
+}
+
+// How the API compiles a spec: in its environment, with secrets masked (a plan, a diff or an
+// error message must never show a secret's value).
+Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment) {
+  pipeline::CompileOptions co;
+  if (ctx.options.compile_options) co = ctx.options.compile_options();
+  else co.workdir = ctx.options.workdir;
+  SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, true));
+  return co;
+}
+
+Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {
+  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment));
+  return pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, co);
 }
 
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,

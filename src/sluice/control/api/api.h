@@ -81,6 +81,11 @@ using http::Response;
 // (`line` when known); other failures as their usual problem.
 Response SpecProblem(const Status& st);
 
+// How the API compiles a spec: with ApiOptions::compile_options, in `environment` (may be ""),
+// with secrets masked (a plan, a diff or an error shown to a user never holds a secret's value).
+Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment);
+Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment);
+
 // A route of the table (max_body_bytes and json_body left at their defaults).
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,
                       http::Handler handler);

@@ -32,11 +32,7 @@ Result<engine::Plan> LatestPlan(ApiContext& ctx, const PathParams& p) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
   SLUICE_ASSIGN_OR_RETURN(auto pipeline, ctx.store.GetPipeline(ns, name));
   SLUICE_ASSIGN_OR_RETURN(auto version, ctx.store.GetVersion(ns, name, pipeline.latest_version));
-  pipeline::CompileOptions co;
-  if (ctx.options.compile_options) co = ctx.options.compile_options();
-  else co.workdir = ctx.options.workdir;
-  SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, version.environment, true));
-  return pipeline::CompileString(version.spec, "spec.yaml", ctx.options.workdir, co);
+  return CompileIn(ctx, version.spec, version.environment);
 }
 
 // The envelope files, oldest first: (run or epoch name, path).

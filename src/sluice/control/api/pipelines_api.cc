@@ -35,21 +35,6 @@ json VersionJson(const metadata::PipelineVersion& v, bool with_spec) {
   return j;
 }
 
-// How the API compiles a spec: in its environment, with secrets masked (a plan, a diff or an
-// error message must never show a secret's value).
-Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment) {
-  pipeline::CompileOptions co;
-  if (ctx.options.compile_options) co = ctx.options.compile_options();
-  else co.workdir = ctx.options.workdir;
-  SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, true));
-  return co;
-}
-
-Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {
-  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment));
-  return pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, co);
-}
-
 std::optional<int64_t> PositiveInt(std::string_view s) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

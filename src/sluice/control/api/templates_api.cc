@@ -83,8 +83,7 @@ Response Render(ApiContext& ctx, const Request& req, const PathParams& p, const 
   if (!spec.ok()) return SpecProblem(spec.status());
   if (!apply) {
     // Checked like any spec, but not stored.
-    auto plan = pipeline::CompileString(*spec, "rendered.yaml", ctx.options.workdir,
-                                        ctx.options.compile_options ? ctx.options.compile_options() : pipeline::CompileOptions{});
+    auto plan = CompileIn(ctx, *spec, environment.value_or(""));
     if (!plan.ok()) return SpecProblem(plan.status());
     return Response::Json(200, {{"spec", *spec}, {"namespace", plan->namespace_}, {"name", plan->pipeline}});
   }
