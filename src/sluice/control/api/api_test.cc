@@ -326,6 +326,29 @@ TEST_F(Api, EnvironmentsInheritAndSecretsAreWriteOnlyAndMaskedInPlans) {
   EXPECT_EQ(bytes.find(secret), std::string::npos);
 }
 
+TEST_F(Api, ConnectionsInheritAndSpecsUseThem) {
+  ASSERT_EQ(Call("PUT", "/api/v1/environments/base", "{}").status, 201);
+  ASSERT_EQ(Call("PUT", "/api/v1/environments/prod", R"({"parent": "base"})").status, 201);
+  auto put = Call("PUT", "/api/v1/environments/base/connections/events", R"({"kind": "kafka", "settings": {"brokers": "base:9092", "topic": "ev"}})");
+  ASSERT_EQ(put.status, 201) << put.body;
+  ASSERT_EQ(Call("PUT", "/api/v1/environments/prod/connections/events", R"({"kind": "kafka", "settings": {"brokers": "prod:9092", "topic": "ev"}})").status, 201);
+  const json listed = Body(Call("GET", "/api/v1/environments/prod/connections"));
+  ASSERT_EQ(listed["items"].size(), 1u);
+  EXPECT_EQ(listed["items"][0]["connection"]["brokers"], "prod:9092") << "prod's own wins";
+  EXPECT_EQ(Body(Call("PUT", "/api/v1/environments/prod/connections/x", R"({"kind": "ftp"})"))["code"], "invalid_field");
+  EXPECT_EQ(Body(Call("PUT", "/api/v1/environments/prod/connections/x", R"({"kind": "kafka", "settings": {"password": "${secret.p}"}})"))["code"],
+            "invalid_field");
+  // A spec names the connection's settings.
+  std::string spec = kSpec;
+  spec.replace(spec.find("n > 0"), 5, "id <> '${config.connections.events.brokers}'");
+  ASSERT_EQ(Call("POST", "/api/v1/pipelines", json{{"spec", spec}, {"environment", "prod"}}.dump()).status, 201);
+  EXPECT_NE(Call("GET", "/api/v1/pipelines/web/clicks/plan").body.find("prod:9092"), std::string::npos);
+  EXPECT_EQ(Call("DELETE", "/api/v1/environments/prod/connections/events").status, 204);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/environments/prod/connections"))["items"][0]["connection"]["brokers"], "base:9092")
+      << "the inherited one shows again";
+  EXPECT_EQ(Body(Call("DELETE", "/api/v1/environments/prod/connections/events"))["code"], "not_found");
+}
+
 TEST_F(Api, TemplatesRenderWithCheckedValuesAndApply) {
   const char* root = std::getenv("SLUICE_SOURCE_DIR");  // set by ctest (which also runs us from there)
   std::ifstream in(std::string(root ? root : ".") + "/examples/templates/files_to_bronze.yaml");

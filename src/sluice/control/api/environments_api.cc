@@ -1,5 +1,7 @@
 // Environments (config with inheritance, base -> staging -> prod) and their write-only secrets.
 
+#include <algorithm>
+
 #include "sluice/control/api/api.h"
 #include "sluice/control/http/json_body.h"
 #include "sluice/control/http/pagination.h"
@@ -116,6 +118,71 @@ Response ListSecrets(ApiContext& ctx, const PathParams& p) {
   return http::PageResponse(std::move(items), std::nullopt);
 }
 
+// Connections: named settings of an environment (a Kafka cluster, a database, a bucket) kept in
+// its config under "connections", so they inherit like the rest and specs use them as
+// ${config.connections.NAME.FIELD}.
+const std::vector<std::string>& ConnectionKinds() {
+  static const std::vector<std::string> kKinds = {"kafka", "postgres", "s3", "http", "redis", "warehouse", "lake"};
+  return kKinds;
+}
+
+Response ListConnections(ApiContext& ctx, const PathParams& p) {
+  auto effective = metadata::EffectiveConfig(ctx.store, std::string(p.Get("name")));
+  if (!effective.ok()) return http::ProblemFromStatus(effective.status());
+  json items = json::array();
+  if (effective->contains("connections") && (*effective)["connections"].is_object()) {
+    for (const auto& [name, c] : (*effective)["connections"].items()) items.push_back({{"name", name}, {"connection", c}});
+  }
+  return http::PageResponse(std::move(items), std::nullopt);
+}
+
+Response PutConnection(ApiContext& ctx, const Request& req, const PathParams& p) {
+  const std::string env_name(p.Get("name")), name(p.Get("connection"));
+  if (!ValidSecretName(name)) return BadName("connection", "a connection name is [A-Za-z_][A-Za-z0-9_.-]{0,127}");
+  SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
+  http::JsonFieldReader fields(body);
+  const std::string kind = fields.RequiredString("kind");
+  const json* settings = fields.OptionalObject("settings");
+  if (std::find(ConnectionKinds().begin(), ConnectionKinds().end(), kind) == ConnectionKinds().end() && !kind.empty()) {
+    fields.AddError("kind", "one of kafka, postgres, s3, http, redis, warehouse, lake");
+  }
+  if (settings) {
+    for (const auto& [k, v] : settings->items()) {
+      if (!v.is_string() && !v.is_number() && !v.is_boolean()) fields.AddError("settings." + k, "a string, number or boolean");
+      if (v.is_string() && v.get<std::string>().find("${secret.") != std::string::npos) {
+        fields.AddError("settings." + k, "keep secrets out of connections: reference ${secret.NAME} in the spec itself");
+      }
+    }
+  }
+  if (auto problem = fields.Finish()) return *problem;
+  auto env = ctx.store.GetEnvironment(env_name);
+  if (!env.ok()) return http::ProblemFromStatus(env.status());
+  json config = json::parse(env->config, nullptr, false);
+  if (!config.is_object()) config = json::object();
+  const bool created = !(config.contains("connections") && config["connections"].contains(name));
+  json connection = settings ? *settings : json::object();
+  connection["kind"] = kind;
+  config["connections"][name] = std::move(connection);
+  auto put = ctx.store.PutEnvironment({env->name, env->parent, config.dump()});
+  if (!put.ok()) return http::ProblemFromStatus(put.status());
+  return Response::Json(created ? 201 : 200, {{"environment", env_name}, {"name", name}, {"connection", config["connections"][name]}});
+}
+
+Response DeleteConnection(ApiContext& ctx, const PathParams& p) {
+  const std::string env_name(p.Get("name")), name(p.Get("connection"));
+  auto env = ctx.store.GetEnvironment(env_name);
+  if (!env.ok()) return http::ProblemFromStatus(env.status());
+  json config = json::parse(env->config, nullptr, false);
+  if (!config.is_object() || !config.contains("connections") || !config["connections"].contains(name)) {
+    return http::MakeProblem(http::codes::kNotFound, "environment '" + env_name + "' has no connection '" + name +
+                                                         "' of its own (an inherited one is deleted in its environment)");
+  }
+  config["connections"].erase(name);
+  auto put = ctx.store.PutEnvironment({env->name, env->parent, config.dump()});
+  if (!put.ok()) return http::ProblemFromStatus(put.status());
+  return Response::Empty(204);
+}
+
 }  // namespace
 
 void AddEnvironmentRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
@@ -137,6 +204,13 @@ void AddEnvironmentRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   routes.back().json_body = true;
   routes.push_back(MakeRoute("DELETE", one + "/secrets/{secret}", "deleteSecret", "secrets.write",
                              [c](const Request&, const PathParams& p) { return DeleteSecret(*c, p); }));
+  routes.push_back(MakeRoute("GET", one + "/connections", "listConnections", "environments.read",
+                             [c](const Request&, const PathParams& p) { return ListConnections(*c, p); }));
+  routes.push_back(MakeRoute("PUT", one + "/connections/{connection}", "putConnection", "environments.write",
+                             [c](const Request& r, const PathParams& p) { return PutConnection(*c, r, p); }));
+  routes.back().json_body = true;
+  routes.push_back(MakeRoute("DELETE", one + "/connections/{connection}", "deleteConnection", "environments.write",
+                             [c](const Request&, const PathParams& p) { return DeleteConnection(*c, p); }));
 }
 
 }  // namespace sluice::api
