@@ -26,15 +26,8 @@ constexpr uint64_t kSeedB = 0x13198a2e03707344ULL;
 constexpr uint64_t kNullA = 0xa4093822299f31d0ULL;
 constexpr uint64_t kNullB = 0x082efa98ec4e6c89ULL;
 
-// MurmurHash3's 64-bit finalizer.
-inline uint64_t MixA(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb93fe53a8ed3ULL;
-  x ^= x >> 33;
-  return x;
-}
+// MurmurHash3's 64-bit finalizer (base's HashInt).
+inline uint64_t MixA(uint64_t x) { return HashInt(x); }
 
 // Stafford's Mix13 (the SplitMix64 finalizer): other multipliers and shifts than MixA, so the two
 // halves of a fingerprint do not collide together.
