@@ -38,10 +38,7 @@ int Fail(const Status& st) {
 }
 
 Result<client::ApiClient> Connect(const ClientOptions& o) {
-  client::ClientFlags flags;
-  flags.server = o.server;
-  flags.token = o.token;
-  SLUICE_ASSIGN_OR_RETURN(auto config, client::ClientConfig::Resolve(flags));
+  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token));
   return client::ApiClient::Create(config.ToOptions());
 }
 
@@ -531,6 +528,7 @@ int Secret(client::ApiClient& c, const ClientOptions& o) {
 // login: checks that the server answers, then keeps the server and token in the client config
 // (mode 0600) for the other verbs.
 int Login(const ClientOptions& o) {
+  if (!o.user.empty()) return LoginWithPassword(o);
   client::ClientFlags flags;
   flags.server = o.server;
   flags.token = o.token;
@@ -546,11 +544,12 @@ int Login(const ClientOptions& o) {
   }
   auto c = client::ApiClient::Create(config->ToOptions());
   if (!c.ok()) return Fail(c.status());
-  auto ready = c->Get("/api/v1/ready");
+  auto ready = c->Get("/api/v1/auth/whoami");
   if (!ready.ok()) return Fail(ready.status());
   auto path = client::ClientConfig::DefaultPath();
   if (!path.ok()) return Fail(path.status());
   client::ClientConfig stored = *config;
+  stored.refresh_token.clear();  // a token given by hand is not renewed
   if (Status st = stored.Save(*path); !st.ok()) return Fail(st);
   PrintDocument(json{{"server", config->server}, {"config", *path}}.dump(2), o.output,
                 "logged in to " + config->server + " (server and token kept in " + *path + ", mode 0600)\n");
@@ -561,6 +560,9 @@ int Login(const ClientOptions& o) {
 
 int Client(const ClientOptions& o) {
   if (o.verb == "login") return Login(o);
+  if (o.verb == "whoami" || o.verb == "token" || o.verb == "user" || o.verb == "role" || o.verb == "audit") {
+    return SecurityClient(o);
+  }
   auto c = Connect(o);
   if (!c.ok()) return Fail(c.status());
   if (o.verb == "apply") return Apply(*c, o);

@@ -8,8 +8,12 @@
 #include <filesystem>
 #include <thread>
 
+#include <openssl/rand.h>
+
 #include "sluice/base/logging.h"
+#include "sluice/base/strings.h"
 #include "sluice/control/api/api.h"
+#include "sluice/control/auth/auth_service.h"
 #include "sluice/control/http/server.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/control/worker/worker.h"
@@ -23,6 +27,63 @@ std::atomic<bool> g_serve_stop{false};
 void OnServeSignal(int) { g_serve_stop.store(true); }
 
 bool IsLoopback(const std::string& host) { return host == "127.0.0.1" || host == "::1" || host == "localhost"; }
+
+// The security settings of the flags; InvalidArgument saying which flag to fix.
+Result<auth::AuthOptions> AuthOptionsOf(const ServeOptions& o) {
+  auth::AuthOptions ao;
+  ao.insecure_dev = o.insecure_dev;
+  ao.requests_per_second = o.rate_limit;
+  if (o.rate_limit <= 0) return Status::InvalidArgument("--rate-limit must be positive");
+  auto ttl = ParseDurationMicros(o.access_token_ttl);
+  if (!ttl || *ttl < 60'000'000 || *ttl > 24ll * 3600 * 1'000'000) {
+    return Status::InvalidArgument("--access-token-ttl '{}' must be a duration from 1m to 24h (e.g. 15m)", o.access_token_ttl);
+  }
+  ao.access_ttl_seconds = *ttl / 1'000'000;
+  const bool any_oidc = !o.oidc_issuer.empty() || !o.oidc_audience.empty() || !o.oidc_jwks_url.empty();
+  if (any_oidc) {
+    if (o.oidc_issuer.empty() || o.oidc_audience.empty() || o.oidc_jwks_url.empty()) {
+      return Status::InvalidArgument("OIDC needs all three of --oidc-issuer, --oidc-audience and --oidc-jwks-url");
+    }
+    auth::OidcOptions oidc;
+    oidc.issuer = o.oidc_issuer;
+    oidc.audience = o.oidc_audience;
+    oidc.jwks_url = o.oidc_jwks_url;
+    oidc.groups_claim = o.oidc_groups_claim;
+    ao.oidc = oidc;
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Status::InvalidArgument("HTTPS needs both --tls-cert and --tls-key");
+  }
+  return ao;
+}
+
+// --init-admin: the first admin, bound to every namespace. Its password is $SLUICE_ADMIN_PASSWORD,
+// or a generated one printed once.
+Status InitAdmin(auth::AuthService& auth, const std::string& name) {
+  if (auth.store().GetUser(name).ok()) {
+    std::fprintf(stderr, "sluice serve: user '%s' already exists; --init-admin leaves it as it is\n", name.c_str());
+    return Status::OK();
+  }
+  const char* env = std::getenv("SLUICE_ADMIN_PASSWORD");
+  std::string password = env && *env ? env : "";
+  const bool generated = password.empty();
+  if (generated) {
+    unsigned char raw[18];
+    if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("no random bytes for a password");
+    password = Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  }
+  SLUICE_RETURN_IF_ERROR(auth.CreateUser(name, password, /*admin=*/true, "sluice serve --init-admin")
+                             .WithContext("--init-admin (SLUICE_ADMIN_PASSWORD)"));
+  if (generated) {
+    std::fprintf(stderr,
+                 "sluice serve: created admin user '%s' with password %s\n"
+                 "  (shown once: log in with `sluice login --user %s`, then change it with `sluice user passwd %s`)\n",
+                 name.c_str(), password.c_str(), name.c_str(), name.c_str());
+  } else {
+    std::fprintf(stderr, "sluice serve: created admin user '%s' (password from SLUICE_ADMIN_PASSWORD)\n", name.c_str());
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -42,17 +103,26 @@ int Serve(const ServeOptions& o) {
     return kExitInvalid;
   }
   if (host == "localhost") host = "127.0.0.1";
-  // Authentication is not built yet: until it is, the API stays on this machine unless the
-  // operator says otherwise.
-  if (!IsLoopback(host) && !o.insecure_dev) {
+  auto auth_options = AuthOptionsOf(o);
+  if (!auth_options.ok()) {
+    std::fprintf(stderr, "%s\n", auth_options.status().message().c_str());
+    return kExitInvalid;
+  }
+  const bool tls = !o.tls_cert.empty();
+  // Bearer tokens must not cross a network in clear text.
+  if (!IsLoopback(host) && !tls && !o.insecure_dev) {
     std::fprintf(stderr,
-                 "refusing to listen on %s: the API has no authentication yet, so it only listens on loopback "
-                 "(127.0.0.1). Pass --insecure-dev to listen elsewhere anyway.\n",
+                 "refusing to listen on %s without TLS: tokens would cross the network in clear text. Pass "
+                 "--tls-cert and --tls-key (or --insecure-dev on a laptop).\n",
                  host.c_str());
     return kExitInvalid;
   }
-  std::fprintf(stderr, "WARNING: the API has no authentication yet; anyone who can reach %s:%d can use it.\n",
-               host.c_str(), port);
+  if (o.insecure_dev) {
+    std::fprintf(stderr,
+                 "WARNING: --insecure-dev: authentication is OFF; anyone who can reach %s:%d is an admin of every "
+                 "namespace. Never use it outside a laptop.\n",
+                 host.c_str(), port);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(o.workdir, ec);
@@ -98,10 +168,20 @@ int Serve(const ServeOptions& o) {
   wo.workdir = o.workdir;
   wo.compile_options = ao.compile_options;
   worker::Worker embedded(queue, wo);
+  auth::AuthService security(**store, box->DeriveKey("sluice access tokens v1"), SystemClock::Get(), *auth_options);
+  if (o.init_admin) {
+    if (Status st = InitAdmin(security, o.admin_user); !st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
+      return kExitInvalid;
+    }
+  } else if (!o.insecure_dev && [&] { auto n = security.store().CountUsers(); return n.ok() && *n == 0; }() && !auth_options->oidc) {
+    std::fprintf(stderr, "sluice serve: there are no users yet; start once with --init-admin to create the first admin\n");
+  }
   api::ApiContext context(**store, ao);
   context.scheduler = &sched;
   context.secrets = &*box;
   context.queue = &queue;
+  context.auth = &security;
   auto router = api::BuildRouter(context);
   if (!router.ok()) {
     std::fprintf(stderr, "%s\n", router.status().ToString().c_str());
@@ -112,6 +192,8 @@ int Serve(const ServeOptions& o) {
   so.port = static_cast<uint16_t>(port);
   so.io_threads = std::max(1, o.io_threads);
   so.max_body_bytes = 16ll << 20;
+  so.tls_cert_file = o.tls_cert;
+  so.tls_key_file = o.tls_key;
   http::HttpServer server(so, std::move(*router));
   if (Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "cannot serve on %s: %s\n", o.listen.c_str(), st.ToString().c_str());
@@ -123,10 +205,11 @@ int Serve(const ServeOptions& o) {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
   // The first line on stdout is the base URL (with the real port when --listen asked for 0).
-  std::printf("http://%s:%u\n", host.c_str(), static_cast<unsigned>(server.port()));
+  const char* scheme = tls ? "https" : "http";
+  std::printf("%s://%s:%u\n", scheme, host.c_str(), static_cast<unsigned>(server.port()));
   std::fflush(stdout);
-  std::fprintf(stderr, "sluice serve: API at http://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
-               host.c_str(), static_cast<unsigned>(server.port()), std::string(context.store.dialect()).c_str(),
+  std::fprintf(stderr, "sluice serve: API at %s://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
+               scheme, host.c_str(), static_cast<unsigned>(server.port()), std::string(context.store.dialect()).c_str(),
                o.workdir.c_str());
   sched.Start(1000);
   if (o.workers > 0) embedded.Start(o.workers);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sluice/base/status.h"
+#include "sluice/client/client_config.h"
 #include "sluice/pipeline/compile.h"
 #include "sluice/types/schema.h"
 
@@ -99,7 +100,14 @@ struct ServeOptions {
   double ingest_rate = 1000;  // requests per second per principal
   int workers = 1;            // embedded worker threads (0: none; runs wait for `sluice worker`)
   std::string ingest_kafka;   // Kafka brokers: the ingest transport (default: the embedded log)
-  bool insecure_dev = false;
+  bool insecure_dev = false;  // no authentication (every caller is admin); warns at every start
+  bool init_admin = false;    // create the first admin (SLUICE_ADMIN_PASSWORD, or a generated one)
+  std::string admin_user = "admin";
+  std::string tls_cert, tls_key;  // PEM files: serve HTTPS only
+  double rate_limit = 1000;       // requests per second per principal (burst: twice that)
+  std::string access_token_ttl = "15m";
+  // OIDC: tokens of an external identity provider, checked against its JWKS.
+  std::string oidc_issuer, oidc_audience, oidc_jwks_url, oidc_groups_claim = "groups";
 };
 // The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
 int Serve(const ServeOptions& o);
@@ -127,8 +135,25 @@ struct ClientOptions {
   bool apply = false;                          // new: apply the rendered spec
   std::string secret_verb, secret;             // secret set|rm ENV NAME
   std::string dl_run, dl_component, dl_error_class;  // dead-letters, replay: filters
+  // Security verbs (security_verbs.cc): login --user, whoami, token, user, role, audit.
+  std::string action;          // token create|ls|revoke, user create|ls|rm|passwd, role grant|revoke|ls, audit ls|verify
+  std::string user;            // login --user
+  std::string subject;         // token create --subject, role grant SUBJECT, audit ls --principal
+  std::string role;            // role grant SUBJECT ROLE
+  int64_t days = 0;            // token create --days
+  bool current_password = false;  // user passwd --current: stdin has the current password first
+  std::string outcome_filter;  // audit ls --outcome
+  int64_t limit = 50;          // audit ls --limit
+  std::string metadata;        // audit verify --metadata URL: read the database directly
 };
 int Client(const ClientOptions& o);
+// The security verbs; Client() hands them over.
+int SecurityClient(const ClientOptions& o);
+int LoginWithPassword(const ClientOptions& o);
+// The effective client config with a fresh access token (renewed with the refresh token when
+// it is about to expire).
+Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string>& server,
+                                                 const std::optional<std::string>& token);
 
 struct WorkerVerbOptions {
   std::optional<std::string> server, token;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.h"
+#include "sluice/base/check.h"
 #include "sluice/client/api_client.h"
 
 namespace sluice::testing {
@@ -25,15 +26,18 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 const std::string kBin = SLUICE_BIN;
 const std::string kSource = SLUICE_SOURCE_DIR;
+const std::string kAdminPassword = "correct horse battery staple";
 
 class Serve : public ::testing::Test {
  protected:
   virtual std::string ServeFlags() const { return ""; }
   void SetUp() override {
     work_ = dir_ / "work";
+    config_ = dir_ / "client.json";
     pid_ = SpawnProcess({"/bin/sh", "-c",
-                         "exec '" + kBin + "' serve --listen 127.0.0.1:0 --workdir '" + work_ + "' " + ServeFlags() + " > '" +
-                             (dir_ / "url") + "' 2> '" + (dir_ / "serve.log") + "'"});
+                         "SLUICE_ADMIN_PASSWORD='" + kAdminPassword + "' exec '" + kBin +
+                             "' serve --init-admin --listen 127.0.0.1:0 --workdir '" + work_ + "' " + ServeFlags() +
+                             " > '" + (dir_ / "url") + "' 2> '" + (dir_ / "serve.log") + "'"});
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (url_.empty() && std::chrono::steady_clock::now() < deadline) {
       std::ifstream in(dir_ / "url");
@@ -41,6 +45,15 @@ class Serve : public ::testing::Test {
       if (url_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_FALSE(url_.empty()) << ReadFile(dir_ / "serve.log");
+    // The CLI logs in as the admin; the plain HTTP calls use its access token.
+    auto login = Cli({"login", "--user", "admin"}, kAdminPassword + "\n");
+    ASSERT_EQ(login.exit_code, 0) << login.err << ReadFile(dir_ / "serve.log");
+    token_ = json::parse(ReadFile(config_))["token"].get<std::string>();
+  }
+  client::ApiClient Api() {
+    auto c = client::ApiClient::Create({.server = url_, .token = token_});
+    SLUICE_CHECK(c.ok());
+    return std::move(*c);
   }
   void TearDown() override {
     if (pid_ > 0) {
@@ -49,15 +62,15 @@ class Serve : public ::testing::Test {
     }
   }
 
-  ProcessResult Cli(std::vector<std::string> args, const std::string& stdin_text = "") {
+  // The CLI with the fixture's client config (its login), as `config` says otherwise.
+  ProcessResult Cli(std::vector<std::string> args, const std::string& stdin_text = "", std::string config = "") {
     std::vector<std::string> argv = {kBin};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--server");
     argv.push_back(url_);
-    if (stdin_text.empty()) return RunProcess(argv);
     const std::string input = dir_ / "stdin.txt";
     WriteFile(input, stdin_text);
-    std::string cmd = "exec";
+    std::string cmd = "SLUICE_CONFIG='" + (config.empty() ? config_ : config) + "' exec";
     for (const auto& a : argv) cmd += " '" + a + "'";
     return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
   }
@@ -76,6 +89,8 @@ class Serve : public ::testing::Test {
   TempDir dir_;
   std::string work_;
   std::string url_;
+  std::string config_;  // the admin's client config
+  std::string token_;   // the admin's access token
   int pid_ = -1;
 };
 
@@ -150,7 +165,7 @@ TEST_F(Serve, IngestThroughTheCliLandsInTheLogOnce) {
   EXPECT_NE(bad.err.find("line 2"), std::string::npos) << bad.err;
 
   // Plain HTTP: an oversized body is a 413 problem.
-  auto c = client::ApiClient::Create({.server = url_});
+  auto c = client::ApiClient::Create({.server = url_, .token = token_});
   ASSERT_TRUE(c.ok());
   auto big = c->Request("POST", "/api/v1/ingest/clicks", std::string(70 << 20, ' '), "application/x-ndjson");
   ASSERT_TRUE(big.ok()) << big.status().ToString() << "\n" << ReadFile(dir_ / "serve.log");
@@ -219,11 +234,14 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   auto replay = Cli({"replay", "ops/copy", "--error-class", "rule_failed", "-o", "json"});
   ASSERT_EQ(replay.exit_code, 0) << replay.err;
   const std::string replay_run = json::parse(replay.out)["run"];
-  auto api = client::ApiClient::Create({.server = url_});
+  auto api = client::ApiClient::Create({.server = url_, .token = token_});
   json replayed;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   do {
     replayed = api->Get("/api/v1/runs/" + replay_run)->json;
+    if (replayed["status"] != "succeeded" && replayed["status"] != "failed") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling pace, not synchronization
+    }
   } while (replayed["status"] != "succeeded" && replayed["status"] != "failed" && std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(replayed["status"], "succeeded") << replayed.dump();
   EXPECT_EQ(replayed["cause"], "replay");
@@ -268,7 +286,7 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   EXPECT_EQ(json::parse(run.out)["summary"]["components"]["ok"]["out"], 1) << run.out;  // only id 3 passes both
   auto described = Cli({"describe", "pipeline", "ops/guarded", "-o", "json"});
   EXPECT_EQ(described.out.find(secret), std::string::npos);
-  auto plan = client::ApiClient::Create({.server = url_})->Get("/api/v1/pipelines/ops/guarded/plan");
+  auto plan = Api().Get("/api/v1/pipelines/ops/guarded/plan");
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->body.find(secret), std::string::npos) << "a secret in a plan";
   EXPECT_EQ(ReadFile(dir_ / "serve.log").find(secret), std::string::npos) << "a secret in the server log";
@@ -290,14 +308,21 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
 }
 
 TEST_F(Serve, LoginKeepsTheServerAndTokenForTheOtherVerbs) {
+  auto made = Cli({"token", "create", "laptop", "-o", "json"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string api_token = json::parse(made.out)["token"];
   const std::string config = dir_ / "cfg/client.json";
+  auto refused = RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' login --server " + url_ +
+                                                  " --token t0ken-123"});
+  EXPECT_EQ(refused.exit_code, 2) << "a token the server does not know";
+  EXPECT_NE(refused.err.find("sluice login"), std::string::npos) << refused.err;
   auto login = RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' login --server " + url_ +
-                                                " --token t0ken-123"});
+                                                " --token " + api_token});
   ASSERT_EQ(login.exit_code, 0) << login.err;
   struct stat st {};
   ASSERT_EQ(::stat(config.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_NE(ReadFile(config).find("t0ken-123"), std::string::npos);
+  EXPECT_NE(ReadFile(config).find(api_token), std::string::npos);
   // No --server: the config's.
   auto ls = RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' ls pipelines -o json"});
   EXPECT_EQ(ls.exit_code, 0) << ls.err;
@@ -333,9 +358,15 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   const std::string id = json::parse(queued.out)["id"];
   EXPECT_EQ(json::parse(Cli({"get", "run", id, "-o", "json"}).out)["status"], "queued") << "no worker yet";
 
+  // The worker acts as a service account with an API token; claiming runs (and their secrets)
+  // takes admin on every namespace.
+  auto token = Cli({"token", "create", "worker-1", "--subject", "svc:worker", "-o", "json"});
+  ASSERT_EQ(token.exit_code, 0) << token.err;
+  ASSERT_EQ(Cli({"role", "grant", "svc:worker", "admin", "--namespace", "*"}).exit_code, 0);
   const std::string remote_work = dir_ / "remote-work";
-  worker_pid_ = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' worker --server " + url_ + " --workdir '" + remote_work +
-                                                   "' 2> '" + (dir_ / "worker.log") + "'"});
+  worker_pid_ = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' worker --server " + url_ + " --token " +
+                                                   json::parse(token.out)["token"].get<std::string>() + " --workdir '" +
+                                                   remote_work + "' 2> '" + (dir_ / "worker.log") + "'"});
   json run;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   do {
@@ -350,6 +381,127 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   const std::string logs = Cli({"logs", id}).out;
   EXPECT_NE(logs.find("started on worker"), std::string::npos) << logs;
   EXPECT_EQ(ReadFile(dir_ / "worker.log").find("mallory"), std::string::npos) << "a secret in the worker's log";
+}
+
+// Roles through the CLI: a viewer of one namespace reads it, cannot change it, and does not see
+// the others; the refusal is audited, and the audit log verifies until someone edits it.
+TEST_F(Serve, RolesLimitWhatAUserDoesAndTheAuditLogCatchesTampering) {
+  const std::string spec = kSource + "/examples/pipelines/clickstream.yaml";
+  auto applied = Cli({"apply", "-f", spec, "-o", "json"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  const std::string ns = json::parse(applied.out)["namespace"];
+  const std::string name = ns + "/" + json::parse(applied.out)["name"].get<std::string>();
+  const std::string password = "alice's long passphrase";
+  ASSERT_EQ(Cli({"user", "create", "alice"}, password + "\n").exit_code, 0);
+  EXPECT_EQ(Cli({"user", "create", "bob"}, "short\n").exit_code, 2) << "a weak password is refused";
+  const std::string alice = dir_ / "alice.json";
+  EXPECT_EQ(Cli({"login", "--user", "alice"}, "wrong password!!\n", alice).exit_code, 2);
+  ASSERT_EQ(Cli({"login", "--user", "alice"}, password + "\n", alice).exit_code, 0);
+  EXPECT_NE(ReadFile(alice).find("refresh_token"), std::string::npos);
+
+  auto hidden = Cli({"get", "pipeline", name}, "", alice);
+  EXPECT_EQ(hidden.exit_code, 2) << "no role in the namespace: the pipeline does not exist for alice";
+  EXPECT_NE(hidden.err.find("does not exist"), std::string::npos) << hidden.err;
+  ASSERT_EQ(Cli({"role", "grant", "user:alice", "viewer", "--namespace", ns}).exit_code, 0);
+  EXPECT_EQ(Cli({"get", "pipeline", name}, "", alice).exit_code, 0);
+  auto listed = Cli({"ls", "pipelines", "-o", "json"}, "", alice);
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(json::parse(listed.out).size(), 1u);
+  auto refused = Cli({"delete", "pipeline", name}, "", alice);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("viewer"), std::string::npos) << refused.err;
+  auto escalate = Cli({"role", "grant", "user:alice", "admin", "--namespace", ns}, "", alice);
+  EXPECT_EQ(escalate.exit_code, 2) << "a viewer grants nothing";
+  auto audit_denied = Cli({"audit", "ls", "--principal", "user:alice", "--outcome", "denied", "-o", "json"});
+  ASSERT_EQ(audit_denied.exit_code, 0) << audit_denied.err;
+  std::set<std::string> actions;
+  const json denied_rows = json::parse(audit_denied.out)["items"];
+  for (const auto& row : denied_rows) actions.insert(row["action"].get<std::string>());
+  EXPECT_EQ(actions, (std::set<std::string>{"getPipeline", "deletePipeline", "putRoleBinding", "issueToken"}))
+      << audit_denied.out;
+  EXPECT_EQ(Cli({"audit", "ls"}, "", alice).exit_code, 2) << "the audit log is for admins";
+
+  auto verified = Cli({"audit", "verify", "-o", "json"});
+  ASSERT_EQ(verified.exit_code, 0) << verified.err << verified.out;
+  EXPECT_TRUE(json::parse(verified.out)["ok"].get<bool>());
+  // Someone with the database file rewrites history: the chain breaks there.
+  const std::string db = work_ + "/meta.db";
+  auto sql = [&](const std::string& statements) {
+    return RunProcess({"/bin/sh", "-c", "exec sqlite3 '" + db + "' \"" + statements + "\""});
+  };
+  auto blocked = sql("UPDATE audit_log SET principal = 'user:admin' WHERE principal = 'user:alice'");
+  EXPECT_NE(blocked.err.find("append-only"), std::string::npos) << blocked.exit_code << blocked.err;
+  EXPECT_NE(sql("DELETE FROM audit_log WHERE principal = 'user:alice'").err.find("append-only"), std::string::npos);
+  auto tampered = sql("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET principal = 'user:admin' "
+                      "WHERE seq = (SELECT MIN(seq) FROM audit_log WHERE principal = 'user:alice')");
+  ASSERT_EQ(tampered.exit_code, 0) << tampered.err;
+  auto broken = Cli({"audit", "verify", "-o", "json"});
+  EXPECT_EQ(broken.exit_code, 1) << broken.out;
+  EXPECT_FALSE(json::parse(broken.out)["ok"].get<bool>());
+  auto offline = RunProcess({kBin, "audit", "verify", "--metadata", "sqlite:" + db});
+  EXPECT_EQ(offline.exit_code, 1) << offline.out << offline.err;
+  EXPECT_NE(offline.out.find("TAMPERED"), std::string::npos) << offline.out;
+}
+
+// Passwords, tokens and secret values never appear in clear in the server's log, the metadata
+// database, or any answer but the one that hands a new token out.
+TEST_F(Serve, NoSecretInLogsResponsesOrTheDatabase) {
+  const std::string password = "a passphrase nobody should see";
+  ASSERT_EQ(Cli({"user", "create", "carol"}, password + "\n").exit_code, 0);
+  const std::string carol = dir_ / "carol.json";
+  ASSERT_EQ(Cli({"login", "--user", "carol"}, password + "\n", carol).exit_code, 0);
+  const json carol_config = json::parse(ReadFile(carol));
+  auto made = Cli({"token", "create", "ci", "--subject", "svc:ci", "-o", "json"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string api_token = json::parse(made.out)["token"];
+  WriteFile(dir_ / "env.yaml", "apiVersion: sluice/v1\nkind: Environment\nmetadata: {name: prod}\nconfig: {min: 1}\n");
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "env.yaml"}).exit_code, 0);
+  const std::string secret = "s3cr3t-value-4711";
+  ASSERT_EQ(Cli({"secret", "set", "prod", "blocked"}, secret + "\n").exit_code, 0);
+  // A failed login with the secret as password, and the API token used as a bearer.
+  EXPECT_EQ(Cli({"login", "--user", "carol"}, secret + "\n", dir_ / "x.json").exit_code, 2);
+  EXPECT_EQ(RunProcess({kBin, "whoami", "--server", url_, "--token", api_token}).exit_code, 0) << "whoami needs no role";
+
+  std::string answers;
+  for (const char* path : {"/api/v1/users", "/api/v1/tokens", "/api/v1/audit?limit=1000", "/api/v1/environments/prod/secrets",
+                           "/api/v1/auth/whoami", "/api/v1/namespaces/*/rolebindings"}) {
+    auto r = Api().Get(path);
+    ASSERT_TRUE(r.ok()) << path << ": " << r.status().ToString();
+    answers += r->body;
+  }
+  const std::string log = ReadFile(dir_ / "serve.log");
+  const std::string db = ReadFile(work_ + "/meta.db") + ReadFile(work_ + "/meta.db-wal");
+  const std::string refresh = carol_config["refresh_token"];
+  const std::string access = carol_config["token"];
+  const std::string refresh_secret = refresh.substr(refresh.rfind('_') + 1);
+  const std::string api_secret = api_token.substr(api_token.rfind('_') + 1);
+  for (const auto& [what, value] : std::vector<std::pair<std::string, std::string>>{
+           {"a password", password}, {"the admin password", kAdminPassword}, {"a secret", secret},
+           {"an API token", api_secret}, {"a refresh token", refresh_secret}, {"an access token", access}}) {
+    EXPECT_EQ(log.find(value), std::string::npos) << what << " in the server log";
+    EXPECT_EQ(db.find(value), std::string::npos) << what << " in the metadata database";
+    EXPECT_EQ(answers.find(value), std::string::npos) << what << " in an API answer";
+  }
+}
+
+TEST(ServeFlags, InsecureDevWarnsAndTurnsAuthenticationOff) {
+  TempDir dir;
+  const int pid = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' serve --insecure-dev --listen 127.0.0.1:0 --workdir '" +
+                                                     (dir / "w") + "' > '" + (dir / "url") + "' 2> '" + (dir / "log") + "'"});
+  std::string url;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (url.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(dir / "url");
+    std::getline(in, url);
+    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_FALSE(url.empty());
+  auto who = RunProcess({kBin, "whoami", "--server", url, "-o", "json", "--token", ""});
+  ::kill(pid, SIGTERM);
+  WaitProcess(pid);
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_EQ(json::parse(who.out)["via"], "insecure-dev");
+  EXPECT_NE(ReadFile(dir / "log").find("authentication is OFF"), std::string::npos) << ReadFile(dir / "log");
 }
 
 TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {

@@ -1,10 +1,15 @@
 #include "sluice/client/api_client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -13,7 +18,9 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,6 +28,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace sluice::client {
 namespace {
@@ -28,8 +36,10 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr int kMaxBackoffMs = 5000;
 constexpr uint32_t kMaxResponseHeaderBytes = 64 << 10;
@@ -109,6 +119,29 @@ std::string BodyExcerpt(std::string_view body) {
 
 Status MakeStatus(StatusCode code, std::string message) { return Status(code, std::move(message)); }
 
+// The TLS settings of every https connection: TLS 1.2 or newer, the peer verified against the
+// system's trust store and the options' CA file (the host name is checked per connection).
+Result<std::unique_ptr<ssl::context>> MakeTlsContext(const ApiClientOptions& options) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  context->set_verify_mode(ssl::verify_peer);
+  beast::error_code ec;
+  context->set_default_verify_paths(ec);  // a system without a store can still use ca_file
+  if (!options.ca_file.empty()) {
+    const std::string& file = options.ca_file;
+    if (!std::ifstream(file, std::ios::binary)) {
+      return Status::InvalidArgument("CA file '{}' (--ca-cert or SLUICE_CA_CERT) cannot be read: {}", file,
+                                     std::strerror(errno));
+    }
+    context->load_verify_file(file, ec);
+    if (ec) {
+      return Status::InvalidArgument("CA file '{}' (--ca-cert or SLUICE_CA_CERT) has no PEM certificate: {}",
+                                     file, ec.message());
+    }
+  }
+  return context;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -120,18 +153,21 @@ std::optional<std::string> ApiResponse::Header(std::string_view name) const {
 
 std::string ServerUrl::ToString() const {
   bool v6 = host.find(':') != std::string::npos;
-  return fmt::format("http://{}{}{}:{}{}", v6 ? "[" : "", host, v6 ? "]" : "", port, prefix);
+  return fmt::format("{}://{}{}{}:{}{}", tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", port,
+                     prefix);
 }
 
 Result<ServerUrl> ParseServerUrl(std::string_view url) {
   std::string_view rest = url;
+  ServerUrl out;
   if (StartsWithIgnoreCase(rest, "https://")) {
-    return Status::InvalidArgument("server URL '{}': TLS is not supported by this client yet (use http://)", url);
-  }
-  if (StartsWithIgnoreCase(rest, "http://")) {
+    rest.remove_prefix(8);
+    out.tls = true;
+    out.port = 443;
+  } else if (StartsWithIgnoreCase(rest, "http://")) {
     rest.remove_prefix(7);
   } else if (rest.find("://") != std::string_view::npos) {
-    return Status::InvalidArgument("server URL '{}': the scheme must be http://", url);
+    return Status::InvalidArgument("server URL '{}': the scheme must be http:// or https://", url);
   }
   if (HasControlChar(rest) || rest.find(' ') != std::string_view::npos) {
     return Status::InvalidArgument("server URL '{}' contains spaces or control characters", url);
@@ -146,7 +182,6 @@ Result<ServerUrl> ParseServerUrl(std::string_view url) {
   if (authority.find('@') != std::string_view::npos) {
     return Status::InvalidArgument("server URL '{}' must not contain user info; use a token (sluice login)", url);
   }
-  ServerUrl out;
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
@@ -287,9 +322,9 @@ Status StatusFromResponse(const ApiResponse& response) {
 
 class ApiClient::Impl {
  public:
-  Impl(ApiClientOptions options, ServerUrl url)
+  Impl(ApiClientOptions options, ServerUrl url, std::unique_ptr<ssl::context> tls_context)
       : options_(std::move(options)), url_(std::move(url)), url_text_(url_.ToString()),
-        rng_(std::random_device{}()) {}
+        tls_context_(std::move(tls_context)), rng_(std::random_device{}()) {}
   ~Impl() { Close(); }
 
   Result<ApiResponse> Request(std::string_view method, std::string_view path,
@@ -300,17 +335,35 @@ class ApiClient::Impl {
   int64_t connections_opened() const { return connections_opened_.load(); }
 
  private:
-  enum class Phase { kResolve, kConnect, kSend, kReceive, kParse };
+  // kHandshake: TLS failed before the certificate was judged (e.g. the server speaks plain HTTP);
+  // kVerify: the certificate does not verify.
+  enum class Phase { kResolve, kConnect, kHandshake, kVerify, kSend, kReceive, kParse };
   struct TransportError {
     Phase phase;
     beast::error_code ec;
     bool reused;  // the request went out on a kept-alive connection
+    long verify_result = X509_V_OK;  // kVerify: OpenSSL's reason
   };
   using Exchanged = std::variant<ApiResponse, TransportError>;
 
   Exchanged Exchange(const bhttp::request<bhttp::string_body>& request);
   std::optional<TransportError> Connect(SteadyClock::time_point deadline);
+  std::optional<TransportError> Handshake(SteadyClock::time_point deadline);
   void Close();
+  // The TCP stream of the connection (under TLS for https); only while connected.
+  beast::tcp_stream& tcp_layer() {
+    return tls_stream_ ? beast::get_lowest_layer(*tls_stream_) : *tcp_stream_;
+  }
+  bool connected() const { return tcp_stream_.has_value() || tls_stream_.has_value(); }
+  // Starts `op(stream)` on the connection's stream, whichever kind it is.
+  template <typename Op>
+  void WithStream(Op&& op) {
+    if (tls_stream_) {
+      op(*tls_stream_);
+    } else {
+      op(*tcp_stream_);
+    }
+  }
   // Runs the io_context until the started operation (and its timer) finished.
   void Run() {
     ioc_.restart();
@@ -324,20 +377,24 @@ class ApiClient::Impl {
   const ApiClientOptions options_;
   const ServerUrl url_;
   const std::string url_text_;
+  const std::unique_ptr<ssl::context> tls_context_;  // https only
   std::mutex mu_;  // serializes requests; guards everything below
   asio::io_context ioc_{1};
-  std::optional<beast::tcp_stream> stream_;
+  // The connection: at most one of the two, by the URL's scheme.
+  std::optional<beast::tcp_stream> tcp_stream_;
+  std::optional<TlsStream> tls_stream_;
   beast::flat_buffer buffer_;
   std::mt19937 rng_;
   std::atomic<int64_t> connections_opened_{0};
 };
 
 void ApiClient::Impl::Close() {
-  if (stream_) {
+  if (connected()) {
     beast::error_code ec;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_->socket().close(ec);
-    stream_.reset();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer().socket().close(ec);
+    tls_stream_.reset();
+    tcp_stream_.reset();
   }
   buffer_.consume(buffer_.size());
 }
@@ -345,8 +402,8 @@ void ApiClient::Impl::Close() {
 // A kept-alive connection is reused only if nothing is waiting to be read on it: a readable idle
 // socket means the server closed it (EOF or reset) or sent something unexpected.
 bool ApiClient::Impl::ReusableConnection() {
-  if (!stream_ || !stream_->socket().is_open() || buffer_.size() > 0) return false;
-  pollfd p{stream_->socket().native_handle(), POLLIN, 0};
+  if (!connected() || !tcp_layer().socket().is_open() || buffer_.size() > 0) return false;
+  pollfd p{tcp_layer().socket().native_handle(), POLLIN, 0};
   return ::poll(&p, 1, 0) == 0;
 }
 
@@ -372,17 +429,45 @@ std::optional<ApiClient::Impl::TransportError> ApiClient::Impl::Connect(SteadyCl
   if (ec == asio::error::operation_aborted) ec = beast::error::timeout;
   if (ec) return TransportError{Phase::kResolve, ec, false};
 
-  stream_.emplace(ioc_);
-  stream_->expires_at(deadline);
-  stream_->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+  tcp_stream_.emplace(ioc_);
+  tcp_stream_->expires_at(deadline);
+  tcp_stream_->async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
   Run();
   if (ec) {
     Close();
     return TransportError{Phase::kConnect, ec, false};
   }
   beast::error_code ignored;
-  stream_->socket().set_option(tcp::no_delay(true), ignored);
+  tcp_stream_->socket().set_option(tcp::no_delay(true), ignored);
   connections_opened_.fetch_add(1);
+  if (url_.tls) return Handshake(deadline);
+  return std::nullopt;
+}
+
+std::optional<ApiClient::Impl::TransportError> ApiClient::Impl::Handshake(SteadyClock::time_point deadline) {
+  tls_stream_.emplace(std::move(*tcp_stream_), *tls_context_);
+  tcp_stream_.reset();
+  SSL* ssl = tls_stream_->native_handle();
+  // The certificate must name the URL's host: an IP address as an IP SAN, a name as a DNS SAN
+  // (and a name goes in SNI, so a server with several certificates picks the right one).
+  beast::error_code ec;
+  auto ip = asio::ip::make_address(url_.host, ec);
+  const char* host = url_.host.c_str();
+  bool named = ec ? SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1
+                  : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip.to_string().c_str()) == 1;
+  if (!named) {
+    Close();
+    return TransportError{Phase::kHandshake, asio::error::invalid_argument, false};
+  }
+  tcp_layer().expires_at(deadline);
+  tls_stream_->async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+  Run();
+  if (ec) {
+    long verify_result = SSL_get_verify_result(ssl);
+    Close();
+    if (verify_result != X509_V_OK) return TransportError{Phase::kVerify, ec, false, verify_result};
+    return TransportError{Phase::kHandshake, ec, false};
+  }
   return std::nullopt;
 }
 
@@ -393,8 +478,10 @@ ApiClient::Impl::Exchanged ApiClient::Impl::Exchange(const bhttp::request<bhttp:
     if (auto error = Connect(deadline)) return *error;
   }
   beast::error_code ec;
-  stream_->expires_at(deadline);
-  bhttp::async_write(*stream_, request, [&](beast::error_code e, size_t) { ec = e; });
+  tcp_layer().expires_at(deadline);
+  WithStream([&](auto& stream) {
+    bhttp::async_write(stream, request, [&](beast::error_code e, size_t) { ec = e; });
+  });
   Run();
   const beast::error_code send_ec = ec;
   // A server may answer before the whole body is sent (413 for an oversized body) and close:
@@ -409,8 +496,10 @@ ApiClient::Impl::Exchanged ApiClient::Impl::Exchange(const bhttp::request<bhttp:
   parser.header_limit(kMaxResponseHeaderBytes);
   parser.body_limit(static_cast<uint64_t>(options_.max_response_bytes));
   if (request.method() == bhttp::verb::head) parser.skip(true);
-  stream_->expires_at(early_answer ? std::min(deadline, SteadyClock::now() + std::chrono::seconds(2)) : deadline);
-  bhttp::async_read(*stream_, buffer_, parser, [&](beast::error_code e, size_t) { ec = e; });
+  tcp_layer().expires_at(early_answer ? std::min(deadline, SteadyClock::now() + std::chrono::seconds(2)) : deadline);
+  WithStream([&](auto& stream) {
+    bhttp::async_read(stream, buffer_, parser, [&](beast::error_code e, size_t) { ec = e; });
+  });
   Run();
   if (ec && send_ec) {
     Close();
@@ -423,7 +512,7 @@ ApiClient::Impl::Exchanged ApiClient::Impl::Exchange(const bhttp::request<bhttp:
                      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
     return TransportError{malformed ? Phase::kParse : Phase::kReceive, ec, reused};
   }
-  stream_->expires_never();
+  tcp_layer().expires_never();
 
   auto message = parser.release();
   ApiResponse response;
@@ -469,6 +558,31 @@ Status ApiClient::Impl::TransportStatus(const TransportError& e, std::string_vie
       }
       return MakeStatus(StatusCode::kUnavailable, fmt::format("cannot reach the Sluice server at {}: {}; {}",
                                                               url_text_, e.ec.message(), hint));
+    case Phase::kHandshake:
+      if (e.ec == beast::error::timeout) {
+        return MakeStatus(StatusCode::kUnavailable,
+                          fmt::format("the Sluice server at {} did not complete the TLS handshake within {} ms; {}",
+                                      url_text_, options_.timeout_ms, hint));
+      }
+      return MakeStatus(StatusCode::kUnavailable,
+                        fmt::format("TLS handshake with the Sluice server at {} failed: {}; does it serve https "
+                                    "on that port? (--server or SLUICE_SERVER)",
+                                    url_text_, e.ec.message()));
+    case Phase::kVerify: {
+      std::string reason = X509_verify_cert_error_string(e.verify_result);
+      if (e.verify_result == X509_V_ERR_HOSTNAME_MISMATCH || e.verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        return MakeStatus(StatusCode::kFailedPrecondition,
+                          fmt::format("the TLS certificate of the Sluice server at {} is not valid for '{}' ({}); "
+                                      "use a host name or address the certificate lists in --server or "
+                                      "SLUICE_SERVER",
+                                      url_text_, url_.host, reason));
+      }
+      return MakeStatus(StatusCode::kFailedPrecondition,
+                        fmt::format("the TLS certificate of the Sluice server at {} does not verify ({}); if the "
+                                    "server's certificate comes from a private CA, pass that CA's certificate "
+                                    "with --ca-cert or SLUICE_CA_CERT",
+                                    url_text_, reason));
+    }
     case Phase::kParse:
       return Status::IoError("the Sluice server at {} sent a malformed or oversized response to {} {}: {}",
                              url_text_, method, path, e.ec.message());
@@ -535,11 +649,13 @@ Result<ApiResponse> ApiClient::Impl::Request(std::string_view method, std::strin
       return std::move(*response);
     }
     const auto& error = std::get<TransportError>(result);
-    // Safe to send again: nothing reached the server (resolve/connect), a kept-alive connection
-    // the server had closed refused the write, or the method is idempotent.
+    // Safe to send again: nothing reached the server (resolve, connect, TLS handshake), a kept-alive
+    // connection the server had closed refused the write, or the method is idempotent.
     bool nothing_sent = error.phase == Phase::kResolve || error.phase == Phase::kConnect ||
-                        (error.phase == Phase::kSend && error.reused);
-    bool retryable = error.phase != Phase::kParse && (idempotent || nothing_sent);
+                        error.phase == Phase::kHandshake || (error.phase == Phase::kSend && error.reused);
+    // A malformed response or a certificate that does not verify comes out the same next time.
+    bool retryable =
+        error.phase != Phase::kParse && error.phase != Phase::kVerify && (idempotent || nothing_sent);
     if (retryable && error.reused && !stale_retried) {
       // A kept-alive connection the server closed is expected, not a failure: reconnect at once,
       // without using up a retry.
@@ -568,7 +684,11 @@ Result<ApiClient> ApiClient::Create(ApiClientOptions options) {
   if (HasControlChar(options.token) || HasControlChar(options.user_agent)) {
     return Status::InvalidArgument("the token and user agent must not contain control characters");
   }
-  return ApiClient(std::make_unique<Impl>(std::move(options), std::move(url)));
+  std::unique_ptr<ssl::context> tls_context;
+  if (url.tls) {
+    SLUICE_ASSIGN_OR_RETURN(tls_context, MakeTlsContext(options));
+  }
+  return ApiClient(std::make_unique<Impl>(std::move(options), std::move(url), std::move(tls_context)));
 }
 
 ApiClient::ApiClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -1,8 +1,12 @@
 // ApiClient: the C++ client of the control plane's HTTP API (docs/api.md), used by the CLI verbs
-// (`sluice apply -f`, `get`, `ls`, `logs`, ...) to talk to `sluice serve` over HTTP/1.1 + JSON.
+// (`sluice apply -f`, `get`, `ls`, `logs`, ...) to talk to `sluice serve` over HTTP/1.1 + JSON,
+// in the clear (http://) or over TLS (https://).
 //
 // What it does for a caller:
 //   - keeps one keep-alive connection and reconnects when the server has closed it;
+//   - for https, verifies the server's certificate against the system's trust store plus an
+//     optional CA file (ca_file), and that it names the URL's host (with SNI for host names); a
+//     certificate that does not verify is an error that says how to trust a private CA;
 //   - sends `Authorization: Bearer <token>` when a token is configured;
 //   - retries, with exponential backoff, only what is safe to repeat: connection failures and
 //     timeouts of idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS), connect failures of any
@@ -17,7 +21,7 @@
 // (Get, Post, Put, Delete, PostRaw, ListAll) also turn a non-2xx response into a Status with
 // StatusFromResponse.
 //
-// Beast/Asio stay in api_client.cc: this header has no Boost.
+// Beast/Asio and OpenSSL stay in api_client.cc: this header has neither.
 //
 // Thread-safety: an ApiClient may be used from several threads; requests are serialized over
 // its one connection (a CLI issues one request at a time).
@@ -41,8 +45,10 @@ namespace sluice::client {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct ApiClientOptions {
-  // http://host[:port][/prefix]; a missing scheme means http. https is refused for now.
+  // http[s]://host[:port][/prefix]; a missing scheme means http.
   std::string server = "http://127.0.0.1:8080";
+  // https: a PEM file of CA certificates trusted besides the system's store (a private CA).
+  std::string ca_file;
   std::string token;        // bearer token; empty sends no Authorization header
   int timeout_ms = 30000;   // per attempt: connect, send and receive the whole response
   int retries = 2;          // extra attempts after the first (see the file comment)
@@ -67,13 +73,15 @@ struct ApiResponse {
 
 // The parts of a server URL.
 struct ServerUrl {
+  bool tls = false;    // https
   std::string host;    // without brackets for IPv6
-  uint16_t port = 80;
+  uint16_t port = 80;  // 443 by default for https
   std::string prefix;  // "" or "/some/prefix" (no trailing slash), put in front of every path
-  // "http://host:port/prefix".
+  // "http[s]://host:port/prefix".
   std::string ToString() const;
 };
-// InvalidArgument for https, user info, a query or fragment, an empty host or a bad port.
+// InvalidArgument for a scheme other than http and https, user info, a query or fragment, an
+// empty host or a bad port.
 Result<ServerUrl> ParseServerUrl(std::string_view url);
 
 // OK for a 2xx response. Otherwise a Status whose code follows the HTTP status:
@@ -93,7 +101,8 @@ std::string UrlEncode(std::string_view s);
 
 class ApiClient {
  public:
-  // InvalidArgument for a bad server URL or options.
+  // InvalidArgument for a bad server URL or options, or a ca_file that cannot be read or holds
+  // no PEM certificate (only checked for https).
   static Result<ApiClient> Create(ApiClientOptions options);
 
   ApiClient(ApiClient&&) noexcept;
@@ -103,7 +112,8 @@ class ApiClient {
   // One request; `path` starts with '/' and may carry a query ("/api/v1/runs?limit=10"); the
   // server URL's prefix goes in front. A body is sent with `content_type`. Returns the response
   // whatever its status; a Status only when none came (Unavailable: unreachable, timed out,
-  // connection lost; IoError: a malformed or oversized response).
+  // connection lost, TLS handshake failed; FailedPrecondition: the server's certificate does not
+  // verify; IoError: a malformed or oversized response).
   Result<ApiResponse> Request(std::string_view method, std::string_view path,
                               std::optional<std::string> body = std::nullopt,
                               std::string_view content_type = "application/json",

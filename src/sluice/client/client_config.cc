@@ -60,9 +60,14 @@ Result<ClientConfig> ClientConfig::Load(const std::string& path) {
   }
   ClientConfig config;
   for (const auto& [key, value] : json.items()) {
-    std::string* target = key == "server" ? &config.server : key == "token" ? &config.token : nullptr;
+    std::string* target = key == "server"          ? &config.server
+                          : key == "token"         ? &config.token
+                          : key == "refresh_token" ? &config.refresh_token
+                          : key == "ca_file"       ? &config.ca_file
+                                                   : nullptr;
     if (target == nullptr) {
-      return Status::InvalidArgument("client config {}: unknown member '{}' (known: server, token)", path, key);
+      return Status::InvalidArgument(
+          "client config {}: unknown member '{}' (known: server, token, refresh_token, ca_file)", path, key);
     }
     if (!value.is_string()) return Status::InvalidArgument("client config {}: '{}' must be a string", path, key);
     *target = value.get<std::string>();
@@ -81,6 +86,8 @@ Status ClientConfig::Save(const std::string& path) const {
   nlohmann::json json = nlohmann::json::object();
   if (!server.empty()) json["server"] = server;
   if (!token.empty()) json["token"] = token;
+  if (!refresh_token.empty()) json["refresh_token"] = refresh_token;
+  if (!ca_file.empty()) json["ca_file"] = ca_file;
   std::string text = json.dump(2) + "\n";
 
   std::string temp = path + ".tmp." + std::to_string(::getpid());
@@ -106,9 +113,17 @@ Result<ClientConfig> ClientConfig::Resolve(const ClientFlags& flags) {
   }
   SLUICE_ASSIGN_OR_RETURN(ClientConfig config, Load(path));
   if (auto server = Env("SLUICE_SERVER"); server && !server->empty()) config.server = *server;
-  if (auto token = Env("SLUICE_TOKEN"); token && !token->empty()) config.token = *token;
+  if (auto token = Env("SLUICE_TOKEN"); token && !token->empty()) {
+    config.token = *token;
+    config.refresh_token.clear();
+  }
+  if (auto ca_file = Env("SLUICE_CA_CERT"); ca_file && !ca_file->empty()) config.ca_file = *ca_file;
   if (flags.server) config.server = *flags.server;
-  if (flags.token) config.token = *flags.token;
+  if (flags.token) {
+    config.token = *flags.token;
+    config.refresh_token.clear();
+  }
+  if (flags.ca_file) config.ca_file = *flags.ca_file;
   if (config.server.empty()) config.server = ApiClientOptions{}.server;
   return config;
 }
@@ -117,6 +132,7 @@ ApiClientOptions ClientConfig::ToOptions() const {
   ApiClientOptions options;
   if (!server.empty()) options.server = server;
   options.token = token;
+  options.ca_file = ca_file;
   return options;
 }
 

@@ -1,5 +1,6 @@
 #include "sluice/control/api/api.h"
 
+#include "sluice/control/auth/auth_service.h"
 #include "sluice/control/metadata/environment.h"
 
 #include <charconv>
@@ -59,7 +60,26 @@ http::Route MakeRoute(std::string method, std::string pattern, std::string opera
   r.operation_id = std::move(operation_id);
   r.permission = std::move(permission);
   r.handler = std::move(handler);
+  if (r.permission == "public") {
+    r.permission.clear();
+    r.scope = http::Scope::kPublic;
+  } else {
+    r.scope = r.pattern.find("{namespace}") != std::string::npos ? http::Scope::kNamespace : http::Scope::kAny;
+  }
   return r;
+}
+
+std::optional<http::Problem> Denied(ApiContext& ctx, const Request& request, std::string_view permission,
+                                    std::string_view ns, std::string_view what) {
+  if (!ctx.auth) return std::nullopt;
+  return ctx.auth->Check(request.caller, permission, ns, what);
+}
+
+Result<NamespaceFilter> VisibleNamespaces(ApiContext& ctx, const Request& request, std::string_view permission) {
+  if (!ctx.auth) return NamespaceFilter([](std::string_view) { return true; });
+  SLUICE_ASSIGN_OR_RETURN(auth::Role required, auth::RequiredRole(permission));
+  SLUICE_ASSIGN_OR_RETURN(auth::Grants grants, ctx.auth->GrantsOf(request.caller));
+  return NamespaceFilter([grants = std::move(grants), required](std::string_view ns) { return grants.In(ns) >= required; });
 }
 
 Result<http::Router> BuildRouter(ApiContext& context) {
@@ -73,6 +93,7 @@ Result<http::Router> BuildRouter(ApiContext& context) {
   AddDatasetRoutes(context, routes);
   AddDeadLetterRoutes(context, routes);
   AddWorkerRoutes(context, routes);
+  AddAuthRoutes(context, routes);
   routes.push_back(MakeRoute("GET", "/api/v1/openapi.json", "getOpenApiDocument", "public",
                              [](const http::Request&, const http::PathParams&) {
                                http::Response r;
@@ -81,7 +102,13 @@ Result<http::Router> BuildRouter(ApiContext& context) {
                                r.body = std::string(OpenApiDocument());
                                return r;
                              }));
-  return http::Router::Create(std::move(routes));
+  for (const auto& r : routes) {
+    if (r.scope == http::Scope::kPublic || r.scope == http::Scope::kAuthenticated) continue;
+    SLUICE_RETURN_IF_ERROR(auth::RequiredRole(r.permission).status().WithContext(r.operation_id));
+  }
+  SLUICE_ASSIGN_OR_RETURN(http::Router router, http::Router::Create(std::move(routes)));
+  if (context.auth) context.auth->Install(router);
+  return router;
 }
 
 }  // namespace sluice::api

@@ -43,6 +43,9 @@ struct IngestState;
 namespace sluice::scheduler {
 class Scheduler;
 }  // namespace sluice::scheduler
+namespace sluice::auth {
+class AuthService;
+}  // namespace sluice::auth
 namespace sluice::worker {
 class StoreRunQueue;
 }  // namespace sluice::worker
@@ -62,7 +65,19 @@ struct ApiContext {
   const metadata::SecretBox* secrets = nullptr;
   // The run queue remote workers claim from; nullptr: the worker routes answer 409.
   worker::StoreRunQueue* queue = nullptr;
+  // Authentication, roles and audit; nullptr: every request may do everything (unit tests of
+  // the handlers). BuildRouter installs its guard and audit on the router.
+  auth::AuthService* auth = nullptr;
 };
+
+// For a handler whose resource names its namespace only in the body or the stored record (the
+// route's scope is kAny): nullopt when the caller holds `permission` in `ns`; else the denied
+// 404 ("`what` does not exist") or 403 to return.
+std::optional<http::Problem> Denied(ApiContext& ctx, const http::Request& request, std::string_view permission,
+                                    std::string_view ns, std::string_view what);
+// For lists: whether the caller may see a namespace's items with `permission`.
+using NamespaceFilter = std::function<bool(std::string_view ns)>;
+Result<NamespaceFilter> VisibleNamespaces(ApiContext& ctx, const http::Request& request, std::string_view permission);
 
 // The whole /api/v1 route table.
 Result<http::Router> BuildRouter(ApiContext& context);
@@ -86,7 +101,9 @@ Response SpecProblem(const Status& st);
 Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment);
 Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment);
 
-// A route of the table (max_body_bytes and json_body left at their defaults).
+// A route of the table (max_body_bytes and json_body left at their defaults). Its scope: public
+// for the permission "public", the path's namespace when the pattern has {namespace}, else any
+// namespace (the handler checks the resource's own); set kCluster or kAuthenticated after.
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,
                       http::Handler handler);
 
@@ -99,6 +116,7 @@ void AddEnvironmentRoutes(ApiContext& context, std::vector<http::Route>& routes)
 void AddDatasetRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddDeadLetterRoutes(ApiContext& context, std::vector<http::Route>& routes);
 void AddWorkerRoutes(ApiContext& context, std::vector<http::Route>& routes);
+void AddAuthRoutes(ApiContext& context, std::vector<http::Route>& routes);
 // The datasets a plan reads and writes (with the schema it writes), for lineage.
 std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan);
 void AddTemplateRoutes(ApiContext& context, std::vector<http::Route>& routes);  // after the pipeline routes

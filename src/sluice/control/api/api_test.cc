@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <iterator>
 
@@ -125,6 +126,40 @@ TEST_F(Api, RoutesAndTheOpenApiDocumentAgree) {
   auto served = Call("GET", "/api/v1/openapi.json");
   EXPECT_EQ(served.status, 200);
   EXPECT_EQ(json::parse(served.body), doc);
+}
+
+// What the security layer enforces is what the document says: each operation's x-permission and
+// x-scope are its route's permission and scope; public operations opt out of the global bearer
+// requirement with `security: []`, the others inherit it and document 401 and 429.
+TEST_F(Api, RoutesAndTheOpenApiDocumentAgreeOnPermissionsAndScopes) {
+  const json doc = json::parse(OpenApiDocument());
+  std::map<std::string, std::string> from_routes, from_doc;
+  for (const auto& r : router_.List()) {
+    std::string m = r.method;
+    std::transform(m.begin(), m.end(), m.begin(), ::tolower);
+    from_routes[m + " " + r.pattern] = "permission '" + r.permission + "' scope " + std::string(http::ScopeName(r.scope));
+  }
+  ASSERT_TRUE(doc.contains(json::json_pointer("/components/securitySchemes/bearerAuth")));
+  EXPECT_EQ(doc["components"]["securitySchemes"]["bearerAuth"]["type"], "http");
+  EXPECT_EQ(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+  EXPECT_EQ(doc["security"], json::parse(R"([{"bearerAuth": []}])"));
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [method, op] : item.items()) {
+      const std::string what = method + " " + path;
+      ASSERT_TRUE(op.contains("x-permission") && op["x-permission"].is_string()) << what;
+      ASSERT_TRUE(op.contains("x-scope") && op["x-scope"].is_string()) << what;
+      const std::string scope = op["x-scope"];
+      from_doc[what] = "permission '" + op["x-permission"].get<std::string>() + "' scope " + scope;
+      if (scope == "public") {
+        EXPECT_EQ(op.value("security", json()), json::array()) << what << ": a public operation needs security: []";
+      } else {
+        EXPECT_FALSE(op.contains("security")) << what << ": only public operations override security";
+        EXPECT_TRUE(op["responses"].contains("401")) << what;
+        EXPECT_TRUE(op["responses"].contains("429")) << what;
+      }
+    }
+  }
+  EXPECT_EQ(from_routes, from_doc);
 }
 
 TEST_F(Api, HealthAndReadiness) {

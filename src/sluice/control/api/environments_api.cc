@@ -211,6 +211,11 @@ void AddEnvironmentRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   routes.back().json_body = true;
   routes.push_back(MakeRoute("DELETE", one + "/connections/{connection}", "deleteConnection", "environments.write",
                              [c](const Request&, const PathParams& p) { return DeleteConnection(*c, p); }));
+  // Environments, their secrets and connections serve every namespace: changing them takes a
+  // role bound to all of them.
+  for (auto& r : routes) {
+    if (r.permission == "environments.write" || r.permission == "secrets.write") r.scope = http::Scope::kCluster;
+  }
 }
 
 }  // namespace sluice::api

@@ -18,7 +18,7 @@
 #include "sluice/base/hash.h"
 #include "sluice/base/logging.h"
 #include "sluice/control/api/api.h"
-#include "sluice/control/api/rate_limiter.h"
+#include "sluice/control/http/rate_limiter.h"
 #include "sluice/connectors/kafka/kafka.h"
 #include "sluice/engine/plan/plan.h"
 #include "sluice/log/log.h"
@@ -28,7 +28,7 @@ namespace sluice::api {
 struct IngestState {
   IngestState(const ApiOptions& o, const Clock& clock)
       : limiter(o.ingest_requests_per_second, o.ingest_burst, clock) {}
-  RateLimiter limiter;
+  http::RateLimiter limiter;
   std::mutex mu;
   std::map<std::string, std::shared_ptr<log::Log>> logs;  // GUARDED_BY(mu); by stream
   std::atomic<uint64_t> round_robin{0};
@@ -186,8 +186,9 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
     return http::FieldProblem(http::codes::kInvalidField, "stream",
                               "a stream name is [a-z_][a-z0-9_]{0,62}, as http sources name it");
   }
-  // Until principals exist, the remote address is the principal.
-  if (int64_t wait = ctx.ingest->limiter.Allow(req.remote_address); wait > 0) {
+  // Per principal (per address when nobody authenticates).
+  if (int64_t wait = ctx.ingest->limiter.Allow(req.caller.authenticated() ? req.caller.subject : req.remote_address);
+      wait > 0) {
     const int64_t seconds = std::max<int64_t>(1, (wait + 999'999) / 1'000'000);
     Response r = http::MakeProblem(http::codes::kRateLimited,
                                    "over " + std::to_string(static_cast<int64_t>(ctx.options.ingest_requests_per_second)) +
@@ -279,6 +280,7 @@ void AddIngestRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   routes.push_back(MakeRoute("POST", "/api/v1/ingest/{stream}", "ingestEvents", "ingest.write",
                              [c](const Request& req, const PathParams& p) { return Ingest(*c, req, p); }));
   routes.back().max_body_bytes = ctx.options.ingest_max_body_bytes;
+  routes.back().scope = http::Scope::kCluster;  // streams are not namespaced
 }
 
 }  // namespace sluice::api

@@ -54,12 +54,16 @@ Response Apply(ApiContext& ctx, const Request& req) {
   }
   auto plan = CompileIn(ctx, spec, environment);
   if (!plan.ok()) return SpecProblem(plan.status());
+  if (auto denied = Denied(ctx, req, "pipelines.write", plan->namespace_, fmt::format("namespace '{}'", plan->namespace_))) {
+    return *denied;
+  }
   if (!plan->schedule.empty()) {
     auto schedule = scheduler::CronSchedule::Parse(plan->schedule);
     if (!schedule.ok()) return SpecProblem(Status::InvalidArgument("{}: schedule: {}", plan->schedule_location, schedule.status().message()));
   }
   auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", plan->mode,
-                                         "anonymous", message, environment);
+                                         req.caller.authenticated() ? req.caller.subject : "anonymous", message,
+                                         environment);
   if (!applied.ok()) return http::ProblemFromStatus(applied.status());
   if (applied->changed) {
     if (Status st = ctx.store.RecordLineage(plan->namespace_, plan->pipeline, applied->version, DatasetsOf(*plan)); !st.ok()) {
@@ -94,10 +98,13 @@ Response List(ApiContext& ctx, const Request& req) {
     if (slash == std::string::npos) return http::FieldProblem(http::codes::kInvalidField, "cursor", "not a cursor of this list");
     after = std::make_pair(page.after->substr(0, slash), page.after->substr(slash + 1));
   }
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
   auto rows = ctx.store.ListPipelines(ns, after, static_cast<int>(page.limit));
   if (!rows.ok()) return http::ProblemFromStatus(rows.status());
   json items = json::array();
-  for (const auto& p : *rows) items.push_back(PipelineJson(p));
+  for (const auto& p : *rows) {
+    if (visible(p.ns)) items.push_back(PipelineJson(p));
+  }
   std::optional<std::string> next;
   if (static_cast<int64_t>(rows->size()) == page.limit) next = rows->back().ns + "/" + rows->back().name;
   return http::PageResponse(std::move(items), next);

@@ -84,29 +84,44 @@ Response ListRuns(ApiContext& ctx, const Request& req) {
   if (auto v = req.Query("namespace")) filter.ns = std::string(*v);
   if (auto v = req.Query("pipeline")) filter.pipeline = std::string(*v);
   if (auto v = req.Query("status")) filter.status = std::string(*v);
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "runs.read"));
   auto rows = ctx.store.ListRuns(filter, page.after, static_cast<int>(page.limit));
   if (!rows.ok()) return http::ProblemFromStatus(rows.status());
   json items = json::array();
-  for (const auto& r : *rows) items.push_back(RunJson(r));
+  for (const auto& r : *rows) {
+    if (visible(r.ns)) items.push_back(RunJson(r));
+  }
   std::optional<std::string> next;
   if (static_cast<int64_t>(rows->size()) == page.limit) next = rows->back().id;
   return http::PageResponse(std::move(items), next);
 }
 
-Response GetRun(ApiContext& ctx, const PathParams& p) {
-  auto run = ctx.store.GetRun(std::string(p.Get("id")));
+// The run of the path, when the caller holds `permission` in its namespace; else the problem (a
+// run of a namespace the caller cannot see does not exist for it).
+http::ProblemOr<metadata::RunRecord> VisibleRun(ApiContext& ctx, const Request& req, const PathParams& p,
+                                                std::string_view permission) {
+  const std::string id(p.Get("id"));
+  auto run = ctx.store.GetRun(id);
+  if (!run.ok()) return http::ProblemFromStatus(run.status());
+  if (auto denied = Denied(ctx, req, permission, run->ns, fmt::format("run '{}'", id))) return std::move(*denied);
+  return std::move(*run);
+}
+
+Response GetRun(ApiContext& ctx, const Request& req, const PathParams& p) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(auto run, VisibleRun(ctx, req, p, "runs.read"));
+  return Response::Json(200, RunJson(run));
+}
+
+Response CancelRun(ApiContext& ctx, const Request& req, const PathParams& p) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(auto visible, VisibleRun(ctx, req, p, "pipelines.operate"));
+  auto run = ctx.store.CancelRun(visible.id);
   if (!run.ok()) return http::ProblemFromStatus(run.status());
   return Response::Json(200, RunJson(*run));
 }
 
-Response CancelRun(ApiContext& ctx, const PathParams& p) {
-  auto run = ctx.store.CancelRun(std::string(p.Get("id")));
-  if (!run.ok()) return http::ProblemFromStatus(run.status());
-  return Response::Json(200, RunJson(*run));
-}
-
-Response RunLogs(ApiContext& ctx, const PathParams& p) {
-  auto log = ctx.store.GetRunLog(std::string(p.Get("id")));
+Response RunLogs(ApiContext& ctx, const Request& req, const PathParams& p) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(auto visible, VisibleRun(ctx, req, p, "runs.read"));
+  auto log = ctx.store.GetRunLog(visible.id);
   if (!log.ok()) return http::ProblemFromStatus(log.status());
   return Response::Text(200, *log);
 }
@@ -124,11 +139,11 @@ void AddRunRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   routes.push_back(MakeRoute("GET", "/api/v1/runs", "listRuns", "runs.read",
                              [c](const Request& r, const PathParams&) { return ListRuns(*c, r); }));
   routes.push_back(MakeRoute("GET", "/api/v1/runs/{id}", "getRun", "runs.read",
-                             [c](const Request&, const PathParams& p) { return GetRun(*c, p); }));
+                             [c](const Request& r, const PathParams& p) { return GetRun(*c, r, p); }));
   routes.push_back(MakeRoute("POST", "/api/v1/runs/{id}/cancel", "cancelRun", "pipelines.operate",
-                             [c](const Request&, const PathParams& p) { return CancelRun(*c, p); }));
+                             [c](const Request& r, const PathParams& p) { return CancelRun(*c, r, p); }));
   routes.push_back(MakeRoute("GET", "/api/v1/runs/{id}/logs", "getRunLogs", "runs.read",
-                             [c](const Request&, const PathParams& p) { return RunLogs(*c, p); }));
+                             [c](const Request& r, const PathParams& p) { return RunLogs(*c, r, p); }));
 }
 
 }  // namespace sluice::api

@@ -27,6 +27,7 @@ Response Put(ApiContext& ctx, const Request& req) {
   auto t = pipeline::ParseTemplate(text, "template.yaml");
   if (!t.ok()) return SpecProblem(t.status());
   metadata::TemplateRecord rec{t->ns.empty() ? "default" : t->ns, t->name, t->description, text, 0, 0};
+  if (auto denied = Denied(ctx, req, "templates.write", rec.ns, fmt::format("namespace '{}'", rec.ns))) return *denied;
   auto created = ctx.store.PutTemplate(rec);
   if (!created.ok()) return http::ProblemFromStatus(created.status());
   auto stored = ctx.store.GetTemplate(rec.ns, rec.name);
@@ -34,11 +35,13 @@ Response Put(ApiContext& ctx, const Request& req) {
   return Response::Json(*created ? 201 : 200, TemplateJson(*stored, *t, false));
 }
 
-Response List(ApiContext& ctx) {
+Response List(ApiContext& ctx, const Request& req) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "templates.read"));
   auto all = ctx.store.ListTemplates();
   if (!all.ok()) return http::ProblemFromStatus(all.status());
   json items = json::array();
   for (const auto& r : *all) {
+    if (!visible(r.ns)) continue;
     items.push_back({{"namespace", r.ns}, {"name", r.name}, {"description", r.description},
                      {"updated_at", FormatTimestamp(r.updated_at)}});
   }
@@ -102,7 +105,7 @@ void AddTemplateRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   ApiContext* c = &ctx;
   const std::string one = "/api/v1/templates/{namespace}/{name}";
   routes.push_back(MakeRoute("GET", "/api/v1/templates", "listTemplates", "templates.read",
-                             [c](const Request&, const PathParams&) { return List(*c); }));
+                             [c](const Request& r, const PathParams&) { return List(*c, r); }));
   routes.push_back(MakeRoute("POST", "/api/v1/templates", "putTemplate", "templates.write",
                              [c](const Request& r, const PathParams&) { return Put(*c, r); }));
   routes.back().json_body = true;

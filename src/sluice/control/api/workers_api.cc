@@ -103,6 +103,7 @@ void AddWorkerRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   auto add = [&](std::string method, std::string pattern, std::string op, http::Handler h) {
     routes.push_back(MakeRoute(std::move(method), std::move(pattern), std::move(op), "workers", std::move(h)));
     routes.back().json_body = true;
+    routes.back().scope = http::Scope::kCluster;  // a worker is given the secrets of the runs it claims
   };
   add("POST", "/api/v1/workers/{worker}/claim", "claimRun", [c](const Request& r, const PathParams& p) { return Claim(*c, r, p); });
   add("POST", "/api/v1/runs/{id}/lease", "renewRunLease", [c](const Request& r, const PathParams& p) { return Lease(*c, r, p); });

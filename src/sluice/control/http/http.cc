@@ -105,6 +105,9 @@ const std::vector<ProblemCodeInfo>& ProblemCodes() {
       {codes::kInternal, 500, "Internal error"},
       {codes::kInvalidSpec, 400, "Invalid pipeline spec"},
       {codes::kRateLimited, 429, "Too many requests"},
+      {codes::kUnauthenticated, 401, "Authentication required"},
+      {codes::kForbidden, 403, "Forbidden"},
+      {codes::kInvalidGrant, 400, "Invalid grant"},
   };
   return kCodes;
 }
@@ -186,7 +189,8 @@ Problem ProblemFromStatus(const Status& status) {
   return p;
 }
 
-Response::Response(Problem p) : status(p.status), content_type(kProblemJson), problem(std::move(p)) {}
+Response::Response(Problem p)
+    : status(p.status), content_type(kProblemJson), problem(std::move(p)), denied(problem->denied) {}
 
 Response Response::Json(int status, const nlohmann::json& value) {
   Response r;
@@ -216,6 +220,7 @@ void FinalizeResponse(Response& response, const Request& request) {
   if (response.problem) {
     Problem& p = *response.problem;
     response.status = p.status;
+    response.denied = response.denied || p.denied;
     response.content_type = kProblemJson;
     response.body = p.ToJson(request.path, request.request_id)
                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -43,6 +43,15 @@ class Headers {
 // One decoded query parameter; repeated names keep every occurrence, in order.
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+// Who sent a request, once the security layer has authenticated it (empty subject: nobody yet).
+// Subjects are typed names: "user:alice", "svc:ci", "oidc:<sub>"; groups are "group:<name>".
+struct Caller {
+  std::string subject;
+  std::vector<std::string> groups;
+  std::string via;  // how it was authenticated: password | refresh | api-token | oidc | insecure-dev
+  bool authenticated() const { return !subject.empty(); }
+};
+
 struct Request {
   std::string method;  // as sent, e.g. "GET" (methods are case-sensitive)
   std::string target;  // the request-target as sent: "/api/v1/runs?limit=10"
@@ -52,6 +61,7 @@ struct Request {
   std::string body;
   std::string remote_address;  // the peer's IP address
   std::string request_id;      // echoed as X-Request-Id and in problem bodies and logs
+  Caller caller;               // set by the Router's guard before the handler runs
 
   // Sets target, path and query from a request-target in origin form ("/p?q"). InvalidArgument
   // for another form, a bad %-escape or a query that is not UTF-8 once decoded.
@@ -85,6 +95,9 @@ inline constexpr std::string_view kUnavailable = "unavailable";
 inline constexpr std::string_view kInternal = "internal";
 inline constexpr std::string_view kInvalidSpec = "invalid_spec";
 inline constexpr std::string_view kRateLimited = "rate_limited";
+inline constexpr std::string_view kUnauthenticated = "unauthenticated";
+inline constexpr std::string_view kForbidden = "forbidden";
+inline constexpr std::string_view kInvalidGrant = "invalid_grant";
 }  // namespace codes
 
 struct ProblemCodeInfo {
@@ -104,6 +117,9 @@ struct Problem {
   std::string detail;            // for the client: what went wrong and how to fix it
   nlohmann::json extra;          // more members, e.g. {"errors": [{field, code, message}]}
   std::string internal_message;  // never sent; logged with the request id (5xx causes)
+  // An access-control refusal (401, 403, or a 404 that hides a namespace): the audit log records
+  // every one.
+  bool denied = false;
 
   Problem& With(std::string key, nlohmann::json value) &;
   Problem&& With(std::string key, nlohmann::json value) &&;
@@ -136,6 +152,11 @@ struct Response {
   std::string body;
   // Set for error responses; the Router renders it into body when the request is known.
   std::optional<Problem> problem;
+  // Copied from the problem's `denied` (it outlives the problem, which FinalizeResponse renders).
+  bool denied = false;
+  // Who the request turned out to be, when only the handler learned it (a login): the audit
+  // log's principal. Never sent.
+  std::string audit_subject;
 
   Response() = default;
   Response(Problem p);  // NOLINT: implicit so a handler can `return MakeProblem(...)`

@@ -39,6 +39,17 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 
 }  // namespace
 
+std::string_view ScopeName(Scope scope) {
+  switch (scope) {
+    case Scope::kPublic: return "public";
+    case Scope::kAuthenticated: return "authenticated";
+    case Scope::kNamespace: return "namespace";
+    case Scope::kAny: return "any";
+    case Scope::kCluster: return "cluster";
+  }
+  return "?";
+}
+
 std::string_view PathParams::Get(std::string_view name) const {
   return Find(name).value_or(std::string_view());
 }
@@ -91,6 +102,13 @@ Result<Router> Router::Create(std::vector<Route> routes) {
     if (!shapes.insert({route.method, shape.empty() ? "/" : shape}).second) {
       return Status::AlreadyExists("{}: another route has the same method and pattern", where);
     }
+    SLUICE_USER_CHECK(route.scope != Scope::kNamespace || names.count("namespace"),
+                      "{}: a namespace-scoped route needs a {{namespace}} parameter", where);
+    SLUICE_USER_CHECK(!route.permission.empty() || route.scope == Scope::kPublic ||
+                          route.scope == Scope::kAuthenticated,
+                      "{}: only public and authenticated routes may go without a permission", where);
+    compiled.info = {route.method, route.pattern, route.operation_id, route.permission,
+                     route.scope, route.max_body_bytes, route.json_body};
     compiled.route = std::move(route);
     router.routes_.push_back(std::move(compiled));
   }
@@ -100,10 +118,7 @@ Result<Router> Router::Create(std::vector<Route> routes) {
 std::vector<RouteInfo> Router::List() const {
   std::vector<RouteInfo> out;
   out.reserve(routes_.size());
-  for (const auto& c : routes_) {
-    const Route& r = c.route;
-    out.push_back({r.method, r.pattern, r.operation_id, r.permission, r.max_body_bytes, r.json_body});
-  }
+  for (const auto& c : routes_) out.push_back(c.info);
   return out;
 }
 
@@ -171,50 +186,65 @@ int64_t Router::BodyLimit(std::string_view method, std::string_view path,
   return c->route.max_body_bytes;
 }
 
-Response Router::Dispatch(const Request& request) const {
-  Response response;
+Response Router::Dispatch(Request& request) const {
   PathParams params;
   std::vector<std::string> allow;
   std::optional<Problem> problem;
   const CompiledRoute* c = Match(request.method, request.path, &params, &allow, &problem);
-  if (problem) {
-    response = std::move(*problem);
-  } else if (c == nullptr && allow.empty()) {
-    response = MakeProblem(codes::kRouteNotFound,
-                           fmt::format("no route for path '{}'", request.path));
-  } else if (c == nullptr) {
-    std::string methods = Join(allow, ", ");
-    response = MakeProblem(codes::kMethodNotAllowed,
-                           fmt::format("method {} is not allowed here; allowed: {}",
-                                       request.method, methods))
-                   .With("allowed_methods", allow);
-    response.headers.Set("Allow", methods);
-  } else if (c->route.json_body && request.MediaType() != kApplicationJson &&
-             !request.MediaType().ends_with("+json")) {
-    response = MakeProblem(codes::kUnsupportedMediaType,
-                           fmt::format("the body must be application/json, not '{}'",
-                                       request.headers.Get("Content-Type").value_or("")));
-  } else {
+  Response response = Answer(request, c, params, allow, std::move(problem));
+  FinalizeResponse(response, request);
+  if (observer_) {
     try {
-      response = c->route.handler(request, params);
-      if (!response.problem && (response.status < 200 || response.status > 599)) {
-        Problem p = MakeProblem(codes::kInternal, "internal error");
-        p.internal_message = fmt::format("handler {} returned status {}", c->route.operation_id,
-                                         response.status);
-        response = std::move(p);
-      }
+      observer_(request, c ? &c->info : nullptr, response);
     } catch (const std::exception& e) {
-      Problem p = MakeProblem(codes::kInternal, "internal error");
-      p.internal_message = fmt::format("handler {} threw: {}", c->route.operation_id, e.what());
-      response = std::move(p);
-    } catch (...) {
-      Problem p = MakeProblem(codes::kInternal, "internal error");
-      p.internal_message = fmt::format("handler {} threw a non-std exception", c->route.operation_id);
-      response = std::move(p);
+      SLUICE_LOG(Error, "http.observer_failed", {"request_id", request.request_id}, {"error", e.what()});
     }
   }
-  FinalizeResponse(response, request);
   return response;
+}
+
+Response Router::Answer(Request& request, const CompiledRoute* c, const PathParams& params,
+                        const std::vector<std::string>& allow, std::optional<Problem> problem) const {
+  if (problem) return std::move(*problem);
+  if (c == nullptr && allow.empty()) {
+    return MakeProblem(codes::kRouteNotFound, fmt::format("no route for path '{}'", request.path));
+  }
+  if (c == nullptr) {
+    std::string methods = Join(allow, ", ");
+    Response response = MakeProblem(codes::kMethodNotAllowed,
+                                    fmt::format("method {} is not allowed here; allowed: {}",
+                                                request.method, methods))
+                            .With("allowed_methods", allow);
+    response.headers.Set("Allow", methods);
+    return response;
+  }
+  const std::string& op = c->route.operation_id;
+  try {
+    if (guard_) {
+      if (auto refused = guard_(request, c->info, params)) return std::move(*refused);
+    }
+    if (c->route.json_body && request.MediaType() != kApplicationJson &&
+        !request.MediaType().ends_with("+json")) {
+      return MakeProblem(codes::kUnsupportedMediaType,
+                         fmt::format("the body must be application/json, not '{}'",
+                                     request.headers.Get("Content-Type").value_or("")));
+    }
+    Response response = c->route.handler(request, params);
+    if (!response.problem && (response.status < 200 || response.status > 599)) {
+      Problem p = MakeProblem(codes::kInternal, "internal error");
+      p.internal_message = fmt::format("handler {} returned status {}", op, response.status);
+      return p;
+    }
+    return response;
+  } catch (const std::exception& e) {
+    Problem p = MakeProblem(codes::kInternal, "internal error");
+    p.internal_message = fmt::format("handler {} threw: {}", op, e.what());
+    return p;
+  } catch (...) {
+    Problem p = MakeProblem(codes::kInternal, "internal error");
+    p.internal_message = fmt::format("handler {} threw a non-std exception", op);
+    return p;
+  }
 }
 
 }  // namespace sluice::http

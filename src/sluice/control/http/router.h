@@ -48,11 +48,22 @@ class PathParams {
 // Problem (which converts to Response), never thrown.
 using Handler = std::function<Response(const Request&, const PathParams&)>;
 
+// Where a route's permission must be held (the security layer's guard reads it):
+//   kPublic        nobody needs to authenticate (health, readiness, the OpenAPI document, login)
+//   kAuthenticated any authenticated caller (who am I, one's own tokens)
+//   kNamespace     a role in the {namespace} of the path (the pattern must have one)
+//   kAny           a role in some namespace; the handler checks the resource's own namespace
+//                  (a spec in the body, a run's pipeline) or filters a list to what may be read
+//   kCluster       a role bound to every namespace ("*"): environments, users, audit, workers
+enum class Scope { kPublic, kAuthenticated, kNamespace, kAny, kCluster };
+std::string_view ScopeName(Scope scope);
+
 struct Route {
   std::string method;        // "GET", "POST", ... (exact, upper case)
   std::string pattern;       // "/api/v1/pipelines/{name}/versions/{version}"
   std::string operation_id;  // unique, as in the OpenAPI document: "getPipelineVersion"
-  std::string permission;    // e.g. "pipelines.read"; enforced by the security layer (later)
+  std::string permission;    // e.g. "pipelines.read"; enforced by the guard (SetGuard)
+  Scope scope = Scope::kAny;
   Handler handler;
   // Largest request body this route accepts (413 beyond it); 0 uses the server's default. Bulk
   // routes (ingest) raise it.
@@ -67,10 +78,18 @@ struct RouteInfo {
   std::string pattern;
   std::string operation_id;
   std::string permission;
+  Scope scope = Scope::kAny;
   int64_t max_body_bytes = 0;
   bool json_body = false;
   bool operator==(const RouteInfo&) const = default;
 };
+
+// Runs before a matched route's handler: authenticates the request (filling request.caller) and
+// checks the route's permission. A returned response is sent instead of calling the handler.
+using Guard = std::function<std::optional<Response>(Request& request, const RouteInfo& route, const PathParams& params)>;
+// Sees every dispatched request with its final response (route is nullptr when none matched):
+// the audit log.
+using Observer = std::function<void(const Request& request, const RouteInfo* route, const Response& response)>;
 
 class Router {
  public:
@@ -85,9 +104,13 @@ class Router {
   // The table in declaration order.
   std::vector<RouteInfo> List() const;
 
+  // Set before serving (not thread-safe against Dispatch).
+  void SetGuard(Guard guard) { guard_ = std::move(guard); }
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
+
   // Answers the request (request_id must be set); the response is finalized (problem bodies
-  // rendered, X-Request-Id set). Never throws.
-  Response Dispatch(const Request& request) const;
+  // rendered, X-Request-Id set). The guard may fill request.caller. Never throws.
+  Response Dispatch(Request& request) const;
 
   // The body limit for a request before its body is read: the matching route's
   // max_body_bytes, or default_limit (also when no route matches).
@@ -100,6 +123,7 @@ class Router {
   };
   struct CompiledRoute {
     Route route;
+    RouteInfo info;
     std::vector<Segment> segments;
   };
   // The best route of the path for the method; nullptr with *allow filled when the path
@@ -107,7 +131,12 @@ class Router {
   const CompiledRoute* Match(std::string_view method, std::string_view path, PathParams* params,
                              std::vector<std::string>* allow, std::optional<Problem>* problem) const;
 
+  Response Answer(Request& request, const CompiledRoute* route, const PathParams& params,
+                  const std::vector<std::string>& allow, std::optional<Problem> problem) const;
+
   std::vector<CompiledRoute> routes_;
+  Guard guard_;
+  Observer observer_;
 };
 
 }  // namespace sluice::http

@@ -1,10 +1,12 @@
 #include "sluice/control/http/server.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -13,12 +15,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "sluice/base/logging.h"
+#include "sluice/control/http/internal/tls.h"
 #include "sluice/control/http/internal/wire.h"
 
 namespace sluice::http {
@@ -26,7 +31,9 @@ namespace sluice::http {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -39,7 +46,15 @@ constexpr size_t kLingerBytes = 4 << 20;
 
 }  // namespace
 
-class Session;
+// What the server needs from a session, whatever its transport.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Start() = 0;
+  // Posted by Stop: an idle connection closes now; a request in progress finishes first and its
+  // response closes the connection.
+  virtual void OnServerStopping() = 0;
+};
 
 // The server proper (HttpServer::Impl is a private name, so the sessions refer to this).
 class ServerCore {
@@ -65,13 +80,15 @@ class ServerCore {
 
   const HttpServerOptions options_;
   const Router router_;
+  // Set by Start when the options ask for TLS; read-only afterwards.
+  std::unique_ptr<ssl::context> tls_context_;
 
   // Declared before io_context_: sessions destroyed with it still reach these.
   std::mutex mu_;
   std::condition_variable idle_;  // signalled when total_ drops
   int total_ = 0;                                     // guarded by mu_
   std::unordered_map<std::string, int> per_address_;  // guarded by mu_
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  std::unordered_map<uint64_t, std::weak_ptr<SessionBase>> sessions_;  // guarded by mu_
   uint64_t next_session_id_ = 0;                      // guarded by mu_
   bool started_ = false;                              // guarded by mu_
   bool stopped_ = false;                              // guarded by mu_
@@ -87,58 +104,100 @@ class ServerCore {
 
 // One connection: reads requests one at a time, answers each, until the client or a limit ends it.
 // All of a session's handlers run on its strand, so its members need no lock.
-class Session : public std::enable_shared_from_this<Session> {
+//
+// Stream is beast::tcp_stream (plain HTTP) or TlsStream (HTTPS); the HTTP logic is the same, the
+// differences are the handshake before the first request and the close after the last. Timeouts,
+// cancellation and closing act on the TCP stream underneath (tcp_layer()).
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(ServerCore& server, tcp::socket socket, std::string address, uint64_t id,
-          bool admitted)
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `stream_args` construct the Stream: the accepted socket, and for TLS the context.
+  template <typename... StreamArgs>
+  Session(ServerCore& server, std::string address, uint64_t id, bool admitted,
+          StreamArgs&&... stream_args)
       : server_(server),
         options_(server.options()),
-        stream_(std::move(socket)),
+        stream_(std::forward<StreamArgs>(stream_args)...),
         read_timer_(stream_.get_executor()),
         address_(std::move(address)),
         id_(id),
         admitted_(admitted),
         header_deadline_(Clock::now() + options_.header_timeout) {}
 
-  ~Session() {
+  ~Session() override {
     if (admitted_) server_.Release(id_, address_);
   }
 
-  void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->admitted_) {
-        self->request_.request_id = NewRequestId();
-        Response r = MakeProblem(codes::kUnavailable, "too many connections; retry later");
-        r.headers.Set("Retry-After", "1");
-        self->SendAndClose(std::move(r));
-        return;
+  void Start() override {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->BeginServing();
       }
-      self->WaitForRequest();
     });
   }
 
-  // Posted by Stop: an idle connection closes now; a request in progress finishes first and its
-  // response closes the connection.
-  void OnServerStopping() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->phase_ == Phase::kIdle) self->stream_.cancel();
+  void OnServerStopping() override {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->phase_ == Phase::kIdle || self->phase_ == Phase::kHandshake) {
+        self->tcp_layer().cancel();
+      }
     });
   }
 
  private:
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
+  enum class Phase { kHandshake, kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
+
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  // After the connection is set up (and, for TLS, the handshake done): serve, or refuse.
+  void BeginServing() {
+    if (!admitted_) {
+      request_.request_id = NewRequestId();
+      Response r = MakeProblem(codes::kUnavailable, "too many connections; retry later");
+      r.headers.Set("Retry-After", "1");
+      return SendAndClose(std::move(r));
+    }
+    WaitForRequest();
+  }
+
+  // The handshake shares the first request's header deadline: a client that connects and never
+  // finishes it is dropped like one that never finishes its headers (without an answer: there is
+  // no channel to send one on). A refused connection gets at most kLingerTime for it.
+  void Handshake() {
+    phase_ = Phase::kHandshake;
+    if (server_.stopping()) return Close();
+    auto deadline = header_deadline_;
+    if (!admitted_) deadline = std::min(deadline, Clock::now() + kLingerTime);
+    tcp_layer().expires_at(deadline);
+    stream_.async_handshake(ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (ec) {
+                                SLUICE_LOG(Info, "http.tls_handshake_failed",
+                                           {"remote", self->address_},
+                                           {"error", ec == beast::error::timeout ? "timed out"
+                                                                                 : ec.message()});
+                                return self->Close();
+                              }
+                              self->tcp_layer().expires_never();
+                              self->BeginServing();
+                            });
+  }
 
   void ArmReadDeadline(Clock::time_point deadline) {
-    stream_.expires_never();
+    tcp_layer().expires_never();
     timed_out_ = false;
     uint64_t generation = ++read_generation_;
     read_timer_.expires_at(deadline);
-    read_timer_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+    read_timer_.async_wait([self = this->shared_from_this(), generation](beast::error_code ec) {
       // A stale wake-up (the read finished while this was queued) must not cancel a later read.
       if (ec || generation != self->read_generation_) return;
       self->timed_out_ = true;
       beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->tcp_layer().socket().cancel(ignored);
     });
   }
 
@@ -156,12 +215,12 @@ class Session : public std::enable_shared_from_this<Session> {
     // The first request's header deadline runs from the connect; later ones from their first
     // byte, with idle_timeout to wait for it.
     if (first_request_) {
-      stream_.expires_at(header_deadline_);
+      tcp_layer().expires_at(header_deadline_);
     } else {
-      stream_.expires_after(options_.idle_timeout);
+      tcp_layer().expires_after(options_.idle_timeout);
     }
     stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               self->buffer_.commit(n);
                               if (ec) return self->Close();  // idle timeout, EOF, stop
                               self->ReadHeader();
@@ -178,7 +237,7 @@ class Session : public std::enable_shared_from_this<Session> {
     internal::ConfigureParser(*parser_, options_);
     ArmReadDeadline(header_deadline_);
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
                                self->DisarmReadDeadline(ec);
                                self->OnHeader(ec);
                              });
@@ -197,9 +256,9 @@ class Session : public std::enable_shared_from_this<Session> {
         beast::iequals(message[bhttp::field::expect], "100-continue")) {
       // The client waits for this before sending the body; the limits were checked above.
       auto interim = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-      stream_.expires_after(options_.write_timeout);
+      tcp_layer().expires_after(options_.write_timeout);
       bhttp::async_write(stream_, *interim,
-                         [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+                         [self = this->shared_from_this(), interim](beast::error_code ec, size_t) {
                            if (ec) return self->Close();
                            self->ReadBody();
                          });
@@ -211,7 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadBody() {
     ArmReadDeadline(Clock::now() + options_.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->DisarmReadDeadline(ec);
                         if (ec) return self->OnReadError(ec);
                         self->Handle();
@@ -253,9 +312,9 @@ class Session : public std::enable_shared_from_this<Session> {
                {"path", request_.path.empty() ? "-" : request_.path}, {"status", status},
                {"duration_ms", fmt::format("{:.3f}", ms)}, {"request_id", request_.request_id},
                {"remote", address_});
-    stream_.expires_after(options_.write_timeout);
+    tcp_layer().expires_after(options_.write_timeout);
     bhttp::async_write(stream_, response_,
-                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                          self->response_ = {};
                          if (ec) return self->Close();
                          if (!keep_alive) return self->LingerAndClose();
@@ -267,21 +326,34 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void LingerAndClose() {
     phase_ = Phase::kClosing;
+    tcp_layer().expires_after(kLingerTime);  // for all of the steps below
+    if constexpr (kTls) {
+      // Our close_notify first. OpenSSL then waits for the client's and fails if application
+      // data comes instead ("application data after close notify"); either way the TLS session
+      // is over, and what the client still sends is drained below as raw bytes.
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->DrainAndClose(); });
+    } else {
+      DrainAndClose();
+    }
+  }
+
+  void DrainAndClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
     linger_bytes_ = 0;
-    stream_.expires_after(kLingerTime);
     Drain();
   }
 
+  // Reads below TLS (if any): after a close the bytes are discarded unread.
   void Drain() {
-    stream_.async_read_some(net::buffer(linger_buffer_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->linger_bytes_ += n;
-                              if (ec || self->linger_bytes_ > kLingerBytes) return self->Close();
-                              self->Drain();
-                            });
+    tcp_layer().async_read_some(net::buffer(linger_buffer_),
+                                [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                                  self->linger_bytes_ += n;
+                                  if (ec || self->linger_bytes_ > kLingerBytes) return self->Close();
+                                  self->Drain();
+                                });
   }
 
   void Close() {
@@ -290,13 +362,13 @@ class Session : public std::enable_shared_from_this<Session> {
     ++read_generation_;
     read_timer_.cancel();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer().close();
   }
 
   ServerCore& server_;
   const HttpServerOptions& options_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   // Deadline of the request being read. Not the stream's own timeout: that closes the socket,
   // and a timed-out request should still get its 408.
   net::steady_timer read_timer_;
@@ -332,6 +404,7 @@ Status ServerCore::Start() {
   beast::error_code ec;
   auto address = net::ip::make_address(o.address, ec);
   if (ec) return Status::InvalidArgument("'{}' is not an IP address", o.address);
+  SLUICE_ASSIGN_OR_RETURN(tls_context_, internal::MakeServerTlsContext(o));
   tcp::endpoint endpoint(address, o.port);
   acceptor_.emplace(net::make_strand(io_context_));
   acceptor_->open(endpoint.protocol(), ec);
@@ -361,7 +434,7 @@ Status ServerCore::Start() {
     });
   }
   SLUICE_LOG(Info, "http.listening", {"address", o.address}, {"port", port_.load()},
-             {"io_threads", o.io_threads});
+             {"io_threads", o.io_threads}, {"tls", tls_context_ != nullptr});
   return Status::OK();
 }
 
@@ -392,7 +465,14 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
     std::lock_guard lock(mu_);
     id = next_session_id_++;
   }
-  auto session = std::make_shared<Session>(*this, std::move(socket), address, id, admitted);
+  std::shared_ptr<SessionBase> session;
+  if (tls_context_) {
+    session = std::make_shared<Session<TlsStream>>(*this, address, id, admitted, std::move(socket),
+                                                   *tls_context_);
+  } else {
+    session = std::make_shared<Session<beast::tcp_stream>>(*this, address, id, admitted,
+                                                           std::move(socket));
+  }
   if (admitted) {
     std::lock_guard lock(mu_);
     sessions_[id] = session;
@@ -425,7 +505,7 @@ void ServerCore::Release(uint64_t id, const std::string& address) {
 }
 
 void ServerCore::Stop() {
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(mu_);
     if (!started_ || stopped_) return;
@@ -468,6 +548,7 @@ HttpServer::~HttpServer() = default;
 
 Status HttpServer::Start() { return impl_->Start(); }
 uint16_t HttpServer::port() const { return impl_->port(); }
+bool HttpServer::tls() const { return internal::TlsEnabled(impl_->options()); }
 void HttpServer::Stop() { impl_->Stop(); }
 
 Response ServeRawRequest(std::string_view raw, const Router& router,

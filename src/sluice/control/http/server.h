@@ -1,7 +1,8 @@
-// HttpServer: the control plane's HTTP/1.1 server (Boost.Beast + Asio, kept out of this header).
-// It reads requests, enforces the limits below, hands each request to a Router and writes the
-// response. Everything is asynchronous on a few io threads — no thread per connection — so a
-// slow or stalled client costs a socket and a timer, never a thread, and cannot hold up others.
+// HttpServer: the control plane's HTTP/1.1 server (Boost.Beast + Asio, kept out of this header),
+// over plain TCP or, given a certificate and key, over TLS only (HTTPS). It reads requests,
+// enforces the limits below, hands each request to a Router and writes the response. Everything
+// is asynchronous on a few io threads — no thread per connection — so a slow or stalled client
+// costs a socket and a timer, never a thread, and cannot hold up others.
 //
 // What a client can expect:
 //   - HTTP/1.1 keep-alive (pipelined requests are answered in order); HTTP/1.0 closes.
@@ -10,18 +11,22 @@
 //                                                            -> 413 body_too_large, close
 //   - Headers not complete header_timeout after the request's first byte (or after connecting),
 //     or the body not complete body_timeout after the headers -> 408 request_timeout, close
+//   - With TLS: the handshake counts against the first request's header_timeout (a client that
+//     connects and never completes it is closed without an answer); a failed handshake (e.g.
+//     plain HTTP sent to the TLS port) closes the connection.
 //   - A syntax error in the request                          -> 400 malformed_request, close
 //   - Idle keep-alive connection for idle_timeout            -> closed silently
 //   - Over max_connections (or max_connections_per_address from one address)
 //                                                            -> 503 unavailable, close
+//     (with TLS after the handshake, which then has at most 2 s)
 //   - `Expect: 100-continue` gets a 100 before the body is read (after the limit check).
 //   - Every response carries X-Request-Id: the client's own (if it sent one matching
 //     [A-Za-z0-9._-]{1,64}) or a new one. One log line per request: event http.request.
 // A response that closes the connection is followed by a short lingering read so the client
 // receives it even while it is still sending a body we refused.
 //
-// Thread-safety: Start and Stop are called from one owner thread; port() from any thread.
-// Handlers run on the io threads, several at a time.
+// Thread-safety: Start and Stop are called from one owner thread; port() and tls() from any
+// thread. Handlers run on the io threads, several at a time.
 #pragma once
 
 #include <chrono>
@@ -50,6 +55,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds shutdown_grace{10'000};
   int max_connections = 1024;
   int max_connections_per_address = 128;
+  // TLS: PEM files of the server's certificate (optionally followed by its chain) and its
+  // unencrypted private key. Both set: the server speaks only HTTPS (TLS 1.2 or 1.3). Neither:
+  // plain HTTP. One without the other is refused by Start.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
@@ -59,11 +69,15 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds, listens and starts the io threads. InvalidArgument for bad options, IoError if the
-  // address cannot be bound, FailedPrecondition if called twice.
+  // Binds, listens and starts the io threads. InvalidArgument for bad options (including a TLS
+  // option without the other, or a certificate or key file that cannot be read or used: the
+  // message names the option, the file and OpenSSL's reason), IoError if the address cannot be
+  // bound, FailedPrecondition if called twice.
   Status Start();
   // The bound port (0 before Start).
   uint16_t port() const;
+  // True when the options ask for TLS (both tls_cert_file and tls_key_file set).
+  bool tls() const;
   // Stops accepting, closes idle connections, lets requests in flight finish (their responses
   // say Connection: close) for up to shutdown_grace, then closes the rest and joins the threads.
   // Idempotent.
@@ -74,11 +88,11 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// The server's request path without sockets, for the fuzz target and tests: parses `raw` as one
-// HTTP/1.1 request with Beast's parser under the limits of `options` (sizes only), dispatches it
-// to `router`, and returns the finalized response — the same response, byte limits and problem
-// codes the server would produce (an incomplete request gives 400 malformed_request where the
-// server would wait and then send 408).
+// The server's request path without sockets (TLS options are ignored), for the fuzz target and
+// tests: parses `raw` as one HTTP/1.1 request with Beast's parser under the limits of `options`
+// (sizes only), dispatches it to `router`, and returns the finalized response — the same
+// response, byte limits and problem codes the server would produce (an incomplete request gives
+// 400 malformed_request where the server would wait and then send 408).
 Response ServeRawRequest(std::string_view raw, const Router& router,
                          const HttpServerOptions& options);
 

@@ -17,6 +17,9 @@ struct Migration {
   int64_t version;
   const char* name;
   const char* sql;
+  // What PostgreSQL runs instead of its last part, when the dialects differ (triggers).
+  const char* sqlite_only = "";
+  const char* postgresql_only = "";
 };
 
 const std::vector<Migration>& Migrations() {
@@ -139,6 +142,60 @@ CREATE INDEX lineage_by_dataset ON lineage (dataset);
       {5, "spec overrides of a run (replays read their own input)", R"sql(
 ALTER TABLE runs ADD COLUMN overrides TEXT NOT NULL DEFAULT '';
 )sql"},
+      {6, "users, role bindings, API and refresh tokens, the audit log", R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  disabled BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE role_bindings (
+  subject TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (subject, namespace)
+);
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX tokens_by_subject ON tokens (subject, kind);
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  at BIGINT NOT NULL,
+  principal TEXT NOT NULL,
+  action TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  status BIGINT NOT NULL,
+  request_id TEXT NOT NULL,
+  remote_address TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql",
+       R"sql(
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
+       R"sql(
+CREATE FUNCTION sluice_audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION sluice_audit_log_append_only();
+)sql"},
   };
   return kMigrations;
 }
@@ -151,14 +208,13 @@ constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
     "summary, error, not_before, cancel_requested, lease_owner, overrides";
 
-std::string Text(const SqlValue& v) { return v.value_or(""); }
 
 Result<PipelineRecord> ToPipeline(const SqlRow& r) {
   PipelineRecord p;
-  p.ns = Text(r[0]);
-  p.name = Text(r[1]);
-  p.description = Text(r[2]);
-  p.mode = Text(r[3]);
+  p.ns = SqlText(r[0]);
+  p.name = SqlText(r[1]);
+  p.description = SqlText(r[2]);
+  p.mode = SqlText(r[3]);
   SLUICE_ASSIGN_OR_RETURN(p.latest_version, SqlToInt(r[4], "pipelines.latest_version"));
   SLUICE_ASSIGN_OR_RETURN(int64_t paused, SqlToInt(r[5], "pipelines.paused"));
   p.paused = paused != 0;
@@ -169,26 +225,26 @@ Result<PipelineRecord> ToPipeline(const SqlRow& r) {
 
 Result<PipelineVersion> ToVersion(const SqlRow& r) {
   PipelineVersion v;
-  v.ns = Text(r[0]);
-  v.name = Text(r[1]);
+  v.ns = SqlText(r[0]);
+  v.name = SqlText(r[1]);
   SLUICE_ASSIGN_OR_RETURN(v.version, SqlToInt(r[2], "pipeline_versions.version"));
-  v.spec = Text(r[3]);
-  v.spec_hash = Text(r[4]);
-  v.author = Text(r[5]);
-  v.message = Text(r[6]);
+  v.spec = SqlText(r[3]);
+  v.spec_hash = SqlText(r[4]);
+  v.author = SqlText(r[5]);
+  v.message = SqlText(r[6]);
   SLUICE_ASSIGN_OR_RETURN(v.created_at, SqlToInt(r[7], "pipeline_versions.created_at"));
-  v.environment = Text(r[8]);
+  v.environment = SqlText(r[8]);
   return v;
 }
 
 Result<RunRecord> ToRun(const SqlRow& r) {
   RunRecord run;
-  run.id = Text(r[0]);
-  run.ns = Text(r[1]);
-  run.pipeline = Text(r[2]);
+  run.id = SqlText(r[0]);
+  run.ns = SqlText(r[1]);
+  run.pipeline = SqlText(r[2]);
   SLUICE_ASSIGN_OR_RETURN(run.version, SqlToInt(r[3], "runs.version"));
-  run.cause = Text(r[4]);
-  run.status = Text(r[5]);
+  run.cause = SqlText(r[4]);
+  run.status = SqlText(r[5]);
   SLUICE_ASSIGN_OR_RETURN(run.logical_time, SqlToInt(r[6], "runs.logical_time"));
   SLUICE_ASSIGN_OR_RETURN(run.attempt, SqlToInt(r[7], "runs.attempt"));
   SLUICE_ASSIGN_OR_RETURN(run.created_at, SqlToInt(r[8], "runs.created_at"));
@@ -198,13 +254,13 @@ Result<RunRecord> ToRun(const SqlRow& r) {
   if (r[10]) {
     SLUICE_ASSIGN_OR_RETURN(run.finished_at, SqlToInt(r[10], "runs.finished_at"));
   }
-  run.summary = Text(r[11]);
-  run.error = Text(r[12]);
+  run.summary = SqlText(r[11]);
+  run.error = SqlText(r[12]);
   SLUICE_ASSIGN_OR_RETURN(run.not_before, SqlToInt(r[13], "runs.not_before"));
   SLUICE_ASSIGN_OR_RETURN(int64_t cancel, SqlToInt(r[14], "runs.cancel_requested"));
   run.cancel_requested = cancel != 0;
-  run.lease_owner = Text(r[15]);
-  const nlohmann::json overrides = nlohmann::json::parse(Text(r[16]), nullptr, false);
+  run.lease_owner = SqlText(r[15]);
+  const nlohmann::json overrides = nlohmann::json::parse(SqlText(r[16]), nullptr, false);
   if (overrides.is_array()) {
     for (const auto& o : overrides) {
       if (o.is_string()) run.overrides.push_back(o.get<std::string>());
@@ -269,7 +325,9 @@ Status MetadataStore::Migrate() {
     SLUICE_ASSIGN_OR_RETURN(auto done, db_->Query("SELECT version FROM sluice_schema_migrations WHERE version = $1",
                                                   {SqlInt(m.version)}));
     if (!done.empty()) continue;
-    SLUICE_RETURN_IF_ERROR(db_->ExecScript(m.sql).WithContext(fmt::format("metadata migration {} ({})", m.version, m.name)));
+    const bool pg = db_->dialect() == "postgresql";
+    const std::string sql = std::string(m.sql) + (pg ? m.postgresql_only : m.sqlite_only);
+    SLUICE_RETURN_IF_ERROR(db_->ExecScript(sql).WithContext(fmt::format("metadata migration {} ({})", m.version, m.name)));
     SLUICE_RETURN_IF_ERROR(db_->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                                      {SqlInt(m.version), std::string(m.name), SqlInt(clock_.NowMicros())})
                                .status());
@@ -316,7 +374,7 @@ Result<ApplyResult> MetadataStore::ApplyPipeline(const std::string& ns, const st
     SLUICE_ASSIGN_OR_RETURN(auto latest, db_->Query("SELECT spec_hash, environment FROM pipeline_versions WHERE "
                                                     "namespace = $1 AND name = $2 AND version = $3",
                                                     {ns, name, SqlInt(existing->latest_version)}));
-    if (!latest.empty() && Text(latest[0][0]) == spec_hash && Text(latest[0][1]) == environment) {
+    if (!latest.empty() && SqlText(latest[0][0]) == spec_hash && SqlText(latest[0][1]) == environment) {
       out.pipeline = *existing;
       out.version = existing->latest_version;
       return out;  // the same spec: nothing to do (the transaction rolls back)
@@ -498,7 +556,7 @@ Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& work
     SLUICE_RETURN_IF_ERROR(txn->Commit());  // the cancellations above
     return std::optional<RunRecord>();
   }
-  const std::string id = Text(rows[0][0]);
+  const std::string id = SqlText(rows[0][0]);
   SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = 'running', lease_owner = $2, lease_expires_at = $3, "
                                                "started_at = COALESCE(started_at, $1) WHERE id = $4 AND " + claimable,
                                                {SqlInt(now), worker, SqlInt(now + lease_micros), id}));
@@ -549,7 +607,7 @@ Result<std::string> MetadataStore::GetRunLog(const std::string& id) {
   std::lock_guard lock(mu_);
   SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT log FROM runs WHERE id = $1", {id}));
   if (rows.empty()) return Status::NotFound("run '{}' does not exist", id);
-  return Text(rows[0][0]);
+  return SqlText(rows[0][0]);
 }
 
 Result<RunRecord> MetadataStore::CancelRun(const std::string& id) {
@@ -594,7 +652,7 @@ Result<std::vector<ScheduleRecord>> MetadataStore::DueSchedules(int64_t now_micr
                                                 {SqlInt(now_micros)}));
   std::vector<ScheduleRecord> out;
   for (const auto& r : rows) {
-    ScheduleRecord s{Text(r[0]), Text(r[1]), Text(r[2]), 0};
+    ScheduleRecord s{SqlText(r[0]), SqlText(r[1]), SqlText(r[2]), 0};
     SLUICE_ASSIGN_OR_RETURN(s.next_fire, SqlToInt(r[3], "schedules.next_fire"));
     out.push_back(std::move(s));
   }
@@ -615,9 +673,9 @@ Result<bool> MetadataStore::AdvanceSchedule(const std::string& ns, const std::st
 namespace {
 Result<EnvironmentRecord> ToEnvironment(const SqlRow& r) {
   EnvironmentRecord e;
-  e.name = Text(r[0]);
-  e.parent = Text(r[1]);
-  e.config = Text(r[2]);
+  e.name = SqlText(r[0]);
+  e.parent = SqlText(r[1]);
+  e.config = SqlText(r[2]);
   SLUICE_ASSIGN_OR_RETURN(e.created_at, SqlToInt(r[3], "environments.created_at"));
   SLUICE_ASSIGN_OR_RETURN(e.updated_at, SqlToInt(r[4], "environments.updated_at"));
   return e;
@@ -690,7 +748,7 @@ Status MetadataStore::DeleteEnvironment(const std::string& name) {
   SLUICE_ASSIGN_OR_RETURN(auto children, db_->Query("SELECT name FROM environments WHERE parent = $1 ORDER BY name", {name}));
   if (!children.empty()) {
     return Status::FailedPrecondition("environment '{}' is the parent of '{}'; change or delete that first", name,
-                                      Text(children[0][0]));
+                                      SqlText(children[0][0]));
   }
   SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("DELETE FROM environments WHERE name = $1", {name}));
   if (n == 0) return Status::NotFound("environment '{}' does not exist", name);
@@ -723,7 +781,7 @@ Result<std::vector<std::pair<std::string, int64_t>>> MetadataStore::ListSecrets(
   std::vector<std::pair<std::string, int64_t>> out;
   for (const auto& r : rows) {
     SLUICE_ASSIGN_OR_RETURN(int64_t at, SqlToInt(r[1], "secrets.updated_at"));
-    out.emplace_back(Text(r[0]), at);
+    out.emplace_back(SqlText(r[0]), at);
   }
   return out;
 }
@@ -735,7 +793,7 @@ Result<std::optional<std::pair<std::string, std::string>>> MetadataStore::FindSe
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {  // the nearest environment wins
     SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT sealed FROM secrets WHERE environment = $1 AND name = $2",
                                                   {it->name, name}));
-    if (!rows.empty()) return std::optional<std::pair<std::string, std::string>>(std::make_pair(it->name, Text(rows[0][0])));
+    if (!rows.empty()) return std::optional<std::pair<std::string, std::string>>(std::make_pair(it->name, SqlText(rows[0][0])));
   }
   return std::optional<std::pair<std::string, std::string>>();
 }
@@ -744,7 +802,7 @@ Result<std::optional<std::pair<std::string, std::string>>> MetadataStore::FindSe
 
 namespace {
 Result<TemplateRecord> ToTemplate(const SqlRow& r) {
-  TemplateRecord t{Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), 0, 0};
+  TemplateRecord t{SqlText(r[0]), SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), 0, 0};
   SLUICE_ASSIGN_OR_RETURN(t.created_at, SqlToInt(r[4], "templates.created_at"));
   SLUICE_ASSIGN_OR_RETURN(t.updated_at, SqlToInt(r[5], "templates.updated_at"));
   return t;
@@ -820,7 +878,7 @@ Status MetadataStore::RecordLineage(const std::string& ns, const std::string& pi
                                                     {u.dataset}));
     int64_t version = 1;
     if (!latest.empty()) {
-      if (Text(latest[0][1]) == u.schema_json) continue;
+      if (SqlText(latest[0][1]) == u.schema_json) continue;
       SLUICE_ASSIGN_OR_RETURN(int64_t v, SqlToInt(latest[0][0], "dataset_schemas.version"));
       version = v + 1;
     }
@@ -842,7 +900,7 @@ Result<std::vector<DatasetRecord>> MetadataStore::ListDatasets() {
   SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT name, kind, created_at, updated_at FROM datasets ORDER BY name"));
   std::vector<DatasetRecord> out;
   for (const auto& r : rows) {
-    DatasetRecord d{Text(r[0]), Text(r[1]), 0, 0};
+    DatasetRecord d{SqlText(r[0]), SqlText(r[1]), 0, 0};
     SLUICE_ASSIGN_OR_RETURN(d.created_at, SqlToInt(r[2], "datasets.created_at"));
     SLUICE_ASSIGN_OR_RETURN(d.updated_at, SqlToInt(r[3], "datasets.updated_at"));
     out.push_back(std::move(d));
@@ -861,9 +919,9 @@ Result<std::vector<SchemaVersionRecord>> MetadataStore::SchemaHistory(const std:
   for (const auto& r : rows) {
     SchemaVersionRecord v;
     SLUICE_ASSIGN_OR_RETURN(v.version, SqlToInt(r[0], "dataset_schemas.version"));
-    v.schema_json = Text(r[1]);
-    v.ns = Text(r[2]);
-    v.pipeline = Text(r[3]);
+    v.schema_json = SqlText(r[1]);
+    v.ns = SqlText(r[2]);
+    v.pipeline = SqlText(r[3]);
     SLUICE_ASSIGN_OR_RETURN(v.pipeline_version, SqlToInt(r[4], "dataset_schemas.pipeline_version"));
     SLUICE_ASSIGN_OR_RETURN(v.created_at, SqlToInt(r[5], "dataset_schemas.created_at"));
     out.push_back(std::move(v));
@@ -889,7 +947,7 @@ Result<std::vector<LineageEdge>> MetadataStore::Lineage(const std::optional<std:
                                                     " ORDER BY dataset, namespace, pipeline, direction",
                                                 params));
   std::vector<LineageEdge> out;
-  for (const auto& r : rows) out.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), Text(r[4])});
+  for (const auto& r : rows) out.push_back({SqlText(r[0]), SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), SqlText(r[4])});
   return out;
 }
 
@@ -902,7 +960,7 @@ Result<std::optional<std::string>> MetadataStore::FindIngestKey(const std::strin
                                                 "created_at >= $3",
                                                 {stream, key, SqlInt(clock_.NowMicros() - ttl_micros)}));
   if (rows.empty()) return std::optional<std::string>();
-  return std::optional<std::string>(Text(rows[0][0]));
+  return std::optional<std::string>(SqlText(rows[0][0]));
 }
 
 Status MetadataStore::PutIngestKey(const std::string& stream, const std::string& key, const std::string& response,

@@ -131,6 +131,68 @@ struct ApplyResult {
   bool changed = false;  // a new version was made (false: the spec equals the latest version)
 };
 
+// --- identity and audit (identity_store.cc)
+
+struct UserRecord {
+  std::string name;           // the local user name; its subject is "user:<name>"
+  std::string password_hash;  // argon2id, encoded ("$argon2id$v=19$m=...,t=...,p=...$salt$hash")
+  bool disabled = false;
+  int64_t created_at = 0, updated_at = 0;
+};
+
+// A role of a subject ("user:alice", "group:eng", "svc:ci", "oidc:<sub>") in a namespace, or in
+// every namespace ("*").
+struct RoleBindingRecord {
+  std::string subject;
+  std::string ns;
+  std::string role;  // viewer | operator | editor | admin
+  std::string created_by;
+  int64_t created_at = 0;
+};
+
+// An API token for machines, or a refresh token: only the SHA-256 of its secret is kept.
+struct TokenRecord {
+  std::string id;
+  std::string kind;  // api | refresh
+  std::string name;  // api tokens: what it is for
+  std::string subject;
+  std::string secret_hash;  // hex SHA-256 of the secret part
+  std::string created_by;
+  int64_t created_at = 0, expires_at = 0;
+  int64_t revoked_at = 0;  // 0: not revoked
+};
+
+// One row of the append-only audit log. seq counts from 1 without gaps; hash =
+// SHA-256(prev_hash | the row's fields), so changing, removing or reordering a row breaks the chain
+// from there on.
+struct AuditRecord {
+  int64_t seq = 0;
+  int64_t at = 0;  // µs
+  std::string principal;  // the subject, or "anonymous"
+  std::string action;     // the operation id ("applyPipeline"), or METHOD PATH when no route matched
+  std::string resource;   // the request path
+  std::string outcome;    // ok | denied | failed
+  int64_t status = 0;     // the HTTP status
+  std::string request_id;
+  std::string remote_address;
+  std::string prev_hash, hash;
+};
+
+struct AuditFilter {
+  std::optional<std::string> principal, outcome;
+};
+
+struct AuditVerification {
+  int64_t rows = 0;
+  std::string head_hash;  // the hash of the last row (record it elsewhere to detect truncation)
+  // The first row that breaks the chain and why; empty when the chain holds.
+  std::optional<int64_t> broken_at;
+  std::string problem;
+};
+
+// The hash of an audit row given its fields and prev_hash.
+std::string AuditHash(const AuditRecord& row);
+
 struct RunFilter {
   std::optional<std::string> ns, pipeline, status;
 };
@@ -237,6 +299,38 @@ class MetadataStore {
   Result<std::vector<SchemaVersionRecord>> SchemaHistory(const std::string& dataset);
   Result<std::vector<LineageEdge>> Lineage(const std::optional<std::string>& dataset,
                                            const std::optional<std::pair<std::string, std::string>>& pipeline);
+
+  // --- users (AlreadyExists / NotFound naming the user)
+  Status CreateUser(const UserRecord& user);
+  Result<UserRecord> GetUser(const std::string& name);
+  Result<std::vector<UserRecord>> ListUsers();
+  Result<int64_t> CountUsers();
+  Status SetUserPassword(const std::string& name, const std::string& password_hash);
+  Status SetUserDisabled(const std::string& name, bool disabled);
+  // Also removes the user's role bindings and revokes its tokens.
+  Status DeleteUser(const std::string& name);
+
+  // --- role bindings: one role per (subject, namespace); Put replaces.
+  Status PutRoleBinding(const RoleBindingRecord& binding);
+  Status DeleteRoleBinding(const std::string& subject, const std::string& ns);
+  // All bindings, or those of the given subjects (the caller and its groups).
+  Result<std::vector<RoleBindingRecord>> ListRoleBindings(const std::vector<std::string>& subjects = {});
+
+  // --- tokens (API and refresh)
+  Status CreateToken(const TokenRecord& token);
+  Result<TokenRecord> GetToken(const std::string& id);
+  Result<std::vector<TokenRecord>> ListTokens(const std::string& kind, const std::optional<std::string>& subject);
+  // Sets revoked_at; false when it was already revoked (a refresh token used twice).
+  Result<bool> RevokeToken(const std::string& id);
+  // Revokes every live token of a subject (all kinds); the count revoked.
+  Result<int64_t> RevokeTokensOf(const std::string& subject, const std::string& kind);
+
+  // --- audit log: append-only (the database refuses UPDATE and DELETE on it).
+  // Appends with the next seq and the chained hash; returns the stored row.
+  Result<AuditRecord> AppendAudit(AuditRecord row);
+  // Newest first; `before` is the seq to continue below.
+  Result<std::vector<AuditRecord>> ListAudit(const AuditFilter& filter, std::optional<int64_t> before, int limit);
+  Result<AuditVerification> VerifyAudit();
 
   // --- ingest idempotency: the first response to (stream, key) is kept for `ttl`.
   Result<std::optional<std::string>> FindIngestKey(const std::string& stream, const std::string& key,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,6 +104,18 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view sl
     return Status::DataError("secret {}: does not open with this key (a wrong SLUICE_SECRET_KEY, or a changed value)", slot);
   }
   return out;
+}
+
+}  // namespace sluice::metadata
+
+namespace sluice::metadata {
+
+std::string SecretBox::DeriveKey(std::string_view purpose) const {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(purpose.data()),
+       purpose.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 }  // namespace sluice::metadata

@@ -25,6 +25,9 @@ class SecretBox {
   Result<std::string> Seal(std::string_view plaintext, std::string_view slot) const;
   // DataError when the value was not sealed with this key for this slot (or was changed).
   Result<std::string> Open(std::string_view sealed, std::string_view slot) const;
+  // A 32-byte key for another purpose, derived from this one (HMAC-SHA-256 of the purpose), e.g.
+  // the key that signs access tokens: replicas sharing the secret key share it too.
+  std::string DeriveKey(std::string_view purpose) const;
 
  private:
   explicit SecretBox(std::string key) : key_(std::move(key)) {}

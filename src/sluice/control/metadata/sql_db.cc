@@ -12,6 +12,8 @@
 
 namespace sluice::metadata {
 
+std::string SqlText(const SqlValue& v) { return v.value_or(""); }
+
 SqlValue SqlInt(int64_t v) { return std::to_string(v); }
 
 Result<int64_t> SqlToInt(const SqlValue& v, std::string_view what) {

@@ -54,7 +54,8 @@ class SqlTransaction {
   bool done_ = false;
 };
 
-// Text <-> integer for SqlValue.
+// The text of a value ("" for NULL); text <-> integer for SqlValue.
+std::string SqlText(const SqlValue& v);
 SqlValue SqlInt(int64_t v);
 Result<int64_t> SqlToInt(const SqlValue& v, std::string_view what);
 

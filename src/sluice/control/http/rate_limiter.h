@@ -11,7 +11,7 @@
 
 #include "sluice/base/clock.h"
 
-namespace sluice::api {
+namespace sluice::http {
 
 class RateLimiter {
  public:
@@ -32,4 +32,4 @@ class RateLimiter {
   int64_t last_sweep_ = 0;                            // GUARDED_BY(mu_)
 };
 
-}  // namespace sluice::api
+}  // namespace sluice::http

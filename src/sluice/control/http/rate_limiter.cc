@@ -1,9 +1,9 @@
-#include "sluice/control/api/rate_limiter.h"
+#include "sluice/control/http/rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace sluice::api {
+namespace sluice::http {
 
 RateLimiter::RateLimiter(double rate_per_second, double burst, const Clock& clock)
     : rate_(std::max(rate_per_second, 1e-6)), burst_(std::max(burst, 1.0)), clock_(clock) {}
@@ -29,4 +29,4 @@ int64_t RateLimiter::Allow(const std::string& key) {
   return static_cast<int64_t>(std::ceil((1.0 - b.tokens) / rate_ * 1e6));
 }
 
-}  // namespace sluice::api
+}  // namespace sluice::http
