@@ -45,8 +45,8 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 fuzz: deps
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DSLUICE_FUZZ=ON -DSLUICE_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	ninja -C $(FUZZ_BUILD) -j $(JOBS) json_decoder_fuzz csv_decoder_fuzz expr_fuzz spec_fuzz parquet_reader_fuzz http_request_fuzz template_fuzz
-	for t in json_decoder:json csv_decoder:csv expr:expr spec:spec parquet_reader:parquet http_request:http template:template; do \
+	ninja -C $(FUZZ_BUILD) -j $(JOBS) json_decoder_fuzz csv_decoder_fuzz expr_fuzz spec_fuzz parquet_reader_fuzz http_request_fuzz template_fuzz jwt_fuzz
+	for t in json_decoder:json csv_decoder:csv expr:expr spec:spec parquet_reader:parquet http_request:http template:template jwt:jwt; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$${t#*:}; \
 	  $(FUZZ_BUILD)/tests/fuzz/$${t%%:*}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    $(FUZZ_BUILD)/corpus/$${t#*:} tests/fuzz/corpus/$${t#*:} || exit 1; \

@@ -363,6 +363,71 @@ TEST_P(Metadata, EnvironmentsInheritAndSecretsResolveNearestFirst) {
   EXPECT_EQ(store_->ListEnvironments()->size(), 2u);
 }
 
+TEST_P(Metadata, UsersBindingsAndTokensRoundTrip) {
+  ASSERT_TRUE(store_->CreateUser({"alice", "$argon2id$hash", false, 0, 0}).ok());
+  EXPECT_EQ(store_->CreateUser({"alice", "x", false, 0, 0}).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(*store_->CountUsers(), 1);
+  ASSERT_TRUE(store_->SetUserDisabled("alice", true).ok());
+  EXPECT_TRUE(store_->GetUser("alice")->disabled);
+  EXPECT_EQ(store_->SetUserPassword("bob", "x").code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(store_->PutRoleBinding({"user:alice", "web", "viewer", "admin", 0}).ok());
+  ASSERT_TRUE(store_->PutRoleBinding({"user:alice", "web", "editor", "admin", 0}).ok()) << "replaces";
+  ASSERT_TRUE(store_->PutRoleBinding({"group:eng", "*", "operator", "admin", 0}).ok());
+  auto mine = store_->ListRoleBindings({"user:alice", "group:eng"});
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].role, "editor");
+  EXPECT_EQ((*mine)[1].ns, "*");
+
+  metadata::TokenRecord t{"0123456789abcdef", "api", "ci", "user:alice", "hash", "admin", 0, clock_.NowMicros() + 1000};
+  ASSERT_TRUE(store_->CreateToken(t).ok());
+  EXPECT_EQ(store_->CreateToken(t).code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(*store_->RevokeToken(t.id));
+  EXPECT_FALSE(*store_->RevokeToken(t.id)) << "already revoked";
+  EXPECT_NE(store_->GetToken(t.id)->revoked_at, 0);
+  EXPECT_EQ(store_->ListTokens("api", std::string("user:alice"))->size(), 1u);
+  ASSERT_TRUE(store_->DeleteUser("alice").ok());
+  EXPECT_TRUE(store_->ListRoleBindings({"user:alice"})->empty()) << "a deleted user's roles go with it";
+}
+
+TEST_P(Metadata, TheAuditLogIsAppendOnlyAndItsChainFindsEdits) {
+  for (int i = 0; i < 20; ++i) {
+    auto row = store_->AppendAudit({0, 0, "user:u" + std::to_string(i % 3), "applyPipeline", "/api/v1/pipelines",
+                                    i % 4 == 0 ? "denied" : "ok", i % 4 == 0 ? 403 : 200, "req" + std::to_string(i),
+                                    "127.0.0.1"});
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    EXPECT_EQ(row->seq, i + 1);
+  }
+  auto page = store_->ListAudit({std::string("user:u0"), std::string("denied")}, std::nullopt, 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->size(), 2u) << "rows 0 and 12 (u0 and denied)";
+  auto v = store_->VerifyAudit();
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->broken_at.has_value()) << v->problem;
+  EXPECT_EQ(v->rows, 20);
+  // The database refuses to change or drop rows ...
+  auto db = metadata::SqlDb::Open(url_);
+  ASSERT_TRUE(db.ok());
+  EXPECT_FALSE((*db)->Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 5").ok());
+  EXPECT_FALSE((*db)->Exec("DELETE FROM audit_log WHERE seq = 5").ok());
+  // ... and whoever removes that protection is caught by the chain.
+  const bool pg = GetParam() == "postgresql";
+  ASSERT_TRUE((*db)->ExecScript(pg ? "DROP TRIGGER audit_log_append_only ON audit_log"
+                                   : "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete")
+                  .ok());
+  ASSERT_TRUE((*db)->Exec("UPDATE audit_log SET outcome = 'ok' WHERE seq = 9").ok());
+  v = store_->VerifyAudit();
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(v->broken_at.has_value());
+  EXPECT_EQ(*v->broken_at, 9);
+  EXPECT_EQ(v->rows, 8);
+  ASSERT_TRUE((*db)->Exec("UPDATE audit_log SET outcome = 'denied' WHERE seq = 9").ok());
+  EXPECT_FALSE(store_->VerifyAudit()->broken_at.has_value()) << "restored";
+  ASSERT_TRUE((*db)->Exec("DELETE FROM audit_log WHERE seq = 14").ok());
+  EXPECT_EQ(store_->VerifyAudit()->broken_at.value_or(-1), 14) << "a removed row";
+}
+
 TEST(MetadataUrl, UnknownSchemesAreRefusedWithTheAccepted) {
   auto r = MetadataStore::Open("mysql://x:secret@h/db");
   ASSERT_FALSE(r.ok());

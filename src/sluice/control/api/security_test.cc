@@ -1039,7 +1039,7 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
   auto claims = [&](const json& patch) {
     json c = {{"iss", "sluice"}, {"aud", "sluice-api"}, {"sub", "user:viewer-a"}, {"iat", now}, {"nbf", now},
               {"exp", now + 600},  {"jti", "j1"}};
-    c.merge_patch(patch);
+    if (!patch.is_null()) c.merge_patch(patch);
     return c;
   };
   auto key = auth::JwtKeyFromSecret("sluice-hs256-1", signing_key_);
@@ -1083,6 +1083,13 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
   EXPECT_EQ(Send(list, "Bearer " + paused_api->token).status, 200);
   ASSERT_TRUE(store_->SetUserDisabled("paused", true).ok());
 
+  // A user deleted and created again later: the old account's access token is not the new one's.
+  const Principal earlier = AddUser("again", Role::kViewer, Role::kNone);
+  EXPECT_EQ(As(Who("admin-all"), {"DELETE", "/api/v1/users/again", ""}).status, 204);
+  clock_.Advance(2'000'000);
+  const Principal recreated = AddUser("again", Role::kViewer, Role::kNone);
+  EXPECT_EQ(Send(list, Bearer(recreated.token)).status, 200);
+
   std::string wrong_secret = paused_api->token;
   wrong_secret.back() = wrong_secret.back() == 'A' ? 'B' : 'A';
   const std::string signed_part = good.substr(0, good.rfind('.'));
@@ -1113,6 +1120,7 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
       {"an access token of a deleted user", Bearer(temp.token)},
       {"an API token of a disabled user", "Bearer " + paused_api->token},
       {"an access token of a disabled user", Bearer(paused.token)},
+      {"an access token of an earlier account of the same name", Bearer(earlier.token)},
       {"an API token with a wrong secret", "Bearer " + wrong_secret},
       {"an unknown API token", "Bearer slc_0123456789abcdef_abcdefghijklmnopqrstuvwxyz012345"},
       {"garbage", "Bearer garbage"},
@@ -1213,7 +1221,65 @@ TEST_F(Security, ARefreshTokenUsedTwiceEndsEverySessionOfItsSubject) {
   EXPECT_EQ(refresh(Body(again)["refresh_token"]).status, 200);
 }
 
-TEST_F(Security, ListsAndLineageShowOnlyWhatTheCallerMaySee) {
+TEST_F(Security, AHiddenResourceAnswersLikeAMissingOne) {
+  // The status and body without instance and request id, with `name` written as <name>.
+  auto shape = [](const http::Response& r, const std::string& name) {
+    json j = Body(r);
+    j.erase("instance");
+    j.erase("request_id");
+    std::string s = j.dump();
+    for (size_t at; (at = s.find(name)) != std::string::npos;) s.replace(at, name.size(), "<name>");
+    return std::to_string(r.status) + " " + s;
+  };
+  auto bystander_token = auth_->CreateApiToken("user:bystander", "laptop", 1, "test");
+  ASSERT_TRUE(bystander_token.ok());
+  const std::string hidden_run = runs_.at(kTeamB), missing_run = "r00000000000000000000ff";
+  struct Pair {
+    std::string what;
+    const Principal* who;
+    Req hidden;
+    std::string hidden_name;
+    Req missing;
+    std::string missing_name;
+  };
+  const std::vector<Pair> pairs = {
+      {"a run", &Who("viewer-a"), {"GET", "/api/v1/runs/" + hidden_run, ""}, hidden_run,
+       {"GET", "/api/v1/runs/" + missing_run, ""}, missing_run},
+      {"a run's log", &Who("viewer-a"), {"GET", "/api/v1/runs/" + hidden_run + "/logs", ""}, hidden_run,
+       {"GET", "/api/v1/runs/" + missing_run + "/logs", ""}, missing_run},
+      {"cancelling a run", &Who("operator-a"), {"POST", "/api/v1/runs/" + hidden_run + "/cancel", ""}, hidden_run,
+       {"POST", "/api/v1/runs/" + missing_run + "/cancel", ""}, missing_run},
+      {"a pipeline", &Who("viewer-a"), {"GET", "/api/v1/pipelines/team-b/orders_b", ""}, kTeamB,
+       {"GET", "/api/v1/pipelines/team-z/orders_b", ""}, "team-z"},
+      {"applying into a namespace", &Who("editor-a"),
+       {"POST", "/api/v1/pipelines", json{{"spec", Spec(kTeamB, "applied", "n > 0")}}.dump()}, kTeamB,
+       {"POST", "/api/v1/pipelines", json{{"spec", Spec("team-z", "applied", "n > 0")}}.dump()}, "team-z"},
+      {"another user's API token", &Who("viewer-a"), {"DELETE", "/api/v1/tokens/" + bystander_token->record.id, ""},
+       bystander_token->record.id, {"DELETE", "/api/v1/tokens/0123456789abcdef", ""}, "0123456789abcdef"},
+  };
+  for (const auto& pair : pairs) {
+    std::string hidden_id, missing_id;
+    const http::Response hidden = As(*pair.who, pair.hidden, &hidden_id);
+    const int64_t head = AuditHead();
+    const http::Response missing = As(*pair.who, pair.missing, &missing_id);
+    EXPECT_EQ(hidden.status, 404) << pair.what << ": " << hidden.body;
+    EXPECT_EQ(shape(hidden, pair.hidden_name), shape(missing, pair.missing_name)) << pair.what;
+    // Only the audit log tells them apart: the hidden one is a refusal.
+    auto rows = store_->ListAudit({}, std::nullopt, 2);
+    ASSERT_TRUE(rows.ok());
+    auto row_of = [&](const std::string& id) -> std::string {
+      for (const auto& r : *rows) {
+        if (r.request_id == id) return r.outcome;
+      }
+      return "none";
+    };
+    EXPECT_EQ(row_of(hidden_id), "denied") << pair.what;
+    EXPECT_EQ(row_of(missing_id), IsMutating(pair.missing.method) ? "failed" : "none") << pair.what;
+    EXPECT_EQ(AuditHead(), head + (IsMutating(pair.missing.method) ? 1 : 0)) << pair.what;
+  }
+}
+
+TEST_F(Security, LineageAndDatasetsShowOnlyVisibleNamespaces) {
   const Principal& viewer = Who("viewer-a");
   // Lineage names pipelines: only team-a's for a viewer of team-a.
   const http::Response lineage = As(viewer, {"GET", "/api/v1/lineage", ""});

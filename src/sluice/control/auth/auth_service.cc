@@ -125,11 +125,16 @@ Result<http::Caller> AuthService::Authenticate(std::string_view token) {
   return AuthenticateJwt(token);
 }
 
-Status AuthService::CheckLocalUser(const std::string& subject) {
+Status AuthService::CheckLocalUser(const std::string& subject, int64_t issued_at) {
   if (!subject.starts_with("user:")) return Status::OK();
   auto user = store_.GetUser(subject.substr(5));
   if (!user.ok()) return Status::InvalidArgument("{}: {}", subject, user.status().message());
   if (user->disabled) return Status::InvalidArgument("{} is disabled", subject);
+  // A token issued before the account was created is one of an earlier, deleted account of the
+  // same name: it must not act as the new one.
+  if (issued_at != 0 && issued_at < user->created_at / 1000000) {
+    return Status::InvalidArgument("{}: the token is older than the account", subject);
+  }
   return Status::OK();
 }
 
@@ -156,7 +161,7 @@ Result<http::Caller> AuthService::AuthenticateJwt(std::string_view token) {
     vo.now_seconds = NowSeconds();
     vo.leeway_seconds = 5;  // we issued it on this clock
     SLUICE_ASSIGN_OR_RETURN(JwtClaims claims, VerifyJwt(token, local_keys_, vo));
-    SLUICE_RETURN_IF_ERROR(CheckLocalUser(claims.subject));
+    SLUICE_RETURN_IF_ERROR(CheckLocalUser(claims.subject, claims.issued_at));
     std::string via = claims.payload.value("via", "password");
     return http::Caller{claims.subject, {}, via};
   }

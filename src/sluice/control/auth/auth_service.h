@@ -115,7 +115,8 @@ class AuthService {
   Result<IssuedTokens> Issue(const std::string& subject, const std::string& via);
   Result<http::Caller> AuthenticateApiToken(std::string_view token);
   Result<http::Caller> AuthenticateJwt(std::string_view token);
-  Status CheckLocalUser(const std::string& subject);
+  // `issued_at`: the token's iat (seconds), 0 when it has none.
+  Status CheckLocalUser(const std::string& subject, int64_t issued_at = 0);
   http::Response Unauthenticated(const http::Request& request, const Status& why);
   int64_t NowSeconds() const { return clock_.NowMicros() / 1000000; }
 

@@ -91,6 +91,9 @@ class TestIssuer {
     url_ = fmt::format("http://127.0.0.1:{}/jwks", server_->port());
   }
 
+  // The server goes first: its handler uses the members below.
+  ~TestIssuer() { server_.reset(); }
+
   void Publish(const std::vector<const JwtKey*>& keys) {
     Json entries = Json::array();
     for (const JwtKey* key : keys) entries.push_back(Jwk(*key));

@@ -44,6 +44,10 @@ namespace {
 constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr size_t kLingerBytes = 4 << 20;
 
+// Once a read deadline has passed, the read is cancelled again at this interval until it ends
+// (see WaitForReadDeadline).
+constexpr std::chrono::milliseconds kRecancelInterval{20};
+
 }  // namespace
 
 // What the server needs from a session, whatever its transport.
@@ -190,14 +194,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void ArmReadDeadline(Clock::time_point deadline) {
     tcp_layer().expires_never();
     timed_out_ = false;
-    uint64_t generation = ++read_generation_;
-    read_timer_.expires_at(deadline);
+    WaitForReadDeadline(++read_generation_, deadline);
+  }
+
+  // At `when`, cancels the read. One cancel can miss: Beast's composed reads start their next
+  // socket read from the completion handler of the previous one, and this handler can run in
+  // between (after a read completed, before its handler ran), when there is nothing to cancel.
+  // A client trickling bytes would then never time out; so once the deadline has passed the
+  // read is cancelled again every kRecancelInterval until it has ended.
+  void WaitForReadDeadline(uint64_t generation, Clock::time_point when) {
+    read_timer_.expires_at(when);
     read_timer_.async_wait([self = this->shared_from_this(), generation](beast::error_code ec) {
       // A stale wake-up (the read finished while this was queued) must not cancel a later read.
       if (ec || generation != self->read_generation_) return;
       self->timed_out_ = true;
       beast::error_code ignored;
       self->tcp_layer().socket().cancel(ignored);
+      self->WaitForReadDeadline(generation, Clock::now() + kRecancelInterval);
     });
   }
 

@@ -322,29 +322,59 @@ TEST(SlowClientsTest, AThousandSlowConnectionsDoNotStopNormalRequests) {
   load.Stop();
   server.Stop();
 
-  int refused = 0, timed_out = 0, other = 0;
+  // Counted rather than asserted per connection, so a failure reads as a summary.
+  int refused = 0, timed_out = 0, unanswered = 0, other = 0, not_closed = 0, refused_late = 0,
+      refused_under_cap = 0, timed_out_early = 0, timed_out_late = 0;
+  std::string examples;
+  auto note = [&](const SlowClient& c, std::string_view what) {
+    if (examples.size() < 1000) {
+      examples += fmt::format("\n  {} from {} ({}): received '{}'", what, c.source,
+                              c.kind == SlowClient::Kind::kSlowHeader ? "slow header" : "slow body",
+                              c.received.substr(0, 40));
+    }
+  };
   for (const auto& c : load.clients()) {
-    SCOPED_TRACE(fmt::format("{} {} received: {}", c->source,
-                             c->kind == SlowClient::Kind::kSlowHeader ? "slow header" : "slow body",
-                             c->received.substr(0, 60)));
-    ASSERT_TRUE(c->connected_at && c->first_byte_at && c->closed_at);
-    EXPECT_EQ(c->error, net::error::eof) << "not closed by the server: " << c->error.message();
+    if (!c->first_byte_at) {
+      ++unanswered;
+      note(*c, "no answer");
+      continue;
+    }
+    if (c->error != net::error::eof) {
+      ++not_closed;
+      note(*c, "not closed by the server: " + c->error.message());
+    }
     auto answered_after = *c->first_byte_at - c->connect_started_at;
     if (c->ResponseStatus() == "503") {
       ++refused;
-      EXPECT_EQ(c->source, "127.0.0.2") << "refused under the cap";
-      EXPECT_LT(answered_after, 2000ms) << "over-cap connection not refused promptly";
+      if (c->source != "127.0.0.2") {
+        ++refused_under_cap;
+        note(*c, "refused under the cap");
+      }
+      if (answered_after >= 2000ms) {
+        ++refused_late;
+        note(*c, "refused late");
+      }
     } else if (c->ResponseStatus() == "408") {
       ++timed_out;
-      EXPECT_GE(answered_after, kServerTimeout) << "timed out before the timeout";
-      EXPECT_LT(answered_after, kServerTimeout + 3s);
+      if (answered_after < kServerTimeout) {
+        ++timed_out_early;
+        note(*c, "408 before the timeout");
+      }
+      if (answered_after >= kServerTimeout + 3s) {
+        ++timed_out_late;
+        note(*c, "408 late");
+      }
     } else {
       ++other;
+      note(*c, "unexpected answer");
     }
   }
-  EXPECT_EQ(refused, kOnCrowdedAddress - kCapPerAddress);
-  EXPECT_EQ(timed_out, kSlowClients - (kOnCrowdedAddress - kCapPerAddress));
-  EXPECT_EQ(other, 0);
+  EXPECT_EQ(refused, kOnCrowdedAddress - kCapPerAddress) << examples;
+  EXPECT_EQ(timed_out, kSlowClients - (kOnCrowdedAddress - kCapPerAddress)) << examples;
+  EXPECT_EQ(unanswered + other + not_closed, 0) << examples;
+  EXPECT_EQ(refused_under_cap + refused_late, 0) << "over-cap connections are refused promptly"
+                                                 << examples;
+  EXPECT_EQ(timed_out_early + timed_out_late, 0) << "408 at the timeout" << examples;
   RecordProperty("p50_ms", std::to_string(p50));
   RecordProperty("p99_ms", std::to_string(p99));
   std::printf(
