@@ -232,6 +232,7 @@ int main(int argc, char** argv) {
   audit->add_option("--outcome", client_opts.outcome_filter, "ls: only ok, denied or failed");
   audit->add_option("--limit", client_opts.limit, "ls: newest rows to show")->default_str("50")->check(CLI::Range(1, 1000));
   audit->add_option("--metadata", client_opts.metadata, "verify: read this metadata database directly (sqlite:PATH or postgresql://...) instead of asking the server");
+  audit->add_option("--workdir", client_opts.workdir, "verify --metadata: the server's workdir, whose secret.key keys the chain (or set SLUICE_SECRET_KEY)")->default_str(".sluice");
   client_cmds.emplace_back(audit, "audit");
   auto* newcmd = app.add_subcommand("new", "Render a template on the server with parameter values (checked all at once); --apply creates the pipeline");
   newcmd->add_option("--template", client_opts.template_name, "NAMESPACE/NAME of the template")->required();

@@ -12,6 +12,7 @@
 #include "sluice/client/client_config.h"
 #include "sluice/client/session.h"
 #include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/metadata/secret_box.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -190,6 +191,9 @@ int Audit(const ClientOptions& o) {
     // Offline: straight from the database (the server may be down).
     auto store = metadata::MetadataStore::Open(o.metadata);
     if (!store.ok()) return Fail(store.status());
+    auto box = metadata::SecretBox::Load(o.workdir + "/secret.key");
+    if (!box.ok()) return Fail(box.status());
+    (*store)->SetAuditKey(box->DeriveKey(kAuditChainPurpose));
     auto v = (*store)->VerifyAudit();
     if (!v.ok()) return Fail(v.status());
     json out = {{"ok", !v->broken_at.has_value()}, {"rows", v->rows}, {"head_hash", v->head_hash}};

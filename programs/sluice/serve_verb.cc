@@ -168,6 +168,7 @@ int Serve(const ServeOptions& o) {
   wo.workdir = o.workdir;
   wo.compile_options = ao.compile_options;
   worker::Worker embedded(queue, wo);
+  (*store)->SetAuditKey(box->DeriveKey(kAuditChainPurpose));
   auth::AuthService security(**store, box->DeriveKey("sluice access tokens v1"), SystemClock::Get(), *auth_options);
   if (o.init_admin) {
     if (Status st = InitAdmin(security, o.admin_user); !st.ok()) {

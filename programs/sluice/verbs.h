@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/base/status.h"
@@ -145,8 +146,11 @@ struct ClientOptions {
   std::string outcome_filter;  // audit ls --outcome
   int64_t limit = 50;          // audit ls --limit
   std::string metadata;        // audit verify --metadata URL: read the database directly
+  std::string workdir = ".sluice";  // audit verify --metadata: where the secret key file is
 };
 int Client(const ClientOptions& o);
+// What the audit chain's HMAC key is derived for (SecretBox::DeriveKey): serve and audit verify.
+inline constexpr std::string_view kAuditChainPurpose = "sluice audit chain v1";
 // The security verbs; Client() hands them over.
 int SecurityClient(const ClientOptions& o);
 int LoginWithPassword(const ClientOptions& o);

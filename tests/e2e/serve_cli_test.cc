@@ -438,7 +438,7 @@ TEST_F(Serve, RolesLimitWhatAUserDoesAndTheAuditLogCatchesTampering) {
   auto broken = Cli({"audit", "verify", "-o", "json"});
   EXPECT_EQ(broken.exit_code, 1) << broken.out;
   EXPECT_FALSE(json::parse(broken.out)["ok"].get<bool>());
-  auto offline = RunProcess({kBin, "audit", "verify", "--metadata", "sqlite:" + db});
+  auto offline = RunProcess({kBin, "audit", "verify", "--metadata", "sqlite:" + db, "--workdir", work_});
   EXPECT_EQ(offline.exit_code, 1) << offline.out << offline.err;
   EXPECT_NE(offline.out.find("TAMPERED"), std::string::npos) << offline.out;
 }

@@ -428,6 +428,38 @@ TEST_P(Metadata, TheAuditLogIsAppendOnlyAndItsChainFindsEdits) {
   EXPECT_EQ(store_->VerifyAudit()->broken_at.value_or(-1), 14) << "a removed row";
 }
 
+// With a key, whoever can write the database but lacks the key cannot forge a chain: a row is
+// changed and every hash after it recomputed (as SHA-256, or with a guessed key) — still caught.
+TEST_P(Metadata, AKeyedChainCannotBeRecomputedWithoutTheKey) {
+  store_->SetAuditKey(std::string(32, 'k'));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->AppendAudit({0, 0, "user:a", "op", "/p", "ok", 200, "r" + std::to_string(i), "1.2.3.4"}).ok());
+  }
+  EXPECT_FALSE(store_->VerifyAudit()->broken_at.has_value());
+  auto rows = store_->ListAudit({}, std::nullopt, 100);
+  ASSERT_TRUE(rows.ok());
+  std::vector<metadata::AuditRecord> chain(rows->rbegin(), rows->rend());
+  auto db = metadata::SqlDb::Open(url_);
+  ASSERT_TRUE(db.ok());
+  const bool pg = GetParam() == "postgresql";
+  ASSERT_TRUE((*db)->ExecScript(pg ? "DROP TRIGGER audit_log_append_only ON audit_log"
+                                   : "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete")
+                  .ok());
+  for (std::string forged_key : {std::string(), std::string(32, 'x')}) {
+    chain[2].principal = "user:mallory";
+    for (size_t i = 2; i < chain.size(); ++i) {
+      chain[i].prev_hash = chain[i - 1].hash;
+      chain[i].hash = metadata::AuditHash(chain[i], forged_key);
+      ASSERT_TRUE((*db)->Exec("UPDATE audit_log SET principal = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+                              {metadata::SqlInt(chain[i].seq), chain[i].principal, chain[i].prev_hash, chain[i].hash})
+                      .ok());
+    }
+    auto v = store_->VerifyAudit();
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->broken_at.value_or(-1), 3) << "forged with key '" << forged_key << "'";
+  }
+}
+
 TEST(MetadataUrl, UnknownSchemesAreRefusedWithTheAccepted) {
   auto r = MetadataStore::Open("mysql://x:secret@h/db");
   ASSERT_FALSE(r.ok());

@@ -450,15 +450,17 @@ std::optional<ApiClient::Impl::TransportError> ApiClient::Impl::Handshake(Steady
   SSL* ssl = tls_stream_->native_handle();
   // The certificate must name the URL's host: an IP address as an IP SAN, a name as a DNS SAN
   // (and a name goes in SNI, so a server with several certificates picks the right one).
-  beast::error_code ec;
-  auto ip = asio::ip::make_address(url_.host, ec);
+  beast::error_code not_an_address;
+  auto ip = asio::ip::make_address(url_.host, not_an_address);
   const char* host = url_.host.c_str();
-  bool named = ec ? SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1
-                  : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip.to_string().c_str()) == 1;
+  bool named = not_an_address
+                   ? SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1
+                   : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip.to_string().c_str()) == 1;
   if (!named) {
     Close();
     return TransportError{Phase::kHandshake, asio::error::invalid_argument, false};
   }
+  beast::error_code ec;
   tcp_layer().expires_at(deadline);
   tls_stream_->async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
   Run();

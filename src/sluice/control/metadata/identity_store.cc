@@ -1,5 +1,6 @@
 // MetadataStore: users, role bindings, tokens and the audit log (migration 6).
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <nlohmann/json.hpp>
 
@@ -70,7 +71,7 @@ Result<std::vector<T>> Rows(const std::vector<SqlRow>& rows, F convert) {
 
 }  // namespace
 
-std::string AuditHash(const AuditRecord& row) {
+std::string AuditHash(const AuditRecord& row, std::string_view key) {
   // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
   const std::string text = nlohmann::json::array({row.prev_hash, row.seq, row.at, row.principal, row.action,
                                                    row.resource, row.outcome, row.status, row.request_id,
@@ -78,7 +79,12 @@ std::string AuditHash(const AuditRecord& row) {
                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
+  if (key.empty()) {
+    EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
+  } else {
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+         text.size(), digest, &len);
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);
@@ -251,7 +257,7 @@ Result<AuditRecord> MetadataStore::AppendAudit(AuditRecord row) {
     row.prev_hash = SqlText(last[0][1]);
   }
   if (row.at == 0) row.at = clock_.NowMicros();
-  row.hash = AuditHash(row);
+  row.hash = AuditHash(row, audit_key_);
   SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO audit_log ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                                                kAuditColumns),
                                    {SqlInt(row.seq), SqlInt(row.at), row.principal, row.action, row.resource, row.outcome,
@@ -298,7 +304,7 @@ Result<AuditVerification> MetadataStore::VerifyAudit() {
       } else if (a.prev_hash != prev) {
         v.broken_at = a.seq;
         v.problem = fmt::format("row {} does not follow row {}: its prev_hash differs from that row's hash", a.seq, a.seq - 1);
-      } else if (AuditHash(a) != a.hash) {
+      } else if (AuditHash(a, audit_key_) != a.hash) {
         v.broken_at = a.seq;
         v.problem = fmt::format("row {} was changed: its fields do not hash to its stored hash", a.seq);
       }

@@ -163,8 +163,9 @@ struct TokenRecord {
 };
 
 // One row of the append-only audit log. seq counts from 1 without gaps; hash =
-// SHA-256(prev_hash | the row's fields), so changing, removing or reordering a row breaks the chain
-// from there on.
+// HMAC-SHA-256(audit key, prev_hash | the row's fields) — plain SHA-256 without a key — so
+// changing, removing or reordering a row breaks the chain from there on, and with a key, someone
+// who can write the database but does not hold the key cannot forge a consistent chain.
 struct AuditRecord {
   int64_t seq = 0;
   int64_t at = 0;  // µs
@@ -190,8 +191,8 @@ struct AuditVerification {
   std::string problem;
 };
 
-// The hash of an audit row given its fields and prev_hash.
-std::string AuditHash(const AuditRecord& row);
+// The hash of an audit row given its fields and prev_hash (keyed when `key` is not empty).
+std::string AuditHash(const AuditRecord& row, std::string_view key = {});
 
 struct RunFilter {
   std::optional<std::string> ns, pipeline, status;
@@ -326,6 +327,9 @@ class MetadataStore {
   Result<int64_t> RevokeTokensOf(const std::string& subject, const std::string& kind);
 
   // --- audit log: append-only (the database refuses UPDATE and DELETE on it).
+  // The key of the chain's HMAC (set before the first append; SecretBox::DeriveKey). Every
+  // replica and `sluice audit verify` must use the same one.
+  void SetAuditKey(std::string key) { audit_key_ = std::move(key); }
   // Appends with the next seq and the chained hash; returns the stored row.
   Result<AuditRecord> AppendAudit(AuditRecord row);
   // Newest first; `before` is the seq to continue below.
@@ -349,6 +353,7 @@ class MetadataStore {
 
   std::mutex mu_;
   std::unique_ptr<SqlDb> db_;  // GUARDED_BY(mu_)
+  std::string audit_key_;
   const Clock& clock_;
 };
 

@@ -40,6 +40,24 @@ Result<SecretBox> SecretBox::FromKey(std::string_view key) {
 }
 
 Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
+  auto loaded = Load(key_file);
+  if (loaded.ok() || loaded.status().code() != StatusCode::kNotFound) return loaded;
+  std::string key(kKeyBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
+    return Status::Internal("no random bytes for a secret key");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
+  const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot create the secret key file {}", key_file);
+  const std::string text = Base64UrlEncode(key) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Status::IoError("cannot write the secret key file {}", key_file);
+  return FromKey(key);
+}
+
+Result<SecretBox> SecretBox::Load(const std::string& key_file) {
   if (const char* env = std::getenv("SLUICE_SECRET_KEY"); env && *env) {
     auto key = DecodeKey(env);
     if (!key) return Status::InvalidArgument("SLUICE_SECRET_KEY must be 32 bytes as 64 hex digits or base64url");
@@ -55,19 +73,7 @@ Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
     if (!key) return Status::DataError("{}: not a secret key (64 hex digits or base64url of 32 bytes)", key_file);
     return FromKey(*key);
   }
-  std::string key(kKeyBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
-    return Status::Internal("no random bytes for a secret key");
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
-  const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot create the secret key file {}", key_file);
-  const std::string text = Base64UrlEncode(key) + "\n";
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Status::IoError("cannot write the secret key file {}", key_file);
-  return FromKey(key);
+  return Status::NotFound("no secret key: set SLUICE_SECRET_KEY or keep the key file {}", key_file);
 }
 
 Result<std::string> SecretBox::Seal(std::string_view plaintext, std::string_view slot) const {

@@ -21,6 +21,8 @@ class SecretBox {
   static Result<SecretBox> FromKey(std::string_view key);
   // $SLUICE_SECRET_KEY if set, else the key in `key_file`, created when missing.
   static Result<SecretBox> LoadOrCreate(const std::string& key_file);
+  // The same without creating: NotFound when neither is there.
+  static Result<SecretBox> Load(const std::string& key_file);
 
   Result<std::string> Seal(std::string_view plaintext, std::string_view slot) const;
   // DataError when the value was not sealed with this key for this slot (or was changed).
