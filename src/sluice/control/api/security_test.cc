@@ -438,6 +438,9 @@ class Security : public ::testing::Test {
     principals_.push_back(Principal{"anonymous", "", Role::kNone, Role::kNone, ""});
     AddUser("bystander", Role::kNone, Role::kNone);  // whose password and tokens others go for
     AddUser("login", Role::kNone, Role::kNone);      // who logs in on the public route
+    // What lists must show to some and hide from others: a token of another user, a binding in team-b.
+    ASSERT_TRUE(auth_->CreateApiToken("user:bystander", "laptop", 30, "test").ok());
+    ASSERT_TRUE(store_->PutRoleBinding({"user:bystander", kTeamB, "viewer", "test", 0}).ok());
   }
 
   void BuildFixtures() {
@@ -609,10 +612,12 @@ class Security : public ::testing::Test {
     add("listRoleBindings", Where::kPath,
         [](const Principal&, const std::string& ns) { return Req{"GET", "/api/v1/namespaces/" + ns + "/rolebindings", ""}; },
         [](const Principal&, const std::string& ns, const json& body) -> std::string {
+          bool own = false;
           for (const auto& b : body["items"]) {
             if (b["namespace"] != ns && b["namespace"] != "*") return "shows a binding of " + b["namespace"].dump();
+            own |= b["namespace"] == ns;
           }
-          return body["items"].empty() ? "no bindings" : "";
+          return own ? "" : "misses the namespace's own bindings";
         });
     add("putRoleBinding", Where::kPath, [](const Principal&, const std::string& ns) {
       return Req{"PUT", "/api/v1/namespaces/" + ns + "/rolebindings/user:grantee", R"({"role": "viewer"})"};
@@ -622,13 +627,15 @@ class Security : public ::testing::Test {
       EXPECT_TRUE(store_->PutRoleBinding({subject, ns, "viewer", "test", 0}).ok());
       return Req{"DELETE", "/api/v1/namespaces/" + ns + "/rolebindings/" + subject, ""};
     });
-    add("listApiTokens", Where::kPath, get("/api/v1/tokens"), [](const Principal& p, const std::string&, const json& body) -> std::string {
-      if (p.cluster >= Role::kAdmin) return "";
-      for (const auto& t : body["items"]) {
-        if (t["subject"] != p.subject()) return "shows a token of " + t["subject"].dump();
-      }
-      return "";
-    });
+    add("listApiTokens", Where::kPath, get("/api/v1/tokens"),
+        [](const Principal& p, const std::string&, const json& body) -> std::string {
+          std::string others;
+          for (const auto& t : body["items"]) {
+            if (t["subject"] != p.subject()) others = t["subject"].dump();
+          }
+          if (p.cluster >= Role::kAdmin) return others.empty() ? "misses the tokens of others" : "";
+          return others.empty() ? "" : "shows a token of " + others;
+        });
     add(
         "createApiToken", Where::kOwnership,
         [](const Principal&, const std::string& ns) {

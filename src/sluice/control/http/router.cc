@@ -104,11 +104,8 @@ Result<Router> Router::Create(std::vector<Route> routes) {
     }
     SLUICE_USER_CHECK(route.scope != Scope::kNamespace || names.count("namespace"),
                       "{}: a namespace-scoped route needs a {{namespace}} parameter", where);
-    SLUICE_USER_CHECK(!route.permission.empty() || route.scope == Scope::kPublic ||
-                          route.scope == Scope::kAuthenticated,
-                      "{}: only public and authenticated routes may go without a permission", where);
     compiled.info = {route.method, route.pattern, route.operation_id, route.permission,
-                     route.scope, route.max_body_bytes, route.json_body};
+                     route.max_body_bytes, route.json_body, route.scope};
     compiled.route = std::move(route);
     router.routes_.push_back(std::move(compiled));
   }

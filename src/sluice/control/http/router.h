@@ -63,13 +63,13 @@ struct Route {
   std::string pattern;       // "/api/v1/pipelines/{name}/versions/{version}"
   std::string operation_id;  // unique, as in the OpenAPI document: "getPipelineVersion"
   std::string permission;    // e.g. "pipelines.read"; enforced by the guard (SetGuard)
-  Scope scope = Scope::kAny;
   Handler handler;
   // Largest request body this route accepts (413 beyond it); 0 uses the server's default. Bulk
   // routes (ingest) raise it.
   int64_t max_body_bytes = 0;
   // Requires Content-Type application/json (or a +json type): 415 otherwise.
   bool json_body = false;
+  Scope scope = Scope::kAny;  // where `permission` must be held
 };
 
 // A route without its handler, for listings.
@@ -78,9 +78,9 @@ struct RouteInfo {
   std::string pattern;
   std::string operation_id;
   std::string permission;
-  Scope scope = Scope::kAny;
   int64_t max_body_bytes = 0;
   bool json_body = false;
+  Scope scope = Scope::kAny;
   bool operator==(const RouteInfo&) const = default;
 };
 
