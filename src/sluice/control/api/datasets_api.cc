@@ -126,9 +126,11 @@ Response List(ApiContext& ctx) {
   return http::PageResponse(std::move(items), std::nullopt);
 }
 
-json EdgesJson(const std::vector<metadata::LineageEdge>& edges) {
+// Edges and schema versions name pipelines: only those of namespaces the caller may read.
+json EdgesJson(const std::vector<metadata::LineageEdge>& edges, const NamespaceFilter& visible) {
   json out = json::array();
   for (const auto& e : edges) {
+    if (!visible(e.ns)) continue;
     json j = {{"pipeline", e.ns + "/" + e.pipeline}, {"dataset", e.dataset}, {"direction", e.direction}};
     if (!e.columns.empty()) j["columns"] = json::parse(e.columns, nullptr, false);
     out.push_back(std::move(j));
@@ -136,8 +138,9 @@ json EdgesJson(const std::vector<metadata::LineageEdge>& edges) {
   return out;
 }
 
-Response Get(ApiContext& ctx, const PathParams& p) {
+Response Get(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string name(p.Get("name"));
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
   auto history = ctx.store.SchemaHistory(name);
   if (!history.ok()) return http::ProblemFromStatus(history.status());
   auto edges = ctx.store.Lineage(name, std::nullopt);
@@ -146,12 +149,14 @@ Response Get(ApiContext& ctx, const PathParams& p) {
   for (const auto& v : *history) {
     schemas.push_back({{"version", v.version},
                        {"fields", json::parse(v.schema_json, nullptr, false)},
-                       {"pipeline", v.ns + "/" + v.pipeline},
+                       {"pipeline", visible(v.ns) ? json(v.ns + "/" + v.pipeline) : json(nullptr)},
                        {"pipeline_version", v.pipeline_version},
                        {"created_at", FormatTimestamp(v.created_at)}});
   }
   json producers = json::array(), consumers = json::array();
-  for (const auto& e : *edges) (e.direction == "out" ? producers : consumers).push_back(e.ns + "/" + e.pipeline);
+  for (const auto& e : *edges) {
+    if (visible(e.ns)) (e.direction == "out" ? producers : consumers).push_back(e.ns + "/" + e.pipeline);
+  }
   return Response::Json(200, {{"name", name}, {"schemas", std::move(schemas)}, {"producers", std::move(producers)},
                               {"consumers", std::move(consumers)}});
 }
@@ -166,9 +171,10 @@ Response GetLineage(ApiContext& ctx, const Request& req) {
     if (slash == std::string::npos) return http::FieldProblem(http::codes::kInvalidField, "pipeline", "give NAMESPACE/NAME");
     pipeline = std::make_pair(v.substr(0, slash), v.substr(slash + 1));
   }
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
   auto edges = ctx.store.Lineage(dataset, pipeline);
   if (!edges.ok()) return http::ProblemFromStatus(edges.status());
-  return Response::Json(200, {{"edges", EdgesJson(*edges)}});
+  return Response::Json(200, {{"edges", EdgesJson(*edges, visible)}});
 }
 
 }  // namespace
@@ -178,7 +184,7 @@ void AddDatasetRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   routes.push_back(MakeRoute("GET", "/api/v1/datasets", "listDatasets", "datasets.read",
                              [c](const Request&, const PathParams&) { return List(*c); }));
   routes.push_back(MakeRoute("GET", "/api/v1/datasets/{name}", "getDataset", "datasets.read",
-                             [c](const Request&, const PathParams& p) { return Get(*c, p); }));
+                             [c](const Request& r, const PathParams& p) { return Get(*c, r, p); }));
   routes.push_back(MakeRoute("GET", "/api/v1/lineage", "getLineage", "datasets.read",
                              [c](const Request& r, const PathParams&) { return GetLineage(*c, r); }));
 }

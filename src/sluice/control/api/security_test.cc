@@ -7,9 +7,10 @@
 // kind of principal on its own and on another namespace, and the expected answer follows from
 // the route's permission and scope alone. A route without a request fixture here fails the
 // matrix, so a new route cannot skip it.
-#include <sqlite3.h>
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +23,6 @@
 #include <random>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "sluice/base/strings.h"
 #include "sluice/control/api/api.h"
@@ -49,37 +48,49 @@ std::string PasswordOf(const std::string& user) { return "pw-of-" + user + "-012
 // Distinct names per namespace keep their dead-letter folders apart.
 std::string PipelineOf(const std::string& ns) { return ns == kTeamA ? "orders_a" : "orders_b"; }
 
-std::string Spec(const std::string& ns, const std::string& name, const std::string& check) {
-  return "apiVersion: sluice/v1\n"
-         "kind: Pipeline\n"
-         "metadata: {name: " + name + ", namespace: " + ns + "}\n"
-         "spec:\n"
-         "  schedule: \"@daily\"\n"
-         "  sources:\n"
-         "    raw: {kind: files, path: in.ndjson, format: json, schema: {fields: [{name: id, type: string}, "
-         "{name: n, type: int64}]}}\n"
-         "  transforms:\n"
-         "    valid: {kind: validate, inputs: [raw], rules: [{name: positive, check: \"" + check +
-         "\", on_fail: dead_letter}]}\n"
-         "  sinks:\n"
-         "    out: {kind: blackhole, inputs: [valid]}\n";
+// `text` with each {{KEY}} replaced by its value.
+std::string Fill(std::string text, const std::map<std::string, std::string>& values) {
+  for (const auto& [key, value] : values) {
+    const std::string placeholder = "{{" + key + "}}";
+    for (size_t at; (at = text.find(placeholder)) != std::string::npos;) text.replace(at, placeholder.size(), value);
+  }
+  return text;
 }
 
+std::string Spec(const std::string& ns, const std::string& name, const std::string& check) {
+  return Fill(R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: {{NAME}}, namespace: {{NS}}}
+spec:
+  schedule: "@daily"
+  sources:
+    raw: {kind: files, path: in.ndjson, format: json, schema: {fields: [{name: id, type: string}, {name: n, type: int64}]}}
+  transforms:
+    valid: {kind: validate, inputs: [raw], rules: [{name: positive, check: "{{CHECK}}", on_fail: dead_letter}]}
+  sinks:
+    out: {kind: blackhole, inputs: [valid]}
+)yaml",
+              {{"NAME", name}, {"NS", ns}, {"CHECK", check}});
+}
+
+// A template whose pipeline lands in the namespace given when it is rendered.
 std::string TemplateText(const std::string& ns, const std::string& name) {
-  return "apiVersion: sluice/v1\n"
-         "kind: Template\n"
-         "metadata: {name: " + name + ", namespace: " + ns + ", description: a starter}\n"
-         "parameters:\n"
-         "  - {name: name, type: string, pattern: \"^[a-z][a-z0-9_]{0,62}$\"}\n"
-         "pipeline:\n"
-         "  apiVersion: sluice/v1\n"
-         "  kind: Pipeline\n"
-         "  metadata: {name: \"{{ name }}\", namespace: \"{{ namespace }}\"}\n"
-         "  spec:\n"
-         "    sources:\n"
-         "      raw: {kind: files, path: in.ndjson, format: json, schema: {fields: [{name: id, type: string}]}}\n"
-         "    sinks:\n"
-         "      out: {kind: blackhole, inputs: [raw]}\n";
+  return Fill(R"yaml(apiVersion: sluice/v1
+kind: Template
+metadata: {name: {{NAME}}, namespace: {{NS}}, description: a starter}
+parameters:
+  - {name: name, type: string, pattern: "^[a-z][a-z0-9_]{0,62}$"}
+pipeline:
+  apiVersion: sluice/v1
+  kind: Pipeline
+  metadata: {name: "{{ name }}", namespace: "{{ namespace }}"}
+  spec:
+    sources:
+      raw: {kind: files, path: in.ndjson, format: json, schema: {fields: [{name: id, type: string}]}}
+    sinks:
+      out: {kind: blackhole, inputs: [raw]}
+)yaml",
+              {{"NAME", name}, {"NS", ns}});
 }
 
 // Percent-encodes everything but the unreserved characters (a path segment).
@@ -230,7 +241,8 @@ std::string AuditPrincipal(const http::RouteInfo& route, const Principal& p) {
 
 // The body of a list, checked against what the caller may see: every item's namespace is
 // visible, and every visible namespace's fixture is there.
-std::string VisibleOnly(const Principal& p, const json& body, const std::function<std::string(const std::string& ns)>& fixture,
+std::string VisibleOnly(const Principal& p, const json& body,
+                        const std::function<std::string(const std::string& ns)>& fixture,
                         const std::string& key = "name") {
   if (!body.contains("items") || !body["items"].is_array()) return "no items in " + body.dump();
   std::set<std::string> seen;
@@ -304,6 +316,7 @@ class Security : public ::testing::Test {
     seed_router_ = std::move(*seed);
 
     Seed();
+    if (HasFatalFailure()) return;
     BuildFixtures();
   }
 
@@ -347,11 +360,16 @@ class Security : public ::testing::Test {
     r.remote_address = "127.0.0.1";
     r.request_id = "seed";
     http::Response resp = seed_router_.Dispatch(r);
-    EXPECT_TRUE(resp.status >= 200 && resp.status < 300) << method << " " << target << ": " << resp.status << " "
-                                                         << resp.body;
+    EXPECT_TRUE(resp.status >= 200 && resp.status < 300)
+        << method << " " << target << ": " << resp.status << " " << resp.body;
     return resp;
   }
   static json Body(const http::Response& r) { return json::parse(r.body, nullptr, false); }
+  // The problem code of a response ("" for a body that is not a problem).
+  static std::string Code(const http::Response& r) {
+    const json body = Body(r);
+    return body.is_object() ? body.value("code", "") : "";
+  }
 
   std::string NewRunIn(const std::string& ns) {
     return Body(Seeded("POST", "/api/v1/pipelines/" + ns + "/" + PipelineOf(ns) + "/runs", "{}")).value("id", "");
@@ -377,7 +395,8 @@ class Security : public ::testing::Test {
     Status st = auth_->CreateUser(name, PasswordOf(name), false, "test");
     EXPECT_TRUE(st.ok()) << st.ToString();
     if (in_team_a != Role::kNone) {
-      EXPECT_TRUE(store_->PutRoleBinding({"user:" + name, kTeamA, std::string(auth::RoleName(in_team_a)), "test", 0}).ok());
+      EXPECT_TRUE(
+          store_->PutRoleBinding({"user:" + name, kTeamA, std::string(auth::RoleName(in_team_a)), "test", 0}).ok());
     }
     if (cluster != Role::kNone) {
       EXPECT_TRUE(store_->PutRoleBinding({"user:" + name, "*", std::string(auth::RoleName(cluster)), "test", 0}).ok());
@@ -408,7 +427,8 @@ class Security : public ::testing::Test {
   void Seed() {
     Seeded("PUT", "/api/v1/environments/shared", R"({"config": {"min": 0}})");
     Seeded("PUT", "/api/v1/environments/shared/secrets/db_password", R"({"value": "s3cr3t-value-xyz"})");
-    Seeded("PUT", "/api/v1/environments/shared/connections/warehouse", R"({"kind": "postgres", "settings": {"host": "db"}})");
+    Seeded("PUT", "/api/v1/environments/shared/connections/warehouse",
+           R"({"kind": "postgres", "settings": {"host": "db"}})");
     for (const auto& ns : kTargets) {
       const std::string name = PipelineOf(ns);
       Seeded("POST", "/api/v1/pipelines", json{{"spec", Spec(ns, name, "n > 0")}}.dump());
@@ -418,8 +438,12 @@ class Security : public ::testing::Test {
       // A record the pipeline rejected, as a run writes it to its dead letters.
       fs::create_directories(dir_ / "dead_letters" / name);
       std::ofstream(dir_ / "dead_letters" / name / "r0000000000001.ndjson")
-          << json{{"pipeline", name},      {"component", "valid"},        {"rule", "positive"},
-                  {"error_class", "rule_failed"}, {"error_message", "n > 1 failed"}, {"source", "raw"},
+          << json{{"pipeline", name},
+                  {"component", "valid"},
+                  {"rule", "positive"},
+                  {"error_class", "rule_failed"},
+                  {"error_message", "n > 1 failed"},
+                  {"source", "raw"},
                   {"payload", R"({"id": "x", "n": 1})"}}
                  .dump()
           << "\n";
@@ -444,7 +468,8 @@ class Security : public ::testing::Test {
   }
 
   void BuildFixtures() {
-    auto add = [this](const std::string& op, Where where, std::function<Req(const Principal&, const std::string&)> build,
+    auto add = [this](const std::string& op, Where where,
+                      std::function<Req(const Principal&, const std::string&)> build,
                       std::function<std::string(const Principal&, const std::string&, const json&)> check = nullptr,
                       Outcome others_refused = Outcome::kForbidden) {
       RouteFixture f;
@@ -470,19 +495,32 @@ class Security : public ::testing::Test {
     add("applyPipeline", Where::kRecord, [](const Principal&, const std::string& ns) {
       return Req{"POST", "/api/v1/pipelines", json{{"spec", Spec(ns, "applied", "n > 0")}}.dump()};
     });
-    add("getPipeline", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"GET", pipeline(ns), ""}; });
+    add("getPipeline", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"GET", pipeline(ns), ""};
+    });
     add("deletePipeline", Where::kPath, [=, this](const Principal&, const std::string& ns) {
       const std::string name = Unique("doomed_");
       Seeded("POST", "/api/v1/pipelines", json{{"spec", Spec(ns, name, "n > 0")}}.dump());
       return Req{"DELETE", "/api/v1/pipelines/" + ns + "/" + name, ""};
     });
-    add("pausePipeline", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"POST", pipeline(ns) + "/pause", ""}; });
-    add("resumePipeline", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"POST", pipeline(ns) + "/resume", ""}; });
-    add("listPipelineVersions", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"GET", pipeline(ns) + "/versions", ""}; });
-    add("getPipelineVersion", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"GET", pipeline(ns) + "/versions/1", ""}; });
-    add("getPipelinePlan", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"GET", pipeline(ns) + "/plan", ""}; });
-    add("diffPipelineVersions", Where::kPath,
-        [=](const Principal&, const std::string& ns) { return Req{"GET", pipeline(ns) + "/diff?from=1&to=2", ""}; });
+    add("pausePipeline", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"POST", pipeline(ns) + "/pause", ""};
+    });
+    add("resumePipeline", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"POST", pipeline(ns) + "/resume", ""};
+    });
+    add("listPipelineVersions", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"GET", pipeline(ns) + "/versions", ""};
+    });
+    add("getPipelineVersion", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"GET", pipeline(ns) + "/versions/1", ""};
+    });
+    add("getPipelinePlan", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"GET", pipeline(ns) + "/plan", ""};
+    });
+    add("diffPipelineVersions", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"GET", pipeline(ns) + "/diff?from=1&to=2", ""};
+    });
 
     // ingest (streams are not namespaced)
     add("ingestEvents", Where::kPath, [](const Principal&, const std::string&) {
@@ -490,23 +528,33 @@ class Security : public ::testing::Test {
     });
 
     // runs
-    add("triggerRun", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"POST", pipeline(ns) + "/runs", "{}"}; });
+    add("triggerRun", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"POST", pipeline(ns) + "/runs", "{}"};
+    });
     add("backfillPipeline", Where::kPath, [=](const Principal&, const std::string& ns) {
-      return Req{"POST", pipeline(ns) + "/backfill", R"({"from": "2026-10-01T00:00:00Z", "to": "2026-10-02T00:00:00Z"})"};
+      return Req{"POST", pipeline(ns) + "/backfill",
+                 R"({"from": "2026-10-01T00:00:00Z", "to": "2026-10-02T00:00:00Z"})"};
     });
-    add("listRuns", Where::kPath, get("/api/v1/runs?limit=1000"), [this](const Principal& p, const std::string&, const json& body) {
-      return VisibleOnly(p, body, [this](const std::string& ns) { return runs_.at(ns); }, "id");
+    add("listRuns", Where::kPath, get("/api/v1/runs?limit=1000"),
+        [this](const Principal& p, const std::string&, const json& body) {
+          return VisibleOnly(
+              p, body, [this](const std::string& ns) { return runs_.at(ns); }, "id");
+        });
+    add("getRun", Where::kRecord, [this](const Principal&, const std::string& ns) {
+      return Req{"GET", "/api/v1/runs/" + runs_.at(ns), ""};
     });
-    add("getRun", Where::kRecord, [this](const Principal&, const std::string& ns) { return Req{"GET", "/api/v1/runs/" + runs_.at(ns), ""}; });
-    add("cancelRun", Where::kRecord,
-        [this](const Principal&, const std::string& ns) { return Req{"POST", "/api/v1/runs/" + NewRunIn(ns) + "/cancel", ""}; });
-    add("getRunLogs", Where::kRecord,
-        [this](const Principal&, const std::string& ns) { return Req{"GET", "/api/v1/runs/" + runs_.at(ns) + "/logs", ""}; });
+    add("cancelRun", Where::kRecord, [this](const Principal&, const std::string& ns) {
+      return Req{"POST", "/api/v1/runs/" + NewRunIn(ns) + "/cancel", ""};
+    });
+    add("getRunLogs", Where::kRecord, [this](const Principal&, const std::string& ns) {
+      return Req{"GET", "/api/v1/runs/" + runs_.at(ns) + "/logs", ""};
+    });
 
     // environments, secrets, connections (cluster-wide)
     add("listEnvironments", Where::kPath, get("/api/v1/environments"));
-    add("putEnvironment", Where::kPath,
-        [](const Principal&, const std::string&) { return Req{"PUT", "/api/v1/environments/scratch", R"({"config": {"k": 1}})"}; });
+    add("putEnvironment", Where::kPath, [](const Principal&, const std::string&) {
+      return Req{"PUT", "/api/v1/environments/scratch", R"({"config": {"k": 1}})"};
+    });
     add("getEnvironment", Where::kPath, get("/api/v1/environments/shared"));
     add("deleteEnvironment", Where::kPath, [this](const Principal&, const std::string&) {
       const std::string name = Unique("doomed-");
@@ -524,7 +572,8 @@ class Security : public ::testing::Test {
     });
     add("listConnections", Where::kPath, get("/api/v1/environments/shared/connections"));
     add("putConnection", Where::kPath, [](const Principal&, const std::string&) {
-      return Req{"PUT", "/api/v1/environments/shared/connections/bucket", R"({"kind": "s3", "settings": {"bucket": "b"}})"};
+      return Req{"PUT", "/api/v1/environments/shared/connections/bucket",
+                 R"({"kind": "s3", "settings": {"bucket": "b"}})"};
     });
     add("deleteConnection", Where::kPath, [this](const Principal&, const std::string&) {
       const std::string target = "/api/v1/environments/shared/connections/" + Unique("doomed_");
@@ -533,13 +582,16 @@ class Security : public ::testing::Test {
     });
 
     // templates
-    add("listTemplates", Where::kPath, get("/api/v1/templates"), [](const Principal& p, const std::string&, const json& body) {
-      return VisibleOnly(p, body, [](const std::string&) { return std::string("starter"); });
-    });
+    add("listTemplates", Where::kPath, get("/api/v1/templates"),
+        [](const Principal& p, const std::string&, const json& body) {
+          return VisibleOnly(p, body, [](const std::string&) { return std::string("starter"); });
+        });
     add("putTemplate", Where::kRecord, [](const Principal&, const std::string& ns) {
       return Req{"POST", "/api/v1/templates", json{{"template", TemplateText(ns, "second")}}.dump()};
     });
-    add("getTemplate", Where::kPath, [](const Principal&, const std::string& ns) { return Req{"GET", "/api/v1/templates/" + ns + "/starter", ""}; });
+    add("getTemplate", Where::kPath, [](const Principal&, const std::string& ns) {
+      return Req{"GET", "/api/v1/templates/" + ns + "/starter", ""};
+    });
     add("deleteTemplate", Where::kPath, [this](const Principal&, const std::string& ns) {
       const std::string name = Unique("doomed_");
       Seeded("POST", "/api/v1/templates", json{{"template", TemplateText(ns, name)}}.dump());
@@ -552,13 +604,18 @@ class Security : public ::testing::Test {
 
     // datasets and lineage (their visibility is its own test below)
     add("listDatasets", Where::kPath, get("/api/v1/datasets"));
-    add("getDataset", Where::kPath, [this](const Principal&, const std::string&) { return Req{"GET", "/api/v1/datasets/" + Escape(dataset_), ""}; });
+    add("getDataset", Where::kPath, [this](const Principal&, const std::string&) {
+      return Req{"GET", "/api/v1/datasets/" + Escape(dataset_), ""};
+    });
     add("getLineage", Where::kPath, get("/api/v1/lineage"));
 
     // dead letters
-    add("listDeadLetters", Where::kPath, [=](const Principal&, const std::string& ns) { return Req{"GET", pipeline(ns) + "/dead-letters", ""}; });
-    add("replayDeadLetters", Where::kPath,
-        [=](const Principal&, const std::string& ns) { return Req{"POST", pipeline(ns) + "/dead-letters/replay", "{}"}; });
+    add("listDeadLetters", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"GET", pipeline(ns) + "/dead-letters", ""};
+    });
+    add("replayDeadLetters", Where::kPath, [=](const Principal&, const std::string& ns) {
+      return Req{"POST", pipeline(ns) + "/dead-letters/replay", "{}"};
+    });
 
     // remote workers (the run's namespace does not matter: the role is bound to "*")
     add("claimRun", Where::kPath, [](const Principal&, const std::string&) {
@@ -585,7 +642,8 @@ class Security : public ::testing::Test {
     add("revokeRefreshToken", Where::kPath, [this](const Principal&, const std::string&) {
       auto tokens = auth_->PasswordGrant("login", PasswordOf("login"));
       EXPECT_TRUE(tokens.ok()) << tokens.status().ToString();
-      return Req{"POST", "/api/v1/auth/revoke", json{{"refresh_token", tokens.ok() ? tokens->refresh_token : ""}}.dump()};
+      return Req{"POST", "/api/v1/auth/revoke",
+                 json{{"refresh_token", tokens.ok() ? tokens->refresh_token : ""}}.dump()};
     });
     add("whoAmI", Where::kPath, get("/api/v1/auth/whoami"));
     add("listUsers", Where::kPath, get("/api/v1/users"));
@@ -609,11 +667,14 @@ class Security : public ::testing::Test {
           return Req{"PUT", "/api/v1/users/bystander/password", json{{"password", PasswordOf("bystander")}}.dump()};
         },
         nullptr, Outcome::kForbidden);
-    add("listRoleBindings", Where::kPath,
-        [](const Principal&, const std::string& ns) { return Req{"GET", "/api/v1/namespaces/" + ns + "/rolebindings", ""}; },
+    add(
+        "listRoleBindings", Where::kPath,
+        [](const Principal&, const std::string& ns) {
+          return Req{"GET", "/api/v1/namespaces/" + ns + "/rolebindings", ""};
+        },
         [](const Principal&, const std::string& ns, const json& body) -> std::string {
           bool own = false;
-          for (const auto& b : body["items"]) {
+          for (const auto& b : body.value("items", json::array())) {
             if (b["namespace"] != ns && b["namespace"] != "*") return "shows a binding of " + b["namespace"].dump();
             own |= b["namespace"] == ns;
           }
@@ -630,7 +691,7 @@ class Security : public ::testing::Test {
     add("listApiTokens", Where::kPath, get("/api/v1/tokens"),
         [](const Principal& p, const std::string&, const json& body) -> std::string {
           std::string others;
-          for (const auto& t : body["items"]) {
+          for (const auto& t : body.value("items", json::array())) {
             if (t["subject"] != p.subject()) others = t["subject"].dump();
           }
           if (p.cluster >= Role::kAdmin) return others.empty() ? "misses the tokens of others" : "";
@@ -714,8 +775,8 @@ TEST_F(Security, AuthorizationMatrixFollowsEachRoutesPermissionAndScope) {
     for (const auto& p : principals_) {
       for (const auto& ns : kTargets) {
         const Req req = f.build(p, ns);
-        const std::string where = route.operation_id + " " + req.method + " " + req.target + " as " + p.label +
-                                  " on " + ns + ": ";
+        const std::string where =
+            route.operation_id + " " + req.method + " " + req.target + " as " + p.label + " on " + ns + ": ";
         const http::RouteInfo* matched = RouteFor(routes, req.method, req.target);
         if (matched == nullptr || matched->operation_id != route.operation_id) {
           mismatches.push_back(where + "the request fixture does not reach this route");
@@ -731,8 +792,8 @@ TEST_F(Security, AuthorizationMatrixFollowsEachRoutesPermissionAndScope) {
         if (StatusClass(resp.status) != OutcomeName(want)) {
           problem = "want " + OutcomeName(want) + " (" + std::string(http::ScopeName(route.scope)) + " " +
                     route.permission + "), got " + std::to_string(resp.status);
-        } else if (want != Outcome::kOk && Body(resp).value("code", "") != CodeOf(want)) {
-          problem = "code " + Body(resp).value("code", "") + ", want " + CodeOf(want);
+        } else if (want != Outcome::kOk && Code(resp) != CodeOf(want)) {
+          problem = "code " + Code(resp) + ", want " + CodeOf(want);
         } else if (want == Outcome::kOk && f.check_list) {
           problem = f.check_list(p, ns, Body(resp));
         }
@@ -784,36 +845,76 @@ TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
     std::string action;
   };
   const std::vector<Attempt> attempts = {
-      {"an editor grants itself admin", &editor,
-       {"PUT", bindings + "team-a/rolebindings/user:editor-a", R"({"role": "admin"})"}, 403, "putRoleBinding"},
-      {"an editor of team-a grants editor in team-b, where it has no role (hidden)", &editor,
-       {"PUT", bindings + "team-b/rolebindings/user:editor-a", R"({"role": "editor"})"}, 404, "putRoleBinding"},
-      {"an editor of team-a who views team-b grants itself editor there", &split,
-       {"PUT", bindings + "team-b/rolebindings/user:split", R"({"role": "editor"})"}, 403, "putRoleBinding"},
-      {"an admin of team-a grants viewer in every namespace", &admin,
-       {"PUT", bindings + "*/rolebindings/user:viewer-a", R"({"role": "viewer"})"}, 403, "putRoleBinding"},
-      {"an admin of team-a grants itself admin in every namespace", &admin,
-       {"PUT", bindings + "*/rolebindings/user:admin-a", R"({"role": "admin"})"}, 403, "putRoleBinding"},
-      {"an editor replaces an admin's role with viewer (takes admin away)", &editor,
-       {"PUT", bindings + "team-a/rolebindings/user:admin-a", R"({"role": "viewer"})"}, 403, "putRoleBinding"},
-      {"a viewer creates an API token for another subject", &viewer,
-       {"POST", "/api/v1/tokens", R"({"name": "mine-now", "subject": "user:admin-all"})"}, 403, "createApiToken"},
-      {"an admin of team-a creates an API token for a service", &admin,
-       {"POST", "/api/v1/tokens", R"({"name": "ci", "subject": "svc:ci"})"}, 403, "createApiToken"},
-      {"a viewer sets another user's password", &viewer,
-       {"PUT", "/api/v1/users/bystander/password", json{{"password", "taken-over-password"}}.dump()}, 403,
+      {"an editor grants itself admin",
+       &editor,
+       {"PUT", bindings + "team-a/rolebindings/user:editor-a", R"({"role": "admin"})"},
+       403,
+       "putRoleBinding"},
+      {"an editor of team-a grants editor in team-b, where it has no role (hidden)",
+       &editor,
+       {"PUT", bindings + "team-b/rolebindings/user:editor-a", R"({"role": "editor"})"},
+       404,
+       "putRoleBinding"},
+      {"an editor of team-a who views team-b grants itself editor there",
+       &split,
+       {"PUT", bindings + "team-b/rolebindings/user:split", R"({"role": "editor"})"},
+       403,
+       "putRoleBinding"},
+      {"an admin of team-a grants viewer in every namespace",
+       &admin,
+       {"PUT", bindings + "*/rolebindings/user:viewer-a", R"({"role": "viewer"})"},
+       403,
+       "putRoleBinding"},
+      {"an admin of team-a grants itself admin in every namespace",
+       &admin,
+       {"PUT", bindings + "*/rolebindings/user:admin-a", R"({"role": "admin"})"},
+       403,
+       "putRoleBinding"},
+      {"an editor replaces an admin's role with viewer (takes admin away)",
+       &editor,
+       {"PUT", bindings + "team-a/rolebindings/user:admin-a", R"({"role": "viewer"})"},
+       403,
+       "putRoleBinding"},
+      {"a viewer creates an API token for another subject",
+       &viewer,
+       {"POST", "/api/v1/tokens", R"({"name": "mine-now", "subject": "user:admin-all"})"},
+       403,
+       "createApiToken"},
+      {"an admin of team-a creates an API token for a service",
+       &admin,
+       {"POST", "/api/v1/tokens", R"({"name": "ci", "subject": "svc:ci"})"},
+       403,
+       "createApiToken"},
+      {"a viewer sets another user's password",
+       &viewer,
+       {"PUT", "/api/v1/users/bystander/password", json{{"password", "taken-over-password"}}.dump()},
+       403,
        "setUserPassword"},
-      {"an admin of team-a sets another user's password", &admin,
-       {"PUT", "/api/v1/users/admin-all/password", json{{"password", "taken-over-password"}}.dump()}, 403,
+      {"an admin of team-a sets another user's password",
+       &admin,
+       {"PUT", "/api/v1/users/admin-all/password", json{{"password", "taken-over-password"}}.dump()},
+       403,
        "setUserPassword"},
-      {"a user sets its own password without the current one", &viewer,
-       {"PUT", "/api/v1/users/viewer-a/password", json{{"password", "a-new-password-0"}}.dump()}, 403, "setUserPassword"},
-      {"an operator deletes an editor's binding", &op, {"DELETE", bindings + "team-a/rolebindings/user:editor-a", ""}, 403,
+      {"a user sets its own password without the current one",
+       &viewer,
+       {"PUT", "/api/v1/users/viewer-a/password", json{{"password", "a-new-password-0"}}.dump()},
+       403,
+       "setUserPassword"},
+      {"an operator deletes an editor's binding",
+       &op,
+       {"DELETE", bindings + "team-a/rolebindings/user:editor-a", ""},
+       403,
        "deleteRoleBinding"},
-      {"an editor deletes an admin's binding", &editor, {"DELETE", bindings + "team-a/rolebindings/user:admin-a", ""}, 403,
+      {"an editor deletes an admin's binding",
+       &editor,
+       {"DELETE", bindings + "team-a/rolebindings/user:admin-a", ""},
+       403,
        "deleteRoleBinding"},
-      {"an editor of team-a deletes a binding in every namespace", &editor,
-       {"DELETE", bindings + "*/rolebindings/user:admin-all", ""}, 403, "deleteRoleBinding"},
+      {"an editor of team-a deletes a binding in every namespace",
+       &editor,
+       {"DELETE", bindings + "*/rolebindings/user:admin-all", ""},
+       403,
+       "deleteRoleBinding"},
   };
   auto binding_set = [&] {
     std::set<std::string> out;
@@ -830,7 +931,7 @@ TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
     std::string id;
     const http::Response resp = As(*a.who, a.req, &id);
     EXPECT_EQ(resp.status, a.status) << a.what << ": " << resp.body;
-    EXPECT_EQ(Body(resp).value("code", ""), a.status == 403 ? "forbidden" : "not_found") << a.what;
+    EXPECT_EQ(Code(resp), a.status == 403 ? "forbidden" : "not_found") << a.what;
     ASSERT_EQ(AuditHead(), head + 1) << a.what << ": exactly one new audit row";
     auto rows = store_->ListAudit({}, std::nullopt, 1);
     ASSERT_TRUE(rows.ok() && rows->size() == 1);
@@ -854,7 +955,8 @@ TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
 
   // The same requests within the caller's rights pass (so the refusals above are about rights).
   EXPECT_EQ(As(editor, {"PUT", bindings + "team-a/rolebindings/user:grantee", R"({"role": "editor"})"}).status, 200);
-  EXPECT_EQ(As(Who("admin-all"), {"PUT", bindings + "*/rolebindings/user:viewer-a", R"({"role": "viewer"})"}).status, 200);
+  EXPECT_EQ(As(Who("admin-all"), {"PUT", bindings + "*/rolebindings/user:viewer-a", R"({"role": "viewer"})"}).status,
+            200);
   EXPECT_EQ(As(Who("admin-all"), {"POST", "/api/v1/tokens", R"({"name": "ci", "subject": "svc:ci"})"}).status, 201);
   EXPECT_EQ(As(viewer, {"PUT", "/api/v1/users/viewer-a/password",
                         json{{"password", "a-new-password-0"}, {"current_password", PasswordOf("viewer-a")}}.dump()})
@@ -870,13 +972,13 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
   const std::vector<std::string> methods = {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"};
   auto foreign_key = auth::JwtKeyFromSecret("sluice-hs256-1", std::string(32, 'x'));
   ASSERT_TRUE(foreign_key.ok());
-  auto foreign = auth::SignJwt({{"iss", "sluice"}, {"aud", "sluice-api"}, {"sub", "user:admin-all"},
-                                {"exp", kStartMicros / 1000000 + 600}},
-                               *foreign_key);
+  auto foreign = auth::SignJwt(
+      {{"iss", "sluice"}, {"aud", "sluice-api"}, {"sub", "user:admin-all"}, {"exp", kStartMicros / 1000000 + 600}},
+      *foreign_key);
   ASSERT_TRUE(foreign.ok());
-  const std::vector<std::string> bad_credentials = {
-      "Bearer garbage", "Bearer " + *foreign, "Basic dXNlcjpwYXNz",
-      "Bearer slc_0123456789abcdef_abcdefghijklmnopqrstuvwxyz", "Bearer "};
+  const std::vector<std::string> bad_credentials = {"Bearer garbage", "Bearer " + *foreign, "Basic dXNlcjpwYXNz",
+                                                    "Bearer slc_0123456789abcdef_abcdefghijklmnopqrstuvwxyz",
+                                                    "Bearer "};
   const Principal anonymous = principals_.back();
 
   struct Sent {
@@ -896,7 +998,8 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
     if (kind == 0) {  // a path no route has
       const Req req{methods[pick(methods.size())], "/api/v1/nowhere/" + std::to_string(i), ""};
       const http::Response resp = As(p, req, &s.id);
-      s = {s.id, req.method, req.method + " " + PathOf(req.target), "anonymous", PathOf(req.target), resp.status, false};
+      s = {s.id,        req.method, req.method + " " + PathOf(req.target), "anonymous", PathOf(req.target),
+           resp.status, false};
       EXPECT_EQ(resp.status, 404);
       sent.push_back(s);
       continue;
@@ -988,8 +1091,9 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
   ASSERT_EQ(sqlite3_open((dir_ / "meta.db").c_str(), &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 10000);
   const int64_t k = rows / 2;
-  EXPECT_NE(exec(db, "UPDATE audit_log SET principal = 'user:mallory' WHERE seq = " + std::to_string(k)).find("append-only"),
-            std::string::npos);
+  EXPECT_NE(
+      exec(db, "UPDATE audit_log SET principal = 'user:mallory' WHERE seq = " + std::to_string(k)).find("append-only"),
+      std::string::npos);
   EXPECT_NE(exec(db, "DELETE FROM audit_log WHERE seq = " + std::to_string(k)).find("append-only"), std::string::npos);
   const fs::path pristine = dir_ / "pristine.db";
   ASSERT_EQ(exec(db, "VACUUM INTO '" + pristine.string() + "'"), "");
@@ -1025,9 +1129,9 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
   EXPECT_EQ(broken_at("rehashed", "UPDATE audit_log SET principal = 'user:mallory', hash = '" + forged.hash +
                                       "' WHERE seq = " + seq_k),
             k + 1);
-  EXPECT_EQ(broken_at("reordered", "UPDATE audit_log SET seq = -1 WHERE seq = " + seq_k + "; UPDATE audit_log SET seq = " +
-                                       seq_k + " WHERE seq = " + seq_next + "; UPDATE audit_log SET seq = " + seq_next +
-                                       " WHERE seq = -1"),
+  EXPECT_EQ(broken_at("reordered", "UPDATE audit_log SET seq = -1 WHERE seq = " + seq_k +
+                                       "; UPDATE audit_log SET seq = " + seq_k + " WHERE seq = " + seq_next +
+                                       "; UPDATE audit_log SET seq = " + seq_next + " WHERE seq = -1"),
             k);
 }
 
@@ -1036,16 +1140,16 @@ std::string HmacJwt(const json& header, const json& claims, const std::string& s
   const std::string input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(input.data()),
-       input.size(), mac, &len);
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
   return input + "." + Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 TEST_F(Security, EveryBadCredentialGetsTheSame401) {
   const int64_t now = kStartMicros / 1000000;
   auto claims = [&](const json& patch) {
-    json c = {{"iss", "sluice"}, {"aud", "sluice-api"}, {"sub", "user:viewer-a"}, {"iat", now}, {"nbf", now},
-              {"exp", now + 600},  {"jti", "j1"}};
+    json c = {{"iss", "sluice"},  {"aud", "sluice-api"}, {"sub", "user:viewer-a"}, {"iat", now}, {"nbf", now},
+              {"exp", now + 600}, {"jti", "j1"}};
     if (!patch.is_null()) c.merge_patch(patch);
     return c;
   };
@@ -1102,9 +1206,11 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
   const std::string signed_part = good.substr(0, good.rfind('.'));
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"no Authorization header", ""},
-      {"alg none", "Bearer " + Base64UrlEncode(json{{"alg", "none"}, {"kid", "sluice-hs256-1"}, {"typ", "JWT"}}.dump()) +
-                       "." + Base64UrlEncode(claims({}).dump()) + "."},
-      {"alg none with our signature", "Bearer " + Base64UrlEncode(json{{"alg", "none"}, {"kid", "sluice-hs256-1"}}.dump()) +
+      {"alg none", "Bearer " +
+                       Base64UrlEncode(json{{"alg", "none"}, {"kid", "sluice-hs256-1"}, {"typ", "JWT"}}.dump()) + "." +
+                       Base64UrlEncode(claims({}).dump()) + "."},
+      {"alg none with our signature", "Bearer " +
+                                          Base64UrlEncode(json{{"alg", "none"}, {"kid", "sluice-hs256-1"}}.dump()) +
                                           "." + good.substr(good.find('.') + 1)},
       {"no signature", "Bearer " + signed_part + "."},
       {"another key", "Bearer " + sign(claims({}), *other_key)},
@@ -1155,7 +1261,7 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
     if (reference.empty()) {
       reference = body;
       reference_www = std::string(resp.headers.Get("WWW-Authenticate").value_or(""));
-      EXPECT_EQ(Body(resp).value("code", ""), "unauthenticated");
+      EXPECT_EQ(Code(resp), "unauthenticated");
     }
     EXPECT_EQ(body, reference) << what;
     EXPECT_EQ(resp.headers.Get("WWW-Authenticate").value_or(""), reference_www) << what;
@@ -1173,8 +1279,8 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
 
   // With another path only `instance` differs.
   std::string id;
-  const http::Response elsewhere = Send({"POST", "/api/v1/pipelines/team-a/orders_a/pause", ""}, "Bearer garbage",
-                                        "10.0.0.1", &id);
+  const http::Response elsewhere =
+      Send({"POST", "/api/v1/pipelines/team-a/orders_a/pause", ""}, "Bearer garbage", "10.0.0.1", &id);
   ASSERT_EQ(elsewhere.status, 401);
   json a = Body(elsewhere), b = json::parse(reference);
   a.erase("instance"), a.erase("request_id"), b.erase("instance"), b.erase("request_id");
@@ -1191,7 +1297,9 @@ TEST_F(Security, ARefreshTokenUsedTwiceEndsEverySessionOfItsSubject) {
   auto login = [&] {
     return token_request({{"grant_type", "password"}, {"username", "viewer-a"}, {"password", PasswordOf("viewer-a")}});
   };
-  auto refresh = [&](const std::string& r) { return token_request({{"grant_type", "refresh_token"}, {"refresh_token", r}}); };
+  auto refresh = [&](const std::string& r) {
+    return token_request({{"grant_type", "refresh_token"}, {"refresh_token", r}});
+  };
   const http::Response first = login(), second = login();
   ASSERT_EQ(first.status, 200) << first.body;
   ASSERT_EQ(second.status, 200) << second.body;
@@ -1206,12 +1314,12 @@ TEST_F(Security, ARefreshTokenUsedTwiceEndsEverySessionOfItsSubject) {
 
   const http::Response replayed = refresh(r1);
   EXPECT_EQ(replayed.status, 400) << replayed.body;
-  EXPECT_EQ(Body(replayed).value("code", ""), "invalid_grant");
+  EXPECT_EQ(Code(replayed), "invalid_grant");
   // Every other session of the subject ended with it.
   for (const auto& r : {r2, r1b}) {
     const http::Response resp = refresh(r);
     EXPECT_EQ(resp.status, 400) << resp.body;
-    EXPECT_EQ(Body(resp).value("code", ""), "invalid_grant");
+    EXPECT_EQ(Code(resp), "invalid_grant");
   }
   auto viewer_sessions = store_->ListTokens("refresh", "user:viewer-a");
   ASSERT_TRUE(viewer_sessions.ok());
@@ -1251,19 +1359,48 @@ TEST_F(Security, AHiddenResourceAnswersLikeAMissingOne) {
     bool missing_refused;  // a namespace the caller has no role in is refused whether or not it exists
   };
   const std::vector<Pair> pairs = {
-      {"a run", &Who("viewer-a"), {"GET", "/api/v1/runs/" + hidden_run, ""}, hidden_run,
-       {"GET", "/api/v1/runs/" + missing_run, ""}, missing_run, false},
-      {"a run's log", &Who("viewer-a"), {"GET", "/api/v1/runs/" + hidden_run + "/logs", ""}, hidden_run,
-       {"GET", "/api/v1/runs/" + missing_run + "/logs", ""}, missing_run, false},
-      {"cancelling a run", &Who("operator-a"), {"POST", "/api/v1/runs/" + hidden_run + "/cancel", ""}, hidden_run,
-       {"POST", "/api/v1/runs/" + missing_run + "/cancel", ""}, missing_run, false},
-      {"a pipeline", &Who("viewer-a"), {"GET", "/api/v1/pipelines/team-b/orders_b", ""}, kTeamB,
-       {"GET", "/api/v1/pipelines/team-z/orders_b", ""}, "team-z", true},
-      {"applying into a namespace", &Who("editor-a"),
-       {"POST", "/api/v1/pipelines", json{{"spec", Spec(kTeamB, "applied", "n > 0")}}.dump()}, kTeamB,
-       {"POST", "/api/v1/pipelines", json{{"spec", Spec("team-z", "applied", "n > 0")}}.dump()}, "team-z", true},
-      {"another user's API token", &Who("viewer-a"), {"DELETE", "/api/v1/tokens/" + bystander_token->record.id, ""},
-       bystander_token->record.id, {"DELETE", "/api/v1/tokens/0123456789abcdef", ""}, "0123456789abcdef", false},
+      {"a run",
+       &Who("viewer-a"),
+       {"GET", "/api/v1/runs/" + hidden_run, ""},
+       hidden_run,
+       {"GET", "/api/v1/runs/" + missing_run, ""},
+       missing_run,
+       false},
+      {"a run's log",
+       &Who("viewer-a"),
+       {"GET", "/api/v1/runs/" + hidden_run + "/logs", ""},
+       hidden_run,
+       {"GET", "/api/v1/runs/" + missing_run + "/logs", ""},
+       missing_run,
+       false},
+      {"cancelling a run",
+       &Who("operator-a"),
+       {"POST", "/api/v1/runs/" + hidden_run + "/cancel", ""},
+       hidden_run,
+       {"POST", "/api/v1/runs/" + missing_run + "/cancel", ""},
+       missing_run,
+       false},
+      {"a pipeline",
+       &Who("viewer-a"),
+       {"GET", "/api/v1/pipelines/team-b/orders_b", ""},
+       kTeamB,
+       {"GET", "/api/v1/pipelines/team-z/orders_b", ""},
+       "team-z",
+       true},
+      {"applying into a namespace",
+       &Who("editor-a"),
+       {"POST", "/api/v1/pipelines", json{{"spec", Spec(kTeamB, "applied", "n > 0")}}.dump()},
+       kTeamB,
+       {"POST", "/api/v1/pipelines", json{{"spec", Spec("team-z", "applied", "n > 0")}}.dump()},
+       "team-z",
+       true},
+      {"another user's API token",
+       &Who("viewer-a"),
+       {"DELETE", "/api/v1/tokens/" + bystander_token->record.id, ""},
+       bystander_token->record.id,
+       {"DELETE", "/api/v1/tokens/0123456789abcdef", ""},
+       "0123456789abcdef",
+       false},
   };
   for (const auto& pair : pairs) {
     std::string hidden_id, missing_id;
@@ -1342,7 +1479,7 @@ TEST_F(SecurityRateLimited, PrincipalsAndFailingAddressesHaveTheirOwnBuckets) {
   auto [passed, refused] = until_refused([&] { return As(viewer, whoami); }, 200);
   EXPECT_EQ(passed, 10);
   EXPECT_EQ(refused.status, 429);
-  EXPECT_EQ(Body(refused).value("code", ""), "rate_limited");
+  EXPECT_EQ(Code(refused), "rate_limited");
   EXPECT_EQ(refused.headers.Get("Retry-After"), std::optional<std::string_view>("1"));
   // Another principal from the same address is not affected.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(As(Who("editor-a"), whoami).status, 200) << i;
@@ -1357,7 +1494,7 @@ TEST_F(SecurityRateLimited, PrincipalsAndFailingAddressesHaveTheirOwnBuckets) {
   auto [failures, blocked] = until_refused([&] { return Send(list, "Bearer garbage", "10.9.9.9"); }, 401);
   EXPECT_EQ(failures, 20);
   EXPECT_EQ(blocked.status, 429);
-  EXPECT_EQ(Body(blocked).value("code", ""), "rate_limited");
+  EXPECT_EQ(Code(blocked), "rate_limited");
   EXPECT_EQ(blocked.headers.Get("Retry-After"), std::optional<std::string_view>("1"));
   // So do logins: a correct password from that address waits too, from another it does not.
   const Req login{"POST", "/api/v1/auth/token",
