@@ -38,7 +38,7 @@ int Fail(const Status& st) {
 }
 
 Result<client::ApiClient> Connect(const ClientOptions& o) {
-  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token));
+  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token, o.ca_cert));
   return client::ApiClient::Create(config.ToOptions());
 }
 
@@ -532,6 +532,7 @@ int Login(const ClientOptions& o) {
   client::ClientFlags flags;
   flags.server = o.server;
   flags.token = o.token;
+  flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
   if (!config.ok()) return Fail(config.status());
   if (!o.token) {

@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   auto* workercmd = app.add_subcommand("worker", "Execute runs for a sluice serve on this machine: claims them through the API (--server) until SIGTERM");
   workercmd->add_option("--server", worker_opts.server, "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
   workercmd->add_option("--token", worker_opts.token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+  workercmd->add_option("--ca-cert", worker_opts.ca_cert, "https: PEM file of the CA that signed the server's certificate (default: $SLUICE_CA_CERT or the client config's ca_file)");
   workercmd->add_option("--workdir", worker_opts.workdir, "Where this worker's runs keep their outputs and state")->default_str(".sluice");
   workercmd->add_option("--threads", worker_opts.threads, "Runs executed at once")->default_str("1")->check(CLI::Range(1, 64));
 
@@ -175,6 +176,7 @@ int main(int argc, char** argv) {
   auto add_client_flags = [&](CLI::App* cmd) {
     cmd->add_option("--server", client_opts.server, "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
     cmd->add_option("--token", client_opts.token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+    cmd->add_option("--ca-cert", client_opts.ca_cert, "https: PEM file of the CA that signed the server's certificate (default: $SLUICE_CA_CERT, the client config's ca_file, then the system's CAs)");
     cmd->add_option("-o,--output", client_opts.output, "Output format: table, json or yaml")
         ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
         ->default_str("table");

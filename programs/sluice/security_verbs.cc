@@ -57,7 +57,7 @@ std::string ReadSecretLine(const char* prompt) {
 }
 
 Result<client::ApiClient> Connect(const ClientOptions& o) {
-  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token));
+  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token, o.ca_cert));
   return client::ApiClient::Create(config.ToOptions());
 }
 
@@ -229,10 +229,12 @@ int Audit(const ClientOptions& o) {
 }  // namespace
 
 Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string>& server,
-                                                 const std::optional<std::string>& token) {
+                                                 const std::optional<std::string>& token,
+                                                 const std::optional<std::string>& ca_cert) {
   client::ClientFlags flags;
   flags.server = server;
   flags.token = token;
+  flags.ca_file = ca_cert;
   SLUICE_ASSIGN_OR_RETURN(auto config, client::ClientConfig::Resolve(flags));
   if (!config.refresh_token.empty()) {
     SLUICE_ASSIGN_OR_RETURN(std::string path, client::ClientConfig::DefaultPath());
@@ -244,6 +246,7 @@ Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string
 int LoginWithPassword(const ClientOptions& o) {
   client::ClientFlags flags;
   flags.server = o.server;
+  flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
   if (!config.ok()) return Fail(config.status());
   const std::string password = ReadSecretLine(("password for " + o.user + ": ").c_str());

@@ -117,6 +117,7 @@ int Serve(const ServeOptions& o);
 struct ClientOptions {
   std::optional<std::string> server;
   std::optional<std::string> token;
+  std::optional<std::string> ca_cert;  // https: a PEM file of the CA that signed the server's certificate
   OutputFormat output = OutputFormat::kTable;
   std::string verb;      // apply | get | ls | describe | delete | ingest
   std::string resource;  // pipelines (pipeline), versions
@@ -157,10 +158,11 @@ int LoginWithPassword(const ClientOptions& o);
 // The effective client config with a fresh access token (renewed with the refresh token when
 // it is about to expire).
 Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string>& server,
-                                                 const std::optional<std::string>& token);
+                                                 const std::optional<std::string>& token,
+                                                 const std::optional<std::string>& ca_cert);
 
 struct WorkerVerbOptions {
-  std::optional<std::string> server, token;
+  std::optional<std::string> server, token, ca_cert;
   std::string workdir = ".sluice";
   int threads = 1;
 };

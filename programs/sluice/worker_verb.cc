@@ -96,6 +96,7 @@ int Worker(const WorkerVerbOptions& o) {
   client::ClientFlags flags;
   flags.server = o.server;
   flags.token = o.token;
+  flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());

@@ -504,6 +504,46 @@ TEST(ServeFlags, InsecureDevWarnsAndTurnsAuthenticationOff) {
   EXPECT_NE(ReadFile(dir / "log").find("authentication is OFF"), std::string::npos) << ReadFile(dir / "log");
 }
 
+// HTTPS end to end: serve with a certificate, the CLI trusts it through --ca-cert (kept in the
+// client config by login), and refuses it without.
+TEST(ServeTls, TheCliTalksHttpsWithTheServersCa) {
+  TempDir dir;
+  const std::string cert = dir / "cert.pem", key = dir / "key.pem";
+  auto made = RunProcess({"/bin/sh", "-c",
+                          "exec openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+                          "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '" + key + "' -out '" + cert +
+                              "' 2>&1"});
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  const int pid = SpawnProcess({"/bin/sh", "-c", "SLUICE_ADMIN_PASSWORD='" + kAdminPassword + "' exec '" + kBin +
+                                                     "' serve --init-admin --listen 127.0.0.1:0 --tls-cert '" + cert +
+                                                     "' --tls-key '" + key + "' --workdir '" + (dir / "w") + "' > '" +
+                                                     (dir / "url") + "' 2> '" + (dir / "log") + "'"});
+  std::string url;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (url.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(dir / "url");
+    std::getline(in, url);
+    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(url.starts_with("https://127.0.0.1:")) << url << ReadFile(dir / "log");
+  const std::string config = dir / "client.json";
+  auto cli = [&](const std::string& args, const std::string& input = "") {
+    WriteFile(dir / "in.txt", input);
+    return RunProcess({"/bin/sh", "-c", "SLUICE_CONFIG='" + config + "' exec '" + kBin + "' " + args + " --server " + url +
+                                            " < '" + (dir / "in.txt") + "'"});
+  };
+  auto untrusted = cli("login --user admin", kAdminPassword + "\n");
+  EXPECT_EQ(untrusted.exit_code, 2) << untrusted.err;
+  EXPECT_NE(untrusted.err.find("--ca-cert"), std::string::npos) << untrusted.err;
+  auto login = cli("login --user admin --ca-cert '" + cert + "'", kAdminPassword + "\n");
+  EXPECT_EQ(login.exit_code, 0) << login.err;
+  auto who = cli("whoami -o json");
+  ::kill(pid, SIGTERM);
+  WaitProcess(pid);
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_EQ(json::parse(who.out)["subject"], "user:admin");
+}
+
 TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {
   TempDir dir;
   auto r = RunProcess({kBin, "serve", "--listen", "0.0.0.0:0", "--workdir", dir / "w"});
