@@ -15,11 +15,12 @@
 
 namespace sluice::cli {
 
-namespace {
+int PrintFailure(const Status& st) {
+  std::fprintf(stderr, "%s\n", st.message().c_str());
+  return ExitCodeFor(st);
+}
 
-using json = nlohmann::json;
-
-int ExitFor(const Status& st) {
+int ExitCodeFor(const Status& st) {
   switch (st.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
@@ -32,10 +33,11 @@ int ExitFor(const Status& st) {
   }
 }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "%s\n", st.message().c_str());
-  return ExitFor(st);
-}
+namespace {
+
+using json = nlohmann::json;
+
+int Fail(const Status& st) { return PrintFailure(st); }
 
 Result<client::ApiClient> Connect(const ClientOptions& o) {
   SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token, o.ca_cert));
@@ -223,7 +225,7 @@ int Ingest(client::ApiClient& c, const ClientOptions& o) {
     if (!r.ok()) {
       std::fprintf(stderr, "lines %lld-%lld: %s\n", static_cast<long long>(first_line), static_cast<long long>(line_no),
                    r.status().message().c_str());
-      return ExitFor(r.status());
+      return ExitCodeFor(r.status());
     }
     accepted += r->json.value("accepted", int64_t{0});
     ++batches;

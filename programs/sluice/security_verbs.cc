@@ -21,19 +21,7 @@ namespace {
 
 using json = nlohmann::json;
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "%s\n", st.message().c_str());
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kDataError:
-      return kExitInvalid;
-    default:
-      return kExitFailure;
-  }
-}
+int Fail(const Status& st) { return PrintFailure(st); }
 
 // One line of stdin; without echo when stdin is a terminal (a password).
 std::string ReadSecretLine(const char* prompt) {

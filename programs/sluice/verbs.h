@@ -150,6 +150,10 @@ struct ClientOptions {
   std::string workdir = ".sluice";  // audit verify --metadata: where the secret key file is
 };
 int Client(const ClientOptions& o);
+// Prints a client verb's failure on stderr; its exit code: 2 for a user error (bad request, not
+// found, refused), 1 for the rest (unreachable, server error).
+int PrintFailure(const Status& st);
+int ExitCodeFor(const Status& st);
 // What the audit chain's HMAC key is derived for (SecretBox::DeriveKey): serve and audit verify.
 inline constexpr std::string_view kAuditChainPurpose = "sluice audit chain v1";
 // The security verbs; Client() hands them over.

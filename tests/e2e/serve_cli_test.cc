@@ -28,6 +28,18 @@ const std::string kBin = SLUICE_BIN;
 const std::string kSource = SLUICE_SOURCE_DIR;
 const std::string kAdminPassword = "correct horse battery staple";
 
+// The first line `sluice serve` prints (its base URL) once it is there; "" after 30 s.
+std::string WaitForUrl(const std::string& file) {
+  std::string url;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (url.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(file);
+    std::getline(in, url);
+    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return url;
+}
+
 class Serve : public ::testing::Test {
  protected:
   virtual std::string ServeFlags() const { return ""; }
@@ -38,12 +50,7 @@ class Serve : public ::testing::Test {
                          "SLUICE_ADMIN_PASSWORD='" + kAdminPassword + "' exec '" + kBin +
                              "' serve --init-admin --listen 127.0.0.1:0 --workdir '" + work_ + "' " + ServeFlags() +
                              " > '" + (dir_ / "url") + "' 2> '" + (dir_ / "serve.log") + "'"});
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (url_.empty() && std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(dir_ / "url");
-      std::getline(in, url_);
-      if (url_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    url_ = WaitForUrl(dir_ / "url");
     ASSERT_FALSE(url_.empty()) << ReadFile(dir_ / "serve.log");
     // The CLI logs in as the admin; the plain HTTP calls use its access token.
     auto login = Cli({"login", "--user", "admin"}, kAdminPassword + "\n");
@@ -488,13 +495,7 @@ TEST(ServeFlags, InsecureDevWarnsAndTurnsAuthenticationOff) {
   TempDir dir;
   const int pid = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' serve --insecure-dev --listen 127.0.0.1:0 --workdir '" +
                                                      (dir / "w") + "' > '" + (dir / "url") + "' 2> '" + (dir / "log") + "'"});
-  std::string url;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (url.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(dir / "url");
-    std::getline(in, url);
-    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const std::string url = WaitForUrl(dir / "url");
   ASSERT_FALSE(url.empty());
   auto who = RunProcess({kBin, "whoami", "--server", url, "-o", "json", "--token", ""});
   ::kill(pid, SIGTERM);
@@ -518,13 +519,7 @@ TEST(ServeTls, TheCliTalksHttpsWithTheServersCa) {
                                                      "' serve --init-admin --listen 127.0.0.1:0 --tls-cert '" + cert +
                                                      "' --tls-key '" + key + "' --workdir '" + (dir / "w") + "' > '" +
                                                      (dir / "url") + "' 2> '" + (dir / "log") + "'"});
-  std::string url;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (url.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(dir / "url");
-    std::getline(in, url);
-    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const std::string url = WaitForUrl(dir / "url");
   ASSERT_TRUE(url.starts_with("https://127.0.0.1:")) << url << ReadFile(dir / "log");
   const std::string config = dir / "client.json";
   auto cli = [&](const std::string& args, const std::string& input = "") {
