@@ -2,11 +2,11 @@
 
 #include <openssl/crypto.h>
 #include <cctype>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
+#include "sluice/control/metadata/secret_box.h"
 
 namespace sluice::auth {
 
@@ -21,29 +21,12 @@ std::string RandomToken(size_t bytes) {
 }
 
 std::string RandomId() {
-  static constexpr char kHex[] = "0123456789abcdef";
   unsigned char raw[8];
   SLUICE_CHECK(RAND_bytes(raw, sizeof raw) == 1);
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return metadata::HexEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
-}
+std::string Sha256Hex(std::string_view text) { return metadata::HexDigest(text); }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

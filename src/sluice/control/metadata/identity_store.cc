@@ -1,10 +1,8 @@
 // MetadataStore: users, role bindings, tokens and the audit log (migration 6).
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <nlohmann/json.hpp>
 
 #include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/metadata/secret_box.h"
 #include "sluice/control/metadata/sql_db.h"
 
 namespace sluice::metadata {
@@ -77,22 +75,7 @@ std::string AuditHash(const AuditRecord& row, std::string_view key) {
                                                    row.resource, row.outcome, row.status, row.request_id,
                                                    row.remote_address})
                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (key.empty()) {
-    EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  } else {
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
-         text.size(), digest, &len);
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
+  return HexDigest(text, key);
 }
 
 // ----- users

@@ -116,6 +116,29 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view sl
 
 namespace sluice::metadata {
 
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string HexDigest(std::string_view data, std::string_view key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (key.empty()) {
+    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  } else {
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+         data.size(), digest, &len);
+  }
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
+}
+
 std::string SecretBox::DeriveKey(std::string_view purpose) const {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
