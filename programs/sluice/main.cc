@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", serve_opts.tls_cert, "PEM certificate (chain) of the API: serve HTTPS only (with --tls-key)");
   serve->add_option("--tls-key", serve_opts.tls_key, "PEM private key of --tls-cert");
   serve->add_option("--rate-limit", serve_opts.rate_limit, "Requests per second per principal (burst: twice that); over it, 429 with Retry-After")->default_str("1000");
+  serve->add_option("--rate-limit-per-address", serve_opts.rate_limit_per_address, "Requests per second per client address, whoever sends them (burst: twice that)")->default_str("5000");
   serve->add_option("--access-token-ttl", serve_opts.access_token_ttl, "Lifetime of the access tokens /api/v1/auth/token issues (e.g. 15m, 1h)")->default_str("15m");
   serve->add_option("--oidc-issuer", serve_opts.oidc_issuer, "Accept JWTs of this OpenID Connect issuer (its `iss`); needs --oidc-audience and --oidc-jwks-url");
   serve->add_option("--oidc-audience", serve_opts.oidc_audience, "The `aud` the issuer's tokens must carry for this API");

@@ -34,6 +34,8 @@ Result<auth::AuthOptions> AuthOptionsOf(const ServeOptions& o) {
   ao.insecure_dev = o.insecure_dev;
   ao.requests_per_second = o.rate_limit;
   if (o.rate_limit <= 0) return Status::InvalidArgument("--rate-limit must be positive");
+  ao.requests_per_address_per_second = o.rate_limit_per_address;
+  if (o.rate_limit_per_address <= 0) return Status::InvalidArgument("--rate-limit-per-address must be positive");
   auto ttl = ParseDurationMicros(o.access_token_ttl);
   if (!ttl || *ttl < 60'000'000 || *ttl > 24ll * 3600 * 1'000'000) {
     return Status::InvalidArgument("--access-token-ttl '{}' must be a duration from 1m to 24h (e.g. 15m)", o.access_token_ttl);

@@ -106,6 +106,7 @@ struct ServeOptions {
   std::string admin_user = "admin";
   std::string tls_cert, tls_key;  // PEM files: serve HTTPS only
   double rate_limit = 1000;       // requests per second per principal (burst: twice that)
+  double rate_limit_per_address = 5000;  // requests per second per client address (burst: twice that)
   std::string access_token_ttl = "15m";
   // OIDC: tokens of an external identity provider, checked against its JWKS.
   std::string oidc_issuer, oidc_audience, oidc_jwks_url, oidc_groups_claim = "groups";

@@ -266,6 +266,7 @@ class Security : public ::testing::Test {
     // High enough that no limit interferes; SecurityRateLimited lowers them.
     o.requests_per_second = 1e6;
     o.failures_per_second = 1e6;
+    o.requests_per_address_per_second = 1e6;
     return o;
   }
 
@@ -1507,6 +1508,31 @@ TEST_F(SecurityRateLimited, PrincipalsAndFailingAddressesHaveTheirOwnBuckets) {
   // The address's bucket refills with time too.
   clock_.Advance(1'000'000);
   EXPECT_EQ(Send(list, "Bearer garbage", "10.9.9.9").status, 401);
+}
+
+class SecurityAddressLimited : public Security {
+ protected:
+  auth::AuthOptions Options() override {
+    auth::AuthOptions o = Security::Options();
+    o.requests_per_address_per_second = 5;  // burst 10
+    return o;
+  }
+};
+
+TEST_F(SecurityAddressLimited, PrincipalsShareTheirAddresssBucket) {
+  const Req whoami{"GET", "/api/v1/auth/whoami", ""};
+  // Two principals from one address draw on one bucket of 10.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Send(whoami, Bearer(Who(i % 2 ? "viewer-a" : "editor-a").token), "10.7.7.7").status, 200) << i;
+  }
+  const http::Response refused = Send(whoami, Bearer(Who("admin-all").token), "10.7.7.7");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(Code(refused), "rate_limited");
+  EXPECT_EQ(refused.headers.Get("Retry-After"), std::optional<std::string_view>("1"));
+  // Another address is served; the first refills with time.
+  EXPECT_EQ(Send(whoami, Bearer(Who("viewer-a").token), "10.7.7.8").status, 200);
+  clock_.Advance(1'000'000);
+  EXPECT_EQ(Send(whoami, Bearer(Who("viewer-a").token), "10.7.7.7").status, 200);
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ AuthService::AuthService(metadata::MetadataStore& store, std::string signing_key
       clock_(clock),
       options_(std::move(options)),
       per_principal_(options_.requests_per_second, options_.requests_per_second * 2, clock),
+      per_address_(options_.requests_per_address_per_second, options_.requests_per_address_per_second * 2, clock),
       failures_per_address_(options_.failures_per_second, options_.failures_per_second * 4, clock) {
   auto key = JwtKeyFromSecret(std::string(kLocalKid), std::move(signing_key));
   SLUICE_CHECK(key.ok()) << key.status().ToString();
@@ -201,6 +202,9 @@ std::optional<http::Problem> AuthService::Check(const http::Caller& caller, std:
 
 std::optional<http::Response> AuthService::Guard(http::Request& request, const http::RouteInfo& route,
                                                  const http::PathParams& params) {
+  if (int64_t wait = per_address_.Allow(request.remote_address); wait > 0) {
+    return RateLimited("too many requests from this address; retry after the Retry-After seconds", wait);
+  }
   if (route.scope == http::Scope::kPublic) {
     // Logins draw on the address's failure budget: a password cannot be guessed quickly.
     if (IsMutating(request.method)) {

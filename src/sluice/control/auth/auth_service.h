@@ -12,8 +12,8 @@
 //   resource names its namespace only in the body or the stored record, Check() in the handler.
 //   No role in the namespace: 404 (its resources stay invisible); a role, but too low: 403.
 // Audit — every mutating or denied request appends one row to the hash-chained audit log.
-// Limits — a token bucket per principal; failed authentications and logins draw on a bucket per
-//   client address.
+// Limits — a token bucket per principal and one per client address; failed authentications and
+//   logins draw on a stricter bucket per client address.
 //
 // With insecure_dev, nobody authenticates: every request is subject "dev" with admin everywhere
 // (and still audited).
@@ -54,6 +54,9 @@ struct AuthOptions {
   double requests_per_second = 1000;
   // Failed authentications and login attempts a second per client address (burst 4x).
   double failures_per_second = 5;
+  // All requests a second per client address, whoever sends them (burst twice that): one
+  // machine cannot flood the API by spreading over many principals.
+  double requests_per_address_per_second = 5000;
 };
 
 // Tokens for a client (the /auth/token answer).
@@ -127,6 +130,7 @@ class AuthService {
   JwtKey signing_key_;
   std::unique_ptr<OidcVerifier> oidc_;
   http::RateLimiter per_principal_;
+  http::RateLimiter per_address_;
   http::RateLimiter failures_per_address_;
 };
 
