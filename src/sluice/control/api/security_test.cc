@@ -51,8 +51,8 @@ std::string PipelineOf(const std::string& ns) { return ns == kTeamA ? "orders_a"
 // `text` with each {{KEY}} replaced by its value.
 std::string Fill(std::string text, const std::map<std::string, std::string>& values) {
   for (const auto& [key, value] : values) {
-    const std::string placeholder = "{{" + key + "}}";
-    for (size_t at; (at = text.find(placeholder)) != std::string::npos;) text.replace(at, placeholder.size(), value);
+    const std::string marker = "{{" + key + "}}";
+    for (size_t at; (at = text.find(marker)) != std::string::npos;) text.replace(at, marker.size(), value);
   }
   return text;
 }

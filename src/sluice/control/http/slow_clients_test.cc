@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "sluice/control/http/http.h"
+#include "sluice/control/http/internal/test_routes.h"
 #include "sluice/control/http/router.h"
 #include "sluice/control/http/server.h"
 
@@ -250,22 +251,7 @@ TEST(SlowClientsTest, AThousandSlowConnectionsDoNotStopNormalRequests) {
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
   }
 
-  std::vector<Route> routes;
-  routes.push_back({.method = "GET",
-                    .pattern = "/api/v1/hello",
-                    .operation_id = "hello",
-                    .permission = "test.read",
-                    .handler = [](const Request&, const PathParams&) {
-                      return Response::Json(200, {{"hello", "world"}});
-                    }});
-  routes.push_back({.method = "POST",
-                    .pattern = "/api/v1/upload",
-                    .operation_id = "upload",
-                    .permission = "test.write",
-                    .handler = [](const Request& r, const PathParams&) {
-                      return Response::Json(200, {{"bytes", r.body.size()}});
-                    }});
-  auto router = Router::Create(std::move(routes));
+  auto router = testing::HelloUploadRouter("world");
   ASSERT_TRUE(router.ok()) << router.status().ToString();
   HttpServerOptions options;
   options.io_threads = 2;

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "sluice/control/http/http.h"
+#include "sluice/control/http/internal/test_routes.h"
 #include "sluice/control/http/internal/tls_test_util.h"
 #include "sluice/control/http/router.h"
 #include "sluice/control/http/server.h"
@@ -171,24 +172,7 @@ class RawConn {
 };
 
 Router TestRouter() {
-  std::vector<Route> routes;
-  routes.push_back({.method = "GET",
-                    .pattern = "/api/v1/hello",
-                    .operation_id = "hello",
-                    .permission = "test.read",
-                    .handler = [](const Request&, const PathParams&) {
-                      return Response::Json(200, {{"hello", "tls"}});
-                    }});
-  routes.push_back({.method = "POST",
-                    .pattern = "/api/v1/upload",
-                    .operation_id = "upload",
-                    .permission = "test.write",
-                    .handler =
-                        [](const Request& r, const PathParams&) {
-                          return Response::Json(200, {{"bytes", r.body.size()}});
-                        },
-                    .max_body_bytes = 1024});
-  auto router = Router::Create(std::move(routes));
+  auto router = testing::HelloUploadRouter("tls", 1024);
   EXPECT_TRUE(router.ok()) << router.status().ToString();
   return std::move(router).value();
 }
