@@ -160,7 +160,7 @@ int Plan(const SpecOptions& o) {
 int Run(const SpecOptions& o, const RunFlags& flags) {
   auto plan = CompileSpec(o);
   if (!plan.ok()) return ReportCompileError(plan.status());
-  if (plan->mode == "stream") return RunStreamSpec(o, flags, *plan);
+  if (plan->mode == engine::PlanMode::kStream) return RunStreamSpec(o, flags, *plan);
   engine::RunOptions ro;
   ro.workdir = o.workdir;
   if (!flags.logical_time.empty()) {

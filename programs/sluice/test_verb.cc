@@ -24,6 +24,7 @@
 
 #include "sluice/engine/exec/batch_runner.h"
 #include "sluice/pipeline/compile.h"
+#include "sluice/engine/plan/node_configs.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -131,7 +132,7 @@ Outcome RunOne(const fs::path& spec, bool keep) {
   fs::path expected = dir / "expected";
   // Sink outputs.
   for (const auto& node : plan->nodes) {
-    const auto* sink = std::get_if<engine::FilesSinkConfig>(&node.config);
+    const auto* sink = node.ConfigAs<engine::FilesSinkConfig>();
     if (!sink) continue;
     fs::path exp = expected / fs::path(sink->path).filename();
     if (!fs::exists(exp)) {

@@ -71,12 +71,8 @@ struct LakeOptions {
   OutputFormat output = OutputFormat::kTable;
 };
 int Lake(const LakeOptions& o);
-// The schema of the lake table in `table_dir` (for specs that read a table without declaring it).
-Result<SchemaPtr> LakeTableSchema(const std::string& table_dir);
-// The columns of a warehouse table "schema.table" (for lookups).
-Result<SchemaPtr> WarehouseTableSchema(const std::string& url, const std::string& table);
-// Compile options for a workdir with the lake and warehouse catalogs wired in; the warehouse is
-// $SLUICE_WAREHOUSE_URL when set, else the SQLite file in the workdir.
+// Compile options for a workdir; the warehouse is $SLUICE_WAREHOUSE_URL when set, else the
+// SQLite file in the workdir.
 pipeline::CompileOptions MakeCompileOptions(const std::string& workdir, const std::string& lake_root,
                                             const std::vector<std::string>& sets);
 

@@ -54,11 +54,6 @@ spec:
   engine::StreamResult Run(int64_t now) {
     pipeline::CompileOptions co;
     co.workdir = work();
-    co.table_schema = [](const std::string& dir) -> Result<SchemaPtr> {
-      SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(dir));
-      SLUICE_ASSIGN_OR_RETURN(auto snap, table->GetSnapshot());
-      return snap.schema;
-    };
     auto plan = pipeline::CompileString(R"yaml(apiVersion: sluice/v1
 kind: Pipeline
 metadata: {name: enrich}

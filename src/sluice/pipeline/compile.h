@@ -1,5 +1,7 @@
-// Pipeline specs (DESIGN §4): parse a YAML spec, check every key, and compile it into an
-// engine::Plan with a schema on every edge.
+// Pipeline specs (docs/pipeline-spec.md): parse a YAML spec, check every key, and compile it into
+// an engine::Plan with a schema on every edge. This file owns the topology (components, their
+// order, the schema arriving on each node); each component kind compiles its own settings
+// (src/sluice/components/, dispatched through components::Builtins()).
 //
 // Every problem is reported as `FILE:LINE: COMPONENT: message` (the component is omitted for
 // top-level keys); all problems found are reported together, one per line, so a user fixes a
@@ -10,31 +12,20 @@
 // Thread-safety: free functions, reentrant.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "sluice/base/status.h"
 #include "sluice/config/yaml.h"
+#include "sluice/components/spec_context.h"
 #include "sluice/engine/plan/plan.h"
 
 namespace sluice::pipeline {
 
-struct CompileOptions {
-  std::string workdir = ".sluice";
-  // Root of the lake; empty means <workdir>/lake.
-  std::string lake_root;
-  // Looks up the schema of an existing lake table by its directory (NotFound if it does not
-  // exist). Lake sources without a declared schema need it; the CLI supplies it.
-  std::function<Result<SchemaPtr>(const std::string& table_dir)> table_schema;
-  // The warehouse (sqlite:<path> or postgresql://...); empty means sqlite:<workdir>/warehouse.db.
-  std::string warehouse_url;
-  // Looks up the columns of a warehouse table ("silver.dim_customer") for lookups.
-  std::function<Result<SchemaPtr>(const std::string& url, const std::string& table)> warehouse_schema;
+// The environment (workdir, lake root, warehouse, catalog lookups: components::SpecEnvironment)
+// plus how the spec text is read.
+struct CompileOptions : components::SpecEnvironment {
   std::vector<std::string> overrides;  // --set path=value
-  // When set, the ingest API's transport is Kafka at these brokers: `http` sources read the
-  // Kafka topic ingest.<stream> instead of the embedded log's.
-  std::string ingest_kafka_brokers;
   config::LoadOptions load;
 };
 

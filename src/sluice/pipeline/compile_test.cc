@@ -1,4 +1,5 @@
 #include "sluice/pipeline/compile.h"
+#include "sluice/engine/plan/node_configs.h"
 
 #include <gtest/gtest.h>
 
@@ -66,10 +67,10 @@ TEST(Compile, GoodSpecHasSchemasOnEveryEdge) {
   EXPECT_EQ(s.field(1).name, "doubled");
   EXPECT_EQ(s.field(1).type.id, TypeId::kDecimal);
   EXPECT_TRUE(s.field(0).required);  // required propagates from the source through validate
-  const auto& src = std::get<engine::FilesSourceConfig>(plan.nodes[0].config);
+  const auto& src = plan.nodes[0].Config<engine::FilesSourceConfig>();
   EXPECT_EQ(src.path, "/specs/input/*.json");
   auto out = plan.IndexOf("out");
-  EXPECT_EQ(std::get<engine::FilesSinkConfig>(plan.nodes[*out].config).path, "/w/out/big.ndjson");
+  EXPECT_EQ(plan.nodes[*out].Config<engine::FilesSinkConfig>().path, "/w/out/big.ndjson");
   EXPECT_EQ(plan.version.size(), 12u);
 }
 
@@ -156,7 +157,7 @@ TEST(Compile, OverridesApply) {
   o.overrides = {"spec.sources.raw.path=/data/x.json"};
   auto r = CompileString(kGood, "p.yaml", "/specs", o);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(std::get<engine::FilesSourceConfig>(r->nodes[0].config).path, "/data/x.json");
+  EXPECT_EQ(r->nodes[0].Config<engine::FilesSourceConfig>().path, "/data/x.json");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "sluice/base/strings.h"
 #include "sluice/pipeline/compile.h"
+#include "sluice/engine/plan/node_configs.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -93,18 +94,18 @@ TEST(Template, ExampleRendersAndCompilesWithDefaults) {
   EXPECT_EQ(plan->namespace_, "sales");
   auto raw = plan->IndexOf("raw");
   ASSERT_TRUE(raw);
-  const auto& src = std::get<engine::FilesSourceConfig>(plan->nodes[*raw].config);
+  const auto& src = plan->nodes[*raw].Config<engine::FilesSourceConfig>();
   EXPECT_EQ(src.path, "/specs/data/orders.ndjson");
   EXPECT_TRUE(src.keep_raw);  // default true
   auto valid = plan->IndexOf("valid");
   ASSERT_TRUE(valid);
-  const auto& rules = std::get<engine::ValidateConfig>(plan->nodes[*valid].config).rules;
+  const auto& rules = plan->nodes[*valid].Config<engine::ValidateConfig>().rules;
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0].check, "amount >= 0");
   EXPECT_EQ(rules[0].on_fail, engine::OnFail::kDeadLetter);
   auto lake = plan->IndexOf("lake");
   ASSERT_TRUE(lake);
-  const auto& sink = std::get<engine::LakeSinkConfig>(plan->nodes[*lake].config);
+  const auto& sink = plan->nodes[*lake].Config<engine::LakeSinkConfig>();
   EXPECT_EQ(sink.table, "bronze.orders");
   EXPECT_EQ(sink.target_file_bytes, 128 << 20);
   EXPECT_EQ(plan->dead_letter.table, "quarantine.orders");
@@ -119,13 +120,13 @@ TEST(Template, ExampleRendersGivenValues) {
   auto plan = CompileRendered(text);
   ASSERT_TRUE(plan.ok()) << plan.status().message() << "\n" << text;
   EXPECT_EQ(plan->namespace_, "default");  // the built-in namespace's default
-  const auto& src = std::get<engine::FilesSourceConfig>(plan->nodes[*plan->IndexOf("raw")].config);
+  const auto& src = plan->nodes[*plan->IndexOf("raw")].Config<engine::FilesSourceConfig>();
   EXPECT_EQ(src.path, "/data/eu/*.ndjson");
   EXPECT_FALSE(src.keep_raw);
-  const auto& rule = std::get<engine::ValidateConfig>(plan->nodes[*plan->IndexOf("valid")].config).rules.at(0);
+  const auto& rule = plan->nodes[*plan->IndexOf("valid")].Config<engine::ValidateConfig>().rules.at(0);
   EXPECT_EQ(rule.check, "amount >= 0.5");  // canonical spelling of the number
   EXPECT_EQ(rule.on_fail, engine::OnFail::kDrop);
-  const auto& sink = std::get<engine::LakeSinkConfig>(plan->nodes[*plan->IndexOf("lake")].config);
+  const auto& sink = plan->nodes[*plan->IndexOf("lake")].Config<engine::LakeSinkConfig>();
   EXPECT_EQ(sink.table, "silver.eu_orders");
   EXPECT_EQ(sink.target_file_bytes, 64 << 20);
 }

@@ -468,7 +468,10 @@ kind: Pipeline
 metadata: {name: shape, namespace: web}
 spec:
   sources:
-    items: {kind: lake, table: bronze.items}
+    items:
+      kind: lake
+      table: bronze.items
+      schema: {fields: [{name: id, type: string}, {name: n, type: int64}, {name: tag, type: string}]}
   transforms:
     shaped: {kind: map, inputs: [items], select: {ident: id, score: "n * 2 + length(tag)"}}
   sinks:
@@ -477,10 +480,6 @@ spec:
   context_->options.compile_options = [this] {
     pipeline::CompileOptions co;
     co.workdir = dir_.string();
-    co.table_schema = [](const std::string&) -> Result<SchemaPtr> {
-      return SchemaPtr(std::make_shared<Schema>(std::vector<Field>{
-          Field{"id", DataType::String()}, Field{"n", DataType::Int64()}, Field{"tag", DataType::String()}}));
-    };
     return co;
   };
   auto applied = ApplySpec(shaped);

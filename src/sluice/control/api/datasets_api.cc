@@ -4,6 +4,7 @@
 #include <set>
 
 #include "sluice/control/api/api.h"
+#include "sluice/engine/plan/node_configs.h"
 #include "sluice/expr/expr.h"
 #include "sluice/control/http/pagination.h"
 #include "sluice/types/temporal.h"
@@ -21,11 +22,10 @@ namespace {
 // Where each column of a node's output comes from: column -> {"dataset.column", ...}.
 using Origins = std::map<std::string, std::set<std::string>>;
 
+// "kind:name" of what a source reads.
 std::string DatasetOfSource(const engine::PlanNode& n) {
-  if (const auto* f = std::get_if<engine::FilesSourceConfig>(&n.config)) return "files:" + f->path;
-  if (const auto* l = std::get_if<engine::LakeSourceConfig>(&n.config)) return "lake:" + l->table;
-  if (const auto* s = std::get_if<engine::StreamSourceConfig>(&n.config)) {
-    return (s->kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka:" : "log:") + s->topic;
+  for (const auto& d : n.config->Datasets()) {
+    if (!d.write) return d.kind + ":" + d.name;
   }
   return "";
 }
@@ -50,7 +50,7 @@ std::vector<Origins> ColumnOrigins(const engine::Plan& plan) {
       }
       continue;
     }
-    if (const auto* m = std::get_if<engine::MapConfig>(&n.config); m && !m->select.empty()) {
+    if (const auto* m = n.ConfigAs<engine::MapConfig>(); m && !m->select.empty()) {
       for (const auto& [name, expr] : m->select) {
         for (const auto& ref : expr::ReferencedColumns(*expr)) {
           if (auto it = in.find(ref); it != in.end()) o[name].insert(it->second.begin(), it->second.end());
@@ -59,7 +59,7 @@ std::vector<Origins> ColumnOrigins(const engine::Plan& plan) {
       continue;
     }
     o = in;
-    if (const auto* l = std::get_if<engine::LookupConfig>(&n.config)) {
+    if (const auto* l = n.ConfigAs<engine::LookupConfig>()) {
       for (const auto& f : l->field_names) o[f] = {(l->from_lake ? "lake:" : "warehouse:") + l->table + "." + f};
     }
     if (!n.outputs.empty() && n.outputs[0].schema) {  // only the columns the node emits
@@ -93,23 +93,8 @@ std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan) {
     }
     uses.push_back(std::move(u));
   };
-  for (size_t i = 0; i < plan.nodes.size(); ++i) {
-    const auto& n = plan.nodes[i];
-    std::visit(
-        [&](const auto& c) {
-          using T = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<T, engine::FilesSourceConfig>) add("files", c.path, "in", n);
-          else if constexpr (std::is_same_v<T, engine::LakeSourceConfig>) add("lake", c.table, "in", n);
-          else if constexpr (std::is_same_v<T, engine::StreamSourceConfig>)
-            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "in", n);
-          else if constexpr (std::is_same_v<T, engine::LookupConfig>) add(c.from_lake ? "lake" : "warehouse", c.table, "in", n);
-          else if constexpr (std::is_same_v<T, engine::LakeSinkConfig>) add("lake", c.table, "out", n);
-          else if constexpr (std::is_same_v<T, engine::WarehouseSinkConfig>) add("warehouse", c.schema + "." + c.table, "out", n);
-          else if constexpr (std::is_same_v<T, engine::FilesSinkConfig>) add("files", c.path, "out", n);
-          else if constexpr (std::is_same_v<T, engine::StreamSinkConfig>)
-            add(c.kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", c.topic, "out", n);
-        },
-        n.config);
+  for (const auto& n : plan.nodes) {
+    for (const auto& d : n.config->Datasets()) add(d.kind, d.name, d.write ? "out" : "in", n);
   }
   return uses;
 }

@@ -10,6 +10,7 @@
 #include "sluice/control/metadata/environment.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/log/log.h"
+#include "sluice/engine/plan/node_configs.h"
 
 namespace sluice::api {
 
@@ -37,7 +38,7 @@ Result<engine::Plan> LatestPlan(ApiContext& ctx, const PathParams& p) {
 
 // The envelope files, oldest first: (run or epoch name, path).
 Result<std::vector<std::pair<std::string, std::string>>> DeadLetterFiles(ApiContext& ctx, const engine::Plan& plan) {
-  if (plan.dead_letter.kind == "lake") {
+  if (plan.dead_letter.kind == engine::DeadLetterKind::kLake) {
     return Status::FailedPrecondition("the dead letters of {} go to the lake table {}; read them with `sluice lake read {}`",
                                       plan.pipeline, plan.dead_letter.table, plan.dead_letter.table);
   }
@@ -147,8 +148,8 @@ Response Replay(ApiContext& ctx, const Request& req, const PathParams& p) {
       return http::MakeProblem(http::codes::kFailedPrecondition,
                                "dead letters from source '" + source + "', which the latest version no longer has");
     }
-    const auto* files_cfg = std::get_if<engine::FilesSourceConfig>(&it->second->config);
-    const auto* stream_cfg = std::get_if<engine::StreamSourceConfig>(&it->second->config);
+    const auto* files_cfg = it->second->ConfigAs<engine::FilesSourceConfig>();
+    const auto* stream_cfg = it->second->ConfigAs<engine::StreamSourceConfig>();
     if (!(files_cfg && files_cfg->format == engine::FileFormat::kJson) &&
         !(stream_cfg && stream_cfg->kind == engine::StreamSourceConfig::Kind::kLog)) {
       return http::MakeProblem(http::codes::kFailedPrecondition,
@@ -158,11 +159,11 @@ Response Replay(ApiContext& ctx, const Request& req, const PathParams& p) {
     }
   }
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
-  if (plan->mode == "stream") {
+  if (plan->mode == engine::PlanMode::kStream) {
     // Back into the topics the stream reads: its next epochs process them again.
     json to = json::array();
     for (const auto& [source, payloads] : by_source) {
-      const auto& cfg = std::get<engine::StreamSourceConfig>(sources[source]->config);
+      const auto& cfg = sources[source]->Config<engine::StreamSourceConfig>();
       auto lg = log::Log::OpenShared(cfg.log_root, cfg.topic, log::LogOptions{.partitions = 0});
       if (!lg.ok()) return http::ProblemFromStatus(lg.status());
       std::vector<std::string_view> views(payloads.begin(), payloads.end());

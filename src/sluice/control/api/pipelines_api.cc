@@ -61,7 +61,7 @@ Response Apply(ApiContext& ctx, const Request& req) {
     auto schedule = scheduler::CronSchedule::Parse(plan->schedule);
     if (!schedule.ok()) return SpecProblem(Status::InvalidArgument("{}: schedule: {}", plan->schedule_location, schedule.status().message()));
   }
-  auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", plan->mode,
+  auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", std::string(engine::PlanModeName(plan->mode)),
                                          req.caller.authenticated() ? req.caller.subject : "anonymous", message,
                                          environment);
   if (!applied.ok()) return http::ProblemFromStatus(applied.status());

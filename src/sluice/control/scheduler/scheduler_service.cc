@@ -9,10 +9,14 @@ namespace sluice::scheduler {
 
 PlanTables TablesOf(const engine::Plan& plan) {
   PlanTables t;
+  // Tables of the lake and the warehouse: written by sinks, read by lake sources (a lookup's
+  // dimension is read whenever the run starts and does not order runs).
   for (const auto& n : plan.nodes) {
-    if (const auto* lake = std::get_if<engine::LakeSinkConfig>(&n.config)) t.writes.push_back(lake->table);
-    if (const auto* wh = std::get_if<engine::WarehouseSinkConfig>(&n.config)) t.writes.push_back(wh->schema + "." + wh->table);
-    if (const auto* src = std::get_if<engine::LakeSourceConfig>(&n.config)) t.reads.push_back(src->table);
+    for (const auto& d : n.config->Datasets()) {
+      if (d.kind != "lake" && d.kind != "warehouse") continue;
+      if (d.write) t.writes.push_back(d.name);
+      else if (n.role == engine::Role::kSource) t.reads.push_back(d.name);
+    }
   }
   return t;
 }
@@ -140,7 +144,7 @@ Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRe
       auto v = store_.GetVersion(p.ns, p.name, p.latest_version);
       if (!v.ok()) continue;
       auto other = compile_(v->spec);
-      if (!other.ok() || other->mode != "batch") continue;
+      if (!other.ok() || other->mode != engine::PlanMode::kBatch) continue;
       const PlanTables reads = TablesOf(*other);
       const bool depends = std::any_of(reads.reads.begin(), reads.reads.end(), [&](const std::string& t) {
         return std::find(produced.writes.begin(), produced.writes.end(), t) != produced.writes.end();

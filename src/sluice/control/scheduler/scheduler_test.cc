@@ -41,9 +41,6 @@ class SchedulerTest : public ::testing::Test {
     scheduler_ = std::make_unique<Scheduler>(*store_, clock_, [this](const std::string& spec) {
       pipeline::CompileOptions co;
       co.workdir = dir_.string();
-      co.table_schema = [](const std::string&) -> Result<SchemaPtr> {
-        return SchemaPtr(std::make_shared<Schema>(std::vector<Field>{Field{"id", DataType::String()}}));
-      };
       return pipeline::CompileString(spec, "spec.yaml", dir_.string(), co);
     });
   }
@@ -143,8 +140,8 @@ TEST_F(SchedulerTest, ABackfillMakesOneRunPerInterval) {
 
 TEST_F(SchedulerTest, ASucceededRunTriggersThePipelinesReadingItsOutput) {
   Apply("producer", "", "", "{kind: lake, inputs: [in], table: silver.items}");
-  Apply("consumer", "", "{kind: lake, table: silver.items}");
-  Apply("bystander", "", "{kind: lake, table: silver.other}");
+  Apply("consumer", "", "{kind: lake, table: silver.items, schema: {fields: [{name: id, type: string}]}}");
+  Apply("bystander", "", "{kind: lake, table: silver.other, schema: {fields: [{name: id, type: string}]}}");
   auto run = scheduler_->Trigger("ops", "producer", "manual", T("2026-11-21T00:00:00Z"));
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   auto triggered = scheduler_->OnRunSucceeded(*run);

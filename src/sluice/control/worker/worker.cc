@@ -150,8 +150,8 @@ Status Worker::Execute(const ClaimedRun& claimed) {
     return finish("failed", json::object(),
                   fmt::format("version {} does not compile here: {}", run.version, plan.status().message()));
   }
-  const bool stream = plan->mode == "stream";
-  log(fmt::format("{} plan: {} components", plan->mode, plan->nodes.size()));
+  const bool stream = plan->mode == engine::PlanMode::kStream;
+  log(fmt::format("{} plan: {} components", engine::PlanModeName(plan->mode), plan->nodes.size()));
 
   Status result;
   json summary = json::object();

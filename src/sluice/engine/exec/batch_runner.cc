@@ -55,7 +55,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   for (size_t i = 0; i < plan.nodes.size() && st.ok(); ++i) st = ops[i]->Close();
   if (st.ok()) st = dead_letters.Commit();
   bool dead_letters_in_lake = false;
-  if (st.ok() && plan.dead_letter.kind == "lake" && dead_letters.count() > 0) {
+  if (st.ok() && plan.dead_letter.kind == DeadLetterKind::kLake && dead_letters.count() > 0) {
     // Staged as NDJSON, then appended to the table in one commit; the staging file goes away.
     auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, &clock);
     st = v.ok() ? Status::OK() : v.status().WithContext("dead letters to " + plan.dead_letter.table);
@@ -67,7 +67,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
 
   // Every record is accounted for: in = out + dead_letter + dropped, per component.
   for (size_t i = 0; i < plan.nodes.size() && st.ok(); ++i) {
-    if (ChangesCardinality(plan.nodes[i])) continue;
+    if (plan.nodes[i].config->ChangesCardinality()) continue;
     const auto& k = counters[i];
     SLUICE_CHECK(k.in == k.out + k.dead_letter + k.dropped)
         << plan.nodes[i].name << ": in=" << k.in << " out=" << k.out << " dead_letter=" << k.dead_letter

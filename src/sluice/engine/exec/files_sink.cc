@@ -27,7 +27,7 @@ FilesSink::FilesSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& 
 FilesSink::~FilesSink() = default;
 
 Status FilesSink::Open() {
-  const auto& cfg = std::get<FilesSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<FilesSinkConfig>();
   writer_ = std::make_unique<Writer>();
   if (cfg.format == FileFormat::kParquet) {
     SLUICE_RETURN_IF_ERROR(io::MakeDirs(std::filesystem::path(cfg.path).parent_path().string()));
@@ -53,7 +53,7 @@ Status FilesSink::Open() {
 
 Status FilesSink::Process(size_t, const Batch& input) {
   if (!writer_) SLUICE_RETURN_IF_ERROR(Open());
-  const auto& cfg = std::get<FilesSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<FilesSinkConfig>();
   counters_.in += static_cast<int64_t>(input.active_rows());
   if (!cfg.order_by.empty()) {
     if (!writer_->sorter) {
@@ -67,7 +67,7 @@ Status FilesSink::Process(size_t, const Batch& input) {
 }
 
 Status FilesSink::WriteOut(const Batch& input) {
-  const auto& cfg = std::get<FilesSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<FilesSinkConfig>();
   Batch batch = input;
   if (cfg.limit >= 0) {
     if (!writer_->limit) writer_->limit = std::make_unique<ops::Limit>(static_cast<size_t>(cfg.limit));
@@ -93,7 +93,7 @@ Status FilesSink::WriteOut(const Batch& input) {
 
 Status FilesSink::Close() {
   if (!writer_) SLUICE_RETURN_IF_ERROR(Open());
-  const auto& cfg = std::get<FilesSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<FilesSinkConfig>();
   if (writer_->sorter) {
     SLUICE_ASSIGN_OR_RETURN(auto sorted, writer_->sorter->Finish());
     for (const auto& b : sorted) SLUICE_RETURN_IF_ERROR(WriteOut(b));

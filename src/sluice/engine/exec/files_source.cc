@@ -35,7 +35,7 @@ Status FilesSource::DeadLetterErrors(const std::string& file, std::vector<format
 }
 
 Status FilesSource::ReadOne(const std::string& file) {
-  const auto& cfg = std::get<FilesSourceConfig>(node_.config);
+  const auto& cfg = node_.Config<FilesSourceConfig>();
   const SchemaPtr& schema = node_.outputs[0].schema;
   formats::DecodeOptions opts;
   opts.origin_source = node_.name;
@@ -96,7 +96,7 @@ Status FilesSource::ReadOne(const std::string& file) {
 }
 
 Status FilesSource::Run() {
-  const auto& cfg = std::get<FilesSourceConfig>(node_.config);
+  const auto& cfg = node_.Config<FilesSourceConfig>();
   SLUICE_ASSIGN_OR_RETURN(auto files, io::ExpandPath(cfg.path));
   if (progress_) progress_->AddExpectedFiles(static_cast<int64_t>(files.size()));
   for (const auto& file : files) SLUICE_RETURN_IF_ERROR(ReadOne(file));

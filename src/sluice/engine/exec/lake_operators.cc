@@ -57,7 +57,7 @@ LakeSink::LakeSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k)
 LakeSink::~LakeSink() = default;
 
 Status LakeSink::Open() {
-  const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<LakeSinkConfig>();
   state_ = std::make_unique<State>();
   // `required` on an edge is a declared constraint that `validate` enforces, not a guarantee
   // (a bronze table takes records before validation), so lake columns are nullable.
@@ -88,7 +88,7 @@ Status LakeSink::Open() {
 
 Status LakeSink::Process(size_t, const Batch& batch) {
   if (!state_) SLUICE_RETURN_IF_ERROR(Open().WithContext(node_.name));
-  const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<LakeSinkConfig>();
   counters_.in += static_cast<int64_t>(batch.active_rows());
   if (state_->already_committed) {
     counters_.out += static_cast<int64_t>(batch.active_rows());
@@ -136,7 +136,7 @@ Status LakeSink::EndEpoch(int64_t) {
 }
 
 Status LakeSink::Commit() {
-  const auto& cfg = std::get<LakeSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<LakeSinkConfig>();
   SLUICE_RETURN_IF_ERROR(state_->background->Finish().WithContext(node_.name));
   SLUICE_ASSIGN_OR_RETURN(auto adds, state_->writer->Finish());
   if (state_->already_committed) {
@@ -219,7 +219,7 @@ Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndj
 }
 
 Status LakeSource::Run() {
-  const auto& cfg = std::get<LakeSourceConfig>(node_.config);
+  const auto& cfg = node_.Config<LakeSourceConfig>();
   SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
   lake::ScanOptions so;
   so.version = cfg.version;

@@ -13,11 +13,6 @@
 
 namespace sluice::engine {
 
-bool ChangesCardinality(const PlanNode& node) {
-  return std::holds_alternative<AggregateConfig>(node.config) || std::holds_alternative<JoinConfig>(node.config) ||
-         std::holds_alternative<SqlModelConfig>(node.config);
-}
-
 // ----- aggregate
 
 std::vector<ops::GroupKey> GroupKeys(const AggregateConfig& cfg) {
@@ -35,7 +30,7 @@ std::vector<ops::GroupKey> GroupKeys(const AggregateConfig& cfg) {
 }
 
 Result<std::unique_ptr<ops::HashAggregator>> MakeAggregator(const PlanNode& node) {
-  const auto& cfg = std::get<AggregateConfig>(node.config);
+  const auto& cfg = node.Config<AggregateConfig>();
   return ops::HashAggregator::Make(node.input_schema, GroupKeys(cfg), cfg.calls);
 }
 
@@ -48,7 +43,6 @@ AggregateOperator::AggregateOperator(const PlanNode& n, size_t i, ExecContext& c
 AggregateOperator::~AggregateOperator() = default;
 
 Status AggregateOperator::Process(size_t, const Batch& batch) {
-  const auto& cfg = std::get<AggregateConfig>(node_.config);
   if (!state_->agg) {
     SLUICE_ASSIGN_OR_RETURN(state_->agg, MakeAggregator(node_));
   }
@@ -57,7 +51,7 @@ Status AggregateOperator::Process(size_t, const Batch& batch) {
 }
 
 Status AggregateOperator::Close() {
-  const auto& cfg = std::get<AggregateConfig>(node_.config);
+  const auto& cfg = node_.Config<AggregateConfig>();
   if (!state_->agg) {
     if (!cfg.group_by.empty()) return Status::OK();  // no input, no groups
     // A global aggregate over no input still has one row (count(*) = 0).
@@ -76,7 +70,7 @@ Status AggregateOperator::Close() {
 }
 
 Result<Batch> AggregateResult(const PlanNode& node, const Batch& g, std::vector<ColumnPtr> prefix, int64_t now) {
-  const auto& cfg = std::get<AggregateConfig>(node.config);
+  const auto& cfg = node.Config<AggregateConfig>();
   const Schema& in = *node.input_schema;
   const SchemaPtr& out_schema = node.outputs[0].schema;
   const size_t rows = g.num_rows();
@@ -184,7 +178,7 @@ Status LookupOperator::LoadState(std::string_view in) {
 }
 
 Status LookupOperator::Load(int64_t as_of) {
-  const auto& cfg = std::get<LookupConfig>(node_.config);
+  const auto& cfg = node_.Config<LookupConfig>();
   state_ = std::make_unique<State>();
   loaded_as_of_ = as_of;
   ops::JoinBuildSpec spec;
@@ -251,7 +245,7 @@ Status LookupOperator::Load(int64_t as_of) {
 }
 
 Status LookupOperator::Process(size_t, const Batch& batch) {
-  const auto& lookup = std::get<LookupConfig>(node_.config);
+  const auto& lookup = node_.Config<LookupConfig>();
   int64_t as_of = loaded_as_of_;
   if (as_of == INT64_MIN || (ctx_.streaming && lookup.refresh_us > 0 && ctx_.run_epoch - as_of >= lookup.refresh_us)) {
     as_of = ctx_.run_epoch;  // first load, or a refresh: the dimension as of this epoch's time
@@ -259,7 +253,7 @@ Status LookupOperator::Process(size_t, const Batch& batch) {
   if (!state_ || as_of != loaded_as_of_) {
     SLUICE_RETURN_IF_ERROR(Load(as_of).WithContext(node_.name + ": loading " + lookup.table));
   }
-  const auto& cfg = std::get<LookupConfig>(node_.config);
+  const auto& cfg = node_.Config<LookupConfig>();
   counters_.in += static_cast<int64_t>(batch.active_rows());
   if (cfg.as_of_column >= 0) return ProcessAsOf(batch);
   std::vector<uint32_t> match;
@@ -282,7 +276,7 @@ Status LookupOperator::Process(size_t, const Batch& batch) {
 }
 
 Status LookupOperator::ProcessAsOf(const Batch& batch) {
-  const auto& cfg = std::get<LookupConfig>(node_.config);
+  const auto& cfg = node_.Config<LookupConfig>();
   const Schema& out_schema = *node_.outputs[0].schema;
   const size_t n_in = node_.input_schema->size();
   std::vector<ColumnPtr> added;
@@ -342,7 +336,7 @@ JoinOperator::JoinOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCoun
 JoinOperator::~JoinOperator() = default;
 
 Status JoinOperator::Process(size_t slot, const Batch& batch) {
-  const auto& cfg = std::get<JoinConfig>(node_.config);
+  const auto& cfg = node_.Config<JoinConfig>();
   counters_.in += static_cast<int64_t>(batch.active_rows());
   if (slot == 0) {
     state_->left.push_back(batch);
@@ -360,7 +354,7 @@ Status JoinOperator::Process(size_t slot, const Batch& batch) {
 }
 
 Status JoinOperator::Close() {
-  const auto& cfg = std::get<JoinConfig>(node_.config);
+  const auto& cfg = node_.Config<JoinConfig>();
   if (!state_->right) {
     // No right rows: an inner join is empty, a left join keeps the left rows with NULLs.
     ops::JoinBuildSpec spec;
@@ -382,7 +376,7 @@ Status JoinOperator::Close() {
 // ----- sql model
 
 Status SqlModel::Close() {
-  const auto& cfg = std::get<SqlModelConfig>(node_.config);
+  const auto& cfg = node_.Config<SqlModelConfig>();
   auto wh = warehouse::Warehouse::Open(cfg.url);
   if (!wh.ok()) return wh.status().WithContext(node_.name);
   SLUICE_RETURN_IF_ERROR((*wh)->EnsureSchema(cfg.schema).WithContext(node_.name));
@@ -425,7 +419,7 @@ Status WarehouseSink::EndEpoch(int64_t) {
 }
 
 Status WarehouseSink::Commit() {
-  const auto& cfg = std::get<WarehouseSinkConfig>(node_.config);
+  const auto& cfg = node_.Config<WarehouseSinkConfig>();
   auto wh = warehouse::Warehouse::Open(cfg.url);
   if (!wh.ok()) return wh.status().WithContext(node_.name);
   SLUICE_ASSIGN_OR_RETURN(auto mode, warehouse::ParseWriteMode(cfg.mode));

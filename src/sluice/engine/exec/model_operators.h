@@ -85,7 +85,4 @@ class SqlModel final : public Operator {
   Status Close() override;
 };
 
-// True for operators whose `out` is not a count of input records (aggregates, joins).
-bool ChangesCardinality(const PlanNode& node);
-
 }  // namespace sluice::engine

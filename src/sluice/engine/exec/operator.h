@@ -18,6 +18,7 @@
 #include "sluice/base/clock.h"
 #include "sluice/columnar/batch.h"
 #include "sluice/engine/exec/dead_letters.h"
+#include "sluice/engine/plan/node_configs.h"
 #include "sluice/engine/plan/plan.h"
 
 namespace sluice::engine {

@@ -82,11 +82,7 @@ struct Runner {
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
       const PlanNode& n = plan.nodes[i];
       node_by_name[n.name] = i;
-      if (std::holds_alternative<FilesSinkConfig>(n.config) || std::holds_alternative<SqlModelConfig>(n.config) ||
-          std::holds_alternative<JoinConfig>(n.config) ||
-          (n.role == Role::kSource && !std::holds_alternative<StreamSourceConfig>(n.config)) ||
-          (std::holds_alternative<AggregateConfig>(n.config) &&
-           std::get<AggregateConfig>(n.config).window.kind == WindowConfig::Kind::kNone)) {
+      if (!n.config->RunsInStreams()) {
         return Status::InvalidArgument(
             "{}: {}: a {} {} cannot run in a stream (its result needs the end of the input); stream pipelines read "
             "log or kafka sources, aggregate in windows, and write to lake, warehouse, log or kafka sinks",
@@ -148,7 +144,7 @@ struct Runner {
     const PlanNode& n = plan.nodes[chunk.node];
     for (const Batch& b : chunk.batches) SLUICE_RETURN_IF_ERROR(emitter->Emit(chunk.node, 0, b));
     if (!chunk.undecodable.empty()) {
-      const std::string location = fmt::format("{}/{}", std::get<StreamSourceConfig>(n.config).topic, chunk.partition);
+      const std::string location = fmt::format("{}/{}", n.Config<StreamSourceConfig>().topic, chunk.partition);
       for (const auto& u : chunk.undecodable) {
         ctx.dead_letters->AddRaw(n.name, n.name, location, u.offset, u.error_class, u.message, u.raw);
       }
@@ -281,7 +277,7 @@ struct Runner {
   }
  Status CommitDeadLetters(DeadLetterWriter& dl, int64_t epoch) {
     SLUICE_RETURN_IF_ERROR(dl.Commit());
-    if (plan.dead_letter.kind != "lake" || dl.count() == 0) return Status::OK();
+    if (plan.dead_letter.kind != DeadLetterKind::kLake || dl.count() == 0) return Status::OK();
     auto v = CommitDeadLettersToLake(plan, dl.path(), epoch, &clock);
     if (!v.ok()) return v.status().WithContext("dead letters to " + plan.dead_letter.table);
     std::error_code ec;
@@ -306,7 +302,7 @@ struct Runner {
 
   Status CheckCounts() const {
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
-      if (ChangesCardinality(plan.nodes[i])) continue;
+      if (plan.nodes[i].config->ChangesCardinality()) continue;
       const auto& k = counters[i];
       SLUICE_CHECK(k.in == k.out + k.dead_letter + k.dropped)
           << plan.nodes[i].name << ": in=" << k.in << " out=" << k.out << " dead_letter=" << k.dead_letter

@@ -22,7 +22,7 @@ class StreamSink final : public Operator {
 
   Status Process(size_t, const Batch& batch) override {
     SLUICE_RETURN_IF_ERROR(Open());
-    const auto& cfg = std::get<StreamSinkConfig>(node_.config);
+    const auto& cfg = node_.Config<StreamSinkConfig>();
     const size_t parts = buffers_.size();
     const Column* key = cfg.key_column >= 0 ? batch.column(static_cast<size_t>(cfg.key_column)).get() : nullptr;
     const size_t fixed = static_cast<size_t>(ctx_.epoch) % parts;
@@ -103,7 +103,7 @@ class StreamSink final : public Operator {
 
   Status Open() {
     if (!buffers_.empty()) return Status::OK();
-    const auto& cfg = std::get<StreamSinkConfig>(node_.config);
+    const auto& cfg = node_.Config<StreamSinkConfig>();
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(IntentPath()).parent_path(), ec);
     int partitions = 0;
@@ -135,12 +135,12 @@ class StreamSink final : public Operator {
 
   Result<int64_t> EndOffset(int32_t p) {
     if (log_) return log_->EndOffset(p);
-    SLUICE_ASSIGN_OR_RETURN(auto wm, producer_->Watermarks(std::get<StreamSinkConfig>(node_.config).topic, p, 30000));
+    SLUICE_ASSIGN_OR_RETURN(auto wm, producer_->Watermarks(node_.Config<StreamSinkConfig>().topic, p, 30000));
     return wm.second;
   }
 
   Status Write(int32_t p, const Buffer& b, size_t skip) {
-    const auto& cfg = std::get<StreamSinkConfig>(node_.config);
+    const auto& cfg = node_.Config<StreamSinkConfig>();
     std::vector<std::string_view> records;
     constexpr size_t kMaxBatch = 4096;
     for (size_t i = skip; i < b.ends.size(); ++i) {

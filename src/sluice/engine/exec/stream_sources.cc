@@ -30,7 +30,7 @@ void StreamSource::SetReplay(const std::map<int32_t, int64_t>& stop,
   }
 }
 
-const std::string& StreamSource::topic() const { return std::get<StreamSourceConfig>(node_.config).topic; }
+const std::string& StreamSource::topic() const { return node_.Config<StreamSourceConfig>().topic; }
 
 void StreamSource::AppendRecord(std::string& buf, std::string_view value) {
   const size_t at = buf.size();
@@ -136,7 +136,7 @@ class LogSource final : public StreamSource {
   using StreamSource::StreamSource;
 
   Status Open(const std::map<int32_t, int64_t>& restored) override {
-    const auto& cfg = std::get<StreamSourceConfig>(node_.config);
+    const auto& cfg = node_.Config<StreamSourceConfig>();
     log::LogOptions lo;
     lo.partitions = 0;
     auto log = log::Log::OpenShared(cfg.log_root, cfg.topic, lo);
@@ -204,7 +204,7 @@ class KafkaSource final : public StreamSource {
   using StreamSource::StreamSource;
 
   Status Open(const std::map<int32_t, int64_t>& restored) override {
-    const auto& cfg = std::get<StreamSourceConfig>(node_.config);
+    const auto& cfg = node_.Config<StreamSourceConfig>();
     kafka::ConsumerOptions co;
     co.brokers = cfg.brokers;
     co.group = cfg.group;
@@ -263,7 +263,7 @@ class KafkaSource final : public StreamSource {
   }
 
   Result<bool> CaughtUp() override {
-    const auto& cfg = std::get<StreamSourceConfig>(node_.config);
+    const auto& cfg = node_.Config<StreamSourceConfig>();
     std::vector<int32_t> ask;
     for (auto& [p, prog] : parts_) {
       if (prog.stop >= 0) {

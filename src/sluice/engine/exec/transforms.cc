@@ -43,7 +43,7 @@ std::vector<uint32_t> CollectErrorRows(const std::vector<expr::RowError>& errors
 }  // namespace
 
 Status ValidateOperator::Process(size_t, const Batch& batch) {
-  const auto& cfg = std::get<ValidateConfig>(node_.config);
+  const auto& cfg = node_.Config<ValidateConfig>();
   counters_.in += static_cast<int64_t>(batch.active_rows());
   SelectionVector sel = batch.ActiveSelection();
   std::vector<uint32_t> rejected;
@@ -104,7 +104,7 @@ Status ValidateOperator::Process(size_t, const Batch& batch) {
 }
 
 Status MapOperator::Process(size_t, const Batch& batch) {
-  const auto& cfg = std::get<MapConfig>(node_.config);
+  const auto& cfg = node_.Config<MapConfig>();
   const int64_t in = static_cast<int64_t>(batch.active_rows());
   counters_.in += in;
   expr::EvalContext ectx;
@@ -149,7 +149,7 @@ Status MapOperator::Process(size_t, const Batch& batch) {
 }
 
 Status RouteOperator::Process(size_t, const Batch& batch) {
-  const auto& cfg = std::get<RouteConfig>(node_.config);
+  const auto& cfg = node_.Config<RouteConfig>();
   counters_.in += static_cast<int64_t>(batch.active_rows());
   SelectionVector remaining = batch.ActiveSelection();
   expr::EvalContext ectx;

@@ -48,7 +48,7 @@ WindowAggregateOperator::WindowAggregateOperator(const PlanNode& n, size_t i, Ex
 WindowAggregateOperator::~WindowAggregateOperator() = default;
 
 Status WindowAggregateOperator::Process(size_t, const Batch& batch) {
-  const auto& w = std::get<AggregateConfig>(node_.config).window;
+  const auto& w = node_.Config<AggregateConfig>().window;
   counters_.in += static_cast<int64_t>(batch.active_rows());
   const Column& time = *batch.column(w.time_column);
   if (w.kind == WindowConfig::Kind::kSession) return ProcessSession(batch, time);
@@ -109,7 +109,7 @@ Status WindowAggregateOperator::Process(size_t, const Batch& batch) {
 }
 
 Status WindowAggregateOperator::ProcessSession(const Batch& batch, const Column& time) {
-  const auto& w = std::get<AggregateConfig>(node_.config).window;
+  const auto& w = node_.Config<AggregateConfig>().window;
   SelectionVector keep;
   batch.ForEachActive([&](uint32_t row) {
     if (time.IsNull(row)) {
@@ -136,7 +136,7 @@ Status WindowAggregateOperator::ProcessSession(const Batch& batch, const Column&
 }
 
 Status WindowAggregateOperator::Fire(int64_t watermark) {
-  const auto& cfg = std::get<AggregateConfig>(node_.config);
+  const auto& cfg = node_.Config<AggregateConfig>();
   const auto& w = cfg.window;
   const int64_t now = ctx_.run_epoch;
   auto emit_groups = [&](ops::HashAggregator& agg, int64_t start, int64_t end) -> Status {
@@ -337,7 +337,7 @@ struct DedupOperator::State {
 
 DedupOperator::DedupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k)
     : Operator(n, i, c, k), state_(std::make_unique<State>()) {
-  const auto& cfg = std::get<DedupConfig>(node_.config);
+  const auto& cfg = node_.Config<DedupConfig>();
   std::vector<DataType> types;
   for (size_t col : cfg.key) types.push_back(node_.input_schema->field(col).type);
   state_->set = std::make_unique<ops::DedupSet>(std::move(types));
@@ -345,7 +345,7 @@ DedupOperator::DedupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCo
 DedupOperator::~DedupOperator() = default;
 
 Status DedupOperator::Process(size_t, const Batch& batch) {
-  const auto& cfg = std::get<DedupConfig>(node_.config);
+  const auto& cfg = node_.Config<DedupConfig>();
   auto& s = *state_;
   s.rows = batch.ActiveSelection();
   const size_t n = s.rows.size();
@@ -375,7 +375,7 @@ Status DedupOperator::Process(size_t, const Batch& batch) {
 }
 
 Status DedupOperator::EndEpoch(int64_t watermark) {
-  const auto& cfg = std::get<DedupConfig>(node_.config);
+  const auto& cfg = node_.Config<DedupConfig>();
   if (cfg.within_us <= 0) return Status::OK();
   // Keys expire `within` after their first record, in event time (the watermark) or in the
   // epochs' processing time.

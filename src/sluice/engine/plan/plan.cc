@@ -31,6 +31,10 @@ std::string_view FileFormatName(FileFormat f) {
   return "?";
 }
 
+std::string_view PlanModeName(PlanMode m) { return m == PlanMode::kStream ? "stream" : "batch"; }
+
+std::string_view DeadLetterKindName(DeadLetterKind k) { return k == DeadLetterKind::kLake ? "lake" : "files"; }
+
 const OutputPort* PlanNode::FindOutput(std::string_view port) const {
   for (const auto& o : outputs) {
     if (o.name == port) return &o;

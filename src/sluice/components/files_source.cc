@@ -1,0 +1,50 @@
+// Source `files`: JSON, NDJSON, CSV or Parquet files (a file, a directory or a glob), read once.
+#include <nlohmann/json.hpp>
+
+#include "sluice/components/registry.h"
+#include "sluice/engine/exec/operators.h"
+
+namespace sluice::components {
+namespace {
+
+void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
+  const std::string& name = c.name;
+  const YAML::Node& n = c.node;
+  ctx.CheckKeys(n, name, "a files source", {"kind", "path", "format", "schema", "csv", "raw", "event_time", "description"});
+  auto cfg = std::make_shared<engine::FilesSourceConfig>();
+  if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveSourcePath(*p);
+  auto format = ctx.ParseFormat(n, name, {"json", "csv", "parquet"}, engine::FileFormat::kJson);
+  if (format) cfg->format = *format;
+  cfg->csv = ctx.ParseCsv(n, name);
+  if (n["csv"].IsDefined() && cfg->format != engine::FileFormat::kCsv) {
+    ctx.Error(n["csv"], name, "'csv' settings apply only with format: csv");
+  }
+  cfg->keep_raw = ctx.Bool(n, "raw", name).value_or(false);
+  SchemaPtr schema = ctx.ParseSchema(n["schema"], name);
+  node.event_time = ctx.ParseEventTime(n, name, schema);
+  schema = ctx.WithRaw(n, name, schema, cfg->keep_raw);
+  if (!schema) return;
+  node.outputs.push_back({"", schema});
+  node.config = std::move(cfg);
+}
+
+}  // namespace
+
+void RegisterFilesSource(Registry& r) { r.Add(engine::Role::kSource, "files", Compile); }
+
+}  // namespace sluice::components
+
+namespace sluice::engine {
+
+nlohmann::ordered_json FilesSourceConfig::Describe() const {
+  return {{"path", path}, {"format", FileFormatName(format)}, {"raw", keep_raw}};
+}
+
+std::vector<DatasetRef> FilesSourceConfig::Datasets() const { return {{"files", path, false}}; }
+
+std::unique_ptr<Operator> FilesSourceConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+                                                          NodeCounters& counters, Progress* progress) const {
+  return std::make_unique<FilesSource>(node, index, ctx, counters, progress);
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,413 @@
+#include "sluice/components/spec_context.h"
+
+#include <filesystem>
+#include <set>
+
+#include "sluice/base/strings.h"
+
+namespace sluice::components {
+
+using engine::FileFormat;
+
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void SpecContext::Error(const YAML::Node& at, std::string_view component, std::string message) {
+  std::string loc = config::LocationOf(file_, at).ToString();
+  errors_.push_back(component.empty() ? loc + ": " + message : loc + ": " + std::string(component) + ": " + message);
+}
+
+void SpecContext::CheckKeys(const YAML::Node& node, std::string_view component, std::string_view what,
+                            const std::vector<std::string>& allowed) {
+  if (!node.IsMap()) return;
+  for (auto kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    Error(kv.first, component,
+          fmt::format("unknown key '{}' in {}{}; allowed keys: {}", key, what, DidYouMeanSuffix(key, allowed),
+                      Join(allowed, ", ")));
+  }
+}
+
+std::string SpecContext::Loc(const YAML::Node& n) const { return config::LocationOf(file_, n).ToString(); }
+
+std::optional<std::string> SpecContext::Str(const YAML::Node& parent, const char* key, std::string_view component,
+                                            bool required) {
+  YAML::Node n = parent[key];
+  if (!n.IsDefined() || n.IsNull()) {
+    if (required) Error(parent, component, fmt::format("missing required key '{}'", key));
+    return std::nullopt;
+  }
+  if (!n.IsScalar()) {
+    Error(n, component, fmt::format("'{}' must be a string", key));
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<bool> SpecContext::Bool(const YAML::Node& parent, const char* key, std::string_view component) {
+  YAML::Node n = parent[key];
+  if (!n.IsDefined() || n.IsNull()) return std::nullopt;
+  bool v;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+    Error(n, component, fmt::format("'{}' must be true or false", key));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<int64_t> SpecContext::Duration(const YAML::Node& parent, const char* key, std::string_view component,
+                                             bool positive) {
+  auto d = Str(parent, key, component);
+  if (!d) return std::nullopt;
+  auto us = ParseDurationMicros(*d);
+  if (!us || (positive && *us <= 0)) {
+    Error(parent[key], component, fmt::format("{} '{}' is not a duration like 30s, 5m or 1h", key, *d));
+    return std::nullopt;
+  }
+  return us;
+}
+
+std::optional<int64_t> SpecContext::Version(const YAML::Node& parent, const char* key, std::string_view component) {
+  YAML::Node v = parent[key];
+  if (!v.IsDefined() || v.IsNull()) return std::nullopt;
+  int64_t out;
+  if (!v.IsScalar() || !YAML::convert<int64_t>::decode(v, out) || out < 0) {
+    Error(v, component, fmt::format("'{}' must be a table version (a whole number >= 0)", key));
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::string SpecContext::ResolveSourcePath(const std::string& p) const {
+  if (p.empty() || p[0] == '/' || base_dir_.empty()) return p;
+  return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+}
+
+std::string SpecContext::ResolveWorkPath(const std::string& p) const {
+  if (p.empty() || p[0] == '/') return p;
+  return (std::filesystem::path(env_.workdir) / p).lexically_normal().string();
+}
+
+std::string SpecContext::LakeRoot() const {
+  return env_.lake_root.empty() ? (std::filesystem::path(env_.workdir) / "lake").string() : env_.lake_root;
+}
+
+std::string SpecContext::LogRoot() const { return (std::filesystem::path(env_.workdir) / "log").string(); }
+
+std::string SpecContext::WarehouseUrl() const {
+  return env_.warehouse_url.empty() ? "sqlite:" + (std::filesystem::path(env_.workdir) / "warehouse.db").string()
+                                    : env_.warehouse_url;
+}
+
+std::optional<std::string> SpecContext::TableDir(const YAML::Node& n, std::string_view component,
+                                                 const std::string& table) {
+  auto dot = table.find('.');
+  std::string layer = dot == std::string::npos ? "" : table.substr(0, dot);
+  std::string name = dot == std::string::npos ? "" : table.substr(dot + 1);
+  if (!IsIdentifier(layer) || !IsIdentifier(name)) {
+    Error(n, component,
+          fmt::format("table '{}' must be layer.name, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. bronze.orders)",
+                      table));
+    return std::nullopt;
+  }
+  return (std::filesystem::path(LakeRoot()) / layer / name).string();
+}
+
+std::optional<std::pair<std::string, std::string>> SpecContext::LakeTable(const YAML::Node& n,
+                                                                          std::string_view component) {
+  auto table = Str(n, "table", component, true);
+  if (!table) return std::nullopt;
+  auto dir = TableDir(n["table"], component, *table);
+  if (!dir) return std::nullopt;
+  return std::make_pair(*table, *dir);
+}
+
+SchemaPtr SpecContext::ParseSchema(const YAML::Node& n, std::string_view component) {
+  if (!n.IsDefined()) {
+    Error(n, component,
+          "missing 'schema': declare the record fields, e.g. schema: {fields: [{name: id, type: string}]}");
+    return nullptr;
+  }
+  if (!n.IsMap()) {
+    Error(n, component, "'schema' must be a mapping with 'fields'");
+    return nullptr;
+  }
+  CheckKeys(n, component, "schema", {"fields"});
+  YAML::Node fields = n["fields"];
+  if (!fields.IsSequence() || fields.size() == 0) {
+    Error(fields.IsDefined() ? fields : n, component, "'schema.fields' must be a non-empty list");
+    return nullptr;
+  }
+  std::vector<Field> out;
+  std::set<std::string> seen;
+  const size_t errors_before = errors_.size();
+  for (auto f : fields) {
+    if (!f.IsMap()) {
+      Error(f, component, "each field must be a mapping like {name: id, type: string}");
+      continue;
+    }
+    CheckKeys(f, component, "a schema field", {"name", "type", "required", "description"});
+    auto name = Str(f, "name", component, true);
+    auto type = Str(f, "type", component, true);
+    if (!name || !type) continue;
+    if (!seen.insert(*name).second) Error(f, component, "field '" + *name + "' is declared twice");
+    auto t = ParseDataType(*type);
+    if (!t.ok()) {
+      Error(f["type"], component, "field '" + *name + "': " + t.status().message());
+      continue;
+    }
+    out.push_back(Field{*name, *t, Bool(f, "required", component).value_or(false)});
+  }
+  // A schema with a bad field compiles no further: its consumers would only repeat the problem.
+  if (errors_.size() != errors_before) return nullptr;
+  return std::make_shared<Schema>(std::move(out));
+}
+
+std::optional<FileFormat> SpecContext::ParseFormat(const YAML::Node& parent, std::string_view component,
+                                                   const std::vector<std::string>& allowed, FileFormat dflt) {
+  auto f = Str(parent, "format", component);
+  if (!f) return dflt;
+  static const std::map<std::string, FileFormat> kNames = {{"json", FileFormat::kJson},
+                                                           {"csv", FileFormat::kCsv},
+                                                           {"ndjson", FileFormat::kNdjson},
+                                                           {"parquet", FileFormat::kParquet}};
+  if (std::find(allowed.begin(), allowed.end(), *f) == allowed.end()) {
+    std::string hint = DidYouMeanSuffix(*f, allowed);
+    Error(parent["format"], component,
+          fmt::format("format '{}' is not supported here{}; use one of {}", *f, hint, Join(allowed, ", ")));
+    return std::nullopt;
+  }
+  return kNames.at(*f);
+}
+
+engine::CsvSettings SpecContext::ParseCsv(const YAML::Node& parent, std::string_view component) {
+  engine::CsvSettings s;
+  YAML::Node n = parent["csv"];
+  if (!n.IsDefined()) return s;
+  if (!n.IsMap()) {
+    Error(n, component, "'csv' must be a mapping, e.g. csv: {delimiter: ';', header: true}");
+    return s;
+  }
+  CheckKeys(n, component, "csv", {"delimiter", "header", "null_values"});
+  if (auto d = Str(n, "delimiter", component)) {
+    std::string v = *d == "\\t" ? "\t" : *d;
+    if (v.size() != 1 || v[0] == '"' || v[0] == '\n') {
+      Error(n["delimiter"], component, "csv delimiter must be one character (not a quote or newline)");
+    } else {
+      s.delimiter = v[0];
+    }
+  }
+  if (auto h = Bool(n, "header", component)) s.header = *h;
+  if (YAML::Node nv = n["null_values"]; nv.IsDefined()) {
+    if (!nv.IsSequence()) {
+      Error(nv, component, "csv null_values must be a list of strings, e.g. ['', 'NULL']");
+    } else {
+      s.null_values.clear();
+      for (auto v : nv) s.null_values.push_back(v.as<std::string>());
+    }
+  }
+  return s;
+}
+
+engine::ParquetCompression SpecContext::ParseCompression(const YAML::Node& parent, std::string_view component) {
+  auto c = Str(parent, "compression", component);
+  if (!c || *c == "zstd") return engine::ParquetCompression::kZstd;
+  if (*c == "snappy") return engine::ParquetCompression::kSnappy;
+  if (*c == "none" || *c == "uncompressed") return engine::ParquetCompression::kUncompressed;
+  Error(parent["compression"], component, fmt::format("compression '{}' must be zstd, snappy or none", *c));
+  return engine::ParquetCompression::kZstd;
+}
+
+std::vector<engine::OrderBy> SpecContext::ParseOrderBy(const YAML::Node& n, std::string_view component,
+                                                       const Schema& schema) {
+  std::vector<engine::OrderBy> out;
+  std::vector<std::string> items;
+  if (n.IsScalar()) {
+    items.push_back(n.Scalar());
+  } else if (n.IsSequence()) {
+    for (auto x : n) items.push_back(x.as<std::string>());
+  } else {
+    Error(n, component, "'order_by' must be a list like [\"revenue DESC\", country]");
+  }
+  for (std::string item : items) {
+    bool desc = false;
+    auto sp = item.find(' ');
+    if (sp != std::string::npos) {
+      std::string dir = item.substr(sp + 1);
+      item = item.substr(0, sp);
+      for (auto& ch : dir) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (dir == "DESC") {
+        desc = true;
+      } else if (dir != "ASC") {
+        Error(n, component, fmt::format("order_by '{} {}': the direction must be ASC or DESC", item, dir));
+        continue;
+      }
+    }
+    auto i = schema.IndexOf(item);
+    if (!i) {
+      Error(n, component,
+            fmt::format("order_by: column '{}' is not in the input{}", item, DidYouMeanSuffix(item, schema.names())));
+      continue;
+    }
+    out.push_back({*i, desc});
+  }
+  return out;
+}
+
+expr::BoundExprPtr SpecContext::CompileExpr(const YAML::Node& n, std::string_view component, std::string_view what,
+                                            const Schema& schema, bool want_bool) {
+  if (!n.IsScalar()) {
+    Error(n, component, std::string(what) + " must be an expression string");
+    return nullptr;
+  }
+  auto r = expr::Compile(n.Scalar(), schema);
+  if (!r.ok()) {
+    Error(n, component, fmt::format("{}: {} in \"{}\"", what, r.status().message(), n.Scalar()));
+    return nullptr;
+  }
+  if (want_bool && expr::ResultType(**r).id != TypeId::kBool) {
+    Error(n, component,
+          fmt::format("{} must be a condition (bool), but \"{}\" is {}", what, n.Scalar(),
+                      expr::ResultType(**r).ToString()));
+    return nullptr;
+  }
+  return *r;
+}
+
+std::optional<std::vector<size_t>> SpecContext::Columns(const YAML::Node& n, std::string_view component,
+                                                        std::string_view what, const Schema& schema) {
+  std::vector<std::string> names;
+  if (n.IsScalar()) {
+    names.push_back(n.Scalar());
+  } else if (n.IsSequence()) {
+    for (auto x : n) names.push_back(x.as<std::string>());
+  }
+  if (names.empty()) {
+    Error(n.IsDefined() ? n : YAML::Node(), component, fmt::format("'{}' must name one or more columns", what));
+    return std::nullopt;
+  }
+  std::vector<size_t> out;
+  bool ok = true;
+  for (const auto& name : names) {
+    auto i = schema.IndexOf(name);
+    if (!i) {
+      Error(n, component,
+            fmt::format("{}: column '{}' is not in ({}){}", what, name, Join(schema.names(), ", "),
+                        DidYouMeanSuffix(name, schema.names())));
+      ok = false;
+    } else {
+      out.push_back(*i);
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::vector<SpecContext::NamedExpr> SpecContext::NamedExpressions(const YAML::Node& list, std::string_view component,
+                                                                  std::string_view what, const Schema& schema,
+                                                                  bool name_functions) {
+  std::vector<NamedExpr> out;
+  if (!list.IsSequence()) {
+    Error(list, component, fmt::format("'{}' must be a list, e.g. {}: [country, {{day: \"date(ts)\"}}]", what, what));
+    return out;
+  }
+  std::set<std::string> seen;
+  for (auto item : list) {
+    std::string col;
+    YAML::Node e = item;
+    if (item.IsMap() && item.size() == 1) {
+      col = item.begin()->first.as<std::string>();
+      e = item.begin()->second;
+    }
+    auto bound = CompileExpr(e, component, what, schema, false);
+    if (!bound) continue;
+    NamedExpr ne{col, bound, expr::AsColumnName(*bound)};
+    if (ne.name.empty()) ne.name = ne.plain_column;
+    if (ne.name.empty() && name_functions) {
+      std::string text = e.Scalar();
+      ne.name = text.substr(0, text.find('('));
+      while (!ne.name.empty() && ne.name.back() == ' ') ne.name.pop_back();
+    }
+    if (!IsIdentifier(ne.name)) {
+      Error(e, component,
+            fmt::format("name the {} expression \"{}\": write it as {{name: \"{}\"}}", what, e.Scalar(), e.Scalar()));
+      continue;
+    }
+    if (!seen.insert(ne.name).second) {
+      Error(e, component, fmt::format("{}: column '{}' appears twice", what, ne.name));
+      continue;
+    }
+    out.push_back(std::move(ne));
+  }
+  return out;
+}
+
+std::optional<engine::EventTimeConfig> SpecContext::ParseEventTime(const YAML::Node& n, std::string_view name,
+                                                                   const SchemaPtr& schema) {
+  YAML::Node et = n["event_time"];
+  if (!et.IsDefined()) return std::nullopt;
+  CheckKeys(et, name, "event_time", {"field", "max_out_of_order", "idle_timeout"});
+  engine::EventTimeConfig cfg;
+  auto f = Str(et, "field", name, true);
+  cfg.max_out_of_order_us = Duration(et, "max_out_of_order", name, false).value_or(0);
+  cfg.idle_timeout_us = Duration(et, "idle_timeout", name).value_or(0);
+  if (!f || !schema) return std::nullopt;
+  auto i = schema->IndexOf(*f);
+  if (!i) {
+    Error(et["field"], name,
+          fmt::format("event_time field '{}' is not in the schema{}", *f, DidYouMeanSuffix(*f, schema->names())));
+    return std::nullopt;
+  }
+  if (schema->field(*i).type.id != TypeId::kTimestamp) {
+    Error(et["field"], name,
+          fmt::format("event_time field '{}' must be a timestamp, not {}", *f, schema->field(*i).type.ToString()));
+    return std::nullopt;
+  }
+  cfg.field = *f;
+  cfg.column = *i;
+  return cfg;
+}
+
+SchemaPtr SpecContext::WithRaw(const YAML::Node& n, std::string_view name, SchemaPtr schema, bool keep_raw) {
+  if (!schema || !keep_raw) return schema;
+  if (schema->IndexOf("_raw")) {
+    Error(n["schema"], name, "'_raw' is reserved for the original record (raw: true); rename the field");
+    return nullptr;
+  }
+  auto fields = schema->fields();
+  fields.push_back(Field{"_raw", DataType::String(), true});
+  return std::make_shared<Schema>(std::move(fields));
+}
+
+std::optional<std::string> SpecContext::UpstreamEventTime(const engine::PlanNode& node) const {
+  std::vector<size_t> frontier;
+  for (const auto& e : node.inputs) frontier.push_back(e.node);
+  std::set<size_t> seen;
+  while (!frontier.empty()) {
+    size_t i = frontier.back();
+    frontier.pop_back();
+    if (!seen.insert(i).second) continue;
+    const engine::PlanNode& up = plan_.nodes[i];
+    if (up.event_time && node.input_schema->IndexOf(up.event_time->field)) return up.event_time->field;
+    for (const auto& e : up.inputs) frontier.push_back(e.node);
+  }
+  return std::nullopt;
+}
+
+SchemaPtr SpecContext::OutputSchema(const std::string& component, const std::string& port) const {
+  auto i = plan_.IndexOf(component);
+  if (!i) return nullptr;
+  const engine::OutputPort* out = plan_.nodes[*i].FindOutput(port);
+  return out ? out->schema : nullptr;
+}
+
+}  // namespace sluice::components

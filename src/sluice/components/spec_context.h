@@ -1,0 +1,137 @@
+// SpecContext: what a component kind's compile function works with — the component's YAML, the
+// plan compiled so far, the environment (workdir, lake root, warehouse, catalog lookups) and the
+// shared readers of spec values that report problems as `FILE:LINE: COMPONENT: message`.
+//
+// The compiler (pipeline/compile.cc) owns the topology: it collects components, orders them,
+// computes the schema arriving on each node's inputs, then calls the kind's compile function
+// with a PlanNode whose name, role, kind, location, inputs and input_schema are set. The kind
+// fills in `config` and `outputs` (a source or transform that leaves `outputs` empty, or any
+// node that leaves `config` null, is dropped from the plan: its problems are already reported).
+// Thread-safety: one context per compilation, used by one thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sluice/config/yaml.h"
+#include "sluice/engine/plan/node_configs.h"
+#include "sluice/engine/plan/plan.h"
+
+namespace sluice::components {
+
+// The environment a spec is compiled in (pipeline::CompileOptions extends it).
+struct SpecEnvironment {
+  std::string workdir = ".sluice";
+  // Root of the lake; empty means <workdir>/lake. Lake sources without a declared schema and
+  // lake lookups read the schema of their table there (src/sluice/catalog).
+  std::string lake_root;
+  // The warehouse (sqlite:<path> or postgresql://...); empty means sqlite:<workdir>/warehouse.db.
+  // Warehouse lookups read their dimension's columns there.
+  std::string warehouse_url;
+  // When set, the ingest API's transport is Kafka at these brokers: `http` sources read the
+  // Kafka topic ingest.<stream> instead of the embedded log's.
+  std::string ingest_kafka_brokers;
+};
+
+// One component as written in the spec.
+struct ComponentSpec {
+  std::string name;
+  engine::Role role = engine::Role::kSource;
+  std::string kind;
+  YAML::Node node;  // its settings
+  YAML::Node key;   // its name, for locations
+  std::vector<std::pair<std::string, std::string>> inputs;  // (component, port)
+  YAML::Node inputs_node;
+};
+
+// ^[a-z_][a-z0-9_]{0,62}$: component, pipeline, column, layer and table names.
+bool IsIdentifier(const std::string& s);
+
+class SpecContext {
+ public:
+  SpecContext(std::string file, std::string base_dir, const SpecEnvironment& env, engine::Plan& plan)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(env), plan_(plan) {}
+
+  const SpecEnvironment& env() const { return env_; }
+  // The plan compiled so far: metadata, mode, and the nodes before the current one.
+  const engine::Plan& plan() const { return plan_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+  size_t error_count() const { return errors_.size(); }
+
+  // ----- problems
+  void Error(const YAML::Node& at, std::string_view component, std::string message);
+  // Reports keys of `node` outside `allowed`, with a did-you-mean.
+  void CheckKeys(const YAML::Node& node, std::string_view component, std::string_view what,
+                 const std::vector<std::string>& allowed);
+  std::string Loc(const YAML::Node& n) const;
+
+  // ----- scalars
+  // A scalar string; reports if present but not a scalar (or missing when required).
+  std::optional<std::string> Str(const YAML::Node& parent, const char* key, std::string_view component,
+                                 bool required = false);
+  std::optional<bool> Bool(const YAML::Node& parent, const char* key, std::string_view component);
+  // A duration like 30s, 5m or 1h (positive unless `positive` is false).
+  std::optional<int64_t> Duration(const YAML::Node& parent, const char* key, std::string_view component,
+                                  bool positive = true);
+  // A Delta table version (a whole number >= 0).
+  std::optional<int64_t> Version(const YAML::Node& parent, const char* key, std::string_view component);
+
+  // ----- paths and places
+  // A source path: relative to the spec file's directory.
+  std::string ResolveSourcePath(const std::string& p) const;
+  // A sink or dead-letter path: relative to the workdir.
+  std::string ResolveWorkPath(const std::string& p) const;
+  std::string LakeRoot() const;
+  std::string LogRoot() const;
+  std::string WarehouseUrl() const;
+  // "bronze.orders" -> <lake root>/bronze/orders; reports a malformed name.
+  std::optional<std::string> TableDir(const YAML::Node& n, std::string_view component, const std::string& table);
+  // `table: layer.name` of a lake source or sink -> (name, directory).
+  std::optional<std::pair<std::string, std::string>> LakeTable(const YAML::Node& n, std::string_view component);
+
+  // ----- structured values
+  SchemaPtr ParseSchema(const YAML::Node& n, std::string_view component);
+  std::optional<engine::FileFormat> ParseFormat(const YAML::Node& parent, std::string_view component,
+                                                const std::vector<std::string>& allowed, engine::FileFormat dflt);
+  engine::CsvSettings ParseCsv(const YAML::Node& parent, std::string_view component);
+  engine::ParquetCompression ParseCompression(const YAML::Node& parent, std::string_view component);
+  std::vector<engine::OrderBy> ParseOrderBy(const YAML::Node& n, std::string_view component, const Schema& schema);
+  // An expression over `schema`; with `want_bool` it must be a condition.
+  expr::BoundExprPtr CompileExpr(const YAML::Node& n, std::string_view component, std::string_view what,
+                                 const Schema& schema, bool want_bool);
+  // A list of column names of `schema` (or one name) -> indexes; reports unknown names.
+  std::optional<std::vector<size_t>> Columns(const YAML::Node& n, std::string_view component, std::string_view what,
+                                             const Schema& schema);
+  struct NamedExpr {
+    std::string name;
+    expr::BoundExprPtr expr;
+    std::string plain_column;  // set when the expression is just an input column
+  };
+  // A list like [country, "date(ts)", {day: "date(ts)"}]: each item an expression over `schema`,
+  // named by its column, by the function it applies ("date(ts)" -> date) when `name_functions`,
+  // or explicitly.
+  std::vector<NamedExpr> NamedExpressions(const YAML::Node& list, std::string_view component, std::string_view what,
+                                          const Schema& schema, bool name_functions);
+
+  // ----- sources and time
+  std::optional<engine::EventTimeConfig> ParseEventTime(const YAML::Node& n, std::string_view component,
+                                                        const SchemaPtr& schema);
+  // Adds the `_raw` column when `keep_raw`.
+  SchemaPtr WithRaw(const YAML::Node& n, std::string_view component, SchemaPtr schema, bool keep_raw);
+  // The event-time field of the sources upstream of `node` that is still a column of its input.
+  std::optional<std::string> UpstreamEventTime(const engine::PlanNode& node) const;
+  // The schema of a node's output port (null if the producer has no such port).
+  SchemaPtr OutputSchema(const std::string& component, const std::string& port) const;
+
+ private:
+  std::string file_, base_dir_;
+  const SpecEnvironment& env_;
+  engine::Plan& plan_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace sluice::components
