@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test test-unit test-sanitize bench clean fuzz
+.PHONY: all deps build demo test test-unit test-sanitize bench clean fuzz format-check
 
 all: build
 
@@ -39,6 +39,12 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# The C++ lines changed since FORMAT_BASE (default HEAD: what is not committed yet) against
+# .clang-format, e.g. `make format-check FORMAT_BASE=origin/main`. Not part of `make test`.
+FORMAT_BASE ?= HEAD
+format-check:
+	@scripts/check-format $(FORMAT_BASE)
 
 # libFuzzer targets (clang-14), each run for FUZZ_SECONDS on its seed corpus.
 FUZZ_BUILD ?= build-fuzz

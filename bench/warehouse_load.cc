@@ -1,4 +1,4 @@
-// Warehouse load benchmark (ENGINEERING §6): N fact rows (8 columns) into PostgreSQL through the
+// Warehouse load benchmark (bench/README.md): N fact rows (8 columns) into PostgreSQL through the
 // warehouse's COPY BINARY commit path, against `psql \copy` of the same rows from CSV — same
 // server, same run, same table layout. Prints rows/s for both and their ratio.
 //

@@ -1,4 +1,4 @@
-// Client verbs (DESIGN §10): apply, get, ls, describe, delete, ingest — over the HTTP API.
+// Client verbs (docs/cli.md): apply, get, ls, describe, delete, ingest — over the HTTP API.
 #include <fstream>
 #include <random>
 #include <iostream>

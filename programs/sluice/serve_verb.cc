@@ -1,4 +1,4 @@
-// sluice serve: the control plane's HTTP API (DESIGN §9) on embedded defaults.
+// sluice serve: the control plane's HTTP API (docs/api.md) on embedded defaults.
 #include <signal.h>
 
 #include <atomic>

@@ -184,7 +184,8 @@ TEST(LakeCli, RerunOfTheSameLogicalTimeIsExactlyOnce) {
   EXPECT_GT(next["app_versions"]["clickstream.bronze"].get<int64_t>(), first["app_versions"]["clickstream.bronze"].get<int64_t>());
 }
 
-// Dead letters can land in a lake table (DESIGN §7): every envelope, readable like any table.
+// Dead letters can land in a lake table (docs/dead-letters.md): every envelope, readable like
+// any table.
 TEST(LakeCli, DeadLettersInALakeTable) {
   TempDir dir;
   WriteFile(dir / "p.yaml", R"yaml(apiVersion: sluice/v1

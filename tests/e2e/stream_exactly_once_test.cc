@@ -1,6 +1,7 @@
-// Exactly once through crashes (DESIGN §6): seeded clickstream events -> source (the embedded log,
-// or Kafka on the mock cluster) -> validate -> dedup -> 1-minute tumbling aggregate -> bronze lake
-// + gold warehouse, with the worker killed by SIGKILL again and again. After recovery:
+// Exactly once through crashes (docs/streaming.md): seeded clickstream events -> source (the
+// embedded log, or Kafka on the mock cluster) -> validate -> dedup -> 1-minute tumbling
+// aggregate -> bronze lake + gold warehouse, with the worker killed by SIGKILL again and again.
+// After recovery:
 //   - bronze holds every valid event id exactly once (DuckDB reads the table's Parquet files),
 //   - the dead letters are exactly the seeded invalid events, each once,
 //   - gold equals DuckDB's own aggregation of the generator's raw file.

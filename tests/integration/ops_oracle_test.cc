@@ -1,4 +1,4 @@
-// The engine's operators against DuckDB (ENGINEERING §2): seeded input with NULLs, decimals and
+// The engine's operators against DuckDB (docs/testing.md): seeded input with NULLs, decimals and
 // skewed keys is written as CSV for DuckDB and aggregated / joined / sorted by both; every group
 // and row must agree — integers, decimals and strings exactly (decimals compared as text), float64
 // results to 1e-12 relative, approx_count_distinct within HyperLogLog's error of the exact count.

@@ -1,4 +1,4 @@
-// Parquet interoperability with DuckDB, both ways (ENGINEERING.md §2: DuckDB is the oracle).
+// Parquet interoperability with DuckDB, both ways (DuckDB is the oracle, docs/testing.md).
 //  - DuckDB reads every file Sluice writes with identical values (every type, nulls, edge
 //    values, zero rows, many row groups, dictionary and plain, each codec).
 //  - Sluice reads the files DuckDB writes (each codec, data pages v1 and v2 with delta

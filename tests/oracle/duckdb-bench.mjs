@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Times DuckDB on the workloads Sluice benchmarks itself against (ENGINEERING.md §6) and prints
+// Times DuckDB on the workloads Sluice benchmarks itself against (bench/README.md) and prints
 // one JSON object: {"seconds": best wall time, "rows": n, ...}.
 import { statSync } from 'node:fs';
 import { fail, intArg, openDuckDB, parseArgs, sqlString } from './common.mjs';

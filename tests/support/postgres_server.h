@@ -1,4 +1,4 @@
-// A real PostgreSQL for tests and benchmarks (ENGINEERING §2): a fresh cluster in a temp dir
+// A real PostgreSQL for tests and benchmarks (docs/testing.md): a fresh cluster in a temp dir
 // (initdb, trust auth, UTF8), started with pg_ctl on 127.0.0.1 on a free port, and stopped and
 // removed by the destructor. As root, every PostgreSQL program runs as the `postgres` user
 // (initdb refuses root) through runuser, and the temp dir is owned by postgres.

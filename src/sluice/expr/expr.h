@@ -1,4 +1,4 @@
-// The expression language of pipeline specs: SQL expression syntax (DESIGN §5).
+// The expression language of pipeline specs: SQL expression syntax (docs/expressions.md).
 //
 //   Parse()    text -> syntax tree; errors give the 1-based character position.
 //   Bind()     syntax tree + input Schema -> typed BoundExpr; unknown columns (with did-you-mean),

@@ -1,4 +1,4 @@
-// Log: the embedded durable log, the default stream transport (DESIGN §2). A topic is a
+// Log: the embedded durable log, the default stream transport (docs/streaming.md). A topic is a
 // directory <root>/<topic>/ of partitions p-<n>/; each partition is an append-only sequence of
 // record batches in segment files with dense offsets starting at 0. The format is specified in
 // docs/formats/log.md, its constants in sluice/log/format.h.

@@ -1,4 +1,4 @@
-// Logical types of DESIGN §5 and how each is stored physically:
+// Logical types (docs/pipeline-spec.md, docs/expressions.md) and how each is stored physically:
 //   bool       -> uint8_t (0/1)             int32 -> int32_t        int64 -> int64_t
 //   float64    -> double                    date  -> int32_t (days since 1970-01-01)
 //   timestamp  -> int64_t (µs since the epoch, UTC)

@@ -11,7 +11,7 @@
 //
 // Positions belong to the caller. A Consumer never commits offsets to Kafka and never joins a
 // group rebalance: the caller assigns partitions at offsets it read from its own checkpoints, so
-// exactly-once comes from sinks that commit those offsets with their data (DESIGN §2).
+// exactly-once comes from sinks that commit those offsets with their data (docs/streaming.md).
 // A checkpointed offset the broker no longer holds is an error (auto.offset.reset=error), never
 // a silent jump to the earliest or latest record.
 //

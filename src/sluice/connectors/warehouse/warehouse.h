@@ -1,6 +1,6 @@
-// Warehouse: where silver facts/dimensions and gold marts land (DESIGN §2, §4, §6, §8) — SQLite
-// by default (a file in the workdir, zero setup) or PostgreSQL. One interface, so a pipeline spec
-// does not change between them; docs/warehouse.md describes the tables we write.
+// Warehouse: where silver facts/dimensions and gold marts land — SQLite by default (a file in the
+// workdir, zero setup) or PostgreSQL. One interface, so a pipeline spec does not change between
+// them; docs/warehouse.md describes the tables we write.
 //
 //   auto wh = Warehouse::Open("sqlite:/work/.sluice/warehouse.db");      // or
 //   auto wh = Warehouse::Open("postgresql://sluice@127.0.0.1:5432/analytics");

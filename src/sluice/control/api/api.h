@@ -1,4 +1,4 @@
-// The control plane's REST API (DESIGN §9): the route table of /api/v1 and its handlers, one file
+// The control plane's REST API (docs/api.md): the route table of /api/v1 and its handlers, one file
 // per resource (pipelines_api.cc, ingest_api.cc, health_api.cc), over the metadata store. The
 // OpenAPI document (docs/openapi.json, compiled in) is written first; a test checks that the
 // route table and the document agree.

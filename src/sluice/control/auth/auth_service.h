@@ -1,4 +1,4 @@
-// AuthService: who may do what on the API (DESIGN §9, ENGINEERING §5).
+// AuthService: who may do what on the API (docs/security.md).
 //
 // Authentication — every request but the public routes carries `Authorization: Bearer <token>`:
 //   - an access token: a JWT (HS256) that /api/v1/auth/token issues for a local user's password

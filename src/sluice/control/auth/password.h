@@ -1,4 +1,4 @@
-// Passwords of local users (DESIGN §9): argon2id hashes in the PHC string form
+// Passwords of local users (docs/security.md): argon2id hashes in the PHC string form
 // ("$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>"), so the cost travels with each hash and can be
 // raised later without breaking old ones. Only the hash is stored; the password is never logged.
 // Thread-safety: free functions, safe from any thread.

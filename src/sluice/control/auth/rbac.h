@@ -1,4 +1,4 @@
-// Role-based access control (DESIGN §9): roles viewer < operator < editor < admin, bound to a
+// Role-based access control (docs/security.md): roles viewer < operator < editor < admin, bound to a
 // subject per namespace ("*": every namespace). Each route of the API names a permission; the
 // table below says which role a permission needs. A caller's role in a namespace is the highest
 // of its own bindings and its groups' bindings there and in "*".

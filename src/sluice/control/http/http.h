@@ -1,4 +1,4 @@
-// The HTTP vocabulary of the control plane's REST API (/api/v1, DESIGN §9): Request, Response,
+// The HTTP vocabulary of the control plane's REST API (/api/v1, docs/api.md): Request, Response,
 // and errors as RFC 9457 problem details with a stable `code`. Handlers, the Router and the
 // HttpServer all speak these types; none of them exposes Boost (Beast stays in the .cc files).
 //
@@ -134,7 +134,7 @@ Problem FieldProblem(std::string_view code, std::string_view field, std::string 
 
 // Maps a Status from lower layers (user errors are 4xx, never 5xx):
 //   InvalidArgument -> 400 invalid_argument   DataError -> 400 data_error (malformed input is a
-//   NotFound -> 404 not_found                   400 at our edge, DESIGN §5; not 422)
+//   NotFound -> 404 not_found                   400 at our edge, not 422; docs/api.md)
 //   AlreadyExists -> 409 already_exists       FailedPrecondition -> 409 failed_precondition
 //   Aborted -> 409 conflict (retry may help)  Unavailable -> 503 unavailable
 //   IoError, Internal (and OK, a caller bug) -> 500 internal, detail without the message.

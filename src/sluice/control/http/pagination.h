@@ -1,4 +1,4 @@
-// Cursor pagination for list endpoints (DESIGN §9): `?limit=N&cursor=C` in, and
+// Cursor pagination for list endpoints (docs/api.md): `?limit=N&cursor=C` in, and
 // {"items": [...], "next_cursor": "C" | null} out. A cursor is opaque to clients: base64url of a
 // small versioned JSON holding the sort key of the last item returned, so a list resumes after
 // that key however the collection changed meanwhile. Cursors are not signed: a forged cursor can

@@ -1,4 +1,4 @@
-// MetadataStore: what the control plane remembers (DESIGN §2, §9) — pipelines and their
+// MetadataStore: what the control plane remembers (docs/architecture.md) — pipelines and their
 // immutable versions, runs, and the idempotency keys of the ingest API — in one SQL database:
 // SQLite (`sqlite:<workdir>/meta.db`, the default) or PostgreSQL (several control-plane replicas).
 // The schema is created and upgraded by versioned migrations on Open (table

@@ -1,5 +1,5 @@
 // SqlDb: the few SQL operations the metadata store needs, over SQLite (the embedded default, a
-// file in WAL mode) and PostgreSQL (libpq) — DESIGN §2.
+// file in WAL mode) and PostgreSQL (libpq).
 //
 // Statements are written once, in the dialect both accept: parameters are $1, $2, ... (rewritten
 // to ?1, ?2, ... for SQLite), values travel as text or NULL and are always bound, never formatted

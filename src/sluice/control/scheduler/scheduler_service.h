@@ -1,4 +1,4 @@
-// Scheduler: turns schedules into runs (DESIGN §9). Every tick, each due schedule fires once —
+// Scheduler: turns schedules into runs (docs/api.md). Every tick, each due schedule fires once —
 // a run pinned to the pipeline's latest version whose logical time is the fire time — and moves
 // to its next fire time; a scheduler that was down fires only the latest missed time (use a
 // backfill for the rest), and a paused pipeline's fire times pass without runs. Schedules are

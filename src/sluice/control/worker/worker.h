@@ -1,4 +1,4 @@
-// Worker: executes runs from a RunQueue (DESIGN §2, §9) — the metadata database in `sluice
+// Worker: executes runs from a RunQueue (docs/api.md) — the metadata database in `sluice
 // serve`, the HTTP API in `sluice worker --server URL`. A worker thread claims the oldest due run
 // (a lease with expiry: a worker that dies loses its runs to another after the lease), compiles
 // the pipeline version the run is pinned to in its environment, and executes it — a batch run

@@ -1,4 +1,5 @@
-// DeadLetterWriter: collects rejected records as envelopes (DESIGN §7) and writes them as NDJSON.
+// DeadLetterWriter: collects rejected records as envelopes (docs/dead-letters.md) and writes them
+// as NDJSON.
 //
 // An envelope holds: pipeline, version, component, rule, error_class, error_message, source,
 // partition (file or topic-partition), offset (line or log offset), event_time, ingest_time and

@@ -1,4 +1,4 @@
-// The operators of stream pipelines (DESIGN §6): windowed aggregation, dedup, and the stream
+// The operators of stream pipelines (docs/streaming.md): windowed aggregation, dedup, and the stream
 // sources and sinks (embedded log, Kafka). Internal to engine/exec.
 //
 // Determinism: given the same input records in the same order, the same starting state and the

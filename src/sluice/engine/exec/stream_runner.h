@@ -1,4 +1,5 @@
-// StreamRunner: executes a stream Plan in epochs, exactly once across crashes (DESIGN §6).
+// StreamRunner: executes a stream Plan in epochs, exactly once across crashes (docs/streaming.md,
+// docs/formats/checkpoint.md).
 //
 // Each epoch: the sources read (up to epoch_records or epoch_interval); the batches flow through
 // the operators as in a batch run; the epoch's input (end offsets, the watermark that closes it,

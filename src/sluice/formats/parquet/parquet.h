@@ -1,5 +1,5 @@
-// Parquet: our own writer and reader (Debian has no Arrow), for flat schemas of every DESIGN §5
-// type. Files we write open in DuckDB, Spark and Trino; files they write open here.
+// Parquet: our own writer and reader (Debian has no Arrow), for flat schemas of every logical type
+// (types/data_type.h). Files we write open in DuckDB, Spark and Trino; files they write open here.
 //
 // Writer: batches in, row groups out (cut by `row_group_bytes` of encoded data), one column chunk
 // per field; nullable columns through definition levels (RLE/bit-packed hybrid); PLAIN or
@@ -117,7 +117,7 @@ Result<std::vector<Batch>> ReadFile(const std::string& path, const ReadOptions& 
 // ---------------------------------------------------------------------------------------------
 // Nested files: a small row-wise API, separate from the columnar fast path above, for the few
 // files that need structure — Delta Lake checkpoints (txn/add/remove/metaData/protocol structs
-// holding maps and lists). Supported shapes: primitive fields of every DESIGN §5 type, structs
+// holding maps and lists). Supported shapes: primitive fields of every logical type, structs
 // (nested to any depth), lists (the standard 3-level LIST layout: `repeated group list {
 // element }`) and maps (the standard MAP layout: `repeated group key_value { required key;
 // value }`). Values are PLAIN encoded, levels RLE, one page per column chunk; the codec and the
