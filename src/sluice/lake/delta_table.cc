@@ -24,15 +24,6 @@ namespace {
 // A commit that keeps losing races gives up eventually rather than spinning forever.
 constexpr int kMaxCommitAttempts = 200;
 
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
-  if (!(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
-  }
-  return true;
-}
-
 Status Aborted(std::string message) { return Status(StatusCode::kAborted, std::move(message)); }
 
 bool IsDirectory(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "sluice/base/hash.h"
+#include "sluice/base/strings.h"
 #include "sluice/connectors/warehouse/warehouse_internal.h"
 #include "sluice/types/temporal.h"
 
@@ -28,12 +29,7 @@ Result<WriteMode> ParseWriteMode(std::string_view name) {
 }
 
 Status ValidateIdentifier(std::string_view name, std::string_view what) {
-  bool ok = !name.empty() && name.size() <= 63 && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'));
-  for (size_t i = 1; ok && i < name.size(); ++i) {
-    char c = name[i];
-    ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  }
-  if (ok) return Status::OK();
+  if (IsIdentifier(name)) return Status::OK();
   std::string shown(name.substr(0, 80));
   for (char& c : shown) {
     if (static_cast<unsigned char>(c) < 0x20) c = '?';

@@ -68,7 +68,7 @@ Result<SecretBox> SecretBox::Load(const std::string& key_file) {
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     ::close(fd);
     std::string text(buf, n > 0 ? static_cast<size_t>(n) : 0);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    text.resize(TrimRight(text, "\n ").size());
     auto key = DecodeKey(text);
     if (!key) return Status::DataError("{}: not a secret key (64 hex digits or base64url of 32 bytes)", key_file);
     return FromKey(*key);
