@@ -4,9 +4,9 @@
 #include <cctype>
 #include <openssl/rand.h>
 
+#include "sluice/base/digest.h"
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
-#include "sluice/control/metadata/secret_box.h"
 
 namespace sluice::auth {
 
@@ -23,10 +23,10 @@ std::string RandomToken(size_t bytes) {
 std::string RandomId() {
   unsigned char raw[8];
   SLUICE_CHECK(RAND_bytes(raw, sizeof raw) == 1);
-  return metadata::HexEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-std::string Sha256Hex(std::string_view text) { return metadata::HexDigest(text); }
+std::string Sha256Hex(std::string_view text) { return HexDigest(text); }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
