@@ -7,6 +7,7 @@
 
 #include "sluice/base/hash.h"
 #include "sluice/base/strings.h"
+#include "sluice/base/table_name.h"
 #include "sluice/connectors/warehouse/warehouse_internal.h"
 #include "sluice/types/temporal.h"
 
@@ -38,15 +39,15 @@ Status ValidateIdentifier(std::string_view name, std::string_view what) {
 }
 
 Result<TableName> ParseTableName(std::string_view qualified) {
-  size_t dot = qualified.find('.');
-  if (dot == std::string_view::npos) {
+  // sluice::TableName's rule, refused part by part in the warehouse's words.
+  auto parts = ::sluice::TableName::Split(qualified);
+  if (!parts) {
     return Status::InvalidArgument("warehouse table '{}' must be qualified by its schema, e.g. silver.{}", qualified,
                                    qualified);
   }
-  TableName t{std::string(qualified.substr(0, dot)), std::string(qualified.substr(dot + 1))};
-  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(t.schema, "schema name"));
-  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(t.table, "table name"));
-  return t;
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(parts->schema_or_layer, "schema name"));
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(parts->name, "table name"));
+  return TableName{std::move(parts->schema_or_layer), std::move(parts->name)};
 }
 
 int64_t Scd2SurrogateKey(const std::vector<const Column*>& key_columns, uint32_t row, int64_t valid_from_micros) {
