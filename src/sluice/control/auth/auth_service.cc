@@ -52,13 +52,10 @@ http::Response RateLimited(std::string detail, int64_t wait_micros) {
 // The token of "Bearer <token>" (the scheme is case-insensitive, RFC 9110 §11.1).
 std::optional<std::string_view> BearerToken(std::string_view header) {
   constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  if (header.size() <= kScheme.size() || !EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
   }
-  header.remove_prefix(kScheme.size());
-  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
-  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+  header = Trim(header.substr(kScheme.size()), " ");
   if (header.empty()) return std::nullopt;
   return header;
 }
