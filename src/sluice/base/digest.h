@@ -11,6 +11,8 @@ namespace sluice {
 
 // Lower-case hex of bytes.
 std::string HexEncode(std::string_view bytes);
+// The value of one hex digit, either case ('b' and 'B' -> 11); -1 for any other character.
+int HexDigitValue(char c);
 // The bytes of an even number of hex digits (either case); nullopt for anything else.
 std::optional<std::string> HexDecode(std::string_view hex);
 

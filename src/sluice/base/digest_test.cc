@@ -13,6 +13,10 @@ TEST(Digest, HexBothWays) {
   EXPECT_EQ(HexDecode("abc"), std::nullopt) << "an odd number of digits";
   EXPECT_EQ(HexDecode("zz"), std::nullopt);
   EXPECT_EQ(HexDecode("0x"), std::nullopt);
+  EXPECT_EQ(HexDigitValue('7'), 7);
+  EXPECT_EQ(HexDigitValue('b'), 11);
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  EXPECT_EQ(HexDigitValue('g'), -1);
 }
 
 TEST(Digest, Sha256AndHmacKnownAnswers) {
