@@ -7,6 +7,7 @@
 
 #include "sluice/base/strings.h"
 #include "sluice/formats/json/json.h"
+#include "sluice/io/workdir.h"
 #include "sluice/lake/delta_table.h"
 #include "sluice/types/temporal.h"
 #include "verbs.h"
@@ -17,7 +18,7 @@ namespace {
 using nlohmann::ordered_json;
 
 std::string Root(const LakeOptions& o) {
-  return o.lake_root.empty() ? (std::filesystem::path(o.workdir) / "lake").string() : o.lake_root;
+  return o.lake_root.empty() ? Workdir(o.workdir).Lake().string() : o.lake_root;
 }
 
 Result<std::shared_ptr<lake::DeltaTable>> OpenTable(const LakeOptions& o) {

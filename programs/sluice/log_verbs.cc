@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/base/hash.h"
+#include "sluice/io/workdir.h"
 #include "sluice/log/log.h"
 #include "verbs.h"
 
@@ -15,7 +16,7 @@ namespace {
 
 using nlohmann::ordered_json;
 
-std::string Root(const LogOptions& o) { return (std::filesystem::path(o.workdir) / "log").string(); }
+std::string Root(const LogOptions& o) { return Workdir(o.workdir).Log().string(); }
 
 int Fail(const Status& st) {
   std::fprintf(stderr, "error: %s\n", st.message().c_str());

@@ -13,6 +13,7 @@
 #include "sluice/client/session.h"
 #include "sluice/control/metadata/metadata_store.h"
 #include "sluice/control/metadata/secret_box.h"
+#include "sluice/io/workdir.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -179,7 +180,7 @@ int Audit(const ClientOptions& o) {
     // Offline: straight from the database (the server may be down).
     auto store = metadata::MetadataStore::Open(o.metadata);
     if (!store.ok()) return Fail(store.status());
-    auto box = metadata::SecretBox::Load(o.workdir + "/secret.key");
+    auto box = metadata::SecretBox::Load(Workdir(o.workdir).SecretKeyFile().string());
     if (!box.ok()) return Fail(box.status());
     (*store)->SetAuditKey(box->DeriveKey(kAuditChainPurpose));
     auto v = (*store)->VerifyAudit();

@@ -17,6 +17,7 @@
 #include "sluice/control/http/server.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/control/worker/worker.h"
+#include "sluice/io/workdir.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -131,14 +132,14 @@ int Serve(const ServeOptions& o) {
   std::string url = o.metadata;
   if (url.empty()) {
     const char* env = std::getenv("SLUICE_METADATA_URL");
-    url = env && *env ? env : "sqlite:" + o.workdir + "/meta.db";
+    url = env && *env ? env : Workdir(o.workdir).DefaultMetadataUrl();
   }
   auto store = metadata::MetadataStore::Open(url);
   if (!store.ok()) {
     std::fprintf(stderr, "metadata database: %s\n", store.status().ToString().c_str());
     return store.status().code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
   }
-  auto box = metadata::SecretBox::LoadOrCreate(o.workdir + "/secret.key");
+  auto box = metadata::SecretBox::LoadOrCreate(Workdir(o.workdir).SecretKeyFile().string());
   if (!box.ok()) {
     std::fprintf(stderr, "secret key: %s\n", box.status().ToString().c_str());
     return kExitInvalid;

@@ -89,6 +89,54 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+namespace {
+
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s, std::string_view chars) {
+  while (!s.empty() && chars.find(s.front()) != std::string_view::npos) s.remove_prefix(1);
+  return TrimRight(s, chars);
+}
+
+std::string_view TrimRight(std::string_view s, std::string_view chars) {
+  while (!s.empty() && chars.find(s.back()) != std::string_view::npos) s.remove_suffix(1);
+  return s;
+}
+
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+std::optional<bool> ParseBool(std::string_view s, BoolSpellings spellings) {
+  static constexpr std::string_view kData[2][2] = {{"false", "0"}, {"true", "1"}};
+  static constexpr std::string_view kCast[2][4] = {{"f", "no", "n", "off"}, {"t", "yes", "y", "on"}};
+  for (int value = 0; value < 2; ++value) {
+    for (std::string_view w : kData[value]) {
+      if (EqualsIgnoreCase(s, w)) return value == 1;
+    }
+    if (spellings != BoolSpellings::kCast) continue;
+    for (std::string_view w : kCast[value]) {
+      if (EqualsIgnoreCase(s, w)) return value == 1;
+    }
+  }
+  return std::nullopt;
+}
+
 size_t CountByte(std::string_view s, char byte) {
   const char* p = s.data();
   const char* end = p + s.size();

@@ -1,5 +1,5 @@
 // Small string helpers shared by every module: suggestions for misspelt names, UTF-8 checks,
-// duration parsing.
+// case-insensitive comparison, trimming, identifiers, text -> bool, duration parsing.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,30 @@ std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::strin
 
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
 bool IsValidUtf8(std::string_view s);
+
+// ASCII case-insensitive equality ("Content-Length" and "content-length"); other bytes must match.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// What Trim removes unless told otherwise: ASCII white space (space, \t, \n, \v, \f, \r).
+inline constexpr std::string_view kAsciiWhitespace = " \t\n\v\f\r";
+// Spaces and tabs only: HTTP's optional white space, blanks around a CSV field.
+inline constexpr std::string_view kBlanks = " \t";
+// `s` without the leading and trailing characters that are in `chars`.
+std::string_view Trim(std::string_view s, std::string_view chars = kAsciiWhitespace);
+// `s` without the trailing characters that are in `chars`.
+std::string_view TrimRight(std::string_view s, std::string_view chars = kAsciiWhitespace);
+
+// True if `s` matches ^[a-z_][a-z0-9_]{0,62}$, the rule for the names of pipelines, components,
+// layers, tables and warehouse columns.
+bool IsIdentifier(std::string_view s);
+
+// The spellings ParseBool accepts, in any case (surrounding space is the caller's to trim).
+enum class BoolSpellings {
+  kData,  // true/false, 1/0: a bool field of a text format (CSV)
+  kCast,  // also t/f, yes/no, y/n, on/off: CAST(string AS bool)
+};
+// "TRUE" -> true, "0" -> false; nullopt for anything else.
+std::optional<bool> ParseBool(std::string_view s, BoolSpellings spellings);
 
 // How many times `byte` occurs in `s` (16 bytes at a time).
 size_t CountByte(std::string_view s, char byte);

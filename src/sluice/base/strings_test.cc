@@ -54,6 +54,58 @@ TEST(Strings, Durations) {
   EXPECT_FALSE(ParseDurationMicros(""));
 }
 
+TEST(Strings, EqualsIgnoreCase) {
+  EXPECT_TRUE(EqualsIgnoreCase("Content-Length", "content-LENGTH"));
+  EXPECT_TRUE(EqualsIgnoreCase("", ""));
+  EXPECT_FALSE(EqualsIgnoreCase("abc", "abcd"));
+  EXPECT_FALSE(EqualsIgnoreCase("a-b", "a_b"));
+  EXPECT_FALSE(EqualsIgnoreCase("caf\xc3\xa9", "CAF\xc3\x89")) << "ASCII letters only";
+}
+
+TEST(Strings, Trim) {
+  EXPECT_EQ(Trim(" \t\r\n x y \v\f"), "x y");
+  EXPECT_EQ(Trim("   "), "");
+  EXPECT_EQ(Trim(""), "");
+  EXPECT_EQ(Trim("\t a \r\n", kBlanks), "a \r\n") << "blanks are spaces and tabs only";
+  EXPECT_EQ(TrimRight("  error\n \n", "\n "), "  error");
+  EXPECT_EQ(TrimRight("x\t"), "x");
+}
+
+TEST(Strings, IsIdentifier) {
+  const std::vector<std::string> good = {"a", "_", "orders", "_x9", "fact_orders_2", std::string(63, 'b')};
+  for (const std::string& ok : good) {
+    EXPECT_TRUE(IsIdentifier(ok)) << ok;
+  }
+  const std::vector<std::string> bad_names = {"", "9lives", "Orders", "a-b", "a b", "a.b", "caf\xc3\xa9",
+                                              std::string(64, 'a')};
+  for (const std::string& bad : bad_names) {
+    EXPECT_FALSE(IsIdentifier(bad)) << bad;
+  }
+}
+
+TEST(Strings, ParseBoolDataAndCastSpellings) {
+  for (auto spellings : {BoolSpellings::kData, BoolSpellings::kCast}) {
+    EXPECT_EQ(ParseBool("true", spellings), true);
+    EXPECT_EQ(ParseBool("TRUE", spellings), true);
+    EXPECT_EQ(ParseBool("1", spellings), true);
+    EXPECT_EQ(ParseBool("False", spellings), false);
+    EXPECT_EQ(ParseBool("0", spellings), false);
+    EXPECT_EQ(ParseBool("", spellings), std::nullopt);
+    EXPECT_EQ(ParseBool(" true", spellings), std::nullopt) << "the caller trims";
+    EXPECT_EQ(ParseBool("2", spellings), std::nullopt);
+  }
+  // A CSV field says true/false or 1/0; a cast also reads the words people type.
+  for (const char* word : {"t", "yes", "Y", "ON"}) {
+    EXPECT_EQ(ParseBool(word, BoolSpellings::kData), std::nullopt) << word;
+    EXPECT_EQ(ParseBool(word, BoolSpellings::kCast), true) << word;
+  }
+  for (const char* word : {"F", "no", "n", "Off"}) {
+    EXPECT_EQ(ParseBool(word, BoolSpellings::kData), std::nullopt) << word;
+    EXPECT_EQ(ParseBool(word, BoolSpellings::kCast), false) << word;
+  }
+  EXPECT_EQ(ParseBool("yess", BoolSpellings::kCast), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sluice
 

@@ -30,6 +30,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "sluice/base/strings.h"
+
 namespace sluice::client {
 namespace {
 
@@ -43,13 +45,6 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr int kMaxBackoffMs = 5000;
 constexpr uint32_t kMaxResponseHeaderBytes = 64 << 10;
-
-char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return LowerAscii(x) == LowerAscii(y); });
-}
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
@@ -71,8 +66,7 @@ bool HasControlChar(std::string_view s) {
 
 // "application/json; charset=utf-8" -> true; also application/problem+json and other +json types.
 bool IsJsonMediaType(std::string_view content_type) {
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  std::string_view media = TrimRight(content_type.substr(0, content_type.find(';')), " ");
   if (EqualsIgnoreCase(media, "application/json")) return true;
   return StartsWithIgnoreCase(media, "application/") && media.size() > 5 &&
          EqualsIgnoreCase(media.substr(media.size() - 5), "+json");

@@ -290,12 +290,6 @@ KernelFn PickCmpType(TypeId t, bool ls, bool rs) {
 
 // ----- casts
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 void CastFailed(const BoundExpr& node, const EvalInput& in, const ArgView& v, uint32_t r, Column& out) {
   out.SetNull(r);
   if (node.try_cast) return;
@@ -335,34 +329,23 @@ bool IntFromDouble(double d, I& out) {
 
 template <typename I>
 bool IntFromString(std::string_view s, I& out) {
-  s = TrimSpaces(s);
+  s = Trim(s);
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);
   auto res = std::from_chars(s.data(), s.data() + s.size(), out);
   return res.ec == std::errc() && res.ptr == s.data() + s.size() && !s.empty();
 }
 
 bool DoubleFromString(std::string_view s, double& out) {
-  s = TrimSpaces(s);
+  s = Trim(s);
   if (!s.empty() && s[0] == '+') s.remove_prefix(1);
   auto res = std::from_chars(s.data(), s.data() + s.size(), out);
   return res.ec == std::errc() && res.ptr == s.data() + s.size() && !s.empty();
 }
 
 bool BoolFromString(std::string_view s, uint8_t& out) {
-  s = TrimSpaces(s);
-  char buf[8];
-  if (s.size() > sizeof buf) return false;
-  for (size_t i = 0; i < s.size(); ++i) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
-  std::string_view l(buf, s.size());
-  if (l == "true" || l == "t" || l == "1" || l == "yes" || l == "y" || l == "on") {
-    out = 1;
-    return true;
-  }
-  if (l == "false" || l == "f" || l == "0" || l == "no" || l == "n" || l == "off") {
-    out = 0;
-    return true;
-  }
-  return false;
+  std::optional<bool> b = ParseBool(Trim(s), BoolSpellings::kCast);
+  if (b) out = *b;
+  return b.has_value();
 }
 
 template <typename I>
@@ -447,7 +430,7 @@ ColumnPtr CastToDecimal(const BoundExpr& node, const Datum* args, const EvalInpu
       });
     case TypeId::kString:
       return FixedCast<int64_t>(node, args, in, [&](uint32_t r, int64_t& o) {
-        auto x = ParseDecimal(TrimSpaces(v.Str(r)), p, s);
+        auto x = ParseDecimal(Trim(v.Str(r)), p, s);
         if (!x) return false;
         o = *x;
         return true;
@@ -496,7 +479,7 @@ ColumnPtr CastToDate(const BoundExpr& node, const Datum* args, const EvalInput& 
       });
     case TypeId::kString:
       return FixedCast<int32_t>(node, args, in, [&](uint32_t r, int32_t& o) {
-        std::string_view s = TrimSpaces(v.Str(r));
+        std::string_view s = Trim(v.Str(r));
         if (auto d = ParseDate(s)) {
           o = *d;
           return true;
@@ -527,7 +510,7 @@ ColumnPtr CastToTimestamp(const BoundExpr& node, const Datum* args, const EvalIn
       });
     case TypeId::kString:
       return FixedCast<int64_t>(node, args, in, [&](uint32_t r, int64_t& o) {
-        auto ts = ParseTimestamp(TrimSpaces(v.Str(r)));
+        auto ts = ParseTimestamp(Trim(v.Str(r)));
         if (!ts) return false;
         o = *ts;
         return true;

@@ -266,13 +266,7 @@ class Parser {
   const Token& Take() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
   size_t PrevEnd() const { return pos_ == 0 ? 0 : toks_[pos_ - 1].end; }
 
-  bool IsKeyword(const Token& t, std::string_view kw) const {
-    if (t.kind != Tok::kIdent || t.value.size() != kw.size()) return false;
-    for (size_t i = 0; i < kw.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(t.value[i])) != kw[i]) return false;
-    }
-    return true;
-  }
+  bool IsKeyword(const Token& t, std::string_view kw) const { return t.kind == Tok::kIdent && EqualsIgnoreCase(t.value, kw); }
   bool IsSymbol(const Token& t, std::string_view s) const { return t.kind == Tok::kSymbol && t.value == s; }
 
   std::string Describe(const Token& t) const {

@@ -11,24 +11,6 @@
 namespace sluice::formats {
 namespace {
 
-bool IsBlank(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -42,18 +24,6 @@ struct Base64Table {
 constexpr Base64Table kBase64Decode;
 
 }  // namespace
-
-bool ParseBoolText(std::string_view s, bool& out) {
-  if (s == "1" || EqualsIgnoreCase(s, "true")) {
-    out = true;
-    return true;
-  }
-  if (s == "0" || EqualsIgnoreCase(s, "false")) {
-    out = false;
-    return true;
-  }
-  return false;
-}
 
 bool ParseInt64Text(std::string_view s, int64_t& out) {
   if (!s.empty() && s.front() == '+') {
@@ -251,12 +221,12 @@ bool ConvertText(std::string_view text, const DataType& type, FieldValue& out) {
     out.SetBytes(text);
     return true;
   }
-  std::string_view t = TrimBlanks(text);
+  std::string_view t = Trim(text, kBlanks);
   switch (type.id) {
     case TypeId::kBool: {
-      bool b;
-      if (!ParseBoolText(t, b)) return false;
-      out.SetInt(b);
+      std::optional<bool> b = ParseBool(t, BoolSpellings::kData);
+      if (!b) return false;
+      out.SetInt(*b);
       return true;
     }
     case TypeId::kInt32: {

@@ -63,7 +63,7 @@ struct FieldValue {
 };
 
 // ----- text -> value. Each returns false (or nullopt) for text that is not a valid value.
-bool ParseBoolText(std::string_view s, bool& out);
+// (A bool is sluice::ParseBool with BoolSpellings::kData, in base/strings.h.)
 bool ParseInt64Text(std::string_view s, int64_t& out);
 bool ParseInt32Text(std::string_view s, int32_t& out);
 bool ParseFloat64Text(std::string_view s, double& out);

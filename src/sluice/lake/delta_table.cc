@@ -13,6 +13,7 @@
 
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
+#include "sluice/base/table_name.h"
 #include "sluice/io/file_system.h"
 #include "sluice/lake/checkpoint.h"
 #include "sluice/lake/delta_log.h"
@@ -23,15 +24,6 @@ namespace {
 
 // A commit that keeps losing races gives up eventually rather than spinning forever.
 constexpr int kMaxCommitAttempts = 200;
-
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
-  if (!(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
-  }
-  return true;
-}
 
 Status Aborted(std::string message) { return Status(StatusCode::kAborted, std::move(message)); }
 
@@ -82,19 +74,8 @@ Status ValidateNewTable(const Schema& schema, const std::vector<std::string>& pa
 }  // namespace
 
 Result<TableName> ParseTableName(std::string_view text) {
-  auto dot = text.find('.');
-  TableName name;
-  if (dot != std::string_view::npos) {
-    name.layer = std::string(text.substr(0, dot));
-    name.name = std::string(text.substr(dot + 1));
-  }
-  if (dot == std::string_view::npos || !IsIdentifier(name.layer) || !IsIdentifier(name.name)) {
-    return Status::InvalidArgument(
-        "invalid table name '{}': expected <layer>.<table>, each matching ^[a-z_][a-z0-9_]{{0,62}}$ "
-        "(e.g. bronze.orders)",
-        text);
-  }
-  return name;
+  SLUICE_ASSIGN_OR_RETURN(auto parsed, ::sluice::TableName::Parse(text));
+  return TableName{std::move(parsed.schema_or_layer), std::move(parsed.name)};
 }
 
 std::string TableDir(const std::string& root, const TableName& name) {

@@ -26,7 +26,8 @@
 
 namespace sluice::lake {
 
-// "bronze.orders" -> {layer: bronze, name: orders}; both must match ^[a-z_][a-z0-9_]{0,62}$.
+// "bronze.orders" -> {layer: bronze, name: orders}; both must match ^[a-z_][a-z0-9_]{0,62}$
+// (the rule and its message are sluice::TableName's, base/table_name.h).
 struct TableName {
   std::string layer;
   std::string name;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "sluice/base/digest.h"
 #include "sluice/types/decimal.h"
 #include "sluice/types/temporal.h"
 
@@ -22,13 +23,6 @@ bool NeedsHiveEscape(unsigned char c) {
     default:
       return false;
   }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 void AppendEscaped(std::string& out, unsigned char c) {
@@ -69,7 +63,7 @@ std::string UnescapePartitionValue(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size()) {
-      int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
+      int hi = HexDigitValue(text[i + 1]), lo = HexDigitValue(text[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
@@ -210,8 +204,8 @@ Result<std::string> DecodeLogPath(std::string_view uri) {
       out += uri[i];
       continue;
     }
-    int hi = i + 2 < uri.size() ? HexValue(uri[i + 1]) : -1;
-    int lo = i + 2 < uri.size() ? HexValue(uri[i + 2]) : -1;
+    int hi = i + 2 < uri.size() ? HexDigitValue(uri[i + 1]) : -1;
+    int lo = i + 2 < uri.size() ? HexDigitValue(uri[i + 2]) : -1;
     if (hi < 0 || lo < 0) return Status::DataError("malformed %-escape in log path '{}'", uri);
     out += static_cast<char>(hi * 16 + lo);
     i += 2;

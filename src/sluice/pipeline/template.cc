@@ -24,16 +24,8 @@ constexpr size_t kMaxValueBytes = 64 * 1024;
 constexpr int kMaxDepth = 200;
 const char* const kNamespacePattern = "^[a-z0-9][a-z0-9_-]{0,62}$";
 
-bool IsParamName(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
-  if (!(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
-
-// What may stand between `{{` and `}}` as a placeholder. Wider than IsParamName so that
-// `{{ Name }}` is reported as an unknown parameter rather than left in place.
+// What may stand between `{{` and `}}` as a placeholder. Wider than a parameter name
+// (IsIdentifier) so that `{{ Name }}` is reported as an unknown parameter rather than left in place.
 bool IsPlaceholderName(std::string_view s) {
   if (s.empty()) return false;
   if (!(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
@@ -44,12 +36,6 @@ bool IsPlaceholderName(std::string_view s) {
 bool IsCall(std::string_view s) {
   size_t paren = s.find('(');
   return paren != std::string_view::npos && paren > 0 && IsPlaceholderName(s.substr(0, paren)) && s.back() == ')';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // A value as it appears in a message: control characters escaped, long values cut.
@@ -93,7 +79,7 @@ std::vector<Piece> SplitPlaceholders(std::string_view s, std::string* error) {
       *error = fmt::format("'{{{{' without a closing '}}}}' in '{}': write {{{{ name }}}}", Show(s));
       return pieces;
     }
-    std::string_view inner = Trim(s.substr(open + 2, close - open - 2));
+    std::string_view inner = Trim(s.substr(open + 2, close - open - 2), kBlanks);
     if (IsPlaceholderName(inner)) {
       pieces.push_back({true, std::string(inner)});
     } else if (IsCall(inner)) {
@@ -360,7 +346,7 @@ class TemplateParser {
       Error(n["name"], "parameter 'namespace' is built in (the namespace the pipeline is created in): use "
                        "{{ namespace }} without declaring it");
       ok = false;
-    } else if (!IsParamName(p.name)) {
+    } else if (!IsIdentifier(p.name)) {
       Error(n["name"], fmt::format("parameter name '{}' must match ^[a-z_][a-z0-9_]{{0,62}}$", Show(p.name)));
       ok = false;
     } else if (auto prev = declared.find(p.name); prev != declared.end()) {
@@ -466,7 +452,7 @@ class TemplateParser {
     } else {
       p.required = !n["default"].IsDefined();
     }
-    if (IsParamName(p.name) && p.name != kNamespaceParam && !declared.count(p.name)) {
+    if (IsIdentifier(p.name) && p.name != kNamespaceParam && !declared.count(p.name)) {
       declared.emplace(p.name, n["name"]);
       if (ok) t_.params.push_back(std::move(p));
       else t_.params.push_back(TemplateParam{.name = p.name});  // still a known name for placeholders

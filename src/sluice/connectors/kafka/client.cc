@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "sluice/base/logging.h"
+#include "sluice/base/strings.h"
 #include "sluice/connectors/kafka/kafka_internal.h"
 
 namespace sluice::kafka::internal {
@@ -14,12 +15,6 @@ using Clock = std::chrono::steady_clock;
 int RemainingMs(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return static_cast<int>(std::max<int64_t>(left, 0));
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Another spelling librdkafka accepts for the same property.

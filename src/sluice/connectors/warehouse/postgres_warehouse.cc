@@ -39,11 +39,6 @@ std::string IndexName(std::string_view table, std::string_view suffix) {
   return std::string(table.substr(0, 63 - suffix.size())) + std::string(suffix);
 }
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::string Redact(const std::string& url) { return RedactUrlPassword(url); }
 
 std::string ValueToText(const Value& v) {
@@ -165,7 +160,7 @@ Status PostgresWarehouse::Connect() {
                          "connect_timeout=" + std::to_string(options_.connect_timeout_seconds);
   conn_ = PQconnectdb(conninfo.c_str());
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string msg = Trim(PQerrorMessage(conn_));
+    std::string msg(TrimRight(PQerrorMessage(conn_), "\n "));
     PQfinish(conn_);
     conn_ = nullptr;
     return Status(StatusCode::kUnavailable, fmt::format("cannot connect to {}: {}", Redact(url_), msg));
@@ -177,8 +172,8 @@ Status PostgresWarehouse::Connect() {
 }
 
 Status PostgresWarehouse::ResultError(const PGresult* r, std::string_view what) const {
-  std::string msg = Trim(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
-  if (msg.empty()) msg = Trim(PQerrorMessage(conn_));
+  std::string msg(TrimRight(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_), "\n "));
+  if (msg.empty()) msg = TrimRight(PQerrorMessage(conn_), "\n ");
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = state ? state : "";
   std::string text = fmt::format("postgresql warehouse {}: {}: {}", Redact(url_), what, msg);

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "sluice/base/hash.h"
+#include "sluice/base/strings.h"
+#include "sluice/base/table_name.h"
 #include "sluice/connectors/warehouse/warehouse_internal.h"
 #include "sluice/types/temporal.h"
 
@@ -28,12 +30,7 @@ Result<WriteMode> ParseWriteMode(std::string_view name) {
 }
 
 Status ValidateIdentifier(std::string_view name, std::string_view what) {
-  bool ok = !name.empty() && name.size() <= 63 && (name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'));
-  for (size_t i = 1; ok && i < name.size(); ++i) {
-    char c = name[i];
-    ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-  }
-  if (ok) return Status::OK();
+  if (IsIdentifier(name)) return Status::OK();
   std::string shown(name.substr(0, 80));
   for (char& c : shown) {
     if (static_cast<unsigned char>(c) < 0x20) c = '?';
@@ -42,15 +39,15 @@ Status ValidateIdentifier(std::string_view name, std::string_view what) {
 }
 
 Result<TableName> ParseTableName(std::string_view qualified) {
-  size_t dot = qualified.find('.');
-  if (dot == std::string_view::npos) {
+  // sluice::TableName's rule, refused part by part in the warehouse's words.
+  auto parts = ::sluice::TableName::Split(qualified);
+  if (!parts) {
     return Status::InvalidArgument("warehouse table '{}' must be qualified by its schema, e.g. silver.{}", qualified,
                                    qualified);
   }
-  TableName t{std::string(qualified.substr(0, dot)), std::string(qualified.substr(dot + 1))};
-  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(t.schema, "schema name"));
-  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(t.table, "table name"));
-  return t;
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(parts->schema_or_layer, "schema name"));
+  SLUICE_RETURN_IF_ERROR(ValidateIdentifier(parts->name, "table name"));
+  return TableName{std::move(parts->schema_or_layer), std::move(parts->name)};
 }
 
 int64_t Scd2SurrogateKey(const std::vector<const Column*>& key_columns, uint32_t row, int64_t valid_from_micros) {

@@ -60,7 +60,8 @@ inline constexpr std::string_view kCommitsTable = "sluice_commits";
 // ("invalid table name 'x;drop': ...").
 Status ValidateIdentifier(std::string_view name, std::string_view what);
 
-// "silver.fact_orders" -> {"silver", "fact_orders"}; both parts validated.
+// "silver.fact_orders" -> {"silver", "fact_orders"}; both parts validated (sluice::TableName's
+// rule, base/table_name.h, with a message naming the part that breaks it).
 struct TableName {
   std::string schema;
   std::string table;

@@ -21,6 +21,7 @@
 #include "sluice/control/http/rate_limiter.h"
 #include "sluice/connectors/kafka/kafka.h"
 #include "sluice/engine/plan/plan.h"
+#include "sluice/io/workdir.h"
 #include "sluice/log/log.h"
 
 namespace sluice::api {
@@ -147,7 +148,7 @@ Result<std::shared_ptr<log::Log>> StreamLog(ApiContext& ctx, const std::string& 
   if (auto it = st.logs.find(stream); it != st.logs.end()) return it->second;
   log::LogOptions lo;
   lo.partitions = 0;
-  const std::string root = ctx.options.workdir + "/log";
+  const std::string root = Workdir(ctx.options.workdir).Log().string();
   const std::string topic = "ingest." + stream;
   auto existing = log::Log::OpenShared(root, topic, lo);
   if (!existing.ok()) {

@@ -4,9 +4,9 @@
 #include <cctype>
 #include <openssl/rand.h>
 
+#include "sluice/base/digest.h"
 #include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
-#include "sluice/control/metadata/secret_box.h"
 
 namespace sluice::auth {
 
@@ -23,10 +23,10 @@ std::string RandomToken(size_t bytes) {
 std::string RandomId() {
   unsigned char raw[8];
   SLUICE_CHECK(RAND_bytes(raw, sizeof raw) == 1);
-  return metadata::HexEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-std::string Sha256Hex(std::string_view text) { return metadata::HexDigest(text); }
+std::string Sha256Hex(std::string_view text) { return HexDigest(text); }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -52,13 +52,10 @@ http::Response RateLimited(std::string detail, int64_t wait_micros) {
 // The token of "Bearer <token>" (the scheme is case-insensitive, RFC 9110 §11.1).
 std::optional<std::string_view> BearerToken(std::string_view header) {
   constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  if (header.size() <= kScheme.size() || !EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
+    return std::nullopt;
   }
-  header.remove_prefix(kScheme.size());
-  while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
-  while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+  header = Trim(header.substr(kScheme.size()), " ");
   if (header.empty()) return std::nullopt;
   return header;
 }

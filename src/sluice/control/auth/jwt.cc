@@ -7,7 +7,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
@@ -15,6 +14,8 @@
 #include <climits>
 #include <cmath>
 #include <set>
+
+#include "sluice/base/digest.h"
 
 namespace sluice::auth {
 
@@ -173,15 +174,6 @@ Result<Header> ParseHeader(std::string_view header_b64) {
 }
 
 // ---- signatures ---------------------------------------------------------------------------
-
-std::string HmacSha256(std::string_view secret, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), Bytes(data), data.size(), mac, &len) == nullptr) {
-    return "";
-  }
-  return std::string(reinterpret_cast<char*>(mac), len);
-}
 
 bool DigestVerify(EVP_PKEY* pkey, bool rsa, std::string_view signature, std::string_view data) {
   MdCtx ctx(EVP_MD_CTX_new());

@@ -20,12 +20,12 @@ void Headers::Set(std::string name, std::string value) {
 }
 
 void Headers::Remove(std::string_view name) {
-  std::erase_if(fields_, [&](const auto& f) { return internal::EqualsIgnoreCase(f.first, name); });
+  std::erase_if(fields_, [&](const auto& f) { return EqualsIgnoreCase(f.first, name); });
 }
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {
   for (const auto& [k, v] : fields_) {
-    if (internal::EqualsIgnoreCase(k, name)) return std::string_view(v);
+    if (EqualsIgnoreCase(k, name)) return std::string_view(v);
   }
   return std::nullopt;
 }
@@ -79,7 +79,7 @@ std::string Request::MediaType() const {
   if (!ct) return "";
   std::string_view v = *ct;
   v = v.substr(0, v.find(';'));
-  return internal::ToLower(internal::Trim(v));
+  return internal::ToLower(Trim(v, kBlanks));
 }
 
 const std::vector<ProblemCodeInfo>& ProblemCodes() {

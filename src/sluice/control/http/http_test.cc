@@ -99,7 +99,7 @@ class Conn {
       size_t colon = line.find(':');
       if (colon == std::string::npos) continue;
       std::string name = internal::ToLower(line.substr(0, colon));
-      r.headers[name] = std::string(internal::Trim(line.substr(colon + 1)));
+      r.headers[name] = std::string(Trim(line.substr(colon + 1), kBlanks));
     }
     buf_.erase(0, end + 4);
     size_t length = r.headers.count("content-length") && !no_body ? std::stoul(r.headers["content-length"]) : 0;

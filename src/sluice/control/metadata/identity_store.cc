@@ -1,8 +1,8 @@
 // MetadataStore: users, role bindings, tokens and the audit log (migration 6).
 #include <nlohmann/json.hpp>
 
+#include "sluice/base/digest.h"
 #include "sluice/control/metadata/metadata_store.h"
-#include "sluice/control/metadata/secret_box.h"
 #include "sluice/control/metadata/sql_db.h"
 
 namespace sluice::metadata {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "sluice/base/digest.h"
 #include "sluice/base/strings.h"
 
 namespace sluice::metadata {
@@ -22,10 +22,8 @@ constexpr size_t kKeyBytes = 32, kNonceBytes = 12, kTagBytes = 16;
 using Ctx = std::unique_ptr<EVP_CIPHER_CTX, void (*)(EVP_CIPHER_CTX*)>;
 
 std::optional<std::string> DecodeKey(std::string_view text) {
-  if (text.size() == 2 * kKeyBytes && text.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos) {
-    std::string key;
-    for (size_t i = 0; i < text.size(); i += 2) key += static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16));
-    return key;
+  if (text.size() == 2 * kKeyBytes) {
+    if (auto key = HexDecode(text)) return key;
   }
   auto raw = Base64UrlDecode(text);
   if (raw && raw->size() == kKeyBytes) return raw;
@@ -68,7 +66,7 @@ Result<SecretBox> SecretBox::Load(const std::string& key_file) {
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     ::close(fd);
     std::string text(buf, n > 0 ? static_cast<size_t>(n) : 0);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    text.resize(TrimRight(text, "\n ").size());
     auto key = DecodeKey(text);
     if (!key) return Status::DataError("{}: not a secret key (64 hex digits or base64url of 32 bytes)", key_file);
     return FromKey(*key);
@@ -112,39 +110,6 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view sl
   return out;
 }
 
-}  // namespace sluice::metadata
-
-namespace sluice::metadata {
-
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
-std::string HexDigest(std::string_view data, std::string_view key) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (key.empty()) {
-    EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  } else {
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), digest, &len);
-  }
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
-}
-
-std::string SecretBox::DeriveKey(std::string_view purpose) const {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), reinterpret_cast<const unsigned char*>(purpose.data()),
-       purpose.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
+std::string SecretBox::DeriveKey(std::string_view purpose) const { return HmacSha256(key_, purpose); }
 
 }  // namespace sluice::metadata

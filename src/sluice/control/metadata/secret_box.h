@@ -36,9 +36,4 @@ class SecretBox {
   std::string key_;
 };
 
-// Lower-case hex of bytes.
-std::string HexEncode(std::string_view bytes);
-// SHA-256 of `data` as lower-case hex; HMAC-SHA-256 under `key` when it is not empty.
-std::string HexDigest(std::string_view data, std::string_view key = {});
-
 }  // namespace sluice::metadata

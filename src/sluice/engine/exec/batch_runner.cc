@@ -6,6 +6,7 @@
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/model_operators.h"
 #include "sluice/engine/exec/operators.h"
+#include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 
 namespace sluice::engine {
@@ -24,7 +25,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
     result.run_id = "run-" + ts;
   }
   std::string dl_path = plan.dead_letter.path.empty()
-                            ? options.workdir + "/dead_letters/" + plan.pipeline + "/" + result.run_id + ".ndjson"
+                            ? Workdir(options.workdir).BatchDeadLetterFile(plan.pipeline, result.run_id).string()
                             : plan.dead_letter.path;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(dl_path).parent_path(), ec);

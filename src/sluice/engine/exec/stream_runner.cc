@@ -14,6 +14,7 @@
 #include "sluice/engine/exec/operators.h"
 #include "sluice/engine/exec/source_threads.h"
 #include "sluice/engine/exec/stream_operators.h"
+#include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 
 namespace sluice::engine {
@@ -59,14 +60,13 @@ struct Runner {
 
   Runner(const Plan& p, const StreamOptions& o, const Clock& c)
       : plan(p), options(o), clock(c),
-        store((std::filesystem::path(o.workdir) / "checkpoints" / p.pipeline).string()) {}
+        store(Workdir(o.workdir).Checkpoints(p.pipeline).string()) {}
 
   bool StopRequested() const { return options.stop && options.stop->load(std::memory_order_relaxed); }
 
   std::string DeadLetterPath(int64_t epoch) const {
-    std::filesystem::path dir = plan.dead_letter.path.empty()
-                                    ? std::filesystem::path(options.workdir) / "dead_letters" / plan.pipeline
-                                    : std::filesystem::path(plan.dead_letter.path);
+    std::filesystem::path dir = plan.dead_letter.path.empty() ? Workdir(options.workdir).DeadLetters(plan.pipeline)
+                                                              : std::filesystem::path(plan.dead_letter.path);
     return (dir / fmt::format("epoch-{:012d}.ndjson", epoch)).string();
   }
 

@@ -10,6 +10,7 @@
 #include "sluice/engine/exec/stream_operators.h"
 #include "sluice/formats/json/json.h"
 #include "sluice/io/file_system.h"
+#include "sluice/io/workdir.h"
 #include "sluice/log/log.h"
 
 namespace sluice::engine {
@@ -98,7 +99,7 @@ class StreamSink final : public Operator {
   }
 
   std::string IntentPath() const {
-    return (std::filesystem::path(ctx_.workdir) / "sinks" / ctx_.plan->pipeline / (node_.name + ".json")).string();
+    return Workdir(ctx_.workdir).SinkIntent(ctx_.plan->pipeline, node_.name).string();
   }
 
   Status Open() {

@@ -1,5 +1,6 @@
-// Small text codecs of the HTTP layer: case-insensitive comparison (header names), percent
-// decoding (paths and queries), base64url (pagination cursors). Internal to control/http.
+// Small text codecs of the HTTP layer: lower-casing (header names), percent decoding (paths and
+// queries), base64url (pagination cursors). Internal to control/http. Case-insensitive comparison
+// and trimming are sluice::EqualsIgnoreCase and sluice::Trim (base/strings.h).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -11,9 +12,7 @@
 
 namespace sluice::http::internal {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);
-std::string_view Trim(std::string_view s);
 
 // Decodes %XX escapes (and '+' as a space when plus_is_space, for queries). nullopt on a
 // truncated or non-hex escape; the result may be any bytes (callers check UTF-8).

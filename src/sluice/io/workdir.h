@@ -1,0 +1,49 @@
+// Workdir: the layout of a workdir (`--workdir`, default .sluice), the one place that says what
+// lives where in it. Paths are spelt as they always were: the root joined with std::filesystem's
+// `/`, except the metadata database, the secret key and a batch run's dead-letter file, which are
+// joined as text (`<root>/meta.db`), so a root given with a trailing '/' keeps both slashes there.
+// Thread-safety: a value type.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+class Workdir {
+ public:
+  explicit Workdir(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const { return root_; }
+
+  // The lake: a folder per layer, a Delta table per <layer>/<table> (unless --lake-root moves it).
+  std::filesystem::path Lake() const;
+  // The embedded log: a folder per topic.
+  std::filesystem::path Log() const;
+  // The default warehouse, a SQLite database file.
+  std::filesystem::path WarehouseDb() const;
+  // "sqlite:<workdir>/warehouse.db": the warehouse when none is configured.
+  std::string DefaultWarehouseUrl() const;
+  // The control plane's metadata database, a SQLite file.
+  std::filesystem::path MetadataDb() const;
+  // "sqlite:<workdir>/meta.db": the metadata database when none is configured.
+  std::string DefaultMetadataUrl() const;
+  // The secret key (mode 0600) that seals secrets and keys access tokens and the audit chain.
+  std::filesystem::path SecretKeyFile() const;
+  // A stream pipeline's checkpoints: offsets/ and state/ of each epoch.
+  std::filesystem::path Checkpoints(std::string_view pipeline) const;
+  // A pipeline's dead letters when its spec names no path: a file per batch run or stream epoch.
+  std::filesystem::path DeadLetters(std::string_view pipeline) const;
+  // One batch run's dead letters: <dead letters>/<run>.ndjson.
+  std::filesystem::path BatchDeadLetterFile(std::string_view pipeline, std::string_view run_id) const;
+  // What one exactly-once stream sink intends to write (its small intent file).
+  std::filesystem::path SinkIntent(std::string_view pipeline, std::string_view sink) const;
+  // The records of one dead-letter replay of a batch pipeline: a file per source.
+  std::filesystem::path Replay(std::string_view pipeline, std::string_view replay_id) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+}  // namespace sluice
