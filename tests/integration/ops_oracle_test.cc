@@ -10,14 +10,14 @@
 #include <random>
 
 #include "../e2e/process.h"
-#include "sluice/engine/ops/hash_aggregator.h"
-#include "sluice/engine/ops/hash_join_table.h"
-#include "sluice/engine/ops/sort.h"
+#include "sluice/engine/kernels/hash_aggregator.h"
+#include "sluice/engine/kernels/hash_join_table.h"
+#include "sluice/engine/kernels/sort.h"
 #include "sluice/expr/expr.h"
 #include "sluice/types/decimal.h"
 #include "sluice/types/temporal.h"
 
-namespace sluice::engine::ops {
+namespace sluice::engine::kernels {
 namespace {
 
 using nlohmann::json;
@@ -300,4 +300,4 @@ TEST_F(OpsOracle, SortMatchesDuckDbOrderBy) {
 }
 
 }  // namespace
-}  // namespace sluice::engine::ops
+}  // namespace sluice::engine::kernels

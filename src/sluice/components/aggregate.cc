@@ -7,8 +7,8 @@
 
 #include "sluice/base/strings.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/model_operators.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/aggregate_operator.h"
+#include "sluice/engine/exec/window_operators.h"
 
 namespace sluice::components {
 namespace {

@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/row_operators.h"
 
 namespace sluice::components {
 namespace {

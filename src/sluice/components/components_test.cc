@@ -56,17 +56,6 @@ TEST(Registry, EveryKindThatTakesInputsIsNotASource) {
   }
 }
 
-TEST(IsIdentifier, FollowsTheNameRule) {
-  EXPECT_TRUE(IsIdentifier("orders"));
-  EXPECT_TRUE(IsIdentifier("_x9"));
-  EXPECT_TRUE(IsIdentifier(std::string(63, 'a')));
-  EXPECT_FALSE(IsIdentifier(std::string(64, 'a')));
-  EXPECT_FALSE(IsIdentifier(""));
-  EXPECT_FALSE(IsIdentifier("9a"));
-  EXPECT_FALSE(IsIdentifier("Orders"));
-  EXPECT_FALSE(IsIdentifier("a-b"));
-}
-
 // A context over an empty plan, for one component with `settings` (YAML text).
 struct Fixture {
   SpecEnvironment env;

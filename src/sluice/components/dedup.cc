@@ -4,7 +4,7 @@
 
 #include "sluice/base/strings.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/window_operators.h"
 
 namespace sluice::components {
 namespace {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/files_operators.h"
 
 namespace sluice::components {
 namespace {

@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/files_operators.h"
 
 namespace sluice::components {
 namespace {
@@ -20,9 +20,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
     ctx.Error(n["csv"], name, "'csv' settings apply only with format: csv");
   }
   cfg->keep_raw = ctx.Bool(n, "raw", name).value_or(false);
-  SchemaPtr schema = ctx.ParseSchema(n["schema"], name);
-  node.event_time = ctx.ParseEventTime(n, name, schema);
-  schema = ctx.WithRaw(n, name, schema, cfg->keep_raw);
+  SchemaPtr schema = ctx.SourceSchema(n, name, cfg->keep_raw, node);
   if (!schema) return;
   node.outputs.push_back({"", schema});
   node.config = std::move(cfg);

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/model_operators.h"
+#include "sluice/engine/exec/join_operator.h"
 
 namespace sluice::components {
 namespace {

@@ -5,7 +5,7 @@
 #include "sluice/base/strings.h"
 #include "sluice/catalog/catalog.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/model_operators.h"
+#include "sluice/engine/exec/lookup_operator.h"
 
 namespace sluice::components {
 namespace {

@@ -1,8 +1,9 @@
 // Transform `route`: one output port per named condition (first match wins) and `_default`.
 #include <nlohmann/json.hpp>
 
+#include "sluice/base/strings.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/row_operators.h"
 
 namespace sluice::components {
 namespace {

@@ -11,7 +11,7 @@
 #include "sluice/base/hash.h"
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/operator.h"
-#include "sluice/engine/ops/key_table.h"
+#include "sluice/engine/kernels/key_table.h"
 
 namespace sluice::components {
 namespace {
@@ -45,7 +45,7 @@ class SampleOperator final : public engine::Operator {
     kept.reserve(batch.active_rows());
     for (uint32_t r : batch.ActiveSelection()) {
       uint64_t h = HashInt(cfg.seed);
-      for (size_t c : cfg.key) h = HashCombine(h, engine::ops::HashKeyValue(*batch.column(c), r));
+      for (size_t c : cfg.key) h = HashCombine(h, engine::kernels::HashKeyValue(*batch.column(c), r));
       if (Keep(h, cfg.fraction)) kept.push_back(r);
     }
     counters_.dropped += static_cast<int64_t>(batch.active_rows() - kept.size());

@@ -1,24 +1,16 @@
 #include "sluice/components/spec_context.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
 #include "sluice/base/strings.h"
+#include "sluice/base/table_name.h"
+#include "sluice/io/workdir.h"
 
 namespace sluice::components {
 
 using engine::FileFormat;
-
-bool IsIdentifier(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  if (!(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 void SpecContext::Error(const YAML::Node& at, std::string_view component, std::string message) {
   std::string loc = config::LocationOf(file_, at).ToString();
@@ -98,28 +90,25 @@ std::string SpecContext::ResolveWorkPath(const std::string& p) const {
 }
 
 std::string SpecContext::LakeRoot() const {
-  return env_.lake_root.empty() ? (std::filesystem::path(env_.workdir) / "lake").string() : env_.lake_root;
+  return env_.lake_root.empty() ? Workdir(env_.workdir).Lake().string() : env_.lake_root;
 }
 
-std::string SpecContext::LogRoot() const { return (std::filesystem::path(env_.workdir) / "log").string(); }
+std::string SpecContext::LogRoot() const { return Workdir(env_.workdir).Log().string(); }
 
 std::string SpecContext::WarehouseUrl() const {
-  return env_.warehouse_url.empty() ? "sqlite:" + (std::filesystem::path(env_.workdir) / "warehouse.db").string()
-                                    : env_.warehouse_url;
+  return env_.warehouse_url.empty() ? Workdir(env_.workdir).DefaultWarehouseUrl() : env_.warehouse_url;
 }
 
 std::optional<std::string> SpecContext::TableDir(const YAML::Node& n, std::string_view component,
                                                  const std::string& table) {
-  auto dot = table.find('.');
-  std::string layer = dot == std::string::npos ? "" : table.substr(0, dot);
-  std::string name = dot == std::string::npos ? "" : table.substr(dot + 1);
-  if (!IsIdentifier(layer) || !IsIdentifier(name)) {
+  auto parsed = TableName::Parse(table);
+  if (!parsed.ok()) {
     Error(n, component,
           fmt::format("table '{}' must be layer.name, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. bronze.orders)",
                       table));
     return std::nullopt;
   }
-  return (std::filesystem::path(LakeRoot()) / layer / name).string();
+  return (std::filesystem::path(LakeRoot()) / parsed->schema_or_layer / parsed->name).string();
 }
 
 std::optional<std::pair<std::string, std::string>> SpecContext::LakeTable(const YAML::Node& n,
@@ -386,6 +375,21 @@ SchemaPtr SpecContext::WithRaw(const YAML::Node& n, std::string_view name, Schem
   auto fields = schema->fields();
   fields.push_back(Field{"_raw", DataType::String(), true});
   return std::make_shared<Schema>(std::move(fields));
+}
+
+SchemaPtr SpecContext::SourceSchema(const YAML::Node& n, std::string_view component, bool keep_raw,
+                                    engine::PlanNode& node) {
+  SchemaPtr schema = ParseSchema(n["schema"], component);
+  node.event_time = ParseEventTime(n, component, schema);
+  return WithRaw(n, component, schema, keep_raw);
+}
+
+std::string SpecContext::KafkaBrokers(const YAML::Node& n, std::string_view component, std::string_view hint) {
+  if (auto b = Str(n, "brokers", component)) return *b;
+  if (const char* env = std::getenv("SLUICE_KAFKA_BROKERS")) return env;
+  Error(n, component,
+        fmt::format("missing 'brokers' (bootstrap servers like 127.0.0.1:9092); or set SLUICE_KAFKA_BROKERS{}", hint));
+  return "";
 }
 
 std::optional<std::string> SpecContext::UpstreamEventTime(const engine::PlanNode& node) const {

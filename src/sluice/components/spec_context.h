@@ -48,9 +48,6 @@ struct ComponentSpec {
   YAML::Node inputs_node;
 };
 
-// ^[a-z_][a-z0-9_]{0,62}$: component, pipeline, column, layer and table names.
-bool IsIdentifier(const std::string& s);
-
 class SpecContext {
  public:
   SpecContext(std::string file, std::string base_dir, const SpecEnvironment& env, engine::Plan& plan)
@@ -122,6 +119,12 @@ class SpecContext {
                                                         const SchemaPtr& schema);
   // Adds the `_raw` column when `keep_raw`.
   SchemaPtr WithRaw(const YAML::Node& n, std::string_view component, SchemaPtr schema, bool keep_raw);
+  // A source's declared `schema` with its `event_time` (set on `node`) and, when `keep_raw`, the
+  // `_raw` column; null after reporting a problem.
+  SchemaPtr SourceSchema(const YAML::Node& n, std::string_view component, bool keep_raw, engine::PlanNode& node);
+  // The Kafka bootstrap servers: `brokers`, else $SLUICE_KAFKA_BROKERS, else reports them missing
+  // (`hint` is appended to the message).
+  std::string KafkaBrokers(const YAML::Node& n, std::string_view component, std::string_view hint);
   // The event-time field of the sources upstream of `node` that is still a column of its input.
   std::optional<std::string> UpstreamEventTime(const engine::PlanNode& node) const;
   // The schema of a node's output port (null if the producer has no such port).

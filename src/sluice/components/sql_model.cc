@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sluice/base/table_name.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/model_operators.h"
+#include "sluice/engine/exec/warehouse_operators.h"
 
 namespace sluice::components {
 namespace {
@@ -31,16 +32,16 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   auto table = ctx.Str(n, "table", name, true);
   auto sql = ctx.Str(n, "sql", name, true);
   if (!table || !sql) return;
-  auto dot = table->find('.');
-  cfg->schema = dot == std::string::npos ? "" : table->substr(0, dot);
-  cfg->table = dot == std::string::npos ? "" : table->substr(dot + 1);
-  if (!IsIdentifier(cfg->schema) || !IsIdentifier(cfg->table)) {
+  auto parsed = TableName::Parse(*table);
+  if (!parsed.ok()) {
     ctx.Error(n["table"], name,
               fmt::format("table '{}' must be schema.table, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. "
                           "gold.daily_revenue)",
                           *table));
     return;
   }
+  cfg->schema = parsed->schema_or_layer;
+  cfg->table = parsed->name;
   std::string m = ctx.Str(n, "materialized", name).value_or("table");
   if (m != "table" && m != "view") {
     ctx.Error(n["materialized"], name, fmt::format("materialized '{}' must be table or view", m));
@@ -53,17 +54,15 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   bool ok = true;
   for (std::sregex_iterator it(sql->begin(), sql->end(), kRef), end; it != end; ++it) {
     const std::string ref = (*it)[1];
-    auto d = ref.find('.');
-    std::string rs = d == std::string::npos ? "" : ref.substr(0, d);
-    std::string rt = d == std::string::npos ? "" : ref.substr(d + 1);
-    if (!IsIdentifier(rs) || !IsIdentifier(rt)) {
+    auto ref_name = TableName::Parse(ref);
+    if (!ref_name.ok()) {
       ctx.Error(n["sql"], name,
                 fmt::format("ref('{}') must name schema.table, each matching ^[a-z_][a-z0-9_]{{0,62}}$", ref));
       ok = false;
       continue;
     }
     out += sql->substr(last, static_cast<size_t>(it->position()) - last);
-    out += "\"" + rs + "\".\"" + rt + "\"";
+    out += "\"" + ref_name->schema_or_layer + "\".\"" + ref_name->name + "\"";
     last = static_cast<size_t>(it->position() + it->length());
     cfg->refs.push_back(ref);
   }

@@ -1,11 +1,9 @@
 // Sinks `log` and `kafka`: append records (as JSON) to a topic of the embedded log or of Kafka,
 // exactly once per epoch.
-#include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 
 namespace sluice::components {
 namespace {
@@ -17,13 +15,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   if (c.kind == "kafka") {
     ctx.CheckKeys(n, name, "a kafka sink", {"kind", "inputs", "topic", "brokers", "key", "format", "description"});
     cfg->kind = engine::StreamSourceConfig::Kind::kKafka;
-    if (auto b = ctx.Str(n, "brokers", name)) {
-      cfg->brokers = *b;
-    } else if (const char* env = std::getenv("SLUICE_KAFKA_BROKERS")) {
-      cfg->brokers = env;
-    } else {
-      ctx.Error(n, name, "missing 'brokers' (bootstrap servers like 127.0.0.1:9092); or set SLUICE_KAFKA_BROKERS");
-    }
+    cfg->brokers = ctx.KafkaBrokers(n, name, "");
   } else {
     ctx.CheckKeys(n, name, "a log sink", {"kind", "inputs", "topic", "key", "partitions", "format", "description"});
     cfg->log_root = ctx.LogRoot();

@@ -1,11 +1,10 @@
 // Sources `log`, `kafka` and `http`: unbounded streams of JSON records, one per message, read by
 // the stream runner. An `http` source reads the topic the ingest API appends its stream to.
-#include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
+#include "sluice/base/strings.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 
 namespace sluice::components {
 namespace {
@@ -19,15 +18,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
     ctx.CheckKeys(n, name, "a kafka source",
                   {"kind", "topic", "brokers", "group", "format", "schema", "raw", "event_time", "start", "description"});
     cfg->kind = engine::StreamSourceConfig::Kind::kKafka;
-    if (auto b = ctx.Str(n, "brokers", name)) {
-      cfg->brokers = *b;
-    } else if (const char* env = std::getenv("SLUICE_KAFKA_BROKERS")) {
-      cfg->brokers = env;
-    } else {
-      ctx.Error(n, name,
-                "missing 'brokers' (bootstrap servers like 127.0.0.1:9092); or set SLUICE_KAFKA_BROKERS; "
-                "`sluice dev kafka` starts a development broker");
-    }
+    cfg->brokers = ctx.KafkaBrokers(n, name, "; `sluice dev kafka` starts a development broker");
     if (auto g = ctx.Str(n, "group", name)) cfg->group = *g;
     else cfg->group = pipeline.empty() ? "sluice" : "sluice." + pipeline;
   } else if (c.kind == "http") {
@@ -65,9 +56,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
                           "--until-idle` to stop once it has read everything)",
                           c.kind == "http" ? "an http" : "a " + c.kind));
   }
-  SchemaPtr schema = ctx.ParseSchema(n["schema"], name);
-  node.event_time = ctx.ParseEventTime(n, name, schema);
-  schema = ctx.WithRaw(n, name, schema, cfg->keep_raw);
+  SchemaPtr schema = ctx.SourceSchema(n, name, cfg->keep_raw, node);
   if (!schema) return;
   node.outputs.push_back({"", schema});
   node.config = std::move(cfg);

@@ -6,7 +6,7 @@
 
 #include "sluice/base/strings.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/row_operators.h"
 
 namespace sluice::components {
 namespace {

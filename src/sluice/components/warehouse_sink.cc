@@ -3,8 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/base/strings.h"
+#include "sluice/base/table_name.h"
 #include "sluice/components/registry.h"
-#include "sluice/engine/exec/model_operators.h"
+#include "sluice/engine/exec/warehouse_operators.h"
 
 namespace sluice::components {
 namespace {
@@ -17,16 +18,16 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   cfg->url = ctx.WarehouseUrl();
   auto table = ctx.Str(n, "table", name, true);
   if (!table) return;
-  auto dot = table->find('.');
-  cfg->schema = dot == std::string::npos ? "" : table->substr(0, dot);
-  cfg->table = dot == std::string::npos ? "" : table->substr(dot + 1);
-  if (!IsIdentifier(cfg->schema) || !IsIdentifier(cfg->table)) {
+  auto parsed = TableName::Parse(*table);
+  if (!parsed.ok()) {
     ctx.Error(n["table"], name,
               fmt::format("table '{}' must be schema.table, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. "
                           "silver.fact_orders)",
                           *table));
     return;
   }
+  cfg->schema = parsed->schema_or_layer;
+  cfg->table = parsed->name;
   static const std::vector<std::string> kModes = {"append", "upsert", "scd2"};
   cfg->mode = ctx.Str(n, "mode", name).value_or("append");
   if (std::find(kModes.begin(), kModes.end(), cfg->mode) == kModes.end()) {

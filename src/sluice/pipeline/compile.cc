@@ -14,7 +14,6 @@ namespace sluice::pipeline {
 namespace {
 
 using components::ComponentSpec;
-using components::IsIdentifier;
 using components::KindInfo;
 using engine::EdgeRef;
 using engine::Plan;

@@ -4,8 +4,7 @@
 
 #include "sluice/base/logging.h"
 #include "sluice/engine/exec/lake_operators.h"
-#include "sluice/engine/exec/model_operators.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/plan_emitter.h"
 #include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 

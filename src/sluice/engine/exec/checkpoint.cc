@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sluice/engine/ops/snapshot_codec.h"
+#include "sluice/engine/kernels/snapshot_codec.h"
 #include "sluice/io/file_system.h"
 
 namespace sluice::engine {
@@ -126,7 +126,7 @@ std::string CheckpointStore::EncodeCheckpoint(const Checkpoint& c) {
     meta["counters"][name] = {k.in, k.out, k.dead_letter, k.dropped, k.warnings, k.late};
   }
   std::string out;
-  ops::SnapshotWriter w(out, kMagic, kFormatVersion);
+  kernels::SnapshotWriter w(out, kMagic, kFormatVersion);
   w.PutBytes(meta.dump());
   w.PutU64(c.state.size());
   for (const auto& [name, blob] : c.state) {
@@ -142,9 +142,9 @@ Result<Checkpoint> CheckpointStore::DecodeCheckpoint(std::string_view data, cons
     return Status::DataError("checkpoint {} is damaged: {}; remove it to fall back to the one before, or remove "
                              "the checkpoint directory to start the pipeline over", file, what);
   };
-  auto opened = ops::OpenSnapshot(data, kMagic, kFormatVersion, "checkpoint " + file);
+  auto opened = kernels::OpenSnapshot(data, kMagic, kFormatVersion, "checkpoint " + file);
   if (!opened.ok()) return bad(opened.status().message());
-  ops::SnapshotReader& r = *opened;
+  kernels::SnapshotReader& r = *opened;
   auto meta_text = r.ReadBytes();
   if (!meta_text.ok()) return bad(meta_text.status().message());
   Checkpoint c;

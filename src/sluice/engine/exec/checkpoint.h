@@ -23,7 +23,7 @@
 
 #include "sluice/base/status.h"
 #include "sluice/engine/exec/operator.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 
 namespace sluice::engine {
 

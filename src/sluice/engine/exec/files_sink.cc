@@ -5,8 +5,8 @@
 
 #include "sluice/engine/exec/background_writer.h"
 #include "sluice/engine/exec/lake_operators.h"
-#include "sluice/engine/ops/sort.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/kernels/sort.h"
+#include "sluice/engine/exec/files_operators.h"
 #include "sluice/formats/csv/csv.h"
 #include "sluice/formats/json/json.h"
 
@@ -14,8 +14,8 @@ namespace sluice::engine {
 
 struct FilesSink::Writer {
   std::unique_ptr<BackgroundWriter> background;  // parquet: encoding runs on its own thread
-  std::unique_ptr<ops::Sorter> sorter;  // order_by: everything is held until Close()
-  std::unique_ptr<ops::Limit> limit;
+  std::unique_ptr<kernels::Sorter> sorter;  // order_by: everything is held until Close()
+  std::unique_ptr<kernels::Limit> limit;
   std::unique_ptr<parquet::Writer> parquet;
   std::unique_ptr<io::FileWriter> file;
   std::unique_ptr<formats::JsonEncoder> json;
@@ -57,9 +57,9 @@ Status FilesSink::Process(size_t, const Batch& input) {
   counters_.in += static_cast<int64_t>(input.active_rows());
   if (!cfg.order_by.empty()) {
     if (!writer_->sorter) {
-      std::vector<ops::SortKey> keys;
-      for (const auto& o : cfg.order_by) keys.push_back(ops::SortKey{o.column, o.descending, false});
-      SLUICE_ASSIGN_OR_RETURN(writer_->sorter, ops::Sorter::Make(node_.input_schema, std::move(keys)));
+      std::vector<kernels::SortKey> keys;
+      for (const auto& o : cfg.order_by) keys.push_back(kernels::SortKey{o.column, o.descending, false});
+      SLUICE_ASSIGN_OR_RETURN(writer_->sorter, kernels::Sorter::Make(node_.input_schema, std::move(keys)));
     }
     return writer_->sorter->Add(input);
   }
@@ -70,7 +70,7 @@ Status FilesSink::WriteOut(const Batch& input) {
   const auto& cfg = node_.Config<FilesSinkConfig>();
   Batch batch = input;
   if (cfg.limit >= 0) {
-    if (!writer_->limit) writer_->limit = std::make_unique<ops::Limit>(static_cast<size_t>(cfg.limit));
+    if (!writer_->limit) writer_->limit = std::make_unique<kernels::Limit>(static_cast<size_t>(cfg.limit));
     int64_t before = static_cast<int64_t>(batch.active_rows());
     batch = writer_->limit->Apply(batch);
     counters_.dropped += before - static_cast<int64_t>(batch.active_rows());

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "sluice/engine/exec/lake_operators.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/files_operators.h"
 #include "sluice/formats/csv/csv.h"
 #include "sluice/formats/json/json.h"
 #include "sluice/io/file_system.h"

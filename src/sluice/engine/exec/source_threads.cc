@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "sluice/base/logging.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/plan_emitter.h"
 
 namespace sluice::engine {
 

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 
 namespace sluice::engine {
 

@@ -10,10 +10,9 @@
 #include "sluice/base/logging.h"
 #include "sluice/engine/exec/checkpoint.h"
 #include "sluice/engine/exec/lake_operators.h"
-#include "sluice/engine/exec/model_operators.h"
-#include "sluice/engine/exec/operators.h"
+#include "sluice/engine/exec/plan_emitter.h"
 #include "sluice/engine/exec/source_threads.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 #include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 

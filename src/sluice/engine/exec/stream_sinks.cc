@@ -1,4 +1,4 @@
-// Log and Kafka sinks (see stream_operators.h for the exactly-once protocol).
+// Log and Kafka sinks (see stream_io.h for the exactly-once protocol).
 #include <cstring>
 #include <filesystem>
 
@@ -7,7 +7,7 @@
 #include "sluice/base/hash.h"
 #include "sluice/base/logging.h"
 #include "sluice/connectors/kafka/kafka.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 #include "sluice/formats/json/json.h"
 #include "sluice/io/file_system.h"
 #include "sluice/io/workdir.h"

@@ -1,9 +1,9 @@
-// Stream sources: the embedded log and Kafka (see stream_operators.h).
+// Stream sources: the embedded log and Kafka (see stream_io.h).
 #include <algorithm>
 
 #include "sluice/base/logging.h"
 #include "sluice/connectors/kafka/kafka.h"
-#include "sluice/engine/exec/stream_operators.h"
+#include "sluice/engine/exec/stream_io.h"
 #include "sluice/formats/json/json.h"
 #include "sluice/log/log.h"
 

@@ -1,13 +1,13 @@
-// Windowed aggregation and dedup (see stream_operators.h).
+// Windowed aggregation and dedup (see window_operators.h).
 #include <algorithm>
 #include <numeric>
 
 #include "sluice/base/logging.h"
-#include "sluice/engine/exec/model_operators.h"
-#include "sluice/engine/exec/stream_operators.h"
-#include "sluice/engine/ops/dedup_set.h"
-#include "sluice/engine/ops/key_table.h"
-#include "sluice/engine/ops/snapshot_codec.h"
+#include "sluice/engine/exec/aggregate_operator.h"
+#include "sluice/engine/exec/window_operators.h"
+#include "sluice/engine/kernels/dedup_set.h"
+#include "sluice/engine/kernels/key_table.h"
+#include "sluice/engine/kernels/snapshot_codec.h"
 
 namespace sluice::engine {
 namespace {
@@ -34,7 +34,7 @@ int64_t SatAdd(int64_t a, int64_t b) {
 struct WindowAggregateOperator::State {
   struct Window {
     int64_t end;
-    std::unique_ptr<ops::HashAggregator> agg;
+    std::unique_ptr<kernels::HashAggregator> agg;
   };
   std::map<int64_t, Window> windows;  // by start (tumble, hop)
   // Sessions: the rows not yet emitted, compacted.
@@ -139,7 +139,7 @@ Status WindowAggregateOperator::Fire(int64_t watermark) {
   const auto& cfg = node_.Config<AggregateConfig>();
   const auto& w = cfg.window;
   const int64_t now = ctx_.run_epoch;
-  auto emit_groups = [&](ops::HashAggregator& agg, int64_t start, int64_t end) -> Status {
+  auto emit_groups = [&](kernels::HashAggregator& agg, int64_t start, int64_t end) -> Status {
     SLUICE_ASSIGN_OR_RETURN(std::vector<Batch> groups, agg.Finish());
     for (const Batch& g : groups) {
       std::vector<ColumnPtr> prefix = {MakeConstantColumn(Value::Timestamp(start), g.num_rows()),
@@ -167,7 +167,7 @@ Status WindowAggregateOperator::Fire(int64_t watermark) {
   const Schema& in = *node_.input_schema;
   std::vector<DataType> key_types;
   for (const auto& g : cfg.group_by) key_types.push_back(expr::ResultType(*g.expr));
-  ops::KeyTable keys(key_types);
+  kernels::KeyTable keys(key_types);
   struct Ref {
     uint32_t group;
     int64_t t;
@@ -199,7 +199,7 @@ Status WindowAggregateOperator::Fire(int64_t watermark) {
     if (cols.empty()) {
       std::fill(ids.begin(), ids.end(), 0u);
     } else {
-      ops::KeyTable::HashRows(cols, rows.data(), n, hashes.data());
+      kernels::KeyTable::HashRows(cols, rows.data(), n, hashes.data());
       keys.FindOrInsert(cols, rows.data(), hashes.data(), n, ids.data());
     }
     const Column& time = *batch.column(w.time_column);
@@ -238,9 +238,9 @@ Status WindowAggregateOperator::Fire(int64_t watermark) {
   fields.push_back(Field{"window_start", DataType::Timestamp(), true});
   fields.push_back(Field{"window_end", DataType::Timestamp(), true});
   auto ext_schema = std::make_shared<Schema>(std::move(fields));
-  std::vector<ops::GroupKey> gk = {ops::GroupKey::Column(in.size()), ops::GroupKey::Column(in.size() + 1)};
+  std::vector<kernels::GroupKey> gk = {kernels::GroupKey::Column(in.size()), kernels::GroupKey::Column(in.size() + 1)};
   for (auto& k : GroupKeys(cfg)) gk.push_back(std::move(k));
-  SLUICE_ASSIGN_OR_RETURN(auto agg, ops::HashAggregator::Make(ext_schema, std::move(gk), cfg.calls));
+  SLUICE_ASSIGN_OR_RETURN(auto agg, kernels::HashAggregator::Make(ext_schema, std::move(gk), cfg.calls));
   std::vector<Batch> still_open;
   for (size_t b = 0; b < held.size(); ++b) {
     if (!closed[b].empty()) {
@@ -280,7 +280,7 @@ Status WindowAggregateOperator::EndEpoch(int64_t watermark) { return Fire(waterm
 Status WindowAggregateOperator::Close() { return Fire(INT64_MAX); }
 
 Status WindowAggregateOperator::SaveState(std::string& out) {
-  ops::SnapshotWriter w(out, kWindowMagic, kWindowVersion);
+  kernels::SnapshotWriter w(out, kWindowMagic, kWindowVersion);
   w.PutU64(state_->windows.size());
   std::string blob;
   for (const auto& [start, win] : state_->windows) {
@@ -301,7 +301,7 @@ Status WindowAggregateOperator::SaveState(std::string& out) {
 }
 
 Status WindowAggregateOperator::LoadState(std::string_view in) {
-  SLUICE_ASSIGN_OR_RETURN(ops::SnapshotReader r, ops::OpenSnapshot(in, kWindowMagic, kWindowVersion, node_.name + ": window state"));
+  SLUICE_ASSIGN_OR_RETURN(kernels::SnapshotReader r, kernels::OpenSnapshot(in, kWindowMagic, kWindowVersion, node_.name + ": window state"));
   state_->windows.clear();
   state_->session_rows.clear();
   SLUICE_ASSIGN_OR_RETURN(size_t n, r.ReadCount(20, "windows"));
@@ -329,7 +329,7 @@ Status WindowAggregateOperator::LoadState(std::string_view in) {
 // ----- dedup
 
 struct DedupOperator::State {
-  std::unique_ptr<ops::DedupSet> set;
+  std::unique_ptr<kernels::DedupSet> set;
   std::vector<uint32_t> rows;
   std::vector<int64_t> times;
   std::vector<uint8_t> first;
@@ -340,7 +340,7 @@ DedupOperator::DedupOperator(const PlanNode& n, size_t i, ExecContext& c, NodeCo
   const auto& cfg = node_.Config<DedupConfig>();
   std::vector<DataType> types;
   for (size_t col : cfg.key) types.push_back(node_.input_schema->field(col).type);
-  state_->set = std::make_unique<ops::DedupSet>(std::move(types));
+  state_->set = std::make_unique<kernels::DedupSet>(std::move(types));
 }
 DedupOperator::~DedupOperator() = default;
 
