@@ -103,7 +103,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
     }
   }
   YAML::Node measures = n["measures"];
-  if (!measures.IsMap() || measures.size() == 0) {
+  if (!measures.IsDefined() || !measures.IsMap() || measures.size() == 0) {
     ctx.Error(measures.IsDefined() ? measures : n, name,
               "'measures' must map output names to aggregates, e.g. measures: {orders: \"count(*)\", revenue: "
               "\"sum(amount)\"}");

@@ -28,6 +28,10 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   }
   cfg->left_join = type == "left";
   YAML::Node on = n["on"];
+  if (!on.IsDefined()) {
+    ctx.Error(n, name, "missing required key 'on': the key columns, e.g. on: customer_id or on: {customer_id: id}");
+    return;
+  }
   if (on.IsMap()) {
     for (auto kv : on) {
       auto i = left.IndexOf(kv.first.as<std::string>());

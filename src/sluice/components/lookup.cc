@@ -46,6 +46,10 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const Schema& d = *cfg->dimension_schema;
   // on: a column name (same on both sides), a list of them, or {input_col: dim_col}.
   YAML::Node on = n["on"];
+  if (!on.IsDefined()) {
+    ctx.Error(n, name, "missing required key 'on': the key columns, e.g. on: customer_id or on: {customer_id: id}");
+    return;
+  }
   if (on.IsMap()) {
     for (auto kv : on) {
       std::string ic = kv.first.as<std::string>(), dc = kv.second.as<std::string>();

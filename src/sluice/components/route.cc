@@ -15,7 +15,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   ctx.CheckKeys(n, name, "a route transform", {"kind", "inputs", "routes", "description"});
   auto cfg = std::make_shared<engine::RouteConfig>();
   YAML::Node routes = n["routes"];
-  if (!routes.IsMap() || routes.size() == 0) {
+  if (!routes.IsDefined() || !routes.IsMap() || routes.size() == 0) {
     ctx.Error(routes.IsDefined() ? routes : n, name,
               "'routes' must map route names to conditions, e.g. routes: {big: \"amount > 100\"}");
   } else {

@@ -132,7 +132,7 @@ SchemaPtr SpecContext::ParseSchema(const YAML::Node& n, std::string_view compone
   }
   CheckKeys(n, component, "schema", {"fields"});
   YAML::Node fields = n["fields"];
-  if (!fields.IsSequence() || fields.size() == 0) {
+  if (!fields.IsDefined() || !fields.IsSequence() || fields.size() == 0) {
     Error(fields.IsDefined() ? fields : n, component, "'schema.fields' must be a non-empty list");
     return nullptr;
   }
@@ -275,9 +275,9 @@ expr::BoundExprPtr SpecContext::CompileExpr(const YAML::Node& n, std::string_vie
 std::optional<std::vector<size_t>> SpecContext::Columns(const YAML::Node& n, std::string_view component,
                                                         std::string_view what, const Schema& schema) {
   std::vector<std::string> names;
-  if (n.IsScalar()) {
+  if (n.IsDefined() && n.IsScalar()) {
     names.push_back(n.Scalar());
-  } else if (n.IsSequence()) {
+  } else if (n.IsDefined() && n.IsSequence()) {
     for (auto x : n) names.push_back(x.as<std::string>());
   }
   if (names.empty()) {

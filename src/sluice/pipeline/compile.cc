@@ -71,7 +71,7 @@ void Compiler::ParseMetadata(const YAML::Node& root) {
   auto kind = ctx_.Str(root, "kind", "", true);
   if (kind && *kind != "Pipeline") Error(root["kind"], "", "kind must be 'Pipeline', got '" + *kind + "'");
   YAML::Node md = root["metadata"];
-  if (!md.IsMap()) {
+  if (!md.IsDefined() || !md.IsMap()) {
     Error(md.IsDefined() ? md : root, "", "missing 'metadata' with at least a name, e.g. metadata: {name: orders}");
     return;
   }
@@ -313,7 +313,7 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
   }
   ParseMetadata(root);
   YAML::Node spec = root["spec"];
-  if (!spec.IsMap()) {
+  if (!spec.IsDefined() || !spec.IsMap()) {
     Error(spec.IsDefined() ? spec : root, "", "missing 'spec' with sources, transforms and sinks");
   } else {
     ctx_.CheckKeys(spec, "", "spec", {"mode", "schedule", "timeout", "sources", "transforms", "sinks", "dead_letter"});
