@@ -10,6 +10,22 @@
 #include "sluice/engine/exec/aggregate_operator.h"
 #include "sluice/engine/exec/window_operators.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `AggregateConfig` settings with this kind's behaviour.
+struct AggregateNode final : NodeConfigFor<AggregateConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  std::string_view State() const override;
+  bool RunsInStreams() const override;
+  bool ChangesCardinality() const override { return true; }
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -76,7 +92,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "an aggregate transform",
                 {"kind", "inputs", "group_by", "measures", "window", "allowed_lateness", "late", "description"});
-  auto cfg = std::make_shared<engine::AggregateConfig>();
+  auto cfg = std::make_shared<engine::AggregateNode>();
   std::vector<Field> out;
   std::set<std::string> names;
   if (n["window"].IsDefined()) {
@@ -156,8 +172,9 @@ void RegisterAggregate(Registry& r) { r.Add(engine::Role::kTransform, "aggregate
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json AggregateConfig::Describe() const {
+nlohmann::ordered_json AggregateNode::Describe() const {
   nlohmann::ordered_json g = nlohmann::ordered_json::object();
   for (const auto& x : group_by) g[x.name] = expr::ToSql(*x.expr);
   nlohmann::ordered_json m = nlohmann::ordered_json::object();
@@ -178,17 +195,18 @@ nlohmann::ordered_json AggregateConfig::Describe() const {
   return j;
 }
 
-std::string_view AggregateConfig::State() const {
+std::string_view AggregateNode::State() const {
   return window.kind == WindowConfig::Kind::kNone ? "groups (in memory, until the input ends)"
                                                   : "open windows x groups (in memory, snapshotted at checkpoints)";
 }
 
-bool AggregateConfig::RunsInStreams() const { return window.kind != WindowConfig::Kind::kNone; }
+bool AggregateNode::RunsInStreams() const { return window.kind != WindowConfig::Kind::kNone; }
 
-std::unique_ptr<Operator> AggregateConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> AggregateNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                         NodeCounters& counters, Progress*) const {
   if (window.kind != WindowConfig::Kind::kNone) return std::make_unique<WindowAggregateOperator>(node, index, ctx, counters);
   return std::make_unique<AggregateOperator>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

@@ -6,6 +6,20 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/window_operators.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `DedupConfig` settings with this kind's behaviour.
+struct DedupNode final : NodeConfigFor<DedupConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  std::string_view State() const override;
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -14,7 +28,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a dedup transform", {"kind", "inputs", "key", "within", "time", "description"});
-  auto cfg = std::make_shared<engine::DedupConfig>();
+  auto cfg = std::make_shared<engine::DedupNode>();
   if (!n["key"].IsDefined()) {
     ctx.Error(n, name, "missing required key 'key': the column(s) that identify a record, e.g. key: event_id");
     return;
@@ -46,18 +60,20 @@ void RegisterDedup(Registry& r) { r.Add(engine::Role::kTransform, "dedup", Compi
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json DedupConfig::Describe() const {
+nlohmann::ordered_json DedupNode::Describe() const {
   return {{"key", key},
           {"within", within_us ? FormatDuration(within_us) : "forever"},
           {"time", time_column >= 0 ? "event time" : "processing time"}};
 }
 
-std::string_view DedupConfig::State() const { return "keys seen within 'within' (in memory, snapshotted at checkpoints)"; }
+std::string_view DedupNode::State() const { return "keys seen within 'within' (in memory, snapshotted at checkpoints)"; }
 
-std::unique_ptr<Operator> DedupConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> DedupNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                     NodeCounters& counters, Progress*) const {
   return std::make_unique<DedupOperator>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

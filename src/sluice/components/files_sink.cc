@@ -5,6 +5,21 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/files_operators.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `FilesSinkConfig` settings with this kind's behaviour.
+struct FilesSinkNode final : NodeConfigFor<FilesSinkConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  std::vector<DatasetRef> Datasets() const override;
+  bool RunsInStreams() const override { return false; }
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -13,7 +28,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a files sink",
                 {"kind", "inputs", "path", "format", "csv", "compression", "order_by", "limit", "description"});
-  auto cfg = std::make_shared<engine::FilesSinkConfig>();
+  auto cfg = std::make_shared<engine::FilesSinkNode>();
   if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveWorkPath(*p);
   auto f = ctx.ParseFormat(n, name, {"ndjson", "csv", "parquet"}, engine::FileFormat::kNdjson);
   if (f) cfg->format = *f;
@@ -38,14 +53,16 @@ void RegisterFilesSink(Registry& r) { r.Add(engine::Role::kSink, "files", Compil
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json FilesSinkConfig::Describe() const { return {{"path", path}, {"format", FileFormatName(format)}}; }
+nlohmann::ordered_json FilesSinkNode::Describe() const { return {{"path", path}, {"format", FileFormatName(format)}}; }
 
-std::vector<DatasetRef> FilesSinkConfig::Datasets() const { return {{"files", path, true}}; }
+std::vector<DatasetRef> FilesSinkNode::Datasets() const { return {{"files", path, true}}; }
 
-std::unique_ptr<Operator> FilesSinkConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> FilesSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                         NodeCounters& counters, Progress*) const {
   return std::make_unique<FilesSink>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

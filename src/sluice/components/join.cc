@@ -5,6 +5,22 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/join_operator.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `JoinConfig` settings with this kind's behaviour.
+struct JoinNode final : NodeConfigFor<JoinConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  std::string_view State() const override;
+  bool RunsInStreams() const override { return false; }
+  bool ChangesCardinality() const override { return true; }
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -20,7 +36,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   SchemaPtr right_schema = ctx.OutputSchema(c.inputs[1].first, c.inputs[1].second);
   if (!right_schema) return;
   const Schema& right = *right_schema;
-  auto cfg = std::make_shared<engine::JoinConfig>();
+  auto cfg = std::make_shared<engine::JoinNode>();
   std::string type = ctx.Str(n, "type", name).value_or("inner");
   if (type != "inner" && type != "left") {
     ctx.Error(n["type"], name, fmt::format("join type '{}' must be inner or left", type));
@@ -87,16 +103,18 @@ void RegisterJoin(Registry& r) { r.Add(engine::Role::kTransform, "join", Compile
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json JoinConfig::Describe() const {
+nlohmann::ordered_json JoinNode::Describe() const {
   return {{"type", left_join ? "left" : "inner"}, {"fields", right_names}};
 }
 
-std::string_view JoinConfig::State() const { return "right input (in memory)"; }
+std::string_view JoinNode::State() const { return "right input (in memory)"; }
 
-std::unique_ptr<Operator> JoinConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> JoinNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                    NodeCounters& counters, Progress*) const {
   return std::make_unique<JoinOperator>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

@@ -6,6 +6,20 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/lake_operators.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `LakeSinkConfig` settings with this kind's behaviour.
+struct LakeSinkNode final : NodeConfigFor<LakeSinkConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  std::vector<DatasetRef> Datasets() const override;
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -14,7 +28,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a lake sink",
                 {"kind", "inputs", "table", "partition_by", "target_file_size", "compression", "description"});
-  auto cfg = std::make_shared<engine::LakeSinkConfig>();
+  auto cfg = std::make_shared<engine::LakeSinkNode>();
   auto table = ctx.LakeTable(n, name);
   if (!table) return;
   std::tie(cfg->table, cfg->table_dir) = *table;
@@ -43,18 +57,20 @@ void RegisterLakeSink(Registry& r) { r.Add(engine::Role::kSink, "lake", Compile)
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json LakeSinkConfig::Describe() const {
+nlohmann::ordered_json LakeSinkNode::Describe() const {
   nlohmann::ordered_json parts = nlohmann::ordered_json::object();
   for (const auto& [name, e] : partition_by) parts[name] = expr::ToSql(*e);
   return {{"table", table}, {"path", table_dir}, {"partition_by", parts}, {"target_file_bytes", target_file_bytes}};
 }
 
-std::vector<DatasetRef> LakeSinkConfig::Datasets() const { return {{"lake", table, true}}; }
+std::vector<DatasetRef> LakeSinkNode::Datasets() const { return {{"lake", table, true}}; }
 
-std::unique_ptr<Operator> LakeSinkConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> LakeSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                        NodeCounters& counters, Progress*) const {
   return std::make_unique<LakeSink>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

@@ -7,6 +7,21 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/lookup_operator.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `LookupConfig` settings with this kind's behaviour.
+struct LookupNode final : NodeConfigFor<LookupConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  std::vector<DatasetRef> Datasets() const override;
+  std::string_view State() const override;
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -16,7 +31,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a lookup transform",
                 {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "as_of", "refresh", "description"});
-  auto cfg = std::make_shared<engine::LookupConfig>();
+  auto cfg = std::make_shared<engine::LookupNode>();
   auto table = ctx.Str(n, "table", name, true);
   if (!table) return;
   cfg->table = *table;
@@ -158,8 +173,9 @@ void RegisterLookup(Registry& r) { r.Add(engine::Role::kTransform, "lookup", Com
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json LookupConfig::Describe() const {
+nlohmann::ordered_json LookupNode::Describe() const {
   std::vector<std::string> keys;
   for (size_t k : dimension_keys) keys.push_back(dimension_schema->field(k).name);
   return {{"table", table},
@@ -171,13 +187,14 @@ nlohmann::ordered_json LookupConfig::Describe() const {
                                                           : "dead_letter"}};
 }
 
-std::vector<DatasetRef> LookupConfig::Datasets() const { return {{from_lake ? "lake" : "warehouse", table, false}}; }
+std::vector<DatasetRef> LookupNode::Datasets() const { return {{from_lake ? "lake" : "warehouse", table, false}}; }
 
-std::string_view LookupConfig::State() const { return "dimension table (in memory)"; }
+std::string_view LookupNode::State() const { return "dimension table (in memory)"; }
 
-std::unique_ptr<Operator> LookupConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> LookupNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                      NodeCounters& counters, Progress*) const {
   return std::make_unique<LookupOperator>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

@@ -16,12 +16,15 @@
 namespace sluice::components {
 namespace {
 
-struct SampleConfig final : engine::NodeConfigOf<SampleConfig> {
+// What the operator reads.
+struct SampleSettings {
   double fraction = 1.0;
   std::vector<size_t> key;  // input columns that are hashed
   std::vector<std::string> key_names;
   uint64_t seed = 0;
+};
 
+struct SampleConfig final : engine::NodeConfigFor<SampleSettings> {
   nlohmann::ordered_json Describe() const override {
     return {{"fraction", fraction}, {"key", key_names}, {"seed", seed}};
   }
@@ -39,7 +42,7 @@ class SampleOperator final : public engine::Operator {
  public:
   using Operator::Operator;
   Status Process(size_t, const Batch& batch) override {
-    const auto& cfg = node_.Config<SampleConfig>();
+    const auto& cfg = node_.Config<SampleSettings>();
     counters_.in += static_cast<int64_t>(batch.active_rows());
     SelectionVector kept;
     kept.reserve(batch.active_rows());

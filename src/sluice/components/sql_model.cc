@@ -9,6 +9,21 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/warehouse_operators.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `SqlModelConfig` settings with this kind's behaviour.
+struct SqlModelNode final : NodeConfigFor<SqlModelConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+  bool RunsInStreams() const override { return false; }
+  bool ChangesCardinality() const override { return true; }
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -27,7 +42,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a sql model", {"kind", "table", "sql", "materialized", "description"});
-  auto cfg = std::make_shared<engine::SqlModelConfig>();
+  auto cfg = std::make_shared<engine::SqlModelNode>();
   cfg->url = ctx.WarehouseUrl();
   auto table = ctx.Str(n, "table", name, true);
   auto sql = ctx.Str(n, "sql", name, true);
@@ -93,14 +108,16 @@ void RegisterSqlModel(Registry& r) {
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json SqlModelConfig::Describe() const {
+nlohmann::ordered_json SqlModelNode::Describe() const {
   return {{"table", schema + "." + table}, {"materialized", view ? "view" : "table"}, {"refs", refs}, {"sql", sql}};
 }
 
-std::unique_ptr<Operator> SqlModelConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> SqlModelNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                        NodeCounters& counters, Progress*) const {
   return std::make_unique<SqlModel>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

@@ -8,6 +8,19 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/row_operators.h"
 
+namespace sluice::engine {
+namespace {
+
+// The `ValidateConfig` settings with this kind's behaviour.
+struct ValidateNode final : NodeConfigFor<ValidateConfig> {
+  nlohmann::ordered_json Describe() const override;
+  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
+                                         Progress* progress) const override;
+};
+
+}  // namespace
+}  // namespace sluice::engine
+
 namespace sluice::components {
 namespace {
 
@@ -16,7 +29,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a validate transform", {"kind", "inputs", "required", "rules", "description"});
-  auto cfg = std::make_shared<engine::ValidateConfig>();
+  auto cfg = std::make_shared<engine::ValidateNode>();
   for (size_t i = 0; i < in.size(); ++i) {
     if (in.field(i).required) cfg->required.push_back(in.field(i).name);
   }
@@ -86,8 +99,9 @@ void RegisterValidate(Registry& r) { r.Add(engine::Role::kTransform, "validate",
 }  // namespace sluice::components
 
 namespace sluice::engine {
+namespace {
 
-nlohmann::ordered_json ValidateConfig::Describe() const {
+nlohmann::ordered_json ValidateNode::Describe() const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& r : rules) {
     list.push_back({{"name", r.name}, {"check", expr::ToSql(*r.predicate)}, {"on_fail", OnFailName(r.on_fail)}});
@@ -95,9 +109,10 @@ nlohmann::ordered_json ValidateConfig::Describe() const {
   return {{"required", required}, {"rules", list}};
 }
 
-std::unique_ptr<Operator> ValidateConfig::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
+std::unique_ptr<Operator> ValidateNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                        NodeCounters& counters, Progress*) const {
   return std::make_unique<ValidateOperator>(node, index, ctx, counters);
 }
 
+}  // namespace
 }  // namespace sluice::engine

@@ -1,10 +1,10 @@
 // The bound settings of each built-in component kind: the data its operator reads at run time.
 //
-// Each struct is plain data filled in by its kind's compile function. Its behaviour (the plan
-// description, the datasets it touches, the state it keeps, the operator that runs it) is
-// defined in the kind's file under src/sluice/components/, next to its spec parsing. A new kind
-// declares its config in its own component file instead; these live here because the runtime's
-// operators in engine/exec read them.
+// Each struct is plain data filled in by its kind's compile function. The kind's file under
+// src/sluice/components/ wraps it in its NodeConfig (NodeConfigFor<...>), whose virtual functions
+// give the plan description, the datasets it touches, the state it keeps and the operator that
+// runs it. A new kind declares its settings in its own component file instead; these live here
+// because the runtime's operators in engine/exec read them.
 // Thread-safety: immutable after compilation.
 #pragma once
 
@@ -24,13 +24,7 @@ struct CsvSettings {
   std::vector<std::string> null_values = {""};
 };
 
-struct FilesSourceConfig final : NodeConfigOf<FilesSourceConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  bool RunsInStreams() const override { return false; }
-
+struct FilesSourceConfig {
   std::string path;  // file, directory or glob, already resolved against the spec's directory
   FileFormat format = FileFormat::kJson;
   CsvSettings csv;
@@ -44,32 +38,20 @@ struct ValidateRule {
   OnFail on_fail = OnFail::kDeadLetter;
 };
 
-struct ValidateConfig final : NodeConfigOf<ValidateConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-
+struct ValidateConfig {
   std::vector<std::string> required;  // fields that must be non-null (schema + listed)
   std::vector<size_t> required_index;
   std::vector<ValidateRule> rules;
 };
 
-struct MapConfig final : NodeConfigOf<MapConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-
+struct MapConfig {
   expr::BoundExprPtr filter;  // may be null
   std::string filter_text;
   // Output columns in order; empty means pass every input column through.
   std::vector<std::pair<std::string, expr::BoundExprPtr>> select;
 };
 
-struct RouteConfig final : NodeConfigOf<RouteConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-
+struct RouteConfig {
   // Evaluated in order; a record goes to the first route whose predicate is TRUE, else to
   // the "_default" port.
   std::vector<std::pair<std::string, expr::BoundExprPtr>> routes;
@@ -82,13 +64,7 @@ struct OrderBy {
   bool descending = false;
 };
 
-struct FilesSinkConfig final : NodeConfigOf<FilesSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  bool RunsInStreams() const override { return false; }
-
+struct FilesSinkConfig {
   std::string path;  // resolved against the workdir
   FileFormat format = FileFormat::kNdjson;
   CsvSettings csv;
@@ -98,12 +74,7 @@ struct FilesSinkConfig final : NodeConfigOf<FilesSinkConfig> {
 };
 
 // Appends to a Delta table of the lake: data files first, then one commit.
-struct LakeSinkConfig final : NodeConfigOf<LakeSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-
+struct LakeSinkConfig {
   std::string table;      // layer.name
   std::string table_dir;  // <lake root>/<layer>/<name>
   // Partition columns computed from expressions, e.g. {"date", date(ts)}; stored as Hive
@@ -115,13 +86,7 @@ struct LakeSinkConfig final : NodeConfigOf<LakeSinkConfig> {
 
 // An unbounded source read by the stream runner: the embedded log or a Kafka topic. Records are
 // JSON documents, one per message.
-struct StreamSourceConfig final : NodeConfigOf<StreamSourceConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  std::string_view State() const override;
-
+struct StreamSourceConfig {
   enum class Kind { kLog, kKafka };
   Kind kind = Kind::kLog;
   std::string topic;
@@ -134,13 +99,7 @@ struct StreamSourceConfig final : NodeConfigOf<StreamSourceConfig> {
 };
 
 // Reads a snapshot of a Delta table (or only what was added after a version).
-struct LakeSourceConfig final : NodeConfigOf<LakeSourceConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  bool RunsInStreams() const override { return false; }
-
+struct LakeSourceConfig {
   std::string table;
   std::string table_dir;
   std::optional<int64_t> version;
@@ -166,14 +125,7 @@ struct WindowConfig {
 // Hash aggregation (batch: one result per group when the input ends; windowed: one result per
 // window and group when the watermark passes the window's end). Windowed output starts with
 // window_start and window_end.
-struct AggregateConfig final : NodeConfigOf<AggregateConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::string_view State() const override;
-  bool RunsInStreams() const override;
-  bool ChangesCardinality() const override { return true; }
-
+struct AggregateConfig {
   WindowConfig window;
   struct GroupBy {
     std::string name;          // output column
@@ -190,13 +142,7 @@ struct AggregateConfig final : NodeConfigOf<AggregateConfig> {
 enum class OnMissing { kNull, kDrop, kDeadLetter };
 
 // Enriches records with fields of a dimension held in memory (loaded when the run starts).
-struct LookupConfig final : NodeConfigOf<LookupConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  std::string_view State() const override;
-
+struct LookupConfig {
   std::string table;              // warehouse "silver.dim_customer" or lake "bronze.customers"
   bool from_lake = false;
   std::string table_dir;          // lake tables
@@ -218,14 +164,7 @@ struct LookupConfig final : NodeConfigOf<LookupConfig> {
 };
 
 // Batch hash join of two inputs: the right input is built, the left is probed.
-struct JoinConfig final : NodeConfigOf<JoinConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::string_view State() const override;
-  bool RunsInStreams() const override { return false; }
-  bool ChangesCardinality() const override { return true; }
-
+struct JoinConfig {
   bool left_join = false;  // else inner
   std::vector<size_t> left_keys;
   std::vector<size_t> right_keys;
@@ -234,12 +173,7 @@ struct JoinConfig final : NodeConfigOf<JoinConfig> {
 };
 
 // Writes to a warehouse table in one transaction per run (with its sluice_commits row).
-struct WarehouseSinkConfig final : NodeConfigOf<WarehouseSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-
+struct WarehouseSinkConfig {
   std::string url;     // sqlite:<path> or postgresql://...
   std::string schema;  // silver, gold, ...
   std::string table;
@@ -249,13 +183,7 @@ struct WarehouseSinkConfig final : NodeConfigOf<WarehouseSinkConfig> {
 
 // A SQL model run in the warehouse after everything it reads is written (as dbt models are):
 // the SELECT is materialized as a table (replaced atomically) or a view.
-struct SqlModelConfig final : NodeConfigOf<SqlModelConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  bool RunsInStreams() const override { return false; }
-  bool ChangesCardinality() const override { return true; }
-
+struct SqlModelConfig {
   std::string url;
   std::string schema;
   std::string table;
@@ -266,24 +194,14 @@ struct SqlModelConfig final : NodeConfigOf<SqlModelConfig> {
 
 // Drops records whose key was seen before, within `within` of the first one (event time when
 // time_column is set, else the epoch's processing time).
-struct DedupConfig final : NodeConfigOf<DedupConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::string_view State() const override;
-
+struct DedupConfig {
   std::vector<size_t> key;  // input columns
   int64_t within_us = 0;    // 0: keep every key for the life of the pipeline
   int time_column = -1;
 };
 
 // Appends records (as JSON) to a topic of the embedded log or of Kafka, exactly once per epoch.
-struct StreamSinkConfig final : NodeConfigOf<StreamSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-
+struct StreamSinkConfig {
   StreamSourceConfig::Kind kind = StreamSourceConfig::Kind::kLog;
   std::string topic;
   std::string log_root;
@@ -293,11 +211,7 @@ struct StreamSinkConfig final : NodeConfigOf<StreamSinkConfig> {
 };
 
 // Counts and discards records: for benchmarks and dry runs.
-struct BlackholeSinkConfig final : NodeConfigOf<BlackholeSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-
+struct BlackholeSinkConfig {
 };
 
 }  // namespace sluice::engine

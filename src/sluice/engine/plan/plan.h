@@ -90,15 +90,22 @@ class NodeConfig {
   virtual std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                  NodeCounters& counters, Progress* progress) const = 0;
 
-  // Identifies the concrete type without RTTI (PlanNode::ConfigAs): the runtime reads a config
-  // whose virtual functions are defined with its kind, in a module above it.
+  // The plain settings the node's operator reads, and their type (PlanNode::ConfigAs): the
+  // runtime reads them without knowing the kind's class, whose virtual functions are defined in
+  // the kind's file, in a module above it.
   const void* type_tag() const { return type_tag_; }
+  const void* settings() const { return settings_; }
+
+  NodeConfig(const NodeConfig&) = delete;
+  NodeConfig& operator=(const NodeConfig&) = delete;
 
  protected:
   explicit NodeConfig(const void* type_tag) : type_tag_(type_tag) {}
+  void set_settings(const void* settings) { settings_ = settings; }
 
  private:
   const void* type_tag_;
+  const void* settings_ = nullptr;
 };
 
 // One address per config type.
@@ -108,11 +115,12 @@ const void* NodeConfigTag() {
   return &tag;
 }
 
-// The base of a concrete config type: `struct MyConfig final : NodeConfigOf<MyConfig> {...}`.
-template <class T>
-class NodeConfigOf : public NodeConfig {
+// A kind's config: its plain settings (a struct the operator reads) plus the virtual functions,
+// defined in the kind's file: `struct FilesSourceNode final : NodeConfigFor<FilesSourceConfig>`.
+template <class Settings>
+class NodeConfigFor : public NodeConfig, public Settings {
  protected:
-  NodeConfigOf() : NodeConfig(NodeConfigTag<T>()) {}
+  NodeConfigFor() : NodeConfig(NodeConfigTag<Settings>()) { set_settings(static_cast<const Settings*>(this)); }
 };
 
 struct EdgeRef {
@@ -139,10 +147,11 @@ struct PlanNode {
   std::optional<EventTimeConfig> event_time;  // sources
 
   const OutputPort* FindOutput(std::string_view port) const;
-  // The config as its kind's type: null (ConfigAs) or a failed CHECK (Config) for another kind.
+  // The node's settings as its kind's settings type: null (ConfigAs) or a failed CHECK (Config)
+  // for another kind.
   template <class T>
   const T* ConfigAs() const {
-    return config && config->type_tag() == NodeConfigTag<T>() ? static_cast<const T*>(config.get()) : nullptr;
+    return config && config->type_tag() == NodeConfigTag<T>() ? static_cast<const T*>(config->settings()) : nullptr;
   }
   template <class T>
   const T& Config() const {
