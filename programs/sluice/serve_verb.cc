@@ -1,23 +1,17 @@
-// sluice serve: the control plane's HTTP API (docs/api.md) on embedded defaults.
+// sluice serve: the control plane's HTTP API (docs/api.md) on embedded defaults. The flags become
+// the options of a plane::ControlPlane (src/sluice/control/plane), which this file starts; it keeps
+// the flags' checks, what serve prints, its exit codes, and the wait for SIGTERM/SIGINT.
 #include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
-#include <openssl/rand.h>
-
-#include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
-#include "sluice/control/api/api.h"
-#include "sluice/control/auth/auth_service.h"
-#include "sluice/control/http/server.h"
-#include "sluice/control/scheduler/scheduler_service.h"
-#include "sluice/control/worker/worker.h"
-#include "sluice/io/workdir.h"
+#include "sluice/control/metadata/metadata_store.h"
+#include "sluice/control/plane/control_plane.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -26,8 +20,6 @@ namespace {
 
 std::atomic<bool> g_serve_stop{false};
 void OnServeSignal(int) { g_serve_stop.store(true); }
-
-bool IsLoopback(const std::string& host) { return host == "127.0.0.1" || host == "::1" || host == "localhost"; }
 
 // The security settings of the flags; InvalidArgument saying which flag to fix.
 Result<auth::AuthOptions> AuthOptionsOf(const ServeOptions& o) {
@@ -60,32 +52,38 @@ Result<auth::AuthOptions> AuthOptionsOf(const ServeOptions& o) {
   return ao;
 }
 
-// --init-admin: the first admin, bound to every namespace. Its password is $SLUICE_ADMIN_PASSWORD,
-// or a generated one printed once.
-Status InitAdmin(auth::AuthService& auth, const std::string& name) {
-  if (auth.store().GetUser(name).ok()) {
-    std::fprintf(stderr, "sluice serve: user '%s' already exists; --init-admin leaves it as it is\n", name.c_str());
-    return Status::OK();
-  }
-  const char* env = std::getenv("SLUICE_ADMIN_PASSWORD");
-  std::string password = env && *env ? env : "";
-  const bool generated = password.empty();
-  if (generated) {
-    unsigned char raw[18];
-    if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("no random bytes for a password");
-    password = Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
-  }
-  SLUICE_RETURN_IF_ERROR(auth.CreateUser(name, password, /*admin=*/true, "sluice serve --init-admin")
-                             .WithContext("--init-admin (SLUICE_ADMIN_PASSWORD)"));
-  if (generated) {
+// What --init-admin did, on stderr: the password when it was generated (shown once).
+void ReportInitAdmin(const plane::InitAdminOutcome& admin) {
+  const char* name = admin.user.c_str();
+  if (admin.what == plane::InitAdminOutcome::What::kExisted) {
+    std::fprintf(stderr, "sluice serve: user '%s' already exists; --init-admin leaves it as it is\n", name);
+  } else if (!admin.generated_password.empty()) {
     std::fprintf(stderr,
                  "sluice serve: created admin user '%s' with password %s\n"
                  "  (shown once: log in with `sluice login --user %s`, then change it with `sluice user passwd %s`)\n",
-                 name.c_str(), password.c_str(), name.c_str(), name.c_str());
+                 name, admin.generated_password.c_str(), name, name);
   } else {
-    std::fprintf(stderr, "sluice serve: created admin user '%s' (password from SLUICE_ADMIN_PASSWORD)\n", name.c_str());
+    std::fprintf(stderr, "sluice serve: created admin user '%s' (password from SLUICE_ADMIN_PASSWORD)\n", name);
   }
-  return Status::OK();
+}
+
+// A failure of ControlPlane::Open as serve says it, and its exit code.
+int ReportOpenFailure(plane::OpenStage stage, const Status& st) {
+  switch (stage) {
+    case plane::OpenStage::kMetadata:
+      std::fprintf(stderr, "metadata database: %s\n", st.ToString().c_str());
+      return st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
+    case plane::OpenStage::kSecretKey:
+      std::fprintf(stderr, "secret key: %s\n", st.ToString().c_str());
+      return kExitInvalid;
+    case plane::OpenStage::kInitAdmin:
+      std::fprintf(stderr, "%s\n", st.WithContext("--init-admin (SLUICE_ADMIN_PASSWORD)").message().c_str());
+      return kExitInvalid;
+    case plane::OpenStage::kRoutes: std::fprintf(stderr, "%s\n", st.ToString().c_str()); return kExitFailure;
+    case plane::OpenStage::kOptions: break;
+  }
+  std::fprintf(stderr, "%s\n", st.message().c_str());
+  return kExitInvalid;
 }
 
 }  // namespace
@@ -113,7 +111,7 @@ int Serve(const ServeOptions& o) {
   }
   const bool tls = !o.tls_cert.empty();
   // Bearer tokens must not cross a network in clear text.
-  if (!IsLoopback(host) && !tls && !o.insecure_dev) {
+  if (!plane::IsLoopbackAddress(host) && !tls && !o.insecure_dev) {
     std::fprintf(stderr,
                  "refusing to listen on %s without TLS: tokens would cross the network in clear text. Pass "
                  "--tls-cert and --tls-key (or --insecure-dev on a laptop).\n",
@@ -127,79 +125,44 @@ int Serve(const ServeOptions& o) {
                  host.c_str(), port);
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.workdir, ec);
-  std::string url = o.metadata;
-  if (url.empty()) {
+  plane::ControlPlaneOptions po;
+  po.workdir = o.workdir;
+  po.metadata_url = o.metadata;
+  if (po.metadata_url.empty()) {
     const char* env = std::getenv("SLUICE_METADATA_URL");
-    url = env && *env ? env : Workdir(o.workdir).DefaultMetadataUrl();
+    if (env && *env) po.metadata_url = env;
   }
-  auto store = metadata::MetadataStore::Open(url);
-  if (!store.ok()) {
-    std::fprintf(stderr, "metadata database: %s\n", store.status().ToString().c_str());
-    return store.status().code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
-  }
-  auto box = metadata::SecretBox::LoadOrCreate(Workdir(o.workdir).SecretKeyFile().string());
-  if (!box.ok()) {
-    std::fprintf(stderr, "secret key: %s\n", box.status().ToString().c_str());
-    return kExitInvalid;
-  }
-  api::ApiOptions ao;
-  ao.workdir = o.workdir;
-  ao.ingest_requests_per_second = o.ingest_rate;
-  ao.ingest_burst = o.ingest_rate * 2;
-  const std::string workdir = o.workdir;
-  const std::string ingest_kafka = o.ingest_kafka;
-  ao.ingest_kafka_brokers = ingest_kafka;
-  ao.compile_options = [workdir, ingest_kafka] {
-    auto co = MakeCompileOptions(workdir, "", {});
-    co.ingest_kafka_brokers = ingest_kafka;
-    return co;
-  };
-  auto compile = [compile_options = ao.compile_options, workdir](const std::string& spec) {
-    return pipeline::CompileString(spec, "spec.yaml", workdir, compile_options());
-  };
-  scheduler::Scheduler sched(**store, SystemClock::Get(), compile);
-  worker::StoreRunQueue::Options qo;
-  qo.secrets = &*box;
-  qo.on_succeeded = [&sched](const metadata::RunRecord& run) {
-    auto triggered = sched.OnRunSucceeded(run);
-    if (!triggered.ok()) SLUICE_LOG(Warn, "serve.dependency_failed", {"run", run.id}, {"error", triggered.status().ToString()});
-  };
-  worker::StoreRunQueue queue(**store, qo);
-  worker::WorkerOptions wo;
-  wo.workdir = o.workdir;
-  wo.compile_options = ao.compile_options;
-  worker::Worker embedded(queue, wo);
-  (*store)->SetAuditKey(box->DeriveKey(kAuditChainPurpose));
-  auth::AuthService security(**store, box->DeriveKey("sluice access tokens v1"), SystemClock::Get(), *auth_options);
+  po.address = host;
+  po.port = static_cast<uint16_t>(port);
+  po.io_threads = o.io_threads;
+  po.tls_cert_file = o.tls_cert;
+  po.tls_key_file = o.tls_key;
+  po.auth = *auth_options;
+  po.ingest_rate = o.ingest_rate;
+  po.ingest_kafka = o.ingest_kafka;
+  po.compile_options = [workdir = o.workdir] { return MakeCompileOptions(workdir, "", {}); };
+  po.workers = o.workers;
   if (o.init_admin) {
-    if (Status st = InitAdmin(security, o.admin_user); !st.ok()) {
-      std::fprintf(stderr, "%s\n", st.message().c_str());
-      return kExitInvalid;
-    }
-  } else if (!o.insecure_dev && [&] { auto n = security.store().CountUsers(); return n.ok() && *n == 0; }() && !auth_options->oidc) {
+    // Its password is $SLUICE_ADMIN_PASSWORD, or a generated one printed once.
+    po.init_admin = o.admin_user;
+    const char* env = std::getenv("SLUICE_ADMIN_PASSWORD");
+    po.init_admin_password = env && *env ? env : "";
+    po.init_admin_created_by = "sluice serve --init-admin";
+  }
+  plane::OpenStage stage = plane::OpenStage::kOptions;
+  auto opened = plane::ControlPlane::Open(po, &stage);
+  if (!opened.ok()) return ReportOpenFailure(stage, opened.status());
+  plane::ControlPlane& cp = **opened;
+  auto no_users = [&] {
+    auto n = cp.store().CountUsers();
+    return n.ok() && *n == 0;
+  };
+  if (o.init_admin) {
+    ReportInitAdmin(cp.init_admin());
+  } else if (!o.insecure_dev && no_users() && !auth_options->oidc) {
     std::fprintf(stderr, "sluice serve: there are no users yet; start once with --init-admin to create the first admin\n");
   }
-  api::ApiContext context(**store, ao);
-  context.scheduler = &sched;
-  context.secrets = &*box;
-  context.queue = &queue;
-  context.auth = &security;
-  auto router = api::BuildRouter(context);
-  if (!router.ok()) {
-    std::fprintf(stderr, "%s\n", router.status().ToString().c_str());
-    return kExitFailure;
-  }
-  http::HttpServerOptions so;
-  so.address = host;
-  so.port = static_cast<uint16_t>(port);
-  so.io_threads = std::max(1, o.io_threads);
-  so.max_body_bytes = 16ll << 20;
-  so.tls_cert_file = o.tls_cert;
-  so.tls_key_file = o.tls_key;
-  http::HttpServer server(so, std::move(*router));
-  if (Status st = server.Start(); !st.ok()) {
+  if (Status st = cp.Start(); !st.ok()) {
     std::fprintf(stderr, "cannot serve on %s: %s\n", o.listen.c_str(), st.ToString().c_str());
     return st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
   }
@@ -210,18 +173,15 @@ int Serve(const ServeOptions& o) {
   ::sigaction(SIGINT, &sa, nullptr);
   // The first line on stdout is the base URL (with the real port when --listen asked for 0).
   const char* scheme = tls ? "https" : "http";
-  std::printf("%s://%s:%u\n", scheme, host.c_str(), static_cast<unsigned>(server.port()));
+  std::printf("%s://%s:%u\n", scheme, host.c_str(), static_cast<unsigned>(cp.port()));
   std::fflush(stdout);
-  std::fprintf(stderr, "sluice serve: API at %s://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
-               scheme, host.c_str(), static_cast<unsigned>(server.port()), std::string(context.store.dialect()).c_str(),
+  std::fprintf(stderr,
+               "sluice serve: API at %s://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
+               scheme, host.c_str(), static_cast<unsigned>(cp.port()), std::string(cp.store().dialect()).c_str(),
                o.workdir.c_str());
-  sched.Start(1000);
-  if (o.workers > 0) embedded.Start(o.workers);
   while (!g_serve_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::fprintf(stderr, "sluice serve: stopping\n");
-  server.Stop();
-  sched.Stop();
-  embedded.Stop();  // streams finish their epoch and go back to the queue
+  cp.Stop();  // the server, the scheduler, then the workers (streams finish their epoch)
   return kExitOk;
 }
 

@@ -151,8 +151,6 @@ int Client(const ClientOptions& o);
 // found, refused), 1 for the rest (unreachable, server error).
 int PrintFailure(const Status& st);
 int ExitCodeFor(const Status& st);
-// What the audit chain's HMAC key is derived for (SecretBox::DeriveKey): serve and audit verify.
-inline constexpr std::string_view kAuditChainPurpose = "sluice audit chain v1";
 // The security verbs; Client() hands them over.
 int SecurityClient(const ClientOptions& o);
 int LoginWithPassword(const ClientOptions& o);

@@ -191,6 +191,10 @@ struct AuditVerification {
   std::string problem;
 };
 
+// What the audit chain's key is derived for (SecretBox::DeriveKey): the server and an offline
+// `sluice audit verify` derive the same key from the same secret key.
+inline constexpr std::string_view kAuditChainPurpose = "sluice audit chain v1";
+
 // The hash of an audit row given its fields and prev_hash (keyed when `key` is not empty).
 std::string AuditHash(const AuditRecord& row, std::string_view key = {});
 
@@ -327,8 +331,8 @@ class MetadataStore {
   Result<int64_t> RevokeTokensOf(const std::string& subject, const std::string& kind);
 
   // --- audit log: append-only (the database refuses UPDATE and DELETE on it).
-  // The key of the chain's HMAC (set before the first append; SecretBox::DeriveKey). Every
-  // replica and `sluice audit verify` must use the same one.
+  // The key of the chain's HMAC (set before the first append; SecretBox::DeriveKey of
+  // kAuditChainPurpose). Every replica and `sluice audit verify` must use the same one.
   void SetAuditKey(std::string key) { audit_key_ = std::move(key); }
   // Appends with the next seq and the chained hash; returns the stored row.
   Result<AuditRecord> AppendAudit(AuditRecord row);
