@@ -1,37 +1,19 @@
-// Client verbs (docs/cli.md): apply, get, ls, describe, delete, ingest — over the HTTP API.
-#include <fstream>
+// Client verbs (docs/cli.md) for what a server keeps: apply, get, ls, describe, delete
+// (pipelines, runs, templates, environments, datasets) and ingest, over the HTTP API.
+#include <functional>
+#include <memory>
 #include <random>
-#include <iostream>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "cli_app.h"
+#include "client_common.h"
 #include "sluice/base/status.h"
 #include "sluice/client/api_client.h"
-#include "sluice/client/client_config.h"
-#include "verbs.h"
 
 namespace sluice::cli {
-
-int PrintFailure(const Status& st) {
-  std::fprintf(stderr, "%s\n", st.message().c_str());
-  return ExitCodeFor(st);
-}
-
-int ExitCodeFor(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kDataError:
-      return kExitInvalid;
-    default:
-      return kExitFailure;
-  }
-}
 
 namespace {
 
@@ -39,31 +21,25 @@ using json = nlohmann::json;
 
 int Fail(const Status& st) { return PrintFailure(st); }
 
-Result<client::ApiClient> Connect(const ClientOptions& o) {
-  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(o.server, o.token, o.ca_cert));
-  return client::ApiClient::Create(config.ToOptions());
-}
+struct ApplyOptions : ClientCommon {
+  std::string file;     // the spec (or a Template or Environment document)
+  std::string message;  // why it changed
+  std::string environment;
+};
 
-// "web/clicks" -> {"web", "clicks"}.
-Result<std::pair<std::string, std::string>> SplitTarget(const std::string& target) {
-  const size_t slash = target.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == target.size() || target.find('/', slash + 1) != std::string::npos) {
-    return Status::InvalidArgument("name the pipeline as NAMESPACE/NAME (e.g. web/clickstream), not '{}'", target);
-  }
-  return std::make_pair(target.substr(0, slash), target.substr(slash + 1));
-}
+// get, ls, describe and delete take a resource and a name; each is one of these.
+enum class ResourceVerb { kGet, kList, kDescribe, kDelete };
+struct ResourceOptions : ClientCommon {
+  std::string resource;  // pipelines, runs, templates, environments or datasets (singular works too)
+  std::string target;    // NAMESPACE/NAME, a run id, an environment or dataset name
+  std::string ns, pipeline_filter, status_filter;  // get, ls: --namespace, --pipeline, --status
+};
 
-Result<std::string> ReadInput(const std::string& file) {
-  std::stringstream buf;
-  if (file.empty() || file == "-") {
-    buf << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return Status::NotFound("cannot read {}", file);
-    buf << in.rdbuf();
-  }
-  return buf.str();
-}
+struct IngestOptions : ClientCommon {
+  std::string stream;
+  std::string file;      // NDJSON ('-' or empty: stdin)
+  int64_t batch = 1000;  // events per request
+};
 
 std::string PipelineRow(const json& p) {
   return fmt::format("{:<32} {:<7} {:>7} {:<7} {}\n", p.value("namespace", "") + "/" + p.value("name", ""),
@@ -99,7 +75,7 @@ json YamlToJson(const YAML::Node& n) {
 }
 
 // kind: Environment -> PUT /api/v1/environments/{name}.
-int ApplyEnvironment(client::ApiClient& c, const ClientOptions& o, const YAML::Node& doc) {
+int ApplyEnvironment(client::ApiClient& c, const ApplyOptions& o, const YAML::Node& doc) {
   const std::string name = doc["metadata"] && doc["metadata"]["name"] ? doc["metadata"]["name"].as<std::string>() : "";
   if (name.empty()) return Fail(Status::InvalidArgument("{}: an Environment needs metadata.name", o.file));
   json body = json::object();
@@ -119,7 +95,7 @@ int PrintSpecErrors(const client::ApiResponse& r, const std::string& file) {
   return kExitInvalid;
 }
 
-int Apply(client::ApiClient& c, const ClientOptions& o) {
+int Apply(client::ApiClient& c, const ApplyOptions& o) {
   auto spec = ReadInput(o.file);
   if (!spec.ok()) return Fail(spec.status());
   std::string kind = "Pipeline";
@@ -161,7 +137,7 @@ int Apply(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
-int ListPipelines(client::ApiClient& c, const ClientOptions& o) {
+int ListPipelines(client::ApiClient& c, const ResourceOptions& o) {
   std::string path = "/api/v1/pipelines";
   if (!o.ns.empty()) path += "?namespace=" + client::UrlEncode(o.ns);
   auto items = c.ListAll(path);
@@ -176,7 +152,7 @@ int ListPipelines(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
-int GetPipeline(client::ApiClient& c, const ClientOptions& o, bool describe) {
+int GetPipeline(client::ApiClient& c, const ResourceOptions& o, bool describe) {
   auto t = SplitTarget(o.target);
   if (!t.ok()) return Fail(t.status());
   const std::string base = "/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second);
@@ -199,7 +175,7 @@ int GetPipeline(client::ApiClient& c, const ClientOptions& o, bool describe) {
   return kExitOk;
 }
 
-int DeletePipeline(client::ApiClient& c, const ClientOptions& o) {
+int DeletePipeline(client::ApiClient& c, const ResourceOptions& o) {
   auto t = SplitTarget(o.target);
   if (!t.ok()) return Fail(t.status());
   auto r = c.Delete("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second));
@@ -210,7 +186,7 @@ int DeletePipeline(client::ApiClient& c, const ClientOptions& o) {
 
 // Sends NDJSON in batches of o.batch lines, each with an idempotency key of this invocation (so
 // a batch the client retries lands once).
-int Ingest(client::ApiClient& c, const ClientOptions& o) {
+int Ingest(client::ApiClient& c, const IngestOptions& o) {
   auto text = ReadInput(o.file);
   if (!text.ok()) return Fail(text.status());
   std::random_device rd;
@@ -220,7 +196,7 @@ int Ingest(client::ApiClient& c, const ClientOptions& o) {
   int64_t in_body = 0;
   auto flush = [&]() -> int {
     if (in_body == 0) return kExitOk;
-    auto r = c.PostRaw("/api/v1/ingest/" + client::UrlEncode(o.target), body, "application/x-ndjson",
+    auto r = c.PostRaw("/api/v1/ingest/" + client::UrlEncode(o.stream), body, "application/x-ndjson",
                        {{"Idempotency-Key", run_key + "-" + std::to_string(batches)}});
     if (!r.ok()) {
       std::fprintf(stderr, "lines %lld-%lld: %s\n", static_cast<long long>(first_line), static_cast<long long>(line_no),
@@ -244,61 +220,12 @@ int Ingest(client::ApiClient& c, const ClientOptions& o) {
     }
   }
   if (int rc = flush(); rc != kExitOk) return rc;
-  PrintDocument(json{{"stream", o.target}, {"accepted", accepted}, {"requests", batches}}.dump(2), o.output,
-                fmt::format("{} events into stream {} ({} requests)\n", accepted, o.target, batches));
+  PrintDocument(json{{"stream", o.stream}, {"accepted", accepted}, {"requests", batches}}.dump(2), o.output,
+                fmt::format("{} events into stream {} ({} requests)\n", accepted, o.stream, batches));
   return kExitOk;
 }
 
-const std::string kRunHeader =
-    fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", "RUN", "PIPELINE", "VER", "CAUSE", "STATUS", "TRY", "LOGICAL TIME");
-std::string RunRow(const json& r) {
-  return fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", r.value("id", ""),
-                     r.value("namespace", "") + "/" + r.value("pipeline", ""), r.value("version", 0), r.value("cause", ""),
-                     r.value("status", ""), r.value("attempt", 0), r.value("logical_time", ""));
-}
-
-bool Final(const std::string& status) { return status == "succeeded" || status == "failed" || status == "cancelled"; }
-
-int Trigger(client::ApiClient& c, const ClientOptions& o) {
-  auto t = SplitTarget(o.target);
-  if (!t.ok()) return Fail(t.status());
-  json body = json::object();
-  if (o.version > 0) body["version"] = o.version;
-  if (!o.logical_time.empty()) body["logical_time"] = o.logical_time;
-  auto r = c.Post("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/runs", body);
-  if (!r.ok()) return Fail(r.status());
-  json run = r->json;
-  if (!o.wait) {
-    PrintDocument(run.dump(2), o.output, "queued run " + run.value("id", "") + " of " + o.target + " (version " +
-                                             std::to_string(run.value("version", 0)) + ")\n");
-    return kExitOk;
-  }
-  // Poll until it ends, saying when the status changes.
-  std::string last;
-  for (;;) {
-    const std::string status = run.value("status", "");
-    if (status != last && o.output == OutputFormat::kTable) std::fprintf(stderr, "run %s: %s\n", run.value("id", "").c_str(), status.c_str());
-    last = status;
-    if (Final(status)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    auto next = c.Get("/api/v1/runs/" + client::UrlEncode(run.value("id", "")));
-    if (!next.ok()) return Fail(next.status());
-    run = next->json;
-  }
-  std::string table = kRunHeader + RunRow(run);
-  if (run.contains("summary") && run["summary"].is_object() && run["summary"].contains("components")) {
-    table += fmt::format("\n  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter", "dropped");
-    for (const auto& [name, k] : run["summary"]["components"].items()) {
-      table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.value("in", 0), k.value("out", 0),
-                           k.value("dead_letter", 0), k.value("dropped", 0));
-    }
-  }
-  if (!run.value("error", "").empty()) table += "\nerror: " + run.value("error", "") + "\n";
-  PrintDocument(run.dump(2), o.output, table);
-  return run.value("status", "") == "succeeded" ? kExitOk : kExitFailure;
-}
-
-int ListRuns(client::ApiClient& c, const ClientOptions& o) {
+int ListRuns(client::ApiClient& c, const ResourceOptions& o) {
   std::string query;
   auto add = [&](const char* k, const std::string& v) {
     if (!v.empty()) query += std::string(query.empty() ? "?" : "&") + k + "=" + client::UrlEncode(v);
@@ -309,7 +236,7 @@ int ListRuns(client::ApiClient& c, const ClientOptions& o) {
   auto items = c.ListAll("/api/v1/runs" + query);
   if (!items.ok()) return Fail(items.status());
   json all = json::array();
-  std::string table = kRunHeader;
+  std::string table = RunHeader();
   for (auto& r : *items) {
     table += RunRow(r);
     all.push_back(std::move(r));
@@ -318,42 +245,17 @@ int ListRuns(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
-int GetRun(client::ApiClient& c, const ClientOptions& o) {
+int GetRun(client::ApiClient& c, const ResourceOptions& o) {
   auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.target));
   if (!r.ok()) return Fail(r.status());
-  PrintDocument(r->json.dump(2), o.output, kRunHeader + RunRow(r->json) +
-                                               (r->json.value("error", "").empty() ? "" : "error: " + r->json.value("error", "") + "\n"));
-  return kExitOk;
-}
-
-int RunLogs(client::ApiClient& c, const ClientOptions& o) {
-  auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.target) + "/logs");
-  if (!r.ok()) return Fail(r.status());
-  std::fputs(r->body.c_str(), stdout);
-  return kExitOk;
-}
-
-int CancelRun(client::ApiClient& c, const ClientOptions& o) {
-  auto r = c.Post("/api/v1/runs/" + client::UrlEncode(o.target) + "/cancel", json::object());
-  if (!r.ok()) return Fail(r.status());
   PrintDocument(r->json.dump(2), o.output,
-                "run " + o.target + ": " + (r->json.value("status", "") == "cancelled" ? "cancelled" : "asked to stop") + "\n");
-  return kExitOk;
-}
-
-int Backfill(client::ApiClient& c, const ClientOptions& o) {
-  auto t = SplitTarget(o.target);
-  if (!t.ok()) return Fail(t.status());
-  auto r = c.Post("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/backfill",
-                  json{{"from", o.from}, {"to", o.to}});
-  if (!r.ok()) return Fail(r.status());
-  PrintDocument(r->json.dump(2), o.output,
-                fmt::format("queued {} runs of {}, one per interval in [{}, {})\n", r->json.value("count", 0), o.target, o.from, o.to));
+                RunHeader() + RunRow(r->json) +
+                    (r->json.value("error", "").empty() ? "" : "error: " + r->json.value("error", "") + "\n"));
   return kExitOk;
 }
 
 // Templates and environments: list, show, delete (the same shape for both).
-int Simple(client::ApiClient& c, const ClientOptions& o, const std::string& collection) {
+int Simple(client::ApiClient& c, const ResourceOptions& o, const std::string& collection, bool remove) {
   const bool templates = collection == "templates";
   std::string path = "/api/v1/" + collection;
   if (!o.target.empty()) {
@@ -365,7 +267,7 @@ int Simple(client::ApiClient& c, const ClientOptions& o, const std::string& coll
       path += "/" + client::UrlEncode(o.target);
     }
   }
-  if (o.verb == "delete") {
+  if (remove) {
     if (o.target.empty()) return Fail(Status::InvalidArgument("delete needs a name"));
     auto r = c.Delete(path);
     if (!r.ok()) return Fail(r.status());
@@ -406,7 +308,7 @@ int Simple(client::ApiClient& c, const ClientOptions& o, const std::string& coll
 }
 
 // Datasets: ls datasets | get|describe dataset NAME (schema history, producers, consumers).
-int Datasets(client::ApiClient& c, const ClientOptions& o) {
+int Datasets(client::ApiClient& c, const ResourceOptions& o) {
   if (o.target.empty()) {
     auto items = c.ListAll("/api/v1/datasets");
     if (!items.ok()) return Fail(items.status());
@@ -433,172 +335,89 @@ int Datasets(client::ApiClient& c, const ClientOptions& o) {
   return kExitOk;
 }
 
-std::string DeadLetterQuery(const ClientOptions& o, bool body_form, json* body) {
-  std::string q;
-  auto add = [&](const char* k, const std::string& v) {
-    if (v.empty()) return;
-    if (body_form) (*body)[k] = v;
-    else q += std::string(q.empty() ? "?" : "&") + k + "=" + client::UrlEncode(v);
-  };
-  add("run", o.dl_run);
-  add("component", o.dl_component);
-  add("error_class", o.dl_error_class);
-  return q;
-}
-
-// dead-letters NS/NAME [filters]: the envelopes; replay NS/NAME [filters] [--wait].
-int DeadLetters(client::ApiClient& c, const ClientOptions& o) {
-  auto t = SplitTarget(o.target);
-  if (!t.ok()) return Fail(t.status());
-  const std::string base = "/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/dead-letters";
-  if (o.verb == "dead-letters") {
-    auto items = c.ListAll(base + DeadLetterQuery(o, false, nullptr));
-    if (!items.ok()) return Fail(items.status());
-    std::string table = fmt::format("{:<26} {:>6}  {:<14} {:<18} {}\n", "RUN", "LINE", "COMPONENT", "ERROR CLASS", "MESSAGE");
-    json all = json::array();
-    for (auto& e : *items) {
-      table += fmt::format("{:<26} {:>6}  {:<14} {:<18} {}\n", e.value("run", ""), e.value("line", 0), e.value("component", ""),
-                           e.value("error_class", ""), e.value("error_message", ""));
-      all.push_back(std::move(e));
-    }
-    PrintDocument(all.dump(2), o.output, table);
-    return kExitOk;
-  }
-  json body = json::object();
-  DeadLetterQuery(o, true, &body);
-  auto r = c.Post(base + "/replay", body);
-  if (!r.ok()) return Fail(r.status());
-  const json& j = r->json;
-  if (j.contains("run")) {
-    PrintDocument(j.dump(2), o.output, fmt::format("{} dead letters replayed as run {}\n", j.value("replayed", 0), j.value("run", "")));
-  } else {
-    PrintDocument(j.dump(2), o.output, fmt::format("{} dead letters sent back to {}\n", j.value("replayed", 0), j["to"].dump()));
-  }
-  return kExitOk;
-}
-
-// new --template NS/NAME --set k=v: renders (and with --apply, applies) a template.
-int New(client::ApiClient& c, const ClientOptions& o) {
-  auto t = SplitTarget(o.template_name);
-  if (!t.ok()) return Fail(t.status());
-  json values = json::object();
-  for (const auto& kv : o.sets) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return Fail(Status::InvalidArgument("--set takes NAME=VALUE, not '{}'", kv));
-    values[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  json body = {{"values", values}, {"apply", o.apply}};
-  if (!o.environment.empty()) body["environment"] = o.environment;
-  auto r = c.Request("POST", "/api/v1/templates/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) + "/render", body.dump());
-  if (!r.ok()) return Fail(r.status());
-  if (!r->ok()) {
-    if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") {
-      for (const auto& e : r->json["errors"]) std::fprintf(stderr, "%s\n", e.value("message", "").c_str());
-      return kExitInvalid;
-    }
-    return Fail(client::StatusFromResponse(*r));
-  }
-  if (o.apply) {
-    PrintDocument(r->json.dump(2), o.output, "pipeline " + r->json.value("namespace", "") + "/" + r->json.value("name", "") +
-                                                 (r->json.value("created", false) ? " created" : " updated") + " from template " + o.template_name + "\n");
-  } else {
-    PrintDocument(r->json.dump(2), o.output, r->json.value("spec", ""));
-  }
-  return kExitOk;
-}
-
-// secret set ENV NAME (the value from stdin, never from the command line) | secret rm ENV NAME.
-int Secret(client::ApiClient& c, const ClientOptions& o) {
-  const std::string path = "/api/v1/environments/" + client::UrlEncode(o.target) + "/secrets/" + client::UrlEncode(o.secret);
-  if (o.secret_verb == "rm") {
-    auto r = c.Delete(path);
-    if (!r.ok()) return Fail(r.status());
-    std::printf("secret %s of %s deleted\n", o.secret.c_str(), o.target.c_str());
-    return kExitOk;
-  }
-  auto value = ReadInput("-");
-  if (!value.ok()) return Fail(value.status());
-  std::string v = *value;
-  if (!v.empty() && v.back() == '\n') v.pop_back();
-  if (v.empty()) return Fail(Status::InvalidArgument("give the secret's value on stdin (e.g. sluice secret set prod db_password < file)"));
-  auto r = c.Put(path, json{{"value", v}});
-  if (!r.ok()) return Fail(r.status());
-  std::printf("secret %s of %s stored (use it in specs as ${secret.%s})\n", o.secret.c_str(), o.target.c_str(), o.secret.c_str());
-  return kExitOk;
-}
-
-// login: checks that the server answers, then keeps the server and token in the client config
-// (mode 0600) for the other verbs.
-int Login(const ClientOptions& o) {
-  if (!o.user.empty()) return LoginWithPassword(o);
-  client::ClientFlags flags;
-  flags.server = o.server;
-  flags.token = o.token;
-  flags.ca_file = o.ca_cert;
-  auto config = client::ClientConfig::Resolve(flags);
-  if (!config.ok()) return Fail(config.status());
-  if (!o.token) {
-    std::fprintf(stderr, "token (input is read from stdin): ");
-    auto token = ReadInput("-");
-    if (!token.ok()) return Fail(token.status());
-    std::string t = *token;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-    config->token = t;
-  }
-  auto c = client::ApiClient::Create(config->ToOptions());
+// get, ls, describe, delete RESOURCE [NAME]: what each does depends on the resource.
+int Resource(ResourceVerb verb, const ResourceOptions& o) {
+  auto c = Connect(o);
   if (!c.ok()) return Fail(c.status());
-  auto ready = c->Get("/api/v1/auth/whoami");
-  if (!ready.ok()) return Fail(ready.status());
-  auto path = client::ClientConfig::DefaultPath();
-  if (!path.ok()) return Fail(path.status());
-  client::ClientConfig stored = *config;
-  stored.refresh_token.clear();  // a token given by hand is not renewed
-  if (Status st = stored.Save(*path); !st.ok()) return Fail(st);
-  PrintDocument(json{{"server", config->server}, {"config", *path}}.dump(2), o.output,
-                "logged in to " + config->server + " (server and token kept in " + *path + ", mode 0600)\n");
-  return kExitOk;
+  const std::string& r = o.resource;
+  const bool list = verb == ResourceVerb::kList || (verb == ResourceVerb::kGet && o.target.empty());
+  if (r == "templates" || r == "template") return Simple(*c, o, "templates", verb == ResourceVerb::kDelete);
+  if (r == "datasets" || r == "dataset") {
+    if (verb == ResourceVerb::kDelete) {
+      return Fail(Status::InvalidArgument("datasets follow their pipelines: delete those instead"));
+    }
+    return Datasets(*c, o);
+  }
+  if (r == "environments" || r == "environment") return Simple(*c, o, "environments", verb == ResourceVerb::kDelete);
+  if (r == "runs" || r == "run") {
+    if (list) return ListRuns(*c, o);
+    if (verb != ResourceVerb::kDelete) return GetRun(*c, o);
+    std::fprintf(stderr, "runs cannot be deleted (they are history); cancel a run with `sluice cancel RUN`\n");
+    return kExitInvalid;
+  }
+  if (r != "pipelines" && r != "pipeline") {
+    std::fprintf(stderr, "unknown resource '%s': pipelines, runs, templates, environments or datasets\n", r.c_str());
+    return kExitInvalid;
+  }
+  if (list) return ListPipelines(*c, o);
+  switch (verb) {
+    case ResourceVerb::kDescribe: return GetPipeline(*c, o, true);
+    case ResourceVerb::kDelete: return DeletePipeline(*c, o);
+    default: return GetPipeline(*c, o, false);
+  }
 }
 
 }  // namespace
 
-int Client(const ClientOptions& o) {
-  if (o.verb == "login") return Login(o);
-  if (o.verb == "whoami" || o.verb == "token" || o.verb == "user" || o.verb == "role" || o.verb == "audit") {
-    return SecurityClient(o);
+void AddClientVerbs(Command& app) {
+  auto apply_opts = std::make_shared<ApplyOptions>();
+  Command apply = app.Subcommand("apply", "Create a pipeline on the server, or add a version when its spec changed "
+                                          "(applying the same spec again changes nothing)");
+  apply.Option("-f,--file", apply_opts->file, "Pipeline spec (YAML)").Required().ExistingFile();
+  apply.Option("-m,--message", apply_opts->message, "Why it changed (kept with the version)");
+  apply.Option("--environment", apply_opts->environment,
+               "The environment whose ${config.*} and ${secret.*} the pipeline uses");
+  AddClientFlags(apply, *apply_opts);
+  apply.Runs(Connected(apply_opts, &Apply));
+
+  struct ResourceCommand {
+    const char* name;
+    ResourceVerb verb;
+    const char* help;
+  };
+  for (const ResourceCommand& rc :
+       {ResourceCommand{"get", ResourceVerb::kGet,
+                        "Show a pipeline or a run (get pipeline NAMESPACE/NAME, get run ID), or list them (get "
+                        "pipelines, get runs)"},
+        ResourceCommand{
+            "ls", ResourceVerb::kList,
+            "List pipelines or runs (ls pipelines [--namespace NS], ls runs [--pipeline NAME] [--status S])"},
+        ResourceCommand{"describe", ResourceVerb::kDescribe,
+                        "Show a pipeline with its versions and latest spec (describe pipeline NAMESPACE/NAME)"},
+        ResourceCommand{"delete", ResourceVerb::kDelete,
+                        "Delete a pipeline and its versions (delete pipeline NAMESPACE/NAME)"}}) {
+    auto o = std::make_shared<ResourceOptions>();
+    Command cmd = app.Subcommand(rc.name, rc.help);
+    cmd.Option("resource", o->resource, "pipelines, runs, templates, environments or datasets (singular works too)")
+        .Required();
+    cmd.Option("name", o->target, "NAMESPACE/NAME of a pipeline or template, a run id, or an environment name");
+    if (rc.verb == ResourceVerb::kList || rc.verb == ResourceVerb::kGet) {
+      cmd.Option("--namespace", o->ns, "Only this namespace");
+      cmd.Option("--pipeline", o->pipeline_filter, "runs: only this pipeline's");
+      cmd.Option("--status", o->status_filter, "runs: only queued, running, succeeded, failed or cancelled");
+    }
+    AddClientFlags(cmd, *o);
+    cmd.Runs([o, verb = rc.verb] { return Resource(verb, *o); });
   }
-  auto c = Connect(o);
-  if (!c.ok()) return Fail(c.status());
-  if (o.verb == "apply") return Apply(*c, o);
-  if (o.verb == "ingest") return Ingest(*c, o);
-  if (o.verb == "trigger") return Trigger(*c, o);
-  if (o.verb == "logs") return RunLogs(*c, o);
-  if (o.verb == "cancel") return CancelRun(*c, o);
-  if (o.verb == "backfill") return Backfill(*c, o);
-  if (o.verb == "new") return New(*c, o);
-  if (o.verb == "dead-letters" || o.verb == "replay") return DeadLetters(*c, o);
-  if (o.verb == "secret") return Secret(*c, o);
-  if (o.resource == "templates" || o.resource == "template") return Simple(*c, o, "templates");
-  if (o.resource == "datasets" || o.resource == "dataset") {
-    if (o.verb == "delete") return Fail(Status::InvalidArgument("datasets follow their pipelines: delete those instead"));
-    return Datasets(*c, o);
-  }
-  if (o.resource == "environments" || o.resource == "environment") return Simple(*c, o, "environments");
-  if (o.resource == "runs" || o.resource == "run") {
-    if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListRuns(*c, o);
-    if (o.verb == "get" || o.verb == "describe") return GetRun(*c, o);
-    std::fprintf(stderr, "runs cannot be deleted (they are history); cancel a run with `sluice cancel RUN`\n");
-    return kExitInvalid;
-  }
-  if (o.resource != "pipelines" && o.resource != "pipeline") {
-    std::fprintf(stderr, "unknown resource '%s': pipelines, runs, templates, environments or datasets\n", o.resource.c_str());
-    return kExitInvalid;
-  }
-  if (o.verb == "ls" || (o.verb == "get" && o.target.empty())) return ListPipelines(*c, o);
-  if (o.verb == "get") return GetPipeline(*c, o, false);
-  if (o.verb == "describe") return GetPipeline(*c, o, true);
-  if (o.verb == "delete") return DeletePipeline(*c, o);
-  std::fprintf(stderr, "unknown verb '%s'\n", o.verb.c_str());
-  return kExitInvalid;
+
+  auto ingest_opts = std::make_shared<IngestOptions>();
+  Command ingest = app.Subcommand(
+      "ingest", "Send NDJSON events (a file or stdin) to a stream through the ingest API, in batches");
+  ingest.Option("stream", ingest_opts->stream, "Stream name (pipelines read it with an http source)").Required();
+  ingest.Option("-f,--file", ingest_opts->file, "NDJSON file (default: stdin)");
+  ingest.Option("--batch", ingest_opts->batch, "Events per request").DefaultStr("1000").InRange(1, 100000);
+  AddClientFlags(ingest, *ingest_opts);
+  ingest.Runs(Connected(ingest_opts, &Ingest));
 }
 
 }  // namespace sluice::cli

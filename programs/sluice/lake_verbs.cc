@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_app.h"
 #include "sluice/base/strings.h"
 #include "sluice/formats/json/json.h"
 #include "sluice/io/workdir.h"
@@ -16,6 +19,20 @@ namespace sluice::cli {
 namespace {
 
 using nlohmann::ordered_json;
+
+struct LakeOptions {
+  std::string table;
+  std::string workdir = ".sluice";
+  std::string lake_root;  // default <workdir>/lake
+  std::optional<int64_t> version;
+  int64_t limit = 20;
+  int64_t target_file_bytes = 128ll << 20;
+  std::string retention = "168h";
+  bool dry_run = false;
+  OutputFormat output = OutputFormat::kTable;
+  // As given on the command line; checked before any command runs.
+  std::string version_text, target_size = "128MB";
+};
 
 std::string Root(const LakeOptions& o) {
   return o.lake_root.empty() ? Workdir(o.workdir).Lake().string() : o.lake_root;
@@ -214,18 +231,64 @@ int Vacuum(const LakeOptions& o) {
   return kExitOk;
 }
 
-}  // namespace
-
-int Lake(const LakeOptions& o) {
-  if (o.verb == "ls") return Ls(o);
-  if (o.verb == "describe") return Describe(o);
-  if (o.verb == "history") return History(o);
-  if (o.verb == "read") return Read(o);
-  if (o.verb == "optimize") return Optimize(o);
-  if (o.verb == "vacuum") return Vacuum(o);
-  std::fprintf(stderr, "unknown lake command '%s'\n", o.verb.c_str());
-  return kExitInvalid;
+// Checks --version and --target-file-size, then runs `verb`.
+int RunLake(LakeOptions& o, int (*verb)(const LakeOptions&)) {
+  if (!o.version_text.empty()) {
+    try {
+      o.version = std::stoll(o.version_text);
+    } catch (...) {
+      std::fprintf(stderr, "--version '%s' must be a table version number\n", o.version_text.c_str());
+      return kExitInvalid;
+    }
+  }
+  auto size = ParseByteSize(o.target_size);
+  if (!size) {
+    std::fprintf(stderr, "--target-file-size '%s' must be a size like 128MB\n", o.target_size.c_str());
+    return kExitInvalid;
+  }
+  o.target_file_bytes = *size;
+  return verb(o);
 }
 
+}  // namespace
+
+void AddLakeVerbs(Command& app) {
+  Command lakecmd = app.Subcommand("lake", "Inspect and maintain lake tables (Delta Lake format) under <workdir>/lake");
+  lakecmd.RequireSubcommand();
+  struct LakeVerb {
+    const char* name;
+    const char* help;
+    bool needs_table;
+    int (*run)(const LakeOptions&);
+  };
+  const LakeVerb lake_verbs[] = {
+      {"ls", "List the tables: version, files, rows, bytes, partition columns", false, &Ls},
+      {"describe", "A table's schema, partition columns, size and committed application versions", true, &Describe},
+      {"history", "A table's commits: version, time, operation, files added and removed", true, &History},
+      {"read", "Print a table's rows (a snapshot; --version for time travel)", true, &Read},
+      {"optimize", "Compact small files into files of about --target-file-size (one commit)", true, &Optimize},
+      {"vacuum", "Delete files no snapshot within --retention references (crashed writes, compacted files)", true,
+       &Vacuum},
+  };
+  for (const auto& v : lake_verbs) {
+    auto o = std::make_shared<LakeOptions>();
+    Command cmd = lakecmd.Subcommand(v.name, v.help);
+    if (v.needs_table) cmd.Option("table", o->table, "Table as layer.name, e.g. bronze.orders").Required();
+    cmd.Option("--workdir", o->workdir, "Working directory whose lake/ holds the tables").DefaultVal(".sluice");
+    cmd.Option("--lake-root", o->lake_root, "Lake root (default <workdir>/lake)");
+    cmd.Output(o->output);
+    const std::string name = v.name;
+    if (name == "read" || name == "describe") {
+      cmd.Option("--version", o->version_text, "Read the table as of this version (time travel)");
+    }
+    if (name == "read") cmd.Option("--limit", o->limit, "At most this many rows (default 20; -1 for all)");
+    if (name == "optimize") cmd.Option("--target-file-size", o->target_size, "Target file size, e.g. 128MB");
+    if (name == "vacuum") {
+      cmd.Option("--retention", o->retention, "Keep files referenced within this long (default 168h)");
+      cmd.Flag("--dry-run", o->dry_run, "List what would be deleted, delete nothing");
+    }
+    cmd.Runs([o, run = v.run] { return RunLake(*o, run); });
+  }
+}
 
 }  // namespace sluice::cli

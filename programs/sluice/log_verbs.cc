@@ -2,10 +2,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_app.h"
 #include "sluice/base/hash.h"
 #include "sluice/io/workdir.h"
 #include "sluice/log/log.h"
@@ -15,6 +17,17 @@ namespace sluice::cli {
 namespace {
 
 using nlohmann::ordered_json;
+
+struct LogOptions {
+  std::string topic;
+  std::string workdir = ".sluice";
+  int partitions = 0;  // produce: for a new topic (0: keep an existing topic's count, 1 for a new one)
+  std::string key;     // produce: JSON field whose value picks the partition
+  int partition = -1;  // consume: one partition, or all
+  int64_t from = 0;    // consume: first offset
+  int64_t limit = -1;  // consume: at most this many records
+  OutputFormat output = OutputFormat::kTable;
+};
 
 std::string Root(const LogOptions& o) { return Workdir(o.workdir).Log().string(); }
 
@@ -144,12 +157,34 @@ int Ls(const LogOptions& o) {
 
 }  // namespace
 
-int Log(const LogOptions& o) {
-  if (o.verb == "produce") return Produce(o);
-  if (o.verb == "consume") return Consume(o);
-  if (o.verb == "ls") return Ls(o);
-  std::fprintf(stderr, "unknown log command '%s'\n", o.verb.c_str());
-  return kExitInvalid;
+void AddLogVerbs(Command& app) {
+  Command logcmd = app.Subcommand("log", "The embedded durable log (the default stream transport) under <workdir>/log");
+  logcmd.RequireSubcommand();
+  auto produce_opts = std::make_shared<LogOptions>();
+  Command produce = logcmd.Subcommand("produce",
+                                      "Append NDJSON records from stdin to TOPIC (durable before it returns)");
+  produce.Option("topic", produce_opts->topic, "Topic name").Required();
+  produce.Option("--partitions", produce_opts->partitions, "Partitions of a new topic (default 1)");
+  produce.Option("--key", produce_opts->key, "JSON field whose value picks the partition (keeps a key in order)");
+  auto consume_opts = std::make_shared<LogOptions>();
+  Command consume = logcmd.Subcommand("consume", "Print the records of TOPIC from an offset");
+  consume.Option("topic", consume_opts->topic, "Topic name").Required();
+  consume.Option("--partition", consume_opts->partition, "Only this partition (default all)");
+  consume.Option("--from", consume_opts->from, "First offset (default 0)");
+  consume.Option("--limit", consume_opts->limit, "At most this many records");
+  auto ls_opts = std::make_shared<LogOptions>();
+  Command ls = logcmd.Subcommand("ls", "List topics with their partitions and end offsets");
+  struct LogCommand {
+    Command& cmd;
+    std::shared_ptr<LogOptions> o;
+    int (*run)(const LogOptions&);
+  };
+  for (LogCommand c : {LogCommand{produce, produce_opts, &Produce}, LogCommand{consume, consume_opts, &Consume},
+                       LogCommand{ls, ls_opts, &Ls}}) {
+    c.cmd.Option("--workdir", c.o->workdir, "Working directory whose log/ holds the topics").DefaultVal(".sluice");
+    c.cmd.Output(c.o->output, "Output format: table, json (consume: NDJSON with offsets) or yaml");
+    c.cmd.Runs([o = c.o, run = c.run] { return run(*o); });
+  }
 }
 
 }  // namespace sluice::cli

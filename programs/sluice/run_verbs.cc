@@ -1,14 +1,21 @@
-// validate, plan and run.
+// validate, plan and run: a spec on this machine, without a server (run NAMESPACE/NAME hands over
+// to the client verbs); dev kafka.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "cli_app.h"
+#include "client_common.h"
 #include "sluice/base/strings.h"
 #include "sluice/connectors/kafka/kafka.h"
 #include "sluice/engine/exec/batch_runner.h"
@@ -22,6 +29,31 @@ namespace sluice::cli {
 namespace {
 
 using nlohmann::ordered_json;
+
+struct SpecOptions {
+  std::string file;
+  std::string workdir = ".sluice";
+  std::string lake_root;
+  std::vector<std::string> sets;
+  OutputFormat output = OutputFormat::kTable;
+};
+
+struct RunFlags {
+  bool progress = false;
+  bool quiet = false;
+  std::string logical_time;  // ISO-8601; empty = now
+  // Streams.
+  bool until_idle = false;
+  int64_t epoch_records = 500000;
+  int source_threads = 0;
+  std::string epoch_interval = "1s";
+  int64_t max_epochs = -1;
+};
+
+struct DevKafkaOptions {
+  int brokers = 1;
+  std::vector<std::string> topics;  // NAME or NAME:PARTITIONS
+};
 
 void EmitYaml(YAML::Emitter& out, const ordered_json& j) {
   switch (j.type()) {
@@ -126,21 +158,6 @@ Result<engine::Plan> CompileSpec(const SpecOptions& o) {
   return pipeline::CompileFile(o.file, MakeCompileOptions(o.workdir, o.lake_root, o.sets));
 }
 
-}  // namespace
-
-void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text) {
-  switch (format) {
-    case OutputFormat::kJson: std::cout << json << std::endl; break;
-    case OutputFormat::kYaml: {
-      YAML::Emitter out;
-      EmitYaml(out, ordered_json::parse(json));
-      std::cout << out.c_str() << std::endl;
-      break;
-    }
-    case OutputFormat::kTable: std::cout << table_text; break;
-  }
-}
-
 int Validate(const SpecOptions& o) {
   auto plan = CompileSpec(o);
   if (!plan.ok()) return ReportCompileError(plan.status());
@@ -235,6 +252,109 @@ int DevKafka(const DevKafkaOptions& o) {
     return kExitFailure;
   }
   return kExitOk;
+}
+
+void AddSpecFlags(Command& cmd, SpecOptions& o, bool file_required) {
+  cmd.Option("-f,--file", o.file, "Pipeline spec (YAML)").Required(file_required).ExistingFile();
+  cmd.Option("--workdir", o.workdir, "Where runs keep their lake, warehouse, state and dead letters")
+      .DefaultVal(".sluice");
+  cmd.Option("--lake-root", o.lake_root, "Lake root (default <workdir>/lake)");
+  cmd.Option("--set", o.sets, "Override a spec value: --set spec.sources.raw.path=data/*.json (repeatable)");
+  cmd.Output(o.output);
+}
+
+// run: -f SPEC runs here; NAMESPACE/NAME queues a run on the server.
+struct RunCommand {
+  SpecOptions spec;
+  RunFlags flags;
+  std::string remote_pipeline;
+  std::optional<std::string> remote_server;
+  int64_t remote_version = 0;
+  bool remote_wait = false;
+};
+
+int RunCommandLine(const RunCommand& r) {
+  if (r.spec.file.empty() == r.remote_pipeline.empty()) {
+    std::fprintf(stderr, "run needs either -f SPEC (run locally) or NAMESPACE/NAME (queue a run on the server)\n");
+    return kExitInvalid;
+  }
+  if (!r.spec.file.empty()) return Run(r.spec, r.flags);
+  ClientCommon common;
+  common.server = r.remote_server;
+  common.output = r.spec.output;
+  TriggerOptions trigger;
+  trigger.pipeline = r.remote_pipeline;
+  trigger.wait = r.remote_wait;
+  trigger.version = r.remote_version;
+  trigger.logical_time = r.flags.logical_time;
+  return TriggerRun(common, trigger);
+}
+
+}  // namespace
+
+void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text) {
+  switch (format) {
+    case OutputFormat::kJson: std::cout << json << std::endl; break;
+    case OutputFormat::kYaml: {
+      YAML::Emitter out;
+      EmitYaml(out, ordered_json::parse(json));
+      std::cout << out.c_str() << std::endl;
+      break;
+    }
+    case OutputFormat::kTable: std::cout << table_text; break;
+  }
+}
+
+void AddRunVerbs(Command& app) {
+  auto validate_opts = std::make_shared<SpecOptions>();
+  Command validate = app.Subcommand("validate", "Check a spec: keys, types, expressions, inputs. Exit 0 if valid, 2 "
+                                                "with FILE:LINE: COMPONENT: message per problem");
+  AddSpecFlags(validate, *validate_opts, true);
+  validate.Runs([validate_opts] { return Validate(*validate_opts); });
+
+  auto plan_opts = std::make_shared<SpecOptions>();
+  Command plan = app.Subcommand(
+      "plan", "Compile a spec and print its plan: the DAG, the schema on every edge, state per operator");
+  AddSpecFlags(plan, *plan_opts, true);
+  plan.Runs([plan_opts] { return Plan(*plan_opts); });
+
+  auto r = std::make_shared<RunCommand>();
+  Command run = app.Subcommand("run", "Run a spec locally, without a server (run -f SPEC): prints per-component counts "
+                                      "(in, out, dead_letter, dropped). "
+                                      "Or queue a run of a pipeline on the server (run NAMESPACE/NAME [--wait])");
+  AddSpecFlags(run, r->spec, false);
+  run.Option("pipeline", r->remote_pipeline, "NAMESPACE/NAME of a pipeline on the server (instead of -f)");
+  run.Option("--server", r->remote_server, "Server URL for run NAMESPACE/NAME");
+  run.Option("--version", r->remote_version, "run NAMESPACE/NAME: this version (default: the latest)");
+  run.Flag("--wait", r->remote_wait, "run NAMESPACE/NAME: wait until the run ends; exit 1 unless it succeeded");
+  run.Flag("--progress", r->flags.progress, "Print progress to stderr every 2 s (default when stderr is a terminal)");
+  run.Flag("-q,--quiet", r->flags.quiet, "Print nothing on success");
+  run.Option("--logical-time", r->flags.logical_time,
+             "The time this run stands for (ISO-8601, e.g. 2026-11-01T00:00:00Z): now(), warehouse commits and "
+             "SCD2 versions use it. Default: when the run starts");
+  run.Flag("--until-idle", r->flags.until_idle,
+           "Stream specs: stop once every source has been read to its end (the last epoch closes every window). "
+           "Without it a stream runs until SIGTERM/SIGINT, which finishes the current epoch and stops");
+  run.Option("--epoch-records", r->flags.epoch_records, "Stream specs: records per epoch at most (default 500000)");
+  run.Option("--epoch-interval", r->flags.epoch_interval,
+             "Stream specs: time per epoch at most, e.g. 1s or 500ms (default 1s)");
+  run.Option("--max-epochs", r->flags.max_epochs, "Stream specs: stop after this many epochs");
+  run.Option("--source-threads", r->flags.source_threads,
+             "Stream specs: threads that read and decode the sources, each a group of partitions "
+             "(default: one per core but one, at least one)");
+  run.Runs([r] { return RunCommandLine(*r); });
+
+  auto dev_kafka_opts = std::make_shared<DevKafkaOptions>();
+  Command dev = app.Subcommand("dev", "Development helpers for laptops and tests");
+  dev.RequireSubcommand();
+  Command dev_kafka = dev.Subcommand(
+      "kafka",
+      "Start an IN-MEMORY development Kafka broker (librdkafka's mock cluster) on 127.0.0.1 and print its bootstrap "
+      "servers. Data is lost when it stops. Commands on stdin inject faults: topic NAME N, down ID, up ID, rtt ID MS, "
+      "errors API ERR..., help, quit");
+  dev_kafka.Option("--brokers", dev_kafka_opts->brokers, "Number of brokers (default 1)").DefaultVal(1);
+  dev_kafka.Option("--topic", dev_kafka_opts->topics, "Create a topic: NAME or NAME:PARTITIONS (repeatable)");
+  dev_kafka.Runs([dev_kafka_opts] { return DevKafka(*dev_kafka_opts); });
 }
 
 }  // namespace sluice::cli

@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
+#include "cli_app.h"
 #include "sluice/base/strings.h"
 #include "sluice/control/metadata/metadata_store.h"
 #include "sluice/control/plane/control_plane.h"
@@ -17,6 +19,25 @@
 namespace sluice::cli {
 
 namespace {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string workdir = ".sluice";
+  std::string metadata;  // default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL
+  int io_threads = 4;
+  double ingest_rate = 1000;  // requests per second per principal
+  int workers = 1;            // embedded worker threads (0: none; runs wait for `sluice worker`)
+  std::string ingest_kafka;   // Kafka brokers: the ingest transport (default: the embedded log)
+  bool insecure_dev = false;  // no authentication (every caller is admin); warns at every start
+  bool init_admin = false;    // create the first admin (SLUICE_ADMIN_PASSWORD, or a generated one)
+  std::string admin_user = "admin";
+  std::string tls_cert, tls_key;         // PEM files: serve HTTPS only
+  double rate_limit = 1000;              // requests per second per principal (burst: twice that)
+  double rate_limit_per_address = 5000;  // requests per second per client address (burst: twice that)
+  std::string access_token_ttl = "15m";
+  // OIDC: tokens of an external identity provider, checked against its JWKS.
+  std::string oidc_issuer, oidc_audience, oidc_jwks_url, oidc_groups_claim = "groups";
+};
 
 std::atomic<bool> g_serve_stop{false};
 void OnServeSignal(int) { g_serve_stop.store(true); }
@@ -86,8 +107,7 @@ int ReportOpenFailure(plane::OpenStage stage, const Status& st) {
   return kExitInvalid;
 }
 
-}  // namespace
-
+// The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
 int Serve(const ServeOptions& o) {
   const size_t colon = o.listen.rfind(':');
   int port = -1;
@@ -183,6 +203,60 @@ int Serve(const ServeOptions& o) {
   std::fprintf(stderr, "sluice serve: stopping\n");
   cp.Stop();  // the server, the scheduler, then the workers (streams finish their epoch)
   return kExitOk;
+}
+
+}  // namespace
+
+void AddServeVerb(Command& app) {
+  auto o = std::make_shared<ServeOptions>();
+  Command serve = app.Subcommand("serve", "Run the control plane: the HTTP API (/api/v1) over the metadata database, "
+                                          "until SIGTERM/SIGINT. Prints its base URL on stdout");
+  serve.Option("--listen", o->listen, "HOST:PORT to listen on (port 0 picks a free one)").DefaultStr("127.0.0.1:8080");
+  serve.Option("--workdir", o->workdir, "Where the embedded defaults live (meta.db, log/, lake/, ...)")
+      .DefaultStr(".sluice");
+  serve.Option(
+      "--metadata", o->metadata,
+      "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)");
+  serve.Option("--io-threads", o->io_threads, "Threads serving requests").DefaultStr("4");
+  serve.Option("--ingest-rate", o->ingest_rate, "Ingest requests per second per client (burst: twice that)")
+      .DefaultStr("1000");
+  serve.Option("--ingest-kafka", o->ingest_kafka,
+               "Kafka bootstrap servers: ingest into the Kafka topics ingest.<stream> (which must exist), and http "
+               "sources read them (default: the embedded log)");
+  serve.Option("--workers", o->workers, "Embedded worker threads that execute runs (0: none)")
+      .DefaultStr("1")
+      .InRange(0, 64);
+  serve.Flag("--insecure-dev", o->insecure_dev,
+             "Turn authentication off (every caller is an admin) and allow a non-loopback address without TLS. For a "
+             "laptop only: it warns at every start");
+  serve.Flag("--init-admin", o->init_admin,
+             "Create the first admin user (--admin-user) if it does not exist; its password comes from "
+             "$SLUICE_ADMIN_PASSWORD or is generated and printed once on stderr");
+  serve.Option("--admin-user", o->admin_user, "Name of the admin --init-admin creates").DefaultStr("admin");
+  serve.Option("--tls-cert", o->tls_cert, "PEM certificate (chain) of the API: serve HTTPS only (with --tls-key)");
+  serve.Option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
+  serve
+      .Option("--rate-limit", o->rate_limit,
+              "Requests per second per principal (burst: twice that); over it, 429 with Retry-After")
+      .DefaultStr("1000");
+  serve
+      .Option("--rate-limit-per-address", o->rate_limit_per_address,
+              "Requests per second per client address, whoever sends them (burst: twice that)")
+      .DefaultStr("5000");
+  serve
+      .Option("--access-token-ttl", o->access_token_ttl,
+              "Lifetime of the access tokens /api/v1/auth/token issues (e.g. 15m, 1h)")
+      .DefaultStr("15m");
+  serve.Option("--oidc-issuer", o->oidc_issuer,
+               "Accept JWTs of this OpenID Connect issuer (its `iss`); needs --oidc-audience and --oidc-jwks-url");
+  serve.Option("--oidc-audience", o->oidc_audience, "The `aud` the issuer's tokens must carry for this API");
+  serve.Option("--oidc-jwks-url", o->oidc_jwks_url,
+               "URL of the issuer's JWKS (its public keys; cached, refetched when a new key id appears)");
+  serve
+      .Option("--oidc-groups-claim", o->oidc_groups_claim,
+              "Claim holding the caller's groups; bind roles to them as group:NAME")
+      .DefaultStr("groups");
+  serve.Runs([o] { return Serve(*o); });
 }
 
 }  // namespace sluice::cli

@@ -17,14 +17,16 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_app.h"
 #include "sluice/engine/exec/batch_runner.h"
-#include "sluice/pipeline/compile.h"
 #include "sluice/engine/plan/node_configs.h"
+#include "sluice/pipeline/compile.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -33,6 +35,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using nlohmann::ordered_json;
+
+struct TestOptions {
+  std::vector<std::string> paths;  // spec files or directories holding tests/pipelines/<name>/
+  OutputFormat output = OutputFormat::kTable;
+  bool keep = false;  // keep each test's workdir for inspection
+};
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -242,8 +250,6 @@ std::vector<fs::path> FindSpecs(const std::vector<std::string>& paths, std::vect
   return specs;
 }
 
-}  // namespace
-
 int Test(const TestOptions& o) {
   std::vector<std::string> problems;
   auto specs = FindSpecs(o.paths, problems);
@@ -264,6 +270,20 @@ int Test(const TestOptions& o) {
   ordered_json doc = {{"passed", static_cast<int>(specs.size()) - failed}, {"failed", failed}, {"tests", results}};
   PrintDocument(doc.dump(2), o.output, table);
   return failed == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void AddTestVerb(Command& app) {
+  auto o = std::make_shared<TestOptions>();
+  Command test = app.Subcommand(
+      "test",
+      "Run spec tests kept as data: <dir>/{pipeline.yaml, input/, expected/}. Exit 0 if all pass, 1 if any fails");
+  test.Option("-f,--file,paths", o->paths, "pipeline.yaml files, test directories, or a folder of test directories")
+      .Required();
+  test.Output(o->output);
+  test.Flag("--keep", o->keep, "Keep each test's working directory for inspection");
+  test.Runs([o] { return Test(*o); });
 }
 
 }  // namespace sluice::cli

@@ -5,11 +5,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_app.h"
 #include "sluice/base/logging.h"
 #include "sluice/client/api_client.h"
 #include "sluice/client/client_config.h"
@@ -22,6 +26,12 @@ namespace sluice::cli {
 namespace {
 
 using json = nlohmann::json;
+
+struct WorkerVerbOptions {
+  std::optional<std::string> server, token, ca_cert;
+  std::string workdir = ".sluice";
+  int threads = 1;
+};
 
 std::atomic<bool> g_worker_stop{false};
 void OnWorkerSignal(int) { g_worker_stop.store(true); }
@@ -90,8 +100,7 @@ class HttpRunQueue final : public worker::RunQueue {
   client::ApiClient client_;
 };
 
-}  // namespace
-
+// A remote worker: executes runs claimed from `sluice serve` through its API until SIGTERM.
 int Worker(const WorkerVerbOptions& o) {
   client::ClientFlags flags;
   flags.server = o.server;
@@ -129,6 +138,25 @@ int Worker(const WorkerVerbOptions& o) {
   std::fprintf(stderr, "sluice worker: stopping (streams finish their epoch and go back to the queue)\n");
   w.Stop();
   return kExitOk;
+}
+
+}  // namespace
+
+void AddWorkerVerb(Command& app) {
+  auto o = std::make_shared<WorkerVerbOptions>();
+  Command workercmd = app.Subcommand(
+      "worker",
+      "Execute runs for a sluice serve on this machine: claims them through the API (--server) until SIGTERM");
+  workercmd.Option("--server", o->server,
+                   "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
+  workercmd.Option("--token", o->token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+  workercmd.Option("--ca-cert", o->ca_cert,
+                   "https: PEM file of the CA that signed the server's certificate (default: $SLUICE_CA_CERT or the "
+                   "client config's ca_file)");
+  workercmd.Option("--workdir", o->workdir, "Where this worker's runs keep their outputs and state")
+      .DefaultStr(".sluice");
+  workercmd.Option("--threads", o->threads, "Runs executed at once").DefaultStr("1").InRange(1, 64);
+  workercmd.Runs([o] { return Worker(*o); });
 }
 
 }  // namespace sluice::cli

@@ -1,0 +1,98 @@
+// The command line of `sluice`, as the verb files declare it: a thin layer over CLI11, which only
+// cli_app.cc includes (it is a large header-only library; one translation unit pays for it
+// instead of every verb file). Each verb file has one registration function (verbs.h) that adds
+// its subcommands with their options and says, with Runs, what each one runs.
+//
+// The calls map one to one onto CLI11's (add_subcommand, add_option, add_flag, required, check,
+// default_val, default_str, ...), so what `--help` prints and how flags parse is CLI11's.
+// Thread-safety: none; the command line is built and parsed on the main thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
+namespace sluice::cli {
+
+enum class OutputFormat;
+class CommandLine;
+
+// One option or flag of a command (a CLI::Option).
+class Arg {
+ public:
+  Arg& Required(bool required = true);
+  // Checks (CLI::ExistingFile, CLI::Range, CLI::IsMember).
+  Arg& ExistingFile();
+  Arg& InRange(int min, int max);
+  Arg& OneOf(std::vector<const char*> values);
+  // What --help shows as the default (default_str), or that and a check of it (default_val).
+  Arg& DefaultStr(const std::string& text);
+  Arg& DefaultVal(const std::string& value);
+  Arg& DefaultVal(int value);
+
+ private:
+  friend class Command;
+  explicit Arg(CLI::Option* option) : option_(option) {}
+  CLI::Option* option_;
+};
+
+// A command or subcommand (a CLI::App).
+class Command {
+ public:
+  Command Subcommand(const std::string& name, const std::string& help);
+  // Exactly one subcommand must follow.
+  Command& RequireSubcommand();
+
+  // An option with a value; `names` as CLI11 takes them ("-f,--file", "--limit", "pipeline" for a
+  // positional). The value lands in `into`, which must outlive parsing.
+  Arg Option(const std::string& names, std::string& into, const std::string& help);
+  Arg Option(const std::string& names, std::optional<std::string>& into, const std::string& help);
+  Arg Option(const std::string& names, std::vector<std::string>& into, const std::string& help);
+  Arg Option(const std::string& names, int& into, const std::string& help);
+  Arg Option(const std::string& names, int64_t& into, const std::string& help);
+  Arg Option(const std::string& names, double& into, const std::string& help);
+  Arg Flag(const std::string& names, bool& into, const std::string& help);
+  // -o,--output: table, json or yaml (any case); the default shown is "table".
+  Arg Output(OutputFormat& into, const std::string& help = "Output format: table, json or yaml");
+
+  // What this command runs when the command line chose it; its result is the exit code.
+  void Runs(std::function<int()> verb);
+
+ private:
+  friend class CommandLine;
+  Command(CLI::App* app, CommandLine* line) : app_(app), line_(line) {}
+  CLI::App* app_;
+  CommandLine* line_;
+};
+
+// The whole command line: the root command, parsing, and the chosen command's verb.
+class CommandLine {
+ public:
+  explicit CommandLine(const std::string& description);
+  ~CommandLine();
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+
+  Command& root() { return root_; }
+  // Parses argv. For --help, or a command line CLI11 rejects, prints what CLI11 prints and returns
+  // the exit code (0 for help, 2 otherwise); nullopt when a command was chosen.
+  std::optional<int> Parse(int argc, char** argv);
+  // Runs the chosen command's verb (2 when none was chosen).
+  int RunChosen();
+
+ private:
+  friend class Command;
+  std::unique_ptr<CLI::App> app_;
+  Command root_;
+  std::vector<std::pair<CLI::App*, std::function<int()>>> verbs_;
+};
+
+}  // namespace sluice::cli

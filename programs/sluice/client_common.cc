@@ -1,0 +1,95 @@
+// What the client verbs share (client_common.h).
+#include "client_common.h"
+
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli_app.h"
+#include "sluice/client/session.h"
+
+namespace sluice::cli {
+
+void AddClientFlags(Command& cmd, ClientCommon& common) {
+  cmd.Option("--server", common.server,
+             "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
+  cmd.Option("--token", common.token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+  cmd.Option("--ca-cert", common.ca_cert,
+             "https: PEM file of the CA that signed the server's certificate (default: $SLUICE_CA_CERT, the client "
+             "config's ca_file, then the system's CAs)");
+  cmd.Output(common.output);
+}
+
+Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string>& server,
+                                                 const std::optional<std::string>& token,
+                                                 const std::optional<std::string>& ca_cert) {
+  client::ClientFlags flags;
+  flags.server = server;
+  flags.token = token;
+  flags.ca_file = ca_cert;
+  SLUICE_ASSIGN_OR_RETURN(auto config, client::ClientConfig::Resolve(flags));
+  if (!config.refresh_token.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(std::string path, client::ClientConfig::DefaultPath());
+    SLUICE_RETURN_IF_ERROR(client::RefreshIfExpiring(config, path, static_cast<int64_t>(std::time(nullptr))));
+  }
+  return config;
+}
+
+Result<client::ApiClient> Connect(const ClientCommon& common) {
+  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(common.server, common.token, common.ca_cert));
+  return client::ApiClient::Create(config.ToOptions());
+}
+
+int PrintFailure(const Status& st) {
+  std::fprintf(stderr, "%s\n", st.message().c_str());
+  return ExitCodeFor(st);
+}
+
+int ExitCodeFor(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kDataError: return kExitInvalid;
+    default: return kExitFailure;
+  }
+}
+
+Result<std::pair<std::string, std::string>> SplitTarget(const std::string& target) {
+  const size_t slash = target.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == target.size() ||
+      target.find('/', slash + 1) != std::string::npos) {
+    return Status::InvalidArgument("name the pipeline as NAMESPACE/NAME (e.g. web/clickstream), not '{}'", target);
+  }
+  return std::make_pair(target.substr(0, slash), target.substr(slash + 1));
+}
+
+Result<std::string> ReadInput(const std::string& file) {
+  std::stringstream buf;
+  if (file.empty() || file == "-") {
+    buf << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Status::NotFound("cannot read {}", file);
+    buf << in.rdbuf();
+  }
+  return buf.str();
+}
+
+const std::string& RunHeader() {
+  static const std::string header = fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", "RUN", "PIPELINE",
+                                                "VER", "CAUSE", "STATUS", "TRY", "LOGICAL TIME");
+  return header;
+}
+
+std::string RunRow(const nlohmann::json& r) {
+  return fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", r.value("id", ""),
+                     r.value("namespace", "") + "/" + r.value("pipeline", ""), r.value("version", 0),
+                     r.value("cause", ""), r.value("status", ""), r.value("attempt", 0), r.value("logical_time", ""));
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,76 @@
+// What the client verbs share (client_verbs.cc, security_verbs.cc, ops_verbs.cc, and `run
+// NAMESPACE/NAME` in run_verbs.cc): the flags every client verb has, the connection to the server,
+// parsing NAMESPACE/NAME and reading input, the runs table, and how a failure is printed and
+// becomes an exit code.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/base/status.h"
+#include "sluice/client/api_client.h"
+#include "sluice/client/client_config.h"
+#include "verbs.h"
+
+namespace sluice::cli {
+
+class Command;
+
+// --server, --token, --ca-cert and -o of a client verb.
+struct ClientCommon {
+  std::optional<std::string> server;
+  std::optional<std::string> token;
+  std::optional<std::string> ca_cert;  // https: a PEM file of the CA that signed the server's certificate
+  OutputFormat output = OutputFormat::kTable;
+};
+// Declares them on `cmd`, after the verb's own options (that is where --help lists them).
+void AddClientFlags(Command& cmd, ClientCommon& common);
+
+// The effective client config (flags, $SLUICE_SERVER/$SLUICE_TOKEN/$SLUICE_CA_CERT, the client
+// config file) with a fresh access token (renewed with the refresh token when it is about to
+// expire).
+Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string>& server,
+                                                 const std::optional<std::string>& token,
+                                                 const std::optional<std::string>& ca_cert);
+// A client of the server the flags name.
+Result<client::ApiClient> Connect(const ClientCommon& common);
+
+// Prints a client verb's failure on stderr; its exit code: 2 for a user error (bad request, not
+// found, refused), 1 for the rest (unreachable, server error).
+int PrintFailure(const Status& st);
+int ExitCodeFor(const Status& st);
+
+// What a client verb runs: connect (failing as PrintFailure says), then `verb` with the client.
+template <typename Options>
+std::function<int()> Connected(std::shared_ptr<Options> o, int (*verb)(client::ApiClient&, const Options&)) {
+  return [o, verb] {
+    auto c = Connect(*o);
+    if (!c.ok()) return PrintFailure(c.status());
+    return verb(*c, *o);
+  };
+}
+
+// "web/clicks" -> {"web", "clicks"}; InvalidArgument for anything but NAMESPACE/NAME.
+Result<std::pair<std::string, std::string>> SplitTarget(const std::string& target);
+// A file's content, or stdin's for "-" or "".
+Result<std::string> ReadInput(const std::string& file);
+
+// The runs table: its header and one row per run (ls runs, get run, run --wait).
+const std::string& RunHeader();
+std::string RunRow(const nlohmann::json& run);
+
+// run NAMESPACE/NAME: queues a run of a pipeline on the server (ops_verbs.cc).
+struct TriggerOptions {
+  std::string pipeline;      // NAMESPACE/NAME
+  bool wait = false;         // until the run ends; exit 1 unless it succeeded
+  int64_t version = 0;       // 0: the latest
+  std::string logical_time;  // ISO-8601; empty: now
+};
+int TriggerRun(const ClientCommon& common, const TriggerOptions& o);
+
+}  // namespace sluice::cli
