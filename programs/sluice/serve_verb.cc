@@ -23,6 +23,7 @@ namespace {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string workdir = ".sluice";
+  std::string data_root;  // default <workdir>/data: a folder per namespace
   std::string metadata;  // default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL
   int io_threads = 4;
   double ingest_rate = 1000;  // requests per second per principal
@@ -147,6 +148,7 @@ int Serve(const ServeOptions& o) {
 
   plane::ControlPlaneOptions po;
   po.workdir = o.workdir;
+  po.data_root = o.data_root;
   po.metadata_url = o.metadata;
   if (po.metadata_url.empty()) {
     const char* env = std::getenv("SLUICE_METADATA_URL");
@@ -214,6 +216,9 @@ void AddServeVerb(Command& app) {
   serve.Option("--listen", o->listen, "HOST:PORT to listen on (port 0 picks a free one)").DefaultStr("127.0.0.1:8080");
   serve.Option("--workdir", o->workdir, "Where the embedded defaults live (meta.db, log/, lake/, ...)")
       .DefaultStr(".sluice");
+  serve.Option("--data-root", o->data_root,
+               "Where namespaces keep their data, a folder per namespace: the only place a namespace's pipelines "
+               "may read and write (default <workdir>/data; docs/security.md)");
   serve.Option(
       "--metadata", o->metadata,
       "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)");

@@ -30,6 +30,7 @@ using json = nlohmann::json;
 struct WorkerVerbOptions {
   std::optional<std::string> server, token, ca_cert;
   std::string workdir = ".sluice";
+  std::string data_root;  // default <workdir>/data
   int threads = 1;
 };
 
@@ -63,7 +64,9 @@ class HttpRunQueue final : public worker::RunQueue {
     if (j.contains("secrets") && j["secrets"].is_object()) {
       for (const auto& [k, v] : j["secrets"].items()) secrets[k] = v.get<std::string>();
     }
-    c.resolver = metadata::ResolverFromValues(j.contains("config") ? j["config"] : json::object(), std::move(secrets));
+    const json config = j.contains("config") ? j["config"] : json::object();
+    c.file_roots = metadata::FileRoots(config);
+    c.resolver = metadata::ResolverFromValues(config, std::move(secrets));
     return std::optional<worker::ClaimedRun>(std::move(c));
   }
 
@@ -123,6 +126,7 @@ int Worker(const WorkerVerbOptions& o) {
   HttpRunQueue queue(std::move(*api));
   worker::WorkerOptions wo;
   wo.workdir = o.workdir;
+  wo.data_root = o.data_root;
   const std::string workdir = o.workdir;
   wo.compile_options = [workdir] { return MakeCompileOptions(workdir, "", {}); };
   worker::Worker w(queue, wo);
@@ -155,6 +159,8 @@ void AddWorkerVerb(Command& app) {
                    "client config's ca_file)");
   workercmd.Option("--workdir", o->workdir, "Where this worker's runs keep their outputs and state")
       .DefaultStr(".sluice");
+  workercmd.Option("--data-root", o->data_root,
+                   "Where the runs of each namespace keep their data, a folder per namespace (default <workdir>/data)");
   workercmd.Option("--threads", o->threads, "Runs executed at once").DefaultStr("1").InRange(1, 64);
   workercmd.Runs([o] { return Worker(*o); });
 }

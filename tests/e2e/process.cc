@@ -6,11 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -108,6 +110,17 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string WaitForFirstLine(const std::string& path) {
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (line.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    std::getline(in, line);
+    if (line.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling pace
+  }
+  return line;
 }
 
 }  // namespace sluice::testing

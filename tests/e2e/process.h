@@ -33,6 +33,9 @@ class TempDir {
 };
 
 void WriteFile(const std::string& path, const std::string& content);
+// The first line of `path` once a process has written it (e.g. the base URL `sluice serve`
+// prints); "" after 30 s.
+std::string WaitForFirstLine(const std::string& path);
 std::string ReadFile(const std::string& path);
 
 }  // namespace sluice::testing

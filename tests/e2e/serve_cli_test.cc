@@ -28,29 +28,20 @@ const std::string kBin = SLUICE_BIN;
 const std::string kSource = SLUICE_SOURCE_DIR;
 const std::string kAdminPassword = "correct horse battery staple";
 
-// The first line `sluice serve` prints (its base URL) once it is there; "" after 30 s.
-std::string WaitForUrl(const std::string& file) {
-  std::string url;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (url.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(file);
-    std::getline(in, url);
-    if (url.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return url;
-}
-
 class Serve : public ::testing::Test {
  protected:
   virtual std::string ServeFlags() const { return ""; }
   void SetUp() override {
     work_ = dir_ / "work";
+    // Pipelines of the namespace ops read and write in its folder of the server's data root.
+    ops_ = work_ + "/data/ops";
+    fs::create_directories(ops_);
     config_ = dir_ / "client.json";
     pid_ = SpawnProcess({"/bin/sh", "-c",
                          "SLUICE_ADMIN_PASSWORD='" + kAdminPassword + "' exec '" + kBin +
                              "' serve --init-admin --listen 127.0.0.1:0 --workdir '" + work_ + "' " + ServeFlags() +
                              " > '" + (dir_ / "url") + "' 2> '" + (dir_ / "serve.log") + "'"});
-    url_ = WaitForUrl(dir_ / "url");
+    url_ = WaitForFirstLine(dir_ / "url");
     ASSERT_FALSE(url_.empty()) << ReadFile(dir_ / "serve.log");
     // The CLI logs in as the admin; the plain HTTP calls use its access token.
     auto login = Cli({"login", "--user", "admin"}, kAdminPassword + "\n");
@@ -82,19 +73,34 @@ class Serve : public ::testing::Test {
     return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
   }
 
+  // An example pipeline as applied to a server: its sources read from the namespace's folder of
+  // the data root (relative paths start there), not from the examples' data folder.
+  std::string ServerCopy(const std::string& example) {
+    std::string text = ReadFile(kSource + "/examples/pipelines/" + example + ".yaml");
+    for (size_t at = text.find("../data/"); at != std::string::npos; at = text.find("../data/")) text.erase(at, 8);
+    const std::string path = dir_ / (example + ".yaml");
+    WriteFile(path, text);
+    return path;
+  }
+
   // A batch pipeline `name` whose validate needs ${config.min} and ${secret.blocked}; returns the spec's path.
   std::string GuardedSpec(const std::string& name) {
     const std::string spec = dir_ / (name + ".yaml");
-    WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name + ", namespace: ops}\nspec:\n  sources:\n"
-                    "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}, {name: user, type: string}]}}\n"
-                    "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= ${config.min}\"}, "
-                    "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
-                    "  sinks:\n    out: {kind: files, inputs: [ok], path: out/" + name + ".ndjson}\n");
+    WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name +
+                        ", namespace: ops}\nspec:\n  sources:\n"
+                        "    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}, {name: "
+                        "user, type: string}]}}\n"
+                        "  transforms:\n    ok: {kind: validate, inputs: [in], rules: [{name: min, check: \"id >= "
+                        "${config.min}\"}, "
+                        "{name: allowed, check: \"user <> '${secret.blocked}'\"}]}\n"
+                        "  sinks:\n    out: {kind: files, inputs: [ok], path: out/" +
+                        name + ".ndjson}\n");
     return spec;
   }
 
   TempDir dir_;
   std::string work_;
+  std::string ops_;
   std::string url_;
   std::string config_;  // the admin's client config
   std::string token_;   // the admin's access token
@@ -102,7 +108,7 @@ class Serve : public ::testing::Test {
 };
 
 TEST_F(Serve, ApplyVersionsDescribeListDeleteThroughTheCli) {
-  const std::string spec = kSource + "/examples/pipelines/clickstream.yaml";
+  const std::string spec = ServerCopy("clickstream");
   auto created = Cli({"apply", "-f", spec, "-m", "first", "-o", "json"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   const json c = json::parse(created.out);
@@ -197,12 +203,13 @@ TEST_F(Serve, IngestThroughTheCliLandsInTheLogOnce) {
 }
 
 TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
-  WriteFile(dir_ / "in.ndjson", "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\nnot json\n");
+  WriteFile(ops_ + "/in.ndjson", "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\nnot json\n");
   const std::string spec = dir_ / "copy.yaml";
-  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: copy, namespace: ops}\nspec:\n  sources:\n"
-                  "    in: {kind: files, path: " + (dir_ / "in.ndjson") + ", schema: {fields: [{name: id, type: int64}]}}\n"
-                  "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
-                  "  sinks:\n    out: {kind: files, inputs: [pos], path: out/copy.ndjson}\n");
+  WriteFile(spec,
+            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: copy, namespace: ops}\nspec:\n  sources:\n"
+            "    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}]}}\n"
+            "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+            "  sinks:\n    out: {kind: files, inputs: [pos], path: out/copy.ndjson}\n");
   ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
   auto run = Cli({"run", "ops/copy", "--wait", "-o", "json"});
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
@@ -211,7 +218,7 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   EXPECT_EQ(r["summary"]["components"]["in"]["in"], 4);
   EXPECT_EQ(r["summary"]["components"]["in"]["dead_letter"], 1);
   EXPECT_EQ(r["summary"]["components"]["out"]["in"], 2);
-  EXPECT_EQ(ReadFile(work_ + "/out/copy.ndjson").size() > 0, true);
+  EXPECT_EQ(ReadFile(ops_ + "/out/copy.ndjson").size() > 0, true);
   auto logs = Cli({"logs", r["id"]});
   EXPECT_EQ(logs.exit_code, 0);
   EXPECT_NE(logs.out.find("run succeeded"), std::string::npos) << logs.out;
@@ -257,7 +264,7 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
 
   // A run that fails exits 1 with the error; its retry is queued with a backoff.
   WriteFile(spec, ReadFile(spec) + "# v2: the input is gone\n");
-  fs::remove(dir_ / "in.ndjson");
+  fs::remove(ops_ + "/in.ndjson");
   ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
   auto failed = Cli({"run", "ops/copy", "--wait"});
   EXPECT_EQ(failed.exit_code, 1);
@@ -285,7 +292,8 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   EXPECT_EQ(env.out.find(secret), std::string::npos);
 
   // A pipeline in prod: ${config.min} and ${secret.blocked} resolve when the worker runs it.
-  WriteFile(dir_ / "in.ndjson", "{\"id\": 0, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"" + secret + "\"}\n{\"id\": 3, \"user\": \"b\"}\n");
+  WriteFile(ops_ + "/in.ndjson",
+            "{\"id\": 0, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"" + secret + "\"}\n{\"id\": 3, \"user\": \"b\"}\n");
   const std::string spec = GuardedSpec("guarded");
   ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
   auto run = Cli({"run", "ops/guarded", "--wait", "-o", "json"});
@@ -309,7 +317,7 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("nme"), std::string::npos) << bad.err;
   auto made = Cli({"new", "--template", name, "--set", "name=orders_bronze", "--set", "table=orders", "--set",
-                   "path=" + (dir_ / "in.ndjson"), "--apply"});
+                   "path=in.ndjson", "--apply"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   EXPECT_NE(made.out.find("created from template"), std::string::npos) << made.out;
 }
@@ -357,7 +365,8 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   WriteFile(dir_ / "env.yaml", "apiVersion: sluice/v1\nkind: Environment\nmetadata: {name: prod}\nconfig: {min: 1}\n");
   ASSERT_EQ(Cli({"apply", "-f", dir_ / "env.yaml"}).exit_code, 0);
   ASSERT_EQ(Cli({"secret", "set", "prod", "blocked"}, "mallory\n").exit_code, 0);
-  WriteFile(dir_ / "in.ndjson", "{\"id\": 1, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"mallory\"}\n{\"id\": 0, \"user\": \"b\"}\n");
+  WriteFile(ops_ + "/in.ndjson",
+            "{\"id\": 1, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"mallory\"}\n{\"id\": 0, \"user\": \"b\"}\n");
   const std::string spec = GuardedSpec("remote");
   ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
   auto queued = Cli({"run", "ops/remote", "-o", "json"});
@@ -371,6 +380,9 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   ASSERT_EQ(token.exit_code, 0) << token.err;
   ASSERT_EQ(Cli({"role", "grant", "svc:worker", "admin", "--namespace", "*"}).exit_code, 0);
   const std::string remote_work = dir_ / "remote-work";
+  // The worker reads the input in the namespace's folder of its own data root.
+  fs::create_directories(remote_work + "/data/ops");
+  fs::copy_file(ops_ + "/in.ndjson", remote_work + "/data/ops/in.ndjson");
   worker_pid_ = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' worker --server " + url_ + " --token " +
                                                    json::parse(token.out)["token"].get<std::string>() + " --workdir '" +
                                                    remote_work + "' 2> '" + (dir_ / "worker.log") + "'"});
@@ -383,8 +395,9 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   } while (std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(run["status"], "succeeded") << run.dump() << ReadFile(dir_ / "worker.log");
   EXPECT_EQ(run["summary"]["components"]["ok"]["out"], 1) << "config min 1 and the secret both applied";
-  EXPECT_TRUE(fs::exists(remote_work + "/out/remote.ndjson")) << "the output lands in the worker's workdir";
-  EXPECT_FALSE(fs::exists(work_ + "/out/remote.ndjson"));
+  EXPECT_TRUE(fs::exists(remote_work + "/data/ops/out/remote.ndjson"))
+      << "the output lands in the namespace's folder of the worker's data root";
+  EXPECT_FALSE(fs::exists(ops_ + "/out/remote.ndjson"));
   const std::string logs = Cli({"logs", id}).out;
   EXPECT_NE(logs.find("started on worker"), std::string::npos) << logs;
   EXPECT_EQ(ReadFile(dir_ / "worker.log").find("mallory"), std::string::npos) << "a secret in the worker's log";
@@ -393,7 +406,7 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
 // Roles through the CLI: a viewer of one namespace reads it, cannot change it, and does not see
 // the others; the refusal is audited, and the audit log verifies until someone edits it.
 TEST_F(Serve, RolesLimitWhatAUserDoesAndTheAuditLogCatchesTampering) {
-  const std::string spec = kSource + "/examples/pipelines/clickstream.yaml";
+  const std::string spec = ServerCopy("clickstream");
   auto applied = Cli({"apply", "-f", spec, "-o", "json"});
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   const std::string ns = json::parse(applied.out)["namespace"];
@@ -495,7 +508,7 @@ TEST(ServeFlags, InsecureDevWarnsAndTurnsAuthenticationOff) {
   TempDir dir;
   const int pid = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' serve --insecure-dev --listen 127.0.0.1:0 --workdir '" +
                                                      (dir / "w") + "' > '" + (dir / "url") + "' 2> '" + (dir / "log") + "'"});
-  const std::string url = WaitForUrl(dir / "url");
+  const std::string url = WaitForFirstLine(dir / "url");
   ASSERT_FALSE(url.empty());
   auto who = RunProcess({kBin, "whoami", "--server", url, "-o", "json", "--token", ""});
   ::kill(pid, SIGTERM);
@@ -519,7 +532,7 @@ TEST(ServeTls, TheCliTalksHttpsWithTheServersCa) {
                                                      "' serve --init-admin --listen 127.0.0.1:0 --tls-cert '" + cert +
                                                      "' --tls-key '" + key + "' --workdir '" + (dir / "w") + "' > '" +
                                                      (dir / "url") + "' 2> '" + (dir / "log") + "'"});
-  const std::string url = WaitForUrl(dir / "url");
+  const std::string url = WaitForFirstLine(dir / "url");
   ASSERT_TRUE(url.starts_with("https://127.0.0.1:")) << url << ReadFile(dir / "log");
   const std::string config = dir / "client.json";
   auto cli = [&](const std::string& args, const std::string& input = "") {

@@ -113,6 +113,15 @@ std::string_view TrimRight(std::string_view s, std::string_view chars) {
   return s;
 }
 
+bool IsNamespaceName(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'))) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
   if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;

@@ -37,6 +37,9 @@ std::string_view TrimRight(std::string_view s, std::string_view chars = kAsciiWh
 // True if `s` matches ^[a-z_][a-z0-9_]{0,62}$, the rule for the names of pipelines, components,
 // layers, tables and warehouse columns.
 bool IsIdentifier(std::string_view s);
+// True if `s` matches ^[a-z0-9][a-z0-9_-]{0,62}$, the rule for namespace names (a namespace is
+// also a folder under the server's data root, so the rule keeps '/', '.' and '..' out).
+bool IsNamespaceName(std::string_view s);
 
 // The spellings ParseBool accepts, in any case (surrounding space is the caller's to trim).
 enum class BoolSpellings {

@@ -29,7 +29,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   ctx.CheckKeys(n, name, "a files sink",
                 {"kind", "inputs", "path", "format", "csv", "compression", "order_by", "limit", "description"});
   auto cfg = std::make_shared<engine::FilesSinkNode>();
-  if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveWorkPath(*p);
+  if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveWorkPath(n["path"], name, *p);
   auto f = ctx.ParseFormat(n, name, {"ndjson", "csv", "parquet"}, engine::FileFormat::kNdjson);
   if (f) cfg->format = *f;
   cfg->csv = ctx.ParseCsv(n, name);

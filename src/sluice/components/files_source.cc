@@ -27,7 +27,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a files source", {"kind", "path", "format", "schema", "csv", "raw", "event_time", "description"});
   auto cfg = std::make_shared<engine::FilesSourceNode>();
-  if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveSourcePath(*p);
+  if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveSourcePath(n["path"], name, *p);
   auto format = ctx.ParseFormat(n, name, {"json", "csv", "parquet"}, engine::FileFormat::kJson);
   if (format) cfg->format = *format;
   cfg->csv = ctx.ParseCsv(n, name);

@@ -79,14 +79,44 @@ std::optional<int64_t> SpecContext::Version(const YAML::Node& parent, const char
   return out;
 }
 
-std::string SpecContext::ResolveSourcePath(const std::string& p) const {
-  if (p.empty() || p[0] == '/' || base_dir_.empty()) return p;
-  return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+SpecEnvironment SpecEnvironment::ForNamespace(const std::string& ns) const {
+  if (data_root.empty()) return *this;
+  SpecEnvironment narrowed = *this;
+  const Workdir own = NamespaceWorkdir(data_root, ns);
+  if (narrowed.ingest_log_root.empty()) narrowed.ingest_log_root = Workdir(workdir).Log().string();
+  narrowed.workdir = own.root().string();
+  narrowed.lake_root.clear();
+  if (warehouse_url.empty() || warehouse_url.rfind("sqlite:", 0) == 0) narrowed.warehouse_url.clear();
+  std::vector<std::filesystem::path> roots = {own.root()};
+  for (const auto& r : extra_roots) roots.emplace_back(r);
+  narrowed.data_roots = io::DataRoots::Confined(std::move(roots));
+  return narrowed;
 }
 
-std::string SpecContext::ResolveWorkPath(const std::string& p) const {
-  if (p.empty() || p[0] == '/') return p;
-  return (std::filesystem::path(env_.workdir) / p).lexically_normal().string();
+void SpecContext::ActFor(const std::string& ns) {
+  if (env_.data_root.empty()) return;
+  env_ = env_.ForNamespace(ns);
+  base_dir_ = env_.workdir;
+}
+
+void SpecContext::CheckConfined(const YAML::Node& at, std::string_view component, const std::string& path) {
+  if (Status st = env_.data_roots.Check(path); !st.ok()) Error(at, component, st.message());
+}
+
+std::string SpecContext::ResolveSourcePath(const YAML::Node& at, std::string_view component, const std::string& p) {
+  std::string path = p;
+  if (!p.empty() && p[0] != '/' && !base_dir_.empty()) {
+    path = (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+  }
+  CheckConfined(at, component, path);
+  return path;
+}
+
+std::string SpecContext::ResolveWorkPath(const YAML::Node& at, std::string_view component, const std::string& p) {
+  std::string path = p;
+  if (!p.empty() && p[0] != '/') path = (std::filesystem::path(env_.workdir) / p).lexically_normal().string();
+  CheckConfined(at, component, path);
+  return path;
 }
 
 std::string SpecContext::LakeRoot() const {
@@ -94,6 +124,10 @@ std::string SpecContext::LakeRoot() const {
 }
 
 std::string SpecContext::LogRoot() const { return Workdir(env_.workdir).Log().string(); }
+
+std::string SpecContext::IngestLogRoot() const {
+  return env_.ingest_log_root.empty() ? LogRoot() : env_.ingest_log_root;
+}
 
 std::string SpecContext::WarehouseUrl() const {
   return env_.warehouse_url.empty() ? Workdir(env_.workdir).DefaultWarehouseUrl() : env_.warehouse_url;
@@ -108,7 +142,9 @@ std::optional<std::string> SpecContext::TableDir(const YAML::Node& n, std::strin
                       table));
     return std::nullopt;
   }
-  return (std::filesystem::path(LakeRoot()) / parsed->schema_or_layer / parsed->name).string();
+  const std::string dir = (std::filesystem::path(LakeRoot()) / parsed->schema_or_layer / parsed->name).string();
+  CheckConfined(n, component, dir);
+  return dir;
 }
 
 std::optional<std::pair<std::string, std::string>> SpecContext::LakeTable(const YAML::Node& n,

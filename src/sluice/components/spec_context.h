@@ -20,6 +20,7 @@
 #include "sluice/config/yaml.h"
 #include "sluice/engine/plan/node_configs.h"
 #include "sluice/engine/plan/plan.h"
+#include "sluice/io/data_roots.h"
 
 namespace sluice::components {
 
@@ -35,6 +36,26 @@ struct SpecEnvironment {
   // When set, the ingest API's transport is Kafka at these brokers: `http` sources read the
   // Kafka topic ingest.<stream> instead of the embedded log's.
   std::string ingest_kafka_brokers;
+  // The embedded log the ingest API appends to (empty: the workdir's). The server's transport,
+  // not a namespace's folder: ForNamespace keeps it at the server's workdir.
+  std::string ingest_log_root;
+
+  // The authority the spec acts with. Empty `data_root` (`sluice run`): its user's — any path,
+  // the process environment. Set (the server and its workers): its namespace's only. The
+  // compiler then narrows this environment to the spec's namespace (ForNamespace) as soon as it
+  // has read `metadata.namespace`.
+  std::string data_root;
+  // Further folders the namespace may use: the `root` of each `files` connection of the
+  // pipeline's environment (an admin's grant).
+  std::vector<std::string> extra_roots;
+  // The folders every path must lie in (unconfined unless narrowed to a namespace).
+  io::DataRoots data_roots;
+
+  // This environment for namespace `ns` under `data_root`: the workdir becomes <data_root>/<ns>
+  // (so the lake, the embedded log, checkpoints, dead letters and the default SQLite warehouse
+  // are the namespace's own), a lake root or SQLite warehouse set by the server moves there too,
+  // and paths are confined to that folder plus `extra_roots`. Unchanged when data_root is empty.
+  SpecEnvironment ForNamespace(const std::string& ns) const;
 };
 
 // One component as written in the spec.
@@ -77,13 +98,20 @@ class SpecContext {
   // A Delta table version (a whole number >= 0).
   std::optional<int64_t> Version(const YAML::Node& parent, const char* key, std::string_view component);
 
+  // Narrows the environment to namespace `ns` (SpecEnvironment::ForNamespace; relative source
+  // paths then start at the namespace's folder); the compiler calls it once it has read the
+  // spec's namespace, before any component.
+  void ActFor(const std::string& ns);
+
   // ----- paths and places
-  // A source path: relative to the spec file's directory.
-  std::string ResolveSourcePath(const std::string& p) const;
-  // A sink or dead-letter path: relative to the workdir.
-  std::string ResolveWorkPath(const std::string& p) const;
+  // A source path (`at`: the `path` value): relative to the spec file's directory. A sink or
+  // dead-letter path: relative to the workdir. Both report a path outside the data roots.
+  std::string ResolveSourcePath(const YAML::Node& at, std::string_view component, const std::string& p);
+  std::string ResolveWorkPath(const YAML::Node& at, std::string_view component, const std::string& p);
   std::string LakeRoot() const;
   std::string LogRoot() const;
+  // Where `http` sources read the ingest API's log topics.
+  std::string IngestLogRoot() const;
   std::string WarehouseUrl() const;
   // "bronze.orders" -> <lake root>/bronze/orders; reports a malformed name.
   std::optional<std::string> TableDir(const YAML::Node& n, std::string_view component, const std::string& table);
@@ -132,7 +160,10 @@ class SpecContext {
 
  private:
   std::string file_, base_dir_;
-  const SpecEnvironment& env_;
+  // Reports `path` (resolved from the value at `at`) when it is outside the data roots.
+  void CheckConfined(const YAML::Node& at, std::string_view component, const std::string& path);
+
+  SpecEnvironment env_;
   engine::Plan& plan_;
   std::vector<std::string> errors_;
 };

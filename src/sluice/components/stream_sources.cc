@@ -27,7 +27,7 @@ namespace {
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
-  const std::string& pipeline = ctx.plan().pipeline;
+  const std::string pipeline = ctx.plan().StateKey();
   auto cfg = std::make_shared<engine::StreamSourceNode>();
   if (c.kind == "kafka") {
     ctx.CheckKeys(n, name, "a kafka source",
@@ -40,7 +40,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
     // The ingest API appends each accepted request durably to the log topic of its stream; the
     // pipeline reads that topic like any log source.
     ctx.CheckKeys(n, name, "an http source", {"kind", "stream", "format", "schema", "raw", "event_time", "start", "description"});
-    cfg->log_root = ctx.LogRoot();
+    cfg->log_root = ctx.IngestLogRoot();
     if (!ctx.env().ingest_kafka_brokers.empty()) {
       cfg->kind = engine::StreamSourceConfig::Kind::kKafka;
       cfg->brokers = ctx.env().ingest_kafka_brokers;

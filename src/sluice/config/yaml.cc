@@ -37,6 +37,12 @@ Result<std::string> Substitute(std::string_view text, const LoadOptions& options
     std::string_view kind = ref.substr(0, dot), name = ref.substr(dot + 1);
     std::optional<std::string> value;
     if (kind == "env") {
+      if (!options.allow_env) {
+        return Status::InvalidArgument(
+            "'${{env.{}}}': a pipeline run by the server or a worker cannot read the process environment; use "
+            "${{config.…}} or ${{secret.…}} of its environment (${{env.…}} works with sluice run only)",
+            name);
+      }
       if (options.env) {
         value = options.env(name);
       } else if (const char* v = std::getenv(std::string(name).c_str())) {
@@ -55,10 +61,31 @@ Result<std::string> Substitute(std::string_view text, const LoadOptions& options
       return Status::InvalidArgument("unknown reference kind '{}' in '${{{}}}'; use env, config or secret",
                                      kind, ref);
     }
+    if (options.substituted && kind != "config") {
+      options.substituted->push_back(Substitution{*value, fmt::format("${{{}}}", ref)});
+    }
     out += *value;
     i = end + 1;
   }
   return out;
+}
+
+std::string MaskSubstituted(std::string text, const std::vector<Substitution>& substituted) {
+  auto replace_all = [&text](const std::string& from, const std::string& to) {
+    for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+      text.replace(pos, from.size(), to);
+    }
+  };
+  for (const auto& s : substituted) {
+    if (s.value.empty()) continue;
+    if (s.value.size() >= 4) {
+      replace_all(s.value, s.placeholder);
+    } else {
+      replace_all("'" + s.value + "'", "'" + s.placeholder + "'");
+      replace_all("\"" + s.value + "\"", "\"" + s.placeholder + "\"");
+    }
+  }
+  return text;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -29,11 +30,27 @@ Location LocationOf(const std::string& file, const YAML::Node& node);
 // name is unknown. The default resolver knows no names.
 using Resolver = std::function<std::optional<std::string>(std::string_view kind, std::string_view name)>;
 
+// A value a reference was replaced with, and the reference (`${secret.db_password}`).
+struct Substitution {
+  std::string value;
+  std::string placeholder;
+};
+
 struct LoadOptions {
   Resolver resolver;
   // Environment lookup; defaults to getenv. Tests inject their own.
   std::function<std::optional<std::string>(std::string_view)> env;
+  // False for a spec a namespace's pipeline runs on the server or a worker: `${env.NAME}` is an
+  // error there (the process environment belongs to the service, not to the namespace).
+  bool allow_env = true;
+  // When set, every `${env.*}` and `${secret.*}` value substituted is appended here, so messages
+  // can name the placeholder instead of the value (MaskSubstituted).
+  std::vector<Substitution>* substituted = nullptr;
 };
+
+// `text` with every recorded value replaced by its placeholder. Values of four characters or
+// more are replaced wherever they occur; shorter ones only where quoted ('v' or "v").
+std::string MaskSubstituted(std::string text, const std::vector<Substitution>& substituted);
 
 // Parses `text` (named `file` in messages) and applies substitution.
 Result<YAML::Node> LoadYamlString(const std::string& text, const std::string& file,

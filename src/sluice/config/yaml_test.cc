@@ -27,6 +27,43 @@ TEST(Yaml, MissingEnvNamesFileAndLine) {
       << r.status().message();
 }
 
+TEST(Yaml, EnvIsRefusedWithoutTheProcessEnvironmentAndTheValueIsNeverShown) {
+  LoadOptions o = FakeEnv();
+  o.allow_env = false;
+  auto r = LoadYamlString("a: 1\nb:\n  c: \"${env.DATA_DIR}\"\n", "s.yaml", o);
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_EQ(m.rfind("s.yaml:3: '${env.DATA_DIR}'", 0), 0u) << m;
+  EXPECT_NE(m.find("works with sluice run only"), std::string::npos) << m;
+  EXPECT_EQ(m.find("/data"), std::string::npos) << m;
+}
+
+TEST(Yaml, RecordsEnvAndSecretValuesButNotConfigForMasking) {
+  std::vector<Substitution> seen;
+  LoadOptions o = FakeEnv();
+  o.resolver = [](std::string_view kind, std::string_view name) -> std::optional<std::string> {
+    if (kind == "secret" && name == "pw") return std::string("hunter22");
+    if (kind == "config" && name == "region") return std::string("eu-west-1");
+    return std::nullopt;
+  };
+  o.substituted = &seen;
+  auto r = LoadYamlString("a: ${env.DATA_DIR}\nb: x${secret.pw}y\nc: ${config.region}\n", "s.yaml", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].value, "/data");
+  EXPECT_EQ(seen[0].placeholder, "${env.DATA_DIR}");
+  EXPECT_EQ(seen[1].value, "hunter22");
+  EXPECT_EQ(seen[1].placeholder, "${secret.pw}");
+  EXPECT_EQ(MaskSubstituted("s.yaml:2: sink: compression 'xhunter22y' must be zstd", seen),
+            "s.yaml:2: sink: compression 'x${secret.pw}y' must be zstd");
+}
+
+TEST(Yaml, ShortValuesAreMaskedOnlyWhereQuoted) {
+  const std::vector<Substitution> seen = {{"7", "${secret.pin}"}};
+  EXPECT_EQ(MaskSubstituted("s.yaml:7: value '7' is not a duration", seen),
+            "s.yaml:7: value '${secret.pin}' is not a duration");
+}
+
 TEST(Yaml, SyntaxErrorNamesLine) {
   auto r = LoadYamlString("a: [1, 2\nb: 3\n", "bad.yaml");
   ASSERT_FALSE(r.ok());

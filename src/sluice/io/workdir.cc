@@ -32,4 +32,10 @@ std::filesystem::path Workdir::Replay(std::string_view pipeline, std::string_vie
   return root_ / "replays" / pipeline / replay_id;
 }
 
+std::filesystem::path Workdir::DataRoot() const { return root_ / "data"; }
+
+Workdir NamespaceWorkdir(const std::filesystem::path& data_root, std::string_view ns) {
+  return Workdir(data_root / ns);
+}
+
 }  // namespace sluice

@@ -33,6 +33,8 @@ class Workdir {
   std::filesystem::path SecretKeyFile() const;
   // A stream pipeline's checkpoints: offsets/ and state/ of each epoch.
   std::filesystem::path Checkpoints(std::string_view pipeline) const;
+  // The `pipeline` argument of the per-pipeline places below is the pipeline's state key
+  // (engine::Plan::StateKey: its name in the namespace `default`, namespace/name otherwise).
   // A pipeline's dead letters when its spec names no path: a file per batch run or stream epoch.
   std::filesystem::path DeadLetters(std::string_view pipeline) const;
   // One batch run's dead letters: <dead letters>/<run>.ndjson.
@@ -41,9 +43,16 @@ class Workdir {
   std::filesystem::path SinkIntent(std::string_view pipeline, std::string_view sink) const;
   // The records of one dead-letter replay of a batch pipeline: a file per source.
   std::filesystem::path Replay(std::string_view pipeline, std::string_view replay_id) const;
+  // The server's and a worker's default data root (--data-root): a folder per namespace.
+  std::filesystem::path DataRoot() const;
 
  private:
   std::filesystem::path root_;
 };
+
+// The workdir of a namespace's pipelines on the server or a worker: <data_root>/<namespace>.
+// Everything those pipelines keep (lake, log, checkpoints, dead letters, the default warehouse)
+// is inside it. `ns` must be a valid namespace name (IsNamespaceName).
+Workdir NamespaceWorkdir(const std::filesystem::path& data_root, std::string_view ns);
 
 }  // namespace sluice

@@ -21,6 +21,15 @@ TEST(Workdir, NamesEachPlaceInTheLayout) {
             ".sluice/dead_letters/orders/run-2026-01-02T03-04-05-000000Z.ndjson");
   EXPECT_EQ(w.SinkIntent("clicks", "to_warehouse").string(), ".sluice/sinks/clicks/to_warehouse.json");
   EXPECT_EQ(w.Replay("orders", "r1").string(), ".sluice/replays/orders/r1");
+  EXPECT_EQ(w.DataRoot().string(), ".sluice/data");
+  EXPECT_EQ(w.Checkpoints("team/orders").string(), ".sluice/checkpoints/team/orders");
+}
+
+TEST(Workdir, ANamespacesWorkdirIsItsFolderUnderTheDataRoot) {
+  const Workdir w = NamespaceWorkdir("/srv/sluice/data", "team");
+  EXPECT_EQ(w.root().string(), "/srv/sluice/data/team");
+  EXPECT_EQ(w.Lake().string(), "/srv/sluice/data/team/lake");
+  EXPECT_EQ(w.DefaultWarehouseUrl(), "sqlite:/srv/sluice/data/team/warehouse.db");
 }
 
 TEST(Workdir, SpellsPathsAsStringJoiningDidForAnAbsoluteRoot) {

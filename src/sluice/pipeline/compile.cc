@@ -83,6 +83,13 @@ void Compiler::ParseMetadata(const YAML::Node& root) {
     plan_.pipeline = *name;
   }
   plan_.namespace_ = ctx_.Str(md, "namespace", "").value_or("default");
+  if (!IsNamespaceName(plan_.namespace_)) {
+    Error(md["namespace"], "", "namespace '" + plan_.namespace_ + "' must match ^[a-z0-9][a-z0-9_-]{0,62}$");
+    plan_.namespace_ = "default";
+  }
+  // From here on the spec acts for its namespace (on the server and workers: its data roots only).
+  ctx_.ActFor(plan_.namespace_);
+  plan_.data_roots = ctx_.env().data_roots;
 }
 
 void Compiler::ParseDeadLetter(const YAML::Node& dl) {
@@ -94,7 +101,8 @@ void Compiler::ParseDeadLetter(const YAML::Node& dl) {
     if (dl["path"].IsDefined()) Error(dl["path"], "dead_letter", "a lake dead-letter table takes 'table', not 'path'");
   } else if (kind == "files") {
     plan_.dead_letter.kind = engine::DeadLetterKind::kFiles;
-    if (auto p = ctx_.Str(dl, "path", "dead_letter")) plan_.dead_letter.path = ctx_.ResolveWorkPath(*p);
+    if (auto p = ctx_.Str(dl, "path", "dead_letter"))
+      plan_.dead_letter.path = ctx_.ResolveWorkPath(dl["path"], "dead_letter", *p);
     if (dl["table"].IsDefined()) {
       Error(dl["table"], "dead_letter", "files dead letters take 'path', not 'table' (or use kind: lake)");
     }
@@ -359,19 +367,42 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
 
 Result<Plan> CompileString(const std::string& text, const std::string& file, const std::string& base_dir,
                            const CompileOptions& options) {
-  SLUICE_ASSIGN_OR_RETURN(YAML::Node root, config::LoadYamlString(text, file, options.load));
+  // Values of ${env.*} and ${secret.*} never appear in a message: each is named by its placeholder.
+  std::vector<config::Substitution> own;
+  config::LoadOptions load = options.load;
+  if (!load.substituted) load.substituted = &own;
+  const std::vector<config::Substitution>& substituted = *load.substituted;
+  if (!options.data_root.empty()) load.allow_env = false;  // acting for a namespace
+  SLUICE_ASSIGN_OR_RETURN(YAML::Node root, config::LoadYamlString(text, file, load));
   for (const auto& o : options.overrides) SLUICE_RETURN_IF_ERROR(config::ApplyOverride(root, o));
   std::string identity = text;
   for (const auto& o : options.overrides) identity += "\n--set " + o;
   Compiler c(file, base_dir, options);
-  try {
-    return c.Compile(root, identity);
-  } catch (const YAML::Exception& e) {
-    // A value of an unexpected shape (a list where a name belongs, ...) that a check missed.
-    return Status::InvalidArgument("{}:{}: unexpected value here ({}); see docs/pipeline-spec.md for the shape of "
-                                   "each key",
-                                   file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg);
+  Result<Plan> plan = [&]() -> Result<Plan> {
+    try {
+      return c.Compile(root, identity);
+    } catch (const YAML::Exception& e) {
+      // A value of an unexpected shape (a list where a name belongs, ...) that a check missed.
+      return Status::InvalidArgument("{}:{}: unexpected value here ({}); see docs/pipeline-spec.md for the shape of "
+                                     "each key",
+                                     file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.msg);
+    }
+  }();
+  if (!plan.ok() && !substituted.empty()) {
+    return Status(plan.status().code(), config::MaskSubstituted(plan.status().message(), substituted));
   }
+  return plan;
+}
+
+std::string DeclaredNamespace(const std::string& text) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (root.IsMap() && root["metadata"].IsMap() && root["metadata"]["namespace"].IsScalar()) {
+      return root["metadata"]["namespace"].Scalar();
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return "default";
 }
 
 Result<Plan> CompileFile(const std::string& path, const CompileOptions& options) {

@@ -24,10 +24,19 @@ namespace sluice::pipeline {
 
 // The environment (workdir, lake root, warehouse, catalog lookups: components::SpecEnvironment)
 // plus how the spec text is read.
+// With a data_root (the server and its workers), `${env.*}` is refused whatever `load` says.
+// Messages never hold a value substituted for `${env.*}` or `${secret.*}`: they name the
+// placeholder (set load.substituted to learn the values, e.g. to mask them in a run's errors).
 struct CompileOptions : components::SpecEnvironment {
   std::vector<std::string> overrides;  // --set path=value
   config::LoadOptions load;
 };
+
+// The namespace a spec declares (metadata.namespace; "default" when it declares none), read
+// without compiling or substituting anything, so a server can check the caller's role in it
+// before the spec reaches the compiler (which reads that namespace's tables). Text that is not a
+// YAML mapping gives "default"; the compiled plan's namespace is authoritative.
+std::string DeclaredNamespace(const std::string& text);
 
 // Compiles the spec in `path`. On failure the status is InvalidArgument (or NotFound for a
 // missing file) and its message holds one `FILE:LINE: COMPONENT: message` per problem.

@@ -162,3 +162,108 @@ TEST(Compile, OverridesApply) {
 
 }  // namespace
 }  // namespace sluice::pipeline
+
+namespace sluice::pipeline {
+namespace {
+
+// A spec compiled the way the server and its workers compile: acting for its namespace.
+Result<engine::Plan> ForNamespace(const std::string& text, std::vector<std::string> extra_roots = {},
+                                  config::Resolver resolver = nullptr) {
+  CompileOptions o;
+  o.workdir = "/srv/sluice";
+  o.data_root = "/srv/sluice/data";
+  o.extra_roots = std::move(extra_roots);
+  o.load.resolver = std::move(resolver);
+  return CompileString(text, "p.yaml", "/srv/sluice", o);
+}
+
+const char* kTeamSpec = R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: orders, namespace: team}
+spec:
+  sources:
+    raw: {kind: files, path: in/orders.ndjson, schema: {fields: [{name: id, type: int64}]}}
+  sinks:
+    out: {kind: files, inputs: [raw], path: out/orders.ndjson}
+    lake: {kind: lake, inputs: [raw], table: bronze.orders}
+    wh: {kind: warehouse, inputs: [raw], table: gold.orders}
+)yaml";
+
+TEST(CompileForNamespace, EverythingLivesInTheNamespacesFolder) {
+  auto r = ForNamespace(kTeamSpec);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->StateKey(), "team/orders");
+  EXPECT_TRUE(r->data_roots.confined());
+  EXPECT_EQ(r->nodes[0].Config<engine::FilesSourceConfig>().path, "/srv/sluice/data/team/in/orders.ndjson")
+      << "relative source paths start at the namespace's folder";
+  EXPECT_EQ(r->nodes[*r->IndexOf("out")].Config<engine::FilesSinkConfig>().path,
+            "/srv/sluice/data/team/out/orders.ndjson");
+  EXPECT_EQ(r->nodes[*r->IndexOf("lake")].Config<engine::LakeSinkConfig>().table_dir,
+            "/srv/sluice/data/team/lake/bronze/orders");
+  EXPECT_EQ(r->nodes[*r->IndexOf("wh")].Config<engine::WarehouseSinkConfig>().url,
+            "sqlite:/srv/sluice/data/team/warehouse.db");
+}
+
+TEST(CompileForNamespace, TheDefaultNamespaceKeepsItsStateKeyAndSluiceRunIsUnconfined) {
+  auto local = C(Replace(kTeamSpec, "namespace: team", "namespace: default"));
+  ASSERT_TRUE(local.ok()) << local.status().message();
+  EXPECT_EQ(local->StateKey(), "orders");
+  EXPECT_FALSE(local->data_roots.confined());
+  auto outside = C(Replace(kTeamSpec, "in/orders.ndjson", "/etc/passwd"));
+  EXPECT_TRUE(outside.ok()) << "sluice run acts for its user: " << outside.status().message();
+}
+
+TEST(CompileForNamespace, PathsOutsideTheDataRootsAreSpecErrorsWithTheirLine) {
+  auto source = ForNamespace(Replace(kTeamSpec, "in/orders.ndjson", "/etc/passwd"));
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.status().message().rfind("p.yaml:6: raw: path '/etc/passwd' is outside this namespace's data roots "
+                                            "(/srv/sluice/data/team)",
+                                            0),
+            0u)
+      << source.status().message();
+  auto dotdot = ForNamespace(Replace(kTeamSpec, "out/orders.ndjson", "../other/out.ndjson"));
+  ASSERT_FALSE(dotdot.ok());
+  EXPECT_NE(dotdot.status().message().find("p.yaml:8: out: path '/srv/sluice/data/other/out.ndjson' is outside"),
+            std::string::npos)
+      << dotdot.status().message();
+  auto dead_letters = ForNamespace(std::string(kTeamSpec) + "  dead_letter: {path: /srv/sluice/meta.db}\n");
+  ASSERT_FALSE(dead_letters.ok());
+  EXPECT_NE(dead_letters.status().message().find("dead_letter: path '/srv/sluice/meta.db' is outside"),
+            std::string::npos)
+      << dead_letters.status().message();
+  auto granted = ForNamespace(Replace(kTeamSpec, "in/orders.ndjson", "/srv/landing/orders.ndjson"), {"/srv/landing"});
+  EXPECT_TRUE(granted.ok()) << "a folder granted through the environment: " << granted.status().message();
+}
+
+TEST(CompileForNamespace, EnvIsRefusedAndSubstitutedValuesNeverShowInMessages) {
+  ::setenv("SLUICE_COMPILE_TEST_VALUE", "/srv/private", 1);
+  auto env = ForNamespace(Replace(kTeamSpec, "in/orders.ndjson", "\"${env.SLUICE_COMPILE_TEST_VALUE}/x\""));
+  ASSERT_FALSE(env.ok());
+  EXPECT_NE(env.status().message().find("'${env.SLUICE_COMPILE_TEST_VALUE}'"), std::string::npos)
+      << env.status().message();
+  EXPECT_EQ(env.status().message().find("/srv/private"), std::string::npos) << env.status().message();
+  ::unsetenv("SLUICE_COMPILE_TEST_VALUE");
+
+  auto resolver = [](std::string_view kind, std::string_view name) -> std::optional<std::string> {
+    if (kind == "secret" && name == "codec") return std::string("hunter2-codec");
+    return std::nullopt;
+  };
+  auto secret = ForNamespace(
+      Replace(kTeamSpec, "path: out/orders.ndjson}", "path: out/o.parquet, compression: \"${secret.codec}\"}"), {},
+      resolver);
+  ASSERT_FALSE(secret.ok());
+  EXPECT_NE(secret.status().message().find("${secret.codec}"), std::string::npos) << secret.status().message();
+  EXPECT_EQ(secret.status().message().find("hunter2"), std::string::npos) << secret.status().message();
+}
+
+TEST(CompileForNamespace, ANamespaceNameIsCheckedBeforeItBecomesAFolder) {
+  auto r = ForNamespace(Replace(kTeamSpec, "namespace: team", "namespace: \"../..\""));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("namespace '../..' must match"), std::string::npos) << r.status().message();
+  EXPECT_EQ(DeclaredNamespace(kTeamSpec), "team");
+  EXPECT_EQ(DeclaredNamespace("apiVersion: sluice/v1\n"), "default");
+  EXPECT_EQ(DeclaredNamespace("{not yaml"), "default");
+}
+
+}  // namespace
+}  // namespace sluice::pipeline

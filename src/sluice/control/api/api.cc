@@ -2,6 +2,7 @@
 
 #include "sluice/control/auth/auth_service.h"
 #include "sluice/control/metadata/environment.h"
+#include "sluice/io/workdir.h"
 
 #include <charconv>
 
@@ -43,8 +44,21 @@ Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::st
   pipeline::CompileOptions co;
   if (ctx.options.compile_options) co = ctx.options.compile_options();
   else co.workdir = ctx.options.workdir;
+  co.data_root = DataRootOf(ctx);
+  if (!environment.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(auto effective, metadata::EffectiveConfig(ctx.store, environment));
+    co.extra_roots = metadata::FileRoots(effective);
+  }
   SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, true));
   return co;
+}
+
+std::string DataRootOf(const ApiContext& ctx) {
+  return ctx.options.data_root.empty() ? Workdir(ctx.options.workdir).DataRoot().string() : ctx.options.data_root;
+}
+
+Workdir NamespaceWorkdirOf(const ApiContext& ctx, const std::string& ns) {
+  return NamespaceWorkdir(DataRootOf(ctx), ns);
 }
 
 Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {

@@ -17,12 +17,17 @@
 #include "sluice/control/http/router.h"
 #include "sluice/control/metadata/metadata_store.h"
 #include "sluice/control/metadata/secret_box.h"
+#include "sluice/io/workdir.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::api {
 
 struct ApiOptions {
   std::string workdir = ".sluice";
+  // Every spec the API compiles acts for its namespace: in <data_root>/<namespace>, confined to
+  // it and to the folders its environment grants, without the process environment. Empty:
+  // <workdir>/data.
+  std::string data_root;
   const Clock* clock = nullptr;  // defaults to the system clock
   // How specs are compiled (lake and warehouse lookups); defaults to CompileOptions{workdir}.
   std::function<pipeline::CompileOptions()> compile_options;
@@ -100,6 +105,9 @@ Response SpecProblem(const Status& st);
 // with secrets masked (a plan, a diff or an error shown to a user never holds a secret's value).
 Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment);
 Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment);
+// The data root (ApiOptions::data_root or <workdir>/data) and a namespace's folder under it.
+std::string DataRootOf(const ApiContext& ctx);
+Workdir NamespaceWorkdirOf(const ApiContext& ctx, const std::string& ns);
 
 // A route of the table (max_body_bytes and json_body left at their defaults). Its scope: public
 // for the permission "public", the path's namespace when the pattern has {namespace}, else any

@@ -412,7 +412,7 @@ TEST_F(Api, TemplatesRenderWithCheckedValuesAndApply) {
   for (const auto& p : got["parameters"]) {
     if (!p["default"].is_null()) continue;
     const std::string name = p["name"];
-    values[name] = name == "name" ? "orders_bronze" : name == "table" ? "orders" : name == "path" ? "/tmp/in/*.ndjson" : "x";
+    values[name] = name == "name" ? "orders_bronze" : name == "table" ? "orders" : name == "path" ? "in/*.ndjson" : "x";
   }
   auto rendered = Call("POST", path + "/render", json{{"values", values}}.dump());
   ASSERT_EQ(rendered.status, 200) << rendered.body;
@@ -429,7 +429,7 @@ kind: Pipeline
 metadata: {name: land, namespace: web}
 spec:
   sources:
-    raw: {kind: files, path: /data/in.ndjson, schema: {fields: [{name: id, type: string}, {name: n, type: int64}]}}
+    raw: {kind: files, path: landing/in.ndjson, schema: {fields: [{name: id, type: string}, {name: n, type: int64}]}}
   sinks:
     bronze: {kind: lake, inputs: [raw], table: bronze.items}
 )yaml";
@@ -443,7 +443,9 @@ spec:
   std::set<std::string> names;
   for (const auto& d : list["items"]) names.insert(d["name"]);
   EXPECT_TRUE(names.count("lake:bronze.items")) << list.dump();
-  EXPECT_TRUE(names.count("files:/data/in.ndjson")) << list.dump();
+  // A relative path starts at the namespace's folder of the data root.
+  const std::string landing = "files:" + (dir_ / "data" / "web" / "landing" / "in.ndjson").string();
+  EXPECT_TRUE(names.count(landing)) << list.dump();
 
   const json items = Body(Call("GET", "/api/v1/datasets/lake%3Abronze.items"));
   ASSERT_EQ(items["schemas"].size(), 2u) << items.dump(1);
@@ -461,7 +463,7 @@ spec:
   // Column level: each written column names the source column it comes from.
   for (const auto& e : edges) {
     if (e["direction"] != "out") continue;
-    EXPECT_EQ(e["columns"]["tag"], json::array({"files:/data/in.ndjson.tag"})) << e.dump();
+    EXPECT_EQ(e["columns"]["tag"], json::array({landing + ".tag"})) << e.dump();
   }
   const std::string shaped = R"yaml(apiVersion: sluice/v1
 kind: Pipeline

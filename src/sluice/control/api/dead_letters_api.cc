@@ -44,7 +44,7 @@ Result<std::vector<std::pair<std::string, std::string>>> DeadLetterFiles(ApiCont
                                       plan.pipeline, plan.dead_letter.table, plan.dead_letter.table);
   }
   std::vector<std::pair<std::string, std::string>> files;
-  fs::path where = plan.dead_letter.path.empty() ? Workdir(ctx.options.workdir).DeadLetters(plan.pipeline)
+  fs::path where = plan.dead_letter.path.empty() ? NamespaceWorkdirOf(ctx, plan.namespace_).DeadLetters(plan.StateKey())
                                                  : fs::path(plan.dead_letter.path);
   std::error_code ec;
   if (fs::is_regular_file(where, ec)) {
@@ -177,7 +177,7 @@ Response Replay(ApiContext& ctx, const Request& req, const PathParams& p) {
   // A batch pipeline: a run whose sources read the replayed records (and nothing else).
   if (!ctx.scheduler) return http::MakeProblem(http::codes::kFailedPrecondition, "this server runs no scheduler");
   const std::string id = metadata::NewRunId(ctx.clock.NowMicros());
-  const fs::path dir = Workdir(ctx.options.workdir).Replay(plan->pipeline, id);
+  const fs::path dir = NamespaceWorkdirOf(ctx, plan->namespace_).Replay(plan->StateKey(), id);
   std::error_code ec;
   fs::create_directories(dir, ec);
   std::vector<std::string> overrides;

@@ -122,7 +122,8 @@ Response ListSecrets(ApiContext& ctx, const PathParams& p) {
 // its config under "connections", so they inherit like the rest and specs use them as
 // ${config.connections.NAME.FIELD}.
 const std::vector<std::string>& ConnectionKinds() {
-  static const std::vector<std::string> kKinds = {"kafka", "postgres", "s3", "http", "redis", "warehouse", "lake"};
+  static const std::vector<std::string> kKinds = {"kafka", "postgres",  "s3",   "http",
+                                                  "redis", "warehouse", "lake", "files"};
   return kKinds;
 }
 
@@ -144,7 +145,15 @@ Response PutConnection(ApiContext& ctx, const Request& req, const PathParams& p)
   const std::string kind = fields.RequiredString("kind");
   const json* settings = fields.OptionalObject("settings");
   if (std::find(ConnectionKinds().begin(), ConnectionKinds().end(), kind) == ConnectionKinds().end() && !kind.empty()) {
-    fields.AddError("kind", "one of kafka, postgres, s3, http, redis, warehouse, lake");
+    fields.AddError("kind", "one of kafka, postgres, s3, http, redis, warehouse, lake, files");
+  }
+  // A files connection grants the namespaces that use the environment one more folder.
+  if (kind == "files") {
+    const json* root = settings && settings->contains("root") ? &(*settings)["root"] : nullptr;
+    if (!root || !root->is_string() || root->get<std::string>().empty() || root->get<std::string>()[0] != '/') {
+      fields.AddError("settings.root",
+                      "an absolute folder: the root this connection grants (e.g. /srv/shared/landing)");
+    }
   }
   if (settings) {
     for (const auto& [k, v] : settings->items()) {

@@ -49,6 +49,11 @@ Response Apply(ApiContext& ctx, const Request& req) {
   const std::string message = fields.OptionalString("message").value_or("");
   const std::string environment = fields.OptionalString("environment").value_or("");
   if (auto problem = fields.Finish()) return *problem;
+  // The caller's role in the namespace is checked before compiling: the compiler reads that
+  // namespace's tables and folders, and its messages must not reach someone without a role there.
+  const std::string declared = pipeline::DeclaredNamespace(spec);
+  if (auto denied = Denied(ctx, req, "pipelines.write", declared, fmt::format("namespace '{}'", declared)))
+    return *denied;
   if (!environment.empty()) {
     if (auto env = ctx.store.GetEnvironment(environment); !env.ok()) return http::ProblemFromStatus(env.status());
   }

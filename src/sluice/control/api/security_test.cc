@@ -30,6 +30,7 @@
 #include "sluice/control/auth/jwt.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/control/worker/run_queue.h"
+#include "sluice/io/workdir.h"
 
 namespace sluice::api {
 namespace {
@@ -437,17 +438,17 @@ class Security : public ::testing::Test {
       runs_[ns] = NewRunIn(ns);
       Seeded("POST", "/api/v1/templates", json{{"template", TemplateText(ns, "starter")}}.dump());
       // A record the pipeline rejected, as a run writes it to its dead letters.
-      fs::create_directories(dir_ / "dead_letters" / name);
-      std::ofstream(dir_ / "dead_letters" / name / "r0000000000001.ndjson")
-          << json{{"pipeline", name},
-                  {"component", "valid"},
-                  {"rule", "positive"},
-                  {"error_class", "rule_failed"},
-                  {"error_message", "n > 1 failed"},
-                  {"source", "raw"},
-                  {"payload", R"({"id": "x", "n": 1})"}}
-                 .dump()
-          << "\n";
+      const fs::path dead_letters = NamespaceWorkdir(dir_ / "data", ns).DeadLetters(ns + "/" + name);
+      fs::create_directories(dead_letters);
+      std::ofstream(dead_letters / "r0000000000001.ndjson") << json{{"pipeline", name},
+                                                                    {"component", "valid"},
+                                                                    {"rule", "positive"},
+                                                                    {"error_class", "rule_failed"},
+                                                                    {"error_message", "n > 1 failed"},
+                                                                    {"source", "raw"},
+                                                                    {"payload", R"({"id": "x", "n": 1})"}}
+                                                                   .dump()
+                                                            << "\n";
     }
     const json datasets = Body(Seeded("GET", "/api/v1/datasets"));
     ASSERT_TRUE(datasets.contains("items") && !datasets["items"].empty()) << datasets.dump();

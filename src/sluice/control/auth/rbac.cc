@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sluice/base/strings.h"
+
 namespace sluice::auth {
 
 std::string_view RoleName(Role role) {
@@ -46,10 +48,7 @@ Result<Role> RequiredRole(std::string_view permission) {
 
 bool IsNamespaceName(std::string_view ns) {
   if (ns == "*") return true;
-  if (ns.empty() || ns.size() > 63 || !(ns[0] >= 'a' && ns[0] <= 'z')) return false;
-  return std::all_of(ns.begin(), ns.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  return !ns.empty() && ns[0] >= 'a' && ns[0] <= 'z' && sluice::IsNamespaceName(ns);
 }
 
 bool IsSubjectName(std::string_view subject) {

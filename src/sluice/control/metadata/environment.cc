@@ -88,4 +88,16 @@ Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretB
   });
 }
 
+std::vector<std::string> FileRoots(const nlohmann::json& effective_config) {
+  std::vector<std::string> roots;
+  if (!effective_config.is_object() || !effective_config.contains("connections")) return roots;
+  const nlohmann::json& connections = effective_config["connections"];
+  if (!connections.is_object()) return roots;
+  for (const auto& [name, c] : connections.items()) {
+    if (!c.is_object() || c.value("kind", "") != "files") continue;
+    if (c.contains("root") && c["root"].is_string()) roots.push_back(c["root"].get<std::string>());
+  }
+  return roots;
+}
+
 }  // namespace sluice::metadata

@@ -30,6 +30,11 @@ Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretB
 // from `secrets` — what a remote worker gets with a run it claims.
 config::Resolver ResolverFromValues(nlohmann::json config, std::map<std::string, std::string> secrets);
 
+// The folders an environment grants the namespaces that use it, beyond their own data root: the
+// `root` of each of its connections of kind `files` (in `effective_config`, EffectiveConfig's
+// result), in name order.
+std::vector<std::string> FileRoots(const nlohmann::json& effective_config);
+
 // The secret names a spec references (${secret.NAME}).
 std::vector<std::string> ReferencedSecrets(std::string_view spec);
 

@@ -40,6 +40,23 @@ ControlPlane::ControlPlane(Options options) : options_(std::move(options)) {}
 
 ControlPlane::~ControlPlane() { Stop(); }
 
+namespace {
+
+// A workdir from before data roots keeps pipelines' state at its top; the namespaces' pipelines
+// now look for it in <data root>/<namespace>. Says so once at start, with the way to move it.
+void WarnAboutStateOutsideTheDataRoot(const Workdir& workdir, const std::string& data_root) {
+  std::error_code ec;
+  for (const auto& legacy : {workdir.Lake(), workdir.Checkpoints(""), workdir.DeadLetters("")}) {
+    if (!std::filesystem::is_directory(legacy, ec)) continue;
+    SLUICE_LOG(Warn, "serve.legacy_state", {"found", legacy.string()}, {"data_root", data_root},
+               {"hint", "pipelines keep their state in <data root>/<namespace> now; stop the server and move it, "
+                        "e.g. into " +
+                            NamespaceWorkdir(data_root, "default").root().string() + " (docs/security.md)"});
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options, OpenStage* failed_at) {
   OpenStage ignored;
   OpenStage& stage = failed_at ? *failed_at : ignored;
@@ -65,12 +82,17 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   SLUICE_ASSIGN_OR_RETURN(auto box, metadata::SecretBox::LoadOrCreate(workdir.SecretKeyFile().string()));
   p.box_ = std::make_unique<metadata::SecretBox>(std::move(box));
 
+  // Everything the plane runs or compiles acts for the pipeline's namespace, under the data root.
+  const std::string data_root = o.data_root.empty() ? workdir.DataRoot().string() : o.data_root;
+  std::filesystem::create_directories(data_root, ec);
+  WarnAboutStateOutsideTheDataRoot(workdir, data_root);
   api::ApiOptions ao;
   ao.workdir = o.workdir;
+  ao.data_root = data_root;
   ao.ingest_requests_per_second = o.ingest_rate;
   ao.ingest_burst = o.ingest_rate * 2;
   ao.ingest_kafka_brokers = o.ingest_kafka;
-  ao.compile_options = [base = o.compile_options, workdir = o.workdir, ingest_kafka = o.ingest_kafka] {
+  ao.compile_options = [base = o.compile_options, workdir = o.workdir, ingest_kafka = o.ingest_kafka, data_root] {
     pipeline::CompileOptions co;
     if (base) {
       co = base();
@@ -78,6 +100,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
       co.workdir = workdir;
     }
     co.ingest_kafka_brokers = ingest_kafka;
+    co.data_root = data_root;
     return co;
   };
   auto compile = [compile_options = ao.compile_options, workdir = o.workdir](const std::string& spec) {
@@ -95,6 +118,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   p.queue_ = std::make_unique<worker::StoreRunQueue>(*p.store_, qo);
   worker::WorkerOptions wo;
   wo.workdir = o.workdir;
+  wo.data_root = data_root;
   wo.compile_options = ao.compile_options;
   p.worker_ = std::make_unique<worker::Worker>(*p.queue_, wo);
   p.store_->SetAuditKey(p.box_->DeriveKey(metadata::kAuditChainPurpose));

@@ -49,6 +49,10 @@ struct ControlPlaneOptions {
   // Where the embedded defaults live: meta.db, secret.key, log/, lake/, the workers' outputs.
   // Created when missing.
   std::string workdir = ".sluice";
+  // Where namespaces keep their data: a folder per namespace (<data_root>/<namespace>), the only
+  // place its pipelines may read and write unless an environment grants more. Empty:
+  // <workdir>/data.
+  std::string data_root;
   // sqlite:PATH or postgresql://...; empty: the workdir's SQLite file (Workdir::DefaultMetadataUrl).
   std::string metadata_url;
   // Where the API listens. Port 0 picks a free port (port() after Start). An address that is not

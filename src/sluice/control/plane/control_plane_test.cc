@@ -70,7 +70,8 @@ class ControlPlaneTest : public ::testing::Test {
 };
 
 TEST_F(ControlPlaneTest, ServesTheApiRunsAPipelineAndStops) {
-  std::ofstream(dir_ / "in.ndjson") << "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\n";
+  std::filesystem::create_directories(dir_ / "work" / "data" / "ops");
+  std::ofstream(dir_ / "work" / "data" / "ops" / "in.ndjson") << "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\n";
   ControlPlaneOptions o = Options();
   o.init_admin = "admin";
   o.init_admin_password = kPassword;
@@ -115,9 +116,7 @@ TEST_F(ControlPlaneTest, ServesTheApiRunsAPipelineAndStops) {
 
   const std::string spec =
       "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: copy, namespace: ops}\nspec:\n  sources:\n"
-      "    in: {kind: files, path: " +
-      (dir_ / "in.ndjson").string() +
-      ", schema: {fields: [{name: id, type: int64}]}}\n"
+      "    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}]}}\n"
       "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
       "  sinks:\n    out: {kind: files, inputs: [pos], path: out.ndjson}\n";
   auto applied = admin.Post("/api/v1/pipelines", json{{"spec", spec}, {"message", "first"}});
@@ -149,7 +148,7 @@ TEST_F(ControlPlaneTest, ServesTheApiRunsAPipelineAndStops) {
   EXPECT_EQ(run["summary"]["components"]["pos"]["dead_letter"], 1) << run.dump();
   EXPECT_EQ(run["summary"]["components"]["out"]["in"], 2) << run.dump();
   std::stringstream out;
-  out << std::ifstream(dir_ / "work" / "out.ndjson").rdbuf();
+  out << std::ifstream(dir_ / "work" / "data" / "ops" / "out.ndjson").rdbuf();
   EXPECT_EQ(out.str(), "{\"id\":1}\n{\"id\":3}\n");
   auto stored = plane.store().GetRun(run_id);
   ASSERT_TRUE(stored.ok());

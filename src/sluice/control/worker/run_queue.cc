@@ -27,6 +27,10 @@ Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker
   auto resolver = metadata::EnvironmentResolver(store_, options_.secrets, version->environment, false);
   if (!resolver.ok()) claimed.error = resolver.status().message();
   else claimed.resolver = std::move(*resolver);
+  if (!version->environment.empty()) {
+    auto effective = metadata::EffectiveConfig(store_, version->environment);
+    if (effective.ok()) claimed.file_roots = metadata::FileRoots(*effective);
+  }
   return std::optional<ClaimedRun>(std::move(claimed));
 }
 

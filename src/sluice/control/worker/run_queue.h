@@ -23,6 +23,7 @@ struct ClaimedRun {
   std::string spec;          // the pinned version's spec
   std::string environment;   // the version's environment ("" for none)
   config::Resolver resolver; // its environment's ${config.*} and ${secret.*}
+  std::vector<std::string> file_roots;  // folders its environment grants (metadata::FileRoots)
   std::string error;         // set when the run cannot start (its version is gone, ...)
 };
 

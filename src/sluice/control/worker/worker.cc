@@ -11,6 +11,7 @@
 #include "sluice/base/strings.h"
 #include "sluice/engine/exec/batch_runner.h"
 #include "sluice/engine/exec/stream_runner.h"
+#include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 
 namespace sluice::worker {
@@ -119,6 +120,10 @@ void Worker::Loop() {
   }
 }
 
+std::string Worker::DataRoot() const {
+  return options_.data_root.empty() ? Workdir(options_.workdir).DataRoot().string() : options_.data_root;
+}
+
 Result<bool> Worker::RunOnce() {
   SLUICE_ASSIGN_OR_RETURN(auto claimed, queue_.Claim(options_.id, options_.lease_micros));
   if (!claimed) return false;
@@ -128,12 +133,15 @@ Result<bool> Worker::RunOnce() {
 
 Status Worker::Execute(const ClaimedRun& claimed) {
   const metadata::RunRecord& run = claimed.run;
+  // Secret values the spec used: masked in every line and error the run leaves behind.
+  std::vector<config::Substitution> substituted;
   auto log = [&](const std::string& line) {
-    (void)queue_.Log(run.id, FormatTimestamp(clock_.NowMicros()) + " " + line + "\n");
+    (void)queue_.Log(run.id,
+                     FormatTimestamp(clock_.NowMicros()) + " " + config::MaskSubstituted(line, substituted) + "\n");
   };
   auto finish = [&](const std::string& status, const json& summary, const std::string& error) {
     log("run " + status + (error.empty() ? "" : ": " + error));
-    return queue_.Finish(run, options_.id, status, summary.dump(), error);
+    return queue_.Finish(run, options_.id, status, summary.dump(), config::MaskSubstituted(error, substituted));
   };
   log(fmt::format("started on worker {} (attempt {}), {} version {}", options_.id, run.attempt, run.ns + "/" + run.pipeline,
                   run.version));
@@ -143,9 +151,14 @@ Status Worker::Execute(const ClaimedRun& claimed) {
   pipeline::CompileOptions co;
   if (options_.compile_options) co = options_.compile_options();
   else co.workdir = options_.workdir;
+  // The run acts for its namespace only: its folder under the data root, no process environment.
+  co.data_root = DataRoot();
+  co.extra_roots = claimed.file_roots;
   co.load.resolver = claimed.resolver;
+  co.load.substituted = &substituted;
   co.overrides.insert(co.overrides.end(), run.overrides.begin(), run.overrides.end());
-  auto plan = pipeline::CompileString(claimed.spec, run.pipeline + ".yaml", options_.workdir, co);
+  const std::string workdir = NamespaceWorkdir(co.data_root, run.ns).root().string();
+  auto plan = pipeline::CompileString(claimed.spec, run.pipeline + ".yaml", workdir, co);
   if (!plan.ok()) {
     return finish("failed", json::object(),
                   fmt::format("version {} does not compile here: {}", run.version, plan.status().message()));
@@ -160,7 +173,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
     Heartbeat hb(queue_, run, options_.id, options_.lease_micros, stopping_);
     if (stream) {
       engine::StreamOptions so;
-      so.workdir = options_.workdir;
+      so.workdir = workdir;
       so.stop = &hb.stop;
       engine::StreamResult r = engine::RunStream(*plan, so);
       result = r.status;
@@ -184,7 +197,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       });
       engine::RunOptions ro;
       ro.stop = &stop_or_timeout;
-      ro.workdir = options_.workdir;
+      ro.workdir = workdir;
       ro.run_id = run.id;
       ro.logical_time_micros = run.logical_time;
       engine::RunResult r = engine::RunBatch(*plan, ro);

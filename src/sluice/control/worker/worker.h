@@ -27,6 +27,10 @@ namespace sluice::worker {
 struct WorkerOptions {
   std::string id;  // default: <hostname>:<pid>
   std::string workdir = ".sluice";
+  // Runs act for their namespace: each compiles and runs in <data_root>/<namespace>, confined to
+  // it (and to the folders its environment grants), without the process environment. Empty:
+  // <workdir>/data.
+  std::string data_root;
   const Clock* clock = nullptr;
   int64_t lease_micros = 30'000'000;
   int poll_interval_ms = 500;  // between looks at an empty queue
@@ -50,6 +54,7 @@ class Worker {
 
  private:
   Status Execute(const ClaimedRun& claimed);
+  std::string DataRoot() const;
   void Loop();
 
   RunQueue& queue_;

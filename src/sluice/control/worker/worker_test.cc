@@ -28,6 +28,8 @@ class WorkerTest : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
+    ns_ = dir_ / "data" / "ops";
+    fs::create_directories(ns_);
     clock_.Set(1'800'000'000'000'000);
     auto store = metadata::MetadataStore::Open("sqlite:" + (dir_ / "meta.db").string(), &clock_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -72,6 +74,8 @@ class WorkerTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  // Runs act for their namespace: its folder under the data root (<workdir>/data by default).
+  fs::path ns_;
   ManualClock clock_;
   std::unique_ptr<metadata::MetadataStore> store_;
   std::unique_ptr<StoreRunQueue> queue_;
@@ -79,8 +83,8 @@ class WorkerTest : public ::testing::Test {
 };
 
 TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
-  std::ofstream(dir_ / "in.ndjson") << "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\n";
-  const std::string id = Queue("copy", BatchSpec((dir_ / "in.ndjson").string()));
+  std::ofstream(ns_ / "in.ndjson") << "{\"id\": 1}\n{\"id\": -2}\n{\"id\": 3}\n";
+  const std::string id = Queue("copy", BatchSpec((ns_ / "in.ndjson").string()));
   auto ran = worker_->RunOnce();
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   EXPECT_TRUE(*ran);
@@ -92,14 +96,14 @@ TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
   EXPECT_EQ(summary["components"]["pos"]["in"], 3);
   EXPECT_EQ(summary["components"]["pos"]["dead_letter"], 1);
   EXPECT_EQ(summary["components"]["out"]["in"], 2);
-  EXPECT_TRUE(fs::exists(dir_ / "out.ndjson"));
+  EXPECT_TRUE(fs::exists(ns_ / "out.ndjson"));
   const std::string log = *store_->GetRunLog(id);
   EXPECT_NE(log.find("started on worker w1"), std::string::npos) << log;
   EXPECT_NE(log.find("run succeeded"), std::string::npos) << log;
 }
 
 TEST_F(WorkerTest, AFailedRunIsRetriedWithBackoffUntilItsAttemptsAreUsed) {
-  const std::string first = Queue("copy", BatchSpec((dir_ / "missing.ndjson").string()));
+  const std::string first = Queue("copy", BatchSpec((ns_ / "missing.ndjson").string()));
   ASSERT_TRUE(*worker_->RunOnce());
   EXPECT_EQ(store_->GetRun(first)->status, "failed");
   EXPECT_NE(store_->GetRun(first)->error.find("missing.ndjson"), std::string::npos) << store_->GetRun(first)->error;
@@ -131,29 +135,60 @@ TEST_F(WorkerTest, AFailedRunIsRetriedWithBackoffUntilItsAttemptsAreUsed) {
 
 TEST_F(WorkerTest, ABatchRunOverItsTimeoutStopsCommitsNothingAndIsRetried) {
   {
-    std::ofstream in(dir_ / "big.ndjson");
+    std::ofstream in(ns_ / "big.ndjson");
     for (int i = 1; i <= 300000; ++i) in << "{\"id\": " << i << "}\n";
   }
-  std::string spec = BatchSpec((dir_ / "big.ndjson").string());
+  std::string spec = BatchSpec((ns_ / "big.ndjson").string());
   spec.replace(spec.find("spec:\n"), 6, "spec:\n  timeout: 1ms\n");
   const std::string id = Queue("copy", spec);
   ASSERT_TRUE(*worker_->RunOnce());
   auto run = store_->GetRun(id);
   EXPECT_EQ(run->status, "failed");
   EXPECT_NE(run->error.find("timed out after"), std::string::npos) << run->error;
-  EXPECT_FALSE(fs::exists(dir_ / "out.ndjson")) << "a stopped run commits nothing";
+  EXPECT_FALSE(fs::exists(ns_ / "out.ndjson")) << "a stopped run commits nothing";
   metadata::RunFilter f;
   f.status = "queued";
   EXPECT_EQ(store_->ListRuns(f, std::nullopt, 10)->size(), 1u) << "retried";
 }
 
+TEST_F(WorkerTest, ARunActsForItsNamespaceOnly) {
+  // A file outside the namespace's folder, by absolute path, by .. and through a symlink.
+  std::ofstream(dir_ / "server-only.ndjson") << "{\"id\": 7}\n";
+  fs::create_symlink(dir_ / "server-only.ndjson", ns_ / "link.ndjson");
+  const std::vector<std::string> escapes = {(dir_ / "server-only.ndjson").string(), "../../server-only.ndjson",
+                                            "link.ndjson"};
+  for (const auto& path : escapes) {
+    const std::string id = Queue("copy", BatchSpec(path));
+    ASSERT_TRUE(*worker_->RunOnce());
+    auto run = store_->GetRun(id);
+    EXPECT_EQ(run->status, "failed") << path;
+    EXPECT_NE(run->error.find("outside this namespace's data roots"), std::string::npos) << run->error;
+    EXPECT_FALSE(fs::exists(ns_ / "out.ndjson")) << path;
+    clock_.Advance(3600'000'000);  // past the retries' backoff: they fail the same way
+    while (*worker_->RunOnce()) {
+    }
+  }
+  // The process environment is not the namespace's.
+  ::setenv("SLUICE_TEST_SERVER_ONLY", "value-of-the-server", 1);
+  std::string spec = BatchSpec((ns_ / "in.ndjson").string());
+  spec.replace(spec.find("path: out.ndjson"), 16, "path: \"${env.SLUICE_TEST_SERVER_ONLY}\"");
+  const std::string id = Queue("env", spec);
+  ASSERT_TRUE(*worker_->RunOnce());
+  auto run = store_->GetRun(id);
+  EXPECT_EQ(run->status, "failed");
+  EXPECT_NE(run->error.find("${env.SLUICE_TEST_SERVER_ONLY}"), std::string::npos) << run->error;
+  EXPECT_EQ(run->error.find("value-of-the-server"), std::string::npos) << run->error;
+  EXPECT_EQ(store_->GetRunLog(id)->find("value-of-the-server"), std::string::npos);
+  ::unsetenv("SLUICE_TEST_SERVER_ONLY");
+}
+
 TEST_F(WorkerTest, ACancelledQueuedRunNeverRuns) {
-  std::ofstream(dir_ / "in.ndjson") << "{\"id\": 1}\n";
-  const std::string id = Queue("copy", BatchSpec((dir_ / "in.ndjson").string()));
+  std::ofstream(ns_ / "in.ndjson") << "{\"id\": 1}\n";
+  const std::string id = Queue("copy", BatchSpec((ns_ / "in.ndjson").string()));
   ASSERT_TRUE(store_->CancelRun(id).ok());
   EXPECT_FALSE(*worker_->RunOnce());
   EXPECT_EQ(store_->GetRun(id)->status, "cancelled");
-  EXPECT_FALSE(fs::exists(dir_ / "out.ndjson"));
+  EXPECT_FALSE(fs::exists(ns_ / "out.ndjson"));
 }
 
 TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
@@ -162,7 +197,7 @@ TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
       "    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
       "  sinks:\n    out: {kind: log, inputs: [in], topic: copied}\n";
   {  // a topic with a record
-    auto lg = log::Log::Open((dir_ / "log").string(), "ev", log::LogOptions{});
+    auto lg = log::Log::Open((ns_ / "log").string(), "ev", log::LogOptions{});
     ASSERT_TRUE(lg.ok()) << lg.status().ToString();
     ASSERT_TRUE((*lg)->Append(0, {"{\"id\": 1}"}).ok());
     ASSERT_TRUE((*lg)->Close().ok());

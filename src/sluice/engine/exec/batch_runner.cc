@@ -24,8 +24,12 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
     result.run_id = "run-" + ts;
   }
   std::string dl_path = plan.dead_letter.path.empty()
-                            ? Workdir(options.workdir).BatchDeadLetterFile(plan.pipeline, result.run_id).string()
+                            ? Workdir(options.workdir).BatchDeadLetterFile(plan.StateKey(), result.run_id).string()
                             : plan.dead_letter.path;
+  if (Status confined = plan.data_roots.Check(dl_path); !confined.ok()) {
+    result.status = confined;
+    return result;
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(dl_path).parent_path(), ec);
 

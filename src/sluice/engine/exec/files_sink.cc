@@ -28,6 +28,7 @@ FilesSink::~FilesSink() = default;
 
 Status FilesSink::Open() {
   const auto& cfg = node_.Config<FilesSinkConfig>();
+  SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(cfg.path));
   writer_ = std::make_unique<Writer>();
   if (cfg.format == FileFormat::kParquet) {
     SLUICE_RETURN_IF_ERROR(io::MakeDirs(std::filesystem::path(cfg.path).parent_path().string()));

@@ -99,7 +99,11 @@ Status FilesSource::Run() {
   const auto& cfg = node_.Config<FilesSourceConfig>();
   SLUICE_ASSIGN_OR_RETURN(auto files, io::ExpandPath(cfg.path));
   if (progress_) progress_->AddExpectedFiles(static_cast<int64_t>(files.size()));
-  for (const auto& file : files) SLUICE_RETURN_IF_ERROR(ReadOne(file));
+  for (const auto& file : files) {
+    // Checked again as the file is opened: a symlink may have been swapped in since the plan.
+    SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(file));
+    SLUICE_RETURN_IF_ERROR(ReadOne(file));
+  }
   return Status::OK();
 }
 

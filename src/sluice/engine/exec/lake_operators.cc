@@ -70,13 +70,20 @@ Status LakeSink::Open() {
     if (!existing) fields.push_back(Field{name, expr::ResultType(*e), false});
   }
   state_->table_schema = std::make_shared<Schema>(std::move(fields));
+  SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(cfg.table_dir));
   SLUICE_ASSIGN_OR_RETURN(state_->table, lake::DeltaTable::OpenOrCreate(cfg.table_dir, state_->table_schema,
                                                                           partition_columns, ctx_.clock));
   // Exactly once per epoch: a run whose epoch (its logical time) the table already holds writes
   // nothing; its records are in the table from the first run.
   SLUICE_ASSIGN_OR_RETURN(auto snapshot, state_->table->GetSnapshot());
-  auto app = snapshot.app_versions.find(AppId());
-  state_->already_committed = app != snapshot.app_versions.end() && app->second >= ctx_.epoch;
+  auto committed = [&](const std::string& app_id) {
+    auto app = snapshot.app_versions.find(app_id);
+    return app != snapshot.app_versions.end() && app->second >= ctx_.epoch;
+  };
+  // A namespace's confined run (the server, a worker) writes its own folder's tables: only its
+  // state key counts there.
+  state_->already_committed = committed(AppId()) || (!ctx_.plan->data_roots.confined() && AppId() != LegacyAppId() &&
+                                                     committed(LegacyAppId()));
   lake::TableWriterOptions wo;
   wo.target_file_bytes = cfg.target_file_bytes;
   wo.parquet = ParquetOptionsFor(cfg.compression);
@@ -193,8 +200,9 @@ Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndj
                                         const Clock* clock) {
   const auto& dl = plan.dead_letter;
   SchemaPtr schema = Nullable(*DeadLetterSchema());
+  SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(dl.table_dir));
   SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::OpenOrCreate(dl.table_dir, schema, {}, clock));
-  const std::string app = plan.pipeline + ".dead_letter";
+  const std::string app = plan.StateKey() + ".dead_letter";
   SLUICE_ASSIGN_OR_RETURN(auto snapshot, table->GetSnapshot());
   if (auto it = snapshot.app_versions.find(app); it != snapshot.app_versions.end() && it->second >= epoch) {
     return snapshot.version;  // this run's dead letters are there already
@@ -220,6 +228,7 @@ Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndj
 
 Status LakeSource::Run() {
   const auto& cfg = node_.Config<LakeSourceConfig>();
+  SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(cfg.table_dir));
   SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
   lake::ScanOptions so;
   so.version = cfg.version;

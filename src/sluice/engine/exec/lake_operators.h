@@ -35,8 +35,11 @@ class LakeSink final : public Operator {
   struct State;
   Status Open();
   Status Commit();
-  // The Delta txn appId of this sink: one per pipeline and sink.
-  std::string AppId() const { return ctx_.plan->pipeline + "." + node_.name; }
+  // The Delta txn appId of this sink: one per pipeline (its state key) and sink.
+  std::string AppId() const { return ctx_.plan->StateKey() + "." + node_.name; }
+  // The appId tables written before state keys held the namespace carry: `sluice run` on a table
+  // such a version wrote still sees its epochs as committed.
+  std::string LegacyAppId() const { return ctx_.plan->pipeline + "." + node_.name; }
   std::unique_ptr<State> state_;
   int64_t committed_version_ = -1;
 };

@@ -58,18 +58,19 @@ struct Runner {
   std::vector<EpochOffsets::Run> order;  // the epoch's processing order so far
 
   Runner(const Plan& p, const StreamOptions& o, const Clock& c)
-      : plan(p), options(o), clock(c),
-        store(Workdir(o.workdir).Checkpoints(p.pipeline).string()) {}
+      : plan(p), options(o), clock(c), store(Workdir(o.workdir).Checkpoints(p.StateKey()).string()) {}
 
   bool StopRequested() const { return options.stop && options.stop->load(std::memory_order_relaxed); }
 
   std::string DeadLetterPath(int64_t epoch) const {
-    std::filesystem::path dir = plan.dead_letter.path.empty() ? Workdir(options.workdir).DeadLetters(plan.pipeline)
+    std::filesystem::path dir = plan.dead_letter.path.empty() ? Workdir(options.workdir).DeadLetters(plan.StateKey())
                                                               : std::filesystem::path(plan.dead_letter.path);
     return (dir / fmt::format("epoch-{:012d}.ndjson", epoch)).string();
   }
 
   Status Setup() {
+    SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(DeadLetterPath(0)));
+    SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(Workdir(options.workdir).Checkpoints(plan.StateKey()).string()));
     counters.resize(plan.nodes.size());
     restored_counters.resize(plan.nodes.size());
     ctx.plan = &plan;

@@ -99,7 +99,7 @@ class StreamSink final : public Operator {
   }
 
   std::string IntentPath() const {
-    return Workdir(ctx_.workdir).SinkIntent(ctx_.plan->pipeline, node_.name).string();
+    return Workdir(ctx_.workdir).SinkIntent(ctx_.plan->StateKey(), node_.name).string();
   }
 
   Status Open() {

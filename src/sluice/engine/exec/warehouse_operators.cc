@@ -60,7 +60,7 @@ Status WarehouseSink::Commit() {
   SLUICE_ASSIGN_OR_RETURN(auto mode, warehouse::ParseWriteMode(cfg.mode));
   SLUICE_RETURN_IF_ERROR((*wh)->EnsureTable(cfg.schema, cfg.table, *node_.input_schema, cfg.key, mode).WithContext(node_.name));
   warehouse::CommitBatch commit;
-  commit.pipeline = ctx_.plan->pipeline;
+  commit.pipeline = ctx_.plan->StateKey();
   commit.sink = node_.name;
   commit.commit_time_micros = ctx_.run_epoch;  // the run's logical time: SCD2 versions start then
   commit.epoch = ctx_.epoch;

@@ -42,6 +42,11 @@ const OutputPort* PlanNode::FindOutput(std::string_view port) const {
   return nullptr;
 }
 
+std::string Plan::StateKey() const {
+  if (namespace_.empty() || namespace_ == "default") return pipeline;
+  return namespace_ + "/" + pipeline;
+}
+
 std::optional<size_t> Plan::IndexOf(std::string_view name) const {
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].name == name) return i;

@@ -17,6 +17,7 @@
 
 #include "sluice/base/check.h"
 #include "sluice/expr/expr.h"
+#include "sluice/io/data_roots.h"
 #include "sluice/types/schema.h"
 
 namespace sluice::engine {
@@ -178,6 +179,14 @@ struct Plan {
   int64_t timeout_us = 0;         // batch: a run taking longer is stopped and fails (0: no limit)
   std::vector<PlanNode> nodes;  // topological order
   DeadLetterConfig dead_letter;
+  // The folders the run may open files in (unconfined for `sluice run`; a namespace's data
+  // roots on the server and workers). Operators check each file they open against them.
+  io::DataRoots data_roots;
+
+  // The key of everything the pipeline owns (checkpoints, sink intents, dead letters, the lake
+  // txn appId, warehouse commit rows): its name in the namespace `default` (as it always was),
+  // namespace/name in any other, so same-named pipelines of two namespaces never share state.
+  std::string StateKey() const;
 
   std::optional<size_t> IndexOf(std::string_view name) const;
   // Consumers of a node's port: (consumer index, input slot).

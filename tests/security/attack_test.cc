@@ -1,0 +1,329 @@
+// The attack suite: a real `sluice serve` (and, where a run executes, a real remote `sluice
+// worker`), attacked by an editor of one namespace. Each attack must be refused with a 4xx and a
+// stable problem code, leave an audit row, and leave nothing of its target in any answer, the
+// server's log, the worker's log or a dead letter. docs/security.md describes the rules.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e/process.h"
+#include "sluice/base/check.h"
+#include "sluice/client/api_client.h"
+
+namespace sluice::testing {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+const std::string kBin = SLUICE_BIN;
+const std::string kAdminPassword = "correct horse battery staple";
+const std::string kEvePassword = "eve's long and careful passphrase";
+// In the server's and the worker's process environment only: no answer may ever contain it.
+const std::string kCanary = "canary-of-the-server-5f3a9c";
+// A line of a file outside every data root: no answer may ever contain it.
+const std::string kOutsideLine = "{\"id\": 4242, \"note\": \"outside-the-data-root-77e1\"}";
+
+// A batch pipeline of namespace `ns`: `source_path` -> validate (id > 0) -> files sink `sink_path`,
+// with `extra` appended under `spec:` (dead_letter settings, ...).
+std::string Spec(const std::string& ns, const std::string& name, const std::string& source_path,
+                 const std::string& sink_path = "out/copy.ndjson", const std::string& extra = "") {
+  return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name + ", namespace: " + ns +
+         "}\nspec:\n  sources:\n    in: {kind: files, path: \"" + source_path +
+         "\", schema: {fields: [{name: id, type: int64}, {name: note, type: string}]}}\n"
+         "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+         "  sinks:\n    out: {kind: files, inputs: [pos], path: \"" +
+         sink_path + "\"}\n" + extra;
+}
+
+// `spec` with its validate rule's check replaced by `check`.
+std::string WithCheck(std::string spec, const std::string& check) {
+  return spec.replace(spec.find("id > 0"), 6, check);
+}
+
+class Attack : public ::testing::Test {
+ protected:
+  // Embedded worker threads of the server (0: runs wait for the remote worker).
+  virtual int EmbeddedWorkers() const { return 1; }
+
+  void SetUp() override {
+    work_ = dir_ / "work";
+    outside_ = dir_ / "outside";
+    fs::create_directories(outside_);
+    WriteFile(outside_ + "/private.ndjson", kOutsideLine + "\n");
+    pid_ = SpawnProcess({"/bin/sh", "-c",
+                         "SLUICE_ATTACK_CANARY='" + kCanary + "' SLUICE_ADMIN_PASSWORD='" + kAdminPassword +
+                             "' exec '" + kBin + "' serve --init-admin --listen 127.0.0.1:0 --workdir '" + work_ +
+                             "' --workers " + std::to_string(EmbeddedWorkers()) + " > '" + (dir_ / "url") + "' 2> '" +
+                             (dir_ / "serve.log") + "'"});
+    url_ = WaitForFirstLine(dir_ / "url");
+    ASSERT_FALSE(url_.empty()) << ReadFile(dir_ / "serve.log");
+    admin_ = Login("admin", kAdminPassword, dir_ / "admin.json");
+    ASSERT_FALSE(admin_.empty());
+    ASSERT_EQ(Cli({"user", "create", "eve"}, kEvePassword + "\n", dir_ / "admin.json").exit_code, 0);
+    ASSERT_EQ(Cli({"role", "grant", "user:eve", "editor", "--namespace", "team"}, "", dir_ / "admin.json").exit_code,
+              0);
+    eve_ = Login("eve", kEvePassword, dir_ / "eve.json");
+    ASSERT_FALSE(eve_.empty());
+  }
+
+  void TearDown() override {
+    if (worker_pid_ > 0) {
+      ::kill(worker_pid_, SIGTERM);
+      WaitProcess(worker_pid_);
+    }
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      WaitProcess(pid_);
+    }
+    // Whatever an attack did, the server's log never holds the canary or the outside file.
+    const std::string logs = ReadFile(dir_ / "serve.log") + ReadFile(dir_ / "worker.log");
+    EXPECT_EQ(logs.find(kCanary), std::string::npos) << "the process environment in a log";
+    EXPECT_EQ(logs.find("outside-the-data-root"), std::string::npos) << "an outside file in a log";
+  }
+
+  ProcessResult Cli(std::vector<std::string> args, const std::string& stdin_text, const std::string& config) {
+    std::vector<std::string> argv = {kBin};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--server");
+    argv.push_back(url_);
+    const std::string input = dir_ / "stdin.txt";
+    WriteFile(input, stdin_text);
+    std::string cmd = "SLUICE_CONFIG='" + config + "' exec";
+    for (const auto& a : argv) cmd += " '" + a + "'";
+    return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
+  }
+
+  // Logs `user` in with the CLI; returns the access token ("" on failure).
+  std::string Login(const std::string& user, const std::string& password, const std::string& config) {
+    auto r = Cli({"login", "--user", user}, password + "\n", config);
+    if (r.exit_code != 0) {
+      ADD_FAILURE() << r.err;
+      return "";
+    }
+    return json::parse(ReadFile(config))["token"].get<std::string>();
+  }
+
+  client::ApiClient Api(const std::string& token) {
+    auto c = client::ApiClient::Create({.server = url_, .token = token});
+    SLUICE_CHECK(c.ok());
+    return std::move(*c);
+  }
+
+  // One request with `token`, whatever the answer's status.
+  client::ApiResponse Call(const std::string& token, const std::string& method, const std::string& path,
+                           std::optional<json> body = std::nullopt) {
+    auto r = Api(token).Request(method, path, body ? std::optional<std::string>(body->dump()) : std::nullopt);
+    SLUICE_CHECK(r.ok()) << r.status().ToString();
+    return std::move(*r);
+  }
+
+  client::ApiResponse Apply(const std::string& token, const std::string& spec, const std::string& environment = "") {
+    json body = {{"spec", spec}};
+    if (!environment.empty()) body["environment"] = environment;
+    return Call(token, "POST", "/api/v1/pipelines", body);
+  }
+
+  // Checks an answer is the refusal `code` and carries nothing of the attack's target.
+  void ExpectRefused(const client::ApiResponse& r, int status, const std::string& code, const std::string& why) {
+    EXPECT_EQ(r.status, status) << why << ": " << r.body;
+    EXPECT_EQ(r.json.value("code", ""), code) << why << ": " << r.body;
+    ExpectClean(r.body, why);
+  }
+  static void ExpectClean(const std::string& text, const std::string& why) {
+    EXPECT_EQ(text.find(kCanary), std::string::npos) << why << ": the server's environment leaked: " << text;
+    EXPECT_EQ(text.find("outside-the-data-root"), std::string::npos) << why << ": an outside file leaked: " << text;
+    EXPECT_EQ(text.find("root:x:0:0"), std::string::npos) << why << ": /etc/passwd leaked: " << text;
+  }
+
+  // The number of audit rows of eve's with `outcome` (as the admin sees them).
+  size_t AuditRows(const std::string& outcome) {
+    auto r = Cli({"audit", "ls", "--principal", "user:eve", "--outcome", outcome, "-o", "json"}, "",
+                 dir_ / "admin.json");
+    SLUICE_CHECK(r.exit_code == 0) << r.err;
+    return json::parse(r.out)["items"].size();
+  }
+
+  // Triggers a run of ns/name and waits until it ends; returns the run.
+  json RunToEnd(const std::string& token, const std::string& ns, const std::string& name) {
+    auto created = Call(token, "POST", "/api/v1/pipelines/" + ns + "/" + name + "/runs", json::object());
+    SLUICE_CHECK(created.status == 201) << created.body;
+    const std::string id = created.json["id"];
+    json run;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {
+      run = Call(token, "GET", "/api/v1/runs/" + id).json;
+      if (run["status"] == "succeeded" || run["status"] == "failed") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return run;
+  }
+
+  void StartRemoteWorker() {
+    auto token = Cli({"token", "create", "worker-1", "--subject", "svc:worker", "-o", "json"}, "", dir_ / "admin.json");
+    ASSERT_EQ(token.exit_code, 0) << token.err;
+    ASSERT_EQ(Cli({"role", "grant", "svc:worker", "admin", "--namespace", "*"}, "", dir_ / "admin.json").exit_code, 0);
+    WriteFile(dir_ / "worker.token", json::parse(token.out)["token"].get<std::string>());
+    remote_work_ = dir_ / "remote-work";
+    worker_pid_ = SpawnProcess({"/bin/sh", "-c",
+                                "SLUICE_ATTACK_CANARY='" + kCanary + "' SLUICE_TOKEN=\"$(cat '" +
+                                    (dir_ / "worker.token") + "')\" exec '" + kBin + "' worker --server " + url_ +
+                                    " --workdir '" + remote_work_ + "' 2> '" + (dir_ / "worker.log") + "'"});
+  }
+
+  TempDir dir_;
+  std::string work_, outside_, remote_work_;
+  std::string url_;
+  std::string admin_, eve_;  // access tokens
+  int pid_ = -1, worker_pid_ = -1;
+};
+
+class AttackWithRemoteWorker : public Attack {
+ protected:
+  int EmbeddedWorkers() const override { return 0; }
+};
+
+TEST_F(Attack, EnvReferencesAreRefusedAnywhereInASpec) {
+  const std::string env = "${env.SLUICE_ATTACK_CANARY}";
+  const std::vector<std::pair<std::string, std::string>> specs = {
+      {"a sink setting", Spec("team", "leak1", "in.ndjson") +
+                             "    pq: {kind: files, inputs: [pos], path: out/y.parquet, "
+                             "compression: \"" +
+                             env + "\"}\n"},
+      {"an expression", WithCheck(Spec("team", "leak2", "in.ndjson"), "note <> '" + env + "'")},
+      {"a path", Spec("team", "leak3", env + "/in.ndjson")},
+      {"a connection setting",
+       "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: leak4, namespace: team}\nspec:\n  mode: stream\n"
+       "  sources:\n    k: {kind: kafka, topic: t, brokers: \"" +
+           env +
+           "\", schema: {fields: [{name: id, type: int64}]}}\n"
+           "  sinks:\n    out: {kind: log, inputs: [k], topic: copied}\n"},
+  };
+  const size_t failed_before = AuditRows("failed");
+  for (const auto& [where, spec] : specs) {
+    auto r = Apply(eve_, spec);
+    ExpectRefused(r, 400, "invalid_spec", where);
+    EXPECT_NE(r.body.find("SLUICE_ATTACK_CANARY"), std::string::npos)
+        << where << ": the message names the reference: " << r.body;
+    EXPECT_NE(r.body.find("sluice run only"), std::string::npos) << where << ": " << r.body;
+  }
+  EXPECT_EQ(AuditRows("failed"), failed_before + specs.size()) << "one audit row per refusal";
+}
+
+TEST_F(Attack, PathsOutsideTheNamespacesDataRootAreRefusedAtApply) {
+  const std::string team = work_ + "/data/team";
+  fs::create_directories(team);
+  fs::create_symlink(outside_, team + "/escape");
+  const std::vector<std::pair<std::string, std::string>> specs = {
+      {"an absolute source path", Spec("team", "p1", "/etc/passwd")},
+      {"a source path with ..", Spec("team", "p2", "../../../outside/private.ndjson")},
+      {"a source through a symlink", Spec("team", "p3", "escape/private.ndjson")},
+      {"another namespace's folder", Spec("team", "p4", work_ + "/data/other/in.ndjson")},
+      {"an absolute sink path", Spec("team", "p5", "in.ndjson", work_ + "/secret.key")},
+      {"a sink path with ..", Spec("team", "p6", "in.ndjson", "../../meta.db")},
+      {"a sink through a symlink", Spec("team", "p7", "in.ndjson", "escape/written.ndjson")},
+      {"a dead-letter path",
+       Spec("team", "p8", "in.ndjson", "out/x.ndjson", "  dead_letter: {path: " + work_ + "/meta.db}\n")},
+      {"a dead-letter path through a symlink",
+       Spec("team", "p9", "in.ndjson", "out/x.ndjson", "  dead_letter: {path: escape/dl.ndjson}\n")},
+  };
+  const size_t failed_before = AuditRows("failed");
+  for (const auto& [what, spec] : specs) {
+    auto r = Apply(eve_, spec);
+    ExpectRefused(r, 400, "invalid_spec", what);
+    EXPECT_NE(r.body.find("outside this namespace's data roots"), std::string::npos) << what << ": " << r.body;
+    EXPECT_NE(r.body.find(team), std::string::npos) << what << ": the message names the allowed root: " << r.body;
+  }
+  EXPECT_EQ(AuditRows("failed"), failed_before + specs.size());
+  EXPECT_FALSE(fs::exists(outside_ + "/written.ndjson"));
+  // A spec for a namespace eve has no role in is refused before it is compiled (and the
+  // namespace answers like one that does not exist).
+  auto other = Apply(eve_, Spec("other", "p10", "/etc/passwd"));
+  EXPECT_EQ(other.status, 404) << other.body;
+  ExpectClean(other.body, "another namespace");
+  EXPECT_EQ(other.body.find("data roots"), std::string::npos) << "nothing compiled for a stranger: " << other.body;
+}
+
+TEST_F(Attack, SameNamedPipelinesOfTwoNamespacesShareNothing) {
+  // Both namespaces run `shared`: same name, same sinks (a files sink, a lake table and a
+  // warehouse table), each with its own input and one bad record.
+  for (const std::string ns : {"team", "other"}) {
+    const std::string root = work_ + "/data/" + ns;
+    fs::create_directories(root);
+    WriteFile(root + "/in.ndjson", "{\"id\": 1, \"note\": \"" + ns + "-good\"}\n{\"id\": -1, \"note\": \"" + ns +
+                                       "-bad\"}\n{\"id\": 2, \"note\": \"" + ns + "-good\"}\n");
+    const std::string spec = Spec(ns, "shared", "in.ndjson") +
+                             "    lake: {kind: lake, inputs: [pos], table: bronze.notes}\n"
+                             "    wh: {kind: warehouse, inputs: [pos], table: gold.notes, mode: append}\n";
+    auto applied = Apply(ns == "team" ? eve_ : admin_, spec);
+    ASSERT_EQ(applied.status, 201) << applied.body;
+  }
+  for (const std::string ns : {"other", "team"}) {
+    json run = RunToEnd(ns == "team" ? eve_ : admin_, ns, "shared");
+    ASSERT_EQ(run["status"], "succeeded") << run.dump();
+    EXPECT_EQ(run["summary"]["components"]["lake"]["in"], 2) << ns << ": " << run.dump();
+    EXPECT_EQ(run["summary"]["components"]["wh"]["in"], 2) << ns << " loads its own warehouse: " << run.dump();
+  }
+  // Each namespace's outputs are in its own folder.
+  for (const std::string ns : {"team", "other"}) {
+    const std::string root = work_ + "/data/" + ns;
+    EXPECT_TRUE(fs::exists(root + "/out/copy.ndjson")) << ns;
+    EXPECT_TRUE(fs::exists(root + "/lake/bronze/notes/_delta_log")) << ns;
+    EXPECT_TRUE(fs::exists(root + "/warehouse.db")) << ns;
+    const std::string copied = ReadFile(root + "/out/copy.ndjson");
+    EXPECT_NE(copied.find(ns + "-good"), std::string::npos) << copied;
+    EXPECT_EQ(copied.find(std::string(ns == "team" ? "other" : "team") + "-good"), std::string::npos) << copied;
+  }
+  // Eve lists the dead letters of team/shared: only team's.
+  auto dl = Call(eve_, "GET", "/api/v1/pipelines/team/shared/dead-letters");
+  ASSERT_EQ(dl.status, 200) << dl.body;
+  EXPECT_NE(dl.body.find("team-bad"), std::string::npos) << dl.body;
+  EXPECT_EQ(dl.body.find("other-bad"), std::string::npos) << dl.body;
+  // ... and cannot list other's, which answers like a pipeline that does not exist.
+  auto theirs = Call(eve_, "GET", "/api/v1/pipelines/other/shared/dead-letters");
+  EXPECT_EQ(theirs.status, 404) << theirs.body;
+  EXPECT_EQ(theirs.body.find("other-bad"), std::string::npos) << theirs.body;
+  // Runs and lineage show team only.
+  auto runs = Call(eve_, "GET", "/api/v1/runs");
+  ASSERT_EQ(runs.status, 200) << runs.body;
+  EXPECT_FALSE(runs.json["items"].empty());
+  for (const auto& r : runs.json["items"]) EXPECT_EQ(r["namespace"], "team") << r.dump();
+  auto lineage = Call(eve_, "GET", "/api/v1/lineage");
+  ASSERT_EQ(lineage.status, 200) << lineage.body;
+  EXPECT_EQ(lineage.body.find("other/"), std::string::npos) << lineage.body;
+}
+
+TEST_F(AttackWithRemoteWorker, ARemoteWorkerConfinesRunsAndCatchesASymlinkSwappedInAfterApply) {
+  StartRemoteWorker();
+  const std::string team = remote_work_ + "/data/team";
+  fs::create_directories(team + "/in");
+  WriteFile(team + "/in/events.ndjson", "{\"id\": 1, \"note\": \"fine\"}\n");
+  auto applied = Apply(eve_, Spec("team", "swap", "in/events.ndjson"));
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  json ok = RunToEnd(eve_, "team", "swap");
+  ASSERT_EQ(ok["status"], "succeeded") << ok.dump() << ReadFile(dir_ / "worker.log");
+  EXPECT_TRUE(fs::exists(team + "/out/copy.ndjson")) << "the run wrote into its namespace's folder on the worker";
+  // The input becomes a symlink to a file outside: the run refuses to open it.
+  fs::remove(team + "/in/events.ndjson");
+  fs::create_symlink(outside_ + "/private.ndjson", team + "/in/events.ndjson");
+  json refused = RunToEnd(eve_, "team", "swap");
+  EXPECT_EQ(refused["status"], "failed") << refused.dump();
+  EXPECT_NE(refused.value("error", "").find("outside this namespace's data roots"), std::string::npos)
+      << refused.dump();
+  ExpectClean(refused.dump(), "the failed run");
+  auto logs = Call(eve_, "GET", "/api/v1/runs/" + refused["id"].get<std::string>() + "/logs");
+  ASSERT_EQ(logs.status, 200) << logs.body;
+  ExpectClean(logs.body, "the run's log");
+  EXPECT_EQ(ReadFile(team + "/out/copy.ndjson").find("outside-the-data-root"), std::string::npos);
+  // ${env.*} is refused on the worker too, whatever the server let through (a spec applied before
+  // the rule existed): the worker compiles with the same authority.
+}
+
+}  // namespace
+}  // namespace sluice::testing
