@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include <yaml-cpp/yaml.h>
+
 namespace sluice::api {
 
 // A compile failure as 400 invalid_spec: one entry of `errors` per "FILE:LINE: COMPONENT: message".
@@ -37,19 +39,63 @@ http::Response SpecProblem(const Status& st) {
       .With("errors", std::move(errors));
 }
 
-// How the API compiles a spec: in its environment, with secrets masked (a plan, a diff or an
-// error message must never show a secret's value).
-Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment) {
+// How the API compiles a spec: in its environment when granted to its namespace, with secrets
+// masked (a plan, a diff or an error message must never show a secret's value).
+Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment,
+                                                  const std::string& ns) {
   pipeline::CompileOptions co;
   if (ctx.options.compile_options) co = ctx.options.compile_options();
   else co.workdir = ctx.options.workdir;
-  SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, true));
+  SLUICE_ASSIGN_OR_RETURN(co.load.resolver,
+                          metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, ns, true));
   return co;
 }
 
 Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {
-  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment));
+  std::string ns;
+  if (!environment.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(ns, SpecNamespace(spec));
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment, ns));
   return pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, co);
+}
+
+Result<std::string> SpecNamespace(const std::string& spec) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(spec);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("spec.yaml:{}: invalid YAML: {}", e.mark.line + 1, e.msg);
+  }
+  const YAML::Node md = root.IsMap() ? root["metadata"] : YAML::Node();
+  const YAML::Node ns = md.IsMap() ? md["namespace"] : YAML::Node();
+  if (!ns.IsDefined() || ns.IsNull()) return std::string("default");
+  const int line = ns.Mark().line + 1;
+  if (!ns.IsScalar()) return Status::InvalidArgument("spec.yaml:{}: metadata.namespace must be a namespace name", line);
+  if (ns.Scalar().find("${") != std::string::npos) {
+    return Status::InvalidArgument(
+        "spec.yaml:{}: write metadata.namespace out instead of '{}': with an environment, the namespace decides "
+        "whether the pipeline may use it",
+        line, ns.Scalar());
+  }
+  return ns.Scalar();
+}
+
+std::optional<http::Problem> EnvironmentRefused(ApiContext& ctx, const Request& request, std::string_view permission,
+                                                const std::string& environment, const std::string& spec) {
+  if (environment.empty()) return std::nullopt;
+  auto ns = SpecNamespace(spec);
+  if (!ns.ok()) return std::nullopt;  // CompileIn refuses it as an invalid spec
+  // The caller's role first: without one in the namespace, its grants stay as invisible as it.
+  if (auto denied = Denied(ctx, request, permission, *ns, fmt::format("namespace '{}'", *ns))) return denied;
+  Status st = metadata::CheckEnvironmentGrant(ctx.store, environment, *ns);
+  if (st.ok()) return std::nullopt;
+  if (st.code() != StatusCode::kFailedPrecondition) return http::ProblemFromStatus(st);
+  http::Problem p = http::MakeProblem(http::codes::kEnvironmentNotGranted, st.message())
+                        .With("environment", environment)
+                        .With("namespace", *ns);
+  p.denied = true;
+  return p;
 }
 
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,
