@@ -1,6 +1,7 @@
 // Client verbs (docs/cli.md) that operate a server's pipelines and runs: new (a pipeline from a
-// template), secret, dead-letters, replay, logs, cancel, backfill, and `run NAMESPACE/NAME`
-// (TriggerRun, declared through run_verbs.cc's `run`), over the HTTP API.
+// template), secret, environment (its grants to namespaces), dead-letters, replay, logs, cancel,
+// backfill, and `run NAMESPACE/NAME` (TriggerRun, declared through run_verbs.cc's `run`), over
+// the HTTP API.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -32,6 +33,12 @@ struct NewOptions : ClientCommon {
 struct SecretOptions : ClientCommon {
   std::string action;  // set | rm
   std::string environment, name;
+};
+
+// environment grant | revoke ENV --namespace NS, environment grants ENV.
+struct EnvironmentOptions : ClientCommon {
+  std::string action;  // grant | revoke | grants
+  std::string environment, ns;
 };
 
 // dead-letters and replay: a pipeline and filters.
@@ -239,6 +246,41 @@ int Secret(client::ApiClient& c, const SecretOptions& o) {
   return kExitOk;
 }
 
+// Which namespaces' pipelines may use an environment (admins on '*').
+int Environment(client::ApiClient& c, const EnvironmentOptions& o) {
+  const std::string base = "/api/v1/environments/" + client::UrlEncode(o.environment) + "/grants";
+  if (o.action == "grants") {
+    if (!o.ns.empty())
+      return Fail(Status::InvalidArgument("`environment grants ENV` lists every grant; drop --namespace"));
+    auto r = c.Get(base);
+    if (!r.ok()) return Fail(r.status());
+    std::string table = fmt::format("{:<24} {:<24} {}\n", "NAMESPACE", "GRANTED BY", "AT");
+    for (const auto& g : r->json.value("items", json::array())) {
+      table += fmt::format("{:<24} {:<24} {}\n", g.value("namespace", ""), g.value("created_by", ""),
+                           g.value("created_at", ""));
+    }
+    PrintDocument(r->json.value("items", json::array()).dump(2), o.output, table);
+    return kExitOk;
+  }
+  if (o.ns.empty()) {
+    return Fail(Status::InvalidArgument("name the namespace with --namespace NS ('*' for every namespace)"));
+  }
+  const std::string path = base + "/" + client::UrlEncode(o.ns);
+  if (o.action == "grant") {
+    auto r = c.Put(path, json::object());
+    if (!r.ok()) return Fail(r.status());
+    PrintDocument(r->json.dump(2), o.output,
+                  fmt::format("environment {} {} namespace {}\n", o.environment,
+                              r->status == 201 ? "granted to" : "was already granted to", o.ns));
+    return kExitOk;
+  }
+  auto r = c.Delete(path);
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(json{{"environment", o.environment}, {"namespace", o.ns}, {"revoked", true}}.dump(2), o.output,
+                fmt::format("environment {} revoked from namespace {}\n", o.environment, o.ns));
+  return kExitOk;
+}
+
 }  // namespace
 
 int TriggerRun(const ClientCommon& common, const TriggerOptions& o) {
@@ -267,6 +309,16 @@ void AddOpsVerbs(Command& app) {
   secret.Option("name", secret_opts->name, "Secret name").Required();
   AddClientFlags(secret, *secret_opts);
   secret.Runs(Connected(secret_opts, &Secret));
+
+  auto env_opts = std::make_shared<EnvironmentOptions>();
+  Command env = app.Subcommand(
+      "environment", "Which namespaces may use an environment (admins): environment grant ENV --namespace NS, "
+                     "environment revoke ENV --namespace NS, environment grants ENV ('*': every namespace)");
+  env.Option("action", env_opts->action, "grant, revoke or grants").Required().OneOf({"grant", "revoke", "grants"});
+  env.Option("environment", env_opts->environment, "Environment").Required();
+  env.Option("--namespace", env_opts->ns, "The namespace whose pipelines may use it, or '*' for every namespace");
+  AddClientFlags(env, *env_opts);
+  env.Runs(Connected(env_opts, &Environment));
 
   struct DeadLetterCommand {
     const char* name;

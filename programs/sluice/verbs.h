@@ -27,7 +27,7 @@ void AddServeVerb(Command& app);      // serve (serve_verb.cc)
 void AddWorkerVerb(Command& app);     // worker (worker_verb.cc)
 void AddClientVerbs(Command& app);    // apply, get, ls, describe, delete, ingest (client_verbs.cc)
 void AddSecurityVerbs(Command& app);  // login, whoami, token, user, role, audit (security_verbs.cc)
-void AddOpsVerbs(Command& app);       // new, secret, dead-letters, replay, logs, cancel, backfill (ops_verbs.cc)
+void AddOpsVerbs(Command& app);       // new, secret, environment, dead-letters, replay, ... (ops_verbs.cc)
 void AddTestVerb(Command& app);       // test (test_verb.cc)
 
 // Compile options for a workdir; the warehouse is $SLUICE_WAREHOUSE_URL when set, else the

@@ -295,6 +295,19 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   WriteFile(ops_ + "/in.ndjson",
             "{\"id\": 0, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"" + secret + "\"}\n{\"id\": 3, \"user\": \"b\"}\n");
   const std::string spec = GuardedSpec("guarded");
+  // prod serves only the namespaces it is granted to.
+  auto refused = Cli({"apply", "-f", spec, "--environment", "prod"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_NE(refused.err.find("sluice environment grant prod --namespace ops"), std::string::npos) << refused.err;
+  auto granted = Cli({"environment", "grant", "prod", "--namespace", "ops"});
+  ASSERT_EQ(granted.exit_code, 0) << granted.err;
+  EXPECT_NE(granted.out.find("granted to namespace ops"), std::string::npos) << granted.out;
+  auto grants = Cli({"environment", "grants", "prod", "-o", "json"});
+  ASSERT_EQ(grants.exit_code, 0) << grants.err;
+  ASSERT_EQ(json::parse(grants.out).size(), 1u) << grants.out;
+  EXPECT_EQ(json::parse(grants.out)[0]["namespace"], "ops");
+  EXPECT_NE(Cli({"environment", "grants", "prod"}).out.find("ops"), std::string::npos);
+  EXPECT_EQ(Cli({"environment", "grant", "prod"}).exit_code, 2) << "a grant names its namespace";
   ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
   auto run = Cli({"run", "ops/guarded", "--wait", "-o", "json"});
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
@@ -306,6 +319,16 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   EXPECT_EQ(plan->body.find(secret), std::string::npos) << "a secret in a plan";
   EXPECT_EQ(ReadFile(dir_ / "serve.log").find(secret), std::string::npos) << "a secret in the server log";
   EXPECT_EQ(ReadFile(work_ + "/meta.db").find(secret), std::string::npos) << "a secret in clear in the metadata database";
+  // Revoked after the apply: the next run fails when the worker claims it.
+  auto revoked = Cli({"environment", "revoke", "prod", "--namespace", "ops"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  auto again = Cli({"environment", "revoke", "prod", "--namespace", "ops"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("not granted"), std::string::npos) << again.err;
+  auto ungranted = Cli({"run", "ops/guarded", "--wait"});
+  EXPECT_EQ(ungranted.exit_code, 1) << ungranted.out;
+  EXPECT_NE(ungranted.out.find("environment 'prod' is not granted to namespace 'ops'"), std::string::npos)
+      << ungranted.out << ungranted.err;
 
   // Templates: applied like any document, rendered with checked values.
   const std::string tmpl = kSource + "/examples/templates/files_to_bronze.yaml";
@@ -368,6 +391,7 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   WriteFile(ops_ + "/in.ndjson",
             "{\"id\": 1, \"user\": \"a\"}\n{\"id\": 2, \"user\": \"mallory\"}\n{\"id\": 0, \"user\": \"b\"}\n");
   const std::string spec = GuardedSpec("remote");
+  ASSERT_EQ(Cli({"environment", "grant", "prod", "--namespace", "ops"}).exit_code, 0);
   ASSERT_EQ(Cli({"apply", "-f", spec, "--environment", "prod"}).exit_code, 0);
   auto queued = Cli({"run", "ops/remote", "-o", "json"});
   ASSERT_EQ(queued.exit_code, 0) << queued.err;

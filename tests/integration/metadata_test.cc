@@ -1,6 +1,6 @@
 // The metadata store's contract, the same tests on SQLite (a file) and on a real PostgreSQL
 // (started by the test on loopback): migrations, pipelines and immutable versions, keyset
-// pagination, runs and their states, ingest idempotency keys.
+// pagination, runs and their states, ingest idempotency keys, environments and their grants.
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e/process.h"
+#include "sluice/control/metadata/environment.h"
 #include "sluice/control/metadata/metadata_store.h"
 #include "sluice/control/metadata/sql_db.h"
 #include "support/postgres_server.h"
@@ -361,6 +362,91 @@ TEST_P(Metadata, EnvironmentsInheritAndSecretsResolveNearestFirst) {
   ASSERT_TRUE(store_->DeleteEnvironment("prod").ok());
   EXPECT_FALSE(store_->FindSecret("staging", "nope")->has_value());
   EXPECT_EQ(store_->ListEnvironments()->size(), 2u);
+}
+
+TEST_P(Metadata, EnvironmentGrantsNameOneEnvironmentAndANamespaceOrEvery) {
+  ASSERT_TRUE(store_->PutEnvironment({"base", "", "{}"}).ok());
+  ASSERT_TRUE(store_->PutEnvironment({"prod", "base", R"({"marker": "m"})"}).ok());
+  EXPECT_TRUE(*store_->PutEnvironmentGrant({"prod", "sales", "user:root", 0}));
+  EXPECT_FALSE(*store_->PutEnvironmentGrant({"prod", "sales", "user:other", 0})) << "granting again changes nothing";
+  EXPECT_EQ(store_->PutEnvironmentGrant({"nope", "sales", "user:root", 0}).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(*store_->EnvironmentGranted("prod", "sales"));
+  EXPECT_FALSE(*store_->EnvironmentGranted("prod", "web"));
+  EXPECT_FALSE(*store_->EnvironmentGranted("base", "sales")) << "a grant on the child is not one on the parent";
+  auto grants = store_->ListEnvironmentGrants("prod");
+  ASSERT_TRUE(grants.ok()) << grants.status().ToString();
+  ASSERT_EQ(grants->size(), 1u);
+  EXPECT_EQ((*grants)[0].created_by, "user:root");
+  EXPECT_EQ((*grants)[0].created_at, clock_.NowMicros());
+  EXPECT_EQ(store_->ListEnvironmentGrants("nope").status().code(), StatusCode::kNotFound);
+
+  // The rule the API and the workers share, and the resolver that enforces it.
+  Status refused = metadata::CheckEnvironmentGrant(*store_, "prod", "web");
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("sluice environment grant prod --namespace web"), std::string::npos)
+      << refused.ToString();
+  EXPECT_TRUE(metadata::CheckEnvironmentGrant(*store_, "", "web").ok()) << "no environment needs no grant";
+  EXPECT_EQ(metadata::EnvironmentResolver(*store_, nullptr, "prod", "web", true).status().code(),
+            StatusCode::kFailedPrecondition);
+  auto resolver = metadata::EnvironmentResolver(*store_, nullptr, "prod", "sales", true);
+  ASSERT_TRUE(resolver.ok()) << resolver.status().ToString();
+  EXPECT_EQ((*resolver)("config", "marker"), "m");
+
+  // "*" is every namespace; revoking one grant leaves the others.
+  EXPECT_TRUE(*store_->PutEnvironmentGrant({"base", "*", "user:root", 0}));
+  EXPECT_TRUE(*store_->EnvironmentGranted("base", "web"));
+  EXPECT_FALSE(*store_->EnvironmentGranted("prod", "web")) << "a grant on the parent is not one on the child";
+  ASSERT_TRUE(store_->DeleteEnvironmentGrant("prod", "sales").ok());
+  EXPECT_FALSE(*store_->EnvironmentGranted("prod", "sales"));
+  EXPECT_EQ(store_->DeleteEnvironmentGrant("prod", "sales").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(*store_->EnvironmentGranted("base", "sales"));
+
+  // Deleting an environment deletes its grants: one made again under the name starts with none.
+  EXPECT_TRUE(*store_->PutEnvironmentGrant({"prod", "sales", "user:root", 0}));
+  ASSERT_TRUE(store_->DeleteEnvironment("prod").ok());
+  ASSERT_TRUE(store_->PutEnvironment({"prod", "", "{}"}).ok());
+  EXPECT_FALSE(*store_->EnvironmentGranted("prod", "sales"));
+}
+
+// A database from before grants: upgrading grants each environment to the namespaces whose
+// pipeline versions use it, and nothing else.
+TEST_P(Metadata, UpgradingGrantsEnvironmentsToTheNamespacesThatUseThem) {
+  ASSERT_TRUE(store_->PutEnvironment({"prod", "", "{}"}).ok());
+  ASSERT_TRUE(store_->PutEnvironment({"staging", "", "{}"}).ok());
+  ASSERT_TRUE(store_->PutEnvironment({"gone", "", "{}"}).ok());
+  ASSERT_TRUE(store_->PutEnvironment({"unused", "", "{}"}).ok());
+  auto apply = [&](const std::string& ns, const std::string& name, const std::string& spec, const std::string& env) {
+    auto r = store_->ApplyPipeline(ns, name, spec, "h:" + spec, "", "batch", "alice", "", env);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  };
+  apply("sales", "orders", "v1", "staging");
+  apply("sales", "orders", "v2", "prod");  // an older version's environment counts too
+  apply("web", "clicks", "v1", "prod");
+  apply("web", "other", "v1", "gone");
+  apply("ops", "plain", "v1", "");
+  ASSERT_TRUE(store_->DeleteEnvironment("gone").ok());
+  // Back to the schema before grants.
+  {
+    auto db = metadata::SqlDb::Open(url_);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->ExecScript("DROP TABLE environment_grants").ok());
+    ASSERT_TRUE((*db)->Exec("DELETE FROM sluice_schema_migrations WHERE name = 'environment grants'").ok());
+  }
+  store_.reset();
+  auto upgraded = MetadataStore::Open(url_, &clock_);
+  ASSERT_TRUE(upgraded.ok()) << upgraded.status().ToString();
+  store_ = std::move(*upgraded);
+  std::set<std::string> granted;
+  for (const std::string env : {"prod", "staging", "unused"}) {
+    auto grants = store_->ListEnvironmentGrants(env);
+    ASSERT_TRUE(grants.ok()) << grants.status().ToString();
+    for (const auto& g : *grants) {
+      granted.insert(env + ":" + g.ns);
+      EXPECT_EQ(g.created_by, "upgrade");
+    }
+  }
+  EXPECT_EQ(granted, (std::set<std::string>{"prod:sales", "prod:web", "staging:sales"}));
+  EXPECT_FALSE(*store_->EnvironmentGranted("gone", "web")) << "no grant of a deleted environment";
 }
 
 TEST_P(Metadata, UsersBindingsAndTokensRoundTrip) {

@@ -394,15 +394,25 @@ Result<Plan> CompileString(const std::string& text, const std::string& file, con
   return plan;
 }
 
-std::string DeclaredNamespace(const std::string& text) {
+Result<std::string> DeclaredNamespace(const std::string& text) {
+  YAML::Node root;
   try {
-    const YAML::Node root = YAML::Load(text);
-    if (root.IsMap() && root["metadata"].IsMap() && root["metadata"]["namespace"].IsScalar()) {
-      return root["metadata"]["namespace"].Scalar();
-    }
-  } catch (const YAML::Exception&) {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument("spec.yaml:{}: invalid YAML: {}", e.mark.line + 1, e.msg);
   }
-  return "default";
+  const YAML::Node md = root.IsMap() ? root["metadata"] : YAML::Node();
+  const YAML::Node ns = md.IsMap() ? md["namespace"] : YAML::Node();
+  if (!ns.IsDefined() || ns.IsNull()) return std::string("default");
+  const int line = ns.Mark().line + 1;
+  if (!ns.IsScalar()) return Status::InvalidArgument("spec.yaml:{}: metadata.namespace must be a namespace name", line);
+  if (ns.Scalar().find("${") != std::string::npos) {
+    return Status::InvalidArgument(
+        "spec.yaml:{}: write metadata.namespace out instead of '{}': the namespace decides what the pipeline may "
+        "use and reach",
+        line, ns.Scalar());
+  }
+  return ns.Scalar();
 }
 
 Result<Plan> CompileFile(const std::string& path, const CompileOptions& options) {

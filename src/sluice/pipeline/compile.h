@@ -33,10 +33,12 @@ struct CompileOptions : components::SpecEnvironment {
 };
 
 // The namespace a spec declares (metadata.namespace; "default" when it declares none), read
-// without compiling or substituting anything, so a server can check the caller's role in it
-// before the spec reaches the compiler (which reads that namespace's tables). Text that is not a
-// YAML mapping gives "default"; the compiled plan's namespace is authoritative.
-std::string DeclaredNamespace(const std::string& text);
+// without compiling or substituting anything, so a server can check the caller's role in it and
+// the environments granted to it before the spec reaches the compiler (which reads that
+// namespace's tables). It must be written out: InvalidArgument (`spec.yaml:LINE: …`) for a
+// reference, a non-scalar, or YAML that does not parse. The compiled plan's namespace is the
+// same whenever this succeeds.
+Result<std::string> DeclaredNamespace(const std::string& text);
 
 // Compiles the spec in `path`. On failure the status is InvalidArgument (or NotFound for a
 // missing file) and its message holds one `FILE:LINE: COMPONENT: message` per problem.

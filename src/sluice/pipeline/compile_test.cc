@@ -260,9 +260,10 @@ TEST(CompileForNamespace, ANamespaceNameIsCheckedBeforeItBecomesAFolder) {
   auto r = ForNamespace(Replace(kTeamSpec, "namespace: team", "namespace: \"../..\""));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("namespace '../..' must match"), std::string::npos) << r.status().message();
-  EXPECT_EQ(DeclaredNamespace(kTeamSpec), "team");
-  EXPECT_EQ(DeclaredNamespace("apiVersion: sluice/v1\n"), "default");
-  EXPECT_EQ(DeclaredNamespace("{not yaml"), "default");
+  EXPECT_EQ(*DeclaredNamespace(kTeamSpec), "team");
+  EXPECT_EQ(*DeclaredNamespace("apiVersion: sluice/v1\n"), "default");
+  EXPECT_FALSE(DeclaredNamespace("{not yaml").ok());
+  EXPECT_FALSE(DeclaredNamespace("metadata: {namespace: \"${config.ns}\"}\n").ok());
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <charconv>
 
+#include <yaml-cpp/yaml.h>
+
 namespace sluice::api {
 
 // A compile failure as 400 invalid_spec: one entry of `errors` per "FILE:LINE: COMPONENT: message".
@@ -38,18 +40,21 @@ http::Response SpecProblem(const Status& st) {
       .With("errors", std::move(errors));
 }
 
-// How the API compiles a spec: in its environment, with secrets masked (a plan, a diff or an
-// error message must never show a secret's value).
-Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment) {
+// How the API compiles a spec: in its environment when granted to its namespace, with secrets
+// masked (a plan, a diff or an error message must never show a secret's value).
+Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment,
+                                                  const std::string& ns) {
   pipeline::CompileOptions co;
   if (ctx.options.compile_options) co = ctx.options.compile_options();
   else co.workdir = ctx.options.workdir;
   co.data_root = DataRootOf(ctx);
+  // The resolver refuses an environment not granted to `ns`, before anything of it is read.
+  SLUICE_ASSIGN_OR_RETURN(co.load.resolver,
+                          metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, ns, true));
   if (!environment.empty()) {
     SLUICE_ASSIGN_OR_RETURN(auto effective, metadata::EffectiveConfig(ctx.store, environment));
     co.extra_roots = metadata::FileRoots(effective);
   }
-  SLUICE_ASSIGN_OR_RETURN(co.load.resolver, metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, true));
   return co;
 }
 
@@ -62,8 +67,30 @@ Workdir NamespaceWorkdirOf(const ApiContext& ctx, const std::string& ns) {
 }
 
 Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {
-  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment));
+  std::string ns;
+  if (!environment.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(ns, pipeline::DeclaredNamespace(spec));
+  }
+  SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment, ns));
   return pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, co);
+}
+
+
+std::optional<http::Problem> EnvironmentRefused(ApiContext& ctx, const Request& request, std::string_view permission,
+                                                const std::string& environment, const std::string& spec) {
+  if (environment.empty()) return std::nullopt;
+  auto ns = pipeline::DeclaredNamespace(spec);
+  if (!ns.ok()) return std::nullopt;  // CompileIn refuses it as an invalid spec
+  // The caller's role first: without one in the namespace, its grants stay as invisible as it.
+  if (auto denied = Denied(ctx, request, permission, *ns, fmt::format("namespace '{}'", *ns))) return denied;
+  Status st = metadata::CheckEnvironmentGrant(ctx.store, environment, *ns);
+  if (st.ok()) return std::nullopt;
+  if (st.code() != StatusCode::kFailedPrecondition) return http::ProblemFromStatus(st);
+  http::Problem p = http::MakeProblem(http::codes::kEnvironmentNotGranted, st.message())
+                        .With("environment", environment)
+                        .With("namespace", *ns);
+  p.denied = true;
+  return p;
 }
 
 http::Route MakeRoute(std::string method, std::string pattern, std::string operation_id, std::string permission,

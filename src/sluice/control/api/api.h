@@ -101,13 +101,24 @@ using http::Response;
 // (`line` when known); other failures as their usual problem.
 Response SpecProblem(const Status& st);
 
-// How the API compiles a spec: with ApiOptions::compile_options, in `environment` (may be ""),
-// with secrets masked (a plan, a diff or an error shown to a user never holds a secret's value).
-Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment);
+// How the API compiles a spec of namespace `ns`: with ApiOptions::compile_options, in
+// `environment` (may be ""; FailedPrecondition when it is not granted to `ns`), with secrets
+// masked (a plan, a diff or an error shown to a user never holds a secret's value).
+Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment,
+                                                  const std::string& ns);
+// Compiles `spec` in `environment`, for the namespace the spec names (pipeline::DeclaredNamespace).
 Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment);
 // The data root (ApiOptions::data_root or <workdir>/data) and a namespace's folder under it.
 std::string DataRootOf(const ApiContext& ctx);
 Workdir NamespaceWorkdirOf(const ApiContext& ctx, const std::string& ns);
+// Before a spec is compiled in `environment` for a request: nullopt when the environment is "",
+// or when the caller holds `permission` in the spec's namespace and the environment is granted
+// to it (or the namespace cannot be read: compiling reports that). Else the problem to answer,
+// audited as a refusal: the caller's (as Denied), or 403 environment_not_granted naming the
+// environment and the namespace and how to grant it.
+std::optional<http::Problem> EnvironmentRefused(ApiContext& ctx, const http::Request& request,
+                                                std::string_view permission, const std::string& environment,
+                                                const std::string& spec);
 
 // A route of the table (max_body_bytes and json_body left at their defaults). Its scope: public
 // for the permission "public", the path's namespace when the pattern has {namespace}, else any

@@ -353,6 +353,22 @@ TEST_F(Api, EnvironmentsInheritAndSecretsAreWriteOnlyAndMaskedInPlans) {
   // A spec using both: compiled in the environment, the secret masked wherever a user can look.
   std::string spec = kSpec;
   spec.replace(spec.find("n > 0"), 5, "n > ${config.min} and id <> '${secret.db_password}'");
+  // prod is not granted to the spec's namespace (web): refused before anything of it is read. A
+  // grant on the parent alone does not reach the child.
+  ASSERT_EQ(Call("PUT", "/api/v1/environments/base/grants/web").status, 201);
+  auto refused = Call("POST", "/api/v1/pipelines", json{{"spec", spec}, {"environment", "prod"}}.dump());
+  ASSERT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Body(refused)["code"], "environment_not_granted");
+  EXPECT_EQ(Body(refused)["environment"], "prod");
+  EXPECT_EQ(Body(refused)["namespace"], "web");
+  EXPECT_NE(refused.body.find("sluice environment grant prod --namespace web"), std::string::npos) << refused.body;
+  EXPECT_EQ(Call("GET", "/api/v1/pipelines/web/clicks").status, 404) << "nothing was applied";
+  const json granted = Body(Call("PUT", "/api/v1/environments/prod/grants/web"));
+  EXPECT_EQ(granted["environment"], "prod");
+  EXPECT_EQ(granted["namespace"], "web");
+  EXPECT_EQ(Call("PUT", "/api/v1/environments/prod/grants/web").status, 200) << "granting again changes nothing";
+  EXPECT_EQ(Body(Call("PUT", "/api/v1/environments/prod/grants/Web"))["code"], "invalid_field");
+  EXPECT_EQ(Body(Call("PUT", "/api/v1/environments/nope/grants/web"))["code"], "not_found");
   auto applied = Call("POST", "/api/v1/pipelines", json{{"spec", spec}, {"environment", "prod"}}.dump());
   ASSERT_EQ(applied.status, 201) << applied.body;
   auto plan = Call("GET", "/api/v1/pipelines/web/clicks/plan");
@@ -360,6 +376,18 @@ TEST_F(Api, EnvironmentsInheritAndSecretsAreWriteOnlyAndMaskedInPlans) {
   EXPECT_NE(plan.body.find("n > 5"), std::string::npos) << "the config value is in";
   EXPECT_NE(plan.body.find("<secret:db_password>"), std::string::npos);
   EXPECT_EQ(plan.body.find(secret), std::string::npos) << "a secret value in a plan";
+  // Revoked: the plan is refused too; a grant to every namespace ("*") lets it through again.
+  EXPECT_EQ(Call("DELETE", "/api/v1/environments/prod/grants/web").status, 204);
+  EXPECT_EQ(Body(Call("DELETE", "/api/v1/environments/prod/grants/web"))["code"], "not_found");
+  auto revoked = Call("GET", "/api/v1/pipelines/web/clicks/plan");
+  EXPECT_EQ(Body(revoked)["code"], "environment_not_granted") << revoked.body;
+  EXPECT_EQ(revoked.body.find("n > 5"), std::string::npos) << revoked.body;
+  EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines/web/clicks/diff?from=1&to=1"))["code"], "environment_not_granted");
+  const json listed = Body(Call("GET", "/api/v1/environments/prod/grants"));
+  EXPECT_TRUE(listed["items"].empty()) << listed.dump();
+  ASSERT_EQ(Call("PUT", "/api/v1/environments/prod/grants/*").status, 201);
+  EXPECT_EQ(Call("GET", "/api/v1/pipelines/web/clicks/plan").status, 200);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/environments/prod/grants"))["items"][0]["namespace"], "*");
   EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines/web/clicks"))["environment"], "prod");
   EXPECT_EQ(Body(Call("POST", "/api/v1/pipelines", json{{"spec", spec}, {"environment", "nope"}}.dump()))["code"], "not_found");
   // Stored sealed: the metadata database never holds the value in clear.
@@ -383,6 +411,7 @@ TEST_F(Api, ConnectionsInheritAndSpecsUseThem) {
   // A spec names the connection's settings.
   std::string spec = kSpec;
   spec.replace(spec.find("n > 0"), 5, "id <> '${config.connections.events.brokers}'");
+  ASSERT_EQ(Call("PUT", "/api/v1/environments/prod/grants/web").status, 201);
   ASSERT_EQ(Call("POST", "/api/v1/pipelines", json{{"spec", spec}, {"environment", "prod"}}.dump()).status, 201);
   EXPECT_NE(Call("GET", "/api/v1/pipelines/web/clicks/plan").body.find("prod:9092"), std::string::npos);
   EXPECT_EQ(Call("DELETE", "/api/v1/environments/prod/connections/events").status, 204);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sluice/control/api/api.h"
+#include "sluice/control/auth/rbac.h"
 #include "sluice/control/http/json_body.h"
 #include "sluice/control/http/pagination.h"
 #include "sluice/control/metadata/environment.h"
@@ -192,6 +193,44 @@ Response DeleteConnection(ApiContext& ctx, const PathParams& p) {
   return Response::Empty(204);
 }
 
+// Grants: which namespaces' pipelines may use the environment (metadata::CheckEnvironmentGrant).
+json GrantJson(const metadata::EnvironmentGrantRecord& g) {
+  return {{"environment", g.environment},
+          {"namespace", g.ns},
+          {"created_by", g.created_by},
+          {"created_at", FormatTimestamp(g.created_at)}};
+}
+
+Response ListGrants(ApiContext& ctx, const PathParams& p) {
+  auto grants = ctx.store.ListEnvironmentGrants(std::string(p.Get("name")));
+  if (!grants.ok()) return http::ProblemFromStatus(grants.status());
+  json items = json::array();
+  for (const auto& g : *grants) items.push_back(GrantJson(g));
+  return http::PageResponse(std::move(items), std::nullopt);
+}
+
+Response PutGrant(ApiContext& ctx, const Request& req, const PathParams& p) {
+  const std::string env(p.Get("name")), ns(p.Get("namespace"));
+  if (!auth::IsNamespaceName(ns)) {
+    return BadName("namespace", "a namespace is [a-z][a-z0-9_-]{0,62}, or * for every namespace");
+  }
+  metadata::EnvironmentGrantRecord grant{env, ns, req.caller.authenticated() ? req.caller.subject : "anonymous", 0};
+  auto created = ctx.store.PutEnvironmentGrant(grant);
+  if (!created.ok()) return http::ProblemFromStatus(created.status());
+  auto grants = ctx.store.ListEnvironmentGrants(env);
+  if (!grants.ok()) return http::ProblemFromStatus(grants.status());
+  for (const auto& g : *grants) {
+    if (g.ns == ns) return Response::Json(*created ? 201 : 200, GrantJson(g));
+  }
+  return http::MakeProblem(http::codes::kConflict, "the grant was revoked while it was made; grant it again");
+}
+
+Response DeleteGrant(ApiContext& ctx, const PathParams& p) {
+  Status st = ctx.store.DeleteEnvironmentGrant(std::string(p.Get("name")), std::string(p.Get("namespace")));
+  if (!st.ok()) return http::ProblemFromStatus(st);
+  return Response::Empty(204);
+}
+
 }  // namespace
 
 void AddEnvironmentRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
@@ -220,10 +259,20 @@ void AddEnvironmentRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   routes.back().json_body = true;
   routes.push_back(MakeRoute("DELETE", one + "/connections/{connection}", "deleteConnection", "environments.write",
                              [c](const Request&, const PathParams& p) { return DeleteConnection(*c, p); }));
-  // Environments, their secrets and connections serve every namespace: changing them takes a
-  // role bound to all of them.
+  // {namespace} here is the grantee, not where the caller's role is looked up.
+  routes.push_back(MakeRoute("GET", one + "/grants", "listEnvironmentGrants", "environments.grant",
+                             [c](const Request&, const PathParams& p) { return ListGrants(*c, p); }));
+  routes.push_back(MakeRoute("PUT", one + "/grants/{namespace}", "putEnvironmentGrant", "environments.grant",
+                             [c](const Request& r, const PathParams& p) { return PutGrant(*c, r, p); }));
+  routes.push_back(MakeRoute("DELETE", one + "/grants/{namespace}", "deleteEnvironmentGrant", "environments.grant",
+                             [c](const Request&, const PathParams& p) { return DeleteGrant(*c, p); }));
+  // Environments, their secrets and connections serve every namespace: changing them, or which
+  // namespaces may use them, takes a role bound to all of them.
   for (auto& r : routes) {
-    if (r.permission == "environments.write" || r.permission == "secrets.write") r.scope = http::Scope::kCluster;
+    if (r.permission == "environments.write" || r.permission == "secrets.write" ||
+        r.permission == "environments.grant") {
+      r.scope = http::Scope::kCluster;
+    }
   }
 }
 

@@ -51,11 +51,14 @@ Response Apply(ApiContext& ctx, const Request& req) {
   if (auto problem = fields.Finish()) return *problem;
   // The caller's role in the namespace is checked before compiling: the compiler reads that
   // namespace's tables and folders, and its messages must not reach someone without a role there.
-  const std::string declared = pipeline::DeclaredNamespace(spec);
-  if (auto denied = Denied(ctx, req, "pipelines.write", declared, fmt::format("namespace '{}'", declared)))
-    return *denied;
+  if (auto declared = pipeline::DeclaredNamespace(spec); declared.ok()) {
+    if (auto denied = Denied(ctx, req, "pipelines.write", *declared, fmt::format("namespace '{}'", *declared))) {
+      return *denied;
+    }
+  }
   if (!environment.empty()) {
     if (auto env = ctx.store.GetEnvironment(environment); !env.ok()) return http::ProblemFromStatus(env.status());
+    if (auto refused = EnvironmentRefused(ctx, req, "pipelines.write", environment, spec)) return *refused;
   }
   auto plan = CompileIn(ctx, spec, environment);
   if (!plan.ok()) return SpecProblem(plan.status());
@@ -202,6 +205,7 @@ Response Plan(ApiContext& ctx, const Request& req, const PathParams& p) {
   }
   auto v = VersionOf(ctx, p, which, "version");
   if (!v.ok()) return http::ProblemFromStatus(v.status());
+  if (auto refused = EnvironmentRefused(ctx, req, "pipelines.read", v->environment, v->spec)) return *refused;
   auto plan = CompileIn(ctx, v->spec, v->environment);
   if (!plan.ok()) {
     return http::MakeProblem(http::codes::kFailedPrecondition,
@@ -225,6 +229,9 @@ Response Diff(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (!from.ok()) return http::ProblemFromStatus(from.status());
   auto to = VersionOf(ctx, p, *to_q, "to");
   if (!to.ok()) return http::ProblemFromStatus(to.status());
+  for (const auto* v : {&*from, &*to}) {
+    if (auto refused = EnvironmentRefused(ctx, req, "pipelines.read", v->environment, v->spec)) return *refused;
+  }
   json out = {{"from", from->version}, {"to", to->version}, {"spec", pipeline::DiffLines(from->spec, to->spec)}};
   auto a = CompileIn(ctx, from->spec, from->environment);
   auto b = CompileIn(ctx, to->spec, to->environment);

@@ -30,6 +30,7 @@
 #include "sluice/control/auth/jwt.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/control/worker/run_queue.h"
+#include "sluice/control/worker/worker.h"
 #include "sluice/io/workdir.h"
 
 namespace sluice::api {
@@ -583,6 +584,16 @@ class Security : public ::testing::Test {
       return Req{"DELETE", target, ""};
     });
 
+    // environment grants (the path's namespace is the grantee: the role is bound to "*")
+    add("listEnvironmentGrants", Where::kPath, get("/api/v1/environments/shared/grants"));
+    add("putEnvironmentGrant", Where::kPath, [](const Principal&, const std::string& ns) {
+      return Req{"PUT", "/api/v1/environments/shared/grants/" + ns, ""};
+    });
+    add("deleteEnvironmentGrant", Where::kPath, [this](const Principal&, const std::string& ns) {
+      EXPECT_TRUE(store_->PutEnvironmentGrant({"shared", ns, "test", 0}).ok());
+      return Req{"DELETE", "/api/v1/environments/shared/grants/" + ns, ""};
+    });
+
     // templates
     add("listTemplates", Where::kPath, get("/api/v1/templates"),
         [](const Principal& p, const std::string&, const json& body) {
@@ -828,6 +839,152 @@ TEST_F(Security, AuthorizationMatrixFollowsEachRoutesPermissionAndScope) {
   for (Outcome o : {Outcome::kOk, Outcome::kUnauthenticated, Outcome::kForbidden, Outcome::kHidden}) {
     EXPECT_GT(want_counts[OutcomeName(o)], 0) << OutcomeName(o);
   }
+}
+
+// An environment's config, connections and secrets reach only the namespaces it is granted to:
+// applying, rendering and planning in another namespace is a refusal that shows none of them and
+// is audited; only an admin on "*" grants; a grant revoked after the apply fails the run when a
+// worker claims it, before any secret is opened.
+TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
+  const std::string secret = "prod-secret-value-77";
+  const std::string marker = "prod-config-marker-42";
+  Seeded("PUT", "/api/v1/environments/base", json{{"config", {{"region", "base-region-marker"}}}}.dump());
+  Seeded("PUT", "/api/v1/environments/prod", json{{"parent", "base"}, {"config", {{"marker", marker}}}}.dump());
+  Seeded("PUT", "/api/v1/environments/prod/secrets/db_password", json{{"value", secret}}.dump());
+  Seeded("PUT", "/api/v1/environments/prod/connections/db",
+         R"({"kind": "postgres", "settings": {"host": "prod-db-host"}})");
+  // The spec reads the config (its own and its parent's), a connection and a secret.
+  std::string spec = Spec(kTeamA, "uses_prod", "n > 0");
+  spec.replace(spec.find("n > 0"), 5,
+               "id <> '${config.marker}' and id <> '${config.region}' and id <> '${config.connections.db.host}' and "
+               "id <> '${secret.db_password}'");
+  const Req apply{"POST", "/api/v1/pipelines", json{{"spec", spec}, {"environment", "prod"}}.dump()};
+  const Principal& editor = Who("editor-a");
+  const Principal& admin_a = Who("admin-a");
+  const Principal& admin_all = Who("admin-all");
+  auto newest_audit = [this]() -> metadata::AuditRecord {
+    auto rows = store_->ListAudit({}, std::nullopt, 1);
+    EXPECT_TRUE(rows.ok() && !rows->empty());
+    return rows.ok() && !rows->empty() ? rows->front() : metadata::AuditRecord{};
+  };
+  auto shows_nothing_of_prod = [&](const http::Response& r) {
+    for (const std::string& s : {secret, marker, std::string("base-region-marker"), std::string("prod-db-host")}) {
+      EXPECT_EQ(r.body.find(s), std::string::npos) << "the answer shows " << s << ": " << r.body;
+    }
+  };
+
+  // Not granted to team-a: 403 with the stable code, the names, the fix; audited as a refusal.
+  std::string id;
+  http::Response refused = As(editor, apply, &id);
+  ASSERT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Code(refused), "environment_not_granted");
+  EXPECT_EQ(Body(refused)["environment"], "prod");
+  EXPECT_EQ(Body(refused)["namespace"], kTeamA);
+  EXPECT_NE(refused.body.find("sluice environment grant prod --namespace team-a"), std::string::npos) << refused.body;
+  shows_nothing_of_prod(refused);
+  metadata::AuditRecord row = newest_audit();
+  EXPECT_EQ(row.request_id, id);
+  EXPECT_EQ(row.action, "applyPipeline");
+  EXPECT_EQ(row.outcome, "denied");
+  EXPECT_EQ(row.status, 403);
+  EXPECT_EQ(row.principal, "user:editor-a");
+  EXPECT_FALSE(store_->GetPipeline(kTeamA, "uses_prod").ok()) << "nothing was applied";
+  // A template rendered into team-a in prod is refused the same way, applied or not.
+  for (bool apply_it : {false, true}) {
+    http::Response rendered = As(editor, Req{"POST", "/api/v1/templates/" + kTeamA + "/starter/render",
+                                             json{{"values", {{"name", "from_template"}, {"namespace", kTeamA}}},
+                                                  {"environment", "prod"},
+                                                  {"apply", apply_it}}
+                                                 .dump()});
+    EXPECT_EQ(rendered.status, 403) << rendered.body;
+    EXPECT_EQ(Code(rendered), "environment_not_granted") << rendered.body;
+  }
+  // A grant on the parent does not reach the child.
+  ASSERT_TRUE(store_->PutEnvironmentGrant({"base", kTeamA, "test", 0}).ok());
+  EXPECT_EQ(Code(As(editor, apply)), "environment_not_granted");
+
+  // Only an admin on "*" grants: an editor and an admin of team-a alone are refused (audited).
+  const Req grant{"PUT", "/api/v1/environments/prod/grants/" + kTeamA, ""};
+  for (const Principal* p : {&editor, &admin_a}) {
+    http::Response r = As(*p, grant, &id);
+    EXPECT_EQ(r.status, 403) << p->label << ": " << r.body;
+    EXPECT_EQ(Code(r), "forbidden");
+    EXPECT_EQ(newest_audit().outcome, "denied");
+  }
+  http::Response granted = As(admin_all, grant, &id);
+  ASSERT_EQ(granted.status, 201) << granted.body;
+  EXPECT_EQ(Body(granted)["created_by"], "user:admin-all");
+  row = newest_audit();
+  EXPECT_EQ(row.request_id, id);
+  EXPECT_EQ(row.action, "putEnvironmentGrant");
+  EXPECT_EQ(row.outcome, "ok");
+  EXPECT_EQ(row.principal, "user:admin-all");
+  const json listed = Body(As(admin_all, Req{"GET", "/api/v1/environments/prod/grants", ""}));
+  ASSERT_EQ(listed["items"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["items"][0]["namespace"], kTeamA);
+  EXPECT_EQ(As(editor, Req{"GET", "/api/v1/environments/prod/grants", ""}).status, 403);
+
+  // Granted: the editor applies; team-b still may not use prod.
+  http::Response applied = As(editor, apply);
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  EXPECT_EQ(Code(As(Who("admin-all"),
+                    Req{"POST", "/api/v1/pipelines",
+                        json{{"spec", Spec(kTeamB, "uses_prod", "n > 0")}, {"environment", "prod"}}.dump()})),
+            "environment_not_granted");
+
+  // A remote worker claiming a run of it gets the config and the secret while the grant holds.
+  for (int i = 0; i < 100000; ++i) {
+    auto drained = queue_->Claim("w-drain", kHourMicros);
+    if (!drained.ok() || !drained->has_value()) break;
+  }
+  const std::string first =
+      Body(Seeded("POST", "/api/v1/pipelines/" + kTeamA + "/uses_prod/runs", "{}")).value("id", "");
+  const Req claim{"POST", "/api/v1/workers/w-remote/claim", R"({"lease_ms": 60000})"};
+  http::Response claimed = As(admin_all, claim);
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  EXPECT_EQ(Body(claimed)["run"]["id"], first);
+  EXPECT_EQ(Body(claimed)["secrets"]["db_password"], secret);
+  EXPECT_EQ(Body(claimed)["config"]["marker"], marker);
+
+  // Revoked after the apply (audited): the next claim carries an error and nothing of prod ...
+  http::Response revoked = As(admin_all, Req{"DELETE", "/api/v1/environments/prod/grants/" + kTeamA, ""}, &id);
+  ASSERT_EQ(revoked.status, 204) << revoked.body;
+  row = newest_audit();
+  EXPECT_EQ(row.request_id, id);
+  EXPECT_EQ(row.action, "deleteEnvironmentGrant");
+  EXPECT_EQ(row.outcome, "ok");
+  const std::string second =
+      Body(Seeded("POST", "/api/v1/pipelines/" + kTeamA + "/uses_prod/runs", "{}")).value("id", "");
+  claimed = As(admin_all, claim);
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  EXPECT_EQ(Body(claimed)["run"]["id"], second);
+  EXPECT_NE(Body(claimed)["error"].get<std::string>().find("environment 'prod' is not granted to namespace 'team-a'"),
+            std::string::npos)
+      << claimed.body;
+  EXPECT_TRUE(Body(claimed)["secrets"].empty()) << claimed.body;
+  EXPECT_TRUE(Body(claimed)["config"].empty()) << claimed.body;
+  shows_nothing_of_prod(claimed);
+  // ... and the embedded worker fails the run at its claim, with that error in the run.
+  const std::string third =
+      Body(Seeded("POST", "/api/v1/pipelines/" + kTeamA + "/uses_prod/runs", "{}")).value("id", "");
+  worker::WorkerOptions wo;
+  wo.id = "w-embedded";
+  wo.workdir = dir_.string();
+  wo.clock = &clock_;
+  worker::Worker embedded(*queue_, wo);
+  auto ran = embedded.RunOnce();
+  ASSERT_TRUE(ran.ok() && *ran) << (ran.ok() ? "no run was due" : ran.status().ToString());
+  auto run = store_->GetRun(third);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->status, "failed");
+  EXPECT_NE(run->error.find("sluice environment grant prod --namespace team-a"), std::string::npos) << run->error;
+  auto log = store_->GetRunLog(third);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->find(secret), std::string::npos) << *log;
+  // The plan of the applied version is refused as well.
+  http::Response plan = As(editor, Req{"GET", "/api/v1/pipelines/" + kTeamA + "/uses_prod/plan", ""});
+  EXPECT_EQ(Code(plan), "environment_not_granted") << plan.body;
+  shows_nothing_of_prod(plan);
 }
 
 TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {

@@ -86,6 +86,11 @@ Response Render(ApiContext& ctx, const Request& req, const PathParams& p, const 
   if (!spec.ok()) return SpecProblem(spec.status());
   if (!apply) {
     // Checked like any spec, but not stored.
+    // Compiled in the environment for the rendered pipeline's namespace: the caller must be able
+    // to apply there, and the environment must be granted to it.
+    if (auto refused = EnvironmentRefused(ctx, req, "pipelines.write", environment.value_or(""), *spec)) {
+      return *refused;
+    }
     auto plan = CompileIn(ctx, *spec, environment.value_or(""));
     if (!plan.ok()) return SpecProblem(plan.status());
     return Response::Json(200, {{"spec", *spec}, {"namespace", plan->namespace_}, {"name", plan->pipeline}});

@@ -34,7 +34,7 @@ const std::vector<std::pair<std::string_view, Role>>& PermissionTable() {
       {"roles.write", Role::kEditor},         {"environments.write", Role::kAdmin},
       {"secrets.write", Role::kAdmin},        {"users.read", Role::kAdmin},
       {"users.write", Role::kAdmin},          {"audit.read", Role::kAdmin},
-      {"workers", Role::kAdmin},
+      {"workers", Role::kAdmin},              {"environments.grant", Role::kAdmin},
   };
   return kTable;
 }

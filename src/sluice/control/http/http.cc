@@ -108,6 +108,7 @@ const std::vector<ProblemCodeInfo>& ProblemCodes() {
       {codes::kUnauthenticated, 401, "Authentication required"},
       {codes::kForbidden, 403, "Forbidden"},
       {codes::kInvalidGrant, 400, "Invalid grant"},
+      {codes::kEnvironmentNotGranted, 403, "Environment not granted"},
   };
   return kCodes;
 }

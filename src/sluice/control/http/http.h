@@ -98,6 +98,7 @@ inline constexpr std::string_view kRateLimited = "rate_limited";
 inline constexpr std::string_view kUnauthenticated = "unauthenticated";
 inline constexpr std::string_view kForbidden = "forbidden";
 inline constexpr std::string_view kInvalidGrant = "invalid_grant";
+inline constexpr std::string_view kEnvironmentNotGranted = "environment_not_granted";
 }  // namespace codes
 
 struct ProblemCodeInfo {

@@ -68,9 +68,20 @@ Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& 
   return merged;
 }
 
+Status CheckEnvironmentGrant(MetadataStore& store, const std::string& environment, const std::string& ns) {
+  if (environment.empty()) return Status::OK();
+  SLUICE_ASSIGN_OR_RETURN(bool granted, store.EnvironmentGranted(environment, ns));
+  if (granted) return Status::OK();
+  return Status::FailedPrecondition(
+      "environment '{}' is not granted to namespace '{}': its config, connections and secrets are for the namespaces "
+      "it is granted to; an admin runs `sluice environment grant {} --namespace {}`",
+      environment, ns, environment, ns);
+}
+
 Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretBox* box, const std::string& environment,
-                                             bool mask_secrets) {
+                                             const std::string& ns, bool mask_secrets) {
   if (environment.empty()) return config::Resolver([](std::string_view, std::string_view) { return std::optional<std::string>(); });
+  SLUICE_RETURN_IF_ERROR(CheckEnvironmentGrant(store, environment, ns));
   SLUICE_ASSIGN_OR_RETURN(nlohmann::json merged, EffectiveConfig(store, environment));
   return config::Resolver([merged = std::move(merged), &store, box, environment, mask_secrets](
                               std::string_view kind, std::string_view name) -> std::optional<std::string> {

@@ -19,12 +19,20 @@ namespace sluice::metadata {
 // Objects merge member by member (recursively), root first; anything else is replaced.
 Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& environment);
 
-// ${config.a.b}: the member at that path of the effective config (strings as they are, other
-// values as JSON). ${secret.name}: the nearest environment's secret, opened with `box`; with
-// `mask_secrets` (validation, plans, diffs: anything a user may see) it is "<secret:name>"
+// The rule of environment grants, kept here only: OK when `environment` is "" or granted to
+// namespace `ns` (or to "*"). A grant covers the environment's whole chain (prod with its parent
+// base); a grant on base alone does not let a pipeline name prod. FailedPrecondition — and only
+// for this refusal — naming both and the command that grants it; other errors as the store's.
+Status CheckEnvironmentGrant(MetadataStore& store, const std::string& environment, const std::string& ns);
+
+// The resolver of a spec of namespace `ns` compiled in `environment`: refused
+// (CheckEnvironmentGrant) before anything of the environment is read when it is not granted to
+// `ns`. ${config.a.b}: the member at that path of the effective config (strings as they are,
+// other values as JSON). ${secret.name}: the nearest environment's secret, opened with `box`;
+// with `mask_secrets` (validation, plans, diffs: anything a user may see) it is "<secret:name>"
 // instead, so no secret value ever reaches a response or a log. `environment` empty: no names.
 Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretBox* box, const std::string& environment,
-                                             bool mask_secrets);
+                                             const std::string& ns, bool mask_secrets);
 
 // ${config.a.b} from `config` (strings as they are, other values as JSON) and ${secret.name}
 // from `secrets` — what a remote worker gets with a run it claims.

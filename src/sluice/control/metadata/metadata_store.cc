@@ -196,6 +196,21 @@ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION sluice_audit_log_append_only();
 )sql"},
+      // Upgrading: each environment is granted to the namespaces whose pipeline versions already
+      // use it (created_by 'upgrade'), so what runs keeps running and nothing new is granted.
+      {7, "environment grants", R"sql(
+CREATE TABLE environment_grants (
+  environment TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (environment, namespace)
+);
+INSERT INTO environment_grants (environment, namespace, created_by, created_at)
+SELECT DISTINCT v.environment, v.namespace, 'upgrade', 0
+FROM pipeline_versions v JOIN environments e ON e.name = v.environment
+WHERE v.environment <> '';
+)sql"},
   };
   return kMigrations;
 }
@@ -753,6 +768,8 @@ Status MetadataStore::DeleteEnvironment(const std::string& name) {
   SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("DELETE FROM environments WHERE name = $1", {name}));
   if (n == 0) return Status::NotFound("environment '{}' does not exist", name);
   SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM secrets WHERE environment = $1", {name}).status());
+  // A new environment of the same name starts without grants.
+  SLUICE_RETURN_IF_ERROR(db_->Exec("DELETE FROM environment_grants WHERE environment = $1", {name}).status());
   return txn->Commit();
 }
 
@@ -796,6 +813,60 @@ Result<std::optional<std::pair<std::string, std::string>>> MetadataStore::FindSe
     if (!rows.empty()) return std::optional<std::pair<std::string, std::string>>(std::make_pair(it->name, SqlText(rows[0][0])));
   }
   return std::optional<std::pair<std::string, std::string>>();
+}
+
+// ----- environment grants
+
+namespace {
+Result<EnvironmentGrantRecord> ToGrant(const SqlRow& r) {
+  EnvironmentGrantRecord g{SqlText(r[0]), SqlText(r[1]), SqlText(r[2]), 0};
+  SLUICE_ASSIGN_OR_RETURN(g.created_at, SqlToInt(r[3], "environment_grants.created_at"));
+  return g;
+}
+constexpr const char* kGrantColumns = "environment, namespace, created_by, created_at";
+}  // namespace
+
+Result<bool> MetadataStore::PutEnvironmentGrant(const EnvironmentGrantRecord& grant) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
+  SLUICE_RETURN_IF_ERROR(GetEnvironmentLocked(grant.environment).status());
+  SLUICE_ASSIGN_OR_RETURN(auto rows,
+                          db_->Query("SELECT 1 FROM environment_grants WHERE environment = $1 AND namespace = $2",
+                                     {grant.environment, grant.ns}));
+  if (!rows.empty()) return false;  // granting again changes nothing (and keeps who granted it first)
+  SLUICE_RETURN_IF_ERROR(
+      db_->Exec(fmt::format("INSERT INTO environment_grants ({}) VALUES ($1, $2, $3, $4)", kGrantColumns),
+                {grant.environment, grant.ns, grant.created_by, SqlInt(clock_.NowMicros())})
+          .status());
+  SLUICE_RETURN_IF_ERROR(txn->Commit());
+  return true;
+}
+
+Status MetadataStore::DeleteEnvironmentGrant(const std::string& environment, const std::string& ns) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(
+      int64_t n,
+      db_->Exec("DELETE FROM environment_grants WHERE environment = $1 AND namespace = $2", {environment, ns}));
+  if (n == 0) return Status::NotFound("environment '{}' is not granted to namespace '{}'", environment, ns);
+  return Status::OK();
+}
+
+Result<std::vector<EnvironmentGrantRecord>> MetadataStore::ListEnvironmentGrants(const std::string& environment) {
+  std::lock_guard lock(mu_);
+  SLUICE_RETURN_IF_ERROR(GetEnvironmentLocked(environment).status());
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query(fmt::format("SELECT {} FROM environment_grants WHERE environment = $1 "
+                                                            "ORDER BY namespace",
+                                                            kGrantColumns),
+                                                {environment}));
+  return Convert<EnvironmentGrantRecord>(rows, ToGrant);
+}
+
+Result<bool> MetadataStore::EnvironmentGranted(const std::string& environment, const std::string& ns) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT 1 FROM environment_grants WHERE environment = $1 AND "
+                                                "(namespace = $2 OR namespace = '*')",
+                                                {environment, ns}));
+  return !rows.empty();
 }
 
 // ----- templates

@@ -94,6 +94,16 @@ struct EnvironmentRecord {
   int64_t created_at = 0, updated_at = 0;
 };
 
+// Pipelines of namespace `ns` may use the environment (its config, connections and secrets,
+// with those its chain inherits); "*" grants it to every namespace. A grant on a parent does
+// not reach its children: each environment a pipeline names is granted on its own.
+struct EnvironmentGrantRecord {
+  std::string environment;
+  std::string ns;  // a namespace, or "*"
+  std::string created_by;
+  int64_t created_at = 0;  // 0 for grants made when upgrading to grants
+};
+
 struct RunRecord {
   std::string id;
   std::string ns;
@@ -286,6 +296,16 @@ class MetadataStore {
   Result<std::vector<std::pair<std::string, int64_t>>> ListSecrets(const std::string& env);
   // (the environment that holds it, the sealed value), own or inherited (nearest first).
   Result<std::optional<std::pair<std::string, std::string>>> FindSecret(const std::string& env, const std::string& name);
+
+  // --- environment grants (deleting an environment deletes its grants)
+  // True when created; false when the grant already existed. NotFound for a missing environment.
+  Result<bool> PutEnvironmentGrant(const EnvironmentGrantRecord& grant);
+  // NotFound when the environment is not granted to exactly `ns`.
+  Status DeleteEnvironmentGrant(const std::string& environment, const std::string& ns);
+  // By namespace; NotFound for a missing environment.
+  Result<std::vector<EnvironmentGrantRecord>> ListEnvironmentGrants(const std::string& environment);
+  // Whether `environment` is granted to `ns` or to "*".
+  Result<bool> EnvironmentGranted(const std::string& environment, const std::string& ns);
 
   // --- templates (checked by the API before they are stored)
   Result<bool> PutTemplate(const TemplateRecord& t);  // creates or replaces; true when created

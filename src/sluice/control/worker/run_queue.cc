@@ -24,7 +24,9 @@ Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker
   }
   claimed.spec = version->spec;
   claimed.environment = version->environment;
-  auto resolver = metadata::EnvironmentResolver(store_, options_.secrets, version->environment, false);
+  // Checked again at every claim: an environment revoked from the namespace since the apply
+  // fails the run here, before any of its secrets is opened.
+  auto resolver = metadata::EnvironmentResolver(store_, options_.secrets, version->environment, claimed.run.ns, false);
   if (!resolver.ok()) claimed.error = resolver.status().message();
   else claimed.resolver = std::move(*resolver);
   if (!version->environment.empty()) {
