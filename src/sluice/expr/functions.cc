@@ -815,8 +815,9 @@ ColumnPtr ToTimestampKernel(const BoundExpr& node, const Datum* args, const Eval
       ok = !__builtin_mul_overflow(x.Get<int64_t>(r), kMicrosPerSecond, &o);
     }
     if (!ok) {
-      ReportRowError(in, r, fmt::format("{} is out of range for a timestamp",
-                                        DescribeValue(*node.args[0], *x.col, r & x.mask, in)));
+      ReportRowError(
+          in, r,
+          fmt::format("{} is out of range for a timestamp", DescribeValue(*node.args[0], *x.col, r & x.mask, in)));
     }
     return ok;
   });
@@ -906,8 +907,7 @@ Status ResolveHash(CallBinding& c) {
                      DidYouMeanSuffix(algorithm, known));
     }
     if (c.ArgType(0).id != TypeId::kBinary) SLUICE_RETURN_IF_ERROR(RequireStrings(c, {0}));
-    c.args.pop_back();
-    c.type = DataType::String();
+    c.type = DataType::String();  // the algorithm stays an argument, so plans show it
     c.kernel = &Sha256Kernel;
     return Status::OK();
   }
@@ -954,7 +954,9 @@ class RegexSource {
  public:
   RegexSource(const BoundExpr& node, const Datum& pattern, const EvalInput& in)
       : fixed_(node.state ? static_cast<const RegexState&>(*node.state).re.get() : nullptr),
-        node_(node), pattern_(pattern), in_(in) {}
+        node_(node),
+        pattern_(pattern),
+        in_(in) {}
 
   const RE2* Get(uint32_t r) {
     if (fixed_) return fixed_;
@@ -1066,8 +1068,9 @@ ColumnPtr RegexpReplaceKernel(const BoundExpr& node, const Datum* args, const Ev
     re2::StringPiece rewrite(rw.data(), rw.size());
     int nvec = RE2::MaxSubmatch(rewrite) + 1;
     if (nvec - 1 > re->NumberOfCapturingGroups()) {
-      ReportRowError(in, r, fmt::format("replacement {} refers to a group the pattern does not have",
-                                        DescribeValue(*node.args[2], *args[2].col, r & rep.mask, in)));
+      ReportRowError(in, r,
+                     fmt::format("replacement {} refers to a group the pattern does not have",
+                                 DescribeValue(*node.args[2], *args[2].col, r & rep.mask, in)));
       return std::nullopt;
     }
     re2::StringPiece text(v.data(), v.size());

@@ -375,8 +375,8 @@ TEST(Functions, HashSha256IsTheHexDigest) {
   EXPECT_EQ(r.values[1], "'" + HexEncode(Sha256("naïve")) + "'");
   EXPECT_EQ(r.values[0], "'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'");
   auto schema = OneRow().schema();
-  EXPECT_EQ(testing::BindError("hash(s, 'sha1')", *schema),
-            "at position 1: unknown hash algorithm 'sha1' (did you mean 'sha256'?); hash(x, 'sha256') is the hex "
+  EXPECT_EQ(testing::BindError("hash(s, 'sha265')", *schema),
+            "at position 1: unknown hash algorithm 'sha265' (did you mean 'sha256'?); hash(x, 'sha256') is the hex "
             "SHA-256 of x");
   EXPECT_EQ(testing::BindError("hash(s, 'md5')", *schema),
             "at position 1: unknown hash algorithm 'md5'; hash(x, 'sha256') is the hex SHA-256 of x");
@@ -440,8 +440,9 @@ TEST(Functions, RowErrorsMaskPiiValues) {
   ASSERT_TRUE(Evaluate(**regex, bad, rctx).ok());
   ASSERT_EQ(rctx.errors.size(), 1u);
   EXPECT_EQ(rctx.errors[0].message, "invalid regular expression '" + masker.Mask("(ann") + "'");
-  EXPECT_TRUE(testing::Eval("regexp_matches('a', code)", bad).errors[0].message.starts_with(
-      "invalid regular expression '(x': missing )"));
+  EXPECT_TRUE(testing::Eval("regexp_matches('a', code)", bad)
+                  .errors[0]
+                  .message.starts_with("invalid regular expression '(x': missing )"));
   auto plain = testing::Eval("CAST(code AS int64)", b);
   ASSERT_EQ(plain.errors.size(), 1u);
   EXPECT_EQ(plain.errors[0].message, "cannot cast 'abc' to int64") << "other values are quoted as before";
