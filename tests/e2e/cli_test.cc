@@ -1,6 +1,11 @@
 // End-to-end tests of the `sluice` binary: exit codes, messages, JSON output, and the promise
 // that bad input loses nothing (every record is counted out, dropped or dead-lettered).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -107,6 +112,89 @@ TEST(Cli, RunJsonCountsEveryRecord) {
   std::string out = ReadFile(dir / "work/out.ndjson");
   EXPECT_NE(out.find("\"id\":1"), std::string::npos) << out;
   EXPECT_NE(out.find("\"id\":6"), std::string::npos) << out;
+}
+
+// The spec test tests/pipelines/pii_masking: a pii email, a rule failure, a failed CAST of part of
+// the email, a malformed line and a wrong type.
+const std::string kPiiSpec = kSrc + "/tests/pipelines/pii_masking/pipeline.yaml";
+const char* kEmails[] = {"12345@legacy.example.com", "ann.lee@legacy.example.com", "bob.stone@example.com",
+                         "cara.diaz@example.com", "dan.roe@example.com"};
+
+// No email, nor the part of one that failed its CAST, in `text`.
+void ExpectNoEmail(const std::string& text, const std::string& where) {
+  for (const char* email : kEmails) {
+    EXPECT_EQ(text.find(email), std::string::npos) << email << " in " << where << ":\n" << text;
+    const std::string local(email, std::strchr(email, '@'));
+    if (local.find_first_not_of("0123456789") == std::string::npos) continue;  // digits could be anything
+    EXPECT_EQ(text.find(local), std::string::npos) << local << " in " << where << ":\n" << text;
+  }
+}
+
+TEST(Cli, PiiNeverReachesDeadLettersOrTheOutput) {
+  TempDir dir;
+  auto r = Sluice({"run", "-f", kPiiSpec, "--workdir", dir / "work", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  ExpectNoEmail(r.out + r.err, "sluice run's output");
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["dead_letters"], 4);
+  const std::string dl = ReadFile(j["dead_letter_path"].get<std::string>());
+  ExpectNoEmail(dl, "the dead letters");
+  std::map<std::string, json> by_class;
+  std::istringstream lines(dl);
+  for (std::string line; std::getline(lines, line);) {
+    json d = json::parse(line);
+    by_class[d["error_class"]] = d;
+  }
+  ASSERT_EQ(by_class.size(), 4u) << dl;
+  // The rule failure and the CAST failure are the same customer: their masks match.
+  json rule = json::parse(by_class["rule_failed"]["payload"].get<std::string>());
+  json cast = json::parse(by_class["expression_error"]["payload"].get<std::string>());
+  const std::string mask = rule["email"];
+  EXPECT_TRUE(mask.starts_with("pii:")) << mask;
+  EXPECT_EQ(mask.size(), 20u) << mask;
+  EXPECT_EQ(cast["email"], mask) << "equal values, equal masks";
+  EXPECT_EQ(rule["id"], -2) << "other fields are kept";
+  EXPECT_EQ(rule["country"], "FR");
+  const std::string message = by_class["expression_error"]["error_message"];
+  EXPECT_TRUE(message.starts_with("select 'legacy_id': cannot cast 'pii:")) << message;
+  EXPECT_TRUE(message.ends_with("' to int64")) << message;
+  EXPECT_EQ(message.find(mask), std::string::npos) << "the part of the email that failed is masked, not the email";
+  // The malformed line: only its keyed hash and length.
+  const std::string payload = by_class["malformed_json"]["payload"];
+  EXPECT_TRUE(payload.starts_with("pii:") && payload.ends_with(" bytes)")) << payload;
+  EXPECT_NE(std::string(by_class["type_mismatch"]["error_message"]).find("got number pii:"), std::string::npos)
+      << by_class["type_mismatch"].dump();
+
+  // The key is the workdir's: private, and the same on the next run (so masks still match).
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "work/pii.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = Sluice({"run", "-f", kPiiSpec, "--workdir", dir / "work", "-o", "json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const std::string dl2 = ReadFile(json::parse(again.out)["dead_letter_path"].get<std::string>());
+  EXPECT_NE(dl2.find(mask), std::string::npos) << dl2;
+  // Another workdir, another key: its masks do not match these.
+  auto other = Sluice({"run", "-f", kPiiSpec, "--workdir", dir / "other", "-o", "json"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(ReadFile(json::parse(other.out)["dead_letter_path"].get<std::string>()).find(mask), std::string::npos);
+
+  // The sink gets what hash() and mask() make of the email, never the email.
+  const std::string out = ReadFile(dir / "work/customers.ndjson");
+  EXPECT_NE(out.find("\"email_hint\":\"*****************.com\""), std::string::npos) << out;
+  // The plan shows which columns are pii: the email and what is computed from it, not hash() or mask().
+  auto plan = Sluice({"plan", "-f", kPiiSpec, "-o", "json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("hash(email, 'sha256')"), std::string::npos) << "the plan shows the digest";
+  std::map<std::string, bool> pii;
+  const json nodes = json::parse(plan.out)["nodes"];
+  for (const auto& n : nodes) {
+    if (n["name"] != "keyed") continue;
+    for (const auto& f : n["outputs"][0]["schema"]) pii[f["name"]] = f.value("pii", false);
+  }
+  EXPECT_EQ(pii,
+            (std::map<std::string, bool>{
+                {"id", false}, {"country", false}, {"email_key", false}, {"email_hint", false}, {"legacy_id", true}}))
+      << plan.out;
 }
 
 TEST(Cli, OnFailStopsTheRunWithExit1) {

@@ -528,6 +528,56 @@ TEST_F(Serve, NoSecretInLogsResponsesOrTheDatabase) {
   }
 }
 
+// A pii email on the server: masked under a key derived from its secret key in the dead letters,
+// their API answers and the CLI's output, the run's log and the server's log.
+TEST_F(Serve, PiiIsMaskedInDeadLettersAnswersAndLogs) {
+  const std::vector<std::string> emails = {"ann.lee@example.com", "bob.stone@example.com"};
+  WriteFile(dir_ / "customers.ndjson",
+            "{\"id\": -1, \"email\": \"ann.lee@example.com\"}\n"    // the rule fails
+            "{\"id\": 2, \"email\": \"ann.lee@example.com\"}\n"     // the CAST fails
+            "{\"id\": 3, \"email\": \"bob.stone@example.com\"\n");  // malformed
+  const std::string spec = dir_ / "customers.yaml";
+  WriteFile(spec,
+            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: customers, namespace: crm}\nspec:\n  sources:\n"
+            "    in: {kind: files, path: " +
+                (dir_ / "customers.ndjson") +
+                ", schema: {fields: [{name: id, type: int64}, "
+                "{name: email, type: string, pii: true}]}}\n"
+                "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+                "    num: {kind: map, inputs: [pos], select: {id: id, n: \"CAST(email AS int64)\"}}\n"
+                "  sinks:\n    out: {kind: files, inputs: [num], path: out/customers.ndjson}\n");
+  ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
+  auto run = Cli({"run", "crm/customers", "--wait", "-o", "json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  auto dead = Cli({"dead-letters", "crm/customers", "-o", "json"});
+  ASSERT_EQ(dead.exit_code, 0) << dead.err;
+  const json letters = json::parse(dead.out);
+  ASSERT_EQ(letters.size(), 3u) << dead.out;
+  std::string mask_rule, mask_cast;
+  for (const auto& d : letters) {
+    if (d["error_class"] == "rule_failed") mask_rule = json::parse(d["payload"].get<std::string>())["email"];
+    if (d["error_class"] == "expression_error") {
+      mask_cast = json::parse(d["payload"].get<std::string>())["email"];
+      EXPECT_EQ(d["error_message"], "select 'n': cannot cast '" + mask_cast + "' to int64");
+    }
+  }
+  EXPECT_TRUE(mask_rule.starts_with("pii:")) << dead.out;
+  EXPECT_EQ(mask_rule, mask_cast) << "equal values, equal masks";
+  auto logs = Cli({"logs", json::parse(run.out)["id"]});
+  std::string files;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(work_ + "/dead_letters", ec)) {
+    if (e.is_regular_file()) files += ReadFile(e.path().string());
+  }
+  EXPECT_FALSE(files.empty());
+  EXPECT_FALSE(fs::exists(work_ + "/pii.key")) << "the server's key is derived from its secret key";
+  const std::string seen = dead.out + dead.err + run.out + run.err + logs.out + files + ReadFile(dir_ / "serve.log");
+  for (const auto& email : emails) {
+    EXPECT_EQ(seen.find(email), std::string::npos) << email << " in:\n" << seen;
+    EXPECT_EQ(seen.find(email.substr(0, email.find('@'))), std::string::npos) << email;
+  }
+}
+
 TEST(ServeFlags, InsecureDevWarnsAndTurnsAuthenticationOff) {
   TempDir dir;
   const int pid = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' serve --insecure-dev --listen 127.0.0.1:0 --workdir '" +

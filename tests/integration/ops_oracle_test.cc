@@ -299,5 +299,43 @@ TEST_F(OpsOracle, SortMatchesDuckDbOrderBy) {
   EXPECT_TRUE(ours == theirs) << "ORDER BY differs";
 }
 
+// hash(x, 'sha256') is DuckDB's sha256(x): over every row (NULLs too), and over UTF-8 text.
+TEST_F(OpsOracle, Sha256MatchesDuckDb) {
+  auto bound = expr::Compile("hash(region, 'sha256')", *schema_);
+  ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+  std::map<int64_t, std::string> ours;
+  for (const auto& b : *batches_) {
+    expr::EvalContext ctx;
+    auto col = expr::Evaluate(**bound, b, ctx);
+    ASSERT_TRUE(col.ok()) << col.status().ToString();
+    b.ForEachActive([&](uint32_t r) { ours[b.column(0)->Get<int64_t>(r)] = Text(**col, r); });
+  }
+  json expected = DuckDb("SELECT seq, sha256(region) AS h FROM " + source_ + " ORDER BY seq");
+  ASSERT_EQ(expected.size(), ours.size());
+  size_t differ = 0;
+  for (const auto& row : expected) differ += ours[std::stoll(Text(row["seq"]))] != Text(row["h"]);
+  EXPECT_EQ(differ, 0u);
+
+  const std::vector<std::string> texts = {"", "naïve café", "ann.lee@example.com", "日本語", "a\tb"};
+  auto s = std::make_shared<Schema>(std::vector<Field>{{"s", DataType::String()}});
+  BatchBuilder builder(s);
+  std::string values;
+  for (const auto& t : texts) {
+    builder.AppendRow({Value::String(t)});
+    values += fmt::format("{}('{}')", values.empty() ? "" : ", ", t);
+  }
+  Batch batch = builder.Finish();
+  auto text_hash = expr::Compile("hash(s, 'sha256')", *s);
+  ASSERT_TRUE(text_hash.ok());
+  expr::EvalContext ctx;
+  auto col = expr::Evaluate(**text_hash, batch, ctx);
+  ASSERT_TRUE(col.ok());
+  json theirs_ordered = DuckDb("SELECT s, sha256(s) AS h FROM (VALUES " + values + ") t(s)");
+  ASSERT_EQ(theirs_ordered.size(), texts.size());
+  std::map<std::string, std::string> by_text;
+  for (const auto& row : theirs_ordered) by_text[row["s"]] = row["h"];
+  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(Text(**col, i), by_text[texts[i]]) << texts[i];
+}
+
 }  // namespace
 }  // namespace sluice::engine::kernels

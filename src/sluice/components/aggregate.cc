@@ -115,6 +115,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
       if (!g.plain_column.empty()) group.input_column = static_cast<int>(*in.IndexOf(g.plain_column));
       names.insert(g.name);
       out.push_back(Field{g.name, expr::ResultType(*g.expr), !expr::MaybeNull(*g.expr)});
+      out.back().pii = expr::IsPii(*g.expr, in);
       cfg->group_by.push_back(std::move(group));
     }
   }
@@ -158,6 +159,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
     }
     if (!names.insert(m).second) ctx.Error(kv.first, name, fmt::format("output column '{}' appears twice", m));
     out.push_back(Field{m, expr::ResultType(**r), !expr::MaybeNull(**r)});
+    out.back().pii = expr::IsPii(**r, in);
     cfg->measures.emplace_back(m, *r);
   }
   if (out.empty()) return;

@@ -91,6 +91,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
     }
     cfg->right_names.push_back(col);
     out.push_back(Field{col, right.field(f).type, !cfg->left_join && right.field(f).required});
+    out.back().pii = right.field(f).pii;
   }
   node.outputs.push_back({"", std::make_shared<Schema>(std::move(out))});
   node.config = std::move(cfg);

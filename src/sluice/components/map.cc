@@ -41,6 +41,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
         auto e = ctx.CompileExpr(kv.second, name, "select '" + col + "'", in, false);
         if (!e) continue;
         out.push_back(Field{col, expr::ResultType(*e), !expr::MaybeNull(*e)});
+        out.back().pii = expr::IsPii(*e, in);
         if (out.back().type.id == TypeId::kNull) out.back().type = DataType::String();
         cfg->select.emplace_back(col, e);
       }

@@ -180,7 +180,7 @@ SchemaPtr SpecContext::ParseSchema(const YAML::Node& n, std::string_view compone
       Error(f, component, "each field must be a mapping like {name: id, type: string}");
       continue;
     }
-    CheckKeys(f, component, "a schema field", {"name", "type", "required", "description"});
+    CheckKeys(f, component, "a schema field", {"name", "type", "required", "pii", "description"});
     auto name = Str(f, "name", component, true);
     auto type = Str(f, "type", component, true);
     if (!name || !type) continue;
@@ -190,7 +190,9 @@ SchemaPtr SpecContext::ParseSchema(const YAML::Node& n, std::string_view compone
       Error(f["type"], component, "field '" + *name + "': " + t.status().message());
       continue;
     }
-    out.push_back(Field{*name, *t, Bool(f, "required", component).value_or(false)});
+    Field field{*name, *t, Bool(f, "required", component).value_or(false)};
+    field.pii = Bool(f, "pii", component).value_or(false);
+    out.push_back(std::move(field));
   }
   // A schema with a bad field compiles no further: its consumers would only repeat the problem.
   if (errors_.size() != errors_before) return nullptr;
@@ -410,6 +412,7 @@ SchemaPtr SpecContext::WithRaw(const YAML::Node& n, std::string_view name, Schem
   }
   auto fields = schema->fields();
   fields.push_back(Field{"_raw", DataType::String(), true});
+  fields.back().pii = schema->HasPii();  // the original text holds the pii fields' values
   return std::make_shared<Schema>(std::move(fields));
 }
 

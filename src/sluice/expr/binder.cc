@@ -1035,6 +1035,34 @@ std::vector<std::string> ReferencedColumns(const BoundExpr& expr) {
   return std::vector<std::string>(names.begin(), names.end());
 }
 
+bool IsPii(const BoundExpr& expr, const Schema& input) {
+  switch (expr.kind) {
+    case BoundKind::kLiteral:
+    case BoundKind::kNow: return false;
+    case BoundKind::kColumn: {
+      auto i = input.IndexOf(expr.name);
+      return !i || input.field(*i).pii;
+    }
+    case BoundKind::kAggregate: {
+      if (expr.aggregate == AggregateKind::kCount || expr.aggregate == AggregateKind::kCountStar ||
+          expr.aggregate == AggregateKind::kCountDistinct || expr.aggregate == AggregateKind::kApproxCountDistinct) {
+        return false;
+      }
+      // Over the aggregate operator's results, the aggregate is a column of its own.
+      if (auto i = input.IndexOf(expr.text)) return input.field(*i).pii;
+      break;
+    }
+    case BoundKind::kCall:
+      if (expr.name == "mask" || expr.name == "hash") return false;
+      break;
+    default: break;
+  }
+  for (const auto& a : expr.args) {
+    if (IsPii(*a, input)) return true;
+  }
+  return false;
+}
+
 std::string AsColumnName(const BoundExpr& expr) {
   return expr.kind == BoundKind::kColumn ? expr.name : std::string();
 }

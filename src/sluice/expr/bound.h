@@ -231,7 +231,9 @@ ColumnPtr RepeatValue(const Value& v, DataType type, size_t n);
 // A variable-width result with capacity for the active rows.
 ColumnPtr NewStringResult(DataType type, const EvalInput& in, size_t bytes_hint);
 void ReportRowError(const EvalInput& in, uint32_t row, std::string message);
-// Quoted rendering of a value for messages: 'abc' for strings, 12.5 for numbers.
-std::string DescribeValue(const Column& col, uint32_t row);
+// Quoted rendering of the value of `arg` (evaluated into `col`) for messages: 'abc' for strings,
+// 12.5 for numbers; a pii value (IsPii over the batch's schema) as its mask, 'pii:...', or as
+// "a pii value" when the context has no masker.
+std::string DescribeValue(const BoundExpr& arg, const Column& col, uint32_t row, const EvalInput& in);
 
 }  // namespace sluice::expr

@@ -49,8 +49,14 @@ void ReportRowError(const EvalInput& in, uint32_t row, std::string message) {
   in.ctx->errors.push_back(RowError{row, std::move(message)});
 }
 
-std::string DescribeValue(const Column& col, uint32_t row) {
+std::string DescribeValue(const BoundExpr& arg, const Column& col, uint32_t row, const EvalInput& in) {
   if (col.IsNull(row)) return "NULL";
+  if (in.batch && in.batch->schema() && IsPii(arg, *in.batch->schema())) {
+    if (!in.ctx || !in.ctx->pii) return "a pii value";
+    const std::string text = col.type().is_variable_width() ? std::string(col.GetString(row))
+                                                            : col.GetValue(row).ToString();
+    return "'" + in.ctx->pii->Mask(text) + "'";
+  }
   if (col.type().is_variable_width()) {
     std::string_view s = col.GetString(row);
     if (s.size() > 64) {
@@ -293,7 +299,9 @@ KernelFn PickCmpType(TypeId t, bool ls, bool rs) {
 void CastFailed(const BoundExpr& node, const EvalInput& in, const ArgView& v, uint32_t r, Column& out) {
   out.SetNull(r);
   if (node.try_cast) return;
-  ReportRowError(in, r, fmt::format("cannot cast {} to {}", DescribeValue(*v.col, r & v.mask), node.type.ToString()));
+  ReportRowError(
+      in, r,
+      fmt::format("cannot cast {} to {}", DescribeValue(*node.args[0], *v.col, r & v.mask, in), node.type.ToString()));
 }
 
 // Runs conv(row, out_value) -> bool over the active non-NULL rows of a fixed-width result.

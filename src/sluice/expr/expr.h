@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/base/pii.h"
 #include "sluice/base/status.h"
 #include "sluice/columnar/batch.h"
 #include "sluice/types/schema.h"
@@ -55,6 +56,10 @@ DataType ResultType(const BoundExpr& expr);
 bool MaybeNull(const BoundExpr& expr);
 // Input column names the expression reads (for lineage and plan output), sorted, unique.
 std::vector<std::string> ReferencedColumns(const BoundExpr& expr);
+// Whether the result is personal data: an expression that reads a pii column of `input` is pii,
+// except what mask() and hash() return and counts (count, count_distinct,
+// approx_count_distinct). A column `input` does not have counts as pii (when unsure, mask).
+bool IsPii(const BoundExpr& expr, const Schema& input);
 // The bare column name if the expression is just a column reference, else empty.
 std::string AsColumnName(const BoundExpr& expr);
 // Canonical SQL text of the bound expression (for plans and messages).
@@ -68,6 +73,9 @@ struct RowError {
 struct EvalContext {
   std::vector<RowError> errors;
   int64_t now_micros = 0;  // the value of now()/current_timestamp for this evaluation
+  // Masks the values of pii expressions quoted in row errors (IsPii); without it, such a value
+  // is not quoted at all ("cannot cast a pii value to int64").
+  const PiiMasker* pii = nullptr;
 };
 
 // Evaluates over the active rows of `batch`. The result has batch.num_rows() physical rows; values

@@ -7,7 +7,9 @@
 
 #include <re2/re2.h>
 
+#include "sluice/base/digest.h"
 #include "sluice/base/hash.h"
+#include "sluice/base/pii.h"
 #include "sluice/base/strings.h"
 #include "sluice/expr/bound.h"
 #include "sluice/types/decimal.h"
@@ -812,7 +814,11 @@ ColumnPtr ToTimestampKernel(const BoundExpr& node, const Datum* args, const Eval
     } else {
       ok = !__builtin_mul_overflow(x.Get<int64_t>(r), kMicrosPerSecond, &o);
     }
-    if (!ok) ReportRowError(in, r, fmt::format("{} is out of range for a timestamp", DescribeValue(*x.col, r & x.mask)));
+    if (!ok) {
+      ReportRowError(
+          in, r,
+          fmt::format("{} is out of range for a timestamp", DescribeValue(*node.args[0], *x.col, r & x.mask, in)));
+    }
     return ok;
   });
 }
@@ -880,13 +886,52 @@ ColumnPtr HashKernel(const BoundExpr& node, const Datum* args, const EvalInput& 
     return static_cast<int64_t>(h);
   });
 }
+// hash(x, 'sha256'): the lower-case hex SHA-256 of a string's bytes.
+ColumnPtr Sha256Kernel(const BoundExpr& node, const Datum* args, const EvalInput& in) {
+  ArgView s(args[0]);
+  return MapString(node, args, 1, in, [&](uint32_t r, std::string& buf) -> std::optional<std::string_view> {
+    buf = HexEncode(Sha256(s.Str(r)));
+    return std::string_view(buf);
+  });
+}
+// The digests hash() names by a string literal as its second argument.
+constexpr std::string_view kDigestAlgorithms[] = {"sha256"};
+
 Status ResolveHash(CallBinding& c) {
   SLUICE_RETURN_IF_ERROR(c.Arity(1, SIZE_MAX));
+  if (c.args.size() == 2 && c.IsLiteral(1) && c.ArgType(1).id == TypeId::kString) {
+    const std::string& algorithm = c.Literal(1).string_value();
+    if (algorithm != kDigestAlgorithms[0]) {
+      std::vector<std::string> known(std::begin(kDigestAlgorithms), std::end(kDigestAlgorithms));
+      return c.Error("unknown hash algorithm '{}'{}; hash(x, 'sha256') is the hex SHA-256 of x", algorithm,
+                     DidYouMeanSuffix(algorithm, known));
+    }
+    if (c.ArgType(0).id != TypeId::kBinary) SLUICE_RETURN_IF_ERROR(RequireStrings(c, {0}));
+    c.type = DataType::String();  // the algorithm stays an argument, so plans show it
+    c.kernel = &Sha256Kernel;
+    return Status::OK();
+  }
   for (size_t i = 0; i < c.args.size(); ++i) {
     if (c.ArgType(i).id == TypeId::kNull) SLUICE_RETURN_IF_ERROR(c.Coerce(i, DataType::Int64()));
   }
   c.type = DataType::Int64();
   c.kernel = &HashKernel;
+  return Status::OK();
+}
+
+// mask(x): every character but the last four as '*' (base/pii.h).
+ColumnPtr MaskKernel(const BoundExpr& node, const Datum* args, const EvalInput& in) {
+  ArgView s(args[0]);
+  return MapString(node, args, 1, in, [&](uint32_t r, std::string& buf) -> std::optional<std::string_view> {
+    buf = MaskKeepLast4(s.Str(r));
+    return std::string_view(buf);
+  });
+}
+Status ResolveMask(CallBinding& c) {
+  SLUICE_RETURN_IF_ERROR(c.Arity(1, 1));
+  SLUICE_RETURN_IF_ERROR(RequireStrings(c, {0}));
+  c.type = DataType::String();
+  c.kernel = &MaskKernel;
   return Status::OK();
 }
 
@@ -909,7 +954,9 @@ class RegexSource {
  public:
   RegexSource(const BoundExpr& node, const Datum& pattern, const EvalInput& in)
       : fixed_(node.state ? static_cast<const RegexState&>(*node.state).re.get() : nullptr),
-        pattern_(pattern), in_(in) {}
+        node_(node),
+        pattern_(pattern),
+        in_(in) {}
 
   const RE2* Get(uint32_t r) {
     if (fixed_) return fixed_;
@@ -918,7 +965,11 @@ class RegexSource {
       current_ = std::make_unique<RE2>(re2::StringPiece(p.data(), p.size()), RegexOptions());
     }
     if (!current_->ok()) {
-      ReportRowError(in_, r, fmt::format("invalid regular expression '{}': {}", p, current_->error()));
+      // RE2's reason quotes the pattern too: a pii pattern is only shown masked.
+      std::string shown = DescribeValue(*node_.args[1], *pattern_.col, r & pattern_.mask, in_);
+      const bool pii = in_.batch && in_.batch->schema() && IsPii(*node_.args[1], *in_.batch->schema());
+      if (!pii) shown += ": " + current_->error();
+      ReportRowError(in_, r, fmt::format("invalid regular expression {}", shown));
       return nullptr;
     }
     return current_.get();
@@ -926,6 +977,7 @@ class RegexSource {
 
  private:
   const RE2* fixed_;
+  const BoundExpr& node_;
   ArgView pattern_;
   const EvalInput& in_;
   std::unique_ptr<RE2> current_;
@@ -1016,7 +1068,9 @@ ColumnPtr RegexpReplaceKernel(const BoundExpr& node, const Datum* args, const Ev
     re2::StringPiece rewrite(rw.data(), rw.size());
     int nvec = RE2::MaxSubmatch(rewrite) + 1;
     if (nvec - 1 > re->NumberOfCapturingGroups()) {
-      ReportRowError(in, r, fmt::format("replacement '{}' refers to a group the pattern does not have", rw));
+      ReportRowError(in, r,
+                     fmt::format("replacement {} refers to a group the pattern does not have",
+                                 DescribeValue(*node.args[2], *args[2].col, r & rep.mask, in)));
       return std::nullopt;
     }
     re2::StringPiece text(v.data(), v.size());
@@ -1184,8 +1238,9 @@ constexpr FunctionDef kFunctions[] = {
     {"now", &ResolveNow},
     {"current_timestamp", &ResolveNow},
     {"date_add", &ResolveDateAdd},
-    // hashing
+    // hashing and masking
     {"hash", &ResolveHash},
+    {"mask", &ResolveMask},
     // regular expressions
     {"regexp_matches", &ResolveRegexpMatches},
     {"regexp_extract", &ResolveRegexpExtract},

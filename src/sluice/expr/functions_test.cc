@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "sluice/base/digest.h"
 #include "sluice/base/hash.h"
+#include "sluice/base/pii.h"
 #include "sluice/expr/bound.h"
 #include "sluice/expr/expr_test_util.h"
 #include "sluice/types/temporal.h"
@@ -194,6 +196,16 @@ const Case kCases[] = {
     {"hash(s) = hash('Hello World')", "true"},
     {"hash(s) = hash('Hello world')", "false"},
     {"hash(s, i) = hash(s, i)", "true"},
+    {"hash(s, 'sha256')", "'a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e'"},
+    {"hash(e, 'sha256')", "'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'"},
+    {"hash(n, 'sha256')", "NULL"},
+    // masking
+    {"mask(s)", "'*******orld'"},
+    {"mask(u)", "'******café'"},
+    {"mask('4111111111111234')", "'************1234'"},
+    {"mask('abc')", "'***'"},
+    {"mask(e)", "''"},
+    {"mask(n)", "NULL"},
     // regular expressions
     {"regexp_matches(s, 'W.r')", "true"},
     {"regexp_matches(s, '^World')", "false"},
@@ -253,6 +265,10 @@ TEST(Functions, DocumentedExamples) {
       {"month(DATE '2026-03-15')", "3"},
       {"'100%' LIKE '100\\%'", "true"},
       {"CAST('on' AS bool)", "true"},
+      {"hash('abc', 'sha256')", "'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'"},
+      {"mask('4111111111111234')", "'************1234'"},
+      {"mask('ann@example.com')", "'***********.com'"},
+      {"mask('abc')", "'***'"},
   };
   Batch batch = OneRow();
   for (const Case& c : examples) {
@@ -273,14 +289,70 @@ TEST(Functions, AreAllCovered) {
 
 TEST(Functions, NamesIncludeEveryDocumentedFunction) {
   auto names = FunctionNames();
-  for (const char* want : {"lower", "upper", "length", "trim", "ltrim", "rtrim", "substr", "substring", "concat",
-                           "replace", "starts_with", "ends_with", "contains", "split_part", "lpad", "rpad", "left",
-                           "right", "reverse", "abs", "round", "floor", "ceil", "sqrt", "pow", "power", "ln",
-                           "log10", "exp", "mod", "sign", "greatest", "least", "date", "date_trunc", "hour",
-                           "minute", "second", "year", "month", "day", "day_of_week", "epoch_ms", "to_timestamp",
-                           "now", "current_timestamp", "date_add", "hash", "regexp_matches", "regexp_extract",
-                           "regexp_replace", "coalesce", "nullif", "if", "count", "sum", "min", "max", "avg",
-                           "count_distinct", "approx_count_distinct", "first", "last"}) {
+  for (const char* want : {"lower",
+                           "upper",
+                           "length",
+                           "trim",
+                           "ltrim",
+                           "rtrim",
+                           "substr",
+                           "substring",
+                           "concat",
+                           "replace",
+                           "starts_with",
+                           "ends_with",
+                           "contains",
+                           "split_part",
+                           "lpad",
+                           "rpad",
+                           "left",
+                           "right",
+                           "reverse",
+                           "abs",
+                           "round",
+                           "floor",
+                           "ceil",
+                           "sqrt",
+                           "pow",
+                           "power",
+                           "ln",
+                           "log10",
+                           "exp",
+                           "mod",
+                           "sign",
+                           "greatest",
+                           "least",
+                           "date",
+                           "date_trunc",
+                           "hour",
+                           "minute",
+                           "second",
+                           "year",
+                           "month",
+                           "day",
+                           "day_of_week",
+                           "epoch_ms",
+                           "to_timestamp",
+                           "now",
+                           "current_timestamp",
+                           "date_add",
+                           "hash",
+                           "mask",
+                           "regexp_matches",
+                           "regexp_extract",
+                           "regexp_replace",
+                           "coalesce",
+                           "nullif",
+                           "if",
+                           "count",
+                           "sum",
+                           "min",
+                           "max",
+                           "avg",
+                           "count_distinct",
+                           "approx_count_distinct",
+                           "first",
+                           "last"}) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), want) != names.end()) << want;
   }
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
@@ -293,6 +365,87 @@ TEST(Functions, HashIsXxh3OfTheBytes) {
   auto i = Eval("hash(i)", OneRow());
   EXPECT_EQ(i.values[0],
             std::to_string(static_cast<int64_t>(Hash64(std::string_view(reinterpret_cast<const char*>(&v), 8)))));
+}
+
+TEST(Functions, HashSha256IsTheHexDigest) {
+  auto b = MakeBatch({{"s", DataType::String()}}, {{Value::String("abc")}, {Value::String("naïve")}});
+  auto r = Eval("hash(s, 'sha256')", b);
+  EXPECT_EQ(r.type, DataType::String());
+  EXPECT_EQ(r.values[0], "'" + HexEncode(Sha256("abc")) + "'");
+  EXPECT_EQ(r.values[1], "'" + HexEncode(Sha256("naïve")) + "'");
+  EXPECT_EQ(r.values[0], "'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'");
+  auto schema = OneRow().schema();
+  EXPECT_EQ(testing::BindError("hash(s, 'sha265')", *schema),
+            "at position 1: unknown hash algorithm 'sha265' (did you mean 'sha256'?); hash(x, 'sha256') is the hex "
+            "SHA-256 of x");
+  EXPECT_EQ(testing::BindError("hash(s, 'md5')", *schema),
+            "at position 1: unknown hash algorithm 'md5'; hash(x, 'sha256') is the hex SHA-256 of x");
+  EXPECT_NE(testing::BindError("hash(i, 'sha256')", *schema), "") << "a string (or binary) only";
+  EXPECT_EQ(ResultType(**Compile("hash(s, u)", *schema)), DataType::Int64()) << "two columns: XXH3 combined";
+}
+
+// Which expressions are pii: anything that reads a pii column, except mask(), hash() and counts.
+TEST(Functions, PiiFollowsTheColumnsRead) {
+  std::vector<Field> fields = {
+      {"email", DataType::String()}, {"country", DataType::String()}, {"age", DataType::Int64()}};
+  fields[0].pii = true;
+  Schema schema(fields);
+  auto pii = [&](const char* text, bool aggregates = false) {
+    BindOptions o;
+    o.allow_aggregates = aggregates;
+    auto e = Compile(text, schema, o);
+    EXPECT_TRUE(e.ok()) << text << ": " << e.status().ToString();
+    return e.ok() && IsPii(**e, schema);
+  };
+  EXPECT_TRUE(pii("email"));
+  EXPECT_TRUE(pii("lower(email)"));
+  EXPECT_TRUE(pii("concat(country, '/', email)"));
+  EXPECT_TRUE(pii("email IS NULL"));
+  EXPECT_TRUE(pii("CASE WHEN age > 1 THEN email ELSE 'x' END"));
+  EXPECT_TRUE(pii("max(email)", true));
+  EXPECT_FALSE(pii("mask(email)"));
+  EXPECT_FALSE(pii("hash(email, 'sha256')"));
+  EXPECT_FALSE(pii("hash(email)"));
+  EXPECT_FALSE(pii("concat(country, hash(email, 'sha256'))"));
+  EXPECT_FALSE(pii("count(email)", true));
+  EXPECT_FALSE(pii("count(DISTINCT email)", true));
+  EXPECT_FALSE(pii("country"));
+  EXPECT_FALSE(pii("age + 1"));
+  EXPECT_FALSE(pii("'literal'"));
+}
+
+// A value of a pii expression quoted in a row error is masked (or not quoted without a masker).
+TEST(Functions, RowErrorsMaskPiiValues) {
+  std::vector<Field> fields = {{"email", DataType::String()}, {"code", DataType::String()}};
+  fields[0].pii = true;
+  Batch b = MakeBatch(fields, {{Value::String("ann@x.org"), Value::String("abc")}});
+  auto bound = Compile("CAST(lower(email) AS int64)", *b.schema());
+  ASSERT_TRUE(bound.ok());
+  PiiMasker masker("k");
+  EvalContext ctx;
+  ctx.pii = &masker;
+  ASSERT_TRUE(Evaluate(**bound, b, ctx).ok());
+  ASSERT_EQ(ctx.errors.size(), 1u);
+  EXPECT_EQ(ctx.errors[0].message, "cannot cast '" + masker.Mask("ann@x.org") + "' to int64");
+  EvalContext bare;
+  ASSERT_TRUE(Evaluate(**bound, b, bare).ok());
+  ASSERT_EQ(bare.errors.size(), 1u);
+  EXPECT_EQ(bare.errors[0].message, "cannot cast a pii value to int64");
+  // RE2's reason would quote a pattern taken from a pii column: only the mask is shown.
+  Batch bad = MakeBatch(fields, {{Value::String("(ann"), Value::String("(x")}});
+  auto regex = Compile("regexp_matches('a', email)", *bad.schema());
+  ASSERT_TRUE(regex.ok());
+  EvalContext rctx;
+  rctx.pii = &masker;
+  ASSERT_TRUE(Evaluate(**regex, bad, rctx).ok());
+  ASSERT_EQ(rctx.errors.size(), 1u);
+  EXPECT_EQ(rctx.errors[0].message, "invalid regular expression '" + masker.Mask("(ann") + "'");
+  EXPECT_TRUE(testing::Eval("regexp_matches('a', code)", bad)
+                  .errors[0]
+                  .message.starts_with("invalid regular expression '(x': missing )"));
+  auto plain = testing::Eval("CAST(code AS int64)", b);
+  ASSERT_EQ(plain.errors.size(), 1u);
+  EXPECT_EQ(plain.errors[0].message, "cannot cast 'abc' to int64") << "other values are quoted as before";
 }
 
 TEST(Functions, RowErrors) {

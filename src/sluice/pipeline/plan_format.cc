@@ -15,7 +15,11 @@ std::string InputName(const engine::Plan& plan, const engine::EdgeRef& e) {
 
 ordered_json SchemaJson(const Schema& s) {
   ordered_json a = ordered_json::array();
-  for (const auto& f : s.fields()) a.push_back({{"name", f.name}, {"type", f.type.ToString()}, {"required", f.required}});
+  for (const auto& f : s.fields()) {
+    ordered_json j = {{"name", f.name}, {"type", f.type.ToString()}, {"required", f.required}};
+    if (f.pii) j["pii"] = true;
+    a.push_back(std::move(j));
+  }
   return a;
 }
 

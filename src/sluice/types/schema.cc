@@ -18,12 +18,20 @@ std::vector<std::string> Schema::names() const {
   return out;
 }
 
+bool Schema::HasPii() const {
+  for (const auto& f : fields_) {
+    if (f.pii) return true;
+  }
+  return false;
+}
+
 std::string Schema::ToString() const {
   std::string out;
   for (size_t i = 0; i < fields_.size(); ++i) {
     if (i) out += ", ";
     out += fields_[i].name + ": " + fields_[i].type.ToString();
     if (fields_[i].required) out += " not null";
+    if (fields_[i].pii) out += " pii";
   }
   return out;
 }

@@ -17,6 +17,10 @@ struct Field {
   std::string name;
   DataType type;
   bool required = false;  // a record without a value is rejected (see validate)
+  // Personal data: its values are masked wherever they could leave the data path (dead letters,
+  // error messages, logs; base/pii.h). Set by `pii: true` in a spec and carried by every column
+  // computed from it (expr::IsPii).
+  bool pii = false;
 
   bool operator==(const Field&) const = default;
 };
@@ -32,7 +36,9 @@ class Schema {
   // Index of a field by exact name.
   std::optional<size_t> IndexOf(std::string_view name) const;
   std::vector<std::string> names() const;
-  // "event_id: string not null, amount: decimal(18,2)".
+  // Whether any field is pii.
+  bool HasPii() const;
+  // "event_id: string not null, amount: decimal(18,2), email: string pii".
   std::string ToString() const;
   bool operator==(const Schema& o) const { return fields_ == o.fields_; }
 

@@ -8,6 +8,7 @@
 
 #include "sluice/base/clock.h"
 #include "sluice/base/logging.h"
+#include "sluice/base/pii.h"
 #include "sluice/base/strings.h"
 #include "sluice/control/api/api.h"
 #include "sluice/control/http/server.h"
@@ -120,6 +121,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   wo.workdir = o.workdir;
   wo.data_root = data_root;
   wo.compile_options = ao.compile_options;
+  wo.pii_key = p.box_->DeriveKey(kPiiKeyPurpose);
   p.worker_ = std::make_unique<worker::Worker>(*p.queue_, wo);
   p.store_->SetAuditKey(p.box_->DeriveKey(metadata::kAuditChainPurpose));
   p.auth_ = std::make_unique<auth::AuthService>(*p.store_, p.box_->DeriveKey(kAccessTokenKeyPurpose),

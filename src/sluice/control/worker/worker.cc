@@ -175,6 +175,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       engine::StreamOptions so;
       so.workdir = workdir;
       so.stop = &hb.stop;
+      so.pii_key = options_.pii_key;
       engine::StreamResult r = engine::RunStream(*plan, so);
       result = r.status;
       summary = {{"components", CountsJson(r.components)}, {"epochs", r.epochs}, {"last_epoch", r.last_epoch},
@@ -198,6 +199,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       engine::RunOptions ro;
       ro.stop = &stop_or_timeout;
       ro.workdir = workdir;
+      ro.pii_key = options_.pii_key;
       ro.run_id = run.id;
       ro.logical_time_micros = run.logical_time;
       engine::RunResult r = engine::RunBatch(*plan, ro);

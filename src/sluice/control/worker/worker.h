@@ -35,6 +35,9 @@ struct WorkerOptions {
   int64_t lease_micros = 30'000'000;
   int poll_interval_ms = 500;  // between looks at an empty queue
   std::function<pipeline::CompileOptions()> compile_options;
+  // The key that masks pii values in the runs' dead letters and messages (the control plane's:
+  // derived from its secret key); empty: the workdir's key file (docs/security.md#pii).
+  std::string pii_key;
 };
 
 class Worker {

@@ -34,6 +34,12 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   std::filesystem::create_directories(std::filesystem::path(dl_path).parent_path(), ec);
 
   DeadLetterWriter dead_letters(plan.pipeline, plan.version, started_at, dl_path);
+  auto pii = RunPiiMasker(plan, options.pii_key, options.workdir);
+  if (!pii.ok()) {
+    result.status = pii.status();
+    return result;
+  }
+  dead_letters.set_pii_masker(pii->get());
   Progress progress(clock, options.progress);
   std::vector<NodeCounters> counters(plan.nodes.size());
   std::vector<std::unique_ptr<Operator>> ops;
@@ -42,6 +48,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.workdir = options.workdir;
   ctx.clock = &clock;
   ctx.dead_letters = &dead_letters;
+  ctx.pii = pii->get();
   ctx.run_id = result.run_id;
   ctx.run_epoch = options.logical_time_micros.value_or(started_at);
   ctx.epoch = ctx.run_epoch;

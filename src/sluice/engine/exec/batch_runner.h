@@ -28,6 +28,8 @@ struct RunOptions {
   // Set (cancellation, a timeout) to stop the run at its next batch; it then fails with Aborted
   // and its sinks commit nothing.
   const std::atomic<bool>* stop = nullptr;
+  // The key that masks pii values (docs/security.md#pii); empty: the workdir's key file.
+  std::string pii_key;
 };
 
 struct RunResult {

@@ -1,11 +1,19 @@
 #include "sluice/engine/exec/dead_letters.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 
-#include "sluice/formats/json/json.h"
-#include <cstdio>
-
+#include "sluice/base/digest.h"
 #include "sluice/base/strings.h"
+#include "sluice/formats/json/json.h"
+#include "sluice/io/file_system.h"
 #include "sluice/types/temporal.h"
 
 namespace sluice::engine {
@@ -13,6 +21,23 @@ namespace sluice::engine {
 // One JSON encoder per distinct schema seen (rows of a component share one).
 struct DeadLetterWriter::EncoderCache {
   std::map<const Schema*, std::pair<SchemaPtr, std::unique_ptr<formats::JsonEncoder>>> by_schema;
+  // The schema of a record with pii fields as its dead letter shows it: those fields are strings
+  // (their masks).
+  std::map<const Schema*, std::pair<SchemaPtr, SchemaPtr>> masked;
+  const SchemaPtr& Masked(const SchemaPtr& schema) {
+    auto& slot = masked[schema.get()];
+    if (!slot.second) {
+      slot.first = schema;
+      std::vector<Field> fields = schema->fields();
+      for (auto& f : fields) {
+        if (!f.pii) continue;
+        f.type = DataType::String();
+        f.required = false;
+      }
+      slot.second = std::make_shared<Schema>(std::move(fields));
+    }
+    return slot.second;
+  }
   formats::JsonEncoder& For(const SchemaPtr& schema) {
     auto& slot = by_schema[schema.get()];
     if (!slot.second) {
@@ -100,27 +125,158 @@ void DeadLetterWriter::MaybeFlush() {
   buffer_.clear();
 }
 
-void DeadLetterWriter::AddRaw(std::string_view component, std::string_view source,
-                              std::string_view partition, int64_t offset,
-                              std::string_view error_class, std::string_view message,
-                              std::string_view payload) {
-  Begin(component, "", error_class, message, source, partition, offset);
-  End(payload);
+namespace {
+
+// The text a pii value is masked as: strings as they are, other types as they print.
+std::string PiiText(const Column& col, uint32_t row) {
+  return col.type().is_variable_width() ? std::string(col.GetString(row)) : col.GetValue(row).ToString();
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::string MaskDecodeMessage(std::string_view message, const PiiMasker* masker) {
+  auto mask = [&](std::string_view v) {
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+      v = v.substr(1, v.size() - 2);
+    return masker ? masker->Mask(v) : std::string("a pii value");
+  };
+  // The JSON decoder quotes the line after "malformed JSON: " unless it says what is wrong.
+  constexpr std::string_view kMalformed = "malformed JSON: ";
+  if (message.starts_with(kMalformed)) {
+    std::string_view rest = message.substr(kMalformed.size());
+    if (rest.starts_with("invalid number ")) {
+      return std::string(message.substr(0, kMalformed.size() + 15)) + mask(rest.substr(15));
+    }
+    if (rest == "invalid literal" || rest.starts_with("unexpected content after")) return std::string(message);
+    return std::string(kMalformed) + mask(rest);
+  }
+  size_t at = message.find("got ");
+  if (at == std::string_view::npos) return std::string(message);
+  at += 4;
+  std::string_view rest = message.substr(at);
+  std::string out(message.substr(0, at));
+  // JSON says the value's type first: "got string \"abc\"", "got number 12".
+  bool typed = false;
+  if (size_t sp = rest.find(' '); sp != std::string_view::npos && rest[0] >= 'a' && rest[0] <= 'z') {
+    out += rest.substr(0, sp + 1);
+    rest = rest.substr(sp + 1);
+    typed = true;
+  }
+  std::string_view why;
+  if (size_t p = rest.rfind(" ("); p != std::string_view::npos && rest.back() == ')') {
+    why = rest.substr(p);
+    rest = rest.substr(0, p);
+  }
+  if (rest.empty() || (!typed && AllDigits(rest))) return std::string(message);  // a field count, not a value
+  out += mask(rest);
+  out += why;
+  return out;
+}
+
+Result<std::string> WorkdirPiiKey(const std::string& workdir) {
+  const std::filesystem::path file = std::filesystem::path(workdir) / "pii.key";
+  auto read = [&]() -> Result<std::string> {
+    SLUICE_ASSIGN_OR_RETURN(io::PaddedBuffer text, io::ReadFile(file.string()));
+    auto key = HexDecode(Trim(text.view()));
+    if (!key || key->size() != 32) {
+      return Status::DataError("the PII key file '{}' must hold 64 hex digits; remove it to make a new key",
+                               file.string());
+    }
+    return *key;
+  };
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) return read();
+  std::filesystem::create_directories(file.parent_path(), ec);
+  SLUICE_ASSIGN_OR_RETURN(std::string key, NewPiiKey());
+  // Written to a temporary file, then linked into place: link() fails if another run made the
+  // key first, and then both use that one.
+  const std::string tmp = file.string() + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot create the PII key file '{}'", tmp);
+  const std::string text = HexEncode(key) + "\n";
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  const bool linked = written && ::link(tmp.c_str(), file.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (!written) return Status::IoError("cannot write the PII key file '{}'", tmp);
+  if (!linked && link_errno != EEXIST) return Status::IoError("cannot create the PII key file '{}'", file.string());
+  return linked ? key : read();
+}
+
+Result<std::unique_ptr<PiiMasker>> RunPiiMasker(const Plan& plan, const std::string& key, const std::string& workdir) {
+  bool pii = false;
+  for (const auto& n : plan.nodes) {
+    for (const auto& o : n.outputs) pii = pii || (o.schema && o.schema->HasPii());
+  }
+  if (!pii) return std::unique_ptr<PiiMasker>();
+  if (!key.empty()) return std::make_unique<PiiMasker>(key);
+  SLUICE_ASSIGN_OR_RETURN(std::string k, WorkdirPiiKey(workdir));
+  return std::make_unique<PiiMasker>(std::move(k));
+}
+
+void DeadLetterWriter::AddRaw(std::string_view component, std::string_view source, std::string_view partition,
+                              int64_t offset, std::string_view error_class, std::string_view message,
+                              std::string_view payload, bool pii) {
+  if (!pii) {
+    Begin(component, "", error_class, message, source, partition, offset);
+    End(payload);
+    return;
+  }
+  // The bytes may hold a pii value anywhere: only their mask and length are kept.
+  Begin(component, "", error_class, MaskDecodeMessage(message, pii_), source, partition, offset);
+  End(fmt::format("{} ({} bytes)", pii_ ? pii_->Mask(payload) : std::string("pii"), payload.size()));
 }
 
 void DeadLetterWriter::AddRow(std::string_view component, const Batch& batch, uint32_t row,
                               std::string_view rule, std::string_view error_class,
                               std::string_view message) {
   const auto& origin = batch.origin();
-  Begin(component, rule, error_class, message, origin ? std::string_view(origin->source) : "",
-        origin ? std::string_view(origin->location) : "", batch.RowOffset(row));
-  auto raw = batch.schema()->IndexOf("_raw");
-  if (raw && batch.column(*raw)->IsValid(row)) {
+  const Schema& schema = *batch.schema();
+  std::vector<std::string> pii_values;
+  if (schema.HasPii()) {
+    for (size_t i = 0; i < schema.size(); ++i) {
+      if (schema.field(i).pii && batch.column(i)->IsValid(row)) pii_values.push_back(PiiText(*batch.column(i), row));
+    }
+  }
+  const std::string_view source = origin ? std::string_view(origin->source) : "";
+  const std::string_view location = origin ? std::string_view(origin->location) : "";
+  if (!schema.HasPii()) {
+    Begin(component, rule, error_class, message, source, location, batch.RowOffset(row));
+  } else {
+    auto scrub = [&](std::string_view text) { return pii_ ? pii_->Scrub(text, pii_values) : std::string(text); };
+    Begin(component, scrub(rule), error_class, scrub(message), source, location, batch.RowOffset(row));
+  }
+  auto raw = schema.IndexOf("_raw");
+  if (raw && !schema.field(*raw).pii && batch.column(*raw)->IsValid(row)) {
     End(batch.column(*raw)->GetString(row));
     return;
   }
   scratch_.clear();
-  encoders_->For(batch.schema()).EncodeRow(batch, row, scratch_);
+  if (!schema.HasPii()) {
+    encoders_->For(batch.schema()).EncodeRow(batch, row, scratch_);
+  } else {
+    // The record re-encoded with each pii value (and the original text) replaced by its mask.
+    const SchemaPtr& masked = encoders_->Masked(batch.schema());
+    BatchBuilder one(masked, 1);
+    std::vector<Value> values;
+    for (size_t i = 0; i < schema.size(); ++i) {
+      const Column& col = *batch.column(i);
+      if (!schema.field(i).pii) {
+        values.push_back(col.GetValue(row));
+      } else if (col.IsNull(row)) {
+        values.push_back(Value::Null(DataType::String()));
+      } else {
+        values.push_back(Value::String(pii_ ? pii_->Mask(PiiText(col, row)) : std::string(kPiiMaskPrefix)));
+      }
+    }
+    one.AppendRow(values);
+    encoders_->For(masked).EncodeRow(one.Finish(), 0, scratch_);
+  }
   std::string payload;
   payload.swap(scratch_);
   End(payload);

@@ -28,7 +28,8 @@ Status FilesSource::DeadLetterErrors(const std::string& file, std::vector<format
   for (const auto& e : errors) {
     ++counters_.in;
     ++counters_.dead_letter;
-    ctx_.dead_letters->AddRaw(node_.name, node_.name, file, e.line, e.error_class, e.message, e.raw);
+    ctx_.dead_letters->AddRaw(node_.name, node_.name, file, e.line, e.error_class, e.message, e.raw,
+                              node_.outputs[0].schema->HasPii());
   }
   errors.clear();
   return Status::OK();

@@ -105,6 +105,7 @@ Status LakeSink::Process(size_t, const Batch& batch) {
   SelectionVector sel = batch.ActiveSelection();
   expr::EvalContext ectx;
   ectx.now_micros = ctx_.run_epoch;
+  ectx.pii = ctx_.pii;
   for (size_t k = 0; k < cfg.partition_by.size(); ++k) {
     if (state_->partition_input_index[k] >= 0) continue;
     SLUICE_ASSIGN_OR_RETURN(ColumnPtr c, expr::Evaluate(*cfg.partition_by[k].second, batch, ectx));

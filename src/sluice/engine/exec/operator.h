@@ -49,6 +49,9 @@ struct ExecContext {
   std::string workdir;
   const Clock* clock = nullptr;
   DeadLetterWriter* dead_letters = nullptr;
+  // Masks pii values in row errors (expressions) and dead letters; set when the plan has pii
+  // fields (docs/security.md#pii).
+  const PiiMasker* pii = nullptr;
   Emitter* emitter = nullptr;
   std::string run_id;
   // The run's logical time (µs): identifies its commits (sinks record it with their data), starts

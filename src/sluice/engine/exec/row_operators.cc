@@ -67,6 +67,7 @@ Status ValidateOperator::Process(size_t, const Batch& batch) {
     Batch view = WithSelection(batch, sel);
     expr::EvalContext ectx;
     ectx.now_micros = ctx_.run_epoch;
+    ectx.pii = ctx_.pii;
     SLUICE_ASSIGN_OR_RETURN(ColumnPtr result, expr::Evaluate(*rule.predicate, view, ectx));
     std::vector<uint32_t> error_rows = CollectErrorRows(ectx.errors);
     for (const auto& e : ectx.errors) {
@@ -109,6 +110,7 @@ Status MapOperator::Process(size_t, const Batch& batch) {
   counters_.in += in;
   expr::EvalContext ectx;
   ectx.now_micros = ctx_.run_epoch;
+  ectx.pii = ctx_.pii;
   SelectionVector sel;
   if (cfg.filter) {
     SLUICE_ASSIGN_OR_RETURN(sel, expr::EvaluateFilter(*cfg.filter, batch, ectx));
@@ -154,6 +156,7 @@ Status RouteOperator::Process(size_t, const Batch& batch) {
   SelectionVector remaining = batch.ActiveSelection();
   expr::EvalContext ectx;
   ectx.now_micros = ctx_.run_epoch;
+  ectx.pii = ctx_.pii;
   for (size_t i = 0; i < cfg.routes.size() && !remaining.empty(); ++i) {
     Batch view = WithSelection(batch, remaining);
     ectx.errors.clear();

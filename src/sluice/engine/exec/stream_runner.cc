@@ -52,6 +52,7 @@ struct Runner {
   std::map<std::string, size_t> node_by_name;
   std::unique_ptr<SourceThreads> threads;
   ExecContext ctx;
+  std::unique_ptr<PiiMasker> pii;  // ctx.pii
   std::unique_ptr<PlanEmitter> emitter;
   CheckpointStore store;
   int64_t started_mono = 0;
@@ -77,6 +78,8 @@ struct Runner {
     ctx.workdir = options.workdir;
     ctx.clock = &clock;
     ctx.streaming = true;
+    SLUICE_ASSIGN_OR_RETURN(pii, RunPiiMasker(plan, options.pii_key, options.workdir));
+    ctx.pii = pii.get();
     emitter = std::make_unique<PlanEmitter>(plan, ops);
     ctx.emitter = emitter.get();
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
@@ -146,7 +149,8 @@ struct Runner {
     if (!chunk.undecodable.empty()) {
       const std::string location = fmt::format("{}/{}", n.Config<StreamSourceConfig>().topic, chunk.partition);
       for (const auto& u : chunk.undecodable) {
-        ctx.dead_letters->AddRaw(n.name, n.name, location, u.offset, u.error_class, u.message, u.raw);
+        ctx.dead_letters->AddRaw(n.name, n.name, location, u.offset, u.error_class, u.message, u.raw,
+                                 n.outputs[0].schema->HasPii());
       }
     }
     if (!order.empty() && order.back().source == n.name && order.back().partition == chunk.partition) {
@@ -323,6 +327,7 @@ struct Runner {
       ctx.epoch = epoch;
       ctx.run_epoch = replay ? recorded->time_micros : clock.NowMicros();
       DeadLetterWriter dl(plan.pipeline, plan.version, ctx.run_epoch, DeadLetterPath(epoch));
+      dl.set_pii_masker(ctx.pii);
       ctx.dead_letters = &dl;
       order.clear();
       bool input_ended = false;

@@ -43,6 +43,8 @@ struct StreamOptions {
   int64_t max_epochs = -1;  // stop after this many epochs in this run (tests, benchmarks)
   // Source threads (each reads a group of partitions); 0: one per core but one, at least one.
   int source_threads = 0;
+  // The key that masks pii values (docs/security.md#pii); empty: the workdir's key file.
+  std::string pii_key;
 };
 
 struct StreamResult {
