@@ -134,7 +134,9 @@ void CommandLine::WarnAboutCredentials() const {
   for (const auto& c : credentials_) {
     if (c.option->count() == 0) continue;
     bool found = false;
-    for (const std::string& value : c.option->results()) found = found || (c.always ? !value.empty() : HoldsPassword(value));
+    for (const std::string& value : c.option->results()) {
+      found = found || (c.always ? !value.empty() : HoldsPassword(value));
+    }
     if (!found) continue;
     std::fprintf(stderr,
                  "sluice: warning: %s puts a %s on the command line, where other users of this machine can read it "

@@ -298,7 +298,8 @@ void AddSecurityVerbs(Command& app) {
   Command login = app.Subcommand("login",
                                  "Log in and keep the server URL and your tokens for the other commands (client "
                                  "config, mode 0600): with --user, the password is read from stdin (the access token "
-                                 "is renewed with a refresh token); else an API token from --token-file, --token or stdin");
+                                 "is renewed with a refresh token); else an API token from --token-file, --token or "
+                                 "stdin");
   login.Option("--user", login_opts->user, "Local user name: log in with its password (read from stdin, not echoed)");
   AddClientFlags(login, *login_opts);
   login.Runs([login_opts] { return Login(*login_opts); });
