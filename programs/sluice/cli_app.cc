@@ -3,8 +3,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <map>
 
+#include "sluice/base/strings.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -13,6 +17,14 @@ namespace {
 
 const std::map<std::string, OutputFormat> kFormats = {
     {"table", OutputFormat::kTable}, {"json", OutputFormat::kJson}, {"yaml", OutputFormat::kYaml}};
+
+// A password inside a value: the userinfo of a URL (scheme://user:PASSWORD@host) or a
+// key=value connection string's password=.
+bool HoldsPassword(const std::string& value) {
+  std::string lower = value;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return RedactUrlPassword(value) != value || lower.find("password=") != std::string::npos;
+}
 
 }  // namespace
 
@@ -51,6 +63,16 @@ Arg& Arg::DefaultVal(int value) {
   return *this;
 }
 
+Arg& Arg::Credential(const std::string& instead) {
+  line_->credentials_.push_back({option_, /*always=*/true, instead});
+  return *this;
+}
+
+Arg& Arg::MayHoldPassword(const std::string& instead) {
+  line_->credentials_.push_back({option_, /*always=*/false, instead});
+  return *this;
+}
+
 Command Command::Subcommand(const std::string& name, const std::string& help) {
   return Command(app_->add_subcommand(name, help), line_);
 }
@@ -61,32 +83,33 @@ Command& Command::RequireSubcommand() {
 }
 
 Arg Command::Option(const std::string& names, std::string& into, const std::string& help) {
-  return Arg(app_->add_option(names, into, help));
+  return Arg(app_->add_option(names, into, help), line_);
 }
 Arg Command::Option(const std::string& names, std::optional<std::string>& into, const std::string& help) {
-  return Arg(app_->add_option(names, into, help));
+  return Arg(app_->add_option(names, into, help), line_);
 }
 Arg Command::Option(const std::string& names, std::vector<std::string>& into, const std::string& help) {
-  return Arg(app_->add_option(names, into, help));
+  return Arg(app_->add_option(names, into, help), line_);
 }
 Arg Command::Option(const std::string& names, int& into, const std::string& help) {
-  return Arg(app_->add_option(names, into, help));
+  return Arg(app_->add_option(names, into, help), line_);
 }
 Arg Command::Option(const std::string& names, int64_t& into, const std::string& help) {
-  return Arg(app_->add_option(names, into, help));
+  return Arg(app_->add_option(names, into, help), line_);
 }
 Arg Command::Option(const std::string& names, double& into, const std::string& help) {
-  return Arg(app_->add_option(names, into, help));
+  return Arg(app_->add_option(names, into, help), line_);
 }
 
 Arg Command::Flag(const std::string& names, bool& into, const std::string& help) {
-  return Arg(app_->add_flag(names, into, help));
+  return Arg(app_->add_flag(names, into, help), line_);
 }
 
 Arg Command::Output(OutputFormat& into, const std::string& help) {
   return Arg(app_->add_option("-o,--output", into, help)
                  ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
-                 ->default_str("table"));
+                 ->default_str("table"),
+             line_);
 }
 
 void Command::Runs(std::function<int()> verb) { line_->verbs_.emplace_back(app_, std::move(verb)); }
@@ -103,7 +126,23 @@ std::optional<int> CommandLine::Parse(int argc, char** argv) {
     const int rc = app_->exit(e);
     return rc == 0 ? 0 : kExitInvalid;
   }
+  WarnAboutCredentials();
   return std::nullopt;
+}
+
+void CommandLine::WarnAboutCredentials() const {
+  for (const auto& c : credentials_) {
+    if (c.option->count() == 0) continue;
+    bool found = false;
+    for (const std::string& value : c.option->results()) {
+      found = found || (c.always ? !value.empty() : HoldsPassword(value));
+    }
+    if (!found) continue;
+    std::fprintf(stderr,
+                 "sluice: warning: %s puts a %s on the command line, where other users of this machine can read it "
+                 "(ps, /proc) and the shell history keeps it; %s\n",
+                 c.option->get_name().c_str(), c.always ? "credential" : "password", c.instead.c_str());
+  }
 }
 
 int CommandLine::RunChosen() {

@@ -37,11 +37,19 @@ class Arg {
   Arg& DefaultStr(const std::string& text);
   Arg& DefaultVal(const std::string& value);
   Arg& DefaultVal(int value);
+  // The value is a credential (a token): when given on the command line, a warning on stderr
+  // says so and what to use `instead` (other users can read a process's arguments, and shells
+  // keep them in their history).
+  Arg& Credential(const std::string& instead);
+  // The value may embed a password (postgresql://user:PASSWORD@host/db, password=...): when it
+  // does, the same warning.
+  Arg& MayHoldPassword(const std::string& instead);
 
  private:
   friend class Command;
-  explicit Arg(CLI::Option* option) : option_(option) {}
+  Arg(CLI::Option* option, CommandLine* line) : option_(option), line_(line) {}
   CLI::Option* option_;
+  CommandLine* line_;
 };
 
 // A command or subcommand (a CLI::App).
@@ -83,16 +91,27 @@ class CommandLine {
 
   Command& root() { return root_; }
   // Parses argv. For --help, or a command line CLI11 rejects, prints what CLI11 prints and returns
-  // the exit code (0 for help, 2 otherwise); nullopt when a command was chosen.
+  // the exit code (0 for help, 2 otherwise); nullopt when a command was chosen (after warning
+  // about the credentials it carries, see Arg::Credential).
   std::optional<int> Parse(int argc, char** argv);
   // Runs the chosen command's verb (2 when none was chosen).
   int RunChosen();
 
  private:
   friend class Command;
+  friend class Arg;
+  // An option declared with Arg::Credential (always) or Arg::MayHoldPassword.
+  struct CredentialOption {
+    CLI::Option* option;
+    bool always;
+    std::string instead;
+  };
+  void WarnAboutCredentials() const;
+
   std::unique_ptr<CLI::App> app_;
   Command root_;
   std::vector<std::pair<CLI::App*, std::function<int()>>> verbs_;
+  std::vector<CredentialOption> credentials_;
 };
 
 }  // namespace sluice::cli

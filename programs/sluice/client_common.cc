@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli_app.h"
+#include "sluice/base/strings.h"
 #include "sluice/client/session.h"
 
 namespace sluice::cli {
@@ -16,11 +17,36 @@ namespace sluice::cli {
 void AddClientFlags(Command& cmd, ClientCommon& common) {
   cmd.Option("--server", common.server,
              "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
-  cmd.Option("--token", common.token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+  AddTokenFlags(cmd, common.token, common.token_file);
   cmd.Option("--ca-cert", common.ca_cert,
              "https: PEM file of the CA that signed the server's certificate (default: $SLUICE_CA_CERT, the client "
              "config's ca_file, then the system's CAs)");
   cmd.Output(common.output);
+}
+
+void AddTokenFlags(Command& cmd, std::optional<std::string>& token, std::optional<std::string>& token_file) {
+  cmd.Option("--token", token,
+             "Bearer token (default: $SLUICE_TOKEN or the client config). Other users of the machine can read it in "
+             "the process list: prefer --token-file or $SLUICE_TOKEN")
+      .Credential("use --token-file FILE or $SLUICE_TOKEN instead");
+  cmd.Option("--token-file", token_file,
+             "File holding the bearer token (its first line), instead of --token (default: $SLUICE_TOKEN or the "
+             "client config)");
+}
+
+Result<std::optional<std::string>> TokenOfFlags(const std::optional<std::string>& token,
+                                                const std::optional<std::string>& token_file) {
+  if (!token_file) return token;
+  if (token) return Status::InvalidArgument("give the token with --token or --token-file, not both");
+  std::ifstream in(*token_file, std::ios::binary);
+  if (!in) return Status::InvalidArgument("--token-file {}: cannot read it", *token_file);
+  std::string line;
+  std::getline(in, line);
+  const std::string_view trimmed = Trim(line);
+  if (trimmed.empty()) {
+    return Status::InvalidArgument("--token-file {}: the file is empty; its first line must be the token", *token_file);
+  }
+  return std::optional<std::string>(std::string(trimmed));
 }
 
 Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string>& server,
@@ -39,7 +65,8 @@ Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string
 }
 
 Result<client::ApiClient> Connect(const ClientCommon& common) {
-  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(common.server, common.token, common.ca_cert));
+  SLUICE_ASSIGN_OR_RETURN(auto token, TokenOfFlags(common.token, common.token_file));
+  SLUICE_ASSIGN_OR_RETURN(auto config, ResolveClientConfig(common.server, token, common.ca_cert));
   return client::ApiClient::Create(config.ToOptions());
 }
 

@@ -21,15 +21,25 @@ namespace sluice::cli {
 
 class Command;
 
-// --server, --token, --ca-cert and -o of a client verb.
+// --server, --token, --token-file, --ca-cert and -o of a client verb.
 struct ClientCommon {
   std::optional<std::string> server;
   std::optional<std::string> token;
+  std::optional<std::string> token_file;  // a file holding the token: keeps it off the command line
   std::optional<std::string> ca_cert;  // https: a PEM file of the CA that signed the server's certificate
   OutputFormat output = OutputFormat::kTable;
 };
 // Declares them on `cmd`, after the verb's own options (that is where --help lists them).
 void AddClientFlags(Command& cmd, ClientCommon& common);
+// Declares --token (warning when it is used: the token shows in `ps`) and --token-file on `cmd`
+// (AddClientFlags does; for verbs with their own client flags).
+void AddTokenFlags(Command& cmd, std::optional<std::string>& token, std::optional<std::string>& token_file);
+
+// The token the flags give: --token's value, or the first line of the --token-file FILE
+// (surrounding whitespace removed); nullopt when neither is given (SLUICE_TOKEN and the client
+// config then apply). InvalidArgument for both at once, or a file that cannot be read or is empty.
+Result<std::optional<std::string>> TokenOfFlags(const std::optional<std::string>& token,
+                                                const std::optional<std::string>& token_file);
 
 // The effective client config (flags, $SLUICE_SERVER/$SLUICE_TOKEN/$SLUICE_CA_CERT, the client
 // config file) with a fresh access token (renewed with the refresh token when it is about to

@@ -295,7 +295,8 @@ void AddOpsVerbs(Command& app) {
       "new",
       "Render a template on the server with parameter values (checked all at once); --apply creates the pipeline");
   newcmd.Option("--template", new_opts->template_name, "NAMESPACE/NAME of the template").Required();
-  newcmd.Option("--set", new_opts->sets, "A parameter value NAME=VALUE (repeatable)");
+  newcmd.Option("--set", new_opts->sets, "A parameter value NAME=VALUE (repeatable)")
+      .MayHoldPassword("pass secrets as ${secret.NAME} of an environment instead");
   newcmd.Flag("--apply", new_opts->apply, "Apply the rendered spec as a pipeline (default: print it)");
   newcmd.Option("--environment", new_opts->environment, "With --apply: the pipeline's environment");
   AddClientFlags(newcmd, *new_opts);

@@ -259,7 +259,8 @@ void AddSpecFlags(Command& cmd, SpecOptions& o, bool file_required) {
   cmd.Option("--workdir", o.workdir, "Where runs keep their lake, warehouse, state and dead letters")
       .DefaultVal(".sluice");
   cmd.Option("--lake-root", o.lake_root, "Lake root (default <workdir>/lake)");
-  cmd.Option("--set", o.sets, "Override a spec value: --set spec.sources.raw.path=data/*.json (repeatable)");
+  cmd.Option("--set", o.sets, "Override a spec value: --set spec.sources.raw.path=data/*.json (repeatable)")
+      .MayHoldPassword("reference ${env.NAME} or an environment's ${secret.NAME} in the spec instead");
   cmd.Output(o.output);
 }
 
@@ -269,6 +270,7 @@ struct RunCommand {
   RunFlags flags;
   std::string remote_pipeline;
   std::optional<std::string> remote_server;
+  std::optional<std::string> remote_token_file;
   int64_t remote_version = 0;
   bool remote_wait = false;
 };
@@ -281,6 +283,7 @@ int RunCommandLine(const RunCommand& r) {
   if (!r.spec.file.empty()) return Run(r.spec, r.flags);
   ClientCommon common;
   common.server = r.remote_server;
+  common.token_file = r.remote_token_file;
   common.output = r.spec.output;
   TriggerOptions trigger;
   trigger.pipeline = r.remote_pipeline;
@@ -325,6 +328,8 @@ void AddRunVerbs(Command& app) {
   AddSpecFlags(run, r->spec, false);
   run.Option("pipeline", r->remote_pipeline, "NAMESPACE/NAME of a pipeline on the server (instead of -f)");
   run.Option("--server", r->remote_server, "Server URL for run NAMESPACE/NAME");
+  run.Option("--token-file", r->remote_token_file,
+             "run NAMESPACE/NAME: file holding the bearer token (default: $SLUICE_TOKEN or the client config)");
   run.Option("--version", r->remote_version, "run NAMESPACE/NAME: this version (default: the latest)");
   run.Flag("--wait", r->remote_wait, "run NAMESPACE/NAME: wait until the run ends; exit 1 unless it succeeded");
   run.Flag("--progress", r->flags.progress, "Print progress to stderr every 2 s (default when stderr is a terminal)");

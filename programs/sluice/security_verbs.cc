@@ -261,13 +261,15 @@ int LoginWithPassword(const LoginOptions& o) {
 // (mode 0600) for the other verbs.
 int Login(const LoginOptions& o) {
   if (!o.user.empty()) return LoginWithPassword(o);
+  auto given = TokenOfFlags(o.token, o.token_file);
+  if (!given.ok()) return Fail(given.status());
   client::ClientFlags flags;
   flags.server = o.server;
-  flags.token = o.token;
+  flags.token = *given;
   flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
   if (!config.ok()) return Fail(config.status());
-  if (!o.token) {
+  if (!*given) {
     std::fprintf(stderr, "token (input is read from stdin): ");
     auto token = ReadInput("-");
     if (!token.ok()) return Fail(token.status());
@@ -296,7 +298,8 @@ void AddSecurityVerbs(Command& app) {
   Command login = app.Subcommand("login",
                                  "Log in and keep the server URL and your tokens for the other commands (client "
                                  "config, mode 0600): with --user, the password is read from stdin (the access token "
-                                 "is renewed with a refresh token); else an API token from --token or stdin");
+                                 "is renewed with a refresh token); else an API token from --token-file, --token or "
+                                 "stdin");
   login.Option("--user", login_opts->user, "Local user name: log in with its password (read from stdin, not echoed)");
   AddClientFlags(login, *login_opts);
   login.Runs([login_opts] { return Login(*login_opts); });
@@ -350,7 +353,8 @@ void AddSecurityVerbs(Command& app) {
   audit.Option("--limit", audit_opts->limit, "ls: newest rows to show").DefaultStr("50").InRange(1, 1000);
   audit.Option(
       "--metadata", audit_opts->metadata,
-      "verify: read this metadata database directly (sqlite:PATH or postgresql://...) instead of asking the server");
+      "verify: read this metadata database directly (sqlite:PATH or postgresql://...) instead of asking the server")
+      .MayHoldPassword(kMetadataPasswordAdvice);
   audit
       .Option("--workdir", audit_opts->workdir,
               "verify --metadata: the server's workdir, whose secret.key keys the chain (or set SLUICE_SECRET_KEY)")

@@ -221,7 +221,8 @@ void AddServeVerb(Command& app) {
                "may read and write (default <workdir>/data; docs/security.md)");
   serve.Option(
       "--metadata", o->metadata,
-      "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)");
+      "Metadata database: sqlite:PATH or postgresql://... (default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL)")
+      .MayHoldPassword(kMetadataPasswordAdvice);
   serve.Option("--io-threads", o->io_threads, "Threads serving requests").DefaultStr("4");
   serve.Option("--ingest-rate", o->ingest_rate, "Ingest requests per second per client (burst: twice that)")
       .DefaultStr("1000");

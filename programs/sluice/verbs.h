@@ -35,6 +35,10 @@ void AddTestVerb(Command& app);       // test (test_verb.cc)
 pipeline::CompileOptions MakeCompileOptions(const std::string& workdir, const std::string& lake_root,
                                             const std::vector<std::string>& sets);
 
+// What the warning about a password in a --metadata URL advises (serve, audit verify).
+inline constexpr const char* kMetadataPasswordAdvice =
+    "leave the password out of the URL and give it with $PGPASSWORD or ~/.pgpass";
+
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
 

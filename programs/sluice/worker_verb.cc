@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_app.h"
+#include "client_common.h"
 #include "sluice/base/logging.h"
 #include "sluice/client/api_client.h"
 #include "sluice/client/client_config.h"
@@ -28,7 +29,7 @@ namespace {
 using json = nlohmann::json;
 
 struct WorkerVerbOptions {
-  std::optional<std::string> server, token, ca_cert;
+  std::optional<std::string> server, token, token_file, ca_cert;
   std::string workdir = ".sluice";
   std::string data_root;  // default <workdir>/data
   int threads = 1;
@@ -107,7 +108,12 @@ class HttpRunQueue final : public worker::RunQueue {
 int Worker(const WorkerVerbOptions& o) {
   client::ClientFlags flags;
   flags.server = o.server;
-  flags.token = o.token;
+  auto token = TokenOfFlags(o.token, o.token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "%s\n", token.status().message().c_str());
+    return kExitInvalid;
+  }
+  flags.token = *token;
   flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
   if (!config.ok()) {
@@ -153,7 +159,7 @@ void AddWorkerVerb(Command& app) {
       "Execute runs for a sluice serve on this machine: claims them through the API (--server) until SIGTERM");
   workercmd.Option("--server", o->server,
                    "Server URL (default: $SLUICE_SERVER, the client config, or http://127.0.0.1:8080)");
-  workercmd.Option("--token", o->token, "Bearer token (default: $SLUICE_TOKEN or the client config)");
+  AddTokenFlags(workercmd, o->token, o->token_file);
   workercmd.Option("--ca-cert", o->ca_cert,
                    "https: PEM file of the CA that signed the server's certificate (default: $SLUICE_CA_CERT or the "
                    "client config's ca_file)");

@@ -369,6 +369,46 @@ TEST_F(Serve, LoginKeepsTheServerAndTokenForTheOtherVerbs) {
   EXPECT_NE(ReadFile(config).find(url_), std::string::npos) << "a failed login keeps the old config";
 }
 
+TEST_F(Serve, TokenFileKeepsTheTokenOffTheCommandLineAndTokenOnItWarns) {
+  auto made = Cli({"token", "create", "ci", "-o", "json"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string api_token = json::parse(made.out)["token"];
+  const std::string file = dir_ / "token.txt";
+  WriteFile(file, api_token + "\n");
+  const std::string empty_config = dir_ / "none/client.json";  // no stored login
+  auto with_file = Cli({"whoami", "-o", "json", "--token-file", file}, "", empty_config);
+  ASSERT_EQ(with_file.exit_code, 0) << with_file.err;
+  EXPECT_EQ(json::parse(with_file.out)["subject"], "user:admin");
+  EXPECT_EQ(with_file.err.find("warning"), std::string::npos) << with_file.err;
+
+  auto on_argv = Cli({"whoami", "-o", "json", "--token", api_token}, "", empty_config);
+  ASSERT_EQ(on_argv.exit_code, 0) << on_argv.err;
+  EXPECT_NE(on_argv.err.find("warning: --token puts a credential on the command line"), std::string::npos)
+      << on_argv.err;
+  EXPECT_NE(on_argv.err.find("--token-file"), std::string::npos) << on_argv.err;
+  EXPECT_EQ(on_argv.err.find(api_token), std::string::npos) << "the warning does not repeat the token";
+
+  auto both = Cli({"whoami", "--token", api_token, "--token-file", file}, "", empty_config);
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  auto missing = Cli({"whoami", "--token-file", dir_ / "no-such-file"}, "", empty_config);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no-such-file"), std::string::npos) << missing.err;
+  WriteFile(dir_ / "empty.txt", "\n");
+  auto empty = Cli({"whoami", "--token-file", dir_ / "empty.txt"}, "", empty_config);
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("empty"), std::string::npos) << empty.err;
+  // login keeps a token read from a file.
+  auto login = Cli({"login", "--token-file", file}, "", dir_ / "cfg2/client.json");
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  EXPECT_NE(ReadFile(dir_ / "cfg2/client.json").find(api_token), std::string::npos);
+
+  // The key file the server made is its own and private.
+  struct stat st {};
+  ASSERT_EQ(::stat((work_ + "/secret.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
 // A server without an embedded worker, and a `sluice worker --server` process doing the work in
 // its own workdir — with the environment's config and secret handed over with the run.
 class RemoteWorker : public Serve {
@@ -624,6 +664,47 @@ TEST(ServeTls, TheCliTalksHttpsWithTheServersCa) {
   WaitProcess(pid);
   ASSERT_EQ(who.exit_code, 0) << who.err;
   EXPECT_EQ(json::parse(who.out)["subject"], "user:admin");
+}
+
+TEST(ServeFlags, APasswordInAUrlOnTheCommandLineWarns) {
+  TempDir dir;
+  // Nothing listens on port 1: serve fails to open the database, after the warning.
+  auto r = RunProcess({kBin, "serve", "--listen", "127.0.0.1:0", "--workdir", dir / "w", "--metadata",
+                       "postgresql://sluice:hunter2-pw@127.0.0.1:1/meta"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("warning: --metadata puts a password on the command line"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("PGPASSWORD"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("hunter2-pw"), std::string::npos) << "the password is not repeated: " << r.err;
+  const std::string spec = dir / "spec.yaml";
+  WriteFile(spec, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: p, namespace: ops}\nspec:\n  sources:\n"
+                  "    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}]}}\n"
+                  "  sinks:\n    out: {kind: blackhole, inputs: [in]}\n");
+  auto set = RunProcess({kBin, "validate", "-f", spec, "--set", "spec.sources.in.path=postgres://u:pw@db/x"});
+  EXPECT_NE(set.err.find("warning: --set puts a password"), std::string::npos) << set.err;
+  auto clean = RunProcess({kBin, "validate", "-f", spec, "--set", "spec.sources.in.path=other.ndjson"});
+  EXPECT_EQ(clean.err.find("warning"), std::string::npos) << clean.err;
+}
+
+TEST(ServeFlags, ASecretKeyFileOthersCanReadIsRefused) {
+  TempDir dir;
+  fs::create_directories(dir / "w");
+  const std::string key = dir / "w/secret.key";
+  WriteFile(key, std::string(64, 'a') + "\n");
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  auto refused = RunProcess({"/bin/sh", "-c", "unset SLUICE_SECRET_KEY; exec '" + kBin +
+                                                  "' serve --listen 127.0.0.1:0 --workdir '" + (dir / "w") + "'"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("mode 0644"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("chmod 600 " + key), std::string::npos) << refused.err;
+  // Fixed as the message says, the same key serves.
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  const int pid = SpawnProcess({"/bin/sh", "-c", "unset SLUICE_SECRET_KEY; exec '" + kBin +
+                                                     "' serve --listen 127.0.0.1:0 --workdir '" + (dir / "w") +
+                                                     "' > '" + (dir / "url") + "' 2> '" + (dir / "log") + "'"});
+  const std::string url = WaitForUrl(dir / "url");
+  ::kill(pid, SIGTERM);
+  WaitProcess(pid);
+  EXPECT_FALSE(url.empty()) << ReadFile(dir / "log");
 }
 
 TEST(ServeFlags, NonLoopbackNeedsInsecureDev) {

@@ -7,8 +7,11 @@
 // (the metadata store serializes itself; the ingest state has its own locks).
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +86,39 @@ std::optional<http::Problem> Denied(ApiContext& ctx, const http::Request& reques
 // For lists: whether the caller may see a namespace's items with `permission`.
 using NamespaceFilter = std::function<bool(std::string_view ns)>;
 Result<NamespaceFilter> VisibleNamespaces(ApiContext& ctx, const http::Request& request, std::string_view permission);
+
+// One page of a list the caller sees filtered (VisibleNamespaces): rows come from
+// `fetch(after, n)` — at most n rows after the key `after`, in key order — until `limit` rows
+// pass `visible` or the rows run out. `next` is the key of the last row returned (one the caller
+// may see), set when the page is full; a hidden row's key is only used inside the loop, so a
+// cursor never carries another namespace's names, and paging returns each visible row once.
+template <typename Row, typename Key>
+struct VisiblePage {
+  std::vector<Row> rows;
+  std::optional<Key> next;
+};
+template <typename Row, typename Key, typename Fetch, typename Visible, typename KeyOf>
+Result<VisiblePage<Row, Key>> ReadVisiblePage(std::optional<Key> after, int64_t limit, Fetch&& fetch,
+                                              Visible&& visible, KeyOf&& key_of) {
+  // Hidden rows are skipped a batch at a time (at least 100 rows a read).
+  const int64_t batch = std::max<int64_t>(limit, 100);
+  VisiblePage<Row, Key> page;
+  while (true) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<Row> rows, fetch(after, static_cast<int>(batch)));
+    if (rows.empty()) return page;
+    Key last = key_of(rows.back());
+    for (auto& row : rows) {
+      if (!visible(row)) continue;
+      page.rows.push_back(std::move(row));
+      if (static_cast<int64_t>(page.rows.size()) == limit) {
+        page.next = key_of(page.rows.back());
+        return page;
+      }
+    }
+    if (static_cast<int64_t>(rows.size()) < batch) return page;
+    after = std::move(last);
+  }
+}
 
 // The whole /api/v1 route table.
 Result<http::Router> BuildRouter(ApiContext& context);

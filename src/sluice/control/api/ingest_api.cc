@@ -181,7 +181,13 @@ Result<int32_t> AppendToKafka(ApiContext& ctx, const std::string& stream, uint64
   return partition;
 }
 
-Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
+bool IsNdjson(std::string_view media) {
+  return media == "application/x-ndjson" || media == "application/ndjson" || media == "application/jsonl";
+}
+
+// The checks of an ingest request's head, before its body (up to ingest_max_body_bytes) is read:
+// the stream's name, the rate limit and the media type.
+std::optional<Response> IngestBeforeBody(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string stream(p.Get("stream"));
   if (!ValidStreamName(stream)) {
     return http::FieldProblem(http::codes::kInvalidField, "stream",
@@ -198,12 +204,18 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
     return r;
   }
   const std::string media = req.MediaType();
-  const bool ndjson = media == "application/x-ndjson" || media == "application/ndjson" || media == "application/jsonl";
-  if (!ndjson && media != "application/json") {
+  if (!IsNdjson(media) && media != "application/json") {
     return http::MakeProblem(http::codes::kUnsupportedMediaType,
                              "send events as application/x-ndjson (one JSON object per line) or application/json "
                              "(an array of objects), not '" + media + "'");
   }
+  return std::nullopt;
+}
+
+// After IngestBeforeBody admitted the request.
+Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
+  const std::string stream(p.Get("stream"));
+  const bool ndjson = IsNdjson(req.MediaType());
   std::optional<std::string> key;
   if (auto k = req.headers.Get("Idempotency-Key")) {
     if (!ValidIdempotencyKey(*k)) {
@@ -280,6 +292,7 @@ void AddIngestRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   ApiContext* c = &ctx;
   routes.push_back(MakeRoute("POST", "/api/v1/ingest/{stream}", "ingestEvents", "ingest.write",
                              [c](const Request& req, const PathParams& p) { return Ingest(*c, req, p); }));
+  routes.back().before_body = [c](const Request& req, const PathParams& p) { return IngestBeforeBody(*c, req, p); };
   routes.back().max_body_bytes = ctx.options.ingest_max_body_bytes;
   routes.back().scope = http::Scope::kCluster;  // streams are not namespaced
 }

@@ -107,14 +107,17 @@ Response List(ApiContext& ctx, const Request& req) {
     after = std::make_pair(page.after->substr(0, slash), page.after->substr(slash + 1));
   }
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
-  auto rows = ctx.store.ListPipelines(ns, after, static_cast<int>(page.limit));
-  if (!rows.ok()) return http::ProblemFromStatus(rows.status());
+  using Key = std::pair<std::string, std::string>;
+  SLUICE_HTTP_ASSIGN_OR_RETURN(
+      auto rows, (ReadVisiblePage<metadata::PipelineRecord, Key>(
+                     after, page.limit,
+                     [&](const std::optional<Key>& from, int n) { return ctx.store.ListPipelines(ns, from, n); },
+                     [&](const metadata::PipelineRecord& p) { return visible(p.ns); },
+                     [](const metadata::PipelineRecord& p) { return Key(p.ns, p.name); })));
   json items = json::array();
-  for (const auto& p : *rows) {
-    if (visible(p.ns)) items.push_back(PipelineJson(p));
-  }
+  for (const auto& p : rows.rows) items.push_back(PipelineJson(p));
   std::optional<std::string> next;
-  if (static_cast<int64_t>(rows->size()) == page.limit) next = rows->back().ns + "/" + rows->back().name;
+  if (rows.next) next = rows.next->first + "/" + rows.next->second;
   return http::PageResponse(std::move(items), next);
 }
 

@@ -85,15 +85,15 @@ Response ListRuns(ApiContext& ctx, const Request& req) {
   if (auto v = req.Query("pipeline")) filter.pipeline = std::string(*v);
   if (auto v = req.Query("status")) filter.status = std::string(*v);
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "runs.read"));
-  auto rows = ctx.store.ListRuns(filter, page.after, static_cast<int>(page.limit));
-  if (!rows.ok()) return http::ProblemFromStatus(rows.status());
+  SLUICE_HTTP_ASSIGN_OR_RETURN(
+      auto rows, (ReadVisiblePage<metadata::RunRecord, std::string>(
+                     page.after, page.limit,
+                     [&](const std::optional<std::string>& from, int n) { return ctx.store.ListRuns(filter, from, n); },
+                     [&](const metadata::RunRecord& r) { return visible(r.ns); },
+                     [](const metadata::RunRecord& r) { return r.id; })));
   json items = json::array();
-  for (const auto& r : *rows) {
-    if (visible(r.ns)) items.push_back(RunJson(r));
-  }
-  std::optional<std::string> next;
-  if (static_cast<int64_t>(rows->size()) == page.limit) next = rows->back().id;
-  return http::PageResponse(std::move(items), next);
+  for (const auto& r : rows.rows) items.push_back(RunJson(r));
+  return http::PageResponse(std::move(items), rows.next);
 }
 
 // The run of the path, when the caller holds `permission` in its namespace; else the problem (a

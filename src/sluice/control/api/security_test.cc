@@ -28,6 +28,7 @@
 #include "sluice/control/api/api.h"
 #include "sluice/control/auth/auth_service.h"
 #include "sluice/control/auth/jwt.h"
+#include "sluice/control/http/pagination.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/control/worker/run_queue.h"
 #include "sluice/control/worker/worker.h"
@@ -1608,6 +1609,83 @@ TEST_F(Security, LineageAndDatasetsShowOnlyVisibleNamespaces) {
   const http::Response all = As(Who("admin-all"), {"GET", "/api/v1/lineage", ""});
   ASSERT_EQ(all.status, 200);
   EXPECT_NE(all.body.find("team-b/orders_b"), std::string::npos);
+}
+
+// Pages through a list as `who` with `limit` items a page; every next_cursor it was given.
+std::vector<json> PageThrough(const std::function<http::Response(const std::string&)>& get, int limit,
+                              std::vector<std::string>& cursors) {
+  std::vector<json> items;
+  std::string cursor;
+  for (int page = 0; page < 100; ++page) {
+    std::string query = "?limit=" + std::to_string(limit);
+    if (!cursor.empty()) query += "&cursor=" + cursor;
+    const http::Response r = get(query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json body = json::parse(r.body, nullptr, false);
+    if (!body.is_object() || !body.contains("items")) return items;
+    for (const auto& item : body["items"]) items.push_back(item);
+    if (body["next_cursor"].is_null()) return items;
+    cursor = body["next_cursor"].get<std::string>();
+    cursors.push_back(cursor);
+  }
+  ADD_FAILURE() << "the list did not end";
+  return items;
+}
+
+TEST_F(Security, ListCursorsCarryOnlyWhatTheCallerMaySee) {
+  // An editor of team-a who also views team-c; team-b, hidden from it, sorts in between.
+  const Principal& editor = Who("editor-a");
+  ASSERT_TRUE(store_->PutRoleBinding({editor.subject(), "team-c", "viewer", "test", 0}).ok());
+  for (const std::string name : {"a1", "a2", "a3", "a4"}) {
+    Seeded("POST", "/api/v1/pipelines", json{{"spec", Spec(kTeamA, name, "n > 0")}}.dump());
+  }
+  for (int i = 1; i <= 7; ++i) {
+    Seeded("POST", "/api/v1/pipelines", json{{"spec", Spec(kTeamB, "b_hidden_" + std::to_string(i), "n > 0")}}.dump());
+  }
+  for (const std::string name : {"c1", "c2", "c3"}) {
+    Seeded("POST", "/api/v1/pipelines", json{{"spec", Spec("team-c", name, "n > 0")}}.dump());
+  }
+  const std::set<std::string> expected = {"team-a/a1", "team-a/a2", "team-a/a3", "team-a/a4", "team-a/orders_a",
+                                          "team-c/c1", "team-c/c2", "team-c/c3"};
+  for (int limit : {1, 2, 3, 100}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    std::vector<std::string> cursors;
+    const std::vector<json> items = PageThrough(
+        [&](const std::string& query) { return As(editor, {"GET", "/api/v1/pipelines" + query, ""}); }, limit, cursors);
+    std::multiset<std::string> seen;
+    for (const auto& p : items) seen.insert(p.value("namespace", "") + "/" + p.value("name", ""));
+    EXPECT_EQ(seen, std::multiset<std::string>(expected.begin(), expected.end())) << "each visible pipeline once";
+    for (const auto& cursor : cursors) {
+      const auto key = http::DecodeCursor(cursor);
+      ASSERT_TRUE(key) << cursor;
+      EXPECT_TRUE(expected.count(*key)) << "a cursor names " << *key << ", which the caller may not see";
+    }
+  }
+
+  // Runs: team-a's and team-b's interleaved; a viewer of team-a pages through its own only.
+  std::set<std::string> visible_runs = {runs_[kTeamA]};
+  std::set<std::string> hidden_runs = {runs_[kTeamB]};
+  for (int i = 0; i < 6; ++i) {
+    visible_runs.insert(NewRunIn(kTeamA));
+    hidden_runs.insert(NewRunIn(kTeamB));
+    hidden_runs.insert(NewRunIn(kTeamB));
+  }
+  for (int limit : {1, 2, 5}) {
+    SCOPED_TRACE("runs, limit " + std::to_string(limit));
+    std::vector<std::string> cursors;
+    const std::vector<json> items = PageThrough(
+        [&](const std::string& query) { return As(Who("viewer-a"), {"GET", "/api/v1/runs" + query, ""}); }, limit,
+        cursors);
+    std::multiset<std::string> seen;
+    for (const auto& r : items) seen.insert(r.value("id", ""));
+    EXPECT_EQ(seen, std::multiset<std::string>(visible_runs.begin(), visible_runs.end()));
+    for (const auto& cursor : cursors) {
+      const auto key = http::DecodeCursor(cursor);
+      ASSERT_TRUE(key) << cursor;
+      EXPECT_TRUE(visible_runs.count(*key)) << "a cursor names run " << *key << " of a hidden namespace";
+      EXPECT_FALSE(hidden_runs.count(*key));
+    }
+  }
 }
 
 class SecurityRateLimited : public Security {

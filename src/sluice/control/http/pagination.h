@@ -2,7 +2,9 @@
 // {"items": [...], "next_cursor": "C" | null} out. A cursor is opaque to clients: base64url of a
 // small versioned JSON holding the sort key of the last item returned, so a list resumes after
 // that key however the collection changed meanwhile. Cursors are not signed: a forged cursor can
-// only move the start of a listing, so authorization must never depend on one.
+// only move the start of a listing, so authorization must never depend on one. Nor are they
+// secret (base64 is readable): a list filtered per caller builds its next key from the last item
+// it returns, never from a row it skipped (api::ReadVisiblePage).
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -37,6 +37,23 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return out;
 }
 
+// Runs `step` (the guard, a route's hook or handler); an exception becomes a 500 `internal`
+// (logged with the request id when the response is finalized).
+template <typename Step>
+Response Run(const std::string& operation_id, Step&& step) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    Problem p = MakeProblem(codes::kInternal, "internal error");
+    p.internal_message = fmt::format("handler {} threw: {}", operation_id, e.what());
+    return p;
+  } catch (...) {
+    Problem p = MakeProblem(codes::kInternal, "internal error");
+    p.internal_message = fmt::format("handler {} threw a non-std exception", operation_id);
+    return p;
+  }
+}
+
 }  // namespace
 
 std::string_view ScopeName(Scope scope) {
@@ -183,12 +200,51 @@ int64_t Router::BodyLimit(std::string_view method, std::string_view path,
   return c->route.max_body_bytes;
 }
 
-Response Router::Dispatch(Request& request) const {
-  PathParams params;
+int64_t Router::Admission::BodyLimit(int64_t default_limit) const {
+  if (route_ == nullptr || route_->route.max_body_bytes == 0) return default_limit;
+  return route_->route.max_body_bytes;
+}
+
+Router::Admission Router::Admit(Request& request) const {
+  Admission admission;
   std::vector<std::string> allow;
   std::optional<Problem> problem;
-  const CompiledRoute* c = Match(request.method, request.path, &params, &allow, &problem);
-  Response response = Answer(request, c, params, allow, std::move(problem));
+  admission.route_ = Match(request.method, request.path, &admission.params_, &allow, &problem);
+  admission.refusal_ = Refusal(request, admission.route_, admission.params_, allow, std::move(problem));
+  if (admission.refusal_) Finish(request, admission.route_, *admission.refusal_);
+  return admission;
+}
+
+Response Router::Handle(Request& request, const Admission& admission) const {
+  const CompiledRoute* c = admission.route_;
+  Response response;
+  if (admission.refusal_ || c == nullptr) {
+    // A caller bug: there is nothing to run.
+    Problem p = MakeProblem(codes::kInternal, "internal error");
+    p.internal_message = "Router::Handle called without an admitted route";
+    response = std::move(p);
+  } else {
+    response = Run(c->route.operation_id, [&] {
+      Response r = c->route.handler(request, admission.params_);
+      if (!r.problem && (r.status < 200 || r.status > 599)) {
+        Problem p = MakeProblem(codes::kInternal, "internal error");
+        p.internal_message = fmt::format("handler {} returned status {}", c->route.operation_id, r.status);
+        return Response(std::move(p));
+      }
+      return r;
+    });
+  }
+  Finish(request, c, response);
+  return response;
+}
+
+Response Router::Dispatch(Request& request) const {
+  Admission admission = Admit(request);
+  if (admission.refusal_) return std::move(*admission.refusal_);
+  return Handle(request, admission);
+}
+
+void Router::Finish(const Request& request, const CompiledRoute* c, Response& response) const {
   FinalizeResponse(response, request);
   if (observer_) {
     try {
@@ -197,14 +253,14 @@ Response Router::Dispatch(Request& request) const {
       SLUICE_LOG(Error, "http.observer_failed", {"request_id", request.request_id}, {"error", e.what()});
     }
   }
-  return response;
 }
 
-Response Router::Answer(Request& request, const CompiledRoute* c, const PathParams& params,
-                        const std::vector<std::string>& allow, std::optional<Problem> problem) const {
-  if (problem) return std::move(*problem);
+std::optional<Response> Router::Refusal(Request& request, const CompiledRoute* c, const PathParams& params,
+                                        const std::vector<std::string>& allow,
+                                        std::optional<Problem> problem) const {
+  if (problem) return Response(std::move(*problem));
   if (c == nullptr && allow.empty()) {
-    return MakeProblem(codes::kRouteNotFound, fmt::format("no route for path '{}'", request.path));
+    return Response(MakeProblem(codes::kRouteNotFound, fmt::format("no route for path '{}'", request.path)));
   }
   if (c == nullptr) {
     std::string methods = Join(allow, ", ");
@@ -215,33 +271,20 @@ Response Router::Answer(Request& request, const CompiledRoute* c, const PathPara
     response.headers.Set("Allow", methods);
     return response;
   }
-  const std::string& op = c->route.operation_id;
-  try {
-    if (guard_) {
-      if (auto refused = guard_(request, c->info, params)) return std::move(*refused);
-    }
-    if (c->route.json_body && request.MediaType() != kApplicationJson &&
+  std::optional<Response> refused;
+  Response failed = Run(c->route.operation_id, [&] {
+    if (guard_) refused = guard_(request, c->info, params);
+    if (!refused && c->route.json_body && request.MediaType() != kApplicationJson &&
         !request.MediaType().ends_with("+json")) {
-      return MakeProblem(codes::kUnsupportedMediaType,
-                         fmt::format("the body must be application/json, not '{}'",
-                                     request.headers.Get("Content-Type").value_or("")));
+      refused = Response(MakeProblem(codes::kUnsupportedMediaType,
+                                     fmt::format("the body must be application/json, not '{}'",
+                                                 request.headers.Get("Content-Type").value_or(""))));
     }
-    Response response = c->route.handler(request, params);
-    if (!response.problem && (response.status < 200 || response.status > 599)) {
-      Problem p = MakeProblem(codes::kInternal, "internal error");
-      p.internal_message = fmt::format("handler {} returned status {}", op, response.status);
-      return p;
-    }
-    return response;
-  } catch (const std::exception& e) {
-    Problem p = MakeProblem(codes::kInternal, "internal error");
-    p.internal_message = fmt::format("handler {} threw: {}", op, e.what());
-    return p;
-  } catch (...) {
-    Problem p = MakeProblem(codes::kInternal, "internal error");
-    p.internal_message = fmt::format("handler {} threw a non-std exception", op);
-    return p;
-  }
+    if (!refused && c->route.before_body) refused = c->route.before_body(request, params);
+    return Response::Empty(204);
+  });
+  if (failed.problem) return failed;
+  return refused;
 }
 
 }  // namespace sluice::http

@@ -2,11 +2,20 @@
 // pattern with {parameters}, operation id, permission) so the table can be listed and compared
 // with the OpenAPI document, and so the security layer can look up each route's permission.
 //
-// Dispatch of a request:
+// A request is decided in two steps, so that nothing is read (or held) for a request that is refused:
+//   Admit, on the request's head (method, path, headers) before any body byte is read: the route
+//     is matched, the guard authenticates and authorizes the caller and checks the rate limits,
+//     the media type is checked and the route's own before_body hook runs. A refusal is the
+//     final answer (the server sends it without reading the body); otherwise the Admission
+//     names the route and its body limit.
+//   Handle, once the body is read (within that limit): the route's handler.
+// Dispatch does both for a request that is already complete. The refusals:
 //   - no route matches the path              -> 404 route_not_found
 //   - routes match the path, none the method -> 405 method_not_allowed, Allow: <their methods>
 //   - a bad %-escape or non-UTF-8 path       -> 400 malformed_request
+//   - the guard refuses                      -> its answer (401, 403, 404, 429)
 //   - the route wants JSON, Content-Type not  -> 415 unsupported_media_type
+//   - the route's before_body hook refuses   -> its answer
 //   - the handler throws                     -> 500 internal (logged; the client sees no detail)
 // When several patterns match, the one with a literal segment earliest wins
 // (/pipelines/new beats /pipelines/{name}).
@@ -47,6 +56,10 @@ class PathParams {
 // (it occupies one of the server's io threads while it runs). Failures are returned as a
 // Problem (which converts to Response), never thrown.
 using Handler = std::function<Response(const Request&, const PathParams&)>;
+// A route's check of a request's head, after the guard and before the body is read (e.g. a
+// per-stream rate limit or the media type of a bulk upload): a returned response refuses the
+// request without reading its body. The request's body is still empty here.
+using BeforeBody = std::function<std::optional<Response>(const Request&, const PathParams&)>;
 
 // Where a route's permission must be held (the security layer's guard reads it):
 //   kPublic        nobody needs to authenticate (health, readiness, the OpenAPI document, login)
@@ -70,6 +83,7 @@ struct Route {
   // Requires Content-Type application/json (or a +json type): 415 otherwise.
   bool json_body = false;
   Scope scope = Scope::kAny;  // where `permission` must be held
+  BeforeBody before_body = nullptr;  // optional
 };
 
 // A route without its handler, for listings.
@@ -92,7 +106,25 @@ using Guard = std::function<std::optional<Response>(Request& request, const Rout
 using Observer = std::function<void(const Request& request, const RouteInfo* route, const Response& response)>;
 
 class Router {
+  struct CompiledRoute;
+
  public:
+  // What Admit decided from a request's head.
+  class Admission {
+   public:
+    // The final answer (finalized and seen by the observer) when the request is refused on its
+    // head: send it without reading the body. nullopt when the request goes on to Handle.
+    std::optional<Response>& refusal() { return refusal_; }
+    // The largest body the request may have: its route's max_body_bytes, else default_limit.
+    int64_t BodyLimit(int64_t default_limit) const;
+
+   private:
+    friend class Router;
+    const CompiledRoute* route_ = nullptr;
+    PathParams params_;
+    std::optional<Response> refusal_;
+  };
+
   // Validates the table: methods are upper-case tokens; patterns start with '/' and have
   // non-empty segments, parameters {snake_case} unique within a pattern; operation ids are
   // non-empty and unique; every route has a handler. InvalidArgument otherwise; AlreadyExists
@@ -108,8 +140,14 @@ class Router {
   void SetGuard(Guard guard) { guard_ = std::move(guard); }
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
 
-  // Answers the request (request_id must be set); the response is finalized (problem bodies
-  // rendered, X-Request-Id set). The guard may fill request.caller. Never throws.
+  // The first step, on the head of the request (request_id must be set; the body is not
+  // looked at): see above. The guard may fill request.caller. Never throws.
+  Admission Admit(Request& request) const;
+  // The second step, once the body is in request.body: the admitted route's handler. The
+  // response is finalized (problem bodies rendered, X-Request-Id set). `admission` must come
+  // from Admit of this request and not be refused. Never throws.
+  Response Handle(Request& request, const Admission& admission) const;
+  // Both steps for a complete request; the response is finalized. Never throws.
   Response Dispatch(Request& request) const;
 
   // The body limit for a request before its body is read: the matching route's
@@ -131,8 +169,11 @@ class Router {
   const CompiledRoute* Match(std::string_view method, std::string_view path, PathParams* params,
                              std::vector<std::string>* allow, std::optional<Problem>* problem) const;
 
-  Response Answer(Request& request, const CompiledRoute* route, const PathParams& params,
-                  const std::vector<std::string>& allow, std::optional<Problem> problem) const;
+  // The refusal of a request on its head, or nullopt to go on.
+  std::optional<Response> Refusal(Request& request, const CompiledRoute* route, const PathParams& params,
+                                  const std::vector<std::string>& allow, std::optional<Problem> problem) const;
+  // Finalizes the response and shows it to the observer.
+  void Finish(const Request& request, const CompiledRoute* route, Response& response) const;
 
   std::vector<CompiledRoute> routes_;
   Guard guard_;

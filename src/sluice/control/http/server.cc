@@ -245,6 +245,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     started_ = Clock::now();
     if (!first_request_) header_deadline_ = started_ + options_.header_timeout;
     request_ = Request{};
+    admission_ = {};
     request_.request_id = NewRequestId();
     parser_.emplace();
     internal::ConfigureParser(*parser_, options_);
@@ -260,7 +261,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) return OnReadError(ec);
     Status st = internal::FillRequestHead(parser_->get(), address_, request_);
     if (!st.ok()) return SendAndClose(MakeProblem(codes::kMalformedRequest, st.message()));
-    if (auto problem = internal::ApplyBodyLimit(*parser_, request_, server_.router(), options_)) {
+    // Authentication, rate limits and the route are decided on the headers: a refused request is
+    // answered without reading its body (the connection closes if one is on its way).
+    admission_ = server_.router().Admit(request_);
+    if (auto& refusal = admission_.refusal()) {
+      const bool keep_alive = parser_->is_done() && parser_->get().keep_alive() && !server_.stopping();
+      return Send(std::move(*refusal), keep_alive);
+    }
+    if (auto problem = internal::ApplyBodyLimit(*parser_, admission_.BodyLimit(options_.max_body_bytes))) {
       return SendAndClose(std::move(*problem));
     }
     if (parser_->is_done()) return Handle();
@@ -299,7 +307,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void Handle() {
     phase_ = Phase::kHandling;
     request_.body = std::move(parser_->get().body());
-    Response response = server_.router().Dispatch(request_);
+    Response response = server_.router().Handle(request_, admission_);
     bool keep_alive = parser_->get().keep_alive() && !server_.stopping();
     Send(std::move(response), keep_alive);
   }
@@ -393,6 +401,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   beast::flat_buffer buffer_;
   std::optional<internal::RequestParser> parser_;
   Request request_;
+  Router::Admission admission_;  // of request_, once its headers are in
   internal::WireResponse response_;
   Phase phase_ = Phase::kIdle;
   bool first_request_ = true;
@@ -597,7 +606,9 @@ Response ServeRawRequest(std::string_view raw, const Router& router,
   }
   Status st = internal::FillRequestHead(parser.get(), "", request);
   if (!st.ok()) return answer(MakeProblem(codes::kMalformedRequest, st.message()));
-  if (auto problem = internal::ApplyBodyLimit(parser, request, router, options)) {
+  Router::Admission admission = router.Admit(request);
+  if (auto& refusal = admission.refusal()) return std::move(*refusal);
+  if (auto problem = internal::ApplyBodyLimit(parser, admission.BodyLimit(options.max_body_bytes))) {
     return answer(std::move(*problem));
   }
   parser.eager(true);
@@ -608,7 +619,7 @@ Response ServeRawRequest(std::string_view raw, const Router& router,
     return problem ? answer(std::move(*problem)) : incomplete();
   }
   request.body = std::move(parser.get().body());
-  return router.Dispatch(request);
+  return router.Handle(request, admission);
 }
 
 }  // namespace sluice::http

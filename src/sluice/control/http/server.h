@@ -7,8 +7,13 @@
 // What a client can expect:
 //   - HTTP/1.1 keep-alive (pipelined requests are answered in order); HTTP/1.0 closes.
 //   - Header block over max_header_bytes                     -> 431 headers_too_large, close
-//   - Body over the route's limit (Route::max_body_bytes, else max_body_bytes)
-//                                                            -> 413 body_too_large, close
+//   - Once the headers are in, the Router admits the request (Router::Admit: the route, the
+//     caller's authentication and permission, the rate limits) before any body byte is read; a
+//     refused request (401, 403, 404, 405, 415, 429) is answered at once and, when a body was on
+//     its way, the connection closes without reading it (a request without a body keeps the
+//     connection).
+//   - Body over the route's limit (Route::max_body_bytes, else max_body_bytes), checked after
+//     the admission                                          -> 413 body_too_large, close
 //   - Headers not complete header_timeout after the request's first byte (or after connecting),
 //     or the body not complete body_timeout after the headers -> 408 request_timeout, close
 //   - With TLS: the handshake counts against the first request's header_timeout (a client that
@@ -19,7 +24,8 @@
 //   - Over max_connections (or max_connections_per_address from one address)
 //                                                            -> 503 unavailable, close
 //     (with TLS after the handshake, which then has at most 2 s)
-//   - `Expect: 100-continue` gets a 100 before the body is read (after the limit check).
+//   - `Expect: 100-continue` gets a 100 before the body is read (after the admission and the
+//     limit check; a refused request gets its refusal instead).
 //   - Every response carries X-Request-Id: the client's own (if it sent one matching
 //     [A-Za-z0-9._-]{1,64}) or a new one. One log line per request: event http.request.
 // A response that closes the connection is followed by a short lingering read so the client

@@ -30,6 +30,29 @@ std::optional<std::string> DecodeKey(std::string_view text) {
   return std::nullopt;
 }
 
+// The key file must be a regular file that only the user running the service can read: mode
+// 0600 or 0400, owned by that user.
+Status CheckKeyFile(int fd, const std::string& key_file) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Status::IoError("cannot stat the secret key file {}", key_file);
+  if (!S_ISREG(st.st_mode)) return Status::FailedPrecondition("the secret key file {} is not a regular file", key_file);
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me) {
+    return Status::FailedPrecondition(
+        "the secret key file {} belongs to uid {}, not to uid {} that runs this service: it must be the service "
+        "user's own (chown {} {}, then chmod 600 {})",
+        key_file, st.st_uid, me, me, key_file, key_file);
+  }
+  const mode_t mode = st.st_mode & 07777;
+  if (mode != 0600 && mode != 0400) {
+    return Status::FailedPrecondition(
+        "the secret key file {} has mode {:04o}: it must be readable by its owner only (mode 0600 or 0400); fix it "
+        "with chmod 600 {}",
+        key_file, mode, key_file);
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<SecretBox> SecretBox::FromKey(std::string_view key) {
@@ -49,7 +72,9 @@ Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
   const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IoError("cannot create the secret key file {}", key_file);
   const std::string text = Base64UrlEncode(key) + "\n";
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  // 0600 whatever the umask: Load accepts nothing more open, and nothing closed to its owner.
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return Status::IoError("cannot write the secret key file {}", key_file);
   return FromKey(key);
@@ -62,6 +87,10 @@ Result<SecretBox> SecretBox::Load(const std::string& key_file) {
     return FromKey(*key);
   }
   if (int fd = ::open(key_file.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    if (Status st = CheckKeyFile(fd, key_file); !st.ok()) {
+      ::close(fd);
+      return st;
+    }
     char buf[128];
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     ::close(fd);

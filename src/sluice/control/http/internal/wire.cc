@@ -77,9 +77,7 @@ Status FillRequestHead(const bhttp::request<bhttp::string_body>& message, std::s
   return request.SetTarget(target);
 }
 
-std::optional<Problem> ApplyBodyLimit(RequestParser& parser, const Request& request,
-                                      const Router& router, const HttpServerOptions& options) {
-  int64_t limit = router.BodyLimit(request.method, request.path, options.max_body_bytes);
+std::optional<Problem> ApplyBodyLimit(RequestParser& parser, int64_t limit) {
   if (auto length = parser.content_length(); length && *length > static_cast<uint64_t>(limit)) {
     return MakeProblem(codes::kBodyTooLarge,
                        fmt::format("the request body has {} bytes; this route accepts at most {}",

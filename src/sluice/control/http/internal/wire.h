@@ -19,7 +19,7 @@ using RequestParser = bhttp::request_parser<bhttp::string_body>;
 using WireResponse = bhttp::response<bhttp::string_body>;
 
 // A parser for a new request: the header limit from options; no body limit yet (the route's
-// limit is applied once the headers name the route, see ApplyBodyLimit).
+// limit is applied once the request is admitted on its headers, see ApplyBodyLimit).
 void ConfigureParser(RequestParser& parser, const HttpServerOptions& options);
 
 // The problem for a read error that is the client's fault (431, 413, 408, 400), or nullopt when
@@ -32,10 +32,10 @@ std::optional<Problem> ProblemForReadError(const boost::system::error_code& ec);
 Status FillRequestHead(const bhttp::request<bhttp::string_body>& message, std::string remote,
                        Request& request);
 
-// After the headers: 413 if Content-Length exceeds the route's limit; else sets the parser's body
-// limit to it (for chunked bodies).
-std::optional<Problem> ApplyBodyLimit(RequestParser& parser, const Request& request,
-                                      const Router& router, const HttpServerOptions& options);
+// After the headers and the admission: 413 if Content-Length exceeds the admitted route's limit
+// (Router::Admission::BodyLimit); else sets the parser's body limit to it (a chunked body is cut
+// off there).
+std::optional<Problem> ApplyBodyLimit(RequestParser& parser, int64_t limit);
 
 // The wire form of a finalized response. Header fields with invalid names or values (CR, LF,
 // NUL) and the framing fields (Content-Length, Transfer-Encoding, Connection) a handler set are
