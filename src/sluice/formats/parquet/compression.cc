@@ -59,6 +59,18 @@ bool CodecSupported(format::Codec codec) {
   }
 }
 
+uint64_t MaxDecompressedSize(format::Codec codec, uint64_t compressed_size) {
+  uint64_t ratio;
+  switch (codec) {
+    case format::Codec::UNCOMPRESSED: ratio = 1; break;
+    case format::Codec::SNAPPY: ratio = 22; break;
+    case format::Codec::GZIP: ratio = 1032; break;
+    case format::Codec::ZSTD: ratio = 32768; break;
+    default: return UINT64_MAX;
+  }
+  return compressed_size > UINT64_MAX / ratio ? UINT64_MAX : compressed_size * ratio;
+}
+
 Status Decompress(format::Codec codec, const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size) {
   switch (codec) {
     case format::Codec::UNCOMPRESSED:

@@ -14,8 +14,15 @@
 
 namespace sluice::parquet {
 
-// Pages larger than this are refused when reading (corrupt sizes must not allocate gigabytes).
+// Reading limits on a page's declared uncompressed size, checked before anything is allocated
+// for the page (docs/formats.md, "Parquet"):
+// - at most kMaxPageBytes, whatever the codec (writers cut pages at about 1 MiB);
 inline constexpr size_t kMaxPageBytes = size_t{512} << 20;
+// - at most what `compressed_size` bytes of `codec` can expand to at the codec's largest possible
+//   ratio: 1 uncompressed, 22 Snappy (a 3-byte copy of 64 bytes), 1032 GZIP (deflate's 258-byte
+//   match in 2 bits), 32768 ZSTD (a 4-byte RLE block of 128 KiB). A larger claim cannot be true.
+//   Unknown codecs: no bound (kMaxPageBytes still applies).
+uint64_t MaxDecompressedSize(format::Codec codec, uint64_t compressed_size);
 
 class Compressor {
  public:
@@ -31,8 +38,9 @@ class Compressor {
   void* zstd_ctx_ = nullptr;
 };
 
-// Decompresses `in` into exactly `out_size` bytes at `out`. Errors describe the mismatch
-// (the caller adds the file and offset).
+// Decompresses `in` into exactly `out_size` bytes at `out`; never writes past out + out_size,
+// whatever the compressed data claims. Errors describe the mismatch (the caller adds the file
+// and offset).
 Status Decompress(format::Codec codec, const uint8_t* in, size_t in_size, uint8_t* out, size_t out_size);
 
 bool CodecSupported(format::Codec codec);

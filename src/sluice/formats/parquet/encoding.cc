@@ -271,49 +271,34 @@ template Status RleDecoder::Get<uint32_t>(uint32_t*, size_t);
 
 namespace {
 
-struct ByteReader {
-  const uint8_t* data;
-  size_t size;
-  size_t pos = 0;
-  Status Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos >= size) return Status::DataError("varint ends early");
-      uint8_t b = data[pos++];
-      r |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) {
-        *v = r;
-        return Status::OK();
-      }
+Status ReadVarint(const uint8_t* data, size_t size, size_t* pos, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*pos >= size) return Status::DataError("varint ends early");
+    uint8_t b = data[(*pos)++];
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return Status::OK();
     }
-    return Status::DataError("varint too long");
   }
-};
-
-inline uint64_t Unpack64(const uint8_t* p, uint64_t i, int width) {
-  // p has at least 16 readable bytes past the last packed byte (see the scratch buffer).
-  uint64_t bit = i * width;
-  const uint8_t* q = p + (bit >> 3);
-  int shift = bit & 7;
-  uint64_t lo, hi;
-  std::memcpy(&lo, q, 8);
-  std::memcpy(&hi, q + 8, 8);
-  uint64_t v = lo >> shift;
-  if (shift) v |= hi << (64 - shift);
-  return width == 64 ? v : v & ((uint64_t{1} << width) - 1);
+  return Status::DataError("varint too long");
 }
+
+inline uint64_t UnZigZag64(uint64_t v) { return (v >> 1) ^ -(v & 1); }
 
 }  // namespace
 
 template <typename T>
-Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t max_values, std::vector<T>* out,
-                               size_t* consumed) {
-  ByteReader r{data, size};
+Status DeltaBinaryPackedDecoder<T>::Init(const uint8_t* data, size_t size, size_t max_values) {
+  *this = DeltaBinaryPackedDecoder();
+  data_ = data;
+  size_ = size;
   uint64_t block_size = 0, miniblocks = 0, total = 0, first_zz = 0;
-  SLUICE_RETURN_IF_ERROR(r.Varint(&block_size));
-  SLUICE_RETURN_IF_ERROR(r.Varint(&miniblocks));
-  SLUICE_RETURN_IF_ERROR(r.Varint(&total));
-  SLUICE_RETURN_IF_ERROR(r.Varint(&first_zz));
+  SLUICE_RETURN_IF_ERROR(ReadVarint(data_, size_, &pos_, &block_size));
+  SLUICE_RETURN_IF_ERROR(ReadVarint(data_, size_, &pos_, &miniblocks));
+  SLUICE_RETURN_IF_ERROR(ReadVarint(data_, size_, &pos_, &total));
+  SLUICE_RETURN_IF_ERROR(ReadVarint(data_, size_, &pos_, &first_zz));
   if (block_size == 0 || block_size % 128 != 0 || block_size > (1u << 20) || miniblocks == 0 ||
       block_size % miniblocks != 0 || (block_size / miniblocks) % 32 != 0) {
     return Status::DataError("bad DELTA_BINARY_PACKED header (block {} miniblocks {})", block_size, miniblocks);
@@ -321,101 +306,205 @@ Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t max_valu
   if (total > max_values) {
     return Status::DataError("DELTA_BINARY_PACKED announces {} values, more than the {} expected", total, max_values);
   }
-  uint64_t per_mini = block_size / miniblocks;
-  out->resize(total);
-  if (total == 0) {
-    *consumed = r.pos;
-    return Status::OK();
-  }
-  uint64_t prev = static_cast<uint64_t>((first_zz >> 1) ^ -(first_zz & 1));
-  (*out)[0] = static_cast<T>(prev);
-  size_t i = 1;
-  std::vector<uint8_t> scratch;
-  std::vector<uint8_t> widths(miniblocks);
-  while (i < total) {
-    uint64_t min_zz;
-    SLUICE_RETURN_IF_ERROR(r.Varint(&min_zz));
-    uint64_t min_delta = (min_zz >> 1) ^ -(min_zz & 1);
-    if (r.size - r.pos < miniblocks) return Status::DataError("DELTA_BINARY_PACKED bit widths end early");
-    std::memcpy(widths.data(), r.data + r.pos, miniblocks);
-    r.pos += miniblocks;
-    for (uint64_t m = 0; m < miniblocks && i < total; ++m) {
-      int w = widths[m];
-      if (w > 64) return Status::DataError("DELTA_BINARY_PACKED bit width {} out of range", w);
-      uint64_t bytes = per_mini * w / 8;
-      if (r.size - r.pos < bytes) return Status::DataError("DELTA_BINARY_PACKED miniblock ends early");
-      size_t n = static_cast<size_t>(std::min<uint64_t>(per_mini, total - i));
-      if (w == 0) {
-        for (size_t j = 0; j < n; ++j) {
-          prev += min_delta;
-          (*out)[i++] = static_cast<T>(prev);
-        }
-      } else {
-        scratch.assign(bytes + 16, 0);
-        std::memcpy(scratch.data(), r.data + r.pos, bytes);
-        for (size_t j = 0; j < n; ++j) {
-          prev += min_delta + Unpack64(scratch.data(), j, w);
-          (*out)[i++] = static_cast<T>(prev);
-        }
-      }
-      r.pos += bytes;
-    }
-  }
-  *consumed = r.pos;
+  miniblocks_ = miniblocks;
+  per_mini_ = block_size / miniblocks;
+  total_ = remaining_ = total;
+  first_pending_ = total > 0;
+  prev_ = UnZigZag64(first_zz);
+  next_mini_ = miniblocks_;  // no block read yet
   return Status::OK();
+}
+
+template <typename T>
+Status DeltaBinaryPackedDecoder<T>::NextMiniblock() {
+  if (next_mini_ == miniblocks_) {
+    uint64_t min_zz;
+    if (!ReadVarint(data_, size_, &pos_, &min_zz).ok()) {
+      return Status::DataError("DELTA_BINARY_PACKED data ends early after {} of the {} values it announces",
+                               total_ - remaining_, total_);
+    }
+    min_delta_ = UnZigZag64(min_zz);
+    if (size_ - pos_ < miniblocks_) return Status::DataError("DELTA_BINARY_PACKED bit widths end early");
+    widths_ = data_ + pos_;
+    pos_ += miniblocks_;
+    next_mini_ = 0;
+  }
+  int w = widths_[next_mini_++];
+  if (w > 64) return Status::DataError("DELTA_BINARY_PACKED bit width {} out of range", w);
+  uint64_t bytes = per_mini_ * w / 8;
+  if (size_ - pos_ < bytes) return Status::DataError("DELTA_BINARY_PACKED miniblock ends early");
+  mini_ = data_ + pos_;
+  mini_width_ = w;
+  mini_pos_ = 0;
+  mini_left_ = std::min(per_mini_, remaining_);
+  pos_ += bytes;
+  return Status::OK();
+}
+
+template <typename T>
+uint64_t DeltaBinaryPackedDecoder<T>::Unpack(uint64_t i) const {
+  const int w = mini_width_;
+  uint64_t bit = i * w;
+  const uint8_t* q = mini_ + (bit >> 3);
+  int shift = bit & 7;
+  uint64_t lo = 0, hi = 0;
+  if (static_cast<size_t>(q - data_) + 16 <= size_) {
+    std::memcpy(&lo, q, 8);
+    std::memcpy(&hi, q + 8, 8);
+  } else {
+    // The last bytes of the input: assemble what is there (the value's own bits always are).
+    size_t avail = size_ - static_cast<size_t>(q - data_);
+    uint8_t tmp[16] = {0};
+    std::memcpy(tmp, q, std::min<size_t>(avail, 16));
+    std::memcpy(&lo, tmp, 8);
+    std::memcpy(&hi, tmp + 8, 8);
+  }
+  uint64_t v = lo >> shift;
+  if (shift) v |= hi << (64 - shift);
+  return w == 64 ? v : v & ((uint64_t{1} << w) - 1);
+}
+
+template <typename T>
+Status DeltaBinaryPackedDecoder<T>::Get(T* out, size_t n) {
+  if (n > remaining_) {
+    return Status::DataError("DELTA_BINARY_PACKED holds {} values, {} more are needed", total_, n - remaining_);
+  }
+  if (n > 0 && first_pending_) {
+    *out++ = static_cast<T>(prev_);
+    first_pending_ = false;
+    --remaining_;
+    --n;
+  }
+  while (n > 0) {
+    if (mini_left_ == 0) SLUICE_RETURN_IF_ERROR(NextMiniblock());
+    size_t k = static_cast<size_t>(std::min<uint64_t>(n, mini_left_));
+    uint64_t prev = prev_;
+    if (mini_width_ == 0) {
+      for (size_t j = 0; j < k; ++j) {
+        prev += min_delta_;
+        out[j] = static_cast<T>(prev);
+      }
+    } else {
+      for (size_t j = 0; j < k; ++j) {
+        prev += min_delta_ + Unpack(mini_pos_ + j);
+        out[j] = static_cast<T>(prev);
+      }
+    }
+    prev_ = prev;
+    mini_pos_ += k;
+    mini_left_ -= k;
+    remaining_ -= k;
+    out += k;
+    n -= k;
+  }
+  return Status::OK();
+}
+
+template <typename T>
+Status DeltaBinaryPackedDecoder<T>::SkipRest(size_t* end) {
+  if (remaining_ > 0 && first_pending_) {
+    first_pending_ = false;
+    --remaining_;
+  }
+  while (remaining_ > 0) {
+    if (mini_left_ == 0) SLUICE_RETURN_IF_ERROR(NextMiniblock());
+    remaining_ -= mini_left_;
+    mini_left_ = 0;
+  }
+  *end = pos_;
+  return Status::OK();
+}
+
+template class DeltaBinaryPackedDecoder<int32_t>;
+template class DeltaBinaryPackedDecoder<int64_t>;
+
+template <typename T>
+Status DecodeDeltaBinaryPacked(const uint8_t* data, size_t size, size_t max_values, std::vector<T>* out,
+                               size_t* consumed) {
+  DeltaBinaryPackedDecoder<T> dec;
+  SLUICE_RETURN_IF_ERROR(dec.Init(data, size, max_values));
+  out->resize(dec.total());  // at most max_values: the caller's bound
+  SLUICE_RETURN_IF_ERROR(dec.Get(out->data(), out->size()));
+  return dec.SkipRest(consumed);
 }
 
 template Status DecodeDeltaBinaryPacked<int32_t>(const uint8_t*, size_t, size_t, std::vector<int32_t>*, size_t*);
 template Status DecodeDeltaBinaryPacked<int64_t>(const uint8_t*, size_t, size_t, std::vector<int64_t>*, size_t*);
 
-Status DecodeDeltaLengthByteArray(const uint8_t* data, size_t size, size_t expected, ByteArrays* out) {
-  std::vector<int32_t> lengths;
+Status DeltaLengthByteArrayDecoder::Init(const uint8_t* data, size_t size, size_t max_values) {
+  SLUICE_RETURN_IF_ERROR(lengths_.Init(data, size, max_values));
+  // The bytes start where the lengths end: walk a copy of the decoder to find it.
+  DeltaBinaryPackedDecoder<int32_t> walk = lengths_;
   size_t used = 0;
-  SLUICE_RETURN_IF_ERROR(DecodeDeltaBinaryPacked<int32_t>(data, size, expected, &lengths, &used));
-  if (lengths.size() != expected) {
-    return Status::DataError("DELTA_LENGTH_BYTE_ARRAY holds {} values, expected {}", lengths.size(), expected);
-  }
+  SLUICE_RETURN_IF_ERROR(walk.SkipRest(&used));
+  bytes_ = data + used;
+  bytes_size_ = size - used;
+  bytes_pos_ = 0;
+  return Status::OK();
+}
+
+Status DeltaLengthByteArrayDecoder::Get(size_t n, ByteArrays* out) {
+  scratch_.resize(n);
+  SLUICE_RETURN_IF_ERROR(lengths_.Get(scratch_.data(), n));
   uint64_t total = 0;
-  for (int32_t l : lengths) {
+  for (int32_t l : scratch_) {
     if (l < 0) return Status::DataError("negative byte array length");
     total += static_cast<uint64_t>(l);
   }
-  if (total > size - used) return Status::DataError("DELTA_LENGTH_BYTE_ARRAY data ends early");
+  if (total > bytes_size_ - bytes_pos_) return Status::DataError("DELTA_LENGTH_BYTE_ARRAY data ends early");
   if (out->bytes.size() + total > UINT32_MAX) return Status::DataError("byte arrays exceed 4 GiB");
-  out->offsets.reserve(out->offsets.size() + expected);
-  size_t base = out->bytes.size();
-  out->bytes.append(reinterpret_cast<const char*>(data + used), total);
-  uint32_t pos = static_cast<uint32_t>(base);
-  for (int32_t l : lengths) {
+  out->offsets.reserve(out->offsets.size() + n);
+  uint32_t pos = static_cast<uint32_t>(out->bytes.size());
+  out->bytes.append(reinterpret_cast<const char*>(bytes_ + bytes_pos_), total);
+  bytes_pos_ += total;
+  for (int32_t l : scratch_) {
     pos += static_cast<uint32_t>(l);
     out->offsets.push_back(pos);
   }
   return Status::OK();
 }
 
-Status DecodeDeltaByteArray(const uint8_t* data, size_t size, size_t expected, ByteArrays* out) {
-  std::vector<int32_t> prefixes;
+Status DeltaByteArrayDecoder::Init(const uint8_t* data, size_t size, size_t max_values) {
+  SLUICE_RETURN_IF_ERROR(prefixes_.Init(data, size, max_values));
+  DeltaBinaryPackedDecoder<int32_t> walk = prefixes_;
   size_t used = 0;
-  SLUICE_RETURN_IF_ERROR(DecodeDeltaBinaryPacked<int32_t>(data, size, expected, &prefixes, &used));
-  if (prefixes.size() != expected) {
-    return Status::DataError("DELTA_BYTE_ARRAY holds {} prefixes, expected {}", prefixes.size(), expected);
+  SLUICE_RETURN_IF_ERROR(walk.SkipRest(&used));
+  SLUICE_RETURN_IF_ERROR(suffixes_.Init(data + used, size - used, max_values));
+  if (suffixes_.total() != prefixes_.total()) {
+    return Status::DataError("DELTA_BYTE_ARRAY holds {} prefixes but {} suffixes", prefixes_.total(),
+                             suffixes_.total());
   }
-  ByteArrays suffixes;
-  SLUICE_RETURN_IF_ERROR(DecodeDeltaLengthByteArray(data + used, size - used, expected, &suffixes));
-  std::string prev;
-  for (size_t i = 0; i < expected; ++i) {
-    int32_t p = prefixes[i];
-    if (p < 0 || static_cast<size_t>(p) > prev.size()) return Status::DataError("DELTA_BYTE_ARRAY prefix length {} out of range", p);
-    prev.resize(p);
-    prev.append(suffixes.bytes, suffixes.offsets[i], suffixes.offsets[i + 1] - suffixes.offsets[i]);
-    if (out->bytes.size() + prev.size() > UINT32_MAX) return Status::DataError("byte arrays exceed 4 GiB");
-    out->bytes.append(prev);
+  prev_.clear();
+  return Status::OK();
+}
+
+Status DeltaByteArrayDecoder::Get(size_t n, ByteArrays* out) {
+  prefix_scratch_.resize(n);
+  SLUICE_RETURN_IF_ERROR(prefixes_.Get(prefix_scratch_.data(), n));
+  suffix_scratch_.clear();
+  SLUICE_RETURN_IF_ERROR(suffixes_.Get(n, &suffix_scratch_));
+  const auto& sfx = suffix_scratch_;
+  out->offsets.reserve(out->offsets.size() + n);
+  for (size_t i = 0; i < n; ++i) {
+    int32_t p = prefix_scratch_[i];
+    if (p < 0 || static_cast<size_t>(p) > prev_.size()) {
+      return Status::DataError("DELTA_BYTE_ARRAY prefix length {} out of range", p);
+    }
+    prev_.resize(p);
+    prev_.append(sfx.bytes, sfx.offsets[i], sfx.offsets[i + 1] - sfx.offsets[i]);
+    if (out->bytes.size() + prev_.size() > UINT32_MAX) return Status::DataError("byte arrays exceed 4 GiB");
+    out->bytes.append(prev_);
     out->offsets.push_back(static_cast<uint32_t>(out->bytes.size()));
   }
   return Status::OK();
 }
 
 Status DecodePlainByteArray(const uint8_t* data, size_t size, size_t n, ByteArrays* out, size_t* consumed) {
+  // Every value takes at least its 4-byte length: check before reserving for n values.
+  if (n > size / 4) {
+    return Status::DataError("PLAIN byte arrays end early ({} values need at least {} bytes, {} present)", n,
+                             static_cast<uint64_t>(n) * 4, size);
+  }
   size_t pos = 0;
   out->offsets.reserve(out->offsets.size() + n);
   for (size_t i = 0; i < n; ++i) {
@@ -433,10 +522,11 @@ Status DecodePlainByteArray(const uint8_t* data, size_t size, size_t n, ByteArra
   return Status::OK();
 }
 
-Status DecodeByteStreamSplit(const uint8_t* data, size_t size, size_t n, int width, uint8_t* out) {
-  if (size < n * width) return Status::DataError("BYTE_STREAM_SPLIT data ends early");
+Status DecodeByteStreamSplit(const uint8_t* data, size_t size, int width, size_t first, size_t n, uint8_t* out) {
+  size_t stride = size / static_cast<size_t>(width);
+  if (first > stride || n > stride - first) return Status::DataError("BYTE_STREAM_SPLIT data ends early");
   for (int b = 0; b < width; ++b) {
-    const uint8_t* stream = data + static_cast<size_t>(b) * n;
+    const uint8_t* stream = data + static_cast<size_t>(b) * stride + first;
     for (size_t i = 0; i < n; ++i) out[i * width + b] = stream[i];
   }
   return Status::OK();

@@ -717,7 +717,10 @@ Result<NestedFile> ReadNested(const std::string& name, const internal::ByteSourc
   SLUICE_ASSIGN_OR_RETURN(auto footer, internal::ReadFooter(name, source));
   const auto& elems = footer.meta.schema;
   int32_t top = elems[0].num_children.value_or(0);
-  if (top < 0) return Status::DataError("{}: bad schema root", name);
+  if (top < 0 || static_cast<size_t>(top) > elems.size() - 1) {
+    return Status::DataError("{}: the schema root declares {} fields but {} elements follow", name, top,
+                             elems.size() - 1);
+  }
   std::vector<PNode> roots(static_cast<size_t>(top));
   size_t pos = 1, leaf_count = 0;
   for (auto& r : roots) SLUICE_RETURN_IF_ERROR(BuildReadTree(elems, &pos, "", 0, 0, 0, &leaf_count, &r, name));
@@ -745,6 +748,9 @@ Result<NestedFile> ReadNested(const std::string& name, const internal::ByteSourc
     for (const auto& c : p.children) collect(c);
   };
   for (const auto& r : roots) collect(r);
+  // What the chunks read may declare in all (see kNestedLevelsPerFileByte).
+  int64_t budget = kNestedLevelsFloor + kNestedLevelsPerFileByte * std::min<int64_t>(footer.file_size, INT64_MAX / 128);
+  const int64_t budget_total = budget;
   for (size_t g = 0; g < footer.meta.row_groups.size(); ++g) {
     const auto& rg = footer.meta.row_groups[g];
     if (rg.columns.size() != leaf_count) {
@@ -760,6 +766,14 @@ Result<NestedFile> ReadNested(const std::string& name, const internal::ByteSourc
         if (cc.meta_data->type != p.info.physical) {
           return Status::DataError("{}: row group {} column '{}' has the wrong physical type", name, g, p.path);
         }
+        if (cc.meta_data->num_values > budget) {
+          return Status::DataError(
+              "{}: column chunk of '{}' at offset {} (row group {}) declares {} values, more than the nested reader "
+              "reads from a file of {} bytes ({} in all: {} per byte, at least {})",
+              name, p.path, cc.meta_data->data_page_offset, g, cc.meta_data->num_values, footer.file_size, budget_total,
+              kNestedLevelsPerFileByte, kNestedLevelsFloor);
+        }
+        budget -= std::max<int64_t>(cc.meta_data->num_values, 0);
         SLUICE_ASSIGN_OR_RETURN(auto cr, internal::ChunkReader::Open(footer, source, p.path, p.info, p.def_level,
                                                                     p.rep_level, *cc.meta_data));
         leaves[l].info = p.info;

@@ -194,6 +194,14 @@ struct NestedFile {
   std::vector<std::vector<NestedValue>> rows;  // one value per selected field
 };
 
+// ReadNestedFile holds everything it reads in memory (levels, values, then rows), and RLE can
+// encode billions of levels in a few bytes: the column chunks it reads may declare at most
+// kNestedLevelsPerFileByte level entries per byte of the file, plus kNestedLevelsFloor, in all.
+// Delta checkpoints hold about one per byte. (The flat Reader has no such limit: it decodes a
+// batch at a time.)
+inline constexpr int64_t kNestedLevelsPerFileByte = 64;
+inline constexpr int64_t kNestedLevelsFloor = int64_t{1} << 16;
+
 // Reads a whole file row-wise. `columns`: top-level fields to read, in that order (empty = all).
 Result<NestedFile> ReadNestedFile(const std::string& path, const std::vector<std::string>& columns = {});
 Result<NestedFile> ReadNestedBuffer(std::string name, std::string data, const std::vector<std::string>& columns = {});

@@ -126,6 +126,10 @@ struct Values {
 Status DecodePlainValues(const LeafInfo& leaf, const uint8_t* p, size_t n, size_t count, Values* out);
 // Value i of decoded values of Sluice type `type`.
 Value ValueAt(const Values& v, size_t i, DataType type);
+// The fewest bits one PLAIN value of `leaf` takes: 1 for booleans (bit-packed), 32 for byte
+// arrays (their length), 8 x the width otherwise. Bounds the values a page or dictionary of N
+// bytes can hold.
+uint64_t MinPlainBits(const LeafInfo& leaf);
 
 // The parsed footer plus the file's name and size.
 struct FileFooter {
@@ -136,7 +140,49 @@ struct FileFooter {
 // Reads and checks magic, footer length and metadata.
 Result<FileFooter> ReadFooter(const std::string& name, const ByteSource& source);
 
-// Decodes one column chunk page by page: levels and values converted to the Sluice type.
+// Decodes the values of one data page, a window at a time, into Sluice storage. What it
+// allocates follows the windows asked for and the bytes present, never the counts the page
+// declares (an RLE run or a DELTA block can announce billions of values in a few bytes).
+class PageValueDecoder {
+ public:
+  // The page's values are the `n` bytes at `p` in encoding `enc`; `max_values` is the page's
+  // level count (no page holds more values), and is the exact value count if `exact` (a page
+  // without definition levels). `dictionary`: the chunk's, or null. Checks what the header of
+  // the encoding and, for exact counts, the size of the data allow.
+  Status Reset(const LeafInfo& leaf, format::Encoding enc, const uint8_t* p, size_t n, size_t max_values, bool exact,
+               const Values* dictionary);
+  // Appends the next m values to *out (whose width the caller set).
+  Status Next(size_t m, Values* out);
+  // After the page's last window: an error if the encoding announced more values than were read.
+  Status Finish() const;
+
+ private:
+  Status NextPlain(size_t m, Values* out);
+  Status NextDictionary(size_t m, Values* out);
+
+  const LeafInfo* leaf_ = nullptr;
+  format::Encoding enc_ = format::Encoding::PLAIN;
+  const uint8_t* p_ = nullptr;
+  size_t n_ = 0;
+  size_t pos_ = 0;  // PLAIN: bytes (bits for booleans) read; BYTE_STREAM_SPLIT: values read
+  const Values* dictionary_ = nullptr;
+  encoding::RleDecoder rle_;  // dictionary indices, RLE booleans
+  bool rle_missing_ = false;  // a dictionary-encoded page without its bit-width byte
+  encoding::DeltaBinaryPackedDecoder<int32_t> delta32_;
+  encoding::DeltaBinaryPackedDecoder<int64_t> delta64_;
+  encoding::DeltaLengthByteArrayDecoder delta_length_;
+  encoding::DeltaByteArrayDecoder delta_bytes_;
+  // Scratch, sized by the window.
+  std::vector<uint32_t> indices_;
+  std::vector<uint8_t> raw_;
+  std::vector<int32_t> ints32_;
+  std::vector<int64_t> ints64_;
+  encoding::ByteArrays arrays_;
+};
+
+// Decodes one column chunk page by page, each page a window at a time: levels and values
+// converted to the Sluice type. Only the chunk's bytes, the current page (decompressed) and the
+// current window are held.
 class ChunkReader {
  public:
   // `column` names the column in errors. Reads the chunk's bytes from `source`.
@@ -146,13 +192,15 @@ class ChunkReader {
   // Flat columns (max_rep == 0): appends the next `n` rows to `out`, whose first `out_pos`
   // rows are already filled. Fixed-width outputs must be Resize()d to at least out_pos + n.
   Status ReadFlat(size_t n, Column* out, size_t out_pos);
-  // Nested columns: every level and value of the chunk.
+  // Nested columns: every level and value of the chunk (appended as they are decoded).
   Status ReadAll(std::vector<uint8_t>* def, std::vector<uint8_t>* rep, Values* values);
 
  private:
   ChunkReader() = default;
   Status NextPage();
-  Status DecodeValues(format::Encoding enc, const uint8_t* p, size_t n, size_t count, Values* out, bool dictionary);
+  // Decodes the page's next k level entries (k <= what is left of the page) into def_/rep_ and
+  // their values into values_.
+  Status DecodeWindow(size_t k);
   Status Error(int64_t offset, std::string_view what) const;
 
   std::string file_, column_;
@@ -166,13 +214,15 @@ class ChunkReader {
   bool has_dictionary_ = false;
   Values dictionary_;
   // Current page.
+  int64_t page_offset_ = 0;
   std::vector<uint8_t> page_buf_;
+  encoding::RleDecoder rep_dec_, def_dec_;
+  PageValueDecoder value_dec_;
+  size_t page_count_ = 0;  // level entries in the page
+  size_t level_pos_ = 0;   // level entries decoded
+  // Current window.
   std::vector<uint8_t> def_, rep_;
   Values values_;
-  size_t page_count_ = 0;   // level entries in the page
-  size_t level_pos_ = 0;    // next level entry
-  size_t value_pos_ = 0;    // next non-null value
-  std::vector<uint32_t> indices_;
 };
 
 }  // namespace sluice::parquet::internal

@@ -1,5 +1,7 @@
 #include "sluice/formats/parquet/parquet_metadata.h"
 
+#include <algorithm>
+
 #include "sluice/formats/parquet/thrift_compact.h"
 
 namespace sluice::parquet::format {
@@ -383,7 +385,9 @@ Status ParseList(CompactDecoder& d, CType t, CType want, std::vector<T>* out, F&
   SLUICE_RETURN_IF_ERROR(d.ReadListHeader(&elem, &n));
   if (elem != want) return d.Error("unexpected list element type");
   out->clear();
-  out->reserve(n);
+  // n is at most the bytes left, but an element takes far more memory than its one byte:
+  // grow as elements actually parse.
+  out->reserve(std::min<uint32_t>(n, 1024));
   for (uint32_t i = 0; i < n; ++i) {
     out->emplace_back();
     SLUICE_RETURN_IF_ERROR(parse_elem(&out->back()));

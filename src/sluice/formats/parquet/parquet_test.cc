@@ -730,11 +730,16 @@ TEST(Encoding, ByteStreamSplit) {
     for (int i = 0; i < 3; ++i) split[b * 3 + i] = raw[i * 8 + b];
   }
   double out[3];
-  ASSERT_TRUE(encoding::DecodeByteStreamSplit(split, 24, 3, 8, reinterpret_cast<uint8_t*>(out)).ok());
+  ASSERT_TRUE(encoding::DecodeByteStreamSplit(split, 24, 8, 0, 3, reinterpret_cast<uint8_t*>(out)).ok());
   EXPECT_EQ(out[0], 1.5);
   EXPECT_EQ(out[1], -2.25);
   EXPECT_EQ(out[2], 1e300);
-  EXPECT_FALSE(encoding::DecodeByteStreamSplit(split, 23, 3, 8, reinterpret_cast<uint8_t*>(out)).ok());
+  // A window of the values: the last two.
+  ASSERT_TRUE(encoding::DecodeByteStreamSplit(split, 24, 8, 1, 2, reinterpret_cast<uint8_t*>(out)).ok());
+  EXPECT_EQ(out[0], -2.25);
+  EXPECT_EQ(out[1], 1e300);
+  EXPECT_FALSE(encoding::DecodeByteStreamSplit(split, 23, 8, 0, 3, reinterpret_cast<uint8_t*>(out)).ok());
+  EXPECT_FALSE(encoding::DecodeByteStreamSplit(split, 24, 8, 2, 2, reinterpret_cast<uint8_t*>(out)).ok());
 }
 
 }  // namespace

@@ -385,50 +385,60 @@ Status ConvertFixed(const LeafInfo& leaf, const uint8_t* raw, size_t count, Valu
   }
 }
 
-// Converts decoded byte arrays into Sluice storage (appended to out).
-Status ConvertArrays(const LeafInfo& leaf, encoding::ByteArrays&& in, Values* out) {
-  size_t n = in.size();
-  if (leaf.conversion == Conversion::kBytesDecimal) {
-    size_t old = out->fixed.size();
-    out->fixed.resize(old + n * 8);
-    for (size_t i = 0; i < n; ++i) {
-      int64_t v;
-      const uint8_t* p = reinterpret_cast<const uint8_t*>(in.bytes.data()) + in.offsets[i];
-      if (!BigEndianToInt64(p, in.offsets[i + 1] - in.offsets[i], &v)) {
-        return Status::DataError("decimal value exceeds 18 digits");
-      }
-      std::memcpy(out->fixed.data() + old + 8 * i, &v, 8);
+// Checks byte arrays [from, a.size()) of `a` as values of `leaf`: strings must be valid UTF-8.
+Status CheckArrays(const LeafInfo& leaf, const encoding::ByteArrays& a, size_t from) {
+  if (leaf.conversion == Conversion::kBinary) return Status::OK();
+  if (leaf.conversion != Conversion::kString) return Status::Internal("bad byte array conversion");
+  const size_t n = a.size();
+  if (from >= n) return Status::OK();
+  const uint32_t begin = a.offsets[from];
+  // Whole-range check first (fast); a value boundary inside a code point cannot make an
+  // invalid value valid, but could hide one, so fall back to per value on failure only.
+  if (!IsValidUtf8(std::string_view(a.bytes.data() + begin, a.offsets[n] - begin))) {
+    for (size_t i = from; i < n; ++i) {
+      std::string_view v(a.bytes.data() + a.offsets[i], a.offsets[i + 1] - a.offsets[i]);
+      if (!IsValidUtf8(v)) return Status::DataError("invalid UTF-8 in string value {}", i - from);
     }
-    return Status::OK();
-  }
-  if (leaf.conversion == Conversion::kString) {
-    // Whole-buffer check first (fast); a value boundary inside a code point cannot make an
-    // invalid value valid, but could hide one, so fall back to per value on failure only.
-    if (!IsValidUtf8(in.bytes)) {
-      for (size_t i = 0; i < n; ++i) {
-        std::string_view v(in.bytes.data() + in.offsets[i], in.offsets[i + 1] - in.offsets[i]);
-        if (!IsValidUtf8(v)) return Status::DataError("invalid UTF-8 in string value {}", i);
-      }
-    } else {
-      for (size_t i = 0; i < n; ++i) {
-        // A value may not start with a continuation byte (that would split a code point).
-        uint32_t b = in.offsets[i];
-        if (b < in.offsets[i + 1] && (static_cast<uint8_t>(in.bytes[b]) & 0xc0) == 0x80) {
-          return Status::DataError("invalid UTF-8 in string value {}", i);
-        }
+  } else {
+    for (size_t i = from; i < n; ++i) {
+      // A value may not start with a continuation byte (that would split a code point).
+      uint32_t b = a.offsets[i];
+      if (b < a.offsets[i + 1] && (static_cast<uint8_t>(a.bytes[b]) & 0xc0) == 0x80) {
+        return Status::DataError("invalid UTF-8 in string value {}", i - from);
       }
     }
-  } else if (leaf.conversion != Conversion::kBinary) {
-    return Status::Internal("bad byte array conversion");
   }
-  if (out->arrays.size() == 0) {
-    out->arrays = std::move(in);
-    return Status::OK();
-  }
-  uint32_t base = static_cast<uint32_t>(out->arrays.bytes.size());
-  out->arrays.bytes.append(in.bytes);
-  for (size_t i = 1; i < in.offsets.size(); ++i) out->arrays.offsets.push_back(base + in.offsets[i]);
   return Status::OK();
+}
+
+// Big-endian decimals held as byte arrays -> int64 storage (appended to out).
+Status AppendBytesDecimals(const encoding::ByteArrays& a, Values* out) {
+  const size_t n = a.size();
+  const size_t old = out->fixed.size();
+  out->fixed.resize(old + n * 8);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t v;
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(a.bytes.data()) + a.offsets[i];
+    if (!BigEndianToInt64(p, a.offsets[i + 1] - a.offsets[i], &v)) {
+      return Status::DataError("decimal value exceeds 18 digits");
+    }
+    std::memcpy(out->fixed.data() + old + 8 * i, &v, 8);
+  }
+  return Status::OK();
+}
+
+// Byte arrays appended by `decode(ByteArrays*)`, converted into Sluice storage (appended to out):
+// strings and binaries are decoded in place and checked, decimals go through `scratch`.
+template <typename Decode>
+Status AppendArrays(const LeafInfo& leaf, Values* out, encoding::ByteArrays* scratch, Decode&& decode) {
+  if (leaf.conversion == Conversion::kBytesDecimal) {
+    scratch->clear();
+    SLUICE_RETURN_IF_ERROR(decode(scratch));
+    return AppendBytesDecimals(*scratch, out);
+  }
+  const size_t from = out->arrays.size();
+  SLUICE_RETURN_IF_ERROR(decode(&out->arrays));
+  return CheckArrays(leaf, out->arrays, from);
 }
 
 Status DecodePlain(const LeafInfo& leaf, const uint8_t* p, size_t n, size_t count, Values* out) {
@@ -440,10 +450,11 @@ Status DecodePlain(const LeafInfo& leaf, const uint8_t* p, size_t n, size_t coun
     return Status::OK();
   }
   if (leaf.physical == format::Type::BYTE_ARRAY) {
-    encoding::ByteArrays arrays;
-    size_t used;
-    SLUICE_RETURN_IF_ERROR(encoding::DecodePlainByteArray(p, n, count, &arrays, &used));
-    return ConvertArrays(leaf, std::move(arrays), out);
+    encoding::ByteArrays scratch;
+    return AppendArrays(leaf, out, &scratch, [&](encoding::ByteArrays* a) {
+      size_t used;
+      return encoding::DecodePlainByteArray(p, n, count, a, &used);
+    });
   }
   size_t w = static_cast<size_t>(PhysicalWidth(leaf));
   if (count > n / w) return Status::DataError("PLAIN values end early ({} values of {} bytes, {} bytes)", count, w, n);
@@ -456,6 +467,14 @@ Status DecodePlainValues(const LeafInfo& leaf, const uint8_t* p, size_t n, size_
   out->clear();
   out->width = StorageWidth(leaf.type);
   return DecodePlain(leaf, p, n, count, out);
+}
+
+uint64_t MinPlainBits(const LeafInfo& leaf) {
+  switch (leaf.physical) {
+    case format::Type::BOOLEAN: return 1;
+    case format::Type::BYTE_ARRAY: return 32;
+    default: return 8 * static_cast<uint64_t>(std::max(PhysicalWidth(leaf), 1));
+  }
 }
 
 Value ValueAt(const Values& v, size_t i, DataType type) {
@@ -474,6 +493,219 @@ Value ValueAt(const Values& v, size_t i, DataType type) {
     case TypeId::kFloat64: return Value::Float64(Load<double>(p));
     default: return Value::Null(type);
   }
+}
+
+// ----------------------------------------------------------------------------- PageValueDecoder
+
+Status PageValueDecoder::Reset(const LeafInfo& leaf, format::Encoding enc, const uint8_t* p, size_t n,
+                               size_t max_values, bool exact, const Values* dictionary) {
+  using E = format::Encoding;
+  leaf_ = &leaf;
+  enc_ = enc;
+  p_ = p;
+  n_ = n;
+  pos_ = 0;
+  dictionary_ = dictionary;
+  rle_missing_ = false;
+  uint64_t min_bits = 0;  // per value, when the data has a fixed minimum size
+  switch (enc) {
+    case E::PLAIN: min_bits = MinPlainBits(leaf); break;
+    case E::PLAIN_DICTIONARY:
+    case E::RLE_DICTIONARY: {
+      if (!dictionary) return Status::DataError("dictionary-encoded page without a dictionary page");
+      if (n < 1) {
+        rle_missing_ = true;  // fine for a page without values
+        break;
+      }
+      int width = p[0];
+      if (width > 32) return Status::DataError("dictionary index bit width {} out of range", width);
+      rle_.Reset(p + 1, n - 1, width);
+      break;
+    }
+    case E::RLE: {
+      if (leaf.physical != format::Type::BOOLEAN) return Status::DataError("RLE encoding on a non-boolean column");
+      if (n < 4) return Status::DataError("RLE booleans: length missing");
+      uint32_t len;
+      std::memcpy(&len, p, 4);
+      if (len > n - 4) return Status::DataError("RLE booleans: length {} exceeds the page", len);
+      rle_.Reset(p + 4, len, 1);
+      break;
+    }
+    case E::DELTA_BINARY_PACKED:
+      if (leaf.physical == format::Type::INT32) return delta32_.Init(p, n, max_values);
+      if (leaf.physical == format::Type::INT64) return delta64_.Init(p, n, max_values);
+      return Status::DataError("DELTA_BINARY_PACKED on a {} column", format::TypeName(leaf.physical));
+    case E::DELTA_LENGTH_BYTE_ARRAY:
+      if (leaf.physical != format::Type::BYTE_ARRAY) {
+        return Status::DataError("DELTA_LENGTH_BYTE_ARRAY on a non-byte-array column");
+      }
+      return delta_length_.Init(p, n, max_values);
+    case E::DELTA_BYTE_ARRAY:
+      if (leaf.physical != format::Type::BYTE_ARRAY && leaf.physical != format::Type::FIXED_LEN_BYTE_ARRAY) {
+        return Status::DataError("DELTA_BYTE_ARRAY on a {} column", format::TypeName(leaf.physical));
+      }
+      return delta_bytes_.Init(p, n, max_values);
+    case E::BYTE_STREAM_SPLIT: {
+      int w = PhysicalWidth(leaf);
+      if (w == 0 || leaf.physical == format::Type::INT96) {
+        return Status::DataError("BYTE_STREAM_SPLIT on a {} column", format::TypeName(leaf.physical));
+      }
+      min_bits = 8 * static_cast<uint64_t>(w);
+      break;
+    }
+    default: return Status::DataError("encoding {} is not supported", static_cast<int>(enc));
+  }
+  if (exact && min_bits > 0 && max_values > static_cast<uint64_t>(n) * 8 / min_bits) {
+    return Status::DataError("page holds {} values but its {} bytes of {} data hold at most {}", max_values, n,
+                             format::EncodingName(enc), static_cast<uint64_t>(n) * 8 / min_bits);
+  }
+  return Status::OK();
+}
+
+Status PageValueDecoder::NextPlain(size_t m, Values* out) {
+  const LeafInfo& leaf = *leaf_;
+  if (leaf.physical == format::Type::BOOLEAN) {  // pos_ counts bits
+    if (m > n_ * 8 - pos_) {
+      return Status::DataError("PLAIN booleans end early ({} bits left for {} values)", n_ * 8 - pos_, m);
+    }
+    size_t old = out->fixed.size();
+    out->fixed.resize(old + m);
+    uint8_t* dst = out->fixed.data() + old;
+    for (size_t i = 0; i < m; ++i) {
+      size_t bit = pos_ + i;
+      dst[i] = (p_[bit >> 3] >> (bit & 7)) & 1;
+    }
+    pos_ += m;
+    return Status::OK();
+  }
+  if (leaf.physical == format::Type::BYTE_ARRAY) {
+    return AppendArrays(leaf, out, &arrays_, [&](encoding::ByteArrays* a) {
+      size_t used = 0;
+      SLUICE_RETURN_IF_ERROR(encoding::DecodePlainByteArray(p_ + pos_, n_ - pos_, m, a, &used));
+      pos_ += used;
+      return Status::OK();
+    });
+  }
+  size_t w = static_cast<size_t>(PhysicalWidth(leaf));
+  if (m > (n_ - pos_) / w) {
+    return Status::DataError("PLAIN values end early ({} values of {} bytes, {} bytes left)", m, w, n_ - pos_);
+  }
+  SLUICE_RETURN_IF_ERROR(ConvertFixed(leaf, p_ + pos_, m, out));
+  pos_ += m * w;
+  return Status::OK();
+}
+
+Status PageValueDecoder::NextDictionary(size_t m, Values* out) {
+  if (m == 0) return Status::OK();
+  if (rle_missing_) return Status::DataError("dictionary indices missing");
+  indices_.resize(m);
+  SLUICE_RETURN_IF_ERROR(rle_.Get(indices_.data(), m));
+  const Values& dict = *dictionary_;
+  const size_t dict_size = dict.size();
+  if (out->width) {
+    const size_t w = static_cast<size_t>(out->width);
+    const size_t old = out->fixed.size();
+    out->fixed.resize(old + m * w);
+    const uint8_t* src = dict.fixed.data();
+    uint8_t* dst = out->fixed.data() + old;
+    for (size_t i = 0; i < m; ++i) {
+      uint32_t idx = indices_[i];
+      if (idx >= dict_size) return Status::DataError("dictionary index {} out of range ({} entries)", idx, dict_size);
+      std::memcpy(dst + i * w, src + static_cast<size_t>(idx) * w, w);
+    }
+    return Status::OK();
+  }
+  const auto& d = dict.arrays;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < m; ++i) {
+    uint32_t idx = indices_[i];
+    if (idx >= dict_size) return Status::DataError("dictionary index {} out of range ({} entries)", idx, dict_size);
+    bytes += d.offsets[idx + 1] - d.offsets[idx];
+  }
+  auto& a = out->arrays;
+  const size_t base = a.bytes.size();
+  if (base + bytes > UINT32_MAX) return Status::DataError("byte arrays exceed 4 GiB");
+  const size_t first = a.size();
+  a.bytes.resize(base + bytes);
+  a.offsets.resize(first + 1 + m);
+  char* dst = a.bytes.data();
+  uint32_t pos = static_cast<uint32_t>(base);
+  for (size_t i = 0; i < m; ++i) {
+    uint32_t idx = indices_[i];
+    uint32_t b = d.offsets[idx], e = d.offsets[idx + 1];
+    std::memcpy(dst + pos, d.bytes.data() + b, e - b);
+    pos += e - b;
+    a.offsets[first + 1 + i] = pos;
+  }
+  return Status::OK();
+}
+
+Status PageValueDecoder::Next(size_t m, Values* out) {
+  using E = format::Encoding;
+  const LeafInfo& leaf = *leaf_;
+  switch (enc_) {
+    case E::PLAIN: return NextPlain(m, out);
+    case E::PLAIN_DICTIONARY:
+    case E::RLE_DICTIONARY: return NextDictionary(m, out);
+    case E::RLE: {
+      size_t old = out->fixed.size();
+      out->fixed.resize(old + m);
+      return rle_.Get(out->fixed.data() + old, m);
+    }
+    case E::DELTA_BINARY_PACKED:
+      if (leaf.physical == format::Type::INT32) {
+        ints32_.resize(m);
+        SLUICE_RETURN_IF_ERROR(delta32_.Get(ints32_.data(), m));
+        return ConvertFixed(leaf, reinterpret_cast<const uint8_t*>(ints32_.data()), m, out);
+      }
+      ints64_.resize(m);
+      SLUICE_RETURN_IF_ERROR(delta64_.Get(ints64_.data(), m));
+      return ConvertFixed(leaf, reinterpret_cast<const uint8_t*>(ints64_.data()), m, out);
+    case E::DELTA_LENGTH_BYTE_ARRAY:
+      return AppendArrays(leaf, out, &arrays_, [&](encoding::ByteArrays* a) { return delta_length_.Get(m, a); });
+    case E::DELTA_BYTE_ARRAY:
+      if (leaf.physical == format::Type::FIXED_LEN_BYTE_ARRAY) {
+        arrays_.clear();
+        SLUICE_RETURN_IF_ERROR(delta_bytes_.Get(m, &arrays_));
+        for (size_t i = 0; i < m; ++i) {
+          if (arrays_.offsets[i + 1] - arrays_.offsets[i] != static_cast<uint32_t>(leaf.type_length)) {
+            return Status::DataError("fixed-length value of the wrong length");
+          }
+        }
+        return ConvertFixed(leaf, reinterpret_cast<const uint8_t*>(arrays_.bytes.data()), m, out);
+      }
+      return AppendArrays(leaf, out, &arrays_, [&](encoding::ByteArrays* a) { return delta_bytes_.Get(m, a); });
+    case E::BYTE_STREAM_SPLIT: {
+      const int w = PhysicalWidth(leaf);
+      raw_.resize(m * static_cast<size_t>(w));
+      SLUICE_RETURN_IF_ERROR(encoding::DecodeByteStreamSplit(p_, n_, w, pos_, m, raw_.data()));
+      pos_ += m;
+      return ConvertFixed(leaf, raw_.data(), m, out);
+    }
+    default: return Status::Internal("encoding {} was not checked", static_cast<int>(enc_));
+  }
+}
+
+Status PageValueDecoder::Finish() const {
+  using E = format::Encoding;
+  uint64_t total = 0, left = 0;
+  switch (enc_) {
+    case E::DELTA_BINARY_PACKED:
+      total = leaf_->physical == format::Type::INT32 ? delta32_.total() : delta64_.total();
+      left = leaf_->physical == format::Type::INT32 ? delta32_.remaining() : delta64_.remaining();
+      break;
+    case E::DELTA_LENGTH_BYTE_ARRAY:
+      total = delta_length_.total();
+      left = delta_length_.remaining();
+      break;
+    case E::DELTA_BYTE_ARRAY:
+      total = delta_bytes_.total();
+      left = delta_bytes_.remaining();
+      break;
+    default: return Status::OK();
+  }
+  if (left > 0) return Status::DataError("page decodes to {} values, its levels need {}", total, total - left);
+  return Status::OK();
 }
 
 // ----------------------------------------------------------------------------- ChunkReader
@@ -518,120 +750,6 @@ Result<std::unique_ptr<ChunkReader>> ChunkReader::Open(const FileFooter& footer,
   return r;
 }
 
-Status ChunkReader::DecodeValues(format::Encoding enc, const uint8_t* p, size_t n, size_t count, Values* out,
-                                 bool dictionary_page) {
-  out->clear();
-  out->width = StorageWidth(leaf_.type);
-  using E = format::Encoding;
-  switch (enc) {
-    case E::PLAIN:
-      return DecodePlain(leaf_, p, n, count, out);
-    case E::PLAIN_DICTIONARY:
-    case E::RLE_DICTIONARY: {
-      if (dictionary_page) return DecodePlain(leaf_, p, n, count, out);
-      if (!has_dictionary_) return Status::DataError("dictionary-encoded page without a dictionary page");
-      if (count == 0) return Status::OK();
-      if (n < 1) return Status::DataError("dictionary indices missing");
-      int width = p[0];
-      if (width > 32) return Status::DataError("dictionary index bit width {} out of range", width);
-      encoding::RleDecoder dec(p + 1, n - 1, width);
-      indices_.resize(count);
-      SLUICE_RETURN_IF_ERROR(dec.Get(indices_.data(), count));
-      size_t dict_size = dictionary_.size();
-      if (out->width) {
-        size_t w = out->width;
-        out->fixed.resize(count * w);
-        const uint8_t* src = dictionary_.fixed.data();
-        uint8_t* dst = out->fixed.data();
-        for (size_t i = 0; i < count; ++i) {
-          uint32_t idx = indices_[i];
-          if (idx >= dict_size) return Status::DataError("dictionary index {} out of range ({} entries)", idx, dict_size);
-          std::memcpy(dst + i * w, src + static_cast<size_t>(idx) * w, w);
-        }
-      } else {
-        const auto& d = dictionary_.arrays;
-        size_t bytes = 0;
-        for (size_t i = 0; i < count; ++i) {
-          uint32_t idx = indices_[i];
-          if (idx >= dict_size) return Status::DataError("dictionary index {} out of range ({} entries)", idx, dict_size);
-          bytes += d.offsets[idx + 1] - d.offsets[idx];
-        }
-        if (bytes > UINT32_MAX) return Status::DataError("page values exceed 4 GiB");
-        out->arrays.bytes.resize(bytes);
-        out->arrays.offsets.resize(count + 1);
-        char* dst = out->arrays.bytes.data();
-        uint32_t pos = 0;
-        for (size_t i = 0; i < count; ++i) {
-          uint32_t idx = indices_[i];
-          uint32_t b = d.offsets[idx], e = d.offsets[idx + 1];
-          std::memcpy(dst + pos, d.bytes.data() + b, e - b);
-          pos += e - b;
-          out->arrays.offsets[i + 1] = pos;
-        }
-      }
-      return Status::OK();
-    }
-    case E::RLE: {
-      if (leaf_.physical != format::Type::BOOLEAN) return Status::DataError("RLE encoding on a non-boolean column");
-      if (n < 4) return Status::DataError("RLE booleans: length missing");
-      uint32_t len;
-      std::memcpy(&len, p, 4);
-      if (len > n - 4) return Status::DataError("RLE booleans: length {} exceeds the page", len);
-      encoding::RleDecoder dec(p + 4, len, 1);
-      out->fixed.resize(count);
-      return dec.Get(out->fixed.data(), count);
-    }
-    case E::DELTA_BINARY_PACKED: {
-      size_t used;
-      if (leaf_.physical == format::Type::INT32) {
-        std::vector<int32_t> v;
-        SLUICE_RETURN_IF_ERROR(encoding::DecodeDeltaBinaryPacked<int32_t>(p, n, count, &v, &used));
-        if (v.size() != count) return Status::DataError("DELTA_BINARY_PACKED holds {} values, expected {}", v.size(), count);
-        return ConvertFixed(leaf_, reinterpret_cast<const uint8_t*>(v.data()), count, out);
-      }
-      if (leaf_.physical == format::Type::INT64) {
-        std::vector<int64_t> v;
-        SLUICE_RETURN_IF_ERROR(encoding::DecodeDeltaBinaryPacked<int64_t>(p, n, count, &v, &used));
-        if (v.size() != count) return Status::DataError("DELTA_BINARY_PACKED holds {} values, expected {}", v.size(), count);
-        return ConvertFixed(leaf_, reinterpret_cast<const uint8_t*>(v.data()), count, out);
-      }
-      return Status::DataError("DELTA_BINARY_PACKED on a {} column", format::TypeName(leaf_.physical));
-    }
-    case E::DELTA_LENGTH_BYTE_ARRAY:
-    case E::DELTA_BYTE_ARRAY: {
-      encoding::ByteArrays arrays;
-      if (enc == E::DELTA_LENGTH_BYTE_ARRAY) {
-        if (leaf_.physical != format::Type::BYTE_ARRAY) return Status::DataError("DELTA_LENGTH_BYTE_ARRAY on a non-byte-array column");
-        SLUICE_RETURN_IF_ERROR(encoding::DecodeDeltaLengthByteArray(p, n, count, &arrays));
-      } else {
-        if (leaf_.physical != format::Type::BYTE_ARRAY && leaf_.physical != format::Type::FIXED_LEN_BYTE_ARRAY) {
-          return Status::DataError("DELTA_BYTE_ARRAY on a {} column", format::TypeName(leaf_.physical));
-        }
-        SLUICE_RETURN_IF_ERROR(encoding::DecodeDeltaByteArray(p, n, count, &arrays));
-      }
-      if (leaf_.physical == format::Type::FIXED_LEN_BYTE_ARRAY) {
-        for (size_t i = 0; i < arrays.size(); ++i) {
-          if (arrays.offsets[i + 1] - arrays.offsets[i] != static_cast<uint32_t>(leaf_.type_length)) {
-            return Status::DataError("fixed-length value of the wrong length");
-          }
-        }
-        return ConvertFixed(leaf_, reinterpret_cast<const uint8_t*>(arrays.bytes.data()), count, out);
-      }
-      return ConvertArrays(leaf_, std::move(arrays), out);
-    }
-    case E::BYTE_STREAM_SPLIT: {
-      size_t w = static_cast<size_t>(PhysicalWidth(leaf_));
-      if (w == 0 || leaf_.physical == format::Type::INT96) return Status::DataError("BYTE_STREAM_SPLIT on a {} column", format::TypeName(leaf_.physical));
-      if (count > n / w) return Status::DataError("BYTE_STREAM_SPLIT data ends early");
-      std::vector<uint8_t> raw(count * w);
-      SLUICE_RETURN_IF_ERROR(encoding::DecodeByteStreamSplit(p, n, count, static_cast<int>(w), raw.data()));
-      return ConvertFixed(leaf_, raw.data(), count, out);
-    }
-    default:
-      return Status::DataError("encoding {} is not supported", static_cast<int>(enc));
-  }
-}
-
 Status ChunkReader::NextPage() {
   while (true) {
     int64_t page_offset = chunk_start_ + static_cast<int64_t>(pos_);
@@ -653,11 +771,21 @@ Status ChunkReader::NextPage() {
       return Error(page_offset, fmt::format("compressed size {} exceeds the column chunk ({} bytes left)", comp,
                                             chunk_.size() - pos_));
     }
-    if (unc > kMaxPageBytes) return Error(page_offset, fmt::format("uncompressed size {} is too large", unc));
+    if (unc > kMaxPageBytes) {
+      return Error(page_offset,
+                   fmt::format("uncompressed size {} exceeds the limit of {} bytes per page", unc, kMaxPageBytes));
+    }
     const uint8_t* body = chunk_.data() + pos_;
     int64_t body_offset = chunk_start_ + static_cast<int64_t>(pos_);
     pos_ += comp;
+    // The size the header claims must be one the codec can reach from the bytes present; only
+    // then is the buffer allocated.
     auto decompress = [&](const uint8_t* in, size_t in_size, size_t out_size) -> Status {
+      uint64_t most = MaxDecompressedSize(codec_, in_size);
+      if (out_size > most) {
+        return Error(page_offset, fmt::format("uncompressed size {} is more than {} bytes of {} data can hold ({})",
+                                              out_size, in_size, format::CodecName(codec_), most));
+      }
       page_buf_.resize(out_size);
       Status st = Decompress(codec_, in, in_size, page_buf_.data(), out_size);
       if (!st.ok()) return Error(body_offset, st.message());
@@ -673,9 +801,13 @@ Status ChunkReader::NextPage() {
         if (d.encoding != format::Encoding::PLAIN && d.encoding != format::Encoding::PLAIN_DICTIONARY) {
           return Error(page_offset, fmt::format("dictionary page encoding {} is not supported", static_cast<int>(d.encoding)));
         }
+        uint64_t most = static_cast<uint64_t>(unc) * 8 / MinPlainBits(leaf_);
+        if (static_cast<uint64_t>(d.num_values) > most) {
+          return Error(page_offset, fmt::format("dictionary of {} entries exceeds its page: {} bytes hold at most {}",
+                                                d.num_values, unc, most));
+        }
         SLUICE_RETURN_IF_ERROR(decompress(body, comp, unc));
-        if (static_cast<size_t>(d.num_values) > unc * 8 + 8) return Error(page_offset, "dictionary size exceeds its page");
-        Status st = DecodeValues(format::Encoding::PLAIN, page_buf_.data(), unc, d.num_values, &dictionary_, true);
+        Status st = DecodePlainValues(leaf_, page_buf_.data(), unc, d.num_values, &dictionary_);
         if (!st.ok()) return Error(page_offset, st.message());
         has_dictionary_ = true;
         continue;
@@ -728,48 +860,64 @@ Status ChunkReader::NextPage() {
           bool compressed = d.is_compressed && codec_ != format::Codec::UNCOMPRESSED;
           if (compressed) {
             SLUICE_RETURN_IF_ERROR(decompress(body + rl + dl, comp - rl - dl, unc - rl - dl));
+            p = page_buf_.data();
+            n = page_buf_.size();
           } else {
             if (comp != unc) return Error(page_offset, "uncompressed page v2 with differing sizes");
-            page_buf_.assign(body + rl + dl, body + comp);
-          }
-          p = page_buf_.data();
-          n = page_buf_.size();
-        }
-        if (count > (size_t{1} << 31)) return Error(page_offset, "too many values in one page");
-        size_t non_null = count;
-        if (max_rep_ > 0) {
-          rep_.resize(count);
-          encoding::RleDecoder dec(rep_data, rep_len, encoding::BitWidth(max_rep_));
-          Status st = dec.Get(rep_.data(), count);
-          if (!st.ok()) return Error(page_offset, "repetition levels: " + st.message());
-          for (uint8_t l : rep_) {
-            if (l > max_rep_) return Error(page_offset, fmt::format("repetition level {} above the maximum {}", l, max_rep_));
+            p = body + rl + dl;  // in chunk_, which outlives the page
+            n = comp - rl - dl;
           }
         }
-        if (max_def_ > 0) {
-          def_.resize(count);
-          encoding::RleDecoder dec(def_data, def_len, encoding::BitWidth(max_def_));
-          Status st = dec.Get(def_.data(), count);
-          if (!st.ok()) return Error(page_offset, "definition levels: " + st.message());
-          non_null = 0;
-          for (uint8_t l : def_) {
-            if (l > max_def_) return Error(page_offset, fmt::format("definition level {} above the maximum {}", l, max_def_));
-            non_null += l == max_def_;
-          }
-        }
-        Status st = DecodeValues(enc, p, n, non_null, &values_, false);
+        rep_dec_.Reset(rep_data, rep_len, encoding::BitWidth(max_rep_));
+        def_dec_.Reset(def_data, def_len, encoding::BitWidth(max_def_));
+        Status st = value_dec_.Reset(leaf_, enc, p, n, count, max_def_ == 0, has_dictionary_ ? &dictionary_ : nullptr);
         if (!st.ok()) return Error(page_offset, st.message());
-        if (values_.size() != non_null) {
-          return Error(page_offset, fmt::format("page decodes to {} values, its levels need {}", values_.size(), non_null));
-        }
+        page_offset_ = page_offset;
         page_count_ = count;
         level_pos_ = 0;
-        value_pos_ = 0;
         values_read_ += num_values;
         return Status::OK();
       }
     }
   }
+}
+
+Status ChunkReader::DecodeWindow(size_t k) {
+  size_t non_null = k;
+  if (max_rep_ > 0) {
+    rep_.resize(k);
+    Status st = rep_dec_.Get(rep_.data(), k);
+    if (!st.ok()) return Error(page_offset_, "repetition levels: " + st.message());
+    for (uint8_t l : rep_) {
+      if (l > max_rep_) {
+        return Error(page_offset_, fmt::format("repetition level {} above the maximum {}", l, max_rep_));
+      }
+    }
+  }
+  if (max_def_ > 0) {
+    def_.resize(k);
+    Status st = def_dec_.Get(def_.data(), k);
+    if (!st.ok()) return Error(page_offset_, "definition levels: " + st.message());
+    non_null = 0;
+    for (uint8_t l : def_) {
+      if (l > max_def_) {
+        return Error(page_offset_, fmt::format("definition level {} above the maximum {}", l, max_def_));
+      }
+      non_null += l == max_def_;
+    }
+  }
+  values_.clear();
+  Status st = value_dec_.Next(non_null, &values_);
+  if (!st.ok()) return Error(page_offset_, st.message());
+  if (values_.size() != non_null) {
+    return Error(page_offset_, fmt::format("page decodes to {} values, its levels need {}", values_.size(), non_null));
+  }
+  level_pos_ += k;
+  if (level_pos_ == page_count_) {
+    st = value_dec_.Finish();
+    if (!st.ok()) return Error(page_offset_, st.message());
+  }
+  return Status::OK();
 }
 
 Status ChunkReader::ReadFlat(size_t n, Column* out, size_t out_pos) {
@@ -780,18 +928,19 @@ Status ChunkReader::ReadFlat(size_t n, Column* out, size_t out_pos) {
       continue;
     }
     size_t k = std::min(n, page_count_ - level_pos_);
+    SLUICE_RETURN_IF_ERROR(DecodeWindow(k));
+    size_t v = 0;  // next value of the window
     if (w) {
       uint8_t* dst = out->mutable_data<uint8_t>() + out_pos * w;
       const uint8_t* src = values_.fixed.data();
       if (max_def_ == 0) {
-        std::memcpy(dst, src + value_pos_ * w, k * w);
-        value_pos_ += k;
+        std::memcpy(dst, src, k * w);
       } else {
-        const uint8_t* def = def_.data() + level_pos_;
+        const uint8_t* def = def_.data();
         for (size_t j = 0; j < k; ++j) {
           if (def[j] == max_def_) {
-            std::memcpy(dst + j * w, src + value_pos_ * w, w);
-            ++value_pos_;
+            std::memcpy(dst + j * w, src + v * w, w);
+            ++v;
           } else {
             std::memset(dst + j * w, 0, w);
             out->SetNull(out_pos + j);
@@ -801,24 +950,21 @@ Status ChunkReader::ReadFlat(size_t n, Column* out, size_t out_pos) {
     } else {
       const auto& a = values_.arrays;
       if (max_def_ == 0) {
-        for (size_t j = 0; j < k; ++j, ++value_pos_) {
-          out->AppendString(std::string_view(a.bytes.data() + a.offsets[value_pos_],
-                                             a.offsets[value_pos_ + 1] - a.offsets[value_pos_]));
+        for (size_t j = 0; j < k; ++j) {
+          out->AppendString(std::string_view(a.bytes.data() + a.offsets[j], a.offsets[j + 1] - a.offsets[j]));
         }
       } else {
-        const uint8_t* def = def_.data() + level_pos_;
+        const uint8_t* def = def_.data();
         for (size_t j = 0; j < k; ++j) {
           if (def[j] == max_def_) {
-            out->AppendString(std::string_view(a.bytes.data() + a.offsets[value_pos_],
-                                               a.offsets[value_pos_ + 1] - a.offsets[value_pos_]));
-            ++value_pos_;
+            out->AppendString(std::string_view(a.bytes.data() + a.offsets[v], a.offsets[v + 1] - a.offsets[v]));
+            ++v;
           } else {
             out->AppendNull();
           }
         }
       }
     }
-    level_pos_ += k;
     out_pos += k;
     n -= k;
   }
@@ -826,6 +972,9 @@ Status ChunkReader::ReadFlat(size_t n, Column* out, size_t out_pos) {
 }
 
 Status ChunkReader::ReadAll(std::vector<uint8_t>* def, std::vector<uint8_t>* rep, Values* values) {
+  // Windows of this many level entries: the outputs grow as data is decoded, never by the
+  // counts pages declare.
+  constexpr size_t kWindow = size_t{1} << 16;
   values->clear();
   values->width = values_.width;
   while (values_read_ < values_total_ || level_pos_ < page_count_) {
@@ -833,14 +982,15 @@ Status ChunkReader::ReadAll(std::vector<uint8_t>* def, std::vector<uint8_t>* rep
       SLUICE_RETURN_IF_ERROR(NextPage());
       continue;
     }
-    size_t k = page_count_ - level_pos_;
+    size_t k = std::min(kWindow, page_count_ - level_pos_);
+    SLUICE_RETURN_IF_ERROR(DecodeWindow(k));
     if (max_def_ > 0) {
-      def->insert(def->end(), def_.begin() + level_pos_, def_.begin() + level_pos_ + k);
+      def->insert(def->end(), def_.begin(), def_.end());
     } else {
       def->insert(def->end(), k, 0);
     }
     if (max_rep_ > 0) {
-      rep->insert(rep->end(), rep_.begin() + level_pos_, rep_.begin() + level_pos_ + k);
+      rep->insert(rep->end(), rep_.begin(), rep_.end());
     } else {
       rep->insert(rep->end(), k, 0);
     }
@@ -848,12 +998,14 @@ Status ChunkReader::ReadAll(std::vector<uint8_t>* def, std::vector<uint8_t>* rep
       values->fixed.insert(values->fixed.end(), values_.fixed.begin(), values_.fixed.end());
     } else {
       uint32_t base = static_cast<uint32_t>(values->arrays.bytes.size());
+      if (values->arrays.bytes.size() + values_.arrays.bytes.size() > UINT32_MAX) {
+        return Error(page_offset_, "byte arrays exceed 4 GiB");
+      }
       values->arrays.bytes.append(values_.arrays.bytes);
       for (size_t i = 1; i < values_.arrays.offsets.size(); ++i) {
         values->arrays.offsets.push_back(base + values_.arrays.offsets[i]);
       }
     }
-    level_pos_ = page_count_;
   }
   return Status::OK();
 }
@@ -987,6 +1139,12 @@ struct Reader::Impl {
           return Status::DataError("{}: row group {} column '{}' is {} in its chunk but {} in the schema", name, g,
                                    columns[c].name, format::TypeName(cc.meta_data->type),
                                    format::TypeName(columns[c].leaf.physical));
+        }
+        // A flat column holds one value (or null) per row.
+        if (cc.meta_data->num_values < rg.num_rows) {
+          return Status::DataError(
+              "{}: row group {} declares {} rows but its column '{}' (chunk at offset {}) holds {} values", name, g,
+              rg.num_rows, columns[c].name, cc.meta_data->data_page_offset, cc.meta_data->num_values);
         }
         ri.columns.push_back(MakeStats(*cc.meta_data, columns[c].leaf));
       }

@@ -220,8 +220,12 @@ Status CompactDecoder::ReadListHeader(CType* elem, uint32_t* size) {
   *elem = static_cast<CType>(t);
   uint64_t n = b >> 4;
   if (n == 15) SLUICE_RETURN_IF_ERROR(ReadVarint(&n));
-  // Every element takes at least one byte.
-  if (n > size_ - pos_) return Error(fmt::format("list of {} elements exceeds the remaining {} bytes", n, size_ - pos_));
+  // Every element takes at least one byte (a double eight), so the count is checked against
+  // the bytes left before anyone sizes anything by it.
+  const uint64_t min_bytes = *elem == CType::kDouble ? 8 : 1;
+  if (n > (size_ - pos_) / min_bytes) {
+    return Error(fmt::format("list of {} elements exceeds the remaining {} bytes", n, size_ - pos_));
+  }
   *size = static_cast<uint32_t>(n);
   return Status::OK();
 }

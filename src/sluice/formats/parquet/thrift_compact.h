@@ -95,7 +95,8 @@ class CompactDecoder {
   Status ReadI64(int64_t* v);
   Status ReadDouble(double* v);
   Status ReadBinary(std::string* v);
-  // Element type and count; count is checked against the remaining bytes.
+  // Element type and count; the count is checked against the remaining bytes (at least one
+  // byte per element, eight per double). Binary lengths are checked the same way.
   Status ReadListHeader(CType* elem, uint32_t* size);
   Status ReadListBool(bool* v);  // a bool list element (one byte)
   // Skips a value of `type` (nested structs, lists and maps included).
