@@ -572,20 +572,19 @@ TEST_F(Serve, NoSecretInLogsResponsesOrTheDatabase) {
 // their API answers and the CLI's output, the run's log and the server's log.
 TEST_F(Serve, PiiIsMaskedInDeadLettersAnswersAndLogs) {
   const std::vector<std::string> emails = {"ann.lee@example.com", "bob.stone@example.com"};
-  WriteFile(dir_ / "customers.ndjson",
+  fs::create_directories(work_ + "/data/crm");
+  WriteFile(work_ + "/data/crm/customers.ndjson",
             "{\"id\": -1, \"email\": \"ann.lee@example.com\"}\n"    // the rule fails
             "{\"id\": 2, \"email\": \"ann.lee@example.com\"}\n"     // the CAST fails
             "{\"id\": 3, \"email\": \"bob.stone@example.com\"\n");  // malformed
   const std::string spec = dir_ / "customers.yaml";
   WriteFile(spec,
             "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: customers, namespace: crm}\nspec:\n  sources:\n"
-            "    in: {kind: files, path: " +
-                (dir_ / "customers.ndjson") +
-                ", schema: {fields: [{name: id, type: int64}, "
-                "{name: email, type: string, pii: true}]}}\n"
-                "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
-                "    num: {kind: map, inputs: [pos], select: {id: id, n: \"CAST(email AS int64)\"}}\n"
-                "  sinks:\n    out: {kind: files, inputs: [num], path: out/customers.ndjson}\n");
+            "    in: {kind: files, path: customers.ndjson, schema: {fields: [{name: id, type: int64}, "
+            "{name: email, type: string, pii: true}]}}\n"
+            "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+            "    num: {kind: map, inputs: [pos], select: {id: id, n: \"CAST(email AS int64)\"}}\n"
+            "  sinks:\n    out: {kind: files, inputs: [num], path: out/customers.ndjson}\n");
   ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
   auto run = Cli({"run", "crm/customers", "--wait", "-o", "json"});
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
@@ -606,11 +605,12 @@ TEST_F(Serve, PiiIsMaskedInDeadLettersAnswersAndLogs) {
   auto logs = Cli({"logs", json::parse(run.out)["id"]});
   std::string files;
   std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(work_ + "/dead_letters", ec)) {
+  for (const auto& e : fs::recursive_directory_iterator(work_ + "/data/crm/dead_letters", ec)) {
     if (e.is_regular_file()) files += ReadFile(e.path().string());
   }
   EXPECT_FALSE(files.empty());
   EXPECT_FALSE(fs::exists(work_ + "/pii.key")) << "the server's key is derived from its secret key";
+  EXPECT_FALSE(fs::exists(work_ + "/data/crm/pii.key"));
   const std::string seen = dead.out + dead.err + run.out + run.err + logs.out + files + ReadFile(dir_ / "serve.log");
   for (const auto& email : emails) {
     EXPECT_EQ(seen.find(email), std::string::npos) << email << " in:\n" << seen;
@@ -701,7 +701,7 @@ TEST(ServeFlags, ASecretKeyFileOthersCanReadIsRefused) {
   const int pid = SpawnProcess({"/bin/sh", "-c", "unset SLUICE_SECRET_KEY; exec '" + kBin +
                                                      "' serve --listen 127.0.0.1:0 --workdir '" + (dir / "w") +
                                                      "' > '" + (dir / "url") + "' 2> '" + (dir / "log") + "'"});
-  const std::string url = WaitForUrl(dir / "url");
+  const std::string url = WaitForFirstLine(dir / "url");
   ::kill(pid, SIGTERM);
   WaitProcess(pid);
   EXPECT_FALSE(url.empty()) << ReadFile(dir / "log");

@@ -2,7 +2,11 @@
 // worker`), attacked by an editor of one namespace. Each attack must be refused with a 4xx and a
 // stable problem code, leave an audit row, and leave nothing of its target in any answer, the
 // server's log, the worker's log or a dead letter. docs/security.md describes the rules.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -297,6 +301,115 @@ TEST_F(Attack, SameNamedPipelinesOfTwoNamespacesShareNothing) {
   auto lineage = Call(eve_, "GET", "/api/v1/lineage");
   ASSERT_EQ(lineage.status, 200) << lineage.body;
   EXPECT_EQ(lineage.body.find("other/"), std::string::npos) << lineage.body;
+}
+
+TEST_F(Attack, AnEnvironmentNotGrantedToTheNamespaceIsRefused) {
+  const std::string secret = "prod-secret-value-8d2e";
+  WriteFile(dir_ / "env.yaml", "apiVersion: sluice/v1\nkind: Environment\nmetadata: {name: prod}\n"
+                               "config: {db_host: prod-db.internal}\n");
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "env.yaml"}, "", dir_ / "admin.json").exit_code, 0);
+  ASSERT_EQ(Cli({"secret", "set", "prod", "token"}, secret + "\n", dir_ / "admin.json").exit_code, 0);
+  // A spec that uses the environment's secret and config (the issue's leak: a failing CAST of the
+  // secret in a dead letter, the config in a message).
+  const std::string spec = WithCheck(Spec("team", "steal", "in.ndjson"),
+                                     "note <> '${secret.token}' AND note <> '${config.db_host}'");
+  const size_t denied_before = AuditRows("denied");
+  auto r = Apply(eve_, spec, "prod");
+  ExpectRefused(r, 403, "environment_not_granted", "an environment not granted");
+  EXPECT_EQ(r.body.find(secret), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("prod-db.internal"), std::string::npos) << r.body;
+  EXPECT_EQ(AuditRows("denied"), denied_before + 1) << "the refusal is audited";
+  // Eve cannot grant it to herself.
+  auto grant = Call(eve_, "PUT", "/api/v1/environments/prod/grants/team", json::object());
+  EXPECT_EQ(grant.status, 403) << grant.body;
+  // Granted by an admin, the same spec applies.
+  ASSERT_EQ(Cli({"environment", "grant", "prod", "--namespace", "team"}, "", dir_ / "admin.json").exit_code, 0);
+  auto granted = Apply(eve_, spec, "prod");
+  EXPECT_EQ(granted.status, 201) << granted.body;
+  EXPECT_EQ(granted.body.find(secret), std::string::npos) << granted.body;
+}
+
+TEST_F(Attack, PiiNeverLeavesThroughDeadLettersLogsOrAnswers) {
+  const std::string team = work_ + "/data/team";
+  fs::create_directories(team);
+  const std::string email = "alice.secret@example.org";
+  // A record that fails the rule, one whose id does not cast, and a line that is not JSON: all
+  // carry the email.
+  WriteFile(team + "/people.ndjson", "{\"id\": 1, \"email\": \"" + email + "\"}\n{\"id\": -1, \"email\": \"" + email +
+                                         "\"}\n{\"id\": \"x\", \"email\": \"" + email +
+                                         "\"}\n{\"id\": 2, \"email\": \"" + email + "\"\n");
+  const std::string spec =
+      "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: people, namespace: team}\nspec:\n  sources:\n"
+      "    in: {kind: files, path: people.ndjson, schema: {fields: [{name: id, type: int64}, "
+      "{name: email, type: string, pii: true}]}}\n"
+      "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0 AND email <> "
+      "'nobody'\"}]}\n"
+      "  sinks:\n    out: {kind: files, inputs: [pos], path: out/people.ndjson}\n";
+  ASSERT_EQ(Apply(eve_, spec).status, 201);
+  json run = RunToEnd(eve_, "team", "people");
+  ASSERT_EQ(run["status"], "succeeded") << run.dump();
+  EXPECT_GE(run["summary"]["dead_letters"].get<int64_t>(), 3) << run.dump();
+  auto dl = Call(eve_, "GET", "/api/v1/pipelines/team/people/dead-letters");
+  ASSERT_EQ(dl.status, 200) << dl.body;
+  EXPECT_GE(dl.json["items"].size(), 3u) << dl.body;
+  EXPECT_EQ(dl.body.find(email), std::string::npos) << dl.body;
+  EXPECT_EQ(dl.body.find("alice.secret"), std::string::npos) << dl.body;
+  auto logs = Call(eve_, "GET", "/api/v1/runs/" + run["id"].get<std::string>() + "/logs");
+  EXPECT_EQ(logs.body.find("alice.secret"), std::string::npos) << logs.body;
+  EXPECT_EQ(run.dump().find("alice.secret"), std::string::npos) << run.dump();
+  for (const auto& e : fs::recursive_directory_iterator(team + "/dead_letters")) {
+    if (e.is_regular_file()) EXPECT_EQ(ReadFile(e.path()).find("alice.secret"), std::string::npos) << e.path();
+  }
+  EXPECT_EQ(ReadFile(dir_ / "serve.log").find("alice.secret"), std::string::npos);
+  // The sink, where the pipeline sends it, has the value.
+  EXPECT_NE(ReadFile(team + "/out/people.ndjson").find(email), std::string::npos);
+}
+
+// VmHWM (peak resident memory) of process `pid`, in bytes; 0 when unknown.
+int64_t PeakRss(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+TEST_F(Attack, BodiesWithoutCredentialsAreRefusedBeforeTheyAreRead) {
+  const std::string host_port = url_.substr(url_.find("://") + 3);
+  const std::string host = host_port.substr(0, host_port.find(':'));
+  const int port = std::stoi(host_port.substr(host_port.find(':') + 1));
+  const int64_t peak_before = PeakRss(pid_);
+  // 200 anonymous requests, each announcing 64 MiB and sending its first MiB.
+  const std::string chunk(1 << 20, 'x');
+  int refused = 0;
+  for (int i = 0; i < 200; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const timeval limit{10, 0};  // a server that keeps reading fails the test instead of hanging it
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    const std::string head = "POST /api/v1/ingest/clicks HTTP/1.1\r\nHost: " + host_port +
+                             "\r\nContent-Type: application/x-ndjson\r\nContent-Length: " + std::to_string(64 << 20) +
+                             "\r\n\r\n";
+    ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+    (void)::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);  // may fail once the server closed
+    std::string answer;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    // 401, or 429 once the address has used its budget of failed authentications.
+    refused += answer.rfind("HTTP/1.1 401", 0) == 0 || answer.rfind("HTTP/1.1 429", 0) == 0;
+    ExpectClean(answer, "an anonymous body");
+  }
+  EXPECT_EQ(refused, 200);
+  const int64_t peak_after = PeakRss(pid_);
+  EXPECT_LT(peak_after - peak_before, 64ll << 20)
+      << "the server's peak memory grew from " << peak_before << " to " << peak_after;
 }
 
 TEST_F(AttackWithRemoteWorker, ARemoteWorkerConfinesRunsAndCatchesASymlinkSwappedInAfterApply) {

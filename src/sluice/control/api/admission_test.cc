@@ -291,7 +291,7 @@ TEST_F(Admission, AnonymousBodiesAreRefusedOnTheirHeadersAndNeverRead) {
   }
   EXPECT_EQ(refused, kAnonymous);
   EXPECT_LT(most_sent, kIngestLimit / 16) << "the connections were closed long before their bodies were sent";
-#ifndef __SANITIZE_ADDRESS__  // AddressSanitizer' shadow memory and quarantine are not the server's
+#ifndef __SANITIZE_ADDRESS__  // AddressSanitizer's shadow memory and quarantine are not the server's
   EXPECT_LT(rss_peak - rss_before, 50ll << 20)
       << "resident memory grew from " << rss_before << " to " << rss_peak << " bytes";
 #endif
