@@ -112,6 +112,15 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+ProcessResult RunClient(const std::string& bin, const std::vector<std::string>& args, const std::string& server,
+                        const std::string& config, const std::string& stdin_text, const std::string& stdin_path) {
+  WriteFile(stdin_path, stdin_text);
+  std::string cmd = "SLUICE_CONFIG='" + config + "' exec '" + bin + "'";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " --server '" + server + "'";
+  return RunProcess({"/bin/sh", "-c", cmd + " < '" + stdin_path + "'"});
+}
+
 std::string WaitForFirstLine(const std::string& path) {
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -33,6 +33,10 @@ class TempDir {
 };
 
 void WriteFile(const std::string& path, const std::string& content);
+// The sluice CLI `bin` with `args` against `server`, its client config `config`
+// ($SLUICE_CONFIG) and `stdin_text` on stdin (kept in `stdin_path`).
+ProcessResult RunClient(const std::string& bin, const std::vector<std::string>& args, const std::string& server,
+                        const std::string& config, const std::string& stdin_text, const std::string& stdin_path);
 // The first line of `path` once a process has written it (e.g. the base URL `sluice serve`
 // prints); "" after 30 s.
 std::string WaitForFirstLine(const std::string& path);

@@ -61,16 +61,9 @@ class Serve : public ::testing::Test {
   }
 
   // The CLI with the fixture's client config (its login), as `config` says otherwise.
-  ProcessResult Cli(std::vector<std::string> args, const std::string& stdin_text = "", std::string config = "") {
-    std::vector<std::string> argv = {kBin};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("--server");
-    argv.push_back(url_);
-    const std::string input = dir_ / "stdin.txt";
-    WriteFile(input, stdin_text);
-    std::string cmd = "SLUICE_CONFIG='" + (config.empty() ? config_ : config) + "' exec";
-    for (const auto& a : argv) cmd += " '" + a + "'";
-    return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
+  ProcessResult Cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                    const std::string& config = "") {
+    return RunClient(kBin, args, url_, config.empty() ? config_ : config, stdin_text, dir_ / "stdin.txt");
   }
 
   // An example pipeline as applied to a server: its sources read from the namespace's folder of

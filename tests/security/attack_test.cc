@@ -92,16 +92,8 @@ class Attack : public ::testing::Test {
     EXPECT_EQ(logs.find("outside-the-data-root"), std::string::npos) << "an outside file in a log";
   }
 
-  ProcessResult Cli(std::vector<std::string> args, const std::string& stdin_text, const std::string& config) {
-    std::vector<std::string> argv = {kBin};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("--server");
-    argv.push_back(url_);
-    const std::string input = dir_ / "stdin.txt";
-    WriteFile(input, stdin_text);
-    std::string cmd = "SLUICE_CONFIG='" + config + "' exec";
-    for (const auto& a : argv) cmd += " '" + a + "'";
-    return RunProcess({"/bin/sh", "-c", cmd + " < '" + input + "'"});
+  ProcessResult Cli(const std::vector<std::string>& args, const std::string& stdin_text, const std::string& config) {
+    return RunClient(kBin, args, url_, config, stdin_text, dir_ / "stdin.txt");
   }
 
   // Logs `user` in with the CLI; returns the access token ("" on failure).
