@@ -79,10 +79,10 @@ std::string MaskSubstituted(std::string text, const std::vector<Substitution>& s
   for (const auto& s : substituted) {
     if (s.value.empty()) continue;
     if (s.value.size() >= 4) {
-      replace_all(s.value, s.placeholder);
+      replace_all(s.value, s.reference);
     } else {
-      replace_all("'" + s.value + "'", "'" + s.placeholder + "'");
-      replace_all("\"" + s.value + "\"", "\"" + s.placeholder + "\"");
+      replace_all("'" + s.value + "'", "'" + s.reference + "'");
+      replace_all("\"" + s.value + "\"", "\"" + s.reference + "\"");
     }
   }
   return text;

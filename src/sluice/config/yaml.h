@@ -30,10 +30,10 @@ Location LocationOf(const std::string& file, const YAML::Node& node);
 // name is unknown. The default resolver knows no names.
 using Resolver = std::function<std::optional<std::string>(std::string_view kind, std::string_view name)>;
 
-// A value a reference was replaced with, and the reference (`${secret.db_password}`).
+// A value substituted for a `${env.*}` or `${secret.*}` reference, and that reference.
 struct Substitution {
   std::string value;
-  std::string placeholder;
+  std::string reference;  // as written in the spec, e.g. ${secret.db_password}
 };
 
 struct LoadOptions {
@@ -44,11 +44,11 @@ struct LoadOptions {
   // error there (the process environment belongs to the service, not to the namespace).
   bool allow_env = true;
   // When set, every `${env.*}` and `${secret.*}` value substituted is appended here, so messages
-  // can name the placeholder instead of the value (MaskSubstituted).
+  // can name the reference instead of the value (MaskSubstituted).
   std::vector<Substitution>* substituted = nullptr;
 };
 
-// `text` with every recorded value replaced by its placeholder. Values of four characters or
+// `text` with every recorded value replaced by its reference. Values of four characters or
 // more are replaced wherever they occur; shorter ones only where quoted ('v' or "v").
 std::string MaskSubstituted(std::string text, const std::vector<Substitution>& substituted);
 

@@ -51,9 +51,9 @@ TEST(Yaml, RecordsEnvAndSecretValuesButNotConfigForMasking) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].value, "/data");
-  EXPECT_EQ(seen[0].placeholder, "${env.DATA_DIR}");
+  EXPECT_EQ(seen[0].reference, "${env.DATA_DIR}");
   EXPECT_EQ(seen[1].value, "hunter22");
-  EXPECT_EQ(seen[1].placeholder, "${secret.pw}");
+  EXPECT_EQ(seen[1].reference, "${secret.pw}");
   EXPECT_EQ(MaskSubstituted("s.yaml:2: sink: compression 'xhunter22y' must be zstd", seen),
             "s.yaml:2: sink: compression 'x${secret.pw}y' must be zstd");
 }
