@@ -22,6 +22,10 @@ std::string DidYouMeanSuffix(std::string_view word, const std::vector<std::strin
 // True if `s` is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
 bool IsValidUtf8(std::string_view s);
 
+// The length (1 to 4) of the UTF-8 sequence that starts with `lead`, for stepping through valid
+// UTF-8 one character at a time.
+inline size_t Utf8SequenceLength(unsigned char lead) { return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4; }
+
 // ASCII case-insensitive equality ("Content-Length" and "content-length"); other bytes must match.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

@@ -723,8 +723,6 @@ char FoldCase(char c, bool ci) {
   return ci && c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-size_t Utf8Len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-
 bool EqualFold(std::string_view a, std::string_view b, bool ci) {
   if (a.size() != b.size()) return false;
   if (!ci) return a == b;
@@ -757,7 +755,7 @@ bool LikeMatch(std::string_view s, std::string_view p, bool ci) {
         continue;
       }
       if (pc == '_') {
-        i += Utf8Len(static_cast<unsigned char>(s[i]));
+        i += Utf8SequenceLength(static_cast<unsigned char>(s[i]));
         ++j;
         continue;
       }
@@ -774,7 +772,7 @@ bool LikeMatch(std::string_view s, std::string_view p, bool ci) {
     }
     if (star_j == std::string_view::npos) return false;
     j = star_j + 1;
-    star_i += Utf8Len(static_cast<unsigned char>(s[star_i]));
+    star_i += Utf8SequenceLength(static_cast<unsigned char>(s[star_i]));
     i = star_i;
   }
   while (j < p.size() && p[j] == '%') ++j;

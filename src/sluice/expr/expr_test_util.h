@@ -25,6 +25,22 @@ inline std::string Show(const Value& v) {
   return v.ToString();
 }
 
+// The active rows of batches as "v1|v2|..." strings (Show() of each value), in order.
+inline std::vector<std::string> ShowRows(const std::vector<Batch>& batches) {
+  std::vector<std::string> out;
+  for (const auto& b : batches) {
+    b.ForEachActive([&](uint32_t r) {
+      std::string row;
+      for (size_t c = 0; c < b.num_columns(); ++c) {
+        if (c) row += '|';
+        row += Show(b.column(c)->GetValue(r));
+      }
+      out.push_back(row);
+    });
+  }
+  return out;
+}
+
 struct EvalOutcome {
   DataType type;
   std::vector<std::string> values;  // Show() of each physical row

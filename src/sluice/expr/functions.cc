@@ -77,8 +77,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 }
 int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 
-size_t Utf8Len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
-
 size_t CountChars(std::string_view s) {
   size_t n = 0;
   for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
@@ -89,7 +87,7 @@ size_t CountChars(std::string_view s) {
 size_t CharOffset(std::string_view s, int64_t k) {
   size_t i = 0;
   while (k > 0 && i < s.size()) {
-    i += Utf8Len(static_cast<unsigned char>(s[i]));
+    i += Utf8SequenceLength(static_cast<unsigned char>(s[i]));
     --k;
   }
   return std::min(i, s.size());
@@ -402,7 +400,7 @@ ColumnPtr ReverseKernel(const BoundExpr& node, const Datum* args, const EvalInpu
     buf.resize(v.size());
     size_t i = 0, o = v.size();
     while (i < v.size()) {
-      size_t l = std::min(Utf8Len(static_cast<unsigned char>(v[i])), v.size() - i);
+      size_t l = std::min(Utf8SequenceLength(static_cast<unsigned char>(v[i])), v.size() - i);
       o -= l;
       std::memcpy(buf.data() + o, v.data() + i, l);
       i += l;
@@ -1085,7 +1083,7 @@ ColumnPtr RegexpReplaceKernel(const BoundExpr& node, const Datum* args, const Ev
           pos = v.size() + 1;
           break;
         }
-        size_t l = std::min(Utf8Len(static_cast<unsigned char>(v[mb])), v.size() - mb);
+        size_t l = std::min(Utf8SequenceLength(static_cast<unsigned char>(v[mb])), v.size() - mb);
         out.append(v.substr(mb, l));
         pos = mb + l;
       } else {

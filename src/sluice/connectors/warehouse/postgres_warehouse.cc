@@ -27,17 +27,13 @@
 namespace sluice::warehouse::internal {
 namespace {
 
-constexpr const char* kCommitsDdl =
+constexpr const char* kPostgresCommitsDdl =
     "CREATE TABLE IF NOT EXISTS public.sluice_commits (pipeline text NOT NULL, sink text NOT NULL, "
     "epoch bigint NOT NULL, offsets text, committed_at timestamp with time zone NOT NULL DEFAULT now(), "
     "PRIMARY KEY (pipeline, sink, epoch))";
 constexpr size_t kCopyChunk = 1 << 20;
 
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-std::string IndexName(std::string_view table, std::string_view suffix) {
-  return std::string(table.substr(0, 63 - suffix.size())) + std::string(suffix);
-}
 
 std::string Redact(const std::string& url) { return RedactUrlPassword(url); }
 
@@ -168,7 +164,7 @@ Status PostgresWarehouse::Connect() {
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   SLUICE_RETURN_IF_ERROR(ExecOk("SET TIME ZONE 'UTC'"));
   SLUICE_RETURN_IF_ERROR(ExecOk("SET client_min_messages TO warning"));
-  return ExecOk(kCommitsDdl);
+  return ExecOk(kPostgresCommitsDdl);
 }
 
 Status PostgresWarehouse::ResultError(const PGresult* r, std::string_view what) const {

@@ -26,13 +26,9 @@
 namespace sluice::warehouse::internal {
 namespace {
 
-constexpr std::string_view kCommitsDdl =
+constexpr std::string_view kSqliteCommitsDdl =
     "CREATE TABLE IF NOT EXISTS {}.sluice_commits (pipeline TEXT NOT NULL, sink TEXT NOT NULL, "
     "epoch BIGINT NOT NULL, offsets TEXT, committed_at TIMESTAMP NOT NULL, PRIMARY KEY (pipeline, sink, epoch))";
-
-std::string IndexName(std::string_view table, std::string_view suffix) {
-  return std::string(table.substr(0, 63 - suffix.size())) + std::string(suffix);
-}
 
 // A value as read from SQLite, before it becomes a column value.
 struct RawValue {
@@ -208,7 +204,7 @@ Status SqliteWarehouse::Init() {
   sqlite3_busy_timeout(db_, 10000);
   SLUICE_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   SLUICE_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
-  SLUICE_RETURN_IF_ERROR(Exec(fmt::format(fmt::runtime(kCommitsDdl), "main")));
+  SLUICE_RETURN_IF_ERROR(Exec(fmt::format(fmt::runtime(kSqliteCommitsDdl), "main")));
   // Attach the schema files that exist already, so RunSql/Query see every schema.
   const std::string prefix = stem_ + ".";
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
@@ -259,7 +255,7 @@ Status SqliteWarehouse::Attach(const std::string& schema) {
   attached_.insert(schema);
   SLUICE_RETURN_IF_ERROR(Exec("PRAGMA " + Quote(schema) + ".journal_mode=WAL"));
   SLUICE_RETURN_IF_ERROR(Exec("PRAGMA " + Quote(schema) + ".synchronous=FULL"));
-  return Exec(fmt::format(fmt::runtime(kCommitsDdl), Quote(schema)));
+  return Exec(fmt::format(fmt::runtime(kSqliteCommitsDdl), Quote(schema)));
 }
 
 Result<Schema> SqliteWarehouse::DescribeTable(std::string_view schema, std::string_view table) {

@@ -253,6 +253,10 @@ std::string Quote(std::string_view identifier) {
 
 std::string QuoteTable(std::string_view schema, std::string_view table) { return Quote(schema) + "." + Quote(table); }
 
+std::string IndexName(std::string_view table, std::string_view suffix) {
+  return std::string(table.substr(0, 63 - suffix.size())) + std::string(suffix);
+}
+
 int64_t BackoffMicros(int attempt, const WarehouseOptions& options) {
   if (attempt <= 1) return 0;
   int64_t wait = options.initial_backoff_micros;

@@ -54,6 +54,9 @@ Result<std::vector<std::string>> CreateOrEvolveDdl(const SqlDialect& dialect, st
 std::string Quote(std::string_view identifier);
 // "\"schema\".\"table\"".
 std::string QuoteTable(std::string_view schema, std::string_view table);
+// The name of an index of `table`: the table's name, cut so that with `suffix` it fits the 63
+// bytes PostgreSQL keeps of a name, then `suffix` ("__key", "__sk", "__current").
+std::string IndexName(std::string_view table, std::string_view suffix);
 
 // The wait before attempt `attempt` (1-based; attempt 1 waits nothing).
 int64_t BackoffMicros(int attempt, const WarehouseOptions& options);

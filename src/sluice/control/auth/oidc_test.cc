@@ -27,8 +27,8 @@ using Json = nlohmann::json;
 
 constexpr int64_t kStartSeconds = 1'700'000'000;
 constexpr int64_t kMicros = 1'000'000;
-constexpr char kIssuer[] = "https://login.example";
-constexpr char kAudience[] = "sluice-api";
+constexpr char kOidcIssuer[] = "https://login.example";
+constexpr char kOidcAudience[] = "sluice-api";
 
 using Pkey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
@@ -123,8 +123,8 @@ class OidcTest : public ::testing::Test {
  protected:
   OidcOptions Options() const {
     OidcOptions options;
-    options.issuer = kIssuer;
-    options.audience = kAudience;
+    options.issuer = kOidcIssuer;
+    options.audience = kOidcAudience;
     options.jwks_url = issuer_.url();
     options.jwks_cache_seconds = 300;
     options.min_refetch_seconds = 30;
@@ -136,7 +136,7 @@ class OidcTest : public ::testing::Test {
 
   // A token of the issuer for `sub`, valid for 10 minutes from the clock's now.
   std::string Token(const JwtKey& key, const std::string& sub = "alice", Json extra = Json::object()) const {
-    Json claims = {{"iss", kIssuer}, {"aud", kAudience}, {"sub", sub}, {"iat", Now()}, {"exp", Now() + 600}};
+    Json claims = {{"iss", kOidcIssuer}, {"aud", kOidcAudience}, {"sub", sub}, {"iat", Now()}, {"exp", Now() + 600}};
     claims.update(extra);
     auto token = SignJwt(claims, key);
     SLUICE_CHECK(token.ok()) << token.status().ToString();

@@ -1,7 +1,7 @@
 // 1,000 slow connections (slow headers, slow bodies) do not stop normal requests from being
 // served. The slow clients run on one io thread of the test, each sending a byte every 100 ms
 // from source addresses 127.0.0.2 ... 127.0.0.20 (Linux routes all of 127/8 to loopback), so the
-// per-address connection cap is exercised too; a normal client on 127.0.0.1 makes 200 requests
+// per-address connection cap is exercised too; a normal client on 127.0.0.1 makes up to 200 requests
 // meanwhile.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -48,8 +48,8 @@ constexpr int kOnCrowdedAddress = 100;
 constexpr int kOtherAddresses = 18;
 constexpr auto kTick = 100ms;
 // header_timeout and body_timeout: a normal request blocked behind the slow clients would take
-// this long. Long enough that the 200 requests finish well within it even on a loaded machine
-// under the sanitizers (the slow clients must still be held when they do).
+// this long. The normal requests run within half of it (the slow clients must still be held when
+// they end).
 constexpr auto kServerTimeout = 8000ms;
 
 // One slow client. Its handlers run on the load thread only, so it needs no lock; the test reads
@@ -279,9 +279,12 @@ TEST(SlowClientsTest, AThousandSlowConnectionsDoNotStopNormalRequests) {
   // answered the server has accepted them all, and the timed requests measure the steady state.
   ASSERT_EQ(TimedGet(server.port(), 5000ms), 200) << "no answer behind the slow connections";
 
+  // Up to 200 requests, within half the server's timeout: the slow clients must still be held
+  // when they end. A slow machine (or the sanitizers) makes fewer, never fewer than 50.
   std::vector<double> latencies_ms;
   int ok = 0;
-  for (int i = 0; i < 200 && Clock::now() - test_start < 20s; ++i) {
+  const auto normal_deadline = Clock::now() + kServerTimeout / 2;
+  for (int i = 0; i < 200 && (i < 50 || Clock::now() < normal_deadline); ++i) {
     auto start = Clock::now();
     int status = TimedGet(server.port(), 3000ms);
     latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
@@ -295,10 +298,11 @@ TEST(SlowClientsTest, AThousandSlowConnectionsDoNotStopNormalRequests) {
     }));
   });
 
-  EXPECT_EQ(ok, 200) << "normal requests failed while the slow clients were connected";
-  ASSERT_EQ(latencies_ms.size(), 200u);
+  const int made = static_cast<int>(latencies_ms.size());
+  EXPECT_EQ(ok, made) << "normal requests failed while the slow clients were connected";
+  ASSERT_GE(made, 50);
   std::sort(latencies_ms.begin(), latencies_ms.end());
-  double p50 = latencies_ms[99], p99 = latencies_ms[197];
+  double p50 = latencies_ms[made / 2], p99 = latencies_ms[made * 99 / 100 - 1];
   EXPECT_LT(p99, 250.0) << "p50 " << p50 << " ms, max " << latencies_ms.back() << " ms";
   EXPECT_EQ(answered_early, 0)
       << "slow clients were not held while the normal requests ran ("
@@ -369,10 +373,10 @@ TEST(SlowClientsTest, AThousandSlowConnectionsDoNotStopNormalRequests) {
   EXPECT_EQ(timed_out_early + timed_out_late, 0) << "408 at the timeout" << examples;
   RecordProperty("p50_ms", std::to_string(p50));
   RecordProperty("p99_ms", std::to_string(p99));
-  std::printf(
-      "normal requests: p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d refused, %d timed out; %.1f s\n",
-      p50, p99, latencies_ms.back(), refused, timed_out,
-      std::chrono::duration<double>(Clock::now() - test_start).count());
+  std::printf("%d normal requests: p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d refused, %d timed out; %.1f "
+              "s\n",
+              made, p50, p99, latencies_ms.back(), refused, timed_out,
+              std::chrono::duration<double>(Clock::now() - test_start).count());
 }
 
 }  // namespace

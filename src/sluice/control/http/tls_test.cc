@@ -122,7 +122,7 @@ class TlsClient {
   beast::flat_buffer buffer_;
 };
 
-std::string Get(std::string_view target, std::string_view extra = "") {
+std::string GetRequestText(std::string_view target, std::string_view extra = "") {
   return fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n", target, extra);
 }
 
@@ -131,7 +131,7 @@ TlsResult HttpsGet(uint16_t port, const std::string& ca_file, std::string_view t
   TlsClient client(ca_file);
   TlsResult failed;
   failed.ec = client.Connect(port);
-  return failed.ec ? failed : client.Exchange(Get(target));
+  return failed.ec ? failed : client.Exchange(GetRequestText(target));
 }
 
 // A plain TCP connection (for clients that do not speak TLS, or stall).
@@ -214,7 +214,7 @@ TEST_F(TlsServerTest, ServesHttpsWithAVerifiedCertificateChain) {
   EXPECT_THAT(client.protocol(), ::testing::AnyOf("TLSv1.2", "TLSv1.3"));
   // Keep-alive works over TLS as over TCP.
   for (int i = 0; i < 3; ++i) {
-    TlsResult r = client.Exchange(Get("/api/v1/hello"));
+    TlsResult r = client.Exchange(GetRequestText("/api/v1/hello"));
     ASSERT_FALSE(r.ec) << r.ec.message();
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, R"({"hello":"tls"})");
@@ -234,7 +234,7 @@ TEST_F(TlsServerTest, PlainHttpToTheTlsPortGetsNoHttpResponse) {
   RawConn plain(port());
   ASSERT_TRUE(plain.connected());
   auto start = Clock::now();
-  ASSERT_TRUE(plain.Send(Get("/api/v1/hello")));
+  ASSERT_TRUE(plain.Send(GetRequestText("/api/v1/hello")));
   std::string received;
   EXPECT_TRUE(plain.ReadUntilClosed(5000ms, received)) << "the connection stayed open";
   EXPECT_LT(Clock::now() - start, 1500ms) << "closed by the timeout, not by the failed handshake";
@@ -328,7 +328,7 @@ TEST_F(TlsServerTest, ConnectionsOverTheCapGet503OverTls) {
   StartServer(options);
   TlsClient first(certs_.ca_file());
   ASSERT_FALSE(first.Connect(port()));
-  ASSERT_EQ(first.Exchange(Get("/api/v1/hello")).status, 200);
+  ASSERT_EQ(first.Exchange(GetRequestText("/api/v1/hello")).status, 200);
   TlsClient extra(certs_.ca_file());
   ASSERT_FALSE(extra.Connect(port()));
   TlsResult refused = extra.Exchange("");
@@ -358,7 +358,7 @@ TEST_F(TlsServerTest, StopClosesIdleTlsConnections) {
   StartServer(options);
   TlsClient idle(certs_.ca_file());
   ASSERT_FALSE(idle.Connect(port()));
-  ASSERT_EQ(idle.Exchange(Get("/api/v1/hello")).status, 200);
+  ASSERT_EQ(idle.Exchange(GetRequestText("/api/v1/hello")).status, 200);
   RawConn handshaking(port());  // connected, handshake never started
   auto start = Clock::now();
   server_->Stop();

@@ -9,26 +9,25 @@
 namespace sluice::scheduler {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000;
+constexpr int64_t kSecondMicros = 1'000'000;
 constexpr uint64_t kNoJitter = 0;  // a fraction of 0: the full delay
 
 TEST(RetryDelay, GrowsExponentiallyUpToTheCap) {
   const RetryPolicy policy;  // 10s × 2^(n−1), capped at 10min
   const int64_t want[] = {10, 20, 40, 80, 160, 320, 600, 600};
   for (int attempt = 1; attempt <= 8; ++attempt) {
-    EXPECT_EQ(RetryDelayMicros(policy, attempt, kNoJitter), want[attempt - 1] * kSecond)
-        << "attempt " << attempt;
+    EXPECT_EQ(RetryDelayMicros(policy, attempt, kNoJitter), want[attempt - 1] * kSecondMicros) << "attempt " << attempt;
   }
-  EXPECT_EQ(RetryDelayMicros(policy, 0, kNoJitter), 10 * kSecond);  // treated as the first
-  EXPECT_EQ(RetryDelayMicros(policy, -5, kNoJitter), 10 * kSecond);
-  EXPECT_EQ(RetryDelayMicros(policy, 1'000'000, kNoJitter), 600 * kSecond);  // no overflow
+  EXPECT_EQ(RetryDelayMicros(policy, 0, kNoJitter), 10 * kSecondMicros);  // treated as the first
+  EXPECT_EQ(RetryDelayMicros(policy, -5, kNoJitter), 10 * kSecondMicros);
+  EXPECT_EQ(RetryDelayMicros(policy, 1'000'000, kNoJitter), 600 * kSecondMicros);  // no overflow
 }
 
 TEST(RetryDelay, OtherPolicies) {
   RetryPolicy p;
-  p.initial_delay_micros = 1 * kSecond;
+  p.initial_delay_micros = 1 * kSecondMicros;
   p.multiplier = 1.5;
-  p.max_delay_micros = 100 * kSecond;
+  p.max_delay_micros = 100 * kSecondMicros;
   p.jitter = 0;
   EXPECT_EQ(RetryDelayMicros(p, 1, ~uint64_t{0}), 1'000'000);
   EXPECT_EQ(RetryDelayMicros(p, 3, ~uint64_t{0}), 2'250'000);
@@ -62,8 +61,8 @@ TEST(RetryDelay, JitterStaysWithinBoundsAndSpreads) {
   }
   // All bits set: the largest reduction, just about 20%.
   const int64_t most = RetryDelayMicros(policy, 1, ~uint64_t{0});
-  EXPECT_GE(most, 8 * kSecond);
-  EXPECT_LE(most, 8 * kSecond + 1);
+  EXPECT_GE(most, 8 * kSecondMicros);
+  EXPECT_LE(most, 8 * kSecondMicros + 1);
 }
 
 TEST(RetryDelay, DeterministicInTheRandomBits) {
@@ -72,7 +71,7 @@ TEST(RetryDelay, DeterministicInTheRandomBits) {
     EXPECT_EQ(RetryDelayMicros(policy, 3, bits), RetryDelayMicros(policy, 3, bits));
   }
   // Half the range of bits → half the jitter: 40s × (1 − 0.2 × 0.5) = 36s.
-  EXPECT_EQ(RetryDelayMicros(policy, 3, uint64_t{1} << 63), 36 * kSecond);
+  EXPECT_EQ(RetryDelayMicros(policy, 3, uint64_t{1} << 63), 36 * kSecondMicros);
   EXPECT_NE(RetryDelayMicros(policy, 3, uint64_t{1} << 63),
             RetryDelayMicros(policy, 3, uint64_t{1} << 62));
 }
@@ -84,7 +83,7 @@ TEST(RetryDelay, JitterIsClamped) {
   EXPECT_GE(d, 0);
   EXPECT_LE(d, 1);
   p.jitter = -1.0;  // treated as 0
-  EXPECT_EQ(RetryDelayMicros(p, 1, ~uint64_t{0}), 10 * kSecond);
+  EXPECT_EQ(RetryDelayMicros(p, 1, ~uint64_t{0}), 10 * kSecondMicros);
 }
 
 }  // namespace

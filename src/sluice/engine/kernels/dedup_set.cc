@@ -6,20 +6,21 @@
 #include <cstring>
 
 #include "sluice/base/hash.h"
+#include "sluice/engine/kernels/key_table.h"
 #include "sluice/engine/kernels/snapshot_codec.h"
 
 namespace sluice::engine::kernels {
 namespace {
 
-constexpr std::string_view kStateMagic = "SDDS";
-constexpr uint8_t kStateVersion = 1;
+constexpr std::string_view kDedupMagic = "SDDS";
+constexpr uint8_t kDedupVersion = 1;
 constexpr size_t kMinCapacity = 64;
 // Fingerprints of slots this far ahead are prefetched: a large table misses the cache on almost
 // every probe, and the misses of a batch can overlap.
 constexpr size_t kPrefetchAhead = 8;
 
 // ----- Fingerprints. They are saved in snapshots: changing anything here needs a new
-// kStateVersion.
+// kDedupVersion.
 
 constexpr uint64_t kSeedA = 0x243f6a8885a308d3ULL;
 constexpr uint64_t kSeedB = 0x13198a2e03707344ULL;
@@ -40,21 +41,6 @@ inline uint64_t MixB(uint64_t x) {
   return x;
 }
 
-enum class KeyClass { kInt, kDouble, kBytes };
-
-KeyClass ClassOf(const DataType& t) {
-  if (t.is_variable_width()) return KeyClass::kBytes;
-  if (t.id == TypeId::kFloat64) return KeyClass::kDouble;
-  return KeyClass::kInt;
-}
-
-// -0.0 and 0.0 are one key, and so is every NaN.
-inline uint64_t NormalizedBits(double v) {
-  if (v == 0) return 0;
-  if (std::isnan(v)) return 0x7ff8000000000000ULL;
-  return std::bit_cast<uint64_t>(v);
-}
-
 // Fingerprints one key part into (a[k], b[k]) (first part) or folds it in (later parts). Both
 // halves are bijections of an integer part, so two integer keys of one column never collide.
 template <bool kCombine>
@@ -70,7 +56,7 @@ void FingerprintColumn(const Column& col, const uint32_t* rows, size_t n, uint64
   };
   const bool nulls = col.has_nulls();
   auto integer = [&](size_t k, uint64_t v) { put(k, MixA(v ^ kSeedA), MixB(v ^ kSeedB)); };
-  switch (ClassOf(col.type())) {
+  switch (KeyClassOf(col.type())) {
     case KeyClass::kInt: {
       auto loop = [&](const auto* data) {
         for (size_t k = 0; k < n; ++k) {
@@ -171,7 +157,7 @@ void DedupSet::Check(const std::vector<const Column*>& key_cols, const uint32_t*
   SLUICE_CHECK(key_cols.size() == key_types_.size())
       << key_cols.size() << " key columns for a set of " << key_types_.size();
   for (size_t c = 0; c < key_cols.size(); ++c) {
-    SLUICE_CHECK(ClassOf(key_cols[c]->type()) == ClassOf(key_types_[c]))
+    SLUICE_CHECK(KeyClassOf(key_cols[c]->type()) == KeyClassOf(key_types_[c]))
         << "key part " << c << " is " << key_cols[c]->type().ToString() << ", the set holds "
         << key_types_[c].ToString();
   }
@@ -231,7 +217,7 @@ size_t DedupSet::Expire(int64_t cutoff) {
 //   u64 keys, then per key: u64 a, u64 b (the fingerprint), i64 time — in table order
 void DedupSet::Save(std::string& out) const {
   static_assert(sizeof(Slot) == 24, "a slot is saved as it lies in memory");
-  SnapshotWriter w(out, kStateMagic, kStateVersion);
+  SnapshotWriter w(out, kDedupMagic, kDedupVersion);
   w.Reserve(4 + key_types_.size() * 3 + 8 + size_ * sizeof(Slot) + 8);
   w.PutU32(static_cast<uint32_t>(key_types_.size()));
   for (const auto& t : key_types_) w.PutType(t);
@@ -250,7 +236,7 @@ Status DedupSet::Load(std::string_view in) {
 
 Status DedupSet::LoadImpl(std::string_view in) {
   Clear();
-  SLUICE_ASSIGN_OR_RETURN(SnapshotReader r, OpenSnapshot(in, kStateMagic, kStateVersion, "dedup state"));
+  SLUICE_ASSIGN_OR_RETURN(SnapshotReader r, OpenSnapshot(in, kDedupMagic, kDedupVersion, "dedup state"));
   SLUICE_ASSIGN_OR_RETURN(uint32_t num_keys, r.ReadU32());
   if (num_keys != key_types_.size()) {
     return r.Error("saved with {} key columns, this set has {}", num_keys, key_types_.size());

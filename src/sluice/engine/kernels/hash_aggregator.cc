@@ -19,7 +19,7 @@ using int128 = __int128;
 // How an argument is stored in state.
 enum class ArgClass { kNone, kInt, kDouble, kBytes };
 
-ArgClass ClassOf(const DataType& t) {
+ArgClass ArgClassOf(const DataType& t) {
   if (t.id == TypeId::kNull) return ArgClass::kNone;
   if (t.is_variable_width()) return ArgClass::kBytes;
   if (t.id == TypeId::kFloat64) return ArgClass::kDouble;
@@ -145,12 +145,6 @@ class DistinctSet {
   std::vector<uint32_t> lengths_;
   std::string arena_;
 };
-
-inline uint64_t NormalizedBits(double v) {
-  if (v == 0) return 0;
-  if (std::isnan(v)) return 0x7ff8000000000000ULL;
-  return std::bit_cast<uint64_t>(v);
-}
 
 }  // namespace
 
@@ -610,7 +604,7 @@ Result<std::unique_ptr<HashAggregator>> HashAggregator::Make(SchemaPtr input, st
     if (call.kind != AggregateKind::kCountStar) {
       SLUICE_USER_CHECK(call.argument != nullptr, "aggregate {} has no argument", call.sql);
       state->arg_type = expr::ResultType(*call.argument);
-      state->arg_class = ClassOf(state->arg_type);
+      state->arg_class = ArgClassOf(state->arg_type);
       SLUICE_USER_CHECK(state->arg_class != ArgClass::kNone, "aggregate {} has an argument without a type", call.sql);
     }
     bool counts = call.kind == AggregateKind::kCountStar || call.kind == AggregateKind::kCount ||
@@ -654,12 +648,12 @@ size_t HashAggregator::num_groups() const { return groups_; }
 //   each key column, `groups` rows (SnapshotWriter::PutColumn), rows in group id order
 //   each aggregate's state (AggregateState::Save)
 namespace {
-constexpr std::string_view kStateMagic = "SAGG";
-constexpr uint8_t kStateVersion = 1;
+constexpr std::string_view kAggregatorMagic = "SAGG";
+constexpr uint8_t kAggregatorVersion = 1;
 }  // namespace
 
 void HashAggregator::SaveState(std::string& out) const {
-  SnapshotWriter w(out, kStateMagic, kStateVersion);
+  SnapshotWriter w(out, kAggregatorMagic, kAggregatorVersion);
   const auto& key_types = keys_->key_types();
   w.PutU32(static_cast<uint32_t>(key_types.size()));
   for (const auto& t : key_types) w.PutType(t);
@@ -687,7 +681,7 @@ Status HashAggregator::LoadState(std::string_view in) {
 
 Status HashAggregator::LoadStateImpl(std::string_view in) {
   Reset();
-  SLUICE_ASSIGN_OR_RETURN(SnapshotReader r, OpenSnapshot(in, kStateMagic, kStateVersion, "aggregator state"));
+  SLUICE_ASSIGN_OR_RETURN(SnapshotReader r, OpenSnapshot(in, kAggregatorMagic, kAggregatorVersion, "aggregator state"));
   const auto& key_types = keys_->key_types();
   SLUICE_ASSIGN_OR_RETURN(uint32_t num_keys, r.ReadU32());
   if (num_keys != key_types.size()) {

@@ -16,6 +16,7 @@ namespace {
 
 using expr::testing::MakeBatch;
 using expr::testing::Show;
+using expr::testing::ShowRows;
 
 // Binds the measures and makes an aggregator grouping by the named columns.
 std::unique_ptr<HashAggregator> MakeAgg(const Schema& schema, const std::vector<std::string>& group_by,
@@ -31,22 +32,6 @@ std::unique_ptr<HashAggregator> MakeAgg(const Schema& schema, const std::vector<
   auto agg = HashAggregator::Make(std::make_shared<Schema>(schema), keys, calls, options);
   EXPECT_TRUE(agg.ok()) << agg.status().ToString();
   return std::move(agg).value();
-}
-
-// Rows of the result as "v1|v2|..." strings, in output order.
-std::vector<std::string> Rows(const std::vector<Batch>& batches) {
-  std::vector<std::string> out;
-  for (const auto& b : batches) {
-    for (size_t r = 0; r < b.num_rows(); ++r) {
-      std::string row;
-      for (size_t c = 0; c < b.num_columns(); ++c) {
-        if (c) row += '|';
-        row += Show(b.column(c)->GetValue(r));
-      }
-      out.push_back(row);
-    }
-  }
-  return out;
 }
 
 std::vector<Field> OrderFields() {
@@ -72,11 +57,11 @@ TEST(HashAggregator, GroupsWithNullsLikeSql) {
             (std::vector<std::string>{"country", "count(*)", "count(qty)", "sum(qty)", "sum(amount)", "min(amount)",
                                       "max(price)", "avg(qty)", "first(qty)", "last(qty)"}));
   EXPECT_EQ(agg->output_schema()->field(4).type, DataType::Decimal(18, 2));
-  EXPECT_EQ(Rows(*out), (std::vector<std::string>{
-                            "'DE'|2|1|2|10.25|-0.25|1.5|2|2|2",
-                            "'FR'|1|1|1|NULL|NULL|2|1|1|1",
-                            "NULL|2|2|12|1.01|0.01|4|6|5|7",
-                        }));
+  EXPECT_EQ(ShowRows(*out), (std::vector<std::string>{
+                                "'DE'|2|1|2|10.25|-0.25|1.5|2|2|2",
+                                "'FR'|1|1|1|NULL|NULL|2|1|1|1",
+                                "NULL|2|2|12|1.01|0.01|4|6|5|7",
+                            }));
 }
 
 TEST(HashAggregator, NoGroupByGivesOneRowEvenWithoutInput) {
@@ -84,7 +69,7 @@ TEST(HashAggregator, NoGroupByGivesOneRowEvenWithoutInput) {
   auto agg = MakeAgg(schema, {}, {"count(*)", "sum(amount)", "min(country)", "count_distinct(country)"});
   auto out = agg->Finish();
   ASSERT_TRUE(out.ok());
-  EXPECT_EQ(Rows(*out), (std::vector<std::string>{"0|NULL|NULL|0"}));
+  EXPECT_EQ(ShowRows(*out), (std::vector<std::string>{"0|NULL|NULL|0"}));
 }
 
 TEST(HashAggregator, OnlyActiveRowsCount) {
@@ -94,7 +79,7 @@ TEST(HashAggregator, OnlyActiveRowsCount) {
   b.set_selection({1, 3});
   auto agg = MakeAgg(*b.schema(), {"k"}, {"sum(v)", "count(*)"});
   ASSERT_TRUE(agg->Consume(b).ok());
-  EXPECT_EQ(Rows(*agg->Finish()), (std::vector<std::string>{"1|60|2"}));
+  EXPECT_EQ(ShowRows(*agg->Finish()), (std::vector<std::string>{"1|60|2"}));
 }
 
 TEST(HashAggregator, DecimalSumOverflowIsADataError) {
@@ -112,7 +97,7 @@ TEST(HashAggregator, DecimalSumOverflowIsADataError) {
   ASSERT_TRUE(agg->Consume(neg).ok());
   auto ok = agg->Finish();
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-  EXPECT_EQ(Rows(*ok), (std::vector<std::string>{"999999999999999999"}));
+  EXPECT_EQ(ShowRows(*ok), (std::vector<std::string>{"999999999999999999"}));
 }
 
 TEST(HashAggregator, Int64SumOverflowIsADataError) {
@@ -146,7 +131,7 @@ TEST(HashAggregator, DistinctCountsTreatEqualValuesAsOne) {
   auto agg = MakeAgg(*b.schema(), {"k"},
                      {"count_distinct(s)", "count_distinct(d)", "approx_count_distinct(s)", "min(s)", "max(s)"});
   ASSERT_TRUE(agg->Consume(b).ok());
-  EXPECT_EQ(Rows(*agg->Finish()), (std::vector<std::string>{"1|2|1|2|'a'|'b'", "2|1|2|1|'a'|'a'"}));
+  EXPECT_EQ(ShowRows(*agg->Finish()), (std::vector<std::string>{"1|2|1|2|'a'|'b'", "2|1|2|1|'a'|'a'"}));
 }
 
 TEST(HashAggregator, ExpressionKeys) {
@@ -160,7 +145,7 @@ TEST(HashAggregator, ExpressionKeys) {
   ASSERT_TRUE(agg.ok());
   ASSERT_TRUE((*agg)->Consume(b).ok());
   EXPECT_EQ((*agg)->output_schema()->field(0).name, "c");
-  EXPECT_EQ(Rows(*(*agg)->Finish()), (std::vector<std::string>{"'DE'|3", "'FR'|3"}));
+  EXPECT_EQ(ShowRows(*(*agg)->Finish()), (std::vector<std::string>{"'DE'|3", "'FR'|3"}));
 }
 
 TEST(HashAggregator, ManyGroupsAcrossBatchesMatchAReference) {
@@ -300,7 +285,7 @@ void CheckRoundTrips(const std::vector<std::string>& group_by, const std::vector
   for (const auto& b : input) ASSERT_TRUE(all->Consume(b).ok());
   auto want = all->Finish();
   ASSERT_TRUE(want.ok()) << want.status().ToString();
-  const std::vector<std::string> want_rows = Rows(*want);
+  const std::vector<std::string> want_rows = ShowRows(*want);
   const std::string want_state = Save(*all);
 
   auto first = make();
@@ -315,13 +300,13 @@ void CheckRoundTrips(const std::vector<std::string>& group_by, const std::vector
     Status st = second->LoadState(std::string_view(state).substr(6));
     ASSERT_TRUE(st.ok()) << st.ToString();
     EXPECT_EQ(second->num_groups(), first->num_groups());
-    EXPECT_EQ(Rows(*second->Finish()), Rows(*first->Finish()));
+    EXPECT_EQ(ShowRows(*second->Finish()), ShowRows(*first->Finish()));
     EXPECT_EQ(Save(*second), state.substr(6)) << "the encoding is canonical";
     for (size_t i = split; i < input.size(); ++i) ASSERT_TRUE(second->Consume(input[i]).ok());
     auto got = second->Finish();
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     EXPECT_EQ(got->size(), want->size());
-    EXPECT_EQ(Rows(*got), want_rows);
+    EXPECT_EQ(ShowRows(*got), want_rows);
     EXPECT_EQ(Save(*second), want_state);
   }
 }
@@ -387,7 +372,7 @@ void ExpectEmptyAndUsable(HashAggregator& agg) {
   auto fresh = MakeAgg(Schema(SnapshotFields()), {"s", "d"}, SnapshotMeasures());
   ASSERT_TRUE(fresh->Consume(input[0]).ok());
   ASSERT_TRUE(agg.Consume(input[0]).ok());
-  EXPECT_EQ(Rows(*agg.Finish()), Rows(*fresh->Finish()));
+  EXPECT_EQ(ShowRows(*agg.Finish()), ShowRows(*fresh->Finish()));
 }
 
 TEST(HashAggregatorState, TruncatedOrExtendedBuffersAreDataErrors) {

@@ -11,27 +11,12 @@ namespace {
 
 constexpr uint64_t kNullHash = 0x5bd1e9955bd1e995ULL;
 
-enum class KeyClass { kInt, kDouble, kBytes };
-
-KeyClass ClassOf(const DataType& t) {
-  if (t.is_variable_width()) return KeyClass::kBytes;
-  if (t.id == TypeId::kFloat64) return KeyClass::kDouble;
-  return KeyClass::kInt;
-}
-
 inline int64_t ReadInt(const Column& c, uint32_t r) {
   switch (c.type().byte_width()) {
     case 1: return c.data<uint8_t>()[r];
     case 4: return c.data<int32_t>()[r];
     default: return c.data<int64_t>()[r];
   }
-}
-
-// -0.0 and 0.0 are one key, and so is every NaN.
-inline uint64_t NormalizedBits(double v) {
-  if (v == 0) return 0;
-  if (std::isnan(v)) return 0x7ff8000000000000ULL;
-  return std::bit_cast<uint64_t>(v);
 }
 
 // Hashes one key part into out[k] (first part) or combines it (later parts).
@@ -42,7 +27,7 @@ void HashColumn(const Column& col, const uint32_t* rows, size_t n, uint64_t* out
     else out[k] = h;
   };
   const bool nulls = col.has_nulls();
-  switch (ClassOf(col.type())) {
+  switch (KeyClassOf(col.type())) {
     case KeyClass::kInt: {
       auto loop = [&](const auto* data) {
         for (size_t k = 0; k < n; ++k) {
@@ -77,7 +62,7 @@ void HashColumn(const Column& col, const uint32_t* rows, size_t n, uint64_t* out
 inline bool PartEqual(const Column& stored, uint32_t id, const Column& probe, uint32_t row) {
   bool sn = stored.IsNull(id), pn = probe.IsNull(row);
   if (sn || pn) return sn && pn;
-  switch (ClassOf(stored.type())) {
+  switch (KeyClassOf(stored.type())) {
     case KeyClass::kInt: return ReadInt(stored, id) == ReadInt(probe, row);
     case KeyClass::kDouble:
       return NormalizedBits(stored.data<double>()[id]) == NormalizedBits(probe.data<double>()[row]);

@@ -23,6 +23,15 @@
 
 namespace sluice::engine::kernels {
 
+// How a key part compares and hashes (see above): as an integer, as normalized float64 bits, or
+// as bytes.
+enum class KeyClass { kInt, kDouble, kBytes };
+inline KeyClass KeyClassOf(const DataType& t) {
+  if (t.is_variable_width()) return KeyClass::kBytes;
+  if (t.id == TypeId::kFloat64) return KeyClass::kDouble;
+  return KeyClass::kInt;
+}
+
 class KeyTable {
  public:
   static constexpr uint32_t kNotFound = UINT32_MAX;

@@ -9,21 +9,7 @@ namespace {
 
 using expr::testing::MakeBatch;
 using expr::testing::Show;
-
-std::vector<std::string> Rows(const std::vector<Batch>& batches) {
-  std::vector<std::string> out;
-  for (const auto& b : batches) {
-    b.ForEachActive([&](uint32_t r) {
-      std::string row;
-      for (size_t c = 0; c < b.num_columns(); ++c) {
-        if (c) row += '|';
-        row += Show(b.column(c)->GetValue(r));
-      }
-      out.push_back(row);
-    });
-  }
-  return out;
-}
+using expr::testing::ShowRows;
 
 Batch Input() {
   return MakeBatch({{"k", DataType::String()}, {"v", DataType::Float64()}, {"id", DataType::Int32()}},
@@ -43,8 +29,8 @@ TEST(Sorter, MultiKeyWithDirectionsAndNullPlacement) {
   auto out = (*s)->Finish();
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->size(), 3u);
-  EXPECT_EQ(Rows(*out), (std::vector<std::string>{"'a'|NULL|3", "'a'|5|5", "'b'|nan|4", "'b'|1|1", "'b'|1|6",
-                                                   "NULL|2|2"}));
+  EXPECT_EQ(ShowRows(*out),
+            (std::vector<std::string>{"'a'|NULL|3", "'a'|5|5", "'b'|nan|4", "'b'|1|1", "'b'|1|6", "NULL|2|2"}));
 }
 
 TEST(Sorter, TopNWithOffsetAndOnlyActiveRows) {
@@ -53,7 +39,7 @@ TEST(Sorter, TopNWithOffsetAndOnlyActiveRows) {
   auto s = Sorter::Make(in.schema(), {{2, true, false}});
   ASSERT_TRUE(s.ok());
   ASSERT_TRUE((*s)->Add(in).ok());
-  EXPECT_EQ(Rows(*(*s)->Finish(2, 1)), (std::vector<std::string>{"'a'|5|5", "'a'|NULL|3"}));
+  EXPECT_EQ(ShowRows(*(*s)->Finish(2, 1)), (std::vector<std::string>{"'a'|5|5", "'a'|NULL|3"}));
   EXPECT_TRUE((*s)->Finish(2, 10)->empty());
 }
 

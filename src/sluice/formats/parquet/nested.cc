@@ -347,15 +347,6 @@ void AppendLevels(const std::vector<uint8_t>& levels, int max, std::string* body
   std::memcpy(body->data() + at, &len, 4);
 }
 
-format::Codec CodecOf(Compression c) {
-  switch (c) {
-    case Compression::kUncompressed: return format::Codec::UNCOMPRESSED;
-    case Compression::kSnappy: return format::Codec::SNAPPY;
-    case Compression::kZstd: return format::Codec::ZSTD;
-  }
-  return format::Codec::UNCOMPRESSED;
-}
-
 }  // namespace
 
 struct NestedWriter::Impl {
@@ -443,7 +434,8 @@ Result<std::unique_ptr<NestedWriter>> NestedWriter::Open(const std::string& path
   impl->meta.created_by = impl->options.created_by;
   for (const auto& [k, v] : impl->options.key_value_metadata) impl->meta.key_value_metadata.push_back({k, v});
   SLUICE_ASSIGN_OR_RETURN(impl->sink, internal::FileSink::Open(path));
-  impl->compressor = std::make_unique<Compressor>(CodecOf(impl->options.compression), impl->options.zstd_level);
+  impl->compressor = std::make_unique<Compressor>(internal::CodecOf(impl->options.compression),
+                                                  impl->options.zstd_level);
   SLUICE_RETURN_IF_ERROR(impl->sink->Append(std::string_view(format::kMagic, 4)));
   return std::unique_ptr<NestedWriter>(new NestedWriter(std::move(impl)));
 }

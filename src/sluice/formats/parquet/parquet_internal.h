@@ -14,6 +14,7 @@
 #include "sluice/columnar/column.h"
 #include "sluice/formats/parquet/compression.h"
 #include "sluice/formats/parquet/encoding.h"
+#include "sluice/formats/parquet/parquet.h"
 #include "sluice/formats/parquet/parquet_metadata.h"
 #include "sluice/types/data_type.h"
 
@@ -224,5 +225,15 @@ class ChunkReader {
   std::vector<uint8_t> def_, rep_;
   Values values_;
 };
+
+// The page codec of a writer's compression option.
+inline format::Codec CodecOf(Compression c) {
+  switch (c) {
+    case Compression::kUncompressed: return format::Codec::UNCOMPRESSED;
+    case Compression::kSnappy: return format::Codec::SNAPPY;
+    case Compression::kZstd: return format::Codec::ZSTD;
+  }
+  return format::Codec::UNCOMPRESSED;
+}
 
 }  // namespace sluice::parquet::internal

@@ -9,14 +9,6 @@ constexpr int kMaxDepth = 64;
 constexpr size_t kMaxStructDepth = 64;
 }  // namespace
 
-void AppendVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
 // ----------------------------------------------------------------------------- encoder
 
 void CompactEncoder::BeginStruct() { last_id_.push_back(0); }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sluice/base/status.h"
+#include "sluice/formats/parquet/encoding.h"
 
 namespace sluice::parquet::thrift {
 
@@ -37,7 +38,7 @@ enum class CType : uint8_t {
 inline uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
 inline int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
-void AppendVarint(std::string& out, uint64_t v);
+using encoding::AppendVarint;
 
 class CompactEncoder {
  public:

@@ -838,15 +838,6 @@ std::unique_ptr<ColumnWriter> MakeColumnWriter(const Field& f, const WriterOptio
   return nullptr;
 }
 
-format::Codec CodecOf(Compression c) {
-  switch (c) {
-    case Compression::kUncompressed: return format::Codec::UNCOMPRESSED;
-    case Compression::kSnappy: return format::Codec::SNAPPY;
-    case Compression::kZstd: return format::Codec::ZSTD;
-  }
-  return format::Codec::UNCOMPRESSED;
-}
-
 }  // namespace
 
 // ============================================================================= Writer
@@ -943,7 +934,8 @@ Result<std::unique_ptr<Writer>> Writer::Open(const std::string& path, SchemaPtr 
   impl->schema = schema;
   impl->options = std::move(options);
   SLUICE_ASSIGN_OR_RETURN(impl->sink, internal::FileSink::Open(path));
-  impl->compressor = std::make_unique<Compressor>(CodecOf(impl->options.compression), impl->options.zstd_level);
+  impl->compressor = std::make_unique<Compressor>(internal::CodecOf(impl->options.compression),
+                                                  impl->options.zstd_level);
   for (const auto& f : schema->fields()) {
     impl->columns.push_back(MakeColumnWriter(f, impl->options, impl->compressor.get()));
   }
