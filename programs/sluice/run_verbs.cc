@@ -44,6 +44,7 @@ struct RunFlags {
   std::string logical_time;  // ISO-8601; empty = now
   // Streams.
   bool until_idle = false;
+  bool drain = false;
   int64_t epoch_records = 500000;
   int source_threads = 0;
   std::string epoch_interval = "1s";
@@ -108,6 +109,7 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
   engine::StreamOptions so;
   so.workdir = o.workdir;
   so.until_idle = flags.until_idle;
+  so.drain = flags.drain;
   so.max_epochs = flags.max_epochs;
   so.epoch_records = flags.epoch_records;
   so.source_threads = flags.source_threads;
@@ -115,6 +117,10 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
   if (!interval || *interval < 1000 || flags.epoch_records < 1 || flags.source_threads < 0 || flags.source_threads > 256) {
     std::fprintf(stderr, "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, --epoch-records at least 1, "
                          "and --source-threads between 1 and 256 (0: automatic)\n");
+    return kExitInvalid;
+  }
+  if (flags.drain && !flags.until_idle) {
+    std::fprintf(stderr, "--drain ends a stream's input for good and needs --until-idle (add it, or drop --drain)\n");
     return kExitInvalid;
   }
   so.epoch_interval_ms = *interval / 1000;
@@ -338,8 +344,12 @@ void AddRunVerbs(Command& app) {
              "The time this run stands for (ISO-8601, e.g. 2026-11-01T00:00:00Z): now(), warehouse commits and "
              "SCD2 versions use it. Default: when the run starts");
   run.Flag("--until-idle", r->flags.until_idle,
-           "Stream specs: stop once every source has been read to its end (the last epoch closes every window). "
-           "Without it a stream runs until SIGTERM/SIGINT, which finishes the current epoch and stops");
+           "Stream specs: stop once every source has been read to its end. Windows the watermark has not passed "
+           "stay open in the checkpoint for the next run. Without it a stream runs until SIGTERM/SIGINT, which "
+           "finishes the current epoch and stops");
+  run.Flag("--drain", r->flags.drain,
+           "Stream specs, with --until-idle: the input has ended for good; the last epoch closes every window and "
+           "records read by a later run are late");
   run.Option("--epoch-records", r->flags.epoch_records, "Stream specs: records per epoch at most (default 500000)");
   run.Option("--epoch-interval", r->flags.epoch_interval,
              "Stream specs: time per epoch at most, e.g. 1s or 500ms (default 1s)");

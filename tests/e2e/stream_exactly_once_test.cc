@@ -279,7 +279,7 @@ TEST_F(StreamExactlyOnce, LocalLogSourceSurvivesKill9) {
   ASSERT_EQ(produce.exit_code, 0) << produce.err;
   int hits = KillRepeatedly(spec, work, 12);
   EXPECT_GE(hits, 10) << "the worker should have been killed mid-stream at least 10 times";
-  auto r = RunProcess({kBin, "run", "-f", spec, "--workdir", work, "--until-idle", "-o", "json"});
+  auto r = RunProcess({kBin, "run", "-f", spec, "--workdir", work, "--until-idle", "--drain", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   json run = json::parse(r.out);
   EXPECT_EQ(run["status"], "finished");
@@ -314,7 +314,7 @@ TEST_F(StreamExactlyOnce, KafkaSourceSurvivesKill9) {
                                          (*cluster)->bootstrap_servers() + "}\n");
   int hits = KillRepeatedly(spec, work, 12);
   EXPECT_GE(hits, 10);
-  auto r = RunProcess({kBin, "run", "-f", spec, "--workdir", work, "--until-idle", "-o", "json"});
+  auto r = RunProcess({kBin, "run", "-f", spec, "--workdir", work, "--until-idle", "--drain", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_EQ(json::parse(r.out)["status"], "finished");
   CheckOutputs(work);

@@ -442,8 +442,9 @@ void CheckLateRun(const std::string& work, size_t epoch_records, bool dead_lette
   ProduceToLog(work, "ev", 1, "k", events);
   const std::string spec = WriteSpec(work, "late_test", LateSpec(dead_letter ? "dead_letter" : "drop"));
   // A long interval: only the record count (and the end of the input) ends an epoch.
-  RunOutput run = RunSpec(spec, work, {"--until-idle", "--epoch-records", std::to_string(epoch_records),
-                                       "--epoch-interval", "10m"});
+  RunOutput run = RunSpec(
+      spec, work,
+      {"--until-idle", "--drain", "--epoch-records", std::to_string(epoch_records), "--epoch-interval", "10m"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   ASSERT_EQ(run.summary["status"], "finished") << run.summary.dump(2);
 
@@ -477,6 +478,11 @@ void CheckLateRun(const std::string& work, size_t epoch_records, bool dead_lette
     EXPECT_EQ(env["offset"], pos) << env.dump();
     if (env["error_class"] == "late") {
       EXPECT_TRUE(dead_late.insert(id).second) << "dead-lettered twice: " << id;
+      // The message names the record's event time and the watermark it missed.
+      const std::string message = env["error_message"].get<std::string>();
+      EXPECT_NE(message.find("event time " + Iso(*events[pos].t) + " is behind the watermark " + Iso(0).substr(0, 4)),
+                std::string::npos)
+          << message;
     } else {
       EXPECT_EQ(env["error_class"], "missing_event_time") << env.dump();
       dead_other.insert(id);
@@ -508,6 +514,63 @@ TEST(StreamSemantics, LateRecordsAreExactlyThoseBehindTheWatermarkOfTheirEpoch) 
 TEST(StreamSemantics, LateDropCountsLateRecordsAsDroppedNotDeadLetters) {
   TempDir dir;
   CheckLateRun(dir.path(), 5, false);
+}
+
+// Runs that stop at the end of their input (--until-idle) and go on when more is produced: three
+// batches of events, each produced after the previous run stopped; the last run drains. A window
+// the data has not closed stays open across a stop (the batches meet inside a window), so every
+// window is emitted once (the sink appends: a window emitted twice shows as two rows), equal to a
+// batch computation over every event, and no record is late.
+TEST(StreamSemantics, UntilIdleStopsLeaveOpenWindowsForTheNextRun) {
+  TempDir dir;
+  const std::string work = dir.path();
+  const std::string spec = WriteSpec(work, "resume", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: resume}
+spec:
+  mode: stream
+  sources:
+    ev: {kind: log, topic: ev, schema: {fields: [{name: id, type: string}, {name: k, type: string}, {name: v, type: int64}, {name: ts, type: timestamp}]},
+         event_time: {field: ts, max_out_of_order: 10s}}
+  transforms:
+    w: {kind: aggregate, inputs: [ev], window: {tumble: 1m}, group_by: [k], measures: {n: "count(*)", total: "sum(v)"}}
+  sinks:
+    gold: {kind: warehouse, inputs: [w], table: gold.w}
+)yaml");
+  std::vector<Event> all;
+  for (int batch = 0; batch < 3; ++batch) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    // Batch b covers [150 b, 150 b + 120]: its last window [120, 180) (and so on) gets the
+    // next batch's first records.
+    std::vector<Event> events;
+    for (int i = 0; i <= 60; ++i) {
+      const int64_t t = 150 * batch + 2 * i - (i % 4 == 3 ? 5 : 0);  // a little out of order
+      events.push_back(
+          Event{"b" + std::to_string(batch) + "-" + std::to_string(i), i % 3 == 0 ? "x" : "y", t, batch * 1000 + i});
+    }
+    ProduceToLog(work, "ev", 1, "k", events);
+    all.insert(all.end(), events.begin(), events.end());
+    std::vector<std::string> flags = {"--until-idle", "--epoch-records", "16"};
+    if (batch == 2) flags.push_back("--drain");
+    RunOutput run = RunSpec(spec, work, flags);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.summary["status"], "finished") << run.summary.dump(2);
+    EXPECT_EQ(Counter(run.summary, "ev", "in"), static_cast<int64_t>(all.size()));
+    EXPECT_EQ(Counter(run.summary, "w", "late"), 0);
+    EXPECT_EQ(Counter(run.summary, "w", "dead_letter"), 0);
+    // Every window emitted so far is complete (no later batch adds to it).
+    const Windows final_windows = ReferenceHop(all, 60, 60);
+    const Windows gold = GoldWindows(work + "/warehouse.gold.db", "w", true);
+    for (const auto& [key, agg] : gold) {
+      auto it = final_windows.find(key);
+      ASSERT_NE(it, final_windows.end()) << "a window no record falls in: [" << std::get<0>(key) << ", "
+                                         << std::get<1>(key) << ") " << std::get<2>(key);
+      if (batch < 2) {
+        EXPECT_LT(std::get<1>(key), 150 * (batch + 1) - 10) << "a window the next batch reaches was emitted";
+      }
+    }
+    if (batch == 2) EXPECT_EQ(gold, final_windows) << Describe(gold);
+  }
 }
 
 // ----- b. idle partitions
@@ -571,7 +634,7 @@ class IdlePartition : public ::testing::Test {
   // After the streaming part: a run to the end of the input fires every window; gold then holds
   // every produced record once, in its window.
   void FinishAndCheck(const std::string& spec, const std::string& work) {
-    RunOutput fin = RunSpec(spec, work, {"--until-idle"});
+    RunOutput fin = RunSpec(spec, work, {"--until-idle", "--drain"});
     ASSERT_EQ(fin.exit_code, 0) << fin.err;
     EXPECT_EQ(fin.summary["status"], "finished");
     EXPECT_EQ(Counter(fin.summary, "ev", "in"), static_cast<int64_t>(produced_.size()));
@@ -722,7 +785,7 @@ spec:
   }
 
   // The rest (resuming from the checkpoint, open windows and held session rows restored).
-  RunOutput rest = RunSpec(spec, work, {"--until-idle", "--epoch-records", "7", "--epoch-interval", "10m"});
+  RunOutput rest = RunSpec(spec, work, {"--until-idle", "--drain", "--epoch-records", "7", "--epoch-interval", "10m"});
   ASSERT_EQ(rest.exit_code, 0) << rest.err;
   EXPECT_EQ(rest.summary["status"], "finished");
   EXPECT_EQ(rest.summary["restored_epoch"], 15);

@@ -342,14 +342,18 @@ struct Runner {
         offsets.epoch = epoch;
         offsets.time_micros = ctx.run_epoch;
         offsets.final = input_ended;
-        offsets.watermark = input_ended ? INT64_MAX : Watermark(positions, ctx.watermark);
+        offsets.watermark = input_ended && options.drain ? INT64_MAX : Watermark(positions, ctx.watermark);
         for (const auto& [node, parts] : positions) {
           auto& end = offsets.end[plan.nodes[node].name];
           for (const auto& [p, prog] : parts) end[p] = prog.next;
         }
         offsets.order = std::move(order);
-        if (read == 0 && offsets.watermark == ctx.watermark && dl.count() == 0 && !input_ended) {
+        if (read == 0 && offsets.watermark == ctx.watermark && dl.count() == 0) {
           // Nothing happened: no epoch to commit.
+          if (input_ended) {
+            result.finished = true;
+            break;
+          }
           if (StopRequested() || (options.max_epochs >= 0 && result.epochs >= options.max_epochs)) break;
           continue;
         }
@@ -379,7 +383,8 @@ struct Runner {
       }
       SLUICE_LOG(Debug, "stream.epoch", {"pipeline", plan.pipeline}, {"epoch", epoch}, {"records", read});
       ++epoch;
-      if (offsets.final) {
+      // A replayed final epoch does not end this run: the sources may hold more input by now.
+      if (offsets.final && !replay) {
         result.finished = true;
         break;
       }

@@ -35,9 +35,13 @@ struct StreamOptions {
   bool progress = false;         // a line per epoch on stderr
   int64_t epoch_records = 500000;
   int64_t epoch_interval_ms = 1000;
-  // Stop once every source has read everything it holds: the final epoch closes every window
-  // (as if the input ended), then the runner returns.
+  // Stop once every source has read everything it holds. The last epoch's watermark is the one
+  // the data gave (windows it has not passed stay open in the checkpoint), so a later run goes on
+  // where this one stopped and nothing it reads is late because of this stop.
   bool until_idle = false;
+  // With until_idle: the input has ended for good. The last epoch's watermark is "end of input",
+  // every open window fires, and the checkpoint keeps that watermark (a later record is late).
+  bool drain = false;
   // Set (e.g. by SIGTERM) to finish the current epoch and stop.
   const std::atomic<bool>* stop = nullptr;
   int64_t max_epochs = -1;  // stop after this many epochs in this run (tests, benchmarks)
@@ -54,7 +58,7 @@ struct StreamResult {
   int64_t epochs = 0;          // epochs committed by this run
   int64_t records = 0;         // records read by this run
   int64_t watermark = INT64_MIN;
-  bool finished = false;  // the input ended (--until-idle) and every window fired
+  bool finished = false;  // every source was read to its end (--until-idle); with drain, every window fired
   // Totals since the pipeline started (restored from checkpoints), plan order.
   std::vector<std::pair<std::string, NodeCounters>> components;
   int64_t duration_ms = 0;

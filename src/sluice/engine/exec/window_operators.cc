@@ -8,9 +8,18 @@
 #include "sluice/engine/kernels/dedup_set.h"
 #include "sluice/engine/kernels/key_table.h"
 #include "sluice/engine/kernels/snapshot_codec.h"
+#include "sluice/types/temporal.h"
 
 namespace sluice::engine {
+
 namespace {
+
+// A late record's dead-letter message: its event time and the watermark it missed.
+std::string LateMessage(int64_t event_time, int64_t watermark, const char* what) {
+  return fmt::format("the record's event time {} is behind the watermark {}: its {} has closed",
+                     FormatTimestamp(event_time), watermark == INT64_MAX ? "end of input" : FormatTimestamp(watermark),
+                     what);
+}
 
 constexpr std::string_view kWindowMagic = "SLWA";
 constexpr uint8_t kWindowVersion = 1;
@@ -88,7 +97,7 @@ Status WindowAggregateOperator::Process(size_t, const Batch& batch) {
     if (!any) {
       ++counters_.late;
       if (w.late_to_dead_letter) {
-        DeadLetter(batch, row, "window", "late", "the record is behind the watermark: its window has closed");
+        DeadLetter(batch, row, "window", "late", LateMessage(t[row], closed_before, "window"));
       } else {
         ++counters_.dropped;
       }
@@ -120,7 +129,7 @@ Status WindowAggregateOperator::ProcessSession(const Batch& batch, const Column&
     if (SatAdd(SatAdd(time.Get<int64_t>(row), w.gap_us), w.allowed_lateness_us) <= ctx_.watermark) {
       ++counters_.late;
       if (w.late_to_dead_letter) {
-        DeadLetter(batch, row, "window", "late", "the record is behind the watermark: its session has closed");
+        DeadLetter(batch, row, "window", "late", LateMessage(time.Get<int64_t>(row), ctx_.watermark, "session"));
       } else {
         ++counters_.dropped;
       }
