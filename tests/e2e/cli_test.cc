@@ -205,6 +205,31 @@ spec:
   EXPECT_EQ(dead, stray_lines);
 }
 
+// A record nested 100,000 levels deep is a dead letter (too_deep), not a crash; the run goes on.
+TEST(Cli, DeepJsonIsADeadLetter) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("dead_letter"));
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  deep += "1";
+  for (int i = 0; i < 100000; ++i) deep += "]";
+  WriteFile(dir / "in.ndjson", "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": 1, \"tags\": " + deep + "}\n" +
+                                   deep + "\n{\"id\": 4, \"amount\": 2}\n");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["components"]["raw"]["in"], 4);
+  EXPECT_EQ(j["components"]["raw"]["dead_letter"], 2);
+  EXPECT_EQ(j["components"]["out"]["out"], 2);
+  std::vector<int64_t> offsets;
+  for (const auto& line : Lines(ReadFile(j["dead_letter_path"].get<std::string>()))) {
+    const json d = json::parse(line);
+    EXPECT_EQ(d["error_class"], "too_deep") << d["error_message"];
+    offsets.push_back(d["offset"]);
+  }
+  EXPECT_EQ(offsets, (std::vector<int64_t>{2, 3}));
+}
+
 // The spec test tests/pipelines/pii_masking: a pii email, a rule failure, a failed CAST of part of
 // the email, a malformed line and a wrong type.
 const std::string kPiiSpec = kSrc + "/tests/pipelines/pii_masking/pipeline.yaml";
