@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -112,6 +114,120 @@ TEST(Cli, RunJsonCountsEveryRecord) {
   std::string out = ReadFile(dir / "work/out.ndjson");
   EXPECT_NE(out.find("\"id\":1"), std::string::npos) << out;
   EXPECT_NE(out.find("\"id\":6"), std::string::npos) << out;
+}
+
+// Splits text into its lines (without their line ends).
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// A stray quote costs its own line, and nothing else: on 20,000 rows with a few of them, the rows
+// kept are DuckDB's (read_csv with ignore_errors), and each stray line is one dead letter, counted
+// once in `in`. The stray quotes are placed so that each way their field can end badly happens:
+// at the next stray quote, past the record size limit (1 MiB), and at the end of the file.
+TEST(Cli, CsvStrayQuotesCostOneLineEachAsInDuckDb) {
+  TempDir dir;
+  const std::vector<int> stray = {57, 58, 4000, 15000, 19990};
+  std::string csv = "order_id,ts,qty,country,status,amount,note\n";
+  std::map<int64_t, std::string> stray_lines;  // line -> text
+  std::map<int, size_t> offset_of;             // stray row -> byte offset
+  for (int i = 1; i <= 20000; ++i) {
+    const bool bad = std::find(stray.begin(), stray.end(), i) != stray.end();
+    char row[200];
+    std::snprintf(row, sizeof row, "o-%d,%s2026-10-12T%02d:%02d:%02dZ,%d,FR,paid,%d.%02d,%s", i, bad ? "\"" : "",
+                  i % 24, i % 60, (i * 7) % 60, i % 97, i % 1000, i % 100,
+                  std::string(40 + i % 37, static_cast<char>('a' + i % 26)).c_str());
+    if (bad) {
+      stray_lines[i + 1] = row;
+      offset_of[i] = csv.size();
+    }
+    csv += std::string(row) + "\n";
+  }
+  ASSERT_GT(offset_of[15000] - offset_of[4000], size_t{1} << 20) << "one stray quote must reach the size limit";
+  ASSERT_LT(offset_of[4000] - offset_of[58], size_t{1} << 20) << "one must reach the next stray quote";
+  WriteFile(dir / "orders.csv", csv);
+  WriteFile(dir / "p.yaml", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: stray_quotes}
+spec:
+  sources:
+    orders:
+      kind: files
+      path: orders.csv
+      format: csv
+      schema:
+        fields:
+          - {name: order_id, type: string}
+          - {name: ts, type: timestamp}
+          - {name: qty, type: int64}
+          - {name: country, type: string}
+          - {name: status, type: string}
+          - {name: amount, type: "decimal(10,2)"}
+          - {name: note, type: string}
+  sinks:
+    out: {kind: files, inputs: [orders], path: out.csv, format: csv}
+)yaml");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json j = json::parse(r.out);
+
+  const std::string sql =
+      "SELECT order_id, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, qty, country, status, amount, note FROM read_csv('" +
+      (dir / "orders.csv") +
+      "', header = true, ignore_errors = true, columns = {'order_id': 'VARCHAR', 'ts': 'TIMESTAMP', 'qty': "
+      "'BIGINT', 'country': 'VARCHAR', 'status': 'VARCHAR', 'amount': 'DECIMAL(10,2)', 'note': 'VARCHAR'})";
+  auto duck = RunProcess({"/usr/bin/env", "node", kSrc + "/tests/oracle/duckdb-query.mjs", sql, "--format", "csv"});
+  ASSERT_EQ(duck.exit_code, 0) << duck.err;
+  std::vector<std::string> want = Lines(duck.out);
+  std::vector<std::string> got = Lines(ReadFile(dir / "work/out.csv"));
+  ASSERT_FALSE(want.empty());
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.front(), want.front()) << "the same columns";
+  std::sort(want.begin() + 1, want.end());
+  std::sort(got.begin() + 1, got.end());
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want) << "the rows kept differ from DuckDB's";
+
+  const int64_t kept = static_cast<int64_t>(want.size()) - 1;
+  EXPECT_EQ(j["components"]["orders"]["in"], 20000);
+  EXPECT_EQ(j["components"]["orders"]["out"], kept);
+  EXPECT_EQ(j["components"]["orders"]["dead_letter"], 20000 - kept);
+  EXPECT_EQ(j["dead_letters"], 20000 - kept);
+  std::map<int64_t, std::string> dead;  // line -> payload
+  for (const auto& line : Lines(ReadFile(j["dead_letter_path"].get<std::string>()))) {
+    const json d = json::parse(line);
+    EXPECT_EQ(d["error_class"], "unbalanced_quote") << line;
+    dead[d["offset"].get<int64_t>()] = d["payload"];
+  }
+  EXPECT_EQ(dead, stray_lines);
+}
+
+// A record nested 100,000 levels deep is a dead letter (too_deep), not a crash; the run goes on.
+TEST(Cli, DeepJsonIsADeadLetter) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("dead_letter"));
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  deep += "1";
+  for (int i = 0; i < 100000; ++i) deep += "]";
+  WriteFile(dir / "in.ndjson", "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": 1, \"tags\": " + deep + "}\n" +
+                                   deep + "\n{\"id\": 4, \"amount\": 2}\n");
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["components"]["raw"]["in"], 4);
+  EXPECT_EQ(j["components"]["raw"]["dead_letter"], 2);
+  EXPECT_EQ(j["components"]["out"]["out"], 2);
+  std::vector<int64_t> offsets;
+  for (const auto& line : Lines(ReadFile(j["dead_letter_path"].get<std::string>()))) {
+    const json d = json::parse(line);
+    EXPECT_EQ(d["error_class"], "too_deep") << d["error_message"];
+    offsets.push_back(d["offset"]);
+  }
+  EXPECT_EQ(offsets, (std::vector<int64_t>{2, 3}));
 }
 
 // The spec test tests/pipelines/pii_masking: a pii email, a rule failure, a failed CAST of part of

@@ -1,5 +1,6 @@
 // The embedded log through the CLI: produce from stdin into partitions by key, list, consume
-// everything back (nothing lost, nothing doubled, each key in order), and read from an offset.
+// everything back (nothing lost, nothing doubled, each key in order), and read from an offset;
+// a stream run over a record too deep to decode.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -81,6 +82,41 @@ TEST(LogCli, ProduceConsumeKeepsEveryRecordAndKeyOrder) {
   auto bad = Shell(kBin + " log produce clicks --partitions 5 --workdir " + dir / "w" + " < /dev/null");
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_FALSE(bad.err.empty());
+}
+
+// A stream source reads the log with the same decoder as files: a record nested 100,000 levels
+// deep is a too_deep dead letter, and the records around it are processed.
+TEST(LogCli, DeepRecordFromTheLogIsADeadLetter) {
+  TempDir dir;
+  const std::string deep = std::string(100000, '[') + "1" + std::string(100000, ']');
+  WriteFile(dir / "in.ndjson", "{\"id\": 1}\n{\"id\": 2, \"tags\": " + deep + "}\n" + deep + "\n{\"id\": 4}\n");
+  auto p = Shell(kBin + " log produce ev --workdir " + dir / "w" + " -o json < " + dir / "in.ndjson");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  ASSERT_EQ(json::parse(p.out)["produced"], 4);
+  WriteFile(dir / "s.yaml", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: deep_stream}
+spec:
+  mode: stream
+  sources:
+    ev: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}
+  sinks:
+    out: {kind: lake, inputs: [ev], table: bronze.ev}
+)yaml");
+  auto r = RunProcess({kBin, "run", "-f", dir / "s.yaml", "--workdir", dir / "w", "--until-idle", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["components"]["ev"]["in"], 4);
+  EXPECT_EQ(j["components"]["ev"]["out"], 2);
+  EXPECT_EQ(j["components"]["ev"]["dead_letter"], 2);
+  const std::string dl = ReadFile(dir / "w/dead_letters/deep_stream/epoch-000000000001.ndjson");
+  std::vector<int64_t> offsets;
+  for (size_t pos = 0, nl; (nl = dl.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    const json d = json::parse(dl.substr(pos, nl - pos));
+    EXPECT_EQ(d["error_class"], "too_deep") << d["error_message"];
+    offsets.push_back(d["offset"]);
+  }
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2}));  // log offsets of the two deep records
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ namespace sluice::formats {
 struct DecodeError {
   int64_t line = 0;         // 1-based line where the record starts
   std::string error_class;  // stable: malformed_json, type_mismatch, invalid_utf8, oversized_record,
-                            // unbalanced_quote, field_count, malformed_csv
+                            // too_deep, unbalanced_quote, field_count, malformed_csv
   std::string message;      // "field 'amount': expected decimal(18,2), got string \"abc\""
   std::string raw;          // the record's bytes (capped at kMaxRawBytes)
 };

@@ -5,14 +5,24 @@
 // schema field missing from the header is NULL in every row); without one, by position. Text is
 // converted to the field's type (see json.h for the accepted forms; bool accepts true/false/1/0,
 // case-insensitive). A row with the wrong number of fields is field_count; a value that does not
-// convert is type_mismatch; a quote that is never closed is unbalanced_quote (the record from the
-// opening quote to the end of input is rejected as one); invalid UTF-8 is invalid_utf8.
+// convert is type_mismatch; invalid UTF-8 is invalid_utf8; a record longer than
+// max_record_bytes is oversized_record. On the record's own line, text after a closing quote or a
+// quote inside an unquoted field is malformed_csv, and a quote still open at the end of the input
+// is unbalanced_quote.
+// Resynchronization: a record that spans lines (a quoted field holds a line break) must be valid:
+// its quotes close before the end of the input and within max_record_bytes of its start, only a
+// delimiter or a line end follows a closing quote, no unquoted field holds a quote, it has the
+// expected number of fields and fits max_record_bytes. Otherwise — most often a stray quote that
+// ran into the lines after it — only its first line is rejected (unbalanced_quote, with that
+// line's number and text) and decoding resumes on the next line, so the lines it swallowed are
+// decoded again as records of their own. Since a quote is followed at most max_record_bytes, the
+// result does not depend on where the input is cut into chunks.
 // Null markers apply to unquoted fields only: with the default {""}, `a,,b` has a NULL and
 // `a,"",b` an empty string. Header names match schema fields exactly first, then ignoring case;
 // the first matching column wins. Non-string values may have surrounding blanks; strings are
 // kept verbatim. A blank line is skipped unless records have exactly one field (then it is one
-// empty field). Text after a closing quote is malformed_csv. A header that cannot be read
-// (invalid UTF-8, unclosed quote) fails the whole input with a DataError status.
+// empty field). A header that cannot be read (invalid UTF-8, a quote problem) fails the whole
+// input with a DataError status.
 // Encoder: a header line, then one line per active row (LF line ends); fields quoted only when
 // needed (delimiter, quote, CR/LF, or text equal to a null marker); NULL is written as the first
 // null marker (empty by default).

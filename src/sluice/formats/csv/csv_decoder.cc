@@ -19,6 +19,7 @@ constexpr const char* kUnbalancedQuote = "unbalanced_quote";
 constexpr const char* kInvalidUtf8 = "invalid_utf8";
 constexpr const char* kOversized = "oversized_record";
 constexpr const char* kMalformedCsv = "malformed_csv";
+constexpr const char* kQuoteFix = "close the quote, or double a quote that is part of the text (\"\")";
 
 // A field of the record being scanned: a view into the input, or (when it had doubled quotes)
 // a range of the scratch buffer, which may still move while the record is scanned.
@@ -29,7 +30,15 @@ struct FieldRef {
   bool quoted;
 };
 
-enum class ScanStatus { kOk, kUnbalancedQuote, kTextAfterQuote, kQuoteInUnquotedField };
+enum class ScanStatus {
+  kOk,
+  kUnbalancedQuote,       // a quote still open at the end of the input
+  kQuoteTooLong,          // a quote still open max_record_bytes after the record's start
+  kTextAfterQuote,        // text between a closing quote and the next delimiter or line end
+  kQuoteInUnquotedField,  // a quote inside an unquoted field
+};
+
+constexpr size_t kNoField = static_cast<size_t>(-1);
 
 struct ScanResult {
   ScanStatus status = ScanStatus::kOk;
@@ -37,6 +46,8 @@ struct ScanResult {
   const char* next = nullptr;         // start of the next record
   int64_t inner_newlines = 0;         // line breaks inside quoted fields
   size_t bad_field = 0;               // 0-based field of a quote problem
+  size_t span_field = kNoField;       // 0-based field of the first quote open across a line break
+  bool spans_lines() const { return span_field != kNoField; }
 };
 
 bool IsBlankRecord(const std::vector<FieldRef>& f) {
@@ -69,13 +80,16 @@ struct CsvDecoder::Impl {
     return false;
   }
 
-  // Splits the record starting at `p` into `fields`.
+  // Splits the record starting at `p` into `fields`. A quoted field is looked for its closing
+  // quote only up to max_record_bytes past the record's start, so what a quote that is never
+  // closed costs is bounded, and the outcome does not depend on where the input is cut.
   ScanResult Scan(const char* p, const char* end) {
     ScanResult r;
     fields.clear();
     scratch.clear();
     const char quote = csv.quote;
     const char delim = csv.delimiter;
+    const char* bound = static_cast<size_t>(end - p) > options.max_record_bytes ? p + options.max_record_bytes : end;
     for (;;) {
       if (p < end && *p == quote) {
         const char* open = p;
@@ -84,12 +98,25 @@ struct CsvDecoder::Impl {
         bool escaped = false;
         size_t scratch_start = scratch.size();
         for (;;) {
-          const char* hit = static_cast<const char*>(std::memchr(q, quote, static_cast<size_t>(end - q)));
+          const char* hit = q < bound ? static_cast<const char*>(std::memchr(q, quote, static_cast<size_t>(bound - q)))
+                                      : nullptr;
           if (hit == nullptr) {
-            r.status = ScanStatus::kUnbalancedQuote;
+            r.status = bound < end ? ScanStatus::kQuoteTooLong : ScanStatus::kUnbalancedQuote;
             r.bad_field = fields.size();
+            // A line exactly as long as the limit whose quote goes on past its line end spans lines.
+            const char* stop = std::max(open + 1, bound < end ? bound + 1 : bound);
+            if (!r.spans_lines() && std::memchr(open + 1, '\n', static_cast<size_t>(stop - open - 1)) != nullptr) {
+              r.span_field = fields.size();
+            }
             r.content_end = end;
             r.next = end;
+            if (r.status == ScanStatus::kQuoteTooLong && !r.spans_lines()) {
+              // One line longer than the limit: it is an oversized record, ending at its line end.
+              const char* nl = static_cast<const char*>(std::memchr(bound, '\n', static_cast<size_t>(end - bound)));
+              r.content_end = nl ? nl : end;
+              if (nl && r.content_end[-1] == '\r') --r.content_end;
+              r.next = nl ? nl + 1 : end;
+            }
             return r;
           }
           if (hit + 1 < end && hit[1] == quote) {  // a doubled quote stands for one
@@ -99,7 +126,9 @@ struct CsvDecoder::Impl {
             seg = q;
             continue;
           }
-          r.inner_newlines += std::count(open + 1, hit, '\n');
+          const int64_t newlines = std::count(open + 1, hit, '\n');
+          if (newlines > 0 && !r.spans_lines()) r.span_field = fields.size();
+          r.inner_newlines += newlines;
           if (escaped) {
             scratch.append(seg, hit);
             fields.push_back(FieldRef{nullptr, scratch_start, scratch.size() - scratch_start, true});
@@ -183,6 +212,52 @@ struct CsvDecoder::Impl {
     errors.push_back(DecodeError{line, cls, std::move(message), CapRaw(raw, kMaxRawBytes)});
   }
 
+  // What makes a record that spans lines invalid, for the message of its first line.
+  std::string QuoteProblem(const ScanResult& r, int64_t record_line) const {
+    const std::string at = "line " + std::to_string(record_line + r.inner_newlines);
+    switch (r.status) {
+      case ScanStatus::kUnbalancedQuote: return "the input ends with the quote still open";
+      case ScanStatus::kQuoteTooLong:
+        return "the quote is still open " + std::to_string(options.max_record_bytes) +
+               " bytes (the record size limit) after the record's start";
+      case ScanStatus::kTextAfterQuote: return at + " has text after the closing quote";
+      case ScanStatus::kQuoteInUnquotedField: return at + " has a quote inside an unquoted field";
+      case ScanStatus::kOk: break;
+    }
+    return "the record is not valid CSV";
+  }
+
+  // A record that spans lines (a quoted field holds a line break) and is not valid: most often a
+  // quote that was never meant to be closed and ran into the lines after it. Only the record's
+  // first line is rejected; decoding resumes on the next line, so the lines the quote swallowed
+  // are decoded again, each on its own. Returns where decoding resumes.
+  const char* Resync(const char* start, int64_t record_line, const ScanResult& r, const std::string& problem,
+                     std::vector<DecodeError>& errors) {
+    const char* nl = static_cast<const char*>(std::memchr(start, '\n', static_cast<size_t>(r.next - start)));
+    const char* text_end = nl;
+    if (text_end > start && text_end[-1] == '\r') --text_end;
+    AddError(errors, record_line, kUnbalancedQuote,
+             "field " + std::to_string(r.span_field + 1) +
+                 ": the quote opened on this line runs across line breaks into a record that is not valid (" + problem +
+                 "); only this line is rejected and decoding resumes on the next line; " + kQuoteFix,
+             std::string_view(start, static_cast<size_t>(text_end - start)));
+    line = record_line + 1;
+    return nl + 1;
+  }
+
+  Status HeaderError(const ScanResult& r) const {
+    switch (r.status) {
+      case ScanStatus::kUnbalancedQuote: return Status::DataError("CSV header: a quote is never closed");
+      case ScanStatus::kQuoteTooLong:
+        return Status::DataError("CSV header: a quote is not closed within {} bytes (the record size limit)",
+                                 options.max_record_bytes);
+      case ScanStatus::kTextAfterQuote: return Status::DataError("CSV header: text after a closing quote");
+      case ScanStatus::kQuoteInUnquotedField: return Status::DataError("CSV header: a quote inside an unquoted field");
+      case ScanStatus::kOk: break;
+    }
+    return Status::OK();
+  }
+
   // Decodes the complete records of `data`; with `last` false, a trailing record that may go on
   // in the next chunk (no line end yet, or a quote still open) is left for the next call.
   // Returns the bytes consumed. Line numbers and the header carry over between calls.
@@ -208,27 +283,32 @@ struct CsvDecoder::Impl {
       const char* start = p;
       const int64_t record_line = line;
       ScanResult r = Scan(p, end);
-      // More of this record may come with the next chunk: leave it unconsumed.
+      // More of this record may come with the next chunk: leave it unconsumed. A record that
+      // spans lines and is already known to be bad needs only its first line, which is here.
       if (!last && (r.status == ScanStatus::kUnbalancedQuote || r.next == end)) {
-        bool complete = r.status != ScanStatus::kUnbalancedQuote && r.next > r.content_end && end[-1] == '\n';
+        bool complete = r.status != ScanStatus::kUnbalancedQuote && ((r.next > r.content_end && end[-1] == '\n') ||
+                                                                     (r.status != ScanStatus::kOk && r.spans_lines()));
         if (!complete) {
           SLUICE_RETURN_IF_ERROR(rows.Flush());
           return static_cast<size_t>(start - base);
         }
       }
+      if (header_pending && r.status != ScanStatus::kOk) return HeaderError(r);
+      if (r.status != ScanStatus::kOk && r.spans_lines()) {
+        p = Resync(start, record_line, r, QuoteProblem(r, record_line), errors);
+        continue;
+      }
       std::string_view text(start, static_cast<size_t>(r.content_end - start));
       if (r.status == ScanStatus::kUnbalancedQuote) {
-        if (header_pending) return Status::DataError("CSV header: a quote is never closed");
+        // Not across a line break, so this is the last line of the input.
         AddError(errors, record_line, kUnbalancedQuote,
-                 "field " + std::to_string(r.bad_field + 1) +
-                     ": a quote is never closed; the input from this record to its end is rejected as one record",
+                 "field " + std::to_string(r.bad_field + 1) + ": a quote is never closed; " + kQuoteFix,
                  std::string_view(start, static_cast<size_t>(end - start)));
         break;
       }
       line += r.inner_newlines + (r.next > r.content_end ? 1 : 0);
       p = r.next;
       if (r.status == ScanStatus::kQuoteInUnquotedField) {
-        if (header_pending) return Status::DataError("CSV header: a quote inside an unquoted field");
         AddError(errors, record_line, kMalformedCsv,
                  "field " + std::to_string(r.bad_field + 1) +
                      ": a quote inside an unquoted field; quote the whole field and double the quote (\"\")",
@@ -236,13 +316,19 @@ struct CsvDecoder::Impl {
         continue;
       }
       if (r.status == ScanStatus::kTextAfterQuote) {
-        if (header_pending) return Status::DataError("CSV header: text after a closing quote");
         AddError(errors, record_line, kMalformedCsv,
                  "field " + std::to_string(r.bad_field + 1) + ": text after a closing quote", text);
         continue;
       }
-      if (text.size() > options.max_record_bytes) {
+      if (text.size() > options.max_record_bytes || r.status == ScanStatus::kQuoteTooLong) {
         if (header_pending) return Status::DataError("CSV header is longer than {} bytes", options.max_record_bytes);
+        if (r.spans_lines()) {
+          p = Resync(start, record_line, r,
+                     "the record is " + std::to_string(text.size()) + " bytes, over the limit of " +
+                         std::to_string(options.max_record_bytes) + " bytes",
+                     errors);
+          continue;
+        }
         AddError(errors, record_line, kOversized,
                  "record of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
                      std::to_string(options.max_record_bytes) + " bytes",
@@ -264,6 +350,12 @@ struct CsvDecoder::Impl {
       if (fields.size() != expected) {
         // A blank line holds one empty field; it is a record only where records have one field.
         if (IsBlankRecord(fields)) continue;
+        if (r.spans_lines()) {
+          p = Resync(start, record_line, r,
+                     "the record has " + std::to_string(fields.size()) + " fields, not " + std::to_string(expected),
+                     errors);
+          continue;
+        }
         AddError(errors, record_line, kFieldCount,
                  "expected " + std::to_string(expected) + " fields, got " + std::to_string(fields.size()), text);
         continue;

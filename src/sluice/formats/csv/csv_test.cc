@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "sluice/types/temporal.h"
 
@@ -239,14 +241,105 @@ TEST(CsvDecoder, WrongFieldCounts) {
   EXPECT_EQ(d.errors[1].raw, "1,2,3");
 }
 
-TEST(CsvDecoder, UnbalancedQuoteAtTheEnd) {
+TEST(CsvDecoder, UnbalancedQuoteAtTheEndCostsOnlyItsLine) {
   SchemaPtr schema = MakeSchema({{"a", DataType::String()}, {"b", DataType::String()}});
   Decoded d = DecodeCsv(schema, "a,b\n1,2\n3,\"never closed\n4,5\n");
-  ASSERT_EQ(d.rows.size(), 1u);
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_EQ(d.lines, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(d.rows[1][0], Value::String("4"));
   ASSERT_EQ(d.errors.size(), 1u);
   EXPECT_EQ(d.errors[0].error_class, "unbalanced_quote");
   EXPECT_EQ(d.errors[0].line, 3);
-  EXPECT_EQ(d.errors[0].raw, "3,\"never closed\n4,5\n");
+  EXPECT_EQ(d.errors[0].raw, "3,\"never closed");
+  EXPECT_NE(d.errors[0].message.find("field 2: "), std::string::npos) << d.errors[0].message;
+  EXPECT_NE(d.errors[0].message.find("the input ends with the quote still open"), std::string::npos)
+      << d.errors[0].message;
+  // On the last line, without a line end after it.
+  Decoded last = DecodeCsv(schema, "a,b\n1,2\n3,\"x");
+  ASSERT_EQ(last.errors.size(), 1u);
+  EXPECT_EQ(last.errors[0].error_class, "unbalanced_quote");
+  EXPECT_EQ(last.errors[0].line, 3);
+  EXPECT_EQ(last.errors[0].raw, "3,\"x");
+}
+
+// A stray quote opens a field that a quote lines later closes, with text after it: the record
+// they make is not CSV, so only the stray quote's line is rejected and the lines in between are
+// records again. A legal quoted field across lines still is one record.
+TEST(CsvDecoder, StrayQuoteIsResynchronizedAtTheNextLine) {
+  SchemaPtr schema = MakeSchema({{"id", DataType::String()}, {"ts", DataType::String()}, {"n", DataType::Int64()}});
+  const std::string input = "id,ts,n\n"
+                            "o-1,2026-10-12T05:23:00Z,1\n"
+                            "o-2,\"2026-10-12T05:23:00Z,2\n"  // stray quote
+                            "o-3,2026-10-12T05:23:00Z,3\n"
+                            "o-4,\"two\r\nlines\",4\r\n"      // legal
+                            "o-5,\"2026-10-12T05:23:00Z,5\n"  // stray quote; its field closes at o-7's quote
+                            "o-6,2026-10-12T05:23:00Z,6\n"
+                            "o-7,\"2026-10-12T05:23:00Z,7\n"  // stray quote; nothing closes it
+                            "o-8,2026-10-12T05:23:00Z,8\n";
+  Decoded d = DecodeCsv(schema, input);
+  ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+  std::vector<std::string> ids;
+  for (const auto& row : d.rows) ids.push_back(row[0].ToString());
+  EXPECT_EQ(ids, (std::vector<std::string>{"o-1", "o-3", "o-4", "o-6", "o-8"}));
+  EXPECT_EQ(d.lines, (std::vector<int64_t>{2, 4, 5, 8, 10}));
+  EXPECT_EQ(d.rows[2][1], Value::String("two\r\nlines"));
+  ASSERT_EQ(d.errors.size(), 3u);
+  const std::vector<int64_t> lines = {3, 7, 9};
+  const std::vector<int> stray_ids = {2, 5, 7};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(d.errors[i].error_class, "unbalanced_quote");
+    EXPECT_EQ(d.errors[i].line, lines[i]);
+    const std::string n = std::to_string(stray_ids[i]);
+    EXPECT_EQ(d.errors[i].raw, "o-" + n + ",\"2026-10-12T05:23:00Z," + n);
+    EXPECT_NE(d.errors[i].message.find("field 2: "), std::string::npos) << d.errors[i].message;
+  }
+  // The first stray quote's field closes at the legal field's opening quote.
+  EXPECT_NE(d.errors[0].message.find("line 5 has text after the closing quote"), std::string::npos)
+      << d.errors[0].message;
+  EXPECT_NE(d.errors[1].message.find("line 9 has text after the closing quote"), std::string::npos)
+      << d.errors[1].message;
+  EXPECT_NE(d.errors[2].message.find("the input ends with the quote still open"), std::string::npos)
+      << d.errors[2].message;
+}
+
+// The other ways a quoted field across lines makes a record that is not valid: the quote closes
+// but the record has the wrong number of fields, or a later unquoted field holds a quote, or the
+// record goes past max_record_bytes (with the quote still open, or closed). Each costs one line.
+TEST(CsvDecoder, InvalidRecordsAcrossLinesCostTheirFirstLine) {
+  SchemaPtr schema = MakeSchema({{"a", DataType::String()}, {"b", DataType::String()}, {"c", DataType::String()}});
+  struct Case {
+    std::string input;
+    std::string message;
+  };
+  DecodeOptions small;
+  small.max_record_bytes = 24;
+  for (const auto& [input, message] : std::vector<Case>{
+           {"x,\"y,z\n1,2,3\n4,5\",6,7\n", "the record has 4 fields, not 3"},
+           {"x,\"y\n1\",2\"3\n", "line 3 has a quote inside an unquoted field"},
+           {"x,\"y,z\n1,2,3\n4,5,6\n7,8,9\n\"", "the quote is still open 24 bytes"},
+           {"x,\"y\n1\",zzzzzzzzzzzzzzzzzzzz\n", "the record is 28 bytes, over the limit of 24 bytes"},
+       }) {
+    Decoded d = DecodeCsv(schema, "a,b,c\n" + input, CsvOptions{}, small);
+    ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+    ASSERT_FALSE(d.errors.empty()) << input;
+    EXPECT_EQ(d.errors[0].error_class, "unbalanced_quote") << input;
+    EXPECT_EQ(d.errors[0].line, 2) << input;
+    EXPECT_EQ(d.errors[0].raw, input.substr(0, input.find('\n'))) << input;
+    EXPECT_NE(d.errors[0].message.find(message), std::string::npos) << d.errors[0].message;
+    // What comes next starts on the next line, as a row or as an error of its own.
+    std::vector<int64_t> next = d.lines;
+    for (size_t i = 1; i < d.errors.size(); ++i) next.push_back(d.errors[i].line);
+    ASSERT_FALSE(next.empty()) << input;
+    EXPECT_EQ(*std::min_element(next.begin(), next.end()), 3) << input;
+  }
+  // A single line over the limit is oversized_record, whether or not a quote is open in it.
+  for (const char* line : {"\"0123456789\",0123456789,01234", "x,\"an open quote on a long line"}) {
+    Decoded one = DecodeCsv(schema, std::string("a,b,c\n") + line + "\n1,2,3\n", CsvOptions{}, small);
+    ASSERT_EQ(one.errors.size(), 1u) << line;
+    EXPECT_EQ(one.errors[0].error_class, "oversized_record") << line;
+    EXPECT_EQ(one.errors[0].raw, line);
+    EXPECT_EQ(one.lines, (std::vector<int64_t>{3})) << line;
+  }
 }
 
 TEST(CsvDecoder, TextAfterClosingQuoteIsMalformed) {
@@ -339,48 +432,140 @@ TEST(CsvDecoder, QuoteInsideAnUnquotedFieldIsMalformed) {
   EXPECT_EQ(rows, 2u);
 }
 
+// Rows (line, values) and errors (line, class, text) as one comparable text.
+std::string Render(const std::vector<Batch>& batches, const std::vector<DecodeError>& errors) {
+  std::string out;
+  for (const auto& b : batches) {
+    for (size_t r = 0; r < b.num_rows(); ++r) {
+      out += std::to_string(b.RowOffset(r)) + ":";
+      for (size_t c = 0; c < b.num_columns(); ++c) out += b.column(c)->GetValue(r).ToString() + "|";
+      out += "\n";
+    }
+  }
+  for (const auto& e : errors) out += "E" + std::to_string(e.line) + ":" + e.error_class + ":" + e.raw + "\n";
+  return out;
+}
+
+// Decodes `input` the way a file is streamed: each call gets what the last one left unconsumed
+// followed by the next piece; `pieces` gives the piece sizes (the last one repeats).
+std::string DecodeStreamed(SchemaPtr schema, const std::string& input, const DecodeOptions& options,
+                           const std::vector<size_t>& pieces) {
+  CsvDecoder dec(schema, CsvOptions{}, options);
+  std::vector<Batch> batches;
+  std::vector<DecodeError> errors;
+  auto sink = [&](Batch b) {
+    batches.push_back(std::move(b));
+    return Status::OK();
+  };
+  std::string buffer;
+  size_t pos = 0;
+  for (size_t i = 0;; ++i) {
+    size_t n = std::min(pieces[std::min(i, pieces.size() - 1)], input.size() - pos);
+    buffer += input.substr(pos, n);
+    pos += n;
+    const bool last = pos == input.size();
+    auto consumed = dec.DecodeChunk(buffer, last, sink, errors);
+    if (!consumed.ok()) return "status: " + consumed.status().ToString();
+    if (last) {
+      if (*consumed != buffer.size()) return "the last chunk was not consumed";
+      break;
+    }
+    buffer.erase(0, *consumed);
+  }
+  return Render(batches, errors);
+}
+
+std::string DecodeWhole(SchemaPtr schema, const std::string& input, const DecodeOptions& options) {
+  CsvDecoder dec(schema, CsvOptions{}, options);
+  std::vector<Batch> batches;
+  std::vector<DecodeError> errors;
+  Status st = dec.Decode(
+      input,
+      [&](Batch b) {
+        batches.push_back(std::move(b));
+        return Status::OK();
+      },
+      errors);
+  return st.ok() ? Render(batches, errors) : "status: " + st.ToString();
+}
+
 // Streaming must give the same rows and errors as decoding the whole input, wherever the chunks
-// are cut (inside quotes, between CR and LF, inside the BOM and the header).
+// are cut (inside quotes, between CR and LF, inside the BOM and the header, inside a record that
+// is resynchronized, before and after its size limit).
 TEST(CsvDecoder, ChunkedDecodingEqualsWholeDecoding) {
   SchemaPtr schema = std::make_shared<Schema>(std::vector<Field>{
       {"id", DataType::Int64()}, {"name", DataType::String()}, {"d", DataType::Date()}});
-  const std::string input =
-      "\xEF\xBB\xBFid,name,d\r\n1,\"a,b\",2026-01-02\r\n2,\"multi\nline \"\"q\"\"\",\r\n3,x,bad-date\n"
-      "4,Bo\"b,2026-01-01\n5,only two\n\n6,\"z\",2026-03-04\n7,\"open,2026-01-01\n8,tail,2026-01-01";
-  auto render = [](const std::vector<Batch>& batches, const std::vector<DecodeError>& errors) {
-    std::string out;
-    for (const auto& b : batches) {
-      for (size_t r = 0; r < b.num_rows(); ++r) {
-        out += std::to_string(b.RowOffset(r)) + ":";
-        for (size_t c = 0; c < b.num_columns(); ++c) out += b.column(c)->GetValue(r).ToString() + "|";
-        out += "\n";
-      }
-    }
-    for (const auto& e : errors) out += "E" + std::to_string(e.line) + ":" + e.error_class + ":" + e.raw + "\n";
-    return out;
+  DecodeOptions small;
+  small.max_record_bytes = 40;
+  struct Case {
+    std::string input;
+    DecodeOptions options;
+    std::string must_hold;  // in the whole decode, so the case tests what it means to
   };
-  std::vector<Batch> whole_batches;
-  std::vector<DecodeError> whole_errors;
-  {
-    CsvDecoder dec(schema, CsvOptions{}, DecodeOptions{});
-    ASSERT_TRUE(dec.Decode(input, [&](Batch b) { whole_batches.push_back(std::move(b)); return Status::OK(); },
-                           whole_errors).ok());
+  const std::vector<Case> cases = {
+      {"\xEF\xBB\xBFid,name,d\r\n1,\"a,b\",2026-01-02\r\n2,\"multi\nline \"\"q\"\"\",\r\n3,x,bad-date\n"
+       "4,Bo\"b,2026-01-01\n5,only two\n\n6,\"z\",2026-03-04\n7,\"open,2026-01-01\n8,tail,2026-01-01",
+       DecodeOptions{}, "\n11:8|tail|2026-01-01|\n"},
+      {"id,name,d\n1,\"stray,2026-01-01\r\n2,b,2026-01-02\n3,\"ok\r\nok\",2026-01-03\n4,\"stray,2026-01-04\n"
+       "5,e,2026-01-05\n",
+       DecodeOptions{}, "E2:unbalanced_quote:1,\"stray,2026-01-01\n"},
+      {"id,name,d\n1,\"stray,2026-01-01\n2,b,2026-01-02\n3,c,2026-01-03\n4,d,2026-01-04\n5,e,2026-01-05\n", small,
+       "the quote is still open"},
+  };
+  for (const auto& c : cases) {
+    const std::string expected = DecodeWhole(schema, c.input, c.options);
+    std::string messages;
+    {
+      CsvDecoder dec(schema, CsvOptions{}, c.options);
+      std::vector<DecodeError> errors;
+      (void)dec.Decode(
+          c.input, [](Batch) { return Status::OK(); }, errors);
+      for (const auto& e : errors) messages += e.message + "\n";
+    }
+    ASSERT_NE((expected + messages).find(c.must_hold), std::string::npos) << expected << messages;
+    for (size_t cut = 0; cut <= c.input.size(); ++cut) {
+      ASSERT_EQ(DecodeStreamed(schema, c.input, c.options, {cut, c.input.size()}), expected) << "cut at " << cut;
+    }
+    for (size_t piece = 1; piece <= 8; ++piece) {
+      ASSERT_EQ(DecodeStreamed(schema, c.input, c.options, {piece}), expected) << "pieces of " << piece;
+    }
   }
-  const std::string expected = render(whole_batches, whole_errors);
-  ASSERT_NE(expected.find("E10:unbalanced_quote"), std::string::npos) << expected;
-  for (size_t cut = 0; cut <= input.size(); ++cut) {
-    CsvDecoder dec(schema, CsvOptions{}, DecodeOptions{});
-    std::vector<Batch> batches;
-    std::vector<DecodeError> errors;
-    auto sink = [&](Batch b) { batches.push_back(std::move(b)); return Status::OK(); };
-    auto first = dec.DecodeChunk(std::string_view(input).substr(0, cut), false, sink, errors);
-    ASSERT_TRUE(first.ok());
-    std::string rest = input.substr(*first);
-    auto second = dec.DecodeChunk(rest, true, sink, errors);
-    ASSERT_TRUE(second.ok());
-    EXPECT_EQ(*second, rest.size());
-    ASSERT_EQ(render(batches, errors), expected) << "cut at " << cut;
+}
+
+// A reference computation: rows of which a few have a stray quote, others a legal quoted field
+// across lines. Every good row must come out with its line, every stray line be one error at its
+// line, whole or streamed.
+TEST(CsvDecoder, StrayQuotesAgainstAReference) {
+  SchemaPtr schema = MakeSchema({{"id", DataType::Int64()}, {"note", DataType::String()}, {"n", DataType::Int64()}});
+  std::mt19937 rng(20261012);
+  std::string input = "id,note,n\n";
+  std::string expected_rows, expected_errors;
+  int64_t line = 2;
+  for (int i = 1; i <= 3000; ++i) {
+    const unsigned kind = rng() % 100;
+    const std::string n = std::to_string(rng() % 1000);
+    if (kind < 2) {  // a stray quote
+      std::string text = std::to_string(i) + ",\"stray " + std::to_string(i) + "," + n;
+      input += text + "\n";
+      expected_errors += "E" + std::to_string(line) + ":unbalanced_quote:" + text + "\n";
+      line += 1;
+    } else if (kind < 6) {  // legal: a delimiter, a doubled quote and a line break in quotes
+      input += std::to_string(i) + ",\"a,\"\"b\"\"\nc\"," + n + "\n";
+      expected_rows += std::to_string(line) + ":" + std::to_string(i) + "|a,\"b\"\nc|" + n + "|\n";
+      line += 2;
+    } else {
+      input += std::to_string(i) + ",plain," + n + "\n";
+      expected_rows += std::to_string(line) + ":" + std::to_string(i) + "|plain|" + n + "|\n";
+      line += 1;
+    }
   }
+  const std::string expected = expected_rows + expected_errors;
+  ASSERT_NE(expected_errors, "");
+  EXPECT_EQ(DecodeWhole(schema, input, DecodeOptions{}), expected);
+  DecodeOptions small;
+  small.max_record_bytes = 300;  // some stray quotes now stop at the limit instead
+  EXPECT_EQ(DecodeWhole(schema, input, small), expected);
+  EXPECT_EQ(DecodeStreamed(schema, input, small, {97, 1, 4096, 13}), expected);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 //     date <- "YYYY-MM-DD"; timestamp <- an ISO-8601 string, or an integer of epoch milliseconds;
 //     binary <- a base64 string;
 //   - anything else is a type_mismatch error for the whole record; a record that does not parse
-//     is malformed_json; invalid UTF-8 is invalid_utf8.
+//     is malformed_json; invalid UTF-8 is invalid_utf8; nesting too deep is too_deep.
 //   - float64 also takes the strings "NaN", "Infinity", "-Infinity" (what the encoder writes for
 //     them); timestamps must lie in years 0000..9999. No other coercion: "12" is not an int.
 //   - a dotted name also matches a flat top-level key ("data.page": ...); unknown keys are
@@ -23,6 +23,9 @@
 //     invalid UTF-8 or trailing content anywhere) cannot be resynchronized, so decoding stops
 //     with the rows decoded so far plus one error that says so and holds the rest as its raw.
 //   - a string field named "_raw" receives the record's text (the line, or the element).
+//   - objects and arrays nested more than kMaxJsonNesting levels deep (the record itself is
+//     level 1), wherever they are in the record, are too_deep; decoding goes on with the next
+//     record (NDJSON) or element (array). This bounds every recursion over a record's values.
 // Encoder: one object per active row; dotted names become nested objects again; decimals are
 // written as JSON numbers with their exact digits, dates/timestamps as ISO-8601 strings, NULL as
 // null (never omitted), floats in shortest round-trip form, binary as base64. A dotted name
@@ -38,6 +41,9 @@
 #include "sluice/formats/formats.h"
 
 namespace sluice::formats {
+
+// How deep objects and arrays may nest in a record (the record object is level 1).
+inline constexpr int kMaxJsonNesting = 1000;
 
 class JsonDecoder {
  public:

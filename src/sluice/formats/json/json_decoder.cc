@@ -26,6 +26,7 @@ using simdjson::error_code;
 
 constexpr const char* kMalformedJson = "malformed_json";
 constexpr const char* kTypeMismatch = "type_mismatch";
+constexpr const char* kTooDeep = "too_deep";
 
 // True if the document (known not to be an object) is one complete, well-formed JSON value.
 bool IsWellFormedNonObject(simdjson::ondemand::document& doc, simdjson::ondemand::json_type t) {
@@ -52,8 +53,7 @@ bool IsWellFormedNonObject(simdjson::ondemand::document& doc, simdjson::ondemand
       ok = !doc.get_string().get(v);
       break;
     }
-    case od::json_type::array:
-      return true;  // a line holding an array is not a record either way
+    case od::json_type::array: return true;  // validated by the caller
     default:
       break;
   }
@@ -75,6 +75,25 @@ const char* JsonTypeName(od::json_type t) {
     case od::json_type::null: return "null";
   }
   return "value";
+}
+
+// The end of the object or array that starts at `p`, found by counting brackets outside strings
+// (no recursion); the input is well-formed as far as simdjson's first pass goes.
+const char* EndOfContainer(const char* p, const char* end) {
+  int64_t depth = 0;
+  for (; p < end; ++p) {
+    if (*p == '"') {
+      for (++p; p < end && *p != '"'; ++p) {
+        if (*p == '\\' && p + 1 < end) ++p;  // an escaped character, maybe a quote
+      }
+      if (p == end) break;
+    } else if (*p == '[' || *p == '{') {
+      ++depth;
+    } else if ((*p == ']' || *p == '}') && --depth == 0) {
+      return p + 1;
+    }
+  }
+  return end;
 }
 
 // One node of the trie of schema field paths: "data.page" is root -> "data" -> "page".
@@ -271,10 +290,19 @@ struct JsonDecoder::Impl {
     return true;
   }
 
-  // Validates and consumes a value nobody asked for.
-  bool Skip(od::value& v) {
+  // Rejects the record if a container opened inside `depth` others would nest too deep. Every
+  // recursion over a record's values goes through here, so the depth of the stack is bounded.
+  bool EnterContainer(int depth) {
+    if (depth < kMaxJsonNesting) return true;
+    return Fail(kTooDeep, "objects and arrays nest deeper than " + std::to_string(kMaxJsonNesting) +
+                              " levels; flatten the record, or send such a value as a string");
+  }
+
+  // Validates and consumes a value nobody asked for; `depth` objects and arrays enclose it.
+  bool Skip(od::value& v, int depth) {
     od::json_type t;
     if (auto e = v.type().get(t)) return FailJson(e);
+    if ((t == od::json_type::object || t == od::json_type::array) && !EnterContainer(depth)) return false;
     switch (t) {
       case od::json_type::object: {
         od::object o;
@@ -284,7 +312,7 @@ struct JsonDecoder::Impl {
           od::field&& f = std::move(fr).value_unsafe();
           std::string_view key;
           if (!KeyOf(f, key)) return false;
-          if (!Skip(f.value())) return false;
+          if (!Skip(f.value(), depth + 1)) return false;
         }
         return true;
       }
@@ -294,7 +322,7 @@ struct JsonDecoder::Impl {
         for (auto er : a) {
           od::value ev;
           if (auto e = std::move(er).get(ev)) return FailJson(e);
-          if (!Skip(ev)) return false;
+          if (!Skip(ev, depth + 1)) return false;
         }
         return true;
       }
@@ -322,9 +350,9 @@ struct JsonDecoder::Impl {
   }
 
   // The JSON text of an object or array value (validated and consumed); used for string fields.
-  bool CompositeTextOf(od::value& v, std::string_view& out) {
+  bool CompositeTextOf(od::value& v, int depth, std::string_view& out) {
     const char* start = v.raw_json_token().data();
-    if (!Skip(v)) return false;
+    if (!Skip(v, depth)) return false;
     const char* end = nullptr;
     if (doc_->current_location().get(end)) end = record_end_;
     while (end > start && IsJsonBlank(end[-1])) --end;
@@ -332,11 +360,12 @@ struct JsonDecoder::Impl {
     return true;
   }
 
-  // Reads the value of schema field `fi`. Returns false only on a JSON error.
-  bool ReadField(od::value& v, size_t fi) {
+  // Reads the value of schema field `fi`, enclosed by `depth` objects. Returns false only on a
+  // JSON error.
+  bool ReadField(od::value& v, size_t fi, int depth) {
     od::json_type t;
     if (auto e = v.type().get(t)) return FailJson(e);
-    if (mismatch_) return Skip(v);
+    if (mismatch_) return Skip(v, depth);
     if (t == od::json_type::null) {
       bool is_null = false;
       if (auto e = v.is_null().get(is_null)) return FailJson(e);
@@ -429,7 +458,7 @@ struct JsonDecoder::Impl {
         }
         if (t == od::json_type::object || t == od::json_type::array) {
           std::string_view s;
-          if (!CompositeTextOf(v, s)) return false;
+          if (!CompositeTextOf(v, depth, s)) return false;
           rows.Set(fi).SetBytes(s);
           return true;
         }
@@ -488,11 +517,12 @@ struct JsonDecoder::Impl {
         break;
     }
     Mismatch(fi, v, t);
-    return Skip(v);
+    return Skip(v, depth);
   }
 
-  // Reads the members of an object at trie node `node`. Returns false only on a JSON error.
-  bool ReadObject(od::object& obj, int node) {
+  // Reads the members of an object at trie node `node`, `depth` levels deep (a record is level
+  // 1). Returns false only on a JSON error.
+  bool ReadObject(od::object& obj, int node, int depth) {
     for (auto fr : obj) {
       if (auto e = fr.error()) return FailJson(e);
       od::field&& f = std::move(fr).value_unsafe();  // no copy of the field
@@ -501,24 +531,25 @@ struct JsonDecoder::Impl {
       od::value& v = f.value();
       int child = FindChild(nodes[node], key);
       if (child < 0) {
-        if (!Skip(v)) return false;
+        if (!Skip(v, depth)) return false;
         continue;
       }
       const PathNode& n = nodes[child];
       if (n.children.empty()) {
-        if (!ReadField(v, static_cast<size_t>(n.field))) return false;
+        if (!ReadField(v, static_cast<size_t>(n.field), depth)) return false;
         continue;
       }
       // An inner node of the trie: descend into an object.
       od::json_type t;
       if (auto e = v.type().get(t)) return FailJson(e);
       if (t == od::json_type::object) {
+        if (!EnterContainer(depth)) return false;
         if (n.field >= 0 && !mismatch_) {
           // "data" and "data.page" are both fields: keep the object's text for "data" too.
           const char* start = v.raw_json_token().data();
           od::object sub;
           if (auto e = v.get_object().get(sub)) return FailJson(e);
-          if (!ReadObject(sub, child)) return false;
+          if (!ReadObject(sub, child, depth + 1)) return false;
           const char* end = nullptr;
           if (doc_->current_location().get(end)) end = record_end_;
           while (end > start && IsJsonBlank(end[-1])) --end;
@@ -534,15 +565,15 @@ struct JsonDecoder::Impl {
         }
         od::object sub;
         if (auto e = v.get_object().get(sub)) return FailJson(e);
-        if (!ReadObject(sub, child)) return false;
+        if (!ReadObject(sub, child, depth + 1)) return false;
         continue;
       }
       if (n.field >= 0) {
-        if (!ReadField(v, static_cast<size_t>(n.field))) return false;
+        if (!ReadField(v, static_cast<size_t>(n.field), depth)) return false;
         continue;
       }
       if (t == od::json_type::null) {
-        if (!Skip(v)) return false;  // every field below is NULL
+        if (!Skip(v, depth)) return false;  // every field below is NULL
         continue;
       }
       if (!mismatch_) {
@@ -550,7 +581,7 @@ struct JsonDecoder::Impl {
         mismatch_message_ = "field '" + n.path + "': expected an object (for the fields under it), got " +
                             JsonTypeName(t) + " " + Shown(v, t);
       }
-      if (!Skip(v)) return false;
+      if (!Skip(v, depth)) return false;
     }
     return true;
   }
@@ -562,13 +593,13 @@ struct JsonDecoder::Impl {
     if (auto e = v.type().get(t)) return FailJson(e);
     if (t != od::json_type::object) {
       std::string shown = Shown(v, t);
-      if (!Skip(v)) return false;
+      if (!Skip(v, 0)) return false;
       return Fail(kTypeMismatch, std::string("expected a JSON object per record, got ") +
                                      JsonTypeName(t) + " " + shown);
     }
     od::object obj;
     if (auto e = v.get_object().get(obj)) return FailJson(e);
-    if (!ReadObject(obj, 0)) return false;
+    if (!ReadObject(obj, 0, 1)) return false;
     if (mismatch_) return Fail(kTypeMismatch, mismatch_message_);
     return true;
   }
@@ -611,12 +642,22 @@ struct JsonDecoder::Impl {
         std::string_view tok;
         if (doc.raw_json_token().get(tok)) tok = text;
         while (!tok.empty() && IsJsonBlank(tok.back())) tok.remove_suffix(1);
+        ok = true;
+        if (t == od::json_type::array) {
+          // Validated like any value: a broken array is malformed, one nested too deep too_deep.
+          od::value root;
+          if (auto e4 = doc.get_value().get(root)) {
+            ok = FailJson(e4);
+          } else {
+            ok = Skip(root, 0);
+          }
+        }
         // The type comes from the first byte only: a line like `not json` looks like null.
         // Only a well-formed JSON value of another type is a type mismatch.
-        if (IsWellFormedNonObject(doc, t)) {
+        if (ok && IsWellFormedNonObject(doc, t)) {
           ok = Fail(kTypeMismatch, std::string("expected a JSON object per line, got ") + JsonTypeName(t) + " " +
                                        ShortenForMessage(tok));
-        } else {
+        } else if (ok) {
           ok = Fail(kMalformedJson, "malformed JSON: " + ShortenForMessage(tok));
         }
       } else {
@@ -624,7 +665,7 @@ struct JsonDecoder::Impl {
         if (auto e3 = doc.get_object().get(obj)) {
           ok = FailJson(e3);
         } else {
-          ok = ReadObject(obj, 0);
+          ok = ReadObject(obj, 0, 1);
           if (ok && mismatch_) ok = Fail(kTypeMismatch, mismatch_message_);
           const char* rest = nullptr;
           if (ok && !doc.current_location().get(rest)) {
@@ -731,6 +772,13 @@ struct JsonDecoder::Impl {
       int64_t line = LineAt(start);
       ResetRecord(end);
       bool ok = ReadRecord(v);
+      if (!ok && error_class_ == kTooDeep) {
+        // The element was read only partly; the array iterator skips the rest of it (without
+        // recursion), so decoding goes on with the next element.
+        AddError(errors, line, error_class_, std::move(error_message_),
+                 std::string_view(start, static_cast<size_t>(EndOfContainer(start, end) - start)));
+        continue;
+      }
       if (!ok && error_class_ != kTypeMismatch) {
         AddError(errors, line, error_class_, error_message_ + kStopped,
                  std::string_view(start, static_cast<size_t>(end - start)));

@@ -291,6 +291,94 @@ TEST(JsonDecoder, OversizedRecords) {
   EXPECT_EQ(h.errors[0].raw.size(), kMaxRawBytes);
 }
 
+// `levels` nested containers around `inner`: Nest(2, "[", "1", "]") is [[1]].
+std::string Nest(int levels, std::string_view open, std::string_view inner, std::string_view close) {
+  std::string s;
+  for (int i = 0; i < levels; ++i) s += open;
+  s += inner;
+  for (int i = 0; i < levels; ++i) s += close;
+  return s;
+}
+
+// A record nested 100,000 levels deep, wherever the depth is, is one too_deep error (not a stack
+// overflow), and the next record decodes.
+TEST(JsonDecoder, NestingDeeperThanTheLimitIsTooDeep) {
+  SchemaPtr schema = MakeSchema(
+      {{"id", DataType::Int64()}, {"s", DataType::String()}, {"data.page", DataType::String()}});
+  constexpr int kDeep = 100000;
+  const std::string arrays = Nest(kDeep, "[", "1", "]");
+  const std::string objects = Nest(kDeep, "{\"a\":", "1", "}");
+  const std::vector<std::string> bad = {
+      "{\"id\":1,\"s\":" + arrays + "}",                   // a string field's value
+      "{\"id\":2,\"other\":" + objects + "}",              // an unknown key's value
+      "{\"id\":3,\"s\":[1," + arrays + "]}",               // an element of an array
+      "{\"id\":4,\"data\":{\"page\":" + objects + "}}",    // under a dotted path
+      "{\"id\":\"wrong type\",\"other\":" + arrays + "}",  // after a type mismatch
+      arrays,                                              // a whole line that is an array
+      objects,                                             // a whole record
+  };
+  std::string in;
+  for (const auto& line : bad) in += line + "\n";
+  in += "{\"id\":9,\"s\":\"after\"}\n";
+  Decoded d = DecodeJson(schema, in);
+  ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+  ASSERT_EQ(d.rows.size(), 1u);
+  EXPECT_EQ(d.rows[0][0], Value::Int64(9));
+  EXPECT_EQ(d.lines, (std::vector<int64_t>{8}));
+  ASSERT_EQ(d.errors.size(), bad.size());
+  for (size_t i = 0; i < bad.size(); ++i) {
+    EXPECT_EQ(d.errors[i].error_class, "too_deep") << i << ": " << d.errors[i].message;
+    EXPECT_EQ(d.errors[i].line, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(d.errors[i].raw, bad[i].substr(0, kMaxRawBytes)) << i;
+    EXPECT_NE(d.errors[i].message.find("deeper than 1000 levels"), std::string::npos) << d.errors[i].message;
+  }
+
+  // A JSON array input: the deep elements are rejected one by one, the others decode.
+  // Its text ends at its own closing bracket, not at one inside a string.
+  const std::string small_deep = Nest(kMaxJsonNesting + 1, "[", "\"]}\\\"]\"", "]");
+  Decoded a = DecodeJson(
+      schema, "[{\"id\":1},\n" + arrays + ",\n{\"id\":3,\"s\":" + objects + "},\n" + small_deep + ",\n{\"id\":5}]");
+  ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+  ASSERT_EQ(a.rows.size(), 2u);
+  EXPECT_EQ(a.rows[1][0], Value::Int64(5));
+  EXPECT_EQ(a.lines, (std::vector<int64_t>{1, 5}));
+  ASSERT_EQ(a.errors.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(a.errors[i].error_class, "too_deep") << a.errors[i].message;
+    EXPECT_EQ(a.errors[i].line, static_cast<int64_t>(i + 2));
+  }
+  EXPECT_EQ(a.errors[0].raw, arrays.substr(0, kMaxRawBytes));
+  EXPECT_EQ(a.errors[2].raw, small_deep);
+
+  // A whole document nested that deep.
+  Decoded w = DecodeJson(schema, arrays);
+  ASSERT_EQ(w.errors.size(), 1u);
+  EXPECT_EQ(w.errors[0].error_class, "too_deep");
+}
+
+// The limit counts the record as level 1: kMaxJsonNesting levels decode, one more does not.
+TEST(JsonDecoder, NestingUpToTheLimitDecodes) {
+  SchemaPtr schema = MakeSchema({{"s", DataType::String()}, {"data.page", DataType::String()}});
+  const int inner = kMaxJsonNesting - 1;  // levels inside the record
+  const std::string at_limit = Nest(inner, "[", "1", "]");
+  Decoded ok = DecodeJson(schema, "{\"s\":" + at_limit + ",\"data\":{\"page\":" + Nest(inner - 1, "{\"b\":", "2", "}") +
+                                      "},\"x\":" + Nest(inner, "{\"c\":", "3", "}") + "}\n");
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].message;
+  ASSERT_EQ(ok.rows.size(), 1u);
+  EXPECT_EQ(ok.rows[0][0], Value::String(at_limit));
+  for (const std::string& line :
+       {"{\"s\":" + Nest(inner + 1, "[", "1", "]") + "}", "{\"data\":{\"page\":" + Nest(inner, "[", "1", "]") + "}}",
+        "{\"x\":" + Nest(inner + 1, "{\"c\":", "3", "}") + "}", Nest(kMaxJsonNesting + 1, "[", "1", "]")}) {
+    Decoded d = DecodeJson(schema, "{}\n" + line);  // NDJSON: the first line is an object
+    ASSERT_EQ(d.errors.size(), 1u) << line.substr(0, 40);
+    EXPECT_EQ(d.errors[0].error_class, "too_deep") << line.substr(0, 40);
+  }
+  // A line that is an array within the limit is still just not an object.
+  Decoded arr = DecodeJson(schema, "{}\n" + Nest(kMaxJsonNesting, "[", "1", "]"));
+  ASSERT_EQ(arr.errors.size(), 1u);
+  EXPECT_EQ(arr.errors[0].error_class, "type_mismatch");
+}
+
 TEST(JsonDecoder, BlankLinesCrLfAndLineNumbers) {
   SchemaPtr schema = MakeSchema({{"id", DataType::Int64()}, {"_raw", DataType::String()}});
   std::string in = "\r\n{\"id\":1}\r\n\r\n   \t\r\n{\"id\":2} \r\n{\"id\":x}\r\n{\"id\":3}";
