@@ -271,13 +271,8 @@ Result<std::shared_ptr<DeltaTable>> DeltaTable::OpenOrCreate(const std::string& 
                                                              const Clock* clock) {
   SLUICE_RETURN_IF_ERROR(ValidateNewTable(*schema, partition_columns).WithContext(dir));
   const Clock* c = clock ? clock : &SystemClock::Get();
-  if (!IsDirectory(LogDir(dir))) {
-    SLUICE_RETURN_IF_ERROR(io::MakeDirs(LogDir(dir)));
-    // The parents of the log were possibly just created: make their entries durable too.
-    SLUICE_RETURN_IF_ERROR(SyncDir(dir));
-    auto slash = dir.rfind('/');
-    if (slash != std::string::npos && slash > 0) SLUICE_RETURN_IF_ERROR(SyncDir(dir.substr(0, slash)));
-  }
+  // The table's directories, durable in their parents when new.
+  if (!IsDirectory(LogDir(dir))) SLUICE_RETURN_IF_ERROR(io::MakeDirs(LogDir(dir)));
   auto listing = ListLog(dir);
   if (listing.ok() && listing->commits.empty() && listing->checkpoints.empty()) {
     int64_t now_ms = c->NowMicros() / 1000;

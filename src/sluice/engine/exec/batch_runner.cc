@@ -5,6 +5,7 @@
 #include "sluice/base/logging.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/plan_emitter.h"
+#include "sluice/io/file_system.h"
 #include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 
@@ -31,7 +32,10 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
     return result;
   }
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(dl_path).parent_path(), ec);
+  if (Status dir = io::MakeDirs(std::filesystem::path(dl_path).parent_path().string()); !dir.ok()) {
+    result.status = dir;
+    return result;
+  }
 
   DeadLetterWriter dead_letters(plan.pipeline, plan.version, started_at, dl_path);
   auto pii = RunPiiMasker(plan, options.pii_key, options.workdir);
