@@ -72,7 +72,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   bool dead_letters_in_lake = false;
   if (st.ok() && plan.dead_letter.kind == DeadLetterKind::kLake && dead_letters.count() > 0) {
     // Staged as NDJSON, then appended to the table in one commit; the staging file goes away.
-    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, &clock);
+    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, false, &clock);
     st = v.ok() ? Status::OK() : v.status().WithContext("dead letters to " + plan.dead_letter.table);
     if (st.ok()) {
       std::filesystem::remove(dl_path, ec);
