@@ -154,8 +154,9 @@ TEST(LakeCli, LandsReadsTimeTravelsAndSurvivesKill9) {
   EXPECT_EQ(json::parse(final_read.out).size(), static_cast<size_t>(2 * bronze_rows));
 }
 
-// A lake commit carries a txn action (appId = pipeline.sink, version = the run's logical time):
-// rerunning the same logical time adds nothing; a new one appends.
+// A lake commit carries a txn action for the run's epoch (appId = pipeline.sink@logical time,
+// version = the logical time in µs): rerunning the same logical time adds nothing; a new one
+// appends, and so does an older one (a backfill).
 TEST(LakeCli, RerunOfTheSameLogicalTimeIsExactlyOnce) {
   TempDir dir;
   auto g = RunProcess({kGen, "--out", dir / "d", "--only", "events", "--events", "2000", "--seed", "5"});
@@ -171,20 +172,22 @@ TEST(LakeCli, RerunOfTheSameLogicalTimeIsExactlyOnce) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out);
   };
-  run("2026-11-01T00:00:00Z");
+  run("2026-11-02T00:00:00Z");
   json first = describe();
-  run("2026-11-01T00:00:00Z");
+  run("2026-11-02T00:00:00Z");
   json again = describe();
   EXPECT_EQ(again["version"], first["version"]);
   EXPECT_EQ(again["rows"], first["rows"]);
   // The sink's appId is the pipeline's state key (namespace/name outside `default`) and its name.
-  const std::string app = "web/clickstream.bronze";
+  const std::string app = "web/clickstream.bronze@2026-11-02T00:00:00Z";
   ASSERT_TRUE(first["app_versions"].contains(app)) << first.dump();
-  EXPECT_EQ(again["app_versions"][app], first["app_versions"][app]);
-  run("2026-11-02T00:00:00Z");
+  EXPECT_EQ(again["app_versions"], first["app_versions"]);
+  run("2026-11-01T00:00:00Z");  // older: a backfill
   json next = describe();
   EXPECT_EQ(next["rows"].get<int64_t>(), 2 * first["rows"].get<int64_t>());
-  EXPECT_GT(next["app_versions"][app].get<int64_t>(), first["app_versions"][app].get<int64_t>());
+  EXPECT_TRUE(next["app_versions"].contains("web/clickstream.bronze@2026-11-01T00:00:00Z")) << next.dump();
+  run("2026-11-01T00:00:00Z");
+  EXPECT_EQ(describe()["rows"], next["rows"]);
 }
 
 // Dead letters can land in a lake table (docs/dead-letters.md): every envelope, readable like

@@ -1,8 +1,6 @@
 #include "sluice/client/client_config.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -13,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sluice/io/file_system.h"
+
 namespace sluice::client {
 namespace {
 
@@ -20,16 +20,6 @@ std::optional<std::string> Env(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr) return std::nullopt;
   return std::string(value);
-}
-
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::IoError("cannot write {}: {}", path, std::strerror(errno));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::OK();
 }
 
 }  // namespace
@@ -79,8 +69,7 @@ Status ClientConfig::Save(const std::string& path) const {
   std::filesystem::path file(path);
   std::error_code ec;
   if (file.has_parent_path() && !std::filesystem::exists(file.parent_path(), ec)) {
-    std::filesystem::create_directories(file.parent_path(), ec);
-    if (ec) return Status::IoError("cannot create {}: {}", file.parent_path().string(), ec.message());
+    SLUICE_RETURN_IF_ERROR(io::MakeDirs(file.parent_path().string()));
     std::filesystem::permissions(file.parent_path(), std::filesystem::perms::owner_all, ec);
   }
   nlohmann::json json = nlohmann::json::object();
@@ -90,18 +79,7 @@ Status ClientConfig::Save(const std::string& path) const {
   if (!ca_file.empty()) json["ca_file"] = ca_file;
   std::string text = json.dump(2) + "\n";
 
-  std::string temp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot write {}: {}", temp, std::strerror(errno));
-  Status status = ::fchmod(fd, 0600) == 0 ? WriteAll(fd, text, temp)
-                                          : Status::IoError("cannot chmod {}: {}", temp, std::strerror(errno));
-  if (status.ok() && ::fsync(fd) != 0) status = Status::IoError("cannot sync {}: {}", temp, std::strerror(errno));
-  ::close(fd);
-  if (status.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IoError("cannot replace {}: {}", path, std::strerror(errno));
-  }
-  if (!status.ok()) ::unlink(temp.c_str());
-  return status;
+  return io::WriteFileAtomic(path, text, 0600);  // it holds tokens: owner only
 }
 
 Result<ClientConfig> ClientConfig::Resolve(const ClientFlags& flags) {

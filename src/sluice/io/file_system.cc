@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <random>
 
 namespace sluice::io {
@@ -176,13 +178,6 @@ Result<std::vector<std::string>> ExpandPath(const std::string& pattern) {
   return out;
 }
 
-Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) return Status::IoError("cannot create directory '{}': {}", path, ec.message());
-  return Status::OK();
-}
-
 namespace {
 
 Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
@@ -196,36 +191,88 @@ Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
   return Status::OK();
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot open directory '{}': {}", dir, std::strerror(errno));
-  int rc = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IoError("fsync of directory '{}' failed: {}", dir, std::strerror(e));
-  return Status::OK();
+std::mutex observer_mu;
+std::function<void(const std::string&)> sync_dir_observer;  // GUARDED_BY(observer_mu)
+
+std::string DirOf(const std::string& path) {
+  fs::path p(path);
+  return p.has_parent_path() ? p.parent_path().string() : ".";
 }
 
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, std::string_view content) {
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open directory '{}' to fsync it: {}", dir, std::strerror(errno));
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IoError("fsync of directory '{}' failed: {}", dir, std::strerror(e));
+  std::lock_guard<std::mutex> lock(observer_mu);
+  if (sync_dir_observer) sync_dir_observer(dir.empty() ? "." : dir);
+  return Status::OK();
+}
+
+void SetSyncDirObserverForTesting(std::function<void(const std::string& dir)> observer) {
+  std::lock_guard<std::mutex> lock(observer_mu);
+  sync_dir_observer = std::move(observer);
+}
+
+Status MakeDirs(const std::string& path) {
+  if (path.empty()) return Status::OK();  // the current directory
+  fs::path target = fs::path(path).lexically_normal();
+  if (!target.has_filename() && target.has_parent_path()) target = target.parent_path();  // "a/b/"
+  std::error_code ec;
+  std::vector<fs::path> missing;  // deepest first
+  for (fs::path p = target; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  fs::create_directories(target, ec);
+  if (ec) return Status::IoError("cannot create directory '{}': {}", path, ec.message());
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) SLUICE_RETURN_IF_ERROR(SyncDir(DirOf(it->string())));
+  return Status::OK();
+}
+
+Status RenameDurably(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return Status::IoError("cannot rename '{}' to '{}': {}", from, to, std::strerror(errno));
+  }
+  SLUICE_RETURN_IF_ERROR(SyncDir(DirOf(to)));
+  if (fs::path(DirOf(from)).lexically_normal() != fs::path(DirOf(to)).lexically_normal()) return SyncDir(DirOf(from));
+  return Status::OK();
+}
+
+Status LinkDurably(const std::string& from, const std::string& to) {
+  // link(2) fails with EEXIST when the name is taken: the atomic put-if-absent of POSIX.
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    int err = errno;
+    if (err == EPERM || err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS) {
+      // File systems without hard links: an exclusive rename does the same.
+      err = ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno;
+    }
+    if (err == EEXIST) return Status::AlreadyExists("{} already exists", to);
+    if (err != 0) return Status::IoError("cannot create '{}': {}", to, std::strerror(err));
+  }
+  return SyncDir(DirOf(to));
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view content, int mode) {
   fs::path p(path);
   if (p.has_parent_path()) SLUICE_RETURN_IF_ERROR(MakeDirs(p.parent_path().string()));
   std::random_device rd;
   std::string tmp = path + ".tmp-" + std::to_string(rd());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Status::IoError("cannot create '{}': {}", tmp, std::strerror(errno));
-  Status st = WriteAll(fd, content.data(), content.size(), tmp);
+  // The mode whatever the umask (files of secrets are 0600 and nothing more open).
+  Status st = ::fchmod(fd, static_cast<mode_t>(mode)) == 0
+                  ? WriteAll(fd, content.data(), content.size(), tmp)
+                  : Status::IoError("cannot chmod '{}': {}", tmp, std::strerror(errno));
   if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("fsync of '{}' failed: {}", tmp, std::strerror(errno));
   ::close(fd);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Status::IoError("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
-  }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return SyncDir(p.has_parent_path() ? p.parent_path().string() : ".");
+  if (st.ok()) st = RenameDurably(tmp, path);
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
 }
 
 Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, bool truncate) {

@@ -4,6 +4,7 @@
 // Thread-safety: free functions, reentrant.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -67,9 +68,28 @@ class ChunkedReader {
 // Expands a path that may hold *, ? and [..] in its last components, or names a directory (all
 // regular files inside, recursively, skipping hidden ones). Sorted. An empty match is NotFound.
 Result<std::vector<std::string>> ExpandPath(const std::string& pattern);
+
+// Durable names. A file survives a power loss under its name only once the directory holding
+// the name is fsynced as well as the file: every rename, link or directory that publishes output
+// (sinks, dead letters, checkpoints, lake data files and log commits, log segments, metadata
+// files) goes through these, after the file's own content is fsynced.
+//
+// fsync of the directory `dir` ("" = the current one): its new, renamed and removed entries.
+Status SyncDir(const std::string& dir);
+// Creates the directory and its missing parents ("" = the current one, there already); each one
+// created is made durable in its parent.
 Status MakeDirs(const std::string& path);
-// Writes to `path.tmp-<random>`, fsyncs, renames over `path`, fsyncs the directory.
-Status WriteFileAtomic(const std::string& path, std::string_view content);
+// rename(2) `from` over `to`, then fsyncs the directory of `to` (and of `from` if another).
+Status RenameDurably(const std::string& from, const std::string& to);
+// Gives `from` the name `to` only if `to` does not exist (else AlreadyExists): link(2), or on file
+// systems without hard links an exclusive rename (then `from` is gone). Then fsyncs the
+// directory of `to`. The caller removes `from`.
+Status LinkDurably(const std::string& from, const std::string& to);
+// Testing only: called with the directory of every SyncDir that succeeded (tests check which
+// directories a publication makes durable). An empty function removes it.
+void SetSyncDirObserverForTesting(std::function<void(const std::string& dir)> observer);
+// Writes to `path.tmp-<random>` with `mode`, fsyncs, renames over `path` (RenameDurably).
+Status WriteFileAtomic(const std::string& path, std::string_view content, int mode = 0644);
 
 // An append-only file writer with an explicit Sync(); Close() flushes.
 class FileWriter {

@@ -91,5 +91,70 @@ TEST_F(FileSystemTest, ChunkedReaderCarriesTailsAndGrows) {
   EXPECT_EQ(seen, content);
 }
 
+// ----------------------------------------------------------------------------- durable names
+
+// The directories fsynced while it lives, in order.
+class SyncedDirs {
+ public:
+  SyncedDirs() {
+    SetSyncDirObserverForTesting(
+        [this](const std::string& d) { dirs_.push_back(std::filesystem::path(d).lexically_normal().string()); });
+  }
+  ~SyncedDirs() { SetSyncDirObserverForTesting(nullptr); }
+  const std::vector<std::string>& dirs() const { return dirs_; }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
+std::string Text(const std::filesystem::path& p) {
+  auto b = ReadFile(p.string(), 0);
+  return b.ok() ? std::string(b->view()) : "<" + b.status().ToString() + ">";
+}
+
+TEST_F(FileSystemTest, RenameDurablySyncsTheDirectoriesOfBothNames) {
+  ASSERT_TRUE(WriteFileAtomic((dir_ / "a" / "f.tmp").string(), "data").ok());
+  ASSERT_TRUE(MakeDirs((dir_ / "b").string()).ok());
+  SyncedDirs synced;
+  ASSERT_TRUE(RenameDurably((dir_ / "a" / "f.tmp").string(), (dir_ / "b" / "f").string()).ok());
+  EXPECT_EQ(Text(dir_ / "b" / "f"), "data");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "a" / "f.tmp"));
+  EXPECT_EQ(synced.dirs(), (std::vector<std::string>{(dir_ / "b").string(), (dir_ / "a").string()}));
+  auto missing = RenameDurably((dir_ / "nothing").string(), (dir_ / "b" / "g").string());
+  EXPECT_EQ(missing.code(), StatusCode::kIoError);
+}
+
+TEST_F(FileSystemTest, AtomicWriteSyncsItsDirectoryAndKeepsTheMode) {
+  SyncedDirs synced;
+  const auto file = dir_ / "secret.json";
+  ASSERT_TRUE(WriteFileAtomic(file.string(), "{}", 0600).ok());
+  EXPECT_EQ(synced.dirs(), (std::vector<std::string>{dir_.string()}));
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator()), 1);
+}
+
+TEST_F(FileSystemTest, LinkDurablyPublishesOnlyIfAbsent) {
+  ASSERT_TRUE(WriteFileAtomic((dir_ / "first").string(), "1").ok());
+  ASSERT_TRUE(WriteFileAtomic((dir_ / "second").string(), "2").ok());
+  SyncedDirs synced;
+  ASSERT_TRUE(LinkDurably((dir_ / "first").string(), (dir_ / "name").string()).ok());
+  EXPECT_EQ(synced.dirs(), (std::vector<std::string>{dir_.string()}));
+  auto taken = LinkDurably((dir_ / "second").string(), (dir_ / "name").string());
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists) << taken.ToString();
+  EXPECT_EQ(Text(dir_ / "name"), "1");
+}
+
+TEST_F(FileSystemTest, MakeDirsSyncsTheParentOfEveryDirectoryItCreates) {
+  SyncedDirs synced;
+  ASSERT_TRUE(MakeDirs((dir_ / "x" / "y" / "z/").string()).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ / "x" / "y" / "z"));
+  EXPECT_EQ(synced.dirs(),
+            (std::vector<std::string>{dir_.string(), (dir_ / "x").string(), (dir_ / "x" / "y").string()}));
+  ASSERT_TRUE(MakeDirs((dir_ / "x" / "y").string()).ok());  // there already: nothing to sync
+  EXPECT_EQ(synced.dirs().size(), 3u);
+  EXPECT_EQ(SyncDir((dir_ / "absent").string()).code(), StatusCode::kIoError);
+}
+
 }  // namespace
 }  // namespace sluice::io

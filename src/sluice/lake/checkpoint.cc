@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "sluice/formats/parquet/parquet.h"
+#include "sluice/io/file_system.h"
 #include "sluice/lake/partitioning.h"
 
 namespace sluice::lake {
@@ -162,11 +163,10 @@ Status WriteCheckpoint(const std::string& table_dir, const TableState& state) {
     return st.WithContext(path);
   }
   const int64_t rows = writer->rows_written();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (Status moved = io::RenameDurably(tmp, path); !moved.ok()) {
     ::unlink(tmp.c_str());
-    return Status::IoError("{}: cannot rename the checkpoint into place: {}", path, std::strerror(errno));
+    return moved.WithContext("moving the checkpoint into place");
   }
-  SLUICE_RETURN_IF_ERROR(SyncDir(LogDir(table_dir)));
   return WriteLastCheckpoint(table_dir, LastCheckpoint{state.version, rows});
 }
 

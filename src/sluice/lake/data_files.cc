@@ -213,18 +213,10 @@ struct DataFileWriter::Impl {
     for (size_t i = 0; i < key.size(); ++i) {
       if (key[i]) f.partition_values[partition_columns[i]] = *key[i];
     }
-    if (!rel_dir.empty()) {
-      SLUICE_RETURN_IF_ERROR(io::MakeDirs(Full(rel_dir)));
-      // New partition directories are entries of their parents: all of them get synced.
-      std::string d = rel_dir;
-      while (true) {
-        dirs.insert(d);
-        auto slash = d.rfind('/');
-        if (slash == std::string::npos) break;
-        d = d.substr(0, slash);
-      }
-    }
-    dirs.insert("");
+    // New partition directories are made durable in their parents here, the file's own entry in
+    // Finish().
+    if (!rel_dir.empty()) SLUICE_RETURN_IF_ERROR(io::MakeDirs(Full(rel_dir)));
+    dirs.insert(rel_dir);
     std::string name = fmt::format("part-{:05d}-{}.parquet", seq++, NewUuid());
     f.rel_path = rel_dir.empty() ? name : rel_dir + "/" + name;
     parquet::WriterOptions opts = options.parquet;
@@ -343,7 +335,7 @@ Result<std::vector<AddFile>> DataFileWriter::Finish() {
   impl_->open.clear();
   // The files are fsynced by the Parquet writer; their directory entries must be durable too
   // before a commit may name them.
-  for (const auto& d : impl_->dirs) SLUICE_RETURN_IF_ERROR(SyncDir(impl_->Full(d)));
+  for (const auto& d : impl_->dirs) SLUICE_RETURN_IF_ERROR(io::SyncDir(impl_->Full(d)));
   impl_->done = true;
   std::vector<AddFile> out = std::move(impl_->finished);
   std::sort(out.begin(), out.end(), [](const AddFile& a, const AddFile& b) { return a.path < b.path; });

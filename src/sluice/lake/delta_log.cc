@@ -486,16 +486,6 @@ Result<std::optional<LogEntry>> ReadCommit(const std::string& table_dir, int64_t
   return std::optional<LogEntry>(std::move(e));
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("{}: cannot open directory to fsync: {}", dir, ErrnoText(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return Status::IoError("{}: fsync of the directory failed: {}", dir, ErrnoText(err));
-  return Status::OK();
-}
-
 namespace {
 std::mutex hook_mu;
 std::function<void(const std::string&)> put_if_absent_hook;  // GUARDED_BY(hook_mu)
@@ -524,26 +514,9 @@ Status PutIfAbsent(const std::string& path, std::string_view content) {
     return st;
   }
   if (auto hook = PutIfAbsentHook()) hook(path);
-  // link(2) fails with EEXIST when the name is taken: the atomic put-if-absent of POSIX.
-  if (::link(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    if (err == EPERM || err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS) {
-      // File systems without hard links: an exclusive rename does the same.
-      if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
-        err = errno;
-        ::unlink(tmp.c_str());
-        if (err == EEXIST) return Status::AlreadyExists("{} already exists", path);
-        return Status::IoError("{}: cannot create: {}", path, ErrnoText(err));
-      }
-    } else {
-      ::unlink(tmp.c_str());
-      if (err == EEXIST) return Status::AlreadyExists("{} already exists", path);
-      return Status::IoError("{}: cannot link: {}", path, ErrnoText(err));
-    }
-  } else {
-    ::unlink(tmp.c_str());
-  }
-  return SyncDir(dir);
+  st = io::LinkDurably(tmp, path);
+  ::unlink(tmp.c_str());  // gone already after an exclusive rename
+  return st;
 }
 
 Result<std::optional<LastCheckpoint>> ReadLastCheckpoint(const std::string& table_dir) {

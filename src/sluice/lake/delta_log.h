@@ -127,9 +127,6 @@ Status PutIfAbsent(const std::string& path, std::string_view content);
 // writer there). An empty function removes the hook.
 void SetPutIfAbsentHookForTesting(std::function<void(const std::string& path)> hook);
 
-// fsyncs a directory (so new entries in it survive a crash).
-Status SyncDir(const std::string& dir);
-
 struct LastCheckpoint {
   int64_t version = -1;
   int64_t size = 0;  // actions in the checkpoint

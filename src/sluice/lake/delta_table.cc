@@ -94,6 +94,9 @@ struct DeltaTable::Impl {
 
   int64_t NowMs() const { return clock->NowMicros() / 1000; }
 
+  // The log entry of a commit request on the latest version (InvalidArgument for bad adds).
+  Result<LogEntry> EntryOf(const CommitRequest& request) const;
+
   Result<std::shared_ptr<const TableState>> Latest() const {
     std::lock_guard<std::mutex> lock(mu);
     if (!latest) {
@@ -170,10 +173,43 @@ struct DeltaTable::Impl {
     return std::string();
   }
 
-  // Commits `entry` on top of the latest version with the retry rules of Commit().
-  Result<int64_t> CommitEntry(LogEntry entry, const std::string& operation) const {
+  // Whether `state` records `epoch` of `writer` (epochs.h), asking the log's history if need be.
+  Result<bool> HasEpoch(const TableState& state, const EpochWriter& writer, int64_t epoch) const {
+    std::map<std::string, int64_t> app_versions;
+    for (const auto& [app, t] : state.txns) app_versions[app] = t.version;
+    switch (FindEpoch(app_versions, writer, epoch)) {
+      case EpochState::kCommitted: return true;
+      case EpochState::kNotCommitted: return false;
+      case EpochState::kAskHistory: break;
+    }
+    SLUICE_ASSIGN_OR_RETURN(LogListing listing, ListLog(dir));
+    std::vector<std::pair<std::string, int64_t>> txns;
+    for (int64_t v : listing.commits) {
+      if (v > state.version) break;
+      SLUICE_ASSIGN_OR_RETURN(auto entry, ReadCommit(dir, v));
+      if (!entry) continue;
+      for (const auto& t : entry->txns) txns.emplace_back(t.app_id, t.version);
+    }
+    if (EpochInHistory(txns, writer, epoch)) return true;
+    if (!listing.commits.empty() && listing.commits.front() == 0) return false;
+    // The log no longer holds its first commits: an older epoch may be in them. Writing it could
+    // double it, so it counts as committed, as the earlier scheme held.
+    SLUICE_LOG(Warn, "lake.epoch_unknown", {"table", dir}, {"app_id", writer.app_id}, {"epoch", epoch},
+               {"reason", "the log's first commits are gone; the epoch is taken as committed"});
+    return true;
+  }
+
+  // Commits `entry` on top of the latest version with the retry rules of Commit(). With `epoch`,
+  // a version that records it already gets nothing: the result is that version, *held = true.
+  Result<int64_t> CommitEntry(LogEntry entry, const std::string& operation,
+                              const std::pair<const EpochWriter*, int64_t>& epoch = {nullptr, 0},
+                              bool* held = nullptr) const {
     for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
       SLUICE_ASSIGN_OR_RETURN(auto state, Latest());
+      if (epoch.first) {
+        SLUICE_ASSIGN_OR_RETURN(*held, HasEpoch(*state, *epoch.first, epoch.second));
+        if (*held) return state->version;
+      }
       for (const auto& r : entry.removes) {
         if (!state->files.count(r.path)) {
           return Aborted(fmt::format("{}: cannot remove {}: it is not a live file at version {}", dir, r.path,
@@ -271,13 +307,8 @@ Result<std::shared_ptr<DeltaTable>> DeltaTable::OpenOrCreate(const std::string& 
                                                              const Clock* clock) {
   SLUICE_RETURN_IF_ERROR(ValidateNewTable(*schema, partition_columns).WithContext(dir));
   const Clock* c = clock ? clock : &SystemClock::Get();
-  if (!IsDirectory(LogDir(dir))) {
-    SLUICE_RETURN_IF_ERROR(io::MakeDirs(LogDir(dir)));
-    // The parents of the log were possibly just created: make their entries durable too.
-    SLUICE_RETURN_IF_ERROR(SyncDir(dir));
-    auto slash = dir.rfind('/');
-    if (slash != std::string::npos && slash > 0) SLUICE_RETURN_IF_ERROR(SyncDir(dir.substr(0, slash)));
-  }
+  // The table's directories, durable in their parents when new.
+  if (!IsDirectory(LogDir(dir))) SLUICE_RETURN_IF_ERROR(io::MakeDirs(LogDir(dir)));
   auto listing = ListLog(dir);
   if (listing.ok() && listing->commits.empty() && listing->checkpoints.empty()) {
     int64_t now_ms = c->NowMicros() / 1000;
@@ -372,23 +403,42 @@ Result<std::vector<CommitInfo>> DeltaTable::History() const {
 }
 
 Result<int64_t> DeltaTable::Commit(const CommitRequest& request) {
+  SLUICE_ASSIGN_OR_RETURN(LogEntry entry, impl_->EntryOf(request));
+  return impl_->CommitEntry(std::move(entry), request.operation);
+}
+
+Result<bool> DeltaTable::HasEpoch(const EpochWriter& writer, int64_t epoch) const {
   SLUICE_ASSIGN_OR_RETURN(auto state, impl_->Latest());
+  return impl_->HasEpoch(*state, writer, epoch);
+}
+
+Result<DeltaTable::EpochCommit> DeltaTable::CommitEpoch(CommitRequest request, const EpochWriter& writer,
+                                                        int64_t epoch) {
+  request.txn = EpochTxn(writer, epoch);
+  SLUICE_ASSIGN_OR_RETURN(LogEntry entry, impl_->EntryOf(request));
+  EpochCommit out;
+  SLUICE_ASSIGN_OR_RETURN(
+      out.version, impl_->CommitEntry(std::move(entry), request.operation, {&writer, epoch}, &out.already_committed));
+  return out;
+}
+
+Result<LogEntry> DeltaTable::Impl::EntryOf(const CommitRequest& request) const {
+  SLUICE_ASSIGN_OR_RETURN(auto state, Latest());
   std::set<std::string> partition_set(state->metadata.partition_columns.begin(),
                                       state->metadata.partition_columns.end());
   std::set<std::string> paths;
   for (const auto& a : request.adds) {
     if (a.path.empty() || a.path[0] == '/' || a.path.find("..") != std::string::npos) {
-      return Status::InvalidArgument("{}: add path '{}' must be relative to the table directory", impl_->dir, a.path);
+      return Status::InvalidArgument("{}: add path '{}' must be relative to the table directory", dir, a.path);
     }
-    if (!paths.insert(a.path).second) return Status::InvalidArgument("{}: {} is added twice", impl_->dir, a.path);
+    if (!paths.insert(a.path).second) return Status::InvalidArgument("{}: {} is added twice", dir, a.path);
     for (const auto& [k, v] : a.partition_values) {
       if (!partition_set.count(k)) {
-        return Status::InvalidArgument("{}: {} has a value for '{}', which is not a partition column", impl_->dir,
-                                       a.path, k);
+        return Status::InvalidArgument("{}: {} has a value for '{}', which is not a partition column", dir, a.path, k);
       }
     }
   }
-  const int64_t now = impl_->NowMs();
+  const int64_t now = NowMs();
   LogEntry entry;
   CommitInfoAction ci;
   ci.timestamp = now;
@@ -411,7 +461,7 @@ Result<int64_t> DeltaTable::Commit(const CommitRequest& request) {
     entry.removes.push_back(std::move(r));
   }
   entry.adds = request.adds;
-  return impl_->CommitEntry(std::move(entry), request.operation);
+  return entry;
 }
 
 // ----------------------------------------------------------------------------- ListTables

@@ -23,6 +23,7 @@
 #include "sluice/base/status.h"
 #include "sluice/columnar/batch.h"
 #include "sluice/formats/parquet/parquet.h"
+#include "sluice/lake/epochs.h"
 
 namespace sluice::lake {
 
@@ -80,7 +81,7 @@ struct Snapshot {
 struct CommitRequest {
   std::vector<AddFile> adds;
   std::vector<RemoveFile> removes;
-  std::optional<std::pair<std::string, int64_t>> txn;  // (appId, version): exactly-once epochs
+  std::optional<std::pair<std::string, int64_t>> txn;  // (appId, version); CommitEpoch sets it
   std::string operation = "WRITE";
   std::map<std::string, std::string> operation_parameters;
 };
@@ -106,6 +107,18 @@ class DeltaTable {
   // a checkpoint (a failure to write it is logged, not returned: the commit itself stands).
   // Removed files must be live in the snapshot the commit is built on (else kAborted).
   Result<int64_t> Commit(const CommitRequest& request);
+
+  // Exactly once (epochs.h). Whether the latest version records `epoch` of `writer`; reads the
+  // log's history when the snapshot's txns cannot tell (a table written by the earlier scheme).
+  Result<bool> HasEpoch(const EpochWriter& writer, int64_t epoch) const;
+  struct EpochCommit {
+    int64_t version = -1;  // the new version, or the one that already held the epoch
+    bool already_committed = false;
+  };
+  // Commit() with the txn that records `epoch` of `writer` (replacing request.txn), unless the
+  // version it would be built on records the epoch already (checked again after every lost
+  // race): then nothing is committed and the result says already_committed.
+  Result<EpochCommit> CommitEpoch(CommitRequest request, const EpochWriter& writer, int64_t epoch);
 
  private:
   struct Impl;

@@ -161,14 +161,6 @@ Status Fsync(int fd, const std::string& path) {
   return Status::OK();
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("{}: open directory: {}", dir, ErrnoText(errno));
-  Status s = Fsync(fd, dir);
-  ::close(fd);
-  return s;
-}
-
 Result<int> OpenFd(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError("{}: open: {}", path, ErrnoText(errno));
@@ -394,7 +386,7 @@ Result<std::unique_ptr<Log>> Log::Open(const std::string& root, const std::strin
     active.base = bases.back();
     std::string path = SegmentPath(p->dir, active.base, kSegmentSuffix);
     SLUICE_ASSIGN_OR_RETURN(p->fd, OpenFd(path, O_RDWR | O_CREAT));
-    if (fresh) SLUICE_RETURN_IF_ERROR(SyncDir(p->dir));
+    if (fresh) SLUICE_RETURN_IF_ERROR(io::SyncDir(p->dir));
     SLUICE_RETURN_IF_ERROR(RecoverActive(path, p->fd, &active, &p->next_offset, &p->last_indexed_pos));
     // The active index is rebuilt from the scan, so it is never trusted after a crash.
     std::string index_path = SegmentPath(p->dir, active.base, kIndexSuffix);
@@ -454,7 +446,7 @@ Status Log::Roll(Partition& p) {
   SLUICE_ASSIGN_OR_RETURN(p.fd, OpenFd(SegmentPath(p.dir, seg.base, kSegmentSuffix), O_RDWR | O_CREAT | O_TRUNC));
   SLUICE_ASSIGN_OR_RETURN(p.index_fd,
                           OpenFd(SegmentPath(p.dir, seg.base, kIndexSuffix), O_RDWR | O_CREAT | O_TRUNC));
-  if (options_.fsync.kind != FsyncPolicy::Kind::kNever) SLUICE_RETURN_IF_ERROR(SyncDir(p.dir));
+  if (options_.fsync.kind != FsyncPolicy::Kind::kNever) SLUICE_RETURN_IF_ERROR(io::SyncDir(p.dir));
   p.segments.push_back(std::move(seg));
   p.last_indexed_pos = 0;
   return Status::OK();

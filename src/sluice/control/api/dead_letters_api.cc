@@ -9,9 +9,10 @@
 #include "sluice/control/http/pagination.h"
 #include "sluice/control/metadata/environment.h"
 #include "sluice/control/scheduler/scheduler_service.h"
+#include "sluice/engine/plan/node_configs.h"
+#include "sluice/io/file_system.h"
 #include "sluice/io/workdir.h"
 #include "sluice/log/log.h"
-#include "sluice/engine/plan/node_configs.h"
 
 namespace sluice::api {
 
@@ -178,15 +179,12 @@ Response Replay(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (!ctx.scheduler) return http::MakeProblem(http::codes::kFailedPrecondition, "this server runs no scheduler");
   const std::string id = metadata::NewRunId(ctx.clock.NowMicros());
   const fs::path dir = NamespaceWorkdirOf(ctx, plan->namespace_).Replay(plan->StateKey(), id);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
   std::vector<std::string> overrides;
   for (const auto& [source, node] : sources) {
     const fs::path file = dir / (source + ".ndjson");
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    for (const auto& payload : by_source[source]) out << payload << '\n';
-    out.close();
-    if (!out) return http::ProblemFromStatus(Status::IoError("cannot write {}", file.string()));
+    std::string text;
+    for (const auto& payload : by_source[source]) text.append(payload).push_back('\n');
+    if (Status st = io::WriteFileAtomic(file.string(), text); !st.ok()) return http::ProblemFromStatus(st);
     overrides.push_back("spec.sources." + source + ".path=" + file.string());
   }
   auto run = ctx.scheduler->Trigger(ns, name, "replay", ctx.clock.NowMicros(), std::nullopt, overrides);

@@ -12,6 +12,7 @@
 
 #include "sluice/base/digest.h"
 #include "sluice/base/strings.h"
+#include "sluice/io/file_system.h"
 
 namespace sluice::metadata {
 
@@ -67,8 +68,8 @@ Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
     return Status::Internal("no random bytes for a secret key");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
+  const std::string dir = std::filesystem::path(key_file).parent_path().string();
+  SLUICE_RETURN_IF_ERROR(io::MakeDirs(dir));
   const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IoError("cannot create the secret key file {}", key_file);
   const std::string text = Base64UrlEncode(key) + "\n";
@@ -77,6 +78,8 @@ Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
                   ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return Status::IoError("cannot write the secret key file {}", key_file);
+  // Without the key the stored secrets are lost: its name must survive a power loss too.
+  SLUICE_RETURN_IF_ERROR(io::SyncDir(dir));
   return FromKey(key);
 }
 

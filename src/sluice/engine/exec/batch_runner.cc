@@ -5,6 +5,7 @@
 #include "sluice/base/logging.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/plan_emitter.h"
+#include "sluice/io/file_system.h"
 #include "sluice/io/workdir.h"
 #include "sluice/types/temporal.h"
 
@@ -31,7 +32,10 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
     return result;
   }
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(dl_path).parent_path(), ec);
+  if (Status dir = io::MakeDirs(std::filesystem::path(dl_path).parent_path().string()); !dir.ok()) {
+    result.status = dir;
+    return result;
+  }
 
   DeadLetterWriter dead_letters(plan.pipeline, plan.version, started_at, dl_path);
   auto pii = RunPiiMasker(plan, options.pii_key, options.workdir);
@@ -68,7 +72,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   bool dead_letters_in_lake = false;
   if (st.ok() && plan.dead_letter.kind == DeadLetterKind::kLake && dead_letters.count() > 0) {
     // Staged as NDJSON, then appended to the table in one commit; the staging file goes away.
-    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, &clock);
+    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, false, &clock);
     st = v.ok() ? Status::OK() : v.status().WithContext("dead letters to " + plan.dead_letter.table);
     if (st.ok()) {
       std::filesystem::remove(dl_path, ec);

@@ -190,7 +190,7 @@ Result<std::string> WorkdirPiiKey(const std::string& workdir) {
   };
   std::error_code ec;
   if (std::filesystem::exists(file, ec)) return read();
-  std::filesystem::create_directories(file.parent_path(), ec);
+  SLUICE_RETURN_IF_ERROR(io::MakeDirs(file.parent_path().string()));
   SLUICE_ASSIGN_OR_RETURN(std::string key, NewPiiKey());
   // Written to a temporary file, then linked into place: link() fails if another run made the
   // key first, and then both use that one.
@@ -200,12 +200,15 @@ Result<std::string> WorkdirPiiKey(const std::string& workdir) {
   const std::string text = HexEncode(key) + "\n";
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  const bool linked = written && ::link(tmp.c_str(), file.c_str()) == 0;
-  const int link_errno = errno;
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return Status::IoError("cannot write the PII key file '{}'", tmp);
+  }
+  Status linked = io::LinkDurably(tmp, file.string());
   ::unlink(tmp.c_str());
-  if (!written) return Status::IoError("cannot write the PII key file '{}'", tmp);
-  if (!linked && link_errno != EEXIST) return Status::IoError("cannot create the PII key file '{}'", file.string());
-  return linked ? key : read();
+  if (linked.code() == StatusCode::kAlreadyExists) return read();
+  SLUICE_RETURN_IF_ERROR(linked.WithContext("creating the PII key file"));
+  return key;
 }
 
 Result<std::unique_ptr<PiiMasker>> RunPiiMasker(const Plan& plan, const std::string& key, const std::string& workdir) {
@@ -291,10 +294,7 @@ Status DeadLetterWriter::Commit() {
   buffer_.clear();
   SLUICE_RETURN_IF_ERROR(file_->Sync());
   SLUICE_RETURN_IF_ERROR(file_->Close());
-  if (std::rename((path_ + ".tmp").c_str(), path_.c_str()) != 0) {
-    return Status::IoError("cannot move dead letters into place at '{}'", path_);
-  }
-  return Status::OK();
+  return io::RenameDurably(path_ + ".tmp", path_).WithContext("moving dead letters into place");
 }
 
 }  // namespace sluice::engine

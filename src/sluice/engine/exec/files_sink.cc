@@ -4,11 +4,12 @@
 #include <filesystem>
 
 #include "sluice/engine/exec/background_writer.h"
+#include "sluice/engine/exec/files_operators.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/kernels/sort.h"
-#include "sluice/engine/exec/files_operators.h"
 #include "sluice/formats/csv/csv.h"
 #include "sluice/formats/json/json.h"
+#include "sluice/io/file_system.h"
 
 namespace sluice::engine {
 
@@ -107,10 +108,7 @@ Status FilesSink::Close() {
     SLUICE_RETURN_IF_ERROR(writer_->file->Sync());
     SLUICE_RETURN_IF_ERROR(writer_->file->Close());
   }
-  std::string tmp = cfg.path + ".inprogress";
-  if (std::rename(tmp.c_str(), cfg.path.c_str()) != 0) {
-    return Status::IoError("{}: cannot move '{}' into place at '{}'", node_.name, tmp, cfg.path);
-  }
+  SLUICE_RETURN_IF_ERROR(io::RenameDurably(cfg.path + ".inprogress", cfg.path).WithContext(node_.name));
   writer_.reset();
   return Status::OK();
 }

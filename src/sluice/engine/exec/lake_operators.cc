@@ -56,6 +56,16 @@ struct LakeSink::State {
 LakeSink::LakeSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k) : Operator(n, i, c, k) {}
 LakeSink::~LakeSink() = default;
 
+lake::EpochWriter LakeSink::Writer() const {
+  lake::EpochWriter w{ctx_.plan->StateKey() + "." + node_.name, ctx_.streaming, {}};
+  // The appId of tables written before state keys held the namespace: `sluice run` on such a
+  // table still sees its epochs. A namespace's confined run (the server, a worker) writes its own
+  // folder's tables: only its state key counts there.
+  const std::string former = ctx_.plan->pipeline + "." + node_.name;
+  if (!ctx_.plan->data_roots.confined() && former != w.app_id) w.former_app_ids.push_back(former);
+  return w;
+}
+
 Status LakeSink::Open() {
   const auto& cfg = node_.Config<LakeSinkConfig>();
   state_ = std::make_unique<State>();
@@ -73,17 +83,9 @@ Status LakeSink::Open() {
   SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(cfg.table_dir));
   SLUICE_ASSIGN_OR_RETURN(state_->table, lake::DeltaTable::OpenOrCreate(cfg.table_dir, state_->table_schema,
                                                                           partition_columns, ctx_.clock));
-  // Exactly once per epoch: a run whose epoch (its logical time) the table already holds writes
+  // Exactly once per epoch (lake/epochs.h): a run whose epoch the table holds already writes
   // nothing; its records are in the table from the first run.
-  SLUICE_ASSIGN_OR_RETURN(auto snapshot, state_->table->GetSnapshot());
-  auto committed = [&](const std::string& app_id) {
-    auto app = snapshot.app_versions.find(app_id);
-    return app != snapshot.app_versions.end() && app->second >= ctx_.epoch;
-  };
-  // A namespace's confined run (the server, a worker) writes its own folder's tables: only its
-  // state key counts there.
-  state_->already_committed = committed(AppId()) || (!ctx_.plan->data_roots.confined() && AppId() != LegacyAppId() &&
-                                                     committed(LegacyAppId()));
+  SLUICE_ASSIGN_OR_RETURN(state_->already_committed, state_->table->HasEpoch(Writer(), ctx_.epoch));
   lake::TableWriterOptions wo;
   wo.target_file_bytes = cfg.target_file_bytes;
   wo.parquet = ParquetOptionsFor(cfg.compression);
@@ -154,7 +156,6 @@ Status LakeSink::Commit() {
   }
   lake::CommitRequest req;
   req.adds = std::move(adds);
-  req.txn = std::make_pair(AppId(), ctx_.epoch);
   req.operation = ctx_.streaming ? "STREAMING UPDATE" : "WRITE";
   req.operation_parameters = {{"mode", "Append"},
                               {"pipeline", ctx_.plan->pipeline},
@@ -162,9 +163,16 @@ Status LakeSink::Commit() {
                               {"sink", node_.name},
                               {"table", cfg.table}};
   if (ctx_.streaming) req.operation_parameters.emplace("epochId", std::to_string(ctx_.epoch));
-  auto version = state_->table->Commit(req);
-  if (!version.ok()) return version.status().WithContext(node_.name + ": commit to " + cfg.table);
-  committed_version_ = *version;
+  auto done = state_->table->CommitEpoch(req, Writer(), ctx_.epoch);
+  if (!done.ok()) return done.status().WithContext(node_.name + ": commit to " + cfg.table);
+  if (done->already_committed) {
+    // Another run of this epoch committed it after this one started: its files stay unreferenced
+    // (vacuum removes them).
+    SLUICE_LOG(Info, "lake.skip", {"sink", node_.name}, {"table", cfg.table}, {"epoch", ctx_.epoch},
+               {"reason", "epoch committed concurrently"});
+    return Status::OK();
+  }
+  committed_version_ = done->version;
   return Status::OK();
 }
 
@@ -197,16 +205,17 @@ Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const s
   });
 }
 
-Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch,
+Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch, bool streaming,
                                         const Clock* clock) {
   const auto& dl = plan.dead_letter;
   SchemaPtr schema = Nullable(*DeadLetterSchema());
   SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(dl.table_dir));
   SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::OpenOrCreate(dl.table_dir, schema, {}, clock));
-  const std::string app = plan.StateKey() + ".dead_letter";
-  SLUICE_ASSIGN_OR_RETURN(auto snapshot, table->GetSnapshot());
-  if (auto it = snapshot.app_versions.find(app); it != snapshot.app_versions.end() && it->second >= epoch) {
-    return snapshot.version;  // this run's dead letters are there already
+  const lake::EpochWriter dead_letters{plan.StateKey() + ".dead_letter", streaming, {}};
+  SLUICE_ASSIGN_OR_RETURN(bool held, table->HasEpoch(dead_letters, epoch));
+  if (held) {  // this run's dead letters are there already
+    SLUICE_ASSIGN_OR_RETURN(auto snapshot, table->GetSnapshot());
+    return snapshot.version;
   }
   lake::TableWriter writer(table);
   SLUICE_ASSIGN_OR_RETURN(auto buffer, io::ReadFile(ndjson_path, formats::kInputPadding));
@@ -221,10 +230,10 @@ Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndj
   SLUICE_ASSIGN_OR_RETURN(auto adds, writer.Finish());
   lake::CommitRequest req;
   req.adds = std::move(adds);
-  req.txn = std::make_pair(app, epoch);
   req.operation = "WRITE";
   req.operation_parameters = {{"mode", "Append"}, {"pipeline", plan.pipeline}, {"content", "dead letters"}};
-  return table->Commit(req);
+  SLUICE_ASSIGN_OR_RETURN(auto done, table->CommitEpoch(req, dead_letters, epoch));
+  return done.version;  // already_committed: this run's dead letters are there already
 }
 
 Status LakeSource::Run() {

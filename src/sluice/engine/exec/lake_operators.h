@@ -5,6 +5,7 @@
 
 #include "sluice/engine/exec/operator.h"
 #include "sluice/formats/parquet/parquet.h"
+#include "sluice/lake/epochs.h"
 
 namespace sluice::engine {
 
@@ -18,8 +19,10 @@ Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const s
                        const std::function<Status(Batch)>& emit);
 
 // Appends the dead-letter envelopes of a run (an NDJSON file) to the plan's dead-letter lake
-// table, in one commit with a txn for the run's epoch. Returns the new table version.
-Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch,
+// table, in one commit that records the run's epoch (a stream's epoch number when `streaming`,
+// else the batch run's logical time; lake/epochs.h). An epoch the table holds already adds
+// nothing. Returns the table version that holds the epoch.
+Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch, bool streaming,
                                         const Clock* clock);
 
 // Appends its input to a Delta table: data files while records arrive, one commit at Close().
@@ -35,11 +38,9 @@ class LakeSink final : public Operator {
   struct State;
   Status Open();
   Status Commit();
-  // The Delta txn appId of this sink: one per pipeline (its state key) and sink.
-  std::string AppId() const { return ctx_.plan->StateKey() + "." + node_.name; }
-  // The appId tables written before state keys held the namespace carry: `sluice run` on a table
-  // such a version wrote still sees its epochs as committed.
-  std::string LegacyAppId() const { return ctx_.plan->pipeline + "." + node_.name; }
+  // The exactly-once writer of this sink (lake/epochs.h): one per pipeline (its state key) and
+  // sink; stream epochs are ordered, batch epochs (logical times) count by identity.
+  lake::EpochWriter Writer() const;
   std::unique_ptr<State> state_;
   int64_t committed_version_ = -1;
 };

@@ -282,7 +282,7 @@ struct Runner {
  Status CommitDeadLetters(DeadLetterWriter& dl, int64_t epoch) {
     SLUICE_RETURN_IF_ERROR(dl.Commit());
     if (plan.dead_letter.kind != DeadLetterKind::kLake || dl.count() == 0) return Status::OK();
-    auto v = CommitDeadLettersToLake(plan, dl.path(), epoch, &clock);
+    auto v = CommitDeadLettersToLake(plan, dl.path(), epoch, true, &clock);
     if (!v.ok()) return v.status().WithContext("dead letters to " + plan.dead_letter.table);
     std::error_code ec;
     std::filesystem::remove(dl.path(), ec);

@@ -105,8 +105,7 @@ class StreamSink final : public Operator {
   Status Open() {
     if (!buffers_.empty()) return Status::OK();
     const auto& cfg = node_.Config<StreamSinkConfig>();
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(IntentPath()).parent_path(), ec);
+    SLUICE_RETURN_IF_ERROR(io::MakeDirs(std::filesystem::path(IntentPath()).parent_path().string()));
     int partitions = 0;
     if (cfg.kind == StreamSourceConfig::Kind::kLog) {
       log::LogOptions lo;
