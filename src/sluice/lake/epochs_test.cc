@@ -71,11 +71,6 @@ TEST(EpochInHistory, MatchesTheWriterAndTheEpochExactly) {
 
 // ----------------------------------------------------------------------------- on a table
 
-std::shared_ptr<DeltaTable> NewTable(const std::string& dir) {
-  auto t = DeltaTable::OpenOrCreate(dir, testing::OrdersSchema(), {"day"});
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return *t;
-}
 
 // Writes rows [from, to) as `epoch` of `writer`.
 Result<DeltaTable::EpochCommit> CommitRows(const std::shared_ptr<DeltaTable>& table, const EpochWriter& writer,
@@ -89,7 +84,7 @@ Result<DeltaTable::EpochCommit> CommitRows(const std::shared_ptr<DeltaTable>& ta
 
 TEST(CommitEpoch, OutOfOrderEpochsLandOnceEach) {
   TempDir tmp;
-  auto table = NewTable(tmp / "t");
+  auto table = testing::NewOrdersTable(tmp / "t", {"day"});
   // Days 10, then 1 (a backfill), then both again: each day's rows once.
   for (int pass = 0; pass < 2; ++pass) {
     for (int d : {10, 1}) {
@@ -109,7 +104,7 @@ TEST(CommitEpoch, OutOfOrderEpochsLandOnceEach) {
 
 TEST(CommitEpoch, RechecksTheVersionItCommitsOn) {
   TempDir tmp;
-  auto a = NewTable(tmp / "t");
+  auto a = testing::NewOrdersTable(tmp / "t", {"day"});
   auto b = *DeltaTable::Open(a->dir());
   ASSERT_FALSE(*a->HasEpoch(kBatch, Day(1)));
   // Another run of the same day commits after this one looked and before it commits.
@@ -123,7 +118,7 @@ TEST(CommitEpoch, RechecksTheVersionItCommitsOn) {
 
 TEST(CommitEpoch, StreamEpochsKeepOneMonotonicTxn) {
   TempDir tmp;
-  auto table = NewTable(tmp / "t");
+  auto table = testing::NewOrdersTable(tmp / "t", {"day"});
   ASSERT_FALSE(CommitRows(table, kStream, 1, 0, 3)->already_committed);
   ASSERT_FALSE(CommitRows(table, kStream, 2, 3, 6)->already_committed);
   EXPECT_TRUE(CommitRows(table, kStream, 2, 3, 6)->already_committed);  // a replayed epoch
@@ -134,7 +129,7 @@ TEST(CommitEpoch, StreamEpochsKeepOneMonotonicTxn) {
 
 TEST(CommitEpoch, ATableOfTheEarlierSchemeKeepsItsEpochs) {
   TempDir tmp;
-  auto table = NewTable(tmp / "t");
+  auto table = testing::NewOrdersTable(tmp / "t", {"day"});
   // Days 1..3 in order as the earlier scheme wrote them: txn (writer, epoch), one appId.
   for (int d = 1; d <= 3; ++d) {
     ASSERT_TRUE(Append(table, d * 10, d * 10 + 5, std::make_pair(std::string("orders.lake"), Day(d))).ok());

@@ -43,9 +43,7 @@ std::vector<json> LogLines(const std::string& dir, int64_t version) {
 }
 
 std::shared_ptr<DeltaTable> NewTable(const std::string& dir, std::vector<std::string> parts = kParts) {
-  auto t = DeltaTable::OpenOrCreate(dir, OrdersSchema(), parts);
-  EXPECT_TRUE(t.ok()) << t.status().ToString();
-  return *t;
+  return testing::NewOrdersTable(dir, std::move(parts));
 }
 
 // ----------------------------------------------------------------------------- names and paths

@@ -47,6 +47,14 @@ inline SchemaPtr OrdersSchema() {
 }
 
 // Rows id in [from, to): day cycles over 3 days, region over {eu, us, NULL} (9 partitions).
+// A new (or existing) orders table at `dir`, partitioned by `parts`.
+inline std::shared_ptr<DeltaTable> NewOrdersTable(const std::string& dir,
+                                                  std::vector<std::string> parts = {"day", "region"}) {
+  auto t = DeltaTable::OpenOrCreate(dir, OrdersSchema(), parts);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return *t;
+}
+
 inline Batch OrdersBatch(int64_t from, int64_t to, SchemaPtr schema = OrdersSchema()) {
   BatchBuilder b(schema);
   for (int64_t i = from; i < to; ++i) {
