@@ -1,5 +1,7 @@
 // Local file access used by sources and sinks: whole-file reads into padded buffers (decoders
-// read a little past the end), glob expansion, directory creation and atomic writes.
+// read a little past the end), glob expansion, directory creation and atomic writes, and the
+// write, fsync and rename primitives every durable writer uses (they pass the fault seam of
+// faults.h, so tests can make them fail).
 // (The object-store interface for S3 joins this module with the lake.)
 // Thread-safety: free functions, reentrant.
 #pragma once
@@ -68,6 +70,17 @@ class ChunkedReader {
 // regular files inside, recursively, skipping hidden ones). Sorted. An empty match is NotFound.
 Result<std::vector<std::string>> ExpandPath(const std::string& pattern);
 Status MakeDirs(const std::string& path);
+
+// The primitives of durable writing. Each passes the fault seam (faults.h); an error names the
+// path and the reason. A failed write may have written part of `data`.
+// Writes all of `data` at file position `pos` (pwrite).
+Status WriteAt(int fd, std::string_view data, int64_t pos, const std::string& path);
+// Writes all of `data` at the file's current position (write).
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+Status SyncFd(int fd, const std::string& path);
+// Opens and fsyncs a directory, making names created, renamed or deleted in it durable.
+Status SyncDir(const std::string& dir);
+Status RenameFile(const std::string& from, const std::string& to);
 // Writes to `path.tmp-<random>`, fsyncs, renames over `path`, fsyncs the directory.
 Status WriteFileAtomic(const std::string& path, std::string_view content);
 
