@@ -198,7 +198,7 @@ Result<std::string> WorkdirPiiKey(const std::string& workdir) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IoError("cannot create the PII key file '{}'", tmp);
   const std::string text = HexEncode(key) + "\n";
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool written = io::WriteAll(fd, text, tmp).ok() && io::SyncFd(fd, tmp).ok();
   ::close(fd);
   const bool linked = written && ::link(tmp.c_str(), file.c_str()) == 0;
   const int link_errno = errno;
@@ -291,10 +291,7 @@ Status DeadLetterWriter::Commit() {
   buffer_.clear();
   SLUICE_RETURN_IF_ERROR(file_->Sync());
   SLUICE_RETURN_IF_ERROR(file_->Close());
-  if (std::rename((path_ + ".tmp").c_str(), path_.c_str()) != 0) {
-    return Status::IoError("cannot move dead letters into place at '{}'", path_);
-  }
-  return Status::OK();
+  return io::RenameFile(path_ + ".tmp", path_).WithContext("cannot move dead letters into place");
 }
 
 }  // namespace sluice::engine
