@@ -14,6 +14,8 @@
 #include <mutex>
 #include <random>
 
+#include "sluice/io/faults.h"
+
 namespace sluice::io {
 
 namespace fs = std::filesystem;
@@ -180,14 +182,19 @@ Result<std::vector<std::string>> ExpandPath(const std::string& pattern) {
 
 namespace {
 
-Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
+// Writes all of `data` at `pos`, or at the current position when pos < 0.
+Status WriteLoop(int fd, std::string_view data, int64_t pos, const std::string& path) {
+  const faults::WriteFault fault = faults::BeforeWrite(path, data.size());
+  size_t done = 0;
+  while (done < fault.allowed) {
+    const char* p = data.data() + done;
+    const size_t n = fault.allowed - done;
+    ssize_t w = pos < 0 ? ::write(fd, p, n) : ::pwrite(fd, p, n, pos + static_cast<int64_t>(done));
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) return Status::IoError("cannot write '{}': {}", path, std::strerror(errno));
-    p += w;
-    n -= static_cast<size_t>(w);
+    done += static_cast<size_t>(w);
   }
+  if (fault.error != 0) return Status::IoError("cannot write '{}': {}", path, std::strerror(fault.error));
   return Status::OK();
 }
 
@@ -201,15 +208,29 @@ std::string DirOf(const std::string& path) {
 
 }  // namespace
 
+Status WriteAt(int fd, std::string_view data, int64_t pos, const std::string& path) {
+  SLUICE_CHECK(pos >= 0) << pos;
+  return WriteLoop(fd, data, pos, path);
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) { return WriteLoop(fd, data, -1, path); }
+
+Status SyncFd(int fd, const std::string& path) {
+  int e = faults::BeforeSync(path);
+  if (e == 0 && ::fsync(fd) != 0) e = errno;
+  if (e != 0) return Status::IoError("fsync of '{}' failed: {}", path, std::strerror(e));
+  return Status::OK();
+}
+
 Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot open directory '{}' to fsync it: {}", dir, std::strerror(errno));
-  int rc = ::fsync(fd);
-  int e = errno;
+  const std::string name = dir.empty() ? "." : dir;
+  int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open directory '{}' to fsync it: {}", name, std::strerror(errno));
+  Status st = SyncFd(fd, name);
   ::close(fd);
-  if (rc != 0) return Status::IoError("fsync of directory '{}' failed: {}", dir, std::strerror(e));
+  if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(observer_mu);
-  if (sync_dir_observer) sync_dir_observer(dir.empty() ? "." : dir);
+  if (sync_dir_observer) sync_dir_observer(name);
   return Status::OK();
 }
 
@@ -234,10 +255,15 @@ Status MakeDirs(const std::string& path) {
   return Status::OK();
 }
 
+Status RenameFile(const std::string& from, const std::string& to) {
+  int e = faults::BeforeRename(to);
+  if (e == 0 && ::rename(from.c_str(), to.c_str()) != 0) e = errno;
+  if (e != 0) return Status::IoError("cannot rename '{}' to '{}': {}", from, to, std::strerror(e));
+  return Status::OK();
+}
+
 Status RenameDurably(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) {
-    return Status::IoError("cannot rename '{}' to '{}': {}", from, to, std::strerror(errno));
-  }
+  SLUICE_RETURN_IF_ERROR(RenameFile(from, to));
   SLUICE_RETURN_IF_ERROR(SyncDir(DirOf(to)));
   if (fs::path(DirOf(from)).lexically_normal() != fs::path(DirOf(to)).lexically_normal()) return SyncDir(DirOf(from));
   return Status::OK();
@@ -266,9 +292,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view content, int mo
   if (fd < 0) return Status::IoError("cannot create '{}': {}", tmp, std::strerror(errno));
   // The mode whatever the umask (files of secrets are 0600 and nothing more open).
   Status st = ::fchmod(fd, static_cast<mode_t>(mode)) == 0
-                  ? WriteAll(fd, content.data(), content.size(), tmp)
+                  ? WriteAll(fd, content, tmp)
                   : Status::IoError("cannot chmod '{}': {}", tmp, std::strerror(errno));
-  if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("fsync of '{}' failed: {}", tmp, std::strerror(errno));
+  if (st.ok()) st = SyncFd(fd, tmp);
   ::close(fd);
   if (st.ok()) st = RenameDurably(tmp, path);
   if (!st.ok()) ::unlink(tmp.c_str());
@@ -289,7 +315,7 @@ FileWriter::~FileWriter() {
 
 Status FileWriter::FlushBuffer() {
   if (buffer_.empty()) return Status::OK();
-  Status st = WriteAll(fd_, buffer_.data(), buffer_.size(), path_);
+  Status st = WriteAll(fd_, buffer_, path_);
   buffer_.clear();
   return st;
 }
@@ -302,8 +328,7 @@ Status FileWriter::Append(std::string_view data) {
 
 Status FileWriter::Sync() {
   SLUICE_RETURN_IF_ERROR(FlushBuffer());
-  if (::fsync(fd_) != 0) return Status::IoError("fsync of '{}' failed: {}", path_, std::strerror(errno));
-  return Status::OK();
+  return SyncFd(fd_, path_);
 }
 
 Status FileWriter::Close() {

@@ -1,5 +1,7 @@
 // Local file access used by sources and sinks: whole-file reads into padded buffers (decoders
-// read a little past the end), glob expansion, directory creation and atomic writes.
+// read a little past the end), glob expansion, directory creation and atomic writes, and the
+// write, fsync and rename primitives every durable writer uses (they pass the fault seam of
+// faults.h, so tests can make them fail).
 // (The object-store interface for S3 joins this module with the lake.)
 // Thread-safety: free functions, reentrant.
 #pragma once
@@ -90,6 +92,16 @@ Status LinkDurably(const std::string& from, const std::string& to);
 void SetSyncDirObserverForTesting(std::function<void(const std::string& dir)> observer);
 // Writes to `path.tmp-<random>` with `mode`, fsyncs, renames over `path` (RenameDurably).
 Status WriteFileAtomic(const std::string& path, std::string_view content, int mode = 0644);
+
+// The primitives of durable writing. Each passes the fault seam (faults.h); an error names the
+// path and the reason. A failed write may have written part of `data`.
+// Writes all of `data` at file position `pos` (pwrite).
+Status WriteAt(int fd, std::string_view data, int64_t pos, const std::string& path);
+// Writes all of `data` at the file's current position (write).
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+Status SyncFd(int fd, const std::string& path);
+// rename(2) alone (RenameDurably also fsyncs the directories).
+Status RenameFile(const std::string& from, const std::string& to);
 
 // An append-only file writer with an explicit Sync(); Close() flushes.
 class FileWriter {

@@ -145,20 +145,10 @@ Status ReadExactly(int fd, char* buf, size_t n, int64_t pos, const std::string& 
   return Status::OK();
 }
 
-Status WriteAll(int fd, std::string_view data, int64_t pos, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t r = ::pwrite(fd, data.data() + done, data.size() - done, pos + static_cast<int64_t>(done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Status::IoError("{}: write at {}: {}", path, pos + done, ErrnoText(errno));
-    done += static_cast<size_t>(r);
-  }
-  return Status::OK();
-}
-
-Status Fsync(int fd, const std::string& path) {
-  if (::fsync(fd) != 0) return Status::IoError("{}: fsync: {}", path, ErrnoText(errno));
-  return Status::OK();
+// Cuts a file back to `size` and syncs the cut.
+Status Truncate(int fd, int64_t size, const std::string& path) {
+  if (::ftruncate(fd, size) != 0) return Status::IoError("{}: truncate to {}: {}", path, size, ErrnoText(errno));
+  return io::SyncFd(fd, path);
 }
 
 Result<int> OpenFd(const std::string& path, int flags) {
@@ -208,10 +198,14 @@ struct Log::Partition {
   std::vector<Segment> segments;  // GUARDED_BY(mu); back() is the active segment
   int fd = -1;                    // GUARDED_BY(mu); the active segment
   int index_fd = -1;              // GUARDED_BY(mu)
-  int64_t next_offset = 0;        // GUARDED_BY(mu)
-  int64_t last_indexed_pos = 0;   // GUARDED_BY(mu)
-  int64_t last_sync_micros = 0;   // GUARDED_BY(mu)
-  bool unsynced = false;          // GUARDED_BY(mu)
+  // What readers see: the end of the last acknowledged batch. The active segment's size, its
+  // index and next_offset move only after the batch's write and fsync succeeded.
+  int64_t next_offset = 0;       // GUARDED_BY(mu)
+  int64_t last_indexed_pos = 0;  // GUARDED_BY(mu)
+  int64_t last_sync_micros = 0;  // GUARDED_BY(mu)
+  // An append failed here; its files may hold bytes past the acknowledged end until CutTail.
+  bool failed = false;      // GUARDED_BY(mu)
+  bool tail_dirty = false;  // GUARDED_BY(mu)
 };
 
 namespace {
@@ -285,10 +279,7 @@ Status RecoverActive(const std::string& path, int fd, Segment* seg, int64_t* nex
     expected += h.record_count;
     pos = end;
   }
-  if (pos < size) {
-    if (::ftruncate(fd, pos) != 0) return Status::IoError("{}: truncate: {}", path, ErrnoText(errno));
-    SLUICE_RETURN_IF_ERROR(Fsync(fd, path));
-  }
+  if (pos < size) SLUICE_RETURN_IF_ERROR(Truncate(fd, pos, path));
   seg->size = pos;
   *next_offset = expected;
   *last_indexed_pos = last_indexed;
@@ -396,7 +387,7 @@ Result<std::unique_ptr<Log>> Log::Open(const std::string& root, const std::strin
       PutU32(&entries[k * kIndexEntryBytes], active.index[k].first);
       PutU32(&entries[k * kIndexEntryBytes + 4], active.index[k].second);
     }
-    SLUICE_RETURN_IF_ERROR(WriteAll(p->index_fd, entries, 0, index_path));
+    SLUICE_RETURN_IF_ERROR(io::WriteAt(p->index_fd, entries, 0, index_path));
     p->segments.push_back(std::move(active));
     p->last_sync_micros = SystemClock::Get().MonotonicMicros();
     SLUICE_RETURN_IF_ERROR(log->ApplyRetention(*p));
@@ -426,8 +417,7 @@ Result<Log::Partition*> Log::Get(int partition) {
 
 Status Log::SyncActive(Partition& p) {
   std::string path = SegmentPath(p.dir, p.segments.back().base, kSegmentSuffix);
-  SLUICE_RETURN_IF_ERROR(Fsync(p.fd, path));
-  p.unsynced = false;
+  SLUICE_RETURN_IF_ERROR(io::SyncFd(p.fd, path));
   p.last_sync_micros = SystemClock::Get().MonotonicMicros();
   return Status::OK();
 }
@@ -436,7 +426,7 @@ Status Log::Roll(Partition& p) {
   const Segment& old = p.segments.back();
   if (options_.fsync.kind != FsyncPolicy::Kind::kNever) {
     SLUICE_RETURN_IF_ERROR(SyncActive(p));
-    SLUICE_RETURN_IF_ERROR(Fsync(p.index_fd, SegmentPath(p.dir, old.base, kIndexSuffix)));
+    SLUICE_RETURN_IF_ERROR(io::SyncFd(p.index_fd, SegmentPath(p.dir, old.base, kIndexSuffix)));
   }
   ::close(p.fd);
   ::close(p.index_fd);
@@ -452,9 +442,9 @@ Status Log::Roll(Partition& p) {
   return Status::OK();
 }
 
-Status Log::ApplyRetention(Partition& p) {
+Status Log::ApplyRetention(Partition& p, int64_t incoming) {
   if (options_.retention_bytes < 0) return Status::OK();
-  int64_t total = 0;
+  int64_t total = incoming;
   for (const auto& s : p.segments) total += s.size;
   // Oldest first, so a crash part-way leaves a contiguous suffix of segments.
   while (p.segments.size() > 1 && total > options_.retention_bytes) {
@@ -470,12 +460,44 @@ Status Log::ApplyRetention(Partition& p) {
   return Status::OK();
 }
 
+Status Log::Refusal() {
+  std::lock_guard<std::mutex> l(failure_mu_);
+  return Status::FailedPrecondition(
+      "log {} accepts no more appends after an I/O failure ({}). Every record acknowledged before "
+      "it is kept and the failed batch was never published. Free disk space or fix the device, then "
+      "reopen the log (restart the process): reopening cuts any unacknowledged bytes and appends "
+      "continue",
+      dir_, failure_);
+}
+
+Status Log::Fail(Partition& p, const Status& s, std::string_view note) {
+  p.failed = true;
+  {
+    std::lock_guard<std::mutex> l(failure_mu_);
+    if (!failed_.exchange(true)) failure_ = s.message();
+  }
+  return Status(s.code(), fmt::format("{}; the batch was not appended (no reader will see it) and log {} "
+                                      "accepts no more appends until it is reopened{}",
+                                      s.message(), dir_, note));
+}
+
+// The failed batch may have left bytes (all of it, after a failed fsync) past the acknowledged
+// end of the active segment and an entry past the acknowledged index: cut them, so that a
+// reopen, which trusts every valid batch in the file, finds only acknowledged ones.
+Status Log::CutTail(Partition& p) {
+  const Segment& seg = p.segments.back();
+  Status s = Truncate(p.fd, seg.size, SegmentPath(p.dir, seg.base, kSegmentSuffix));
+  if (s.ok()) {
+    s = Truncate(p.index_fd, static_cast<int64_t>(seg.index.size() * kIndexEntryBytes),
+                 SegmentPath(p.dir, seg.base, kIndexSuffix));
+  }
+  p.tail_dirty = !s.ok();
+  return s;
+}
+
 Result<int64_t> Log::Append(int partition, const std::vector<std::string_view>& records) {
   SLUICE_ASSIGN_OR_RETURN(Partition * p, Get(partition));
-  if (failed_) {
-    std::lock_guard<std::mutex> l(failure_mu_);
-    return Status::FailedPrecondition("log {} refuses appends after an earlier failure: {}", dir_, failure_);
-  }
+  if (failed_) return Refusal();
   SLUICE_USER_CHECK(!records.empty(), "a batch needs at least one record");
   size_t total = 0;
   for (auto r : records) total += r.size() + 10;
@@ -483,46 +505,50 @@ Result<int64_t> Log::Append(int partition, const std::vector<std::string_view>& 
                     "batch of {} records is too large (limit {} bytes)", records.size(), kMaxPayloadBytes);
 
   std::lock_guard<std::mutex> lock(p->mu);
-  auto fail = [&](Status s) {
-    std::lock_guard<std::mutex> l(failure_mu_);
-    if (!failed_.exchange(true)) failure_ = s.ToString();
-    return s;
-  };
+  if (failed_) return Refusal();  // another partition failed while this call waited
   const int64_t first = p->next_offset;
   std::string batch = EncodeBatch(first, records);
-  bool rolled = false;
   if (p->segments.back().size > 0 &&
       p->segments.back().size + static_cast<int64_t>(batch.size()) > options_.segment_bytes) {
+    // A failed roll wrote no batch bytes: nothing to cut.
     Status s = Roll(*p);
-    if (!s.ok()) return fail(s);
-    rolled = true;
+    if (!s.ok()) return Fail(*p, s);
+    // Before the batch (counting it), so that a failure here never follows an appended batch.
+    SLUICE_RETURN_IF_ERROR(ApplyRetention(*p, static_cast<int64_t>(batch.size())));
   }
   Segment& seg = p->segments.back();
-  std::string path = SegmentPath(p->dir, seg.base, kSegmentSuffix);
-  if (seg.size > 0 && seg.size - p->last_indexed_pos >= kIndexIntervalBytes) {
+  const bool index_it = seg.size > 0 && seg.size - p->last_indexed_pos >= kIndexIntervalBytes;
+  Status s;
+  if (index_it) {
     char entry[kIndexEntryBytes];
     PutU32(entry, static_cast<uint32_t>(first - seg.base));
     PutU32(entry + 4, static_cast<uint32_t>(seg.size));
-    Status s = WriteAll(p->index_fd, std::string_view(entry, kIndexEntryBytes),
-                        static_cast<int64_t>(seg.index.size() * kIndexEntryBytes),
-                        SegmentPath(p->dir, seg.base, kIndexSuffix));
-    if (!s.ok()) return fail(s);
+    s = io::WriteAt(p->index_fd, std::string_view(entry, kIndexEntryBytes),
+                    static_cast<int64_t>(seg.index.size() * kIndexEntryBytes),
+                    SegmentPath(p->dir, seg.base, kIndexSuffix));
+  }
+  if (s.ok()) s = io::WriteAt(p->fd, batch, seg.size, SegmentPath(p->dir, seg.base, kSegmentSuffix));
+  const auto& policy = options_.fsync;
+  if (s.ok() && (policy.kind == FsyncPolicy::Kind::kEveryBatch ||
+                 (policy.kind == FsyncPolicy::Kind::kInterval &&
+                  SystemClock::Get().MonotonicMicros() - p->last_sync_micros >= policy.interval_ms * 1000))) {
+    s = SyncActive(*p);
+  }
+  if (!s.ok()) {
+    Status cut = CutTail(*p);
+    if (cut.ok()) return Fail(*p, s);
+    return Fail(*p, s,
+                fmt::format(". Cutting its bytes failed too ({}); Close retries, and a reopen before a "
+                            "cut succeeds may read them",
+                            cut.message()));
+  }
+  // Publish: only from here on can a reader see the batch.
+  if (index_it) {
     seg.index.emplace_back(static_cast<uint32_t>(first - seg.base), static_cast<uint32_t>(seg.size));
     p->last_indexed_pos = seg.size;
   }
-  Status s = WriteAll(p->fd, batch, seg.size, path);
-  if (!s.ok()) return fail(s);
   seg.size += static_cast<int64_t>(batch.size());
   p->next_offset += static_cast<int64_t>(records.size());
-  p->unsynced = true;
-  const auto& policy = options_.fsync;
-  if (policy.kind == FsyncPolicy::Kind::kEveryBatch ||
-      (policy.kind == FsyncPolicy::Kind::kInterval &&
-       SystemClock::Get().MonotonicMicros() - p->last_sync_micros >= policy.interval_ms * 1000)) {
-    s = SyncActive(*p);
-    if (!s.ok()) return fail(s);
-  }
-  if (rolled) SLUICE_RETURN_IF_ERROR(ApplyRetention(*p));
   return first;
 }
 
@@ -622,11 +648,19 @@ Status Log::Close() {
   Status result;
   for (auto& p : partitions_) {
     std::lock_guard<std::mutex> lock(p->mu);
-    if (p->fd >= 0 && !failed_) {
-      Status s = SyncActive(*p);
-      if (s.ok()) s = Fsync(p->index_fd, SegmentPath(p->dir, p->segments.back().base, kIndexSuffix));
-      if (!s.ok() && result.ok()) result = s;
+    Status s;
+    if (p->tail_dirty) {
+      s = CutTail(*p);
+      if (!s.ok()) {
+        s = s.WithContext(fmt::format("{}: the active segment of partition {} may hold an unacknowledged batch "
+                                      "past position {}",
+                                      dir_, p->id, p->segments.back().size));
+      }
+    } else if (p->fd >= 0 && !p->failed) {
+      s = SyncActive(*p);
+      if (s.ok()) s = io::SyncFd(p->index_fd, SegmentPath(p->dir, p->segments.back().base, kIndexSuffix));
     }
+    if (!s.ok() && result.ok()) result = s;
     if (p->fd >= 0) ::close(p->fd);
     if (p->index_fd >= 0) ::close(p->index_fd);
     p->fd = p->index_fd = -1;

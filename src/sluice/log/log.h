@@ -5,8 +5,15 @@
 //
 // Durability: a batch is appended atomically (one CRC over the batch). Under
 // FsyncPolicy::EveryBatch() Append returns only after the batch is on disk; a crash at any point
-// never exposes a partial batch (recovery on Open truncates a torn last batch). An fsync or
-// write failure is returned and the Log refuses every later Append (FailedPrecondition).
+// never exposes a partial batch (recovery on Open truncates a torn last batch).
+//
+// Publication: a batch becomes visible to readers (Read, EndOffset, the index) only once its
+// write and, when the policy syncs on this Append, its fsync succeeded, i.e. exactly when Append
+// acknowledges it. A failed write or fsync (EIO, a full disk) is returned, the batch is never
+// read, the bytes it left are cut from the segment, and the Log refuses every later Append with
+// FailedPrecondition saying what failed; reads of acknowledged records go on. Reopening the
+// topic (after Close, or in a new process) recovers exactly the acknowledged records and accepts
+// appends again.
 //
 // Thread-safety: Append, Read, EndOffset and StartOffset are safe from any thread; calls on
 // different partitions run in parallel, calls on one partition are serialized. Close() must not
@@ -97,8 +104,13 @@ class Log {
   Log(std::string dir, LogOptions options);
   Result<Partition*> Get(int partition);
   Status Roll(Partition& p);
-  Status ApplyRetention(Partition& p);
+  // Deletes the oldest segments while the partition, with `incoming` bytes more, exceeds the limit.
+  Status ApplyRetention(Partition& p, int64_t incoming = 0);
   Status SyncActive(Partition& p);
+  // Records the first failure (the log refuses appends from then on) and returns `s` saying so.
+  Status Fail(Partition& p, const Status& s, std::string_view note = "");
+  Status CutTail(Partition& p);
+  Status Refusal();
 
   std::string dir_;
   LogOptions options_;

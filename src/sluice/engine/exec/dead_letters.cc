@@ -198,7 +198,7 @@ Result<std::string> WorkdirPiiKey(const std::string& workdir) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IoError("cannot create the PII key file '{}'", tmp);
   const std::string text = HexEncode(key) + "\n";
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool written = io::WriteAll(fd, text, tmp).ok() && io::SyncFd(fd, tmp).ok();
   ::close(fd);
   if (!written) {
     ::unlink(tmp.c_str());

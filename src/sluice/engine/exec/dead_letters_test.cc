@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sluice/base/digest.h"
+#include "sluice/io/faults.h"
 #include "sluice/lake/lake_test_util.h"
 
 namespace sluice::engine {
@@ -75,6 +76,27 @@ TEST(DeadLetters, PiiValuesAreMaskedInPayloadRuleAndMessage) {
   EXPECT_EQ(lines[1]["error_message"], "cannot cast '" + ann + "' to int64");
   EXPECT_EQ(lines[2]["payload"], masker.Mask("{\"email\": \"bob@x.org\"") + " (21 bytes)");
   EXPECT_EQ(lines[2]["error_message"], "malformed JSON: " + masker.Mask("{\"email\": \"bob@x.org\""));
+}
+
+// A write, fsync or rename that fails makes Commit fail and leaves no dead-letter file, for few
+// envelopes (written in one piece at Commit) and for many (streamed to a temporary file first).
+TEST(DeadLetters, AFailedCommitLeavesNoFile) {
+  for (size_t payload_bytes : {size_t{10}, size_t{3} << 20}) {
+    for (io::FaultPlan plan : {io::FaultPlan{.fail_write = 1}, io::FaultPlan{.fail_fsync = 1},
+                               io::FaultPlan{.fail_rename = 1}, io::FaultPlan{.disk_bytes = 20}}) {
+      SCOPED_TRACE(fmt::format("payload of {} bytes, write {} fsync {} rename {} disk {}", payload_bytes,
+                               plan.fail_write, plan.fail_fsync, plan.fail_rename, plan.disk_bytes));
+      Dir dir;
+      plan.path_prefix = dir.path();
+      io::ScopedFaults faults(plan);
+      DeadLetterWriter w("p", "v1", 0, dir / "dl.ndjson");
+      w.AddRaw("src", "src", "in.ndjson", 3, "malformed_json", "malformed JSON", std::string(payload_bytes, 'x'));
+      Status st = w.Commit();
+      EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+      EXPECT_EQ(faults.injected(), 1);
+      EXPECT_FALSE(fs::exists(dir / "dl.ndjson"));
+    }
+  }
 }
 
 TEST(DeadLetters, RecordsWithoutPiiAreUnchanged) {
