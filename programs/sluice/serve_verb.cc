@@ -27,7 +27,7 @@ struct ServeOptions {
   std::string metadata;  // default sqlite:<workdir>/meta.db, or $SLUICE_METADATA_URL
   int io_threads = 4;
   double ingest_rate = 1000;  // requests per second per principal
-  int workers = 1;            // embedded worker threads (0: none; runs wait for `sluice worker`)
+  SlotFlags workers;          // embedded worker slots (0 and 0: none; runs wait for `sluice worker`)
   std::string ingest_kafka;   // Kafka brokers: the ingest transport (default: the embedded log)
   bool insecure_dev = false;  // no authentication (every caller is admin); warns at every start
   bool init_admin = false;    // create the first admin (SLUICE_ADMIN_PASSWORD, or a generated one)
@@ -163,7 +163,12 @@ int Serve(const ServeOptions& o) {
   po.ingest_rate = o.ingest_rate;
   po.ingest_kafka = o.ingest_kafka;
   po.compile_options = [workdir = o.workdir] { return MakeCompileOptions(workdir, "", {}); };
-  po.workers = o.workers;
+  auto slots = SlotsOfFlags(o.workers, "--workers");
+  if (!slots.ok()) {
+    std::fprintf(stderr, "%s\n", slots.status().message().c_str());
+    return kExitInvalid;
+  }
+  po.workers = *slots;
   if (o.init_admin) {
     // Its password is $SLUICE_ADMIN_PASSWORD, or a generated one printed once.
     po.init_admin = o.admin_user;
@@ -198,9 +203,10 @@ int Serve(const ServeOptions& o) {
   std::printf("%s://%s:%u\n", scheme, host.c_str(), static_cast<unsigned>(cp.port()));
   std::fflush(stdout);
   std::fprintf(stderr,
-               "sluice serve: API at %s://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s\n",
+               "sluice serve: API at %s://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s, "
+               "embedded worker slots: %d batch, %d stream\n",
                scheme, host.c_str(), static_cast<unsigned>(cp.port()), std::string(cp.store().dialect()).c_str(),
-               o.workdir.c_str());
+               o.workdir.c_str(), po.workers.batch, po.workers.stream);
   while (!g_serve_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::fprintf(stderr, "sluice serve: stopping\n");
   cp.Stop();  // the server, the scheduler, then the workers (streams finish their epoch)
@@ -229,9 +235,7 @@ void AddServeVerb(Command& app) {
   serve.Option("--ingest-kafka", o->ingest_kafka,
                "Kafka bootstrap servers: ingest into the Kafka topics ingest.<stream> (which must exist), and http "
                "sources read them (default: the embedded log)");
-  serve.Option("--workers", o->workers, "Embedded worker threads that execute runs (0: none)")
-      .DefaultStr("1")
-      .InRange(0, 64);
+  AddSlotFlags(serve, o->workers, "--workers", 0);
   serve.Flag("--insecure-dev", o->insecure_dev,
              "Turn authentication off (every caller is an admin) and allow a non-loopback address without TLS. For a "
              "laptop only: it warns at every start");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sluice/base/status.h"
+#include "sluice/control/worker/worker.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::cli {
@@ -38,6 +40,18 @@ pipeline::CompileOptions MakeCompileOptions(const std::string& workdir, const st
 // What the warning about a password in a --metadata URL advises (serve, audit verify).
 inline constexpr const char* kMetadataPasswordAdvice =
     "leave the password out of the URL and give it with $PGPASSWORD or ~/.pgpass";
+
+// --batch-workers and --stream-workers of `serve` and `worker`, and the older flag that counted
+// every run alike (serve --workers, worker --threads), now an alias of --batch-workers. -1: not
+// given.
+struct SlotFlags {
+  int batch = -1, stream = -1, legacy = -1;
+};
+void AddSlotFlags(Command& cmd, SlotFlags& flags, const std::string& legacy_name, int legacy_min);
+// The slots the flags ask for (worker::WorkerSlots' defaults for those not given). The old flag
+// sets the batch slots, and at 0 the stream slots too (no runs at all), with a warning on stderr
+// that it is deprecated; InvalidArgument when it is given with --batch-workers.
+Result<worker::WorkerSlots> SlotsOfFlags(const SlotFlags& flags, const std::string& legacy_name);
 
 // Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);

@@ -32,7 +32,7 @@ struct WorkerVerbOptions {
   std::optional<std::string> server, token, token_file, ca_cert;
   std::string workdir = ".sluice";
   std::string data_root;  // default <workdir>/data
-  int threads = 1;
+  SlotFlags slots;        // --threads is the old --batch-workers
 };
 
 std::atomic<bool> g_worker_stop{false};
@@ -43,9 +43,11 @@ class HttpRunQueue final : public worker::RunQueue {
  public:
   explicit HttpRunQueue(client::ApiClient client) : client_(std::move(client)) {}
 
-  Result<std::optional<worker::ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros) override {
-    SLUICE_ASSIGN_OR_RETURN(auto r, Call("POST", "/api/v1/workers/" + client::UrlEncode(worker) + "/claim",
-                                         json{{"lease_ms", lease_micros / 1000}}));
+  Result<std::optional<worker::ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
+                                                  metadata::RunKind kind) override {
+    json body = {{"lease_ms", lease_micros / 1000}};
+    if (kind != metadata::RunKind::kAny) body["kind"] = std::string(metadata::RunKindName(kind));
+    SLUICE_ASSIGN_OR_RETURN(auto r, Call("POST", "/api/v1/workers/" + client::UrlEncode(worker) + "/claim", body));
     if (r.status == 204) return std::optional<worker::ClaimedRun>();
     const json& j = r.json;
     worker::ClaimedRun c;
@@ -106,6 +108,15 @@ class HttpRunQueue final : public worker::RunQueue {
 
 // A remote worker: executes runs claimed from `sluice serve` through its API until SIGTERM.
 int Worker(const WorkerVerbOptions& o) {
+  auto slots = SlotsOfFlags(o.slots, "--threads");
+  if (!slots.ok()) {
+    std::fprintf(stderr, "%s\n", slots.status().message().c_str());
+    return kExitInvalid;
+  }
+  if (slots->batch + slots->stream == 0) {
+    std::fprintf(stderr, "sluice worker: --batch-workers and --stream-workers are both 0: it would run nothing\n");
+    return kExitInvalid;
+  }
   client::ClientFlags flags;
   flags.server = o.server;
   auto token = TokenOfFlags(o.token, o.token_file);
@@ -141,9 +152,9 @@ int Worker(const WorkerVerbOptions& o) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
-  std::fprintf(stderr, "sluice worker %s: executing runs from %s with %d thread(s), workdir %s\n", w.id().c_str(),
-               config->server.c_str(), o.threads, o.workdir.c_str());
-  w.Start(o.threads);
+  std::fprintf(stderr, "sluice worker %s: executing runs from %s with %d batch and %d stream slot(s), workdir %s\n",
+               w.id().c_str(), config->server.c_str(), slots->batch, slots->stream, o.workdir.c_str());
+  w.Start(*slots);
   while (!g_worker_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::fprintf(stderr, "sluice worker: stopping (streams finish their epoch and go back to the queue)\n");
   w.Stop();
@@ -151,6 +162,42 @@ int Worker(const WorkerVerbOptions& o) {
 }
 
 }  // namespace
+
+void AddSlotFlags(Command& cmd, SlotFlags& flags, const std::string& legacy_name, int legacy_min) {
+  const worker::WorkerSlots defaults;
+  cmd.Option("--batch-workers", flags.batch,
+             "Batch runs executed at once: slots that claim only batch runs, so a stream never holds the capacity "
+             "scheduled runs need")
+      .DefaultStr(std::to_string(defaults.batch))
+      .InRange(0, 64);
+  cmd.Option("--stream-workers", flags.stream,
+             "Stream runs executed at once: slots that claim only stream runs (each running stream pipeline holds "
+             "one until it is stopped)")
+      .DefaultStr(std::to_string(defaults.stream))
+      .InRange(0, 64);
+  cmd.Option(legacy_name, flags.legacy,
+             "Deprecated: the old name of --batch-workers" +
+                 std::string(legacy_min == 0 ? " (0: no stream slots either)" : ""))
+      .InRange(legacy_min, 64);
+}
+
+Result<worker::WorkerSlots> SlotsOfFlags(const SlotFlags& flags, const std::string& legacy_name) {
+  worker::WorkerSlots slots;
+  if (flags.legacy >= 0) {
+    if (flags.batch >= 0) {
+      return Status::InvalidArgument("{} is the old name of --batch-workers: give only --batch-workers", legacy_name);
+    }
+    std::fprintf(stderr,
+                 "warning: %s is deprecated: it sets --batch-workers now (stream runs have slots of their own, "
+                 "--stream-workers)\n",
+                 legacy_name.c_str());
+    slots.batch = flags.legacy;
+    if (flags.legacy == 0) slots.stream = 0;
+  }
+  if (flags.batch >= 0) slots.batch = flags.batch;
+  if (flags.stream >= 0) slots.stream = flags.stream;
+  return slots;
+}
 
 void AddWorkerVerb(Command& app) {
   auto o = std::make_shared<WorkerVerbOptions>();
@@ -167,7 +214,7 @@ void AddWorkerVerb(Command& app) {
       .DefaultStr(".sluice");
   workercmd.Option("--data-root", o->data_root,
                    "Where the runs of each namespace keep their data, a folder per namespace (default <workdir>/data)");
-  workercmd.Option("--threads", o->threads, "Runs executed at once").DefaultStr("1").InRange(1, 64);
+  AddSlotFlags(workercmd, o->slots, "--threads", 1);
   workercmd.Runs([o] { return Worker(*o); });
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -406,7 +407,7 @@ TEST_F(Serve, TokenFileKeepsTheTokenOffTheCommandLineAndTokenOnItWarns) {
 // its own workdir — with the environment's config and secret handed over with the run.
 class RemoteWorker : public Serve {
  protected:
-  std::string ServeFlags() const override { return "--workers 0"; }
+  std::string ServeFlags() const override { return "--batch-workers 0 --stream-workers 0"; }
   void TearDown() override {
     if (worker_pid_ > 0) {
       ::kill(worker_pid_, SIGTERM);
@@ -458,6 +459,96 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   const std::string logs = Cli({"logs", id}).out;
   EXPECT_NE(logs.find("started on worker"), std::string::npos) << logs;
   EXPECT_EQ(ReadFile(dir_ / "worker.log").find("mallory"), std::string::npos) << "a secret in the worker's log";
+}
+
+// One batch slot and one stream slot: a running stream holds the stream slot and a second stream
+// waits for it; a batch run triggered meanwhile runs on the batch slot while the stream keeps
+// running.
+class Slots : public Serve {
+ protected:
+  std::string ServeFlags() const override { return "--batch-workers 1 --stream-workers 1"; }
+
+  // The run's JSON once `done` holds for it or 60 s have passed.
+  json WaitForRun(const std::string& id, const std::function<bool(const json&)>& done) {
+    json run;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {
+      run = Api().Get("/api/v1/runs/" + id)->json;
+      if (done(run)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+    } while (std::chrono::steady_clock::now() < deadline);
+    return run;
+  }
+};
+
+TEST_F(Slots, ABatchRunCompletesWhileStreamsHoldAndWaitForTheStreamSlot) {
+  // A record in the streams' topic, in the namespace's folder of the server's data root.
+  WriteFile(dir_ / "ev.ndjson", "{\"id\": 1}\n");
+  auto produced = RunProcess(
+      {"/bin/sh", "-c",
+       "exec '" + kBin + "' log produce ev --workdir '" + ops_ + "' < '" + (dir_ / "ev.ndjson") + "'"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  // Two stream pipelines: one takes the stream slot, the other waits for it (never for the batch slot).
+  for (const std::string name : {"follow", "follow2"}) {
+    WriteFile(dir_ / (name + ".yaml"),
+              "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name +
+                  ", namespace: ops}\nspec:\n  mode: stream\n"
+                  "  sources:\n    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
+                  "  sinks:\n    out: {kind: log, inputs: [in], topic: " +
+                  name + "_out}\n");
+    ASSERT_EQ(Cli({"apply", "-f", dir_ / (name + ".yaml")}).exit_code, 0);
+  }
+  // The scheduler queues a run of each; the stream slot takes one of them.
+  json running, queued_stream;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    running = json::parse(Cli({"ls", "runs", "--status", "running", "-o", "json"}).out);
+    queued_stream = json::parse(Cli({"ls", "runs", "--status", "queued", "-o", "json"}).out);
+    if (running.size() == 1 && queued_stream.size() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+  }
+  ASSERT_EQ(running.size(), 1u) << running.dump() << ReadFile(dir_ / "serve.log");
+  ASSERT_EQ(queued_stream.size(), 1u) << queued_stream.dump();
+  const std::string stream_id = running[0]["id"];
+  const std::string waiting_id = queued_stream[0]["id"];
+
+  WriteFile(ops_ + "/in.ndjson", "{\"id\": 1}\n{\"id\": 2}\n");
+  WriteFile(dir_ / "batch.yaml",
+            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: copy, namespace: ops}\nspec:\n  sources:\n"
+            "    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}]}}\n"
+            "  sinks:\n    out: {kind: files, inputs: [in], path: out/copy.ndjson}\n");
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "batch.yaml"}).exit_code, 0);
+  auto queued = Cli({"run", "ops/copy", "-o", "json"});
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  const json batch = WaitForRun(json::parse(queued.out)["id"],
+                                [](const json& r) { return r["status"] == "succeeded" || r["status"] == "failed"; });
+  ASSERT_EQ(batch["status"], "succeeded") << batch.dump() << ReadFile(dir_ / "serve.log");
+  EXPECT_EQ(batch["summary"]["components"]["out"]["in"], 2);
+  EXPECT_EQ(Api().Get("/api/v1/runs/" + stream_id)->json["status"], "running") << "the stream keeps running";
+  EXPECT_EQ(Api().Get("/api/v1/runs/" + waiting_id)->json["status"], "queued") << "the batch slot took no stream";
+
+  // No run has waited 60 s for a slot yet, and the server says so.
+  const json ready = Api().Get("/api/v1/ready")->json;
+  EXPECT_EQ(ready["waiting_runs"]["batch"], 0) << ready.dump();
+  EXPECT_EQ(ready["waiting_runs"]["stream"], 0) << ready.dump();
+  EXPECT_EQ(ready["waiting_runs"]["after_seconds"], 60) << ready.dump();
+}
+
+TEST(ServeFlags, WorkersIsADeprecatedNameOfBatchWorkers) {
+  TempDir dir;
+  // Given with its new name, it is refused before anything starts.
+  auto both = RunProcess(
+      {kBin, "serve", "--workers", "2", "--batch-workers", "1", "--listen", "127.0.0.1:0", "--workdir", dir / "work"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--workers is the old name of --batch-workers"), std::string::npos) << both.err;
+  auto worker = RunProcess(
+      {kBin, "worker", "--threads", "2", "--batch-workers", "1", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(worker.exit_code, 2);
+  EXPECT_NE(worker.err.find("--threads is the old name of --batch-workers"), std::string::npos) << worker.err;
+  auto none = RunProcess(
+      {kBin, "worker", "--batch-workers", "0", "--stream-workers", "0", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("would run nothing"), std::string::npos) << none.err;
 }
 
 // Roles through the CLI: a viewer of one namespace reads it, cannot change it, and does not see

@@ -52,6 +52,22 @@ class Metadata : public ::testing::TestWithParam<std::string> {
     return store_->ApplyPipeline(ns, name, spec, "h:" + spec, "about " + name, "batch", "alice", "change");
   }
 
+  // Undoes migration `version` with the SQL `undo` and reopens the store, which applies it again
+  // (an upgrade from the schema before it).
+  void UndoMigrationAndReopen(int64_t version, const std::string& undo) {
+    {
+      auto db = metadata::SqlDb::Open(url_);
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->ExecScript(undo).ok());
+      ASSERT_TRUE(
+          (*db)->Exec("DELETE FROM sluice_schema_migrations WHERE version = $1", {metadata::SqlInt(version)}).ok());
+    }
+    store_.reset();
+    auto upgraded = MetadataStore::Open(url_, &clock_);
+    ASSERT_TRUE(upgraded.ok()) << upgraded.status().ToString();
+    store_ = std::move(*upgraded);
+  }
+
   static PostgresServer* server_;
   TempDir dir_;
   std::string url_;
@@ -321,6 +337,107 @@ TEST_P(Metadata, ConcurrentWorkersNeverClaimARunTwice) {
   EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 40u);
 }
 
+// A run of `pipeline` version `version` in namespace "sales", queued at the clock's time.
+metadata::RunRecord QueuedRunOf(const std::string& id, const std::string& pipeline, int64_t version) {
+  metadata::RunRecord run = QueuedRun(id);
+  run.pipeline = pipeline;
+  run.version = version;
+  return run;
+}
+
+TEST_P(Metadata, SlotsClaimOnlyRunsOfTheirKindAndOlderWorkersClaimAny) {
+  using metadata::RunKind;
+  const int64_t lease = 30'000'000;
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "orders", "b1", "h:b1", "", "batch", "alice", "").ok());
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "clicks", "s1", "h:s1", "", "stream", "alice", "").ok());
+  // A pipeline whose mode changed: its version 1 is batch, its version 2 stream.
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "flip", "f1", "h:f1", "", "batch", "alice", "").ok());
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "flip", "f2", "h:f2", "", "stream", "alice", "").ok());
+  EXPECT_EQ(store_->GetVersion("sales", "clicks", 1)->mode, "stream");
+  EXPECT_EQ(store_->GetVersion("sales", "flip", 1)->mode, "batch");
+  EXPECT_EQ(store_->GetVersion("sales", "flip", 2)->mode, "stream");
+
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r1", "clicks", 1)).ok());  // the oldest: a stream
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r2", "flip", 2)).ok());
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r3", "orders", 1)).ok());
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r4", "flip", 1)).ok());
+
+  auto b = store_->ClaimRun("w-batch", lease, RunKind::kBatch);
+  ASSERT_TRUE(b.ok() && b->has_value()) << b.status().ToString();
+  EXPECT_EQ((*b)->id, "r3") << "a batch slot passes the older stream runs by";
+  b = store_->ClaimRun("w-batch", lease, RunKind::kBatch);
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_EQ((*b)->id, "r4") << "the version's mode counts, not the pipeline's latest";
+  EXPECT_FALSE(store_->ClaimRun("w-batch", lease, RunKind::kBatch)->has_value()) << "only streams are left";
+
+  auto st = store_->ClaimRun("w-stream", lease, RunKind::kStream);
+  ASSERT_TRUE(st.ok() && st->has_value());
+  EXPECT_EQ((*st)->id, "r1");
+  // A worker that names no kind (an older one) takes whatever is oldest.
+  auto any = store_->ClaimRun("w-old", lease);
+  ASSERT_TRUE(any.ok() && any->has_value());
+  EXPECT_EQ((*any)->id, "r2");
+
+  // A run whose version is gone fails at its claim, so a slot of either kind takes it.
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r5", "deleted", 1)).ok());
+  st = store_->ClaimRun("w-stream", lease, RunKind::kStream);
+  ASSERT_TRUE(st.ok() && st->has_value());
+  EXPECT_EQ((*st)->id, "r5");
+
+  // A stream run whose worker died is taken over by a stream slot only.
+  clock_.Advance(lease + 1);
+  EXPECT_EQ((*store_->ClaimRun("w-batch2", lease, RunKind::kBatch))->id, "r3") << "the expired batch leases first";
+  EXPECT_EQ((*store_->ClaimRun("w-batch2", lease, RunKind::kBatch))->id, "r4");
+  EXPECT_EQ((*store_->ClaimRun("w-batch2", lease, RunKind::kBatch))->id, "r5") << "its version is gone";
+  EXPECT_FALSE(store_->ClaimRun("w-batch2", lease, RunKind::kBatch)->has_value());
+  EXPECT_EQ((*store_->ClaimRun("w-stream2", lease, RunKind::kStream))->id, "r1");
+
+  EXPECT_EQ(metadata::ParseRunKind("stream"), RunKind::kStream);
+  EXPECT_EQ(metadata::ParseRunKind("any"), RunKind::kAny);
+  EXPECT_FALSE(metadata::ParseRunKind("both").has_value());
+}
+
+TEST_P(Metadata, WaitingRunsAreDueQueuedRunsWithTheirVersionsMode) {
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "orders", "b1", "h:b1", "", "batch", "alice", "").ok());
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "clicks", "s1", "h:s1", "", "stream", "alice", "").ok());
+  const int64_t t0 = clock_.NowMicros();
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r1", "orders", 1)).ok());
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r2", "clicks", 1)).ok());
+  metadata::RunRecord retry = QueuedRunOf("r3", "orders", 1);
+  retry.not_before = t0 + 50'000'000;  // due later
+  ASSERT_TRUE(store_->CreateRun(retry).ok());
+  ASSERT_TRUE(store_->CreateRun(QueuedRunOf("r4", "orders", 1)).ok());
+  ASSERT_TRUE(store_->ClaimRun("w", 30'000'000, metadata::RunKind::kBatch).ok());  // r1 runs: it waits no more
+  clock_.Advance(60'000'000);
+
+  auto waiting = store_->WaitingRuns(clock_.NowMicros() - 60'000'000, 100);
+  ASSERT_TRUE(waiting.ok()) << waiting.status().ToString();
+  ASSERT_EQ(waiting->size(), 2u);
+  EXPECT_EQ((*waiting)[0].id, "r2");
+  EXPECT_EQ((*waiting)[0].mode, "stream");
+  EXPECT_EQ((*waiting)[0].pipeline, "clicks");
+  EXPECT_EQ((*waiting)[0].due_at, t0);
+  EXPECT_EQ((*waiting)[1].id, "r4");
+  EXPECT_EQ((*waiting)[1].mode, "batch");
+  // The retry has been due for 10 s only.
+  waiting = store_->WaitingRuns(clock_.NowMicros() - 10'000'000, 100);
+  ASSERT_EQ(waiting->size(), 3u);
+  EXPECT_EQ((*waiting)[1].id, "r3");
+  EXPECT_EQ((*waiting)[1].due_at, t0 + 50'000'000);
+  EXPECT_EQ(store_->WaitingRuns(clock_.NowMicros() - 10'000'000, 1)->size(), 1u) << "the limit holds";
+}
+
+TEST_P(Metadata, UpgradingGivesEachVersionItsPipelinesMode) {
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "orders", "b1", "h:b1", "", "batch", "alice", "").ok());
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "clicks", "s1", "h:s1", "", "stream", "alice", "").ok());
+  ASSERT_TRUE(store_->ApplyPipeline("sales", "clicks", "s2", "h:s2", "", "stream", "alice", "").ok());
+  // Back to the schema before versions had a mode.
+  ASSERT_NO_FATAL_FAILURE(UndoMigrationAndReopen(8, "ALTER TABLE pipeline_versions DROP COLUMN mode"));
+  EXPECT_EQ(store_->GetVersion("sales", "orders", 1)->mode, "batch");
+  EXPECT_EQ(store_->GetVersion("sales", "clicks", 1)->mode, "stream");
+  EXPECT_EQ(store_->GetVersion("sales", "clicks", 2)->mode, "stream");
+}
+
 TEST_P(Metadata, SchedulesComeDueAndAdvanceOnce) {
   ASSERT_TRUE(store_->PutSchedule({"sales", "orders", "@hourly", 3'600'000'000}).ok());
   ASSERT_TRUE(store_->PutSchedule({"sales", "refunds", "@daily", 86'400'000'000}).ok());
@@ -426,16 +543,7 @@ TEST_P(Metadata, UpgradingGrantsEnvironmentsToTheNamespacesThatUseThem) {
   apply("ops", "plain", "v1", "");
   ASSERT_TRUE(store_->DeleteEnvironment("gone").ok());
   // Back to the schema before grants.
-  {
-    auto db = metadata::SqlDb::Open(url_);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->ExecScript("DROP TABLE environment_grants").ok());
-    ASSERT_TRUE((*db)->Exec("DELETE FROM sluice_schema_migrations WHERE name = 'environment grants'").ok());
-  }
-  store_.reset();
-  auto upgraded = MetadataStore::Open(url_, &clock_);
-  ASSERT_TRUE(upgraded.ok()) << upgraded.status().ToString();
-  store_ = std::move(*upgraded);
+  ASSERT_NO_FATAL_FAILURE(UndoMigrationAndReopen(7, "DROP TABLE environment_grants"));
   std::set<std::string> granted;
   for (const std::string env : {"prod", "staging", "unused"}) {
     auto grants = store_->ListEnvironmentGrants(env);

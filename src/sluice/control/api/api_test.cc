@@ -12,9 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include "sluice/connectors/kafka/kafka.h"
 #include "sluice/control/http/pagination.h"
 #include "sluice/control/scheduler/scheduler_service.h"
-#include "sluice/connectors/kafka/kafka.h"
+#include "sluice/control/worker/run_queue.h"
 #include "sluice/log/log.h"
 
 namespace sluice::api {
@@ -174,6 +175,34 @@ TEST_F(Api, HealthAndReadiness) {
   auto ready = Call("GET", "/api/v1/ready");
   EXPECT_EQ(ready.status, 200);
   EXPECT_EQ(Body(ready)["metadata"], "sqlite");
+}
+
+// A remote worker's slot claims only runs of its kind; a claim that names none (a worker older
+// than slots) takes any; readiness counts the runs that waited too long for a slot.
+TEST_F(Api, ClaimsFilterByKindAndReadinessCountsWaitingRuns) {
+  worker::StoreRunQueue::Options qo;
+  qo.clock = &clock_;
+  worker::StoreRunQueue queue(*store_, qo);
+  context_->queue = &queue;
+  ASSERT_EQ(ApplySpec(kSpec).status, 201);
+  auto triggered = Call("POST", "/api/v1/pipelines/web/clicks/runs", "{}");
+  ASSERT_EQ(triggered.status, 201) << triggered.body;
+  const std::string id = Body(triggered)["id"];
+
+  EXPECT_EQ(Body(Call("GET", "/api/v1/ready"))["waiting_runs"],
+            json::parse(R"({"batch": 0, "stream": 0, "after_seconds": 60})"));
+  clock_.Advance(60'000'000);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/ready"))["waiting_runs"]["batch"], 1) << "due for 60 s, unclaimed";
+
+  auto bad = Call("POST", "/api/v1/workers/w1/claim", R"({"kind": "both"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Body(bad)["code"], "invalid_field") << bad.body;
+  EXPECT_EQ(Call("POST", "/api/v1/workers/w1/claim", R"({"kind": "stream"})").status, 204) << "a batch run";
+  auto claimed = Call("POST", "/api/v1/workers/w1/claim", "{}");
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  EXPECT_EQ(Body(claimed)["run"]["id"], id);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/ready"))["waiting_runs"]["batch"], 0);
+  context_->queue = nullptr;
 }
 
 TEST_F(Api, ApplyCreatesThenVersionsThenIsIdempotent) {

@@ -1,5 +1,7 @@
-// /api/v1/health (the process answers) and /api/v1/ready (the metadata database answers too).
+// /api/v1/health (the process answers) and /api/v1/ready (the metadata database answers too, and
+// how many runs wait for a worker slot of their kind).
 #include "sluice/control/api/api.h"
+#include "sluice/control/scheduler/scheduler_service.h"
 
 namespace sluice::api {
 
@@ -16,7 +18,17 @@ void AddHealthRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
       p.internal_message = v.status().ToString();
       return http::Response(std::move(p));
     }
-    return http::Response::Json(200, {{"status", "ready"}, {"metadata", c->store.dialect()}, {"schema_version", *v}});
+    json out = {{"status", "ready"}, {"metadata", c->store.dialect()}, {"schema_version", *v}};
+    // Runs that wait for a worker slot of their kind (Scheduler::CountWaiting).
+    if (c->scheduler) {
+      auto waiting = c->scheduler->CountWaiting();
+      if (waiting.ok()) {
+        out["waiting_runs"] = {{"batch", waiting->batch},
+                               {"stream", waiting->stream},
+                               {"after_seconds", c->scheduler->wait_warning_micros() / 1'000'000}};
+      }
+    }
+    return http::Response::Json(200, out);
   }));
 }
 

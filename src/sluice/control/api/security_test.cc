@@ -383,11 +383,11 @@ class Security : public ::testing::Test {
   // so the fresh run is the next one claimed).
   std::string ClaimedRunIn(const std::string& ns) {
     for (int i = 0; i < 100000; ++i) {
-      auto drained = queue_->Claim("w-drain", kHourMicros);
+      auto drained = queue_->Claim("w-drain", kHourMicros, metadata::RunKind::kAny);
       if (!drained.ok() || !drained->has_value()) break;
     }
     const std::string id = NewRunIn(ns);
-    auto claimed = queue_->Claim("w1", kHourMicros);
+    auto claimed = queue_->Claim("w1", kHourMicros, metadata::RunKind::kAny);
     EXPECT_TRUE(claimed.ok() && claimed->has_value() && (*claimed)->run.id == id) << "run " << id << " is not claimed";
     return id;
   }
@@ -935,7 +935,7 @@ TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
 
   // A remote worker claiming a run of it gets the config and the secret while the grant holds.
   for (int i = 0; i < 100000; ++i) {
-    auto drained = queue_->Claim("w-drain", kHourMicros);
+    auto drained = queue_->Claim("w-drain", kHourMicros, metadata::RunKind::kAny);
     if (!drained.ok() || !drained->has_value()) break;
   }
   const std::string first =

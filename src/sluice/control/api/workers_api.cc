@@ -1,7 +1,8 @@
 // The run queue for remote workers (`sluice worker --server URL`): claim a run (with its spec,
 // its environment's effective config and the secrets it references, opened), renew its lease,
-// append to its log, finish or release it. The server keeps the rules: leases, retries and
-// dependency triggers happen here exactly as for the embedded worker.
+// append to its log, finish or release it. A claim names the kind of slot asking ("batch" or
+// "stream"); a worker that names none (an older one) claims runs of any kind. The server keeps the rules: leases,
+// retries and dependency triggers happen here exactly as for the embedded worker.
 #include "sluice/control/api/api.h"
 #include "sluice/control/http/json_body.h"
 #include "sluice/control/metadata/environment.h"
@@ -22,12 +23,15 @@ Response Claim(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
   http::JsonFieldReader fields(body);
   const int64_t lease_ms = fields.OptionalInt("lease_ms").value_or(30000);
+  const std::string kind_name = fields.OptionalString("kind").value_or("any");
   if (auto problem = fields.Finish()) return *problem;
   if (lease_ms < 1000 || lease_ms > 3600000) {
     return http::FieldProblem(http::codes::kInvalidField, "lease_ms", "between 1000 and 3600000");
   }
+  const std::optional<metadata::RunKind> kind = metadata::ParseRunKind(kind_name);
+  if (!kind) return http::FieldProblem(http::codes::kInvalidField, "kind", "batch, stream or any");
   if (!ctx.queue) return NoQueue();
-  auto claimed = ctx.queue->Claim(std::string(p.Get("worker")), lease_ms * 1000);
+  auto claimed = ctx.queue->Claim(std::string(p.Get("worker")), lease_ms * 1000, *kind);
   if (!claimed.ok()) return http::ProblemFromStatus(claimed.status());
   if (!*claimed) return Response::Empty(204);
   const worker::ClaimedRun& c = **claimed;

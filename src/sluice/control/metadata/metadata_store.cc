@@ -211,6 +211,14 @@ SELECT DISTINCT v.environment, v.namespace, 'upgrade', 0
 FROM pipeline_versions v JOIN environments e ON e.name = v.environment
 WHERE v.environment <> '';
 )sql"},
+      // A version's mode tells which worker slots may claim its runs. Versions applied before
+      // take their pipeline's mode (the latest version's): a pipeline whose mode changed between
+      // versions is the only case it can be wrong for, and only for its older versions' runs.
+      {8, "the mode of each pipeline version (batch and stream worker slots)", R"sql(
+ALTER TABLE pipeline_versions ADD COLUMN mode TEXT NOT NULL DEFAULT '';
+UPDATE pipeline_versions SET mode = COALESCE((SELECT p.mode FROM pipelines p WHERE p.namespace =
+  pipeline_versions.namespace AND p.name = pipeline_versions.name), '');
+)sql"},
   };
   return kMigrations;
 }
@@ -218,11 +226,14 @@ WHERE v.environment <> '';
 constexpr const char* kPipelineColumns =
     "namespace, name, description, mode, latest_version, paused, created_at, updated_at";
 constexpr const char* kVersionColumns =
-    "namespace, name, version, spec, spec_hash, author, message, created_at, environment";
+    "namespace, name, version, spec, spec_hash, author, message, created_at, environment, mode";
 constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
     "summary, error, not_before, cancel_requested, lease_owner, overrides";
-
+// The mode of the version a row of `runs` is pinned to ("" when the version is gone).
+constexpr const char* kRunModeSql =
+    "COALESCE((SELECT v.mode FROM pipeline_versions v WHERE v.namespace = runs.namespace AND v.name = runs.pipeline "
+    "AND v.version = runs.version), '')";
 
 Result<PipelineRecord> ToPipeline(const SqlRow& r) {
   PipelineRecord p;
@@ -249,6 +260,7 @@ Result<PipelineVersion> ToVersion(const SqlRow& r) {
   v.message = SqlText(r[6]);
   SLUICE_ASSIGN_OR_RETURN(v.created_at, SqlToInt(r[7], "pipeline_versions.created_at"));
   v.environment = SqlText(r[8]);
+  v.mode = SqlText(r[9]);
   return v;
 }
 
@@ -406,10 +418,12 @@ Result<ApplyResult> MetadataStore::ApplyPipeline(const std::string& ns, const st
                                      {ns, name, description, mode, SqlInt(version), SqlInt(now)})
                                .status());
   }
-  SLUICE_RETURN_IF_ERROR(db_->Exec(fmt::format("INSERT INTO pipeline_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                                               kVersionColumns),
-                                   {ns, name, SqlInt(version), spec, spec_hash, author, message, SqlInt(now), environment})
-                             .status());
+  SLUICE_RETURN_IF_ERROR(
+      db_->Exec(fmt::format("INSERT INTO pipeline_versions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                            "$10)",
+                            kVersionColumns),
+                {ns, name, SqlInt(version), spec, spec_hash, author, message, SqlInt(now), environment, mode})
+          .status());
   SLUICE_ASSIGN_OR_RETURN(out.pipeline, GetPipelineLocked(ns, name));
   SLUICE_RETURN_IF_ERROR(txn->Commit());
   out.version = version;
@@ -551,7 +565,24 @@ Status MetadataStore::UpdateRun(const std::string& id, const std::string& status
 
 // ----- the work queue
 
-Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& worker, int64_t lease_micros) {
+std::string_view RunKindName(RunKind kind) {
+  switch (kind) {
+    case RunKind::kBatch: return "batch";
+    case RunKind::kStream: return "stream";
+    case RunKind::kAny: break;
+  }
+  return "any";
+}
+
+std::optional<RunKind> ParseRunKind(std::string_view name) {
+  for (RunKind k : {RunKind::kAny, RunKind::kBatch, RunKind::kStream}) {
+    if (RunKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& worker, int64_t lease_micros,
+                                                         RunKind kind) {
   std::lock_guard lock(mu_);
   const int64_t now = clock_.NowMicros();
   SLUICE_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Begin(*db_));
@@ -563,10 +594,19 @@ Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& work
                              .status());
   const std::string claimable =
       "((status = 'queued' AND not_before <= $1) OR (status = 'running' AND lease_owner <> '' AND lease_expires_at < $1))";
+  // A slot of one kind claims runs of versions of that mode, and runs whose mode is unknown (their
+  // version is gone: they fail at once, whichever slot takes them).
+  std::vector<SqlValue> params = {SqlInt(now)};
+  std::string of_kind;
+  if (kind != RunKind::kAny) {
+    params.push_back(std::string(RunKindName(kind)));
+    of_kind = fmt::format(" AND {} IN ('', $2)", kRunModeSql);
+  }
   // PostgreSQL: replicas claim concurrently; SKIP LOCKED hands each a different run.
-  SLUICE_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT id FROM runs WHERE " + claimable + " ORDER BY id LIMIT 1" +
-                                                    (db_->dialect() == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""),
-                                                {SqlInt(now)}));
+  SLUICE_ASSIGN_OR_RETURN(auto rows,
+                          db_->Query("SELECT id FROM runs WHERE " + claimable + of_kind + " ORDER BY id LIMIT 1" +
+                                         (db_->dialect() == "postgresql" ? " FOR UPDATE SKIP LOCKED" : ""),
+                                     params));
   if (rows.empty()) {
     SLUICE_RETURN_IF_ERROR(txn->Commit());  // the cancellations above
     return std::optional<RunRecord>();
@@ -579,6 +619,25 @@ Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& work
   SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
   SLUICE_RETURN_IF_ERROR(txn->Commit());
   return std::optional<RunRecord>(std::move(run));
+}
+
+Result<std::vector<WaitingRun>> MetadataStore::WaitingRuns(int64_t due_before, int limit) {
+  std::lock_guard lock(mu_);
+  SLUICE_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(fmt::format("SELECT id, namespace, pipeline, {}, created_at, not_before FROM runs WHERE "
+                             "status = 'queued' AND not_before <= $1 AND created_at <= $1 ORDER BY id LIMIT $2",
+                             kRunModeSql),
+                 {SqlInt(due_before), SqlInt(limit)}));
+  std::vector<WaitingRun> out;
+  for (const auto& r : rows) {
+    WaitingRun w{SqlText(r[0]), SqlText(r[1]), SqlText(r[2]), SqlText(r[3]), 0};
+    SLUICE_ASSIGN_OR_RETURN(int64_t created, SqlToInt(r[4], "runs.created_at"));
+    SLUICE_ASSIGN_OR_RETURN(int64_t not_before, SqlToInt(r[5], "runs.not_before"));
+    w.due_at = std::max(created, not_before);
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 Result<bool> MetadataStore::RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros) {

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/base/clock.h"
@@ -49,6 +50,7 @@ struct PipelineVersion {
   std::string message;
   int64_t created_at = 0;
   std::string environment;  // the environment its ${config.*} and ${secret.*} come from ("": none)
+  std::string mode;         // batch | stream: which worker slots run it ("" when unknown)
 };
 
 struct TemplateRecord {
@@ -208,6 +210,20 @@ inline constexpr std::string_view kAuditChainPurpose = "sluice audit chain v1";
 // The hash of an audit row given its fields and prev_hash (keyed when `key` is not empty).
 std::string AuditHash(const AuditRecord& row, std::string_view key = {});
 
+// Which runs a worker slot claims: runs of batch pipeline versions, of stream ones, or either (a
+// worker that does not say). A stream run holds its slot until it is cancelled, so batch and
+// stream runs get slots of their own.
+enum class RunKind { kAny, kBatch, kStream };
+std::string_view RunKindName(RunKind kind);  // any | batch | stream
+std::optional<RunKind> ParseRunKind(std::string_view name);
+
+// A queued run that is due and not claimed yet.
+struct WaitingRun {
+  std::string id, ns, pipeline;
+  std::string mode;    // its version's: batch | stream ("" when the version is gone)
+  int64_t due_at = 0;  // since when it could have run (µs): created, or its retry's not_before
+};
+
 struct RunFilter {
   std::optional<std::string> ns, pipeline, status;
 };
@@ -254,9 +270,13 @@ class MetadataStore {
                    const std::string& error);
 
   // --- the work queue: runs are leased to workers; a lost worker's lease expires
-  // The oldest queued run due by now (not_before <= now), or a running run whose lease expired:
-  // now running, leased to `worker` until now + lease. nullopt when there is none.
-  Result<std::optional<RunRecord>> ClaimRun(const std::string& worker, int64_t lease_micros);
+  // The oldest queued run due by now (not_before <= now), or a running run whose lease expired,
+  // of `kind` (a run whose version is gone is of every kind): now running, leased to `worker`
+  // until now + lease. nullopt when there is none.
+  Result<std::optional<RunRecord>> ClaimRun(const std::string& worker, int64_t lease_micros,
+                                            RunKind kind = RunKind::kAny);
+  // Queued runs due since `due_before` or earlier (µs), oldest first, at most `limit`.
+  Result<std::vector<WaitingRun>> WaitingRuns(int64_t due_before, int limit);
   // Extends the lease; returns whether the run was asked to stop. FailedPrecondition when the
   // run is no longer leased to `worker` (it expired and another worker took it).
   Result<bool> RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros);

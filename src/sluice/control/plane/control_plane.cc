@@ -108,6 +108,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
     return pipeline::CompileString(spec, "spec.yaml", workdir, compile_options());
   };
   p.scheduler_ = std::make_unique<scheduler::Scheduler>(*p.store_, SystemClock::Get(), compile);
+  p.scheduler_->SetWaitWarning(o.wait_warning_ms * 1000);
   worker::StoreRunQueue::Options qo;
   qo.secrets = p.box_.get();
   qo.on_succeeded = [sched = p.scheduler_.get()](const metadata::RunRecord& run) {
@@ -166,7 +167,7 @@ Status ControlPlane::Start() {
   SLUICE_RETURN_IF_ERROR(server_->Start());
   started_ = true;
   scheduler_->Start(options_.scheduler_interval_ms);
-  if (options_.workers > 0) worker_->Start(options_.workers);
+  if (options_.workers.batch + options_.workers.stream > 0) worker_->Start(options_.workers);
   return Status::OK();
 }
 

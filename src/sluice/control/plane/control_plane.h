@@ -23,6 +23,7 @@
 
 #include "sluice/base/status.h"
 #include "sluice/control/auth/auth_service.h"
+#include "sluice/control/worker/worker.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::metadata {
@@ -32,10 +33,6 @@ class SecretBox;
 namespace sluice::scheduler {
 class Scheduler;
 }  // namespace sluice::scheduler
-namespace sluice::worker {
-class StoreRunQueue;
-class Worker;
-}  // namespace sluice::worker
 namespace sluice::http {
 class HttpServer;
 }  // namespace sluice::http
@@ -72,8 +69,12 @@ struct ControlPlaneOptions {
   // How specs compile (lake and warehouse lookups); empty: CompileOptions for the workdir. The
   // plane adds ingest_kafka to what it returns.
   std::function<pipeline::CompileOptions()> compile_options;
-  // Embedded worker threads that execute runs (0: none; runs wait for remote workers).
-  int workers = 1;
+  // Embedded worker slots that execute runs, batch and stream apart (both 0: none; runs wait for
+  // remote workers).
+  worker::WorkerSlots workers;
+  // A due run nobody claimed for this long is logged as waiting for a slot of its kind, and
+  // counted in /api/v1/ready (Scheduler::SetWaitWarning).
+  int64_t wait_warning_ms = 60'000;
   int scheduler_interval_ms = 1000;
   // The first admin, bound to every namespace, created by Open unless a user of that name exists
   // (empty: none). Its password is init_admin_password, or a generated one (init_admin() has it).

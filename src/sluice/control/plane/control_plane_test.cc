@@ -173,7 +173,7 @@ TEST_F(ControlPlaneTest, ServesTheApiRunsAPipelineAndStops) {
 TEST_F(ControlPlaneTest, AGeneratedAdminPasswordWorksAndAnExistingAdminIsKept) {
   ControlPlaneOptions o = Options();
   o.init_admin = "root";
-  o.workers = 0;
+  o.workers = {.batch = 0, .stream = 0};
   std::string password;
   {
     auto plane = ControlPlane::Open(o);

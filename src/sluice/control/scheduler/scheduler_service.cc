@@ -173,6 +173,39 @@ Status Scheduler::KeepStreamsRunning() {
   }
 }
 
+namespace {
+// More waiting runs than this are not looked at (nor counted) in one go.
+constexpr int kWaitingLimit = 10'000;
+}  // namespace
+
+Result<Scheduler::WaitingCounts> Scheduler::CountWaiting() {
+  SLUICE_ASSIGN_OR_RETURN(auto waiting, store_.WaitingRuns(clock_.NowMicros() - wait_warning_micros_, kWaitingLimit));
+  WaitingCounts counts;
+  for (const auto& w : waiting) ++(w.mode == "stream" ? counts.stream : counts.batch);
+  return counts;
+}
+
+Result<std::vector<std::string>> Scheduler::WarnWaiting() {
+  const int64_t now = clock_.NowMicros();
+  SLUICE_ASSIGN_OR_RETURN(auto waiting, store_.WaitingRuns(now - wait_warning_micros_, kWaitingLimit));
+  std::vector<std::string> logged;
+  std::unordered_set<std::string> still;  // forget runs that stopped waiting
+  std::lock_guard lock(warned_mu_);
+  for (const auto& w : waiting) {
+    still.insert(w.id);
+    if (warned_.count(w.id)) continue;
+    const std::string kind = w.mode == "stream" ? "stream" : "batch";
+    SLUICE_LOG(Warn, "scheduler.run_waiting", {"run", w.id}, {"pipeline", w.ns + "/" + w.pipeline}, {"kind", kind},
+               {"waited_s", (now - w.due_at) / 1'000'000},
+               {"fix", fmt::format("no worker has a free {0} slot: add {0} slots (sluice serve --{0}-workers N, or "
+                                   "sluice worker --{0}-workers N)",
+                                   kind)});
+    logged.push_back(w.id);
+  }
+  warned_ = std::move(still);
+  return logged;
+}
+
 void Scheduler::Start(int interval_ms) {
   {
     std::lock_guard lock(mu_);
@@ -186,6 +219,8 @@ void Scheduler::Start(int interval_ms) {
       if (!r.ok()) SLUICE_LOG(Warn, "scheduler.tick_failed", {"error", r.status().ToString()});
       Status streams = KeepStreamsRunning();
       if (!streams.ok()) SLUICE_LOG(Warn, "scheduler.streams_failed", {"error", streams.ToString()});
+      auto waiting = WarnWaiting();
+      if (!waiting.ok()) SLUICE_LOG(Warn, "scheduler.waiting_failed", {"error", waiting.status().ToString()});
       lock.lock();
       cv_.wait_for(lock, std::chrono::milliseconds(interval_ms), [&] { return stop_; });
     }

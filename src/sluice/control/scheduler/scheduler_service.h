@@ -7,7 +7,12 @@
 // Backfill: one run per fire time in [from, to). Dependencies: when a run succeeds, every
 // pipeline with a lake source reading a table the run's pipeline writes gets a run with the same
 // logical time ("run B when A's output has a new version").
-// Thread-safety: Tick, Backfill, SetSchedule and OnRunSucceeded may be called from any thread.
+//
+// Waiting runs: a due queued run that no worker claimed for wait_warning (60 s by default) waits
+// because no worker has a free slot of its kind (batch or stream): each such run is logged once as
+// scheduler.run_waiting (a warning that says which slots to add), and CountWaiting counts them.
+// Thread-safety: Tick, Backfill, SetSchedule, OnRunSucceeded, WarnWaiting and CountWaiting may be
+// called from any thread.
 #pragma once
 
 #include <atomic>
@@ -16,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "sluice/base/clock.h"
@@ -61,6 +67,17 @@ class Scheduler {
   Status KeepStreamRunning(const std::string& ns, const std::string& name);
   Status KeepStreamsRunning();  // for every stream pipeline
 
+  // Runs waiting for a slot of their kind, by kind.
+  struct WaitingCounts {
+    int64_t batch = 0, stream = 0;
+  };
+  void SetWaitWarning(int64_t micros) { wait_warning_micros_ = micros; }
+  int64_t wait_warning_micros() const { return wait_warning_micros_; }
+  Result<WaitingCounts> CountWaiting();
+  // Logs each waiting run not logged before; returns the ids logged now. The ticking thread
+  // calls it after every tick.
+  Result<std::vector<std::string>> WarnWaiting();
+
   // A thread that ticks every `interval_ms` until Stop.
   void Start(int interval_ms = 1000);
   void Stop();
@@ -69,6 +86,9 @@ class Scheduler {
   metadata::MetadataStore& store_;
   const Clock& clock_;
   Compile compile_;
+  std::atomic<int64_t> wait_warning_micros_{60'000'000};
+  std::mutex warned_mu_;
+  std::unordered_set<std::string> warned_;  // GUARDED_BY(warned_mu_): waiting runs already logged
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // GUARDED_BY(mu_)

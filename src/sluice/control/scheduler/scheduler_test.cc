@@ -190,5 +190,34 @@ TEST_F(SchedulerTest, AStreamKeepsOneLiveRunOfItsLatestVersion) {
   EXPECT_EQ(Runs("s").size(), 3u);
 }
 
+TEST_F(SchedulerTest, ARunThatWaitsForASlotOfItsKindIsLoggedOnceAndCounted) {
+  scheduler_->SetWaitWarning(60'000'000);
+  Apply("nightly", "");
+  ASSERT_TRUE(store_->ApplyPipeline("ops", "s", "v1", "h:v1", "", "stream", "t", "").ok());
+  auto batch = scheduler_->Trigger("ops", "nightly", "manual", clock_.NowMicros());
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
+  // A stream slot takes the stream; no batch slot is free.
+  ASSERT_TRUE(store_->ClaimRun("w", 600'000'000, metadata::RunKind::kStream)->has_value());
+
+  clock_.Advance(59'000'000);
+  EXPECT_TRUE(scheduler_->WarnWaiting()->empty()) << "not waiting long enough yet";
+  EXPECT_EQ(scheduler_->CountWaiting()->batch, 0);
+  clock_.Advance(1'000'000);
+  auto warned = scheduler_->WarnWaiting();
+  ASSERT_TRUE(warned.ok()) << warned.status().ToString();
+  EXPECT_EQ(*warned, std::vector<std::string>{batch->id});
+  EXPECT_TRUE(scheduler_->WarnWaiting()->empty()) << "once per run";
+  auto counts = scheduler_->CountWaiting();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->batch, 1);
+  EXPECT_EQ(counts->stream, 0) << "the stream runs";
+
+  // Claimed at last: it waits no more.
+  ASSERT_TRUE(store_->ClaimRun("w", 600'000'000, metadata::RunKind::kBatch)->has_value());
+  EXPECT_EQ(scheduler_->CountWaiting()->batch, 0);
+  EXPECT_TRUE(scheduler_->WarnWaiting()->empty());
+}
+
 }  // namespace
 }  // namespace sluice::scheduler

@@ -12,8 +12,9 @@ namespace sluice::worker {
 StoreRunQueue::StoreRunQueue(metadata::MetadataStore& store, Options options)
     : store_(store), options_(std::move(options)), clock_(options_.clock ? *options_.clock : SystemClock::Get()) {}
 
-Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker, int64_t lease_micros) {
-  SLUICE_ASSIGN_OR_RETURN(auto run, store_.ClaimRun(worker, lease_micros));
+Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker, int64_t lease_micros,
+                                                       metadata::RunKind kind) {
+  SLUICE_ASSIGN_OR_RETURN(auto run, store_.ClaimRun(worker, lease_micros, kind));
   if (!run) return std::optional<ClaimedRun>();
   ClaimedRun claimed;
   claimed.run = std::move(*run);

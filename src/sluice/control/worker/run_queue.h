@@ -30,7 +30,9 @@ struct ClaimedRun {
 class RunQueue {
  public:
   virtual ~RunQueue() = default;
-  virtual Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros) = 0;
+  // The oldest due run of `kind` (MetadataStore::ClaimRun), leased to `worker`.
+  virtual Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
+                                                  metadata::RunKind kind) = 0;
   // Whether the run was asked to stop; FailedPrecondition when the lease was lost.
   virtual Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) = 0;
   virtual Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
@@ -51,7 +53,8 @@ class StoreRunQueue final : public RunQueue {
   };
   StoreRunQueue(metadata::MetadataStore& store, Options options);
 
-  Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros) override;
+  Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
+                                          metadata::RunKind kind) override;
   Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override;
   // A failed run gets a retry (a new run, attempt + 1, after a backoff) while it has attempts
   // left; a stream always.

@@ -93,9 +93,10 @@ Worker::Worker(RunQueue& queue, WorkerOptions options)
 
 Worker::~Worker() { Stop(); }
 
-void Worker::Start(int threads) {
+void Worker::Start(WorkerSlots slots) {
   stopping_ = false;
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < slots.batch; ++i) threads_.emplace_back([this] { Loop(metadata::RunKind::kBatch); });
+  for (int i = 0; i < slots.stream; ++i) threads_.emplace_back([this] { Loop(metadata::RunKind::kStream); });
 }
 
 void Worker::Stop() {
@@ -106,11 +107,12 @@ void Worker::Stop() {
   threads_.clear();
 }
 
-void Worker::Loop() {
+void Worker::Loop(metadata::RunKind kind) {
   while (!stopping_) {
-    auto ran = RunOnce();
+    auto ran = RunOnce(kind);
     if (!ran.ok()) {
-      SLUICE_LOG(Warn, "worker.error", {"worker", options_.id}, {"error", ran.status().ToString()});
+      SLUICE_LOG(Warn, "worker.error", {"worker", options_.id}, {"slot", metadata::RunKindName(kind)},
+                 {"error", ran.status().ToString()});
     }
     if (!ran.ok() || !*ran) {
       for (int waited = 0; waited < options_.poll_interval_ms && !stopping_; waited += 10) {
@@ -124,8 +126,8 @@ std::string Worker::DataRoot() const {
   return options_.data_root.empty() ? Workdir(options_.workdir).DataRoot().string() : options_.data_root;
 }
 
-Result<bool> Worker::RunOnce() {
-  SLUICE_ASSIGN_OR_RETURN(auto claimed, queue_.Claim(options_.id, options_.lease_micros));
+Result<bool> Worker::RunOnce(metadata::RunKind kind) {
+  SLUICE_ASSIGN_OR_RETURN(auto claimed, queue_.Claim(options_.id, options_.lease_micros, kind));
   if (!claimed) return false;
   SLUICE_RETURN_IF_ERROR(Execute(*claimed));
   return true;

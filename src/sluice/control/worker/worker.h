@@ -6,6 +6,10 @@
 // cancellation. The run ends succeeded, failed or cancelled with its per-component counts and a
 // log; the queue retries a failed run (see StoreRunQueue::Finish).
 //
+// Slots: a worker runs a thread per slot, and a slot claims only runs of its kind — batch slots
+// batch runs, stream slots stream runs — so streams, which hold their slot until cancelled, never
+// take the capacity scheduled batch runs need.
+//
 // Cancellation: a stream stops at the end of its current epoch; a batch run finishes what it is
 // doing (its sinks commit atomically, so a cancelled batch run is all or nothing).
 // Thread-safety: Start/Stop from one owner thread; RunOnce from any one thread at a time.
@@ -40,6 +44,12 @@ struct WorkerOptions {
   std::string pii_key;
 };
 
+// How many runs of each kind a worker executes at once (`--batch-workers`, `--stream-workers`).
+struct WorkerSlots {
+  int batch = 1;
+  int stream = 4;  // each running stream pipeline holds one
+};
+
 class Worker {
  public:
   Worker(RunQueue& queue, WorkerOptions options);
@@ -48,17 +58,17 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   const std::string& id() const { return options_.id; }
-  // Starts `threads` threads that claim and execute runs until Stop.
-  void Start(int threads = 1);
+  // Starts a thread per slot that claims and executes runs of its kind until Stop.
+  void Start(WorkerSlots slots);
   // Stops claiming, asks running streams to finish their epoch, and waits for the threads.
   void Stop();
-  // Claims and executes at most one run on the calling thread. False when none was due.
-  Result<bool> RunOnce();
+  // Claims and executes at most one run of `kind` on the calling thread. False when none was due.
+  Result<bool> RunOnce(metadata::RunKind kind = metadata::RunKind::kAny);
 
  private:
   Status Execute(const ClaimedRun& claimed);
   std::string DataRoot() const;
-  void Loop();
+  void Loop(metadata::RunKind kind);
 
   RunQueue& queue_;
   WorkerOptions options_;

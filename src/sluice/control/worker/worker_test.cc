@@ -53,7 +53,10 @@ class WorkerTest : public ::testing::Test {
   }
 
   std::string Queue(const std::string& name, const std::string& spec) {
-    EXPECT_TRUE(store_->ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "").ok());
+    const std::string mode = spec.find("mode: stream") != std::string::npos ? "stream" : "batch";
+    EXPECT_TRUE(
+        store_->ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", mode, "t", "")
+            .ok());
     metadata::RunRecord run;
     run.id = metadata::NewRunId(clock_.NowMicros());
     run.ns = "ops";
@@ -203,7 +206,7 @@ TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
     ASSERT_TRUE((*lg)->Close().ok());
   }
   const std::string id = Queue("s", spec);
-  worker_->Start(1);
+  worker_->Start({.batch = 0, .stream = 1});
   // Running: wait for it to be leased, then cancel.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (store_->GetRun(id)->status != "running" && std::chrono::steady_clock::now() < deadline) {
