@@ -10,18 +10,7 @@ namespace {
 using expr::testing::MakeBatch;
 using expr::testing::Show;
 
-std::vector<std::string> Rows(const Batch& b) {
-  std::vector<std::string> out;
-  b.ForEachActive([&](uint32_t r) {
-    std::string row;
-    for (size_t c = 0; c < b.num_columns(); ++c) {
-      if (c) row += '|';
-      row += Show(b.column(c)->GetValue(r));
-    }
-    out.push_back(row);
-  });
-  return out;
-}
+std::vector<std::string> Rows(const Batch& b) { return expr::testing::ShowRows({b}); }
 
 // dim_customer(customer_id int64, region string, segment string)
 Batch Customers() {
