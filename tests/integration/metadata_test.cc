@@ -225,16 +225,75 @@ TEST_P(Metadata, RunsMoveForwardOnlyAndListNewestFirst) {
   EXPECT_EQ(store_->ListRuns(ok, std::nullopt, 10)->size(), 1u);
 }
 
-TEST_P(Metadata, IngestKeysKeepTheFirstResponseUntilTheyExpire) {
-  const int64_t ttl = 60'000'000;
-  EXPECT_FALSE(store_->FindIngestKey("clicks", "k1", ttl)->has_value());
-  ASSERT_TRUE(store_->PutIngestKey("clicks", "k1", R"({"accepted": 3})", ttl).ok());
-  EXPECT_EQ(store_->PutIngestKey("clicks", "k1", R"({"accepted": 4})", ttl).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(**store_->FindIngestKey("clicks", "k1", ttl), R"({"accepted": 3})");
-  EXPECT_FALSE(store_->FindIngestKey("orders", "k1", ttl)->has_value());  // per stream
-  clock_.Advance(ttl + 1);
-  EXPECT_FALSE(store_->FindIngestKey("clicks", "k1", ttl)->has_value());
-  EXPECT_TRUE(store_->PutIngestKey("clicks", "k1", R"({"accepted": 5})", ttl).ok());  // an expired key is reused
+using Claim = MetadataStore::IngestKeyClaim;
+
+TEST_P(Metadata, IngestKeysAreClaimedOnceAndKeepTheFirstResponseUntilTheyExpire) {
+  const int64_t ttl = 600'000'000, stale = 60'000'000;
+  auto first = store_->ClaimIngestKey("clicks", "k1", ttl, stale);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->state, Claim::State::kClaimed);
+  // While the first request appends, another with the key waits.
+  EXPECT_EQ(store_->ClaimIngestKey("clicks", "k1", ttl, stale)->state, Claim::State::kInProgress);
+  EXPECT_EQ(store_->ClaimIngestKey("orders", "k1", ttl, stale)->state, Claim::State::kClaimed);  // per stream
+  EXPECT_EQ(store_->CompleteIngestKey("clicks", "k1", "pending:not-the-token", "{}").code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->CompleteIngestKey("clicks", "k1", first->token, R"({"accepted": 3})").ok());
+  auto again = store_->ClaimIngestKey("clicks", "k1", ttl, stale);
+  EXPECT_EQ(again->state, Claim::State::kDone);
+  EXPECT_EQ(again->response, R"({"accepted": 3})");
+  // An answer stays past the stale limit (that is for claims), until its ttl.
+  clock_.Advance(stale + 1);
+  EXPECT_EQ(store_->ClaimIngestKey("clicks", "k1", ttl, stale)->state, Claim::State::kDone);
+  clock_.Advance(ttl);
+  EXPECT_EQ(store_->ClaimIngestKey("clicks", "k1", ttl, stale)->state, Claim::State::kClaimed);  // expired: reused
+}
+
+TEST_P(Metadata, AReleasedOrAbandonedIngestClaimIsTakenOver) {
+  const int64_t ttl = 600'000'000, stale = 60'000'000;
+  auto first = store_->ClaimIngestKey("clicks", "k1", ttl, stale);
+  ASSERT_EQ(first->state, Claim::State::kClaimed);
+  // The append failed: the key is given back and the retry claims it.
+  ASSERT_TRUE(store_->ReleaseIngestKey("clicks", "k1", first->token).ok());
+  auto retry = store_->ClaimIngestKey("clicks", "k1", ttl, stale);
+  ASSERT_EQ(retry->state, Claim::State::kClaimed);
+  EXPECT_NE(retry->token, first->token);
+  // Its server dies before answering: the claim is held until it is stale, then taken over, and
+  // the dead request's late answer no longer lands.
+  clock_.Advance(stale);
+  EXPECT_EQ(store_->ClaimIngestKey("clicks", "k1", ttl, stale)->state, Claim::State::kInProgress);
+  clock_.Advance(1);
+  auto takeover = store_->ClaimIngestKey("clicks", "k1", ttl, stale);
+  ASSERT_EQ(takeover->state, Claim::State::kClaimed);
+  EXPECT_EQ(store_->CompleteIngestKey("clicks", "k1", retry->token, "{}").code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->CompleteIngestKey("clicks", "k1", takeover->token, R"({"accepted": 1})").ok());
+}
+
+// Replicas of the server share the metadata database: of many requests with one key, on two
+// stores (two servers), exactly one claims it; every other one sees it in progress or answered.
+TEST_P(Metadata, OneIngestKeyIsClaimedOnceAcrossServers) {
+  if (GetParam() == "sqlite") GTEST_SKIP() << "one server per SQLite file; the PostgreSQL case covers replicas";
+  auto other = MetadataStore::Open(url_, &clock_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  for (int round = 0; round < 20; ++round) {
+    const std::string key = "key-" + std::to_string(round);
+    std::atomic<int> claimed{0}, waited{0}, failed{0};
+    std::vector<std::thread> requests;
+    for (int t = 0; t < 8; ++t) {
+      MetadataStore* store = t % 2 == 0 ? store_.get() : other->get();
+      requests.emplace_back([&, store] {
+        auto c = store->ClaimIngestKey("clicks", key, 600'000'000, 60'000'000);
+        if (!c.ok()) ++failed;
+        else if (c->state == Claim::State::kClaimed)
+          ++claimed;
+        else
+          ++waited;
+      });
+    }
+    for (auto& t : requests) t.join();
+    EXPECT_EQ(claimed.load(), 1) << key;
+    EXPECT_EQ(waited.load(), 7) << key;
+    EXPECT_EQ(failed.load(), 0) << key;
+  }
 }
 
 TEST_P(Metadata, ConcurrentAppliesMakeDistinctVersions) {

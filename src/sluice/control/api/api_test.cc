@@ -630,6 +630,22 @@ TEST_F(Api, AnIdempotencyKeyAppendsOnce) {
   EXPECT_EQ(other.status, 200);
   EXPECT_EQ(ReadTopic(dir_.string() + "/log", "ingest.orders").size(), 3u);
   EXPECT_EQ(Call("POST", "/api/v1/ingest/orders", "{}", "application/json", {{"Idempotency-Key", "bad key"}}).status, 400);
+
+  // A request whose key another request (here, another server) holds while it appends: 409 with
+  // Retry-After, and nothing appended; once that one gives the key back, the retry appends.
+  auto held = store_->ClaimIngestKey("orders", "batch-19", 60'000'000, 60'000'000);
+  ASSERT_TRUE(held.ok() && held->state == metadata::MetadataStore::IngestKeyClaim::State::kClaimed);
+  auto busy = Call("POST", "/api/v1/ingest/orders", "{\"o\": 4}", "application/x-ndjson",
+                   {{"Idempotency-Key", "batch-19"}});
+  EXPECT_EQ(busy.status, 409) << busy.body;
+  EXPECT_EQ(busy.headers.Get("Retry-After"), "1");
+  EXPECT_EQ(ReadTopic(dir_.string() + "/log", "ingest.orders").size(), 3u);
+  ASSERT_TRUE(store_->ReleaseIngestKey("orders", "batch-19", held->token).ok());
+  EXPECT_EQ(
+      Call("POST", "/api/v1/ingest/orders", "{\"o\": 4}", "application/x-ndjson", {{"Idempotency-Key", "batch-19"}})
+          .status,
+      200);
+  EXPECT_EQ(ReadTopic(dir_.string() + "/log", "ingest.orders").size(), 4u);
 }
 
 TEST_F(Api, IngestRateLimitAnswers429WithRetryAfter) {

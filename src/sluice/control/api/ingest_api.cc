@@ -4,13 +4,16 @@
 // A request is all or nothing: every event is checked first (valid JSON, an object, at most
 // kMaxEventBytes), and a request with any bad event is refused with 400 naming each bad line or
 // element, so nothing is half-accepted and the client still holds everything. The events of a
-// request go to one partition in one atomic, fsynced batch. With an Idempotency-Key header, a
-// repeated request gets the first one's response and appends nothing (keys are kept for
-// ApiOptions::idempotency_ttl_micros); a server crash between the append and the key's record
-// makes a retried request append again (at least once in that window).
+// request go to one partition in one atomic, fsynced batch. With an Idempotency-Key header the
+// request claims the key in the metadata database before it appends (so this holds across
+// replicas of the server sharing that database): a repeated request gets the first one's response
+// and appends nothing (keys are kept for ApiOptions::idempotency_ttl_micros); one that arrives
+// while the first is still appending gets 409 conflict with Retry-After. A failed append gives
+// the key back. A server that dies between its append and recording the response leaves a claim
+// that a retry takes over after kClaimStaleMicros, and appends again (at least once in that
+// window).
 #include <simdjson.h>
 
-#include <array>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -33,7 +36,6 @@ struct IngestState {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<log::Log>> logs;  // GUARDED_BY(mu); by stream
   std::atomic<uint64_t> round_robin{0};
-  std::array<std::mutex, 64> key_locks;  // requests with the same idempotency key, one at a time
   std::mutex kafka_mu;                    // one request at a time through the producer
   std::unique_ptr<kafka::Producer> producer;  // GUARDED_BY(kafka_mu); opened on first use
 };
@@ -52,6 +54,9 @@ using http::Response;
 
 constexpr size_t kMaxEventBytes = 1 << 20;
 constexpr size_t kMaxReportedErrors = 20;
+// A claimed Idempotency-Key whose request never answered (its server died mid-append) is taken
+// over after this long. An append takes milliseconds; a minute leaves room for a slow disk.
+constexpr int64_t kClaimStaleMicros = 60'000'000;
 
 // As `http` sources name streams: [a-z_][a-z0-9_]{0,62}.
 bool ValidStreamName(std::string_view s) {
@@ -224,21 +229,6 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
     }
     key = std::string(*k);
   }
-  std::unique_lock<std::mutex> key_lock;
-  if (key) {
-    key_lock = std::unique_lock(ctx.ingest->key_locks[Hash64(stream + '\n' + *key) % ctx.ingest->key_locks.size()]);
-    auto seen = ctx.store.FindIngestKey(stream, *key, ctx.options.idempotency_ttl_micros);
-    if (!seen.ok()) return http::ProblemFromStatus(seen.status());
-    if (*seen) {
-      Response r;
-      r.status = 200;
-      r.content_type = std::string(http::kApplicationJson);
-      r.body = **seen;
-      r.headers.Set("Idempotent-Replayed", "true");
-      return r;
-    }
-  }
-
   Events ev;
   if (ndjson) ParseNdjson(req.body, ev);
   else ParseArray(req.body, ev);
@@ -250,23 +240,56 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
   }
   if (ev.views.empty()) return http::MakeProblem(http::codes::kInvalidBody, "the request holds no events");
 
+  std::string claim_token;
+  if (key) {
+    auto claim = ctx.store.ClaimIngestKey(stream, *key, ctx.options.idempotency_ttl_micros, kClaimStaleMicros);
+    if (!claim.ok()) return http::ProblemFromStatus(claim.status());
+    using State = metadata::MetadataStore::IngestKeyClaim::State;
+    if (claim->state == State::kDone) {
+      Response r;
+      r.status = 200;
+      r.content_type = std::string(http::kApplicationJson);
+      r.body = std::move(claim->response);
+      r.headers.Set("Idempotent-Replayed", "true");
+      return r;
+    }
+    if (claim->state == State::kInProgress) {
+      Response r = http::MakeProblem(http::codes::kConflict,
+                                     "a request with this Idempotency-Key is still being appended; send this one "
+                                     "again after Retry-After seconds to get its answer");
+      r.headers.Set("Retry-After", "1");
+      return r;
+    }
+    claim_token = std::move(claim->token);
+  }
+  // A failed append gives the key back, so the client's retry appends.
+  auto release = [&](const Status& cause) {
+    SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", cause.ToString()});
+    if (!key) return;
+    Status st = ctx.store.ReleaseIngestKey(stream, *key, claim_token);
+    if (!st.ok()) SLUICE_LOG(Warn, "ingest.key_not_released", {"stream", stream}, {"error", st.ToString()});
+  };
+
   const uint64_t pick = key ? Hash64(*key) : ctx.ingest->round_robin.fetch_add(1);
   json out = {{"stream", stream}, {"accepted", ev.views.size()}};
   if (!ctx.options.ingest_kafka_brokers.empty()) {
     auto at = AppendToKafka(ctx, stream, pick, ev.views);
     if (!at.ok()) {
-      SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", at.status().ToString()});
+      release(at.status());
       return http::ProblemFromStatus(at.status());
     }
     out["partition"] = *at;
     out["transport"] = "kafka";
   } else {
     auto lg = StreamLog(ctx, stream);
-    if (!lg.ok()) return http::ProblemFromStatus(lg.status());
+    if (!lg.ok()) {
+      release(lg.status());
+      return http::ProblemFromStatus(lg.status());
+    }
     const int partition = static_cast<int>(pick % static_cast<uint64_t>((*lg)->partitions()));
     auto offset = (*lg)->Append(partition, ev.views);
     if (!offset.ok()) {
-      SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", offset.status().ToString()});
+      release(offset.status());
       return http::ProblemFromStatus(offset.status());
     }
     out["partition"] = partition;
@@ -274,8 +297,8 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
   }
   const std::string body = out.dump();
   if (key) {
-    Status st = ctx.store.PutIngestKey(stream, *key, body, ctx.options.idempotency_ttl_micros);
-    if (!st.ok() && st.code() != StatusCode::kAlreadyExists) {
+    Status st = ctx.store.CompleteIngestKey(stream, *key, claim_token, body);
+    if (!st.ok()) {
       SLUICE_LOG(Warn, "ingest.key_not_recorded", {"stream", stream}, {"error", st.ToString()});
     }
   }
