@@ -2,7 +2,7 @@
 // workdir, zero setup) or PostgreSQL. One interface, so a pipeline spec does not change between
 // them; docs/warehouse.md describes the tables we write.
 //
-//   auto wh = Warehouse::Open("sqlite:/work/.sluice/warehouse.db");      // or
+//   auto wh = Warehouse::Open("sqlite:/srv/.sluice/warehouse.db");       // or
 //   auto wh = Warehouse::Open("postgresql://sluice@127.0.0.1:5432/analytics");
 //   (*wh)->EnsureTable("silver", "fact_orders", schema, {"order_id"}, WriteMode::kUpsert);
 //   (*wh)->Commit({.pipeline = "orders", .sink = "silver", .epoch = 7, .offsets = "{...}",
