@@ -37,13 +37,17 @@ json CountsJson(const std::vector<std::pair<std::string, engine::NodeCounters>>&
 }
 
 // Renews a run's lease until stopped; raises `stop` when the run is cancelled, the lease is
-// lost, or the worker is stopping.
+// lost, or the worker is stopping. A renewal that fails for another reason (the database is
+// unreachable) is tried again; when the lease could expire before the next try, the run stops
+// (`unrenewed`): another worker may take it over at expiry, and this one must not still be
+// writing then.
 class Heartbeat {
  public:
   Heartbeat(RunQueue& queue, const metadata::RunRecord& run, const std::string& worker, int64_t lease_micros,
             const std::atomic<bool>& stopping)
       : thread_([&, run_id = run.id, worker, lease_micros] {
           const auto period = std::chrono::microseconds(std::max<int64_t>(lease_micros / 3, 1000));
+          auto renewed_at = std::chrono::steady_clock::now();
           std::unique_lock lock(mu_);
           while (!done_) {
             cv_.wait_for(lock, stopping.load() ? std::chrono::microseconds(20'000) : period);
@@ -54,16 +58,27 @@ class Heartbeat {
               continue;
             }
             lock.unlock();
+            const auto attempt = std::chrono::steady_clock::now();  // the lease counts from here
             auto renewed = queue.Renew(run_id, worker, lease_micros);
             lock.lock();
             if (!renewed.ok()) {
               if (renewed.status().code() == StatusCode::kFailedPrecondition) {
                 lost = true;
                 stop = true;
-              }  // else: the database is briefly unreachable; the lease may still hold
-            } else if (*renewed) {
-              cancelled = true;
-              stop = true;
+              } else if (std::chrono::steady_clock::now() - renewed_at + period >=
+                         std::chrono::microseconds(lease_micros)) {
+                unrenewed_error = renewed.status().ToString();
+                unrenewed = true;
+                lost = true;
+                stop = true;
+                break;  // no more renewals: unrenewed_error stays as it is
+              }         // else: the database is briefly unreachable; the lease still holds until the next try
+            } else {
+              renewed_at = attempt;
+              if (*renewed) {
+                cancelled = true;
+                stop = true;
+              }
             }
           }
         }) {}
@@ -75,7 +90,9 @@ class Heartbeat {
     cv_.notify_all();
     thread_.join();
   }
-  std::atomic<bool> stop{false}, cancelled{false}, lost{false}, shutdown{false};
+  std::atomic<bool> stop{false}, cancelled{false}, lost{false}, shutdown{false}, unrenewed{false};
+  // Why the lease could not be renewed (set before `unrenewed`; read after the heartbeat ended).
+  std::string unrenewed_error;
 
  private:
   std::mutex mu_;
@@ -170,7 +187,8 @@ Status Worker::Execute(const ClaimedRun& claimed) {
 
   Status result;
   json summary = json::object();
-  bool cancelled = false, lost = false, shutdown = false;
+  bool cancelled = false, lost = false, shutdown = false, unrenewed = false;
+  std::string unrenewed_error;
   {
     Heartbeat hb(queue_, run, options_.id, options_.lease_micros, stopping_);
     if (stream) {
@@ -215,7 +233,15 @@ Status Worker::Execute(const ClaimedRun& claimed) {
     }
     cancelled = hb.cancelled;
     lost = hb.lost;
+    unrenewed = hb.unrenewed;
+    if (unrenewed) unrenewed_error = hb.unrenewed_error;
     shutdown = hb.shutdown;
+  }
+  if (unrenewed) {
+    log(fmt::format("the lease could not be renewed ({}); the run stopped before the lease could expire, so "
+                    "that another worker can take it over; this worker's result is dropped",
+                    unrenewed_error));
+    return Status::OK();
   }
   if (lost) {
     log("the lease was lost (another worker took the run over); this worker's result is dropped");

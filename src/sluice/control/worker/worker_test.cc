@@ -221,5 +221,83 @@ TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
   EXPECT_EQ(store_->GetRun(id)->status, "cancelled") << *store_->GetRunLog(id);
 }
 
+// The queue of the metadata database, whose lease renewals fail (as when the database cannot be
+// reached) once `renewals_fail` is set; everything else goes through.
+class UnreachableRenewals final : public RunQueue {
+ public:
+  explicit UnreachableRenewals(RunQueue& queue) : queue_(queue) {}
+  std::atomic<bool> renewals_fail{false};
+  std::atomic<int64_t> first_failure_us{0};  // steady clock, µs
+
+  Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
+                                          metadata::RunKind kind) override {
+    return queue_.Claim(worker, lease_micros, kind);
+  }
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override {
+    if (!renewals_fail) return queue_.Renew(run_id, worker, lease_micros);
+    int64_t none = 0;
+    first_failure_us.compare_exchange_strong(none, SteadyMicros());
+    return Status(StatusCode::kUnavailable, "the metadata database cannot be reached");
+  }
+  Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
+                const std::string& summary, const std::string& error) override {
+    return queue_.Finish(run, worker, status, summary, error);
+  }
+  Status Release(const std::string& run_id, const std::string& worker) override {
+    return queue_.Release(run_id, worker);
+  }
+  Status Log(const std::string& run_id, const std::string& text) override { return queue_.Log(run_id, text); }
+
+  static int64_t SteadyMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+ private:
+  RunQueue& queue_;
+};
+
+TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
+  const std::string spec =
+      "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: s, namespace: ops}\nspec:\n  mode: stream\n  sources:\n"
+      "    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
+      "  sinks:\n    out: {kind: log, inputs: [in], topic: copied}\n";
+  {  // the topic exists
+    auto lg = log::Log::Open((ns_ / "log").string(), "ev", log::LogOptions{});
+    ASSERT_TRUE(lg.ok()) << lg.status().ToString();
+    ASSERT_TRUE((*lg)->Append(0, {"{\"id\": 1}"}).ok());
+    ASSERT_TRUE((*lg)->Close().ok());
+  }
+  const std::string id = Queue("s", spec);
+  UnreachableRenewals queue(*queue_);
+  WorkerOptions o;
+  o.id = "w2";
+  o.workdir = dir_.string();
+  o.clock = &clock_;
+  o.lease_micros = 3'000'000;  // renewed every second (real time)
+  Worker worker(queue, o);
+  worker.Start({.batch = 0, .stream = 1});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (store_->GetRun(id)->status != "running" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(store_->GetRun(id)->status, "running") << *store_->GetRunLog(id);
+  queue.renewals_fail = true;
+  const std::string stopped = "the lease could not be renewed";
+  while (store_->GetRunLog(id)->find(stopped) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const int64_t stopped_after_us = UnreachableRenewals::SteadyMicros() - queue.first_failure_us.load();
+  const std::string log = *store_->GetRunLog(id);
+  worker.Stop();
+  ASSERT_NE(log.find(stopped), std::string::npos) << log;
+  EXPECT_NE(log.find("cannot be reached"), std::string::npos) << log;
+  // The first failure comes a renewal period (a third of the lease) after the last renewal, so
+  // the run stopped before the lease expired.
+  EXPECT_LT(stopped_after_us, o.lease_micros * 2 / 3) << log;
+  // The run is not finished by this worker: it is left to another one once its lease expires.
+  EXPECT_EQ(store_->GetRun(id)->status, "running");
+}
+
 }  // namespace
 }  // namespace sluice::worker
