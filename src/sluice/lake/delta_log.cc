@@ -86,18 +86,6 @@ std::optional<int64_t> VersionOfName(std::string_view name, std::string_view suf
   return v;
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IoError("{}: write failed: {}", path, ErrnoText(errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::OK();
-}
-
 std::string DirOf(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -506,8 +494,8 @@ Status PutIfAbsent(const std::string& path, std::string_view content) {
   std::string tmp = dir + "/." + BaseOf(path) + "." + NewUuid() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError("{}: cannot create: {}", tmp, ErrnoText(errno));
-  Status st = WriteAll(fd, content, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("{}: fsync failed: {}", tmp, ErrnoText(errno));
+  Status st = io::WriteAll(fd, content, tmp);
+  if (st.ok()) st = io::SyncFd(fd, tmp);
   if (::close(fd) != 0 && st.ok()) st = Status::IoError("{}: close failed: {}", tmp, ErrnoText(errno));
   if (!st.ok()) {
     ::unlink(tmp.c_str());

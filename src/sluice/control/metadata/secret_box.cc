@@ -74,8 +74,7 @@ Result<SecretBox> SecretBox::LoadOrCreate(const std::string& key_file) {
   if (fd < 0) return Status::IoError("cannot create the secret key file {}", key_file);
   const std::string text = Base64UrlEncode(key) + "\n";
   // 0600 whatever the umask: Load accepts nothing more open, and nothing closed to its owner.
-  const bool ok = ::fchmod(fd, 0600) == 0 &&
-                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const bool ok = ::fchmod(fd, 0600) == 0 && io::WriteAll(fd, text, key_file).ok() && io::SyncFd(fd, key_file).ok();
   ::close(fd);
   if (!ok) return Status::IoError("cannot write the secret key file {}", key_file);
   // Without the key the stored secrets are lost: its name must survive a power loss too.
