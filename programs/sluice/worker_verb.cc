@@ -59,6 +59,7 @@ class HttpRunQueue final : public worker::RunQueue {
     c.run.cause = run.value("cause", "");
     c.run.attempt = run.value("attempt", int64_t{1});
     c.run.logical_time = run.value("logical_time", int64_t{0});
+    c.run.lease_generation = run.value("lease_generation", int64_t{0});
     c.run.status = "running";
     if (run.contains("overrides") && run["overrides"].is_array()) c.run.overrides = run["overrides"].get<std::vector<std::string>>();
     c.spec = j.value("spec", "");

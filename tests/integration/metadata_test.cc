@@ -352,6 +352,11 @@ TEST_P(Metadata, WorkersLeaseRunsOldestFirstAndALostLeaseIsTakenOver) {
   auto c = store_->ClaimRun("w-c", lease);
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ((*c)->id, "r2");
+  // Every claim takes a newer lease generation: the one that took r2 over fences out w-b's.
+  EXPECT_GT((*a)->lease_generation, 0);
+  EXPECT_GT((*b)->lease_generation, (*a)->lease_generation);
+  EXPECT_GT((*c)->lease_generation, (*b)->lease_generation);
+  EXPECT_EQ(store_->GetRun("r2")->lease_generation, (*c)->lease_generation);
   EXPECT_EQ(store_->RenewLease("r2", "w-b", lease).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->FinishRun("r2", "w-b", "succeeded", "", "").code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store_->FinishRun("r2", "w-c", "succeeded", "{}", "").ok());

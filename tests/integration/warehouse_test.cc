@@ -197,6 +197,34 @@ TEST_P(WarehouseSuite, EachEpochIsCommittedExactlyOnce) {
   EXPECT_FALSE(wh_->LastCommittedEpoch("p", "nobody")->has_value());
 }
 
+// A worker that lost its lease (generation 5) cannot commit once the worker that took its run
+// over (generation 6) has: the refusal happens in the commit's transaction, with nothing written.
+TEST_P(WarehouseSuite, ACommitOfAnOlderLeaseGenerationIsRefused) {
+  std::vector<Field> f = {{"id", DataType::Int64()}, {"v", DataType::Int32()}};
+  ASSERT_TRUE(wh_->EnsureTable("gold", "events", Schema(f), {}, WriteMode::kAppend).ok());
+  auto epoch = [&](int64_t e, int64_t fence) {
+    Batch b = MakeBatch(f, {{Value::Int64(e), Value::Int32(static_cast<int32_t>(e * 10))}});
+    CommitBatch c{"p", "gold_sink", e, "{}", 0, {{"gold", "events", WriteMode::kAppend, {}, {b}}}};
+    c.fence = fence;
+    return c;
+  };
+  auto old_worker = Open();
+  ASSERT_FALSE(old_worker->Commit(epoch(1, 5))->already_committed);
+  ASSERT_FALSE(wh_->Commit(epoch(2, 6))->already_committed);
+  auto refused = old_worker->Commit(epoch(3, 5));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("lease"), std::string::npos) << refused.status().ToString();
+  // An epoch already there is answered as before; the new generation goes on; no fence, no check.
+  EXPECT_TRUE(old_worker->Commit(epoch(2, 5))->already_committed);
+  ASSERT_FALSE(wh_->Commit(epoch(3, 6))->already_committed);
+  ASSERT_FALSE(old_worker->Commit(epoch(4, 0))->already_committed);
+  EXPECT_EQ(Rows("SELECT count(*), sum(v) FROM gold.events").front(), "4|100");
+  // The connection that was refused still works (its transaction was rolled back).
+  EXPECT_FALSE(old_worker->Commit(epoch(5, 7))->already_committed);
+  EXPECT_FALSE(wh_->Commit(epoch(6, 6)).ok());
+}
+
 TEST_P(WarehouseSuite, SchemaEvolvesByAddingColumnsAndRefusesTypeChanges) {
   Schema v1({{"id", DataType::Int64()}, {"amount", DataType::Decimal(18, 2)}});
   ASSERT_TRUE(wh_->EnsureTable("silver", "facts", v1, {"id"}, WriteMode::kUpsert).ok());

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -260,6 +261,22 @@ Status RenameFile(const std::string& from, const std::string& to) {
   if (e == 0 && ::rename(from.c_str(), to.c_str()) != 0) e = errno;
   if (e != 0) return Status::IoError("cannot rename '{}' to '{}': {}", from, to, std::strerror(e));
   return Status::OK();
+}
+
+Result<FileLock> FileLock::Acquire(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError("cannot open lock file '{}': {}", path, std::strerror(errno));
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const int e = errno;
+    ::close(fd);
+    return Status::IoError("cannot lock '{}': {}", path, std::strerror(e));
+  }
+  return FileLock(fd);
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the lock
 }
 
 Status RenameDurably(const std::string& from, const std::string& to) {

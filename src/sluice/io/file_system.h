@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sluice/base/status.h"
@@ -102,6 +103,22 @@ Status WriteAll(int fd, std::string_view data, const std::string& path);
 Status SyncFd(int fd, const std::string& path);
 // rename(2) alone (RenameDurably also fsyncs the directories).
 Status RenameFile(const std::string& from, const std::string& to);
+
+// An exclusive advisory lock (flock(2)) on `path` (created if missing), held until destroyed.
+// Acquire waits for another holder, in this process or another one, to let go. Processes on one
+// machine, or on a shared file system whose locks are honoured across machines, see each other.
+class FileLock {
+ public:
+  static Result<FileLock> Acquire(const std::string& path);
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
 
 // An append-only file writer with an explicit Sync(); Close() flushes.
 class FileWriter {

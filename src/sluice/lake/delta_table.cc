@@ -174,9 +174,14 @@ struct DeltaTable::Impl {
   }
 
   // Whether `state` records `epoch` of `writer` (epochs.h), asking the log's history if need be.
-  Result<bool> HasEpoch(const TableState& state, const EpochWriter& writer, int64_t epoch) const {
+  static std::map<std::string, int64_t> AppVersions(const TableState& state) {
     std::map<std::string, int64_t> app_versions;
     for (const auto& [app, t] : state.txns) app_versions[app] = t.version;
+    return app_versions;
+  }
+
+  Result<bool> HasEpoch(const TableState& state, const EpochWriter& writer, int64_t epoch) const {
+    const std::map<std::string, int64_t> app_versions = AppVersions(state);
     switch (FindEpoch(app_versions, writer, epoch)) {
       case EpochState::kCommitted: return true;
       case EpochState::kNotCommitted: return false;
@@ -209,6 +214,12 @@ struct DeltaTable::Impl {
       if (epoch.first) {
         SLUICE_ASSIGN_OR_RETURN(*held, HasEpoch(*state, *epoch.first, epoch.second));
         if (*held) return state->version;
+        if (auto newer = NewerFence(AppVersions(*state), *epoch.first)) {
+          return Status::FailedPrecondition(
+              "{}: lease generation {} has written this table since this run (generation {}) started; the worker "
+              "lost its lease, so its epoch {} is not committed",
+              dir, *newer, epoch.first->fence, epoch.second);
+        }
       }
       for (const auto& r : entry.removes) {
         if (!state->files.count(r.path)) {
@@ -416,6 +427,8 @@ Result<DeltaTable::EpochCommit> DeltaTable::CommitEpoch(CommitRequest request, c
                                                         int64_t epoch) {
   request.txn = EpochTxn(writer, epoch);
   SLUICE_ASSIGN_OR_RETURN(LogEntry entry, impl_->EntryOf(request));
+  if (auto fence = FenceTxn(writer))
+    entry.txns.push_back(TxnAction{fence->first, fence->second, entry.txns.front().last_updated});
   EpochCommit out;
   SLUICE_ASSIGN_OR_RETURN(
       out.version, impl_->CommitEntry(std::move(entry), request.operation, {&writer, epoch}, &out.already_committed));

@@ -23,6 +23,18 @@ std::pair<std::string, int64_t> EpochTxn(const EpochWriter& writer, int64_t epoc
   return {EpochAppId(writer.app_id, epoch), epoch};
 }
 
+std::optional<std::pair<std::string, int64_t>> FenceTxn(const EpochWriter& writer) {
+  if (writer.fence <= 0) return std::nullopt;
+  return std::make_pair(writer.app_id + "#fence", writer.fence);
+}
+
+std::optional<int64_t> NewerFence(const std::map<std::string, int64_t>& app_versions, const EpochWriter& writer) {
+  if (writer.fence <= 0) return std::nullopt;
+  auto it = app_versions.find(writer.app_id + "#fence");
+  if (it == app_versions.end() || it->second <= writer.fence) return std::nullopt;
+  return it->second;
+}
+
 EpochState FindEpoch(const std::map<std::string, int64_t>& app_versions, const EpochWriter& writer, int64_t epoch) {
   bool ask_history = false;
   for (const std::string* name : Names(writer)) {

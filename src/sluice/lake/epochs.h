@@ -15,6 +15,12 @@
 // its last epoch, older ones skipped). For a batch epoch that txn counts when its version is
 // the epoch; for an older epoch the txns of the log's history tell (FindEpoch says kAskHistory).
 //
+// Fencing: a writer with a fence (its run's lease generation, > 0) records it in each commit as
+// one more txn, appId "<writer>#fence", version = the generation (it only grows, as Delta wants).
+// A commit whose fence is older than the one the table records is refused, on the exact version
+// it would be built on: a worker that lost its lease cannot commit once the worker that took its
+// run over has committed.
+//
 // DeltaTable::CommitEpoch checks again on the version the commit is built on, so of two runs
 // of one epoch at most one lands (the other writes nothing, or is aborted by the conflict check
 // when both race for the same log version).
@@ -22,6 +28,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +40,7 @@ struct EpochWriter {
   bool ordered = false;  // stream epochs; false: batch logical times
   // Names the writer had in tables written before (their records count; never written).
   std::vector<std::string> former_app_ids;
+  int64_t fence = 0;  // the run's lease generation; 0: not fenced (a local run)
 };
 
 // The txn action (appId, version) that records `epoch` of `writer`.
@@ -44,6 +52,11 @@ enum class EpochState {
   // A batch epoch older than a txn of the earlier scheme: the log's history decides (EpochInHistory).
   kAskHistory,
 };
+// The txn action that records the writer's fence (nullopt without one).
+std::optional<std::pair<std::string, int64_t>> FenceTxn(const EpochWriter& writer);
+// The generation recorded in the table that is newer than the writer's fence, if any.
+std::optional<int64_t> NewerFence(const std::map<std::string, int64_t>& app_versions, const EpochWriter& writer);
+
 // What a table's txns (Snapshot::app_versions: appId -> latest version) say of `epoch`.
 EpochState FindEpoch(const std::map<std::string, int64_t>& app_versions, const EpochWriter& writer, int64_t epoch);
 

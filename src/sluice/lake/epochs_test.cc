@@ -144,5 +144,33 @@ TEST(CommitEpoch, ATableOfTheEarlierSchemeKeepsItsEpochs) {
   EXPECT_EQ(ScanRows(*table).size(), 20u);
 }
 
+TEST(CommitEpoch, AWriterOfAnOlderLeaseGenerationIsFencedOut) {
+  TempDir tmp;
+  auto table = testing::NewOrdersTable(tmp / "t", {"day"});
+  EpochWriter a = kStream, b = kStream;
+  a.fence = 5;  // the worker that lost its lease
+  b.fence = 6;  // the worker that took the run over
+  ASSERT_FALSE(CommitRows(table, a, 1, 0, 3)->already_committed);
+  ASSERT_FALSE(CommitRows(table, b, 2, 3, 6)->already_committed);
+  // The old worker's next epoch is refused, on a table handle opened before b's commit too.
+  auto stale = *DeltaTable::Open(table->dir());
+  auto r = CommitRows(stale, a, 3, 6, 9);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("lease generation 6"), std::string::npos) << r.status().ToString();
+  // An epoch the table holds is still answered "already committed" (nothing to write either way).
+  EXPECT_TRUE(CommitRows(table, a, 2, 3, 6)->already_committed);
+  // The new generation goes on; a generation newer still takes over from it.
+  ASSERT_FALSE(CommitRows(table, b, 3, 6, 9)->already_committed);
+  EpochWriter c = kStream;
+  c.fence = 9;
+  ASSERT_FALSE(CommitRows(table, c, 4, 9, 12)->already_committed);
+  EXPECT_FALSE(CommitRows(table, b, 5, 12, 15).ok());
+  EXPECT_EQ(ScanRows(*table), ExpectedRows(0, 12));
+  EXPECT_EQ(table->GetSnapshot()->app_versions.at("orders.lake#fence"), 9);
+  // A writer without a fence (a local run) is not checked.
+  EXPECT_TRUE(CommitRows(table, kStream, 5, 12, 15).ok());
+}
+
 }  // namespace
 }  // namespace sluice::lake

@@ -31,6 +31,9 @@ constexpr const char* kPostgresCommitsDdl =
     "CREATE TABLE IF NOT EXISTS public.sluice_commits (pipeline text NOT NULL, sink text NOT NULL, "
     "epoch bigint NOT NULL, offsets text, committed_at timestamp with time zone NOT NULL DEFAULT now(), "
     "PRIMARY KEY (pipeline, sink, epoch))";
+constexpr const char* kPostgresFencesDdl =
+    "CREATE TABLE IF NOT EXISTS public.sluice_fences (pipeline text NOT NULL, sink text NOT NULL, "
+    "generation bigint NOT NULL, PRIMARY KEY (pipeline, sink))";
 constexpr size_t kCopyChunk = 1 << 20;
 
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
@@ -164,7 +167,8 @@ Status PostgresWarehouse::Connect() {
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   SLUICE_RETURN_IF_ERROR(ExecOk("SET TIME ZONE 'UTC'"));
   SLUICE_RETURN_IF_ERROR(ExecOk("SET client_min_messages TO warning"));
-  return ExecOk(kPostgresCommitsDdl);
+  SLUICE_RETURN_IF_ERROR(ExecOk(kPostgresCommitsDdl));
+  return ExecOk(kPostgresFencesDdl);
 }
 
 Status PostgresWarehouse::ResultError(const PGresult* r, std::string_view what) const {
@@ -430,6 +434,19 @@ Result<CommitResult> PostgresWarehouse::CommitOnce(const CommitBatch& commit, co
   if (std::string_view(PQcmdTuples(marked.get())) == "0") {
     SLUICE_RETURN_IF_ERROR(ExecOk("ROLLBACK"));
     return CommitResult{true, 0, 1};
+  }
+  if (commit.fence > 0) {
+    // The row lock orders this against a concurrent commit of another generation.
+    SLUICE_ASSIGN_OR_RETURN(
+        ResultPtr fenced,
+        Exec("INSERT INTO public.sluice_fences (pipeline, sink, generation) VALUES ($1, $2, $3) ON CONFLICT "
+             "(pipeline, sink) DO UPDATE SET generation = EXCLUDED.generation WHERE public.sluice_fences.generation "
+             "<= EXCLUDED.generation",
+             {commit.pipeline, commit.sink, std::to_string(commit.fence)}));
+    if (std::string_view(PQcmdTuples(fenced.get())) == "0") {
+      SLUICE_RETURN_IF_ERROR(ExecOk("ROLLBACK"));
+      return FencedOut(commit);
+    }
   }
   CommitResult result;
   for (size_t i = 0; i < commit.writes.size(); ++i) {

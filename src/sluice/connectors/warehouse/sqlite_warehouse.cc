@@ -29,6 +29,11 @@ namespace {
 constexpr std::string_view kSqliteCommitsDdl =
     "CREATE TABLE IF NOT EXISTS {}.sluice_commits (pipeline TEXT NOT NULL, sink TEXT NOT NULL, "
     "epoch BIGINT NOT NULL, offsets TEXT, committed_at TIMESTAMP NOT NULL, PRIMARY KEY (pipeline, sink, epoch))";
+// Lease generations (CommitBatch::fence), in the main file only: the write lock of BEGIN IMMEDIATE
+// orders commits, and the check guards writers rather than holding data.
+constexpr std::string_view kSqliteFencesDdl =
+    "CREATE TABLE IF NOT EXISTS main.sluice_fences (pipeline TEXT NOT NULL, sink TEXT NOT NULL, "
+    "generation BIGINT NOT NULL, PRIMARY KEY (pipeline, sink))";
 
 // A value as read from SQLite, before it becomes a column value.
 struct RawValue {
@@ -205,6 +210,7 @@ Status SqliteWarehouse::Init() {
   SLUICE_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
   SLUICE_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
   SLUICE_RETURN_IF_ERROR(Exec(fmt::format(fmt::runtime(kSqliteCommitsDdl), "main")));
+  SLUICE_RETURN_IF_ERROR(Exec(std::string(kSqliteFencesDdl)));
   // Attach the schema files that exist already, so RunSql/Query see every schema.
   const std::string prefix = stem_ + ".";
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
@@ -447,6 +453,20 @@ Result<CommitResult> SqliteWarehouse::Commit(const CommitBatch& commit) {
   if (done.size() == touched.size()) {
     (void)Exec("ROLLBACK");
     return CommitResult{true, 0, 1};
+  }
+  if (commit.fence > 0) {
+    auto st = Prepare(
+        "INSERT INTO main.sluice_fences (pipeline, sink, generation) VALUES (?1, ?2, ?3) ON CONFLICT (pipeline, sink) "
+        "DO UPDATE SET generation = excluded.generation WHERE main.sluice_fences.generation <= excluded.generation");
+    if (!st.ok()) return fail(st.status());
+    sqlite3_bind_text(*st, 1, commit.pipeline.data(), static_cast<int>(commit.pipeline.size()), SQLITE_STATIC);
+    sqlite3_bind_text(*st, 2, commit.sink.data(), static_cast<int>(commit.sink.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(*st, 3, commit.fence);
+    ++stats_.statements;
+    int rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    if (rc != SQLITE_DONE) return fail(Error("writing sluice_fences"));
+    if (sqlite3_changes(db_) == 0) return fail(FencedOut(commit));
   }
   CommitResult result;
   for (size_t i = 0; i < commit.writes.size(); ++i) {

@@ -120,6 +120,13 @@ Status ValidateTableArgs(std::string_view schema, std::string_view table, const 
   return Status::OK();
 }
 
+Status FencedOut(const CommitBatch& commit) {
+  return Status::FailedPrecondition(
+      "commit of {}/{} epoch {}: a newer lease generation than {} has committed to this warehouse; the worker lost "
+      "its lease, so this epoch is not committed",
+      commit.pipeline, commit.sink, commit.epoch, commit.fence);
+}
+
 Status ValidateCommit(const CommitBatch& commit) {
   SLUICE_USER_CHECK(!commit.pipeline.empty() && !commit.sink.empty(), "a commit needs a pipeline and a sink name");
   for (const auto& w : commit.writes) {

@@ -92,6 +92,10 @@ struct CommitBatch {
   // 0 = the clock's now. Set it for deterministic replays and tests.
   int64_t commit_time_micros = 0;
   std::vector<TableWrite> writes;
+  // The lease generation of the run committing (0: not fenced). Recorded per (pipeline, sink) in
+  // sluice_fences in the same transaction; a commit with an older generation than the recorded
+  // one is refused with FailedPrecondition (its worker lost its lease).
+  int64_t fence = 0;
 };
 
 struct CommitResult {

@@ -21,6 +21,10 @@ Status ValidateTableArgs(std::string_view schema, std::string_view table, const 
 // write.
 Status ValidateCommit(const CommitBatch& commit);
 
+// The refusal of a commit whose lease generation (CommitBatch::fence) is older than the one
+// recorded for its pipeline and sink.
+Status FencedOut(const CommitBatch& commit);
+
 // The full table layout: the columns (key columns required), plus the scd2 columns in scd2 mode.
 Schema TableLayout(const Schema& columns, const std::vector<std::string>& key, WriteMode mode);
 

@@ -13,8 +13,15 @@ namespace sluice::api {
 namespace {
 
 json RawRun(const metadata::RunRecord& r) {
-  return {{"id", r.id},     {"namespace", r.ns},     {"pipeline", r.pipeline},         {"version", r.version},
-          {"cause", r.cause}, {"attempt", r.attempt}, {"logical_time", r.logical_time}, {"overrides", r.overrides}};
+  return {{"id", r.id},
+          {"namespace", r.ns},
+          {"pipeline", r.pipeline},
+          {"version", r.version},
+          {"cause", r.cause},
+          {"attempt", r.attempt},
+          {"logical_time", r.logical_time},
+          {"overrides", r.overrides},
+          {"lease_generation", r.lease_generation}};
 }
 
 Response NoQueue() { return http::MakeProblem(http::codes::kFailedPrecondition, "this server hands out no runs"); }

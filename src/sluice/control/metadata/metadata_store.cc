@@ -219,6 +219,17 @@ ALTER TABLE pipeline_versions ADD COLUMN mode TEXT NOT NULL DEFAULT '';
 UPDATE pipeline_versions SET mode = COALESCE((SELECT p.mode FROM pipelines p WHERE p.namespace =
   pipeline_versions.namespace AND p.name = pipeline_versions.name), '');
 )sql"},
+      // Every claim of a run takes the next lease generation, a number that only grows across all
+      // runs: sinks and checkpoints record the highest one that wrote them and refuse an older one
+      // (a worker that lost its lease cannot write after the worker that took the run over).
+      {9, "lease generations (fencing tokens)", R"sql(
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('lease_generation', 0);
+ALTER TABLE runs ADD COLUMN lease_generation BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }
@@ -229,7 +240,7 @@ constexpr const char* kVersionColumns =
     "namespace, name, version, spec, spec_hash, author, message, created_at, environment, mode";
 constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
-    "summary, error, not_before, cancel_requested, lease_owner, overrides";
+    "summary, error, not_before, cancel_requested, lease_owner, overrides, lease_generation";
 // The mode of the version a row of `runs` is pinned to ("" when the version is gone).
 constexpr const char* kRunModeSql =
     "COALESCE((SELECT v.mode FROM pipeline_versions v WHERE v.namespace = runs.namespace AND v.name = runs.pipeline "
@@ -293,6 +304,7 @@ Result<RunRecord> ToRun(const SqlRow& r) {
       if (o.is_string()) run.overrides.push_back(o.get<std::string>());
     }
   }
+  SLUICE_ASSIGN_OR_RETURN(run.lease_generation, SqlToInt(r[17], "runs.lease_generation"));
   return run;
 }
 
@@ -499,14 +511,15 @@ Status MetadataStore::DeletePipeline(const std::string& ns, const std::string& n
 
 Status MetadataStore::CreateRun(const RunRecord& run) {
   std::lock_guard lock(mu_);
-  return db_->Exec(fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                               "$14, 0, '', $15)",
-                               kRunColumns),
-                   {run.id, run.ns, run.pipeline, SqlInt(run.version), run.cause, run.status, SqlInt(run.logical_time),
-                    SqlInt(run.attempt), SqlInt(run.created_at ? run.created_at : clock_.NowMicros()),
-                    run.started_at ? SqlInt(*run.started_at) : SqlValue(),
-                    run.finished_at ? SqlInt(*run.finished_at) : SqlValue(), run.summary, run.error,
-                    SqlInt(run.not_before), run.overrides.empty() ? std::string() : nlohmann::json(run.overrides).dump()})
+  return db_
+      ->Exec(fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                         "$14, 0, '', $15, 0)",
+                         kRunColumns),
+             {run.id, run.ns, run.pipeline, SqlInt(run.version), run.cause, run.status, SqlInt(run.logical_time),
+              SqlInt(run.attempt), SqlInt(run.created_at ? run.created_at : clock_.NowMicros()),
+              run.started_at ? SqlInt(*run.started_at) : SqlValue(),
+              run.finished_at ? SqlInt(*run.finished_at) : SqlValue(), run.summary, run.error, SqlInt(run.not_before),
+              run.overrides.empty() ? std::string() : nlohmann::json(run.overrides).dump()})
       .status();
 }
 
@@ -612,9 +625,18 @@ Result<std::optional<RunRecord>> MetadataStore::ClaimRun(const std::string& work
     return std::optional<RunRecord>();
   }
   const std::string id = SqlText(rows[0][0]);
-  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = 'running', lease_owner = $2, lease_expires_at = $3, "
-                                               "started_at = COALESCE(started_at, $1) WHERE id = $4 AND " + claimable,
-                                               {SqlInt(now), worker, SqlInt(now + lease_micros), id}));
+  // The next lease generation (in PostgreSQL the row lock orders concurrent claims).
+  SLUICE_RETURN_IF_ERROR(
+      db_->Exec("UPDATE counters SET value = value + 1 WHERE name = 'lease_generation'", {}).status());
+  SLUICE_ASSIGN_OR_RETURN(auto gen, db_->Query("SELECT value FROM counters WHERE name = 'lease_generation'", {}));
+  if (gen.empty()) return Status::Internal("the metadata database has no lease_generation counter");
+  SLUICE_ASSIGN_OR_RETURN(int64_t generation, SqlToInt(gen[0][0], "counters.value"));
+  SLUICE_ASSIGN_OR_RETURN(int64_t n,
+                          db_->Exec("UPDATE runs SET status = 'running', lease_owner = $2, lease_expires_at = $3, "
+                                    "lease_generation = $5, started_at = COALESCE(started_at, $1) WHERE id = "
+                                    "$4 AND " +
+                                        claimable,
+                                    {SqlInt(now), worker, SqlInt(now + lease_micros), id, SqlInt(generation)}));
   if (n != 1) return std::optional<RunRecord>();
   SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
   SLUICE_RETURN_IF_ERROR(txn->Commit());

@@ -122,6 +122,9 @@ struct RunRecord {
   int64_t not_before = 0;         // a retry waits until then (µs)
   bool cancel_requested = false;  // a running run is asked to stop
   std::string lease_owner;        // the worker running it
+  // The fencing token of its latest claim: every claim of any run takes a larger one. Sinks and
+  // checkpoints refuse writes of a generation older than one that wrote them (docs/streaming.md).
+  int64_t lease_generation = 0;
   std::vector<std::string> overrides;  // spec overrides (path=value) the run compiles with (replays)
 };
 
@@ -272,7 +275,7 @@ class MetadataStore {
   // --- the work queue: runs are leased to workers; a lost worker's lease expires
   // The oldest queued run due by now (not_before <= now), or a running run whose lease expired,
   // of `kind` (a run whose version is gone is of every kind): now running, leased to `worker`
-  // until now + lease. nullopt when there is none.
+  // until now + lease, with the next lease generation. nullopt when there is none.
   Result<std::optional<RunRecord>> ClaimRun(const std::string& worker, int64_t lease_micros,
                                             RunKind kind = RunKind::kAny);
   // Queued runs due since `due_before` or earlier (µs), oldest first, at most `limit`.

@@ -82,13 +82,16 @@ class Heartbeat {
             }
           }
         }) {}
-  ~Heartbeat() {
+  ~Heartbeat() { End(); }
+  // Stops renewing and waits for a renewal in flight: the flags below are final after this (a
+  // renewal that hangs, as in a paused process, decides whether the lease was lost).
+  void End() {
     {
       std::lock_guard lock(mu_);
       done_ = true;
     }
     cv_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   std::atomic<bool> stop{false}, cancelled{false}, lost{false}, shutdown{false}, unrenewed{false};
   // Why the lease could not be renewed (set before `unrenewed`; read after the heartbeat ended).
@@ -196,6 +199,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       so.workdir = workdir;
       so.stop = &hb.stop;
       so.pii_key = options_.pii_key;
+      so.fence = run.lease_generation;
       engine::StreamResult r = engine::RunStream(*plan, so);
       result = r.status;
       summary = {{"components", CountsJson(r.components)}, {"epochs", r.epochs}, {"last_epoch", r.last_epoch},
@@ -220,6 +224,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       ro.stop = &stop_or_timeout;
       ro.workdir = workdir;
       ro.pii_key = options_.pii_key;
+      ro.fence = run.lease_generation;
       ro.run_id = run.id;
       ro.logical_time_micros = run.logical_time;
       engine::RunResult r = engine::RunBatch(*plan, ro);
@@ -231,6 +236,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
                  {"duration_ms", r.duration_ms}};
       if (!r.dead_letter_path.empty()) summary["dead_letter_path"] = r.dead_letter_path;
     }
+    hb.End();
     cancelled = hb.cancelled;
     lost = hb.lost;
     unrenewed = hb.unrenewed;

@@ -6,14 +6,20 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sluice/engine/exec/batch_runner.h"
 #include "sluice/log/log.h"
+#include "sluice/pipeline/compile.h"
 
 namespace sluice::worker {
 namespace {
@@ -67,6 +73,16 @@ class WorkerTest : public ::testing::Test {
     run.logical_time = clock_.NowMicros();
     EXPECT_TRUE(store_->CreateRun(run).ok());
     return run.id;
+  }
+
+  // A worker `id` of this test's store, with a 3 s lease (renewed every second, real time).
+  WorkerOptions Options(const std::string& id) {
+    WorkerOptions o;
+    o.id = id;
+    o.workdir = dir_.string();
+    o.clock = &clock_;
+    o.lease_micros = 3'000'000;
+    return o;
   }
 
   std::string BatchSpec(const std::string& input) {
@@ -222,18 +238,40 @@ TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
 }
 
 // The queue of the metadata database, whose lease renewals fail (as when the database cannot be
-// reached) once `renewals_fail` is set; everything else goes through.
-class UnreachableRenewals final : public RunQueue {
+// reached) once `renewals_fail` is set, or hang (as in a process paused, or cut off from the
+// network) while `renewals_paused` is set; everything else goes through.
+class TroubledRenewals final : public RunQueue {
  public:
-  explicit UnreachableRenewals(RunQueue& queue) : queue_(queue) {}
+  explicit TroubledRenewals(RunQueue& queue) : queue_(queue) {}
   std::atomic<bool> renewals_fail{false};
   std::atomic<int64_t> first_failure_us{0};  // steady clock, µs
+  std::atomic<int> hanging{0};               // renewals waiting for `renewals_paused` to clear
+
+  void Pause() {
+    std::lock_guard lock(mu_);
+    paused_ = true;
+  }
+  void Resume() {
+    {
+      std::lock_guard lock(mu_);
+      paused_ = false;
+    }
+    cv_.notify_all();
+  }
 
   Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
                                           metadata::RunKind kind) override {
     return queue_.Claim(worker, lease_micros, kind);
   }
   Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override {
+    {
+      std::unique_lock lock(mu_);
+      if (paused_) {
+        ++hanging;
+        cv_.wait(lock, [&] { return !paused_; });
+        --hanging;
+      }
+    }
     if (!renewals_fail) return queue_.Renew(run_id, worker, lease_micros);
     int64_t none = 0;
     first_failure_us.compare_exchange_strong(none, SteadyMicros());
@@ -255,6 +293,9 @@ class UnreachableRenewals final : public RunQueue {
 
  private:
   RunQueue& queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool paused_ = false;
 };
 
 TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
@@ -269,12 +310,8 @@ TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
     ASSERT_TRUE((*lg)->Close().ok());
   }
   const std::string id = Queue("s", spec);
-  UnreachableRenewals queue(*queue_);
-  WorkerOptions o;
-  o.id = "w2";
-  o.workdir = dir_.string();
-  o.clock = &clock_;
-  o.lease_micros = 3'000'000;  // renewed every second (real time)
+  TroubledRenewals queue(*queue_);
+  const WorkerOptions o = Options("w2");
   Worker worker(queue, o);
   worker.Start({.batch = 0, .stream = 1});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -287,7 +324,7 @@ TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
   while (store_->GetRunLog(id)->find(stopped) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  const int64_t stopped_after_us = UnreachableRenewals::SteadyMicros() - queue.first_failure_us.load();
+  const int64_t stopped_after_us = TroubledRenewals::SteadyMicros() - queue.first_failure_us.load();
   const std::string log = *store_->GetRunLog(id);
   worker.Stop();
   ASSERT_NE(log.find(stopped), std::string::npos) << log;
@@ -297,6 +334,98 @@ TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
   EXPECT_LT(stopped_after_us, o.lease_micros * 2 / 3) << log;
   // The run is not finished by this worker: it is left to another one once its lease expires.
   EXPECT_EQ(store_->GetRun(id)->status, "running");
+}
+
+// Waits (polling, at most 60 s) until `done` holds; returns whether it did.
+bool Eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling pace
+  }
+  return true;
+}
+
+// Worker w1's heartbeat hangs (a paused process) while its stream goes on; the lease expires and
+// w2 takes the run over with a newer lease generation. From then on w1 can commit nothing: its
+// next checkpoint or lake commit is refused, and every record lands in the lake exactly once.
+TEST_F(WorkerTest, AWorkerThatLostItsLeaseCannotCommitAfterTheOneThatTookItsRunOver) {
+  const std::string spec =
+      "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: s, namespace: ops}\nspec:\n  mode: stream\n  sources:\n"
+      "    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
+      "  sinks:\n    out: {kind: lake, inputs: [in], table: bronze.copied}\n";
+  auto produce = [&](int64_t from, int64_t to) {
+    auto lg = log::Log::OpenShared((ns_ / "log").string(), "ev", log::LogOptions{});
+    ASSERT_TRUE(lg.ok()) << lg.status().ToString();
+    std::vector<std::string> records;
+    for (int64_t i = from; i < to; ++i) records.push_back("{\"id\": " + std::to_string(i) + "}");
+    ASSERT_TRUE((*lg)->Append(0, std::vector<std::string_view>(records.begin(), records.end())).ok());
+  };
+  // The ids in the lake table, sorted, read by a batch pipeline (empty before the table exists).
+  const std::string dump_spec = "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: dump}\nspec:\n  sources:\n"
+                                "    in: {kind: lake, table: bronze.copied}\n"
+                                "  sinks:\n    out: {kind: files, inputs: [in], path: dump.ndjson}\n";
+  auto lake_ids = [&]() -> std::vector<int64_t> {
+    pipeline::CompileOptions co;
+    co.workdir = ns_.string();
+    auto plan = pipeline::CompileString(dump_spec, "dump.yaml", ns_.string(), co);
+    if (!plan.ok()) return {};
+    engine::RunOptions ro;
+    ro.workdir = ns_.string();
+    if (!engine::RunBatch(*plan, ro).status.ok()) return {};
+    std::vector<int64_t> ids;
+    std::ifstream in(ns_ / "dump.ndjson");
+    for (std::string line; std::getline(in, line);) ids.push_back(json::parse(line)["id"].get<int64_t>());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto expected_ids = [](int64_t to) {
+    std::vector<int64_t> ids;
+    for (int64_t i = 1; i < to; ++i) ids.push_back(i);
+    return ids;
+  };
+  produce(1, 101);
+  const std::string id = Queue("s", spec);
+  TroubledRenewals first_queue(*queue_);
+  const WorkerOptions o = Options("w1");
+  Worker first(first_queue, o);
+  first.Start({.batch = 0, .stream = 1});
+  ASSERT_TRUE(Eventually([&] { return lake_ids().size() == 100; })) << *store_->GetRunLog(id);
+  const int64_t first_generation = store_->GetRun(id)->lease_generation;
+
+  // w1's heartbeat hangs; its lease runs out (on the store's clock) and w2 claims the run.
+  first_queue.Pause();
+  ASSERT_TRUE(Eventually([&] { return first_queue.hanging.load() > 0; }));
+  clock_.Advance(o.lease_micros + 1);
+  produce(101, 201);
+  Worker second(*queue_, Options("w2"));
+  second.Start({.batch = 0, .stream = 1});
+  ASSERT_TRUE(Eventually([&] { return store_->GetRun(id)->lease_owner == "w2"; })) << *store_->GetRunLog(id);
+  EXPECT_GT(store_->GetRun(id)->lease_generation, first_generation);
+  produce(201, 301);
+  ASSERT_TRUE(Eventually([&] { return lake_ids().size() >= 300; })) << *store_->GetRunLog(id);
+
+  // w1 wakes up: it finds its lease gone and drops its result.
+  first_queue.Resume();
+  ASSERT_TRUE(Eventually([&] { return store_->GetRunLog(id)->find("the lease was lost") != std::string::npos; }))
+      << *store_->GetRunLog(id);
+  first.Stop();
+  produce(301, 401);
+  ASSERT_TRUE(Eventually([&] { return lake_ids().size() >= 400; })) << *store_->GetRunLog(id);
+  ASSERT_TRUE(store_->CancelRun(id).ok());
+  ASSERT_TRUE(Eventually([&] { return store_->GetRun(id)->status != "running"; }));
+  second.Stop();
+  EXPECT_EQ(lake_ids(), expected_ids(401)) << "every record exactly once\n" << *store_->GetRunLog(id);
+  // The table's last commit records the newest generation that wrote it (a Delta txn action).
+  std::string last_commit;
+  for (const auto& e : fs::directory_iterator(ns_ / "lake" / "bronze" / "copied" / "_delta_log")) {
+    if (e.path().extension() == ".json" && e.path().string() > last_commit) last_commit = e.path().string();
+  }
+  const std::string fence_txn = "\"appId\":\"ops/s.out#fence\",\"version\":" +
+                                std::to_string(store_->GetRun(id)->lease_generation);
+  std::ifstream commit(last_commit);
+  const std::string text((std::istreambuf_iterator<char>(commit)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(fence_txn), std::string::npos) << last_commit << ": " << text;
 }
 
 }  // namespace

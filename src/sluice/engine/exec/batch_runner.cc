@@ -54,6 +54,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.dead_letters = &dead_letters;
   ctx.pii = pii->get();
   ctx.run_id = result.run_id;
+  ctx.fence = options.fence;
   ctx.run_epoch = options.logical_time_micros.value_or(started_at);
   ctx.epoch = ctx.run_epoch;
   PlanEmitter emitter(plan, ops, options.stop);
@@ -72,7 +73,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   bool dead_letters_in_lake = false;
   if (st.ok() && plan.dead_letter.kind == DeadLetterKind::kLake && dead_letters.count() > 0) {
     // Staged as NDJSON, then appended to the table in one commit; the staging file goes away.
-    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, false, &clock);
+    auto v = CommitDeadLettersToLake(plan, dl_path, ctx.run_epoch, false, ctx.fence, &clock);
     st = v.ok() ? Status::OK() : v.status().WithContext("dead letters to " + plan.dead_letter.table);
     if (st.ok()) {
       std::filesystem::remove(dl_path, ec);

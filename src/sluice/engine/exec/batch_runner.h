@@ -30,6 +30,9 @@ struct RunOptions {
   const std::atomic<bool>* stop = nullptr;
   // The key that masks pii values (docs/security.md#pii); empty: the workdir's key file.
   std::string pii_key;
+  // The run's lease generation (a worker's claim); sinks refuse to write when a newer generation
+  // has written them. 0: not fenced (a local run).
+  int64_t fence = 0;
 };
 
 struct RunResult {

@@ -1,10 +1,12 @@
 #include "sluice/engine/exec/checkpoint.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
+#include "sluice/base/strings.h"
 #include "sluice/engine/kernels/snapshot_codec.h"
 #include "sluice/io/file_system.h"
 
@@ -46,6 +48,50 @@ std::string CheckpointStore::StatePath(int64_t epoch) const {
   return (fs::path(dir_) / "state" / (EpochName(epoch) + ".ckpt")).string();
 }
 
+namespace {
+
+// The generation recorded in `path` (0 when there is none yet).
+Result<int64_t> ReadFence(const std::string& path) {
+  if (!fs::exists(path)) return int64_t{0};
+  SLUICE_ASSIGN_OR_RETURN(auto text, io::ReadFile(path, 0));
+  const std::string_view digits = Trim(text.view());
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+    return Status::DataError("{}: not a lease generation; the file is damaged", path);
+  }
+  return value;
+}
+
+Status Superseded(const std::string& dir, int64_t mine, int64_t newer) {
+  return Status::FailedPrecondition(
+      "checkpoint {}: lease generation {} has taken this pipeline over (this run holds {}); the worker lost its "
+      "lease and stops without writing",
+      dir, newer, mine);
+}
+
+}  // namespace
+
+Status CheckpointStore::Fence() const {
+  if (fence_ <= 0) return Status::OK();
+  SLUICE_RETURN_IF_ERROR(io::MakeDirs(dir_));
+  SLUICE_ASSIGN_OR_RETURN(io::FileLock lock, io::FileLock::Acquire((fs::path(dir_) / "fence.lock").string()));
+  const std::string path = (fs::path(dir_) / "fence").string();
+  SLUICE_ASSIGN_OR_RETURN(int64_t recorded, ReadFence(path));
+  if (recorded > fence_) return Superseded(dir_, fence_, recorded);
+  if (recorded == fence_) return Status::OK();
+  return io::WriteFileAtomic(path, std::to_string(fence_) + "\n")
+      .WithContext("checkpoint: recording the lease generation");
+}
+
+Status CheckpointStore::Fenced(const std::function<Status()>& write) const {
+  if (fence_ <= 0) return write();
+  SLUICE_ASSIGN_OR_RETURN(io::FileLock lock, io::FileLock::Acquire((fs::path(dir_) / "fence.lock").string()));
+  SLUICE_ASSIGN_OR_RETURN(int64_t recorded, ReadFence((fs::path(dir_) / "fence").string()));
+  if (recorded > fence_) return Superseded(dir_, fence_, recorded);
+  return write();
+}
+
 Status CheckpointStore::WriteOffsets(const EpochOffsets& o) const {
   json j;
   j["format"] = kFormatVersion;
@@ -70,8 +116,10 @@ Status CheckpointStore::WriteOffsets(const EpochOffsets& o) const {
   }
   j["sources"] = names;
   j["order"] = std::move(order);
-  return io::WriteFileAtomic(OffsetsPath(o.epoch), j.dump(1) + "\n")
-      .WithContext("checkpoint: writing the offsets of epoch " + std::to_string(o.epoch));
+  return Fenced([&] {
+    return io::WriteFileAtomic(OffsetsPath(o.epoch), j.dump(1) + "\n")
+        .WithContext("checkpoint: writing the offsets of epoch " + std::to_string(o.epoch));
+  });
 }
 
 Result<std::optional<EpochOffsets>> CheckpointStore::LoadOffsets(int64_t epoch) const {
@@ -198,8 +246,10 @@ Result<std::optional<Checkpoint>> CheckpointStore::LoadLatest() const {
 }
 
 Status CheckpointStore::WriteCheckpoint(const Checkpoint& c) const {
-  SLUICE_RETURN_IF_ERROR(io::WriteFileAtomic(StatePath(c.epoch), EncodeCheckpoint(c))
-                             .WithContext("checkpoint: writing the state of epoch " + std::to_string(c.epoch)));
+  SLUICE_RETURN_IF_ERROR(Fenced([&] {
+    return io::WriteFileAtomic(StatePath(c.epoch), EncodeCheckpoint(c))
+        .WithContext("checkpoint: writing the state of epoch " + std::to_string(c.epoch));
+  }));
   // Keep this checkpoint and the one before; offsets of epochs after the older one stay too.
   const int64_t keep_from = c.epoch - 1;
   std::error_code ec;

@@ -11,11 +11,19 @@
 //                         per-partition event-time progress, the watermark, counters and every
 //                         operator's state snapshot; checksummed (XXH3).
 // The newest state file is the last complete epoch. Older files are pruned (two are kept).
+//
+// Fencing: a store opened with a fence (a worker's lease generation, > 0) first records it in
+// the file `fence` (Fence(), before reading anything), and every later write checks, under the
+// directory's lock file `fence.lock`, that no newer generation has been recorded since. So a
+// worker that lost its lease cannot write a checkpoint after the worker that took the run over
+// has read one; it gets FailedPrecondition and stops. A store without a fence (0, a local run)
+// neither records nor checks one.
 // Any write or fsync failure is returned, and the runner stops: it never carries on without a
 // durable checkpoint.
 // Thread-safety: one owner.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -56,8 +64,12 @@ struct Checkpoint {
 
 class CheckpointStore {
  public:
-  explicit CheckpointStore(std::string dir) : dir_(std::move(dir)) {}
+  explicit CheckpointStore(std::string dir, int64_t fence = 0) : dir_(std::move(dir)), fence_(fence) {}
   const std::string& dir() const { return dir_; }
+
+  // Records this store's fence as the newest generation to write here; FailedPrecondition when a
+  // newer one already has. Nothing to do without a fence.
+  Status Fence() const;
 
   // The newest complete checkpoint, or nullopt when the pipeline has none. A damaged newest
   // checkpoint is a DataError naming the file.
@@ -74,7 +86,11 @@ class CheckpointStore {
  private:
   std::string OffsetsPath(int64_t epoch) const;
   std::string StatePath(int64_t epoch) const;
+  // Runs `write` under the lock file when this store is fenced, if no newer generation has fenced
+  // the directory (else FailedPrecondition).
+  Status Fenced(const std::function<Status()>& write) const;
   std::string dir_;
+  int64_t fence_ = 0;
 };
 
 }  // namespace sluice::engine

@@ -63,6 +63,7 @@ lake::EpochWriter LakeSink::Writer() const {
   // folder's tables: only its state key counts there.
   const std::string former = ctx_.plan->pipeline + "." + node_.name;
   if (!ctx_.plan->data_roots.confined() && former != w.app_id) w.former_app_ids.push_back(former);
+  w.fence = ctx_.fence;
   return w;
 }
 
@@ -206,12 +207,12 @@ Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const s
 }
 
 Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch, bool streaming,
-                                        const Clock* clock) {
+                                        int64_t fence, const Clock* clock) {
   const auto& dl = plan.dead_letter;
   SchemaPtr schema = Nullable(*DeadLetterSchema());
   SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(dl.table_dir));
   SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::OpenOrCreate(dl.table_dir, schema, {}, clock));
-  const lake::EpochWriter dead_letters{plan.StateKey() + ".dead_letter", streaming, {}};
+  const lake::EpochWriter dead_letters{plan.StateKey() + ".dead_letter", streaming, {}, fence};
   SLUICE_ASSIGN_OR_RETURN(bool held, table->HasEpoch(dead_letters, epoch));
   if (held) {  // this run's dead letters are there already
     SLUICE_ASSIGN_OR_RETURN(auto snapshot, table->GetSnapshot());

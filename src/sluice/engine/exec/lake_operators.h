@@ -21,9 +21,10 @@ Status ReadParquetFile(const std::string& file, const SchemaPtr& schema, const s
 // Appends the dead-letter envelopes of a run (an NDJSON file) to the plan's dead-letter lake
 // table, in one commit that records the run's epoch (a stream's epoch number when `streaming`,
 // else the batch run's logical time; lake/epochs.h). An epoch the table holds already adds
-// nothing. Returns the table version that holds the epoch.
+// nothing; a newer lease generation than `fence` refuses it. Returns the table version that holds
+// the epoch.
 Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndjson_path, int64_t epoch, bool streaming,
-                                        const Clock* clock);
+                                        int64_t fence, const Clock* clock);
 
 // Appends its input to a Delta table: data files while records arrive, one commit at Close().
 class LakeSink final : public Operator {

@@ -64,6 +64,9 @@ struct ExecContext {
   int64_t watermark = INT64_MIN;
   bool streaming = false;
   std::string epoch_offsets;  // streams: the epoch's end offsets as JSON (warehouse commits record them)
+  // The run's lease generation (0: not fenced): sinks record it with their commits and refuse to
+  // commit once a newer generation has (the worker that ran this lost its lease).
+  int64_t fence = 0;
 };
 
 // Routes batches from a node's output port to its consumers.

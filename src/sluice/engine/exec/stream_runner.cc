@@ -59,7 +59,7 @@ struct Runner {
   std::vector<EpochOffsets::Run> order;  // the epoch's processing order so far
 
   Runner(const Plan& p, const StreamOptions& o, const Clock& c)
-      : plan(p), options(o), clock(c), store(Workdir(o.workdir).Checkpoints(p.StateKey()).string()) {}
+      : plan(p), options(o), clock(c), store(Workdir(o.workdir).Checkpoints(p.StateKey()).string(), o.fence) {}
 
   bool StopRequested() const { return options.stop && options.stop->load(std::memory_order_relaxed); }
 
@@ -78,6 +78,7 @@ struct Runner {
     ctx.workdir = options.workdir;
     ctx.clock = &clock;
     ctx.streaming = true;
+    ctx.fence = options.fence;
     SLUICE_ASSIGN_OR_RETURN(pii, RunPiiMasker(plan, options.pii_key, options.workdir));
     ctx.pii = pii.get();
     emitter = std::make_unique<PlanEmitter>(plan, ops);
@@ -108,6 +109,9 @@ struct Runner {
 
   // Restores the newest checkpoint; returns the epoch to run next.
   Result<int64_t> Restore() {
+    // A worker that took the run over fences the checkpoint before reading it: the one that lost
+    // the lease can no longer write one.
+    SLUICE_RETURN_IF_ERROR(store.Fence());
     SLUICE_ASSIGN_OR_RETURN(auto ck, store.LoadLatest());
     std::map<size_t, std::map<int32_t, PartitionProgress>> positions;
     if (ck) {
@@ -282,7 +286,7 @@ struct Runner {
  Status CommitDeadLetters(DeadLetterWriter& dl, int64_t epoch) {
     SLUICE_RETURN_IF_ERROR(dl.Commit());
     if (plan.dead_letter.kind != DeadLetterKind::kLake || dl.count() == 0) return Status::OK();
-    auto v = CommitDeadLettersToLake(plan, dl.path(), epoch, true, &clock);
+    auto v = CommitDeadLettersToLake(plan, dl.path(), epoch, true, ctx.fence, &clock);
     if (!v.ok()) return v.status().WithContext("dead letters to " + plan.dead_letter.table);
     std::error_code ec;
     std::filesystem::remove(dl.path(), ec);

@@ -49,6 +49,10 @@ struct StreamOptions {
   int source_threads = 0;
   // The key that masks pii values (docs/security.md#pii); empty: the workdir's key file.
   std::string pii_key;
+  // The run's lease generation (a worker's claim): the run fences the checkpoint with it before
+  // reading it, and sinks and checkpoints refuse it once a newer generation has written them.
+  // 0: not fenced (a local run).
+  int64_t fence = 0;
 };
 
 struct StreamResult {

@@ -383,6 +383,34 @@ TEST(CheckpointStore, PruningKeepsTheNewestTwo) {
   }
 }
 
+// A worker that took a stream over fences the checkpoint before reading it; the worker that lost
+// its lease can then write neither offsets nor a checkpoint, and a newer generation still can.
+TEST(CheckpointStore, AnOlderLeaseGenerationCannotWriteOnceANewerOneFenced) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/ck";
+  CheckpointStore old_worker(dir, 5), new_worker(dir, 6), local(dir);
+  ASSERT_TRUE(old_worker.Fence().ok());
+  ASSERT_TRUE(old_worker.WriteOffsets(SampleOffsets(1)).ok());
+  ASSERT_TRUE(old_worker.WriteCheckpoint(SampleCheckpoint(1)).ok());
+  ASSERT_TRUE(new_worker.Fence().ok());
+  for (const Status& st : {old_worker.WriteOffsets(SampleOffsets(2)), old_worker.WriteCheckpoint(SampleCheckpoint(2)),
+                           old_worker.Fence()}) {
+    EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+    EXPECT_NE(st.message().find("lease generation 6"), std::string::npos) << st.ToString();
+  }
+  EXPECT_EQ((*old_worker.LoadLatest())->epoch, 1);  // nothing of the old worker's epoch 2 landed
+  EXPECT_FALSE(old_worker.LoadOffsets(2)->has_value());
+  ASSERT_TRUE(new_worker.WriteOffsets(SampleOffsets(2)).ok());
+  ASSERT_TRUE(new_worker.WriteCheckpoint(SampleCheckpoint(2)).ok());
+  EXPECT_EQ((*new_worker.LoadLatest())->epoch, 2);
+  // Fencing again with the same generation is a no-op; a store without a fence is not checked.
+  EXPECT_TRUE(new_worker.Fence().ok());
+  EXPECT_TRUE(local.WriteCheckpoint(SampleCheckpoint(3)).ok());
+  // A damaged fence file is an error, not a free pass.
+  std::ofstream(dir + "/fence") << "six";
+  EXPECT_EQ(new_worker.WriteCheckpoint(SampleCheckpoint(4)).code(), StatusCode::kDataError);
+}
+
 // Every single-byte change and every truncation of a checkpoint file is reported as damage,
 // naming the file; the store does not silently fall back to an older checkpoint.
 TEST(CheckpointStore, DamagedCheckpointIsADataErrorNamingTheFile) {

@@ -64,6 +64,7 @@ Status WarehouseSink::Commit() {
   commit.sink = node_.name;
   commit.commit_time_micros = ctx_.run_epoch;  // the run's logical time: SCD2 versions start then
   commit.epoch = ctx_.epoch;
+  commit.fence = ctx_.fence;
   commit.offsets = ctx_.streaming ? ctx_.epoch_offsets : "{\"run\":\"" + ctx_.run_id + "\"}";
   warehouse::TableWrite w;
   w.schema = cfg.schema;
