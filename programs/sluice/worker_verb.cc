@@ -20,6 +20,7 @@
 #include "sluice/client/client_config.h"
 #include "sluice/control/metadata/environment.h"
 #include "sluice/control/worker/worker.h"
+#include "sluice/io/workdir.h"
 #include "verbs.h"
 
 namespace sluice::cli {
@@ -137,9 +138,28 @@ int Worker(const WorkerVerbOptions& o) {
     std::fprintf(stderr, "%s\n", api.status().message().c_str());
     return kExitInvalid;
   }
-  if (auto ready = api->Get("/api/v1/ready"); !ready.ok()) {
+  auto ready = api->Get("/api/v1/ready");
+  if (!ready.ok()) {
     std::fprintf(stderr, "%s\n", ready.status().message().c_str());
     return kExitFailure;
+  }
+  // Runs must write where the server and every other worker read: this worker's data root must
+  // be the server's (shared storage), which the id in both says.
+  const std::string data_root = o.data_root.empty() ? Workdir(o.workdir).DataRoot().string() : o.data_root;
+  if (const std::string theirs = ready->json.value("data_root_id", ""); !theirs.empty()) {
+    auto mine = ReadDataRootId(data_root);
+    if (!mine.ok() || !*mine || **mine != theirs) {
+      const std::string why = !mine.ok() ? mine.status().message()
+                              : *mine    ? "its id is " + **mine + ", the server's " + theirs
+                                         : "it has no .sluice-data-root file";
+      std::fprintf(stderr,
+                   "sluice worker: the data root %s is not the server's (%s): the runs' outputs, dead letters and "
+                   "checkpoints would land where the server and the other workers cannot see them. Mount the "
+                   "server's data root (--data-root of sluice serve, default <workdir>/data) on this machine and "
+                   "pass it as --data-root PATH\n",
+                   data_root.c_str(), why.c_str());
+      return kExitInvalid;
+    }
   }
   HttpRunQueue queue(std::move(*api));
   worker::WorkerOptions wo;
@@ -214,7 +234,8 @@ void AddWorkerVerb(Command& app) {
   workercmd.Option("--workdir", o->workdir, "Where this worker's runs keep their outputs and state")
       .DefaultStr(".sluice");
   workercmd.Option("--data-root", o->data_root,
-                   "Where the runs of each namespace keep their data, a folder per namespace (default <workdir>/data)");
+                   "The server's data root, on storage this machine shares with it (a folder per namespace; default "
+                   "<workdir>/data): the worker refuses to start when it is not the server's");
   AddSlotFlags(workercmd, o->slots, "--threads", 1);
   workercmd.Runs([o] { return Worker(*o); });
 }

@@ -404,7 +404,8 @@ TEST_F(Serve, TokenFileKeepsTheTokenOffTheCommandLineAndTokenOnItWarns) {
 }
 
 // A server without an embedded worker, and a `sluice worker --server` process doing the work in
-// its own workdir — with the environment's config and secret handed over with the run.
+// the server's data root (shared with it) — with the environment's config and secret handed over
+// with the run.
 class RemoteWorker : public Serve {
  protected:
   std::string ServeFlags() const override { return "--batch-workers 0 --stream-workers 0"; }
@@ -437,13 +438,18 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   auto token = Cli({"token", "create", "worker-1", "--subject", "svc:worker", "-o", "json"});
   ASSERT_EQ(token.exit_code, 0) << token.err;
   ASSERT_EQ(Cli({"role", "grant", "svc:worker", "admin", "--namespace", "*"}).exit_code, 0);
+  const std::string worker_token = json::parse(token.out)["token"].get<std::string>();
   const std::string remote_work = dir_ / "remote-work";
-  // The worker reads the input in the namespace's folder of its own data root.
-  fs::create_directories(remote_work + "/data/ops");
-  fs::copy_file(ops_ + "/in.ndjson", remote_work + "/data/ops/in.ndjson");
-  worker_pid_ = SpawnProcess({"/bin/sh", "-c", "exec '" + kBin + "' worker --server " + url_ + " --token " +
-                                                   json::parse(token.out)["token"].get<std::string>() + " --workdir '" +
-                                                   remote_work + "' 2> '" + (dir_ / "worker.log") + "'"});
+  // A worker whose data root is its own would write where the server cannot see: it refuses to start.
+  auto refused = RunProcess({kBin, "worker", "--server", url_, "--token", worker_token, "--workdir", remote_work});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("is not the server's"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--data-root"), std::string::npos) << refused.err;
+  // Given the server's data root (here the same folder; shared storage across machines), it runs.
+  worker_pid_ = SpawnProcess({"/bin/sh", "-c",
+                              "exec '" + kBin + "' worker --server " + url_ + " --token " + worker_token +
+                                  " --workdir '" + remote_work + "' --data-root '" + work_ + "/data' 2> '" +
+                                  (dir_ / "worker.log") + "'"});
   json run;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   do {
@@ -453,9 +459,11 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   } while (std::chrono::steady_clock::now() < deadline);
   ASSERT_EQ(run["status"], "succeeded") << run.dump() << ReadFile(dir_ / "worker.log");
   EXPECT_EQ(run["summary"]["components"]["ok"]["out"], 1) << "config min 1 and the secret both applied";
-  EXPECT_TRUE(fs::exists(remote_work + "/data/ops/out/remote.ndjson"))
-      << "the output lands in the namespace's folder of the worker's data root";
-  EXPECT_FALSE(fs::exists(ops_ + "/out/remote.ndjson"));
+  EXPECT_TRUE(fs::exists(ops_ + "/out/remote.ndjson")) << "the output lands in the namespace's folder of the data root";
+  // Its dead letters are where the server reads them.
+  auto dead = Cli({"dead-letters", "ops/remote", "--run", id, "-o", "json"});
+  ASSERT_EQ(dead.exit_code, 0) << dead.err;
+  EXPECT_NE(dead.out.find("allowed"), std::string::npos) << "the rule the worker's run failed: " << dead.out;
   const std::string logs = Cli({"logs", id}).out;
   EXPECT_NE(logs.find("started on worker"), std::string::npos) << logs;
   EXPECT_EQ(ReadFile(dir_ / "worker.log").find("mallory"), std::string::npos) << "a secret in the worker's log";

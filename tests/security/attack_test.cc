@@ -170,7 +170,8 @@ class Attack : public ::testing::Test {
     worker_pid_ = SpawnProcess({"/bin/sh", "-c",
                                 "SLUICE_ATTACK_CANARY='" + kCanary + "' SLUICE_TOKEN=\"$(cat '" +
                                     (dir_ / "worker.token") + "')\" exec '" + kBin + "' worker --server " + url_ +
-                                    " --workdir '" + remote_work_ + "' 2> '" + (dir_ / "worker.log") + "'"});
+                                    " --workdir '" + remote_work_ + "' --data-root '" + work_ + "/data' 2> '" +
+                                    (dir_ / "worker.log") + "'"});
   }
 
   TempDir dir_;
@@ -406,7 +407,7 @@ TEST_F(Attack, BodiesWithoutCredentialsAreRefusedBeforeTheyAreRead) {
 
 TEST_F(AttackWithRemoteWorker, ARemoteWorkerConfinesRunsAndCatchesASymlinkSwappedInAfterApply) {
   StartRemoteWorker();
-  const std::string team = remote_work_ + "/data/team";
+  const std::string team = work_ + "/data/team";  // the worker's data root is the server's
   fs::create_directories(team + "/in");
   WriteFile(team + "/in/events.ndjson", "{\"id\": 1, \"note\": \"fine\"}\n");
   auto applied = Apply(eve_, Spec("team", "swap", "in/events.ndjson"));

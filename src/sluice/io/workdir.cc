@@ -1,5 +1,11 @@
 #include "sluice/io/workdir.h"
 
+#include <random>
+
+#include "sluice/base/digest.h"
+#include "sluice/base/strings.h"
+#include "sluice/io/file_system.h"
+
 namespace sluice {
 
 std::filesystem::path Workdir::Lake() const { return root_ / "lake"; }
@@ -36,6 +42,41 @@ std::filesystem::path Workdir::DataRoot() const { return root_ / "data"; }
 
 Workdir NamespaceWorkdir(const std::filesystem::path& data_root, std::string_view ns) {
   return Workdir(data_root / ns);
+}
+
+std::filesystem::path DataRootIdFile(const std::filesystem::path& data_root) { return data_root / ".sluice-data-root"; }
+
+Result<std::optional<std::string>> ReadDataRootId(const std::filesystem::path& data_root) {
+  const std::string path = DataRootIdFile(data_root).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::optional<std::string>();
+  SLUICE_ASSIGN_OR_RETURN(auto text, io::ReadFile(path, 0));
+  const std::string id(Trim(text.view()));
+  if (id.empty())
+    return Status::DataError("{}: empty; remove it and restart the server to give the data root a new id", path);
+  return std::optional<std::string>(id);
+}
+
+Result<std::string> EnsureDataRootId(const std::filesystem::path& data_root) {
+  SLUICE_ASSIGN_OR_RETURN(auto existing, ReadDataRootId(data_root));
+  if (existing) return *existing;
+  std::random_device rd;
+  std::string bytes;
+  for (int i = 0; i < 16; ++i) bytes.push_back(static_cast<char>(rd() & 0xff));
+  const std::string id = HexEncode(bytes);
+  SLUICE_RETURN_IF_ERROR(io::MakeDirs(data_root.string()));
+  const std::string path = DataRootIdFile(data_root).string();
+  const std::string tmp = path + ".tmp-" + id;
+  SLUICE_RETURN_IF_ERROR(io::WriteFileAtomic(tmp, id + "\n"));
+  Status linked = io::LinkDurably(tmp, path);
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  if (linked.code() == StatusCode::kAlreadyExists) {  // another process gave it its id first
+    SLUICE_ASSIGN_OR_RETURN(auto theirs, ReadDataRootId(data_root));
+    if (theirs) return *theirs;
+  }
+  SLUICE_RETURN_IF_ERROR(linked);
+  return id;
 }
 
 }  // namespace sluice

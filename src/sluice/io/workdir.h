@@ -6,8 +6,11 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "sluice/base/status.h"
 
 namespace sluice {
 
@@ -49,6 +52,17 @@ class Workdir {
  private:
   std::filesystem::path root_;
 };
+
+// The identity of a data root: a random id in <data_root>/.sluice-data-root (no namespace name
+// starts with '.'), written once by the server. A remote worker compares its data root's id with
+// the server's, so it runs pipelines only where the server and every other worker see what they
+// write (outputs, dead letters, checkpoints).
+std::filesystem::path DataRootIdFile(const std::filesystem::path& data_root);
+// The id, created first (16 random bytes in hex, published durably) when the data root has none;
+// of two processes creating it at once, both get the one that landed.
+Result<std::string> EnsureDataRootId(const std::filesystem::path& data_root);
+// The id, or nullopt when the data root has none (or does not exist).
+Result<std::optional<std::string>> ReadDataRootId(const std::filesystem::path& data_root);
 
 // The workdir of a namespace's pipelines on the server or a worker: <data_root>/<namespace>.
 // Everything those pipelines keep (lake, log, checkpoints, dead letters, the default warehouse)

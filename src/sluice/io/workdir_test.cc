@@ -1,5 +1,9 @@
 #include "sluice/io/workdir.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 namespace sluice {
@@ -50,6 +54,26 @@ TEST(Workdir, KeepsEachPathsOldSpellingForARootWithATrailingSlash) {
   EXPECT_EQ(w.DefaultMetadataUrl(), "sqlite:/srv/sluice-data//meta.db");
   EXPECT_EQ(w.SecretKeyFile().string(), "/srv/sluice-data//secret.key");
   EXPECT_EQ(w.BatchDeadLetterFile("orders", "r7").string(), "/srv/sluice-data//dead_letters/orders/r7.ndjson");
+}
+
+TEST(DataRootId, IsMadeOnceAndReadBackTheSame) {
+  const std::filesystem::path root = std::filesystem::temp_directory_path() /
+                                     ("sluice_data_root_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  EXPECT_FALSE(ReadDataRootId(root)->has_value()) << "a data root that does not exist has no id";
+  auto made = EnsureDataRootId(root);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->size(), 32u);
+  EXPECT_EQ(*EnsureDataRootId(root), *made) << "a second server start keeps the id";
+  EXPECT_EQ(**ReadDataRootId(root), *made);
+  // Another data root gets another id.
+  const std::filesystem::path other = root / "elsewhere";
+  EXPECT_NE(*EnsureDataRootId(other), *made);
+  // Nothing but the id file is left behind (no temporary files).
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root)) entries += e.path().filename() != "elsewhere";
+  EXPECT_EQ(entries, 1u);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

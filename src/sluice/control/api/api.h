@@ -31,6 +31,9 @@ struct ApiOptions {
   // it and to the folders its environment grants, without the process environment. Empty:
   // <workdir>/data.
   std::string data_root;
+  // The data root's id (EnsureDataRootId), served by /api/v1/ready: a remote worker runs
+  // nothing unless its own data root has the same one. Empty: not served.
+  std::string data_root_id;
   const Clock* clock = nullptr;  // defaults to the system clock
   // How specs are compiled (lake and warehouse lookups); defaults to CompileOptions{workdir}.
   std::function<pipeline::CompileOptions()> compile_options;

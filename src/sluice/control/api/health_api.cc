@@ -1,5 +1,5 @@
-// /api/v1/health (the process answers) and /api/v1/ready (the metadata database answers too, and
-// how many runs wait for a worker slot of their kind).
+// /api/v1/health (the process answers) and /api/v1/ready (the metadata database answers too, how
+// many runs wait for a worker slot of their kind, and the data root's id for remote workers).
 #include "sluice/control/api/api.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 
@@ -19,6 +19,7 @@ void AddHealthRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
       return http::Response(std::move(p));
     }
     json out = {{"status", "ready"}, {"metadata", c->store.dialect()}, {"schema_version", *v}};
+    if (!c->options.data_root_id.empty()) out["data_root_id"] = c->options.data_root_id;
     // Runs that wait for a worker slot of their kind (Scheduler::CountWaiting).
     if (c->scheduler) {
       auto waiting = c->scheduler->CountWaiting();

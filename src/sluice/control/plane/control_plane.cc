@@ -90,6 +90,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   api::ApiOptions ao;
   ao.workdir = o.workdir;
   ao.data_root = data_root;
+  // Remote workers compare it with their data root's: runs write where the server reads.
+  SLUICE_ASSIGN_OR_RETURN(ao.data_root_id, EnsureDataRootId(data_root));
   ao.ingest_requests_per_second = o.ingest_rate;
   ao.ingest_burst = o.ingest_rate * 2;
   ao.ingest_kafka_brokers = o.ingest_kafka;
