@@ -18,6 +18,33 @@ namespace {
 const std::map<std::string, OutputFormat> kFormats = {
     {"table", OutputFormat::kTable}, {"json", OutputFormat::kJson}, {"yaml", OutputFormat::kYaml}};
 
+// The -o of argv as written (the last one; before a "--"): the error format when argv does not
+// parse. -o X, -oX, --output X, --output=X; X any case.
+OutputFormat FormatInArgv(int argc, char** argv) {
+  OutputFormat format = OutputFormat::kTable;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    std::string value;
+    if ((a == "-o" || a == "--output") && i + 1 < argc) value = argv[i + 1];
+    else if (a.starts_with("--output=")) value = a.substr(9);
+    else if (a.starts_with("-o") && a.size() > 2 && a[2] != '-') value = a.substr(2);
+    else continue;
+    std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (auto it = kFormats.find(value); it != kFormats.end()) format = it->second;
+  }
+  return format;
+}
+
+// "sluice lake" for the lake command.
+std::string PathOf(const CLI::App* app) {
+  std::string path;
+  for (; app != nullptr; app = app->get_parent()) {
+    path = (app->get_parent() == nullptr ? std::string("sluice") : app->get_name()) + (path.empty() ? "" : " " + path);
+  }
+  return path;
+}
+
 // A password inside a value: the userinfo of a URL (scheme://user:PASSWORD@host) or a
 // key=value connection string's password=.
 bool HoldsPassword(const std::string& value) {
@@ -106,6 +133,7 @@ Arg Command::Flag(const std::string& names, bool& into, const std::string& help)
 }
 
 Arg Command::Output(OutputFormat& into, const std::string& help) {
+  line_->outputs_.emplace_back(app_, &into);
   return Arg(app_->add_option("-o,--output", into, help)
                  ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
                  ->default_str("table"),
@@ -120,14 +148,27 @@ CommandLine::CommandLine(const std::string& description)
 CommandLine::~CommandLine() = default;
 
 std::optional<int> CommandLine::Parse(int argc, char** argv) {
+  SetErrorFormat(FormatInArgv(argc, argv));
   try {
     app_->parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app_->exit(e);  // the help, on stdout
+  } catch (const CLI::CallForAllHelp& e) {
+    return app_->exit(e);
   } catch (const CLI::ParseError& e) {
-    const int rc = app_->exit(e);
-    return rc == 0 ? 0 : kExitInvalid;
+    return ReportParseError(e.what());
+  }
+  for (const auto& [app, format] : outputs_) {
+    if (app->parsed()) SetErrorFormat(*format);
   }
   WarnAboutCredentials();
   return std::nullopt;
+}
+
+int CommandLine::ReportParseError(const std::string& what) {
+  CLI::App* app = app_.get();
+  while (!app->get_subcommands().empty()) app = app->get_subcommands().front();
+  return Fail(Failure{std::string(codes::kUsage), what, kExitInvalid, {}, "Run '" + PathOf(app) + " --help' for its flags."});
 }
 
 void CommandLine::WarnAboutCredentials() const {

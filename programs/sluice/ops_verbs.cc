@@ -21,8 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-int Fail(const Status& st) { return PrintFailure(st); }
-
 struct NewOptions : ClientCommon {
   std::string template_name;      // NAMESPACE/NAME
   std::vector<std::string> sets;  // parameter values NAME=VALUE
@@ -97,15 +95,21 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
                            k.value("dead_letter", 0), k.value("dropped", 0));
     }
   }
-  if (!run.value("error", "").empty()) table += "\nerror: " + run.value("error", "") + "\n";
   PrintDocument(run.dump(2), common.output, table);
-  return run.value("status", "") == "succeeded" ? kExitOk : kExitFailure;
+  const std::string status = run.value("status", "");
+  if (status == "succeeded") return kExitOk;
+  // The run is the result; that it did not succeed is the error.
+  const std::string error = run.value("error", "");
+  return Fail(Failure{std::string(codes::kRunFailed),
+                      fmt::format("run {} of {} {}{}", run.value("id", ""), o.pipeline, status,
+                                  error.empty() ? "" : ": " + error),
+                      kExitFailure, {}, ""});
 }
 
 int RunLogs(client::ApiClient& c, const RunOptions& o) {
   auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.run) + "/logs");
   if (!r.ok()) return Fail(r.status());
-  std::fputs(r->body.c_str(), stdout);
+  PrintDocument(json{{"run", o.run}, {"log", r->body}}.dump(2), o.output, r->body);
   return kExitOk;
 }
 
@@ -206,8 +210,12 @@ int New(client::ApiClient& c, const NewOptions& o) {
   if (!r.ok()) return Fail(r.status());
   if (!r->ok()) {
     if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") {
-      for (const auto& e : r->json["errors"]) std::fprintf(stderr, "%s\n", e.value("message", "").c_str());
-      return kExitInvalid;
+      // The values and the rendered spec: "parameter 'x': message", "FILE:LINE: message".
+      std::vector<Problem> problems;
+      for (const auto& e : r->json["errors"]) problems.push_back(Problem{"", 0, e.value("message", "")});
+      const std::string message = problems.size() == 1 ? problems[0].message
+                                                       : r->json.value("detail", "the template's values have problems");
+      return Fail(Failure{std::string(codes::kInvalidSpec), message, kExitInvalid, std::move(problems), ""});
     }
     return Fail(client::StatusFromResponse(*r));
   }
@@ -229,7 +237,8 @@ int Secret(client::ApiClient& c, const SecretOptions& o) {
   if (o.action == "rm") {
     auto r = c.Delete(path);
     if (!r.ok()) return Fail(r.status());
-    std::printf("secret %s of %s deleted\n", o.name.c_str(), o.environment.c_str());
+    PrintDocument(json{{"environment", o.environment}, {"secret", o.name}, {"deleted", true}}.dump(2), o.output,
+                  "secret " + o.name + " of " + o.environment + " deleted\n");
     return kExitOk;
   }
   auto value = ReadInput("-");
@@ -241,8 +250,8 @@ int Secret(client::ApiClient& c, const SecretOptions& o) {
         Status::InvalidArgument("give the secret's value on stdin (e.g. sluice secret set prod db_password < file)"));
   auto r = c.Put(path, json{{"value", v}});
   if (!r.ok()) return Fail(r.status());
-  std::printf("secret %s of %s stored (use it in specs as ${secret.%s})\n", o.name.c_str(), o.environment.c_str(),
-              o.name.c_str());
+  PrintDocument(json{{"environment", o.environment}, {"secret", o.name}, {"stored", true}}.dump(2), o.output,
+                "secret " + o.name + " of " + o.environment + " stored (use it in specs as ${secret." + o.name + "})\n");
   return kExitOk;
 }
 

@@ -1,23 +1,18 @@
 // The verbs of the `sluice` command. Each verb file declares its own subcommands and their options
 // in one registration function below (through cli_app.h) and binds what they run; main.cc only
-// calls them. Each verb returns the process exit code:
-//   0 success, 1 runtime failure, 2 invalid input (spec, flags, request).
+// calls them. Each verb returns the process exit code (0 success, 1 runtime failure, 2 invalid
+// input) and prints its result and its errors through answer.h.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "answer.h"
 #include "sluice/base/status.h"
 #include "sluice/control/worker/worker.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::cli {
-
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitInvalid = 2;
-
-enum class OutputFormat { kTable, kJson, kYaml };
 
 class Command;
 
@@ -52,8 +47,5 @@ void AddSlotFlags(Command& cmd, SlotFlags& flags, const std::string& legacy_name
 // sets the batch slots, and at 0 the stream slots too (no runs at all), with a warning on stderr
 // that it is deprecated; InvalidArgument when it is given with --batch-workers.
 Result<worker::WorkerSlots> SlotsOfFlags(const SlotFlags& flags, const std::string& legacy_name);
-
-// Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
-void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
 
 }  // namespace sluice::cli

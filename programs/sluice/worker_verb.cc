@@ -109,36 +109,22 @@ class HttpRunQueue final : public worker::RunQueue {
 // A remote worker: executes runs claimed from `sluice serve` through its API until SIGTERM.
 int Worker(const WorkerVerbOptions& o) {
   auto slots = SlotsOfFlags(o.slots, "--threads");
-  if (!slots.ok()) {
-    std::fprintf(stderr, "%s\n", slots.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!slots.ok()) return FailUsage(slots.status().message());
   if (slots->batch + slots->stream == 0) {
-    std::fprintf(stderr, "sluice worker: --batch-workers and --stream-workers are both 0: it would run nothing\n");
-    return kExitInvalid;
+    return FailUsage("sluice worker: --batch-workers and --stream-workers are both 0: it would run nothing");
   }
   client::ClientFlags flags;
   flags.server = o.server;
   auto token = TokenOfFlags(o.token, o.token_file);
-  if (!token.ok()) {
-    std::fprintf(stderr, "%s\n", token.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!token.ok()) return Fail(token.status());
   flags.token = *token;
   flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!config.ok()) return Fail(Failure{std::string(CodeOf(config.status().code())), config.status().message(), kExitInvalid, {}, ""});
   auto api = client::ApiClient::Create(config->ToOptions());
-  if (!api.ok()) {
-    std::fprintf(stderr, "%s\n", api.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!api.ok()) return Fail(Failure{std::string(CodeOf(api.status().code())), api.status().message(), kExitInvalid, {}, ""});
   if (auto ready = api->Get("/api/v1/ready"); !ready.ok()) {
-    std::fprintf(stderr, "%s\n", ready.status().message().c_str());
-    return kExitFailure;
+    return Fail(Failure{std::string(CodeOf(ready.status().code())), ready.status().message(), kExitFailure, {}, ""});
   }
   HttpRunQueue queue(std::move(*api));
   worker::WorkerOptions wo;

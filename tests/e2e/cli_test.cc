@@ -319,9 +319,77 @@ TEST(Cli, OnFailStopsTheRunWithExit1) {
   WriteFile(dir / "in.ndjson", "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": -1}\n");
   auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("rule 'positive' failed at " + dir / "in.ndjson:2"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("rule 'positive' failed at " + dir / "in.ndjson:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("FAILED"), std::string::npos) << "the run's counts are still its result: " << r.out;
   // A failed run does not leave a half-written output behind.
   EXPECT_EQ(ReadFile(dir / "work/out.ndjson"), "");
+}
+
+// The last line of stderr: where the JSON error object is when -o json (warnings come before it).
+json ErrorObject(const std::string& err) {
+  std::string text = err;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const size_t nl = text.rfind('\n');
+  return json::parse(nl == std::string::npos ? text : text.substr(nl + 1), nullptr, false);
+}
+
+// A run that fails says why on stderr (it used to print `error: ...` on stdout, with stderr empty,
+// in table and JSON modes); its counts stay the result, on stdout.
+TEST(Cli, RunFailureIsAnErrorOnStderr) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: pq}
+spec:
+  sources:
+    raw: {kind: files, path: trunc.parquet, format: parquet, schema: {fields: [{name: id, type: int64}]}}
+  sinks:
+    out: {kind: files, inputs: [raw], path: out.ndjson}
+)yaml");
+  WriteFile(dir / "trunc.parquet", "PAR1 this Parquet file was cut short");
+  auto table = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w"});
+  EXPECT_EQ(table.exit_code, 1);
+  EXPECT_NE(table.err.find("error: " + dir / "trunc.parquet: bad magic"), std::string::npos) << table.err;
+  EXPECT_EQ(table.out.find("bad magic"), std::string::npos) << "no error on stdout: " << table.out;
+  EXPECT_NE(table.out.find("FAILED"), std::string::npos) << table.out;
+
+  auto j = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w", "-o", "json"});
+  EXPECT_EQ(j.exit_code, 1);
+  const json run = json::parse(j.out, nullptr, false);
+  ASSERT_FALSE(run.is_discarded()) << "stdout holds only the run's document: " << j.out;
+  EXPECT_EQ(run["status"], "failed");
+  const json error = ErrorObject(j.err);
+  ASSERT_TRUE(error.is_object()) << j.err;
+  EXPECT_EQ(error["code"], "run_failed");
+  EXPECT_NE(error["message"].get<std::string>().find("bad magic"), std::string::npos) << error.dump();
+  EXPECT_EQ(error["exit_code"], 1);
+}
+
+// validate -o json on a bad spec answers a JSON error object with the FILE:LINE problems (it used
+// to print no JSON at all); yaml the same object as YAML.
+TEST(Cli, ValidateJsonErrorHasTheProblems) {
+  TempDir dir;
+  std::string bad = Spec("dead_letter");
+  bad.replace(bad.find("amount > 0"), 10, "amont > 0");
+  WriteFile(dir / "bad.yaml", bad);
+  auto r = Sluice({"validate", "-f", dir / "bad.yaml", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  const json error = ErrorObject(r.err);
+  ASSERT_TRUE(error.is_object()) << r.err;
+  EXPECT_EQ(error["code"], "invalid_spec");
+  EXPECT_EQ(error["exit_code"], 2);
+  ASSERT_EQ(error["problems"].size(), 1u) << error.dump();
+  EXPECT_EQ(error["problems"][0]["file"], dir / "bad.yaml");
+  EXPECT_EQ(error["problems"][0]["line"], 17);
+  EXPECT_NE(error["problems"][0]["message"].get<std::string>().find("did you mean 'amount'?"), std::string::npos);
+  EXPECT_NE(error["message"].get<std::string>().find("bad.yaml:17:"), std::string::npos) << error.dump();
+
+  auto y = Sluice({"plan", "-f", dir / "bad.yaml", "--output=YAML"});
+  EXPECT_EQ(y.exit_code, 2);
+  EXPECT_EQ(y.out, "");
+  EXPECT_NE(y.err.find("code: invalid_spec"), std::string::npos) << y.err;
+  EXPECT_NE(y.err.find("line: 17"), std::string::npos) << y.err;
 }
 
 TEST(Cli, PlanJsonHasASchemaOnEveryEdge) {
@@ -349,7 +417,7 @@ TEST(Cli, SetOverridesAndMissingInput) {
   EXPECT_EQ(json::parse(r.out)["components"]["raw"]["in"], 1);
   auto missing = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w"});
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.out.find("no files match"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.err.find("no files match"), std::string::npos) << missing.err;
 }
 
 // A lookup against a dimension in the lake: matches gain the fields, misses follow on_missing.

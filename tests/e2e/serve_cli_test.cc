@@ -262,7 +262,9 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
   auto failed = Cli({"run", "ops/copy", "--wait"});
   EXPECT_EQ(failed.exit_code, 1);
-  EXPECT_NE(failed.out.find("in.ndjson"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.err.find("error: run "), std::string::npos) << "the error is on stderr: " << failed.err;
+  EXPECT_NE(failed.err.find("in.ndjson"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.out.find("failed"), std::string::npos) << "the run is the result: " << failed.out;
   auto queued = Cli({"ls", "runs", "--status", "queued", "-o", "json"});
   ASSERT_EQ(json::parse(queued.out).size(), 1u) << queued.out;
   EXPECT_EQ(json::parse(queued.out)[0]["cause"], "retry");
@@ -321,7 +323,7 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   EXPECT_NE(again.err.find("not granted"), std::string::npos) << again.err;
   auto ungranted = Cli({"run", "ops/guarded", "--wait"});
   EXPECT_EQ(ungranted.exit_code, 1) << ungranted.out;
-  EXPECT_NE(ungranted.out.find("environment 'prod' is not granted to namespace 'ops'"), std::string::npos)
+  EXPECT_NE(ungranted.err.find("environment 'prod' is not granted to namespace 'ops'"), std::string::npos)
       << ungranted.out << ungranted.err;
 
   // Templates: applied like any document, rendered with checked values.
