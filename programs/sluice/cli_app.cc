@@ -166,9 +166,50 @@ std::optional<int> CommandLine::Parse(int argc, char** argv) {
 }
 
 int CommandLine::ReportParseError(const std::string& what) {
+  // The deepest command the parser reached, and what it could not place.
   CLI::App* app = app_.get();
   while (!app->get_subcommands().empty()) app = app->get_subcommands().front();
-  return Fail(Failure{std::string(codes::kUsage), what, kExitInvalid, {}, "Run '" + PathOf(app) + " --help' for its flags."});
+  const std::vector<std::string> left = app->remaining();
+  const std::string path = PathOf(app);
+  const std::vector<CLI::App*> commands = app->get_subcommands([](CLI::App*) { return true; });
+  if (!commands.empty()) {
+    // A command with subcommands, none of them chosen: name them.
+    std::vector<std::string> names;
+    for (const CLI::App* c : commands) names.push_back(c->get_name());
+    const std::string hint = "The commands of " + path + ": " + Join(names, ", ") + ".\nRun '" + path +
+                             " --help' for what each does.";
+    const auto word = std::find_if(left.begin(), left.end(), [](const std::string& a) { return !a.starts_with("-"); });
+    std::string message;
+    std::string code(codes::kUnknownCommand);
+    if (!left.empty() && left.front().starts_with("-")) {
+      message = "unknown option '" + left.front() + "' of " + path + " (a command's own options go after it)";
+      code = codes::kUsage;
+    } else if (word != left.end()) {
+      message = "unknown command '" + *word + "'";
+      if (const std::string near = DidYouMean(*word, names); !near.empty()) {
+        message += ": did you mean '" + near + "'?";
+      }
+    } else {
+      message = path + " needs a command";
+    }
+    return Fail(Failure{code, message, kExitInvalid, {}, hint});
+  }
+  std::string message = what;
+  const auto flag = std::find_if(left.begin(), left.end(), [](const std::string& a) { return a.starts_with("-"); });
+  if (flag != left.end()) {
+    // An option this command does not have: the nearest one it has.
+    const std::string name = flag->substr(0, flag->find('='));
+    std::vector<std::string> options;
+    for (const CLI::Option* opt : app->get_options()) {
+      for (const std::string& l : opt->get_lnames()) options.push_back("--" + l);
+      for (const std::string& n : opt->get_snames()) options.push_back("-" + n);
+    }
+    // (A one-letter option is a letter away from every other: no guess for those.)
+    message = "unknown option '" + name + "' of " + path + (name.size() > 2 ? DidYouMeanSuffix(name, options) : "");
+  } else if (!left.empty()) {
+    message = "unexpected argument '" + left.front() + "' of " + path;
+  }
+  return Fail(Failure{std::string(codes::kUsage), message, kExitInvalid, {}, "Run '" + path + " --help' for its flags."});
 }
 
 void CommandLine::WarnAboutCredentials() const {

@@ -5,8 +5,9 @@
 //
 // The calls map one to one onto CLI11's (add_subcommand, add_option, add_flag, required, check,
 // default_val, default_str, ...), so what `--help` prints and how flags parse is CLI11's. What a
-// rejected command line answers is answer.h's: on stderr, in the format of -o (read from argv
-// when parsing failed), exit 2.
+// rejected command line answers is answer.h's: an unknown command lists the commands with a
+// did-you-mean, an unknown option gets a did-you-mean among the command's options, on stderr,
+// in the format of -o (read from argv when parsing failed), exit 2.
 // Thread-safety: none; the command line is built and parsed on the main thread.
 #pragma once
 
@@ -111,7 +112,8 @@ class CommandLine {
     std::string instead;
   };
   void WarnAboutCredentials() const;
-  // The error of a command line that did not parse. Returns 2.
+  // The error of a command line that did not parse: an unknown or missing command, an unknown
+  // option or argument, or what CLI11 says. Returns 2.
   int ReportParseError(const std::string& what);
 
   std::unique_ptr<CLI::App> app_;

@@ -392,6 +392,36 @@ TEST(Cli, ValidateJsonErrorHasTheProblems) {
   EXPECT_NE(y.err.find("line: 17"), std::string::npos) << y.err;
 }
 
+// An unknown verb lists the verbs with a did-you-mean, on stderr, exit 2 (it used to say only "A
+// subcommand is required"); so does a misspelt sub-verb, and an option a verb does not have.
+TEST(Cli, UnknownVerbSuggestsTheNearest) {
+  auto r = Sluice({"valdate", "-f", "x.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("unknown command 'valdate': did you mean 'validate'?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("validate, plan, run"), std::string::npos) << "the verbs are listed: " << r.err;
+
+  auto none = Sluice({"frob"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.out, "");
+  EXPECT_NE(none.err.find("unknown command 'frob'"), std::string::npos) << none.err;
+  EXPECT_EQ(none.err.find("subcommand is required"), std::string::npos) << none.err;
+
+  auto sub = Sluice({"lake", "histroy", "bronze.x", "-o", "json"});
+  EXPECT_EQ(sub.exit_code, 2);
+  const json error = ErrorObject(sub.err);
+  ASSERT_TRUE(error.is_object()) << sub.err;
+  EXPECT_EQ(error["code"], "unknown_command");
+  EXPECT_EQ(error["message"], "unknown command 'histroy': did you mean 'history'?");
+  EXPECT_NE(error["hint"].get<std::string>().find("ls, describe, history, read"), std::string::npos) << error.dump();
+
+  auto flag = Sluice({"plan", "--fiel", "x.yaml"});
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_EQ(flag.out, "");
+  EXPECT_NE(flag.err.find("unknown option '--fiel' of sluice plan (did you mean '--file'?)"), std::string::npos)
+      << flag.err;
+}
+
 TEST(Cli, PlanJsonHasASchemaOnEveryEdge) {
   TempDir dir;
   WriteFile(dir / "p.yaml", Spec("drop"));
