@@ -140,6 +140,10 @@ Arg Command::Output(OutputFormat& into, const std::string& help) {
              line_);
 }
 
+void Command::VersionFlag(const std::string& names, std::function<std::string()> text, const std::string& help) {
+  app_->set_version_flag(names, std::move(text), help);
+}
+
 void Command::Runs(std::function<int()> verb) { line_->verbs_.emplace_back(app_, std::move(verb)); }
 
 CommandLine::CommandLine(const std::string& description)
@@ -155,6 +159,8 @@ std::optional<int> CommandLine::Parse(int argc, char** argv) {
     return app_->exit(e);  // the help, on stdout
   } catch (const CLI::CallForAllHelp& e) {
     return app_->exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app_->exit(e);  // the version, on stdout
   } catch (const CLI::ParseError& e) {
     return ReportParseError(e.what());
   }

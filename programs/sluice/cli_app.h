@@ -74,6 +74,8 @@ class Command {
   // -o,--output: table, json or yaml (any case); the default shown is "table". The chosen
   // command's -o is also the format of its errors (SetErrorFormat).
   Arg Output(OutputFormat& into, const std::string& help = "Output format: table, json or yaml");
+  // --version on this command: prints what `text` returns on stdout and exits 0.
+  void VersionFlag(const std::string& names, std::function<std::string()> text, const std::string& help);
 
   // What this command runs when the command line chose it; its result is the exit code.
   void Runs(std::function<int()> verb);
@@ -94,7 +96,7 @@ class CommandLine {
   CommandLine& operator=(const CommandLine&) = delete;
 
   Command& root() { return root_; }
-  // Parses argv. For --help, prints it on stdout and returns 0; for a command line
+  // Parses argv. For --help or --version, prints them on stdout and returns 0; for a command line
   // it rejects, answers the error (answer.h) and returns 2; nullopt when a command was chosen
   // (after setting the error format to its -o and warning about the credentials it carries, see
   // Arg::Credential).

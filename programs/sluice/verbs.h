@@ -26,6 +26,7 @@ void AddClientVerbs(Command& app);    // apply, get, ls, describe, delete, inges
 void AddSecurityVerbs(Command& app);  // login, whoami, token, user, role, audit (security_verbs.cc)
 void AddOpsVerbs(Command& app);       // new, secret, environment, dead-letters, replay, ... (ops_verbs.cc)
 void AddTestVerb(Command& app);       // test (test_verb.cc)
+void AddVersionVerb(Command& app);    // version, and the root's --version (version_verb.cc)
 
 // Compile options for a workdir; the warehouse is $SLUICE_WAREHOUSE_URL when set, else the
 // SQLite file in the workdir.

@@ -422,6 +422,34 @@ TEST(Cli, UnknownVerbSuggestsTheNearest) {
       << flag.err;
 }
 
+// sluice --version, and sluice version with the commit and build type.
+TEST(Cli, VersionSaysWhichBuild) {
+  auto line = Sluice({"--version"});
+  EXPECT_EQ(line.exit_code, 0) << line.err;
+  EXPECT_TRUE(line.out.starts_with("sluice ")) << line.out;
+  EXPECT_NE(line.out.find("commit "), std::string::npos) << line.out;
+  EXPECT_EQ(line.err, "");
+
+  auto j = Sluice({"version", "-o", "json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const json v = json::parse(j.out);
+  EXPECT_TRUE(v["version"].is_string());
+  EXPECT_EQ(v["version"], line.out.substr(7, line.out.find(' ', 7) - 7));
+  EXPECT_TRUE(v["build_type"].is_string());
+  const std::string commit = v["commit"];
+  // The commit this source tree is at, when git can tell (the build reads it the same way).
+  auto git = RunProcess({"/usr/bin/env", "git", "-C", kSrc, "rev-parse", "HEAD"});
+  if (git.exit_code == 0 && !git.out.empty()) {
+    EXPECT_EQ(commit + "\n", git.out);
+  } else {
+    EXPECT_EQ(commit, "unknown");
+  }
+  auto table = Sluice({"version"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("commit      " + commit), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("build type  " + v["build_type"].get<std::string>()), std::string::npos) << table.out;
+}
+
 TEST(Cli, PlanJsonHasASchemaOnEveryEdge) {
   TempDir dir;
   WriteFile(dir / "p.yaml", Spec("drop"));
