@@ -1,6 +1,6 @@
 // Client verbs (docs/cli.md) that operate a server's pipelines and runs: new (a pipeline from a
 // template), secret, environment (its grants to namespaces), dead-letters, replay, logs, cancel,
-// backfill, and `run NAMESPACE/NAME` (TriggerRun, declared through run_verbs.cc's `run`), over
+// backfill, pause, resume, and `run NAMESPACE/NAME` (TriggerRun, declared through run_verbs.cc's `run`), over
 // the HTTP API.
 #include <chrono>
 #include <memory>
@@ -48,6 +48,11 @@ struct DeadLetterOptions : ClientCommon {
 // logs and cancel: a run.
 struct RunOptions : ClientCommon {
   std::string run;
+};
+
+// pause and resume: a pipeline.
+struct PipelineOptions : ClientCommon {
+  std::string pipeline;  // NAMESPACE/NAME
 };
 
 struct BackfillOptions : ClientCommon {
@@ -133,6 +138,23 @@ int Backfill(client::ApiClient& c, const BackfillOptions& o) {
                             o.pipeline, o.from, o.to));
   return kExitOk;
 }
+
+// POST .../pause or .../resume; the answer is the pipeline.
+int SetPaused(client::ApiClient& c, const PipelineOptions& o, bool paused) {
+  auto t = SplitTarget(o.pipeline);
+  if (!t.ok()) return Fail(t.status());
+  auto r = c.Post("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) +
+                      (paused ? "/pause" : "/resume"),
+                  json::object());
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(r->json.dump(2), o.output,
+                paused ? "pipeline " + o.pipeline + " paused: its schedule and dependencies start no runs (a stream's "
+                             "run is stopped) until `sluice resume " + o.pipeline + "`\n"
+                       : "pipeline " + o.pipeline + " resumed\n");
+  return kExitOk;
+}
+int Pause(client::ApiClient& c, const PipelineOptions& o) { return SetPaused(c, o, true); }
+int Resume(client::ApiClient& c, const PipelineOptions& o) { return SetPaused(c, o, false); }
 
 std::string DeadLetterQuery(const DeadLetterOptions& o, bool body_form, json* body) {
   std::string q;
@@ -364,6 +386,22 @@ void AddOpsVerbs(Command& app) {
   cancel.Option("run", cancel_opts->run, "Run id").Required();
   AddClientFlags(cancel, *cancel_opts);
   cancel.Runs(Connected(cancel_opts, &CancelRun));
+
+  auto pause_opts = std::make_shared<PipelineOptions>();
+  Command pause = app.Subcommand(
+      "pause", "Pause a pipeline: its schedule and dependency triggers start no runs, and a stream's live run is "
+               "stopped (at the end of its epoch), until `sluice resume`. Runs asked for by hand still run");
+  pause.Option("pipeline", pause_opts->pipeline, "NAMESPACE/NAME").Required();
+  AddClientFlags(pause, *pause_opts);
+  pause.Runs(Connected(pause_opts, &Pause));
+
+  auto resume_opts = std::make_shared<PipelineOptions>();
+  Command resume = app.Subcommand(
+      "resume", "Resume a paused pipeline: its schedule fires again from its next fire time (missed ones are not "
+                "made up), and a stream starts again from its checkpoint");
+  resume.Option("pipeline", resume_opts->pipeline, "NAMESPACE/NAME").Required();
+  AddClientFlags(resume, *resume_opts);
+  resume.Runs(Connected(resume_opts, &Resume));
 
   auto backfill_opts = std::make_shared<BackfillOptions>();
   Command backfill = app.Subcommand("backfill", "Queue one run per schedule interval of a pipeline in [--from, --to)");
