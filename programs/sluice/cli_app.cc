@@ -152,6 +152,7 @@ CommandLine::CommandLine(const std::string& description)
 CommandLine::~CommandLine() = default;
 
 std::optional<int> CommandLine::Parse(int argc, char** argv) {
+  AddMissingOutputs();
   SetErrorFormat(FormatInArgv(argc, argv));
   try {
     app_->parse(argc, argv);
@@ -169,6 +170,15 @@ std::optional<int> CommandLine::Parse(int argc, char** argv) {
   }
   WarnAboutCredentials();
   return std::nullopt;
+}
+
+void CommandLine::AddMissingOutputs() {
+  for (const auto& [app, verb] : verbs_) {
+    if (app->get_option_no_throw("--output") != nullptr) continue;
+    added_outputs_.push_back(std::make_unique<OutputFormat>(OutputFormat::kTable));
+    Command(app, this).Output(*added_outputs_.back(),
+                              "Output format of an error: table, json or yaml (this command prints no result document)");
+  }
 }
 
 int CommandLine::ReportParseError(const std::string& what) {

@@ -7,7 +7,8 @@
 // default_val, default_str, ...), so what `--help` prints and how flags parse is CLI11's. What a
 // rejected command line answers is answer.h's: an unknown command lists the commands with a
 // did-you-mean, an unknown option gets a did-you-mean among the command's options, on stderr,
-// in the format of -o (read from argv when parsing failed), exit 2.
+// in the format of -o (read from argv when parsing failed), exit 2. Every command that runs
+// something has -o (CommandLine adds one, for its errors, to a command that declares none).
 // Thread-safety: none; the command line is built and parsed on the main thread.
 #pragma once
 
@@ -114,6 +115,8 @@ class CommandLine {
     std::string instead;
   };
   void WarnAboutCredentials() const;
+  // Gives every command that runs something an -o (for its errors) when it declared none.
+  void AddMissingOutputs();
   // The error of a command line that did not parse: an unknown or missing command, an unknown
   // option or argument, or what CLI11 says. Returns 2.
   int ReportParseError(const std::string& what);
@@ -123,6 +126,7 @@ class CommandLine {
   std::vector<std::pair<CLI::App*, std::function<int()>>> verbs_;
   std::vector<CredentialOption> credentials_;
   std::vector<std::pair<CLI::App*, OutputFormat*>> outputs_;  // each command's -o
+  std::vector<std::unique_ptr<OutputFormat>> added_outputs_;  // those AddMissingOutputs added
 };
 
 }  // namespace sluice::cli

@@ -257,7 +257,7 @@ int Test(const TestOptions& o) {
     std::vector<Problem> where;
     for (const auto& p : problems) where.push_back(Problem{"", 0, p});
     const std::string message = problems.size() == 1 ? problems[0] : std::to_string(problems.size()) + " paths hold no spec test";
-    return Fail(Failure{std::string(codes::kUsage), message, kExitInvalid, std::move(where), ""});
+    return Fail(Failure{std::string(CodeOf(StatusCode::kNotFound)), message, kExitInvalid, std::move(where), ""});
   }
   int failed = 0;
   ordered_json results = ordered_json::array();
