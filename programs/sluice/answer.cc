@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 namespace sluice::cli {
 
@@ -99,7 +99,9 @@ int Fail(const Failure& f) {
         j["message"] = p.message;
         problems.push_back(std::move(j));
       }
-      ordered_json j = {{"code", f.code}, {"message", f.message}, {"problems", std::move(problems)},
+      ordered_json j = {{"code", std::string(f.code)},
+                        {"message", f.message},
+                        {"problems", std::move(problems)},
                         {"exit_code", f.exit_code}};
       if (!f.hint.empty()) j["hint"] = f.hint;
       // json: one line, the last on stderr (warnings before it are text lines).
@@ -113,10 +115,12 @@ int Fail(const Failure& f) {
 }
 
 int Fail(const Status& st) {
-  return Fail(Failure{std::string(CodeOf(st.code())), st.message(), ExitCodeFor(st), {}, ""});
+  return Fail(Failure{.code = CodeOf(st.code()), .message = st.message(), .exit_code = ExitCodeFor(st)});
 }
 
-int FailUsage(const std::string& message) { return Fail(Failure{std::string(codes::kUsage), message, kExitInvalid, {}, ""}); }
+int FailUsage(const std::string& message) {
+  return Fail(Failure{.code = codes::kUsage, .message = message, .exit_code = kExitInvalid});
+}
 
 std::vector<Problem> ProblemsOf(const std::string& message) {
   std::vector<Problem> problems;
@@ -152,9 +156,11 @@ int FailSpec(const Status& st) {
     if (p.line <= 0) return Fail(st);
   }
   const std::string message = problems.size() == 1
-                                  ? problems[0].file + ":" + std::to_string(problems[0].line) + ": " + problems[0].message
+                                  ? problems[0].file + ":" + std::to_string(problems[0].line) + ": " +
+                                        problems[0].message
                                   : problems[0].file + ": " + std::to_string(problems.size()) + " problems in the spec";
-  return Fail(Failure{std::string(codes::kInvalidSpec), message, kExitInvalid, std::move(problems), ""});
+  return Fail(Failure{
+      .code = codes::kInvalidSpec, .message = message, .exit_code = kExitInvalid, .problems = std::move(problems)});
 }
 
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text) {

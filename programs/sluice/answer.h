@@ -40,12 +40,12 @@ OutputFormat ErrorFormat();
 // The stable codes of the error object (docs/cli.md lists them), besides those of a Status
 // (CodeOf).
 namespace codes {
-inline constexpr std::string_view kUsage = "usage";                       // 2: a flag or argument the verb rejects
-inline constexpr std::string_view kUnknownCommand = "unknown_command";   // 2: no such verb (or none given)
-inline constexpr std::string_view kInvalidSpec = "invalid_spec";         // 2: FILE:LINE problems in `problems`
-inline constexpr std::string_view kRunFailed = "run_failed";             // 1: a run started and failed
-inline constexpr std::string_view kTestsFailed = "tests_failed";         // 1: a spec test failed
-inline constexpr std::string_view kAuditTampered = "audit_tampered";     // 1: the audit chain is broken
+inline constexpr std::string_view kUsage = "usage";                     // 2: a flag or argument the verb rejects
+inline constexpr std::string_view kUnknownCommand = "unknown_command";  // 2: no such verb (or none given)
+inline constexpr std::string_view kInvalidSpec = "invalid_spec";        // 2: FILE:LINE problems in `problems`
+inline constexpr std::string_view kRunFailed = "run_failed";            // 1: a run started and failed
+inline constexpr std::string_view kTestsFailed = "tests_failed";        // 1: a spec test failed
+inline constexpr std::string_view kAuditTampered = "audit_tampered";    // 1: the audit chain is broken
 }  // namespace codes
 
 // One problem of an input document: FILE:LINE: message (file and line when known).
@@ -57,11 +57,11 @@ struct Problem {
 
 // An error as the answer states it.
 struct Failure {
-  std::string code;      // stable (codes:: or CodeOf)
-  std::string message;   // what is wrong, and what to do about it
+  std::string_view code{};  // stable: one of codes:: or CodeOf (static strings)
+  std::string message{};    // what is wrong, and what to do about it
   int exit_code = kExitFailure;
-  std::vector<Problem> problems;  // table mode prints these as FILE:LINE: message lines instead of the message
-  std::string hint;               // a next step, e.g. "Run 'sluice run --help' for its flags"
+  std::vector<Problem> problems{};  // table mode prints these as FILE:LINE: message lines instead of the message
+  std::string hint{};               // a next step, e.g. "Run 'sluice run --help' for its flags"
 };
 
 // The code of a Status: invalid_argument, not_found, already_exists, failed_precondition,

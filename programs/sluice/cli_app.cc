@@ -26,10 +26,15 @@ OutputFormat FormatInArgv(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--") break;
     std::string value;
-    if ((a == "-o" || a == "--output") && i + 1 < argc) value = argv[i + 1];
-    else if (a.starts_with("--output=")) value = a.substr(9);
-    else if (a.starts_with("-o") && a.size() > 2 && a[2] != '-') value = a.substr(2);
-    else continue;
+    if ((a == "-o" || a == "--output") && i + 1 < argc) {
+      value = argv[i + 1];
+    } else if (a.starts_with("--output=")) {
+      value = a.substr(9);
+    } else if (a.starts_with("-o") && a.size() > 2 && a[2] != '-') {
+      value = a.substr(2);
+    } else {
+      continue;
+    }
     std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
     if (auto it = kFormats.find(value); it != kFormats.end()) format = it->second;
   }
@@ -176,8 +181,9 @@ void CommandLine::AddMissingOutputs() {
   for (const auto& [app, verb] : verbs_) {
     if (app->get_option_no_throw("--output") != nullptr) continue;
     added_outputs_.push_back(std::make_unique<OutputFormat>(OutputFormat::kTable));
-    Command(app, this).Output(*added_outputs_.back(),
-                              "Output format of an error: table, json or yaml (this command prints no result document)");
+    Command(app, this).Output(
+        *added_outputs_.back(),
+        "Output format of an error: table, json or yaml (this command prints no result document)");
   }
 }
 
@@ -196,7 +202,7 @@ int CommandLine::ReportParseError(const std::string& what) {
                              " --help' for what each does.";
     const auto word = std::find_if(left.begin(), left.end(), [](const std::string& a) { return !a.starts_with("-"); });
     std::string message;
-    std::string code(codes::kUnknownCommand);
+    std::string_view code = codes::kUnknownCommand;
     if (!left.empty() && left.front().starts_with("-")) {
       message = "unknown option '" + left.front() + "' of " + path + " (a command's own options go after it)";
       code = codes::kUsage;
@@ -208,7 +214,7 @@ int CommandLine::ReportParseError(const std::string& what) {
     } else {
       message = path + " needs a command";
     }
-    return Fail(Failure{code, message, kExitInvalid, {}, hint});
+    return Fail(Failure{.code = code, .message = message, .exit_code = kExitInvalid, .hint = hint});
   }
   std::string message = what;
   const auto flag = std::find_if(left.begin(), left.end(), [](const std::string& a) { return a.starts_with("-"); });
@@ -225,7 +231,10 @@ int CommandLine::ReportParseError(const std::string& what) {
   } else if (!left.empty()) {
     message = "unexpected argument '" + left.front() + "' of " + path;
   }
-  return Fail(Failure{std::string(codes::kUsage), message, kExitInvalid, {}, "Run '" + path + " --help' for its flags."});
+  return Fail(Failure{.code = codes::kUsage,
+                      .message = message,
+                      .exit_code = kExitInvalid,
+                      .hint = "Run '" + path + " --help' for its flags."});
 }
 
 void CommandLine::WarnAboutCredentials() const {

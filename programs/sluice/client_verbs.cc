@@ -98,9 +98,10 @@ int FailSpecProblem(const client::ApiResponse& r, const std::string& file) {
     problems.push_back(std::move(p));
   }
   std::string message = r.json.value("detail", "the spec has problems");
-  if (problems.size() == 1) message = file + (problems[0].line > 0 ? ":" + std::to_string(problems[0].line) : "") +
-                                      ": " + problems[0].message;
-  return Fail(Failure{std::string(codes::kInvalidSpec), message, kExitInvalid, std::move(problems), ""});
+  if (problems.size() == 1)
+    message = file + (problems[0].line > 0 ? ":" + std::to_string(problems[0].line) : "") + ": " + problems[0].message;
+  return Fail(Failure{
+      .code = codes::kInvalidSpec, .message = message, .exit_code = kExitInvalid, .problems = std::move(problems)});
 }
 
 int Apply(client::ApiClient& c, const ApplyOptions& o) {

@@ -105,10 +105,10 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
   if (status == "succeeded") return kExitOk;
   // The run is the result; that it did not succeed is the error.
   const std::string error = run.value("error", "");
-  return Fail(Failure{std::string(codes::kRunFailed),
-                      fmt::format("run {} of {} {}{}", run.value("id", ""), o.pipeline, status,
-                                  error.empty() ? "" : ": " + error),
-                      kExitFailure, {}, ""});
+  return Fail(Failure{.code = codes::kRunFailed,
+                      .message = fmt::format("run {} of {} {}{}", run.value("id", ""), o.pipeline, status,
+                                             error.empty() ? "" : ": " + error),
+                      .exit_code = kExitFailure});
 }
 
 int RunLogs(client::ApiClient& c, const RunOptions& o) {
@@ -148,8 +148,10 @@ int SetPaused(client::ApiClient& c, const PipelineOptions& o, bool paused) {
                   json::object());
   if (!r.ok()) return Fail(r.status());
   PrintDocument(r->json.dump(2), o.output,
-                paused ? "pipeline " + o.pipeline + " paused: its schedule and dependencies start no runs (a stream's "
-                             "run is stopped) until `sluice resume " + o.pipeline + "`\n"
+                paused ? "pipeline " + o.pipeline +
+                             " paused: its schedule and dependencies start no runs (a stream's "
+                             "run is stopped) until `sluice resume " +
+                             o.pipeline + "`\n"
                        : "pipeline " + o.pipeline + " resumed\n");
   return kExitOk;
 }
@@ -237,7 +239,8 @@ int New(client::ApiClient& c, const NewOptions& o) {
       for (const auto& e : r->json["errors"]) problems.push_back(Problem{"", 0, e.value("message", "")});
       const std::string message = problems.size() == 1 ? problems[0].message
                                                        : r->json.value("detail", "the template's values have problems");
-      return Fail(Failure{std::string(codes::kInvalidSpec), message, kExitInvalid, std::move(problems), ""});
+      return Fail(Failure{
+          .code = codes::kInvalidSpec, .message = message, .exit_code = kExitInvalid, .problems = std::move(problems)});
     }
     return Fail(client::StatusFromResponse(*r));
   }
@@ -272,8 +275,9 @@ int Secret(client::ApiClient& c, const SecretOptions& o) {
         Status::InvalidArgument("give the secret's value on stdin (e.g. sluice secret set prod db_password < file)"));
   auto r = c.Put(path, json{{"value", v}});
   if (!r.ok()) return Fail(r.status());
-  PrintDocument(json{{"environment", o.environment}, {"secret", o.name}, {"stored", true}}.dump(2), o.output,
-                "secret " + o.name + " of " + o.environment + " stored (use it in specs as ${secret." + o.name + "})\n");
+  PrintDocument(
+      json{{"environment", o.environment}, {"secret", o.name}, {"stored", true}}.dump(2), o.output,
+      "secret " + o.name + " of " + o.environment + " stored (use it in specs as ${secret." + o.name + "})\n");
   return kExitOk;
 }
 

@@ -87,8 +87,9 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
   so.source_threads = flags.source_threads;
   auto interval = ParseDurationMicros(flags.epoch_interval);
   if (!interval || *interval < 1000 || flags.epoch_records < 1 || flags.source_threads < 0 || flags.source_threads > 256) {
-    return FailUsage("--epoch-interval must be a duration of at least 1ms like 500ms or 2s, --epoch-records at least 1, "
-                     "and --source-threads between 1 and 256 (0: automatic)");
+    return FailUsage(
+        "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, --epoch-records at least 1, "
+        "and --source-threads between 1 and 256 (0: automatic)");
   }
   if (flags.drain && !flags.until_idle) {
     return FailUsage("--drain ends a stream's input for good and needs --until-idle (add it, or drop --drain)");
@@ -129,7 +130,7 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
   if (r.status.ok()) return kExitOk;
   // The counts above are the result; why the stream stopped is the error.
   if (r.status.IsUserError()) return Fail(r.status);
-  return Fail(Failure{std::string(codes::kRunFailed), r.status.message(), kExitFailure, {}, ""});
+  return Fail(Failure{.code = codes::kRunFailed, .message = r.status.message(), .exit_code = kExitFailure});
 }
 
 Result<engine::Plan> CompileSpec(const SpecOptions& o) {
@@ -196,7 +197,7 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   if (r.status.ok()) return kExitOk;
   // The counts above are the result; why the run stopped is the error. The spec was valid, so
   // whatever stopped it (missing input, a rule with on_fail: fail, I/O) is a runtime failure.
-  return Fail(Failure{std::string(codes::kRunFailed), r.status.message(), kExitFailure, {}, ""});
+  return Fail(Failure{.code = codes::kRunFailed, .message = r.status.message(), .exit_code = kExitFailure});
 }
 
 int DevKafka(const DevKafkaOptions& o) {

@@ -197,10 +197,10 @@ int PrintVerification(const json& v, const ClientCommon& o) {
                        v.value("problem", ""), v.value("rows", 0));
   PrintDocument(v.dump(2), o.output, table);
   if (ok) return kExitOk;
-  return Fail(Failure{std::string(codes::kAuditTampered),
-                      fmt::format("the audit log is tampered with at row {}: {}", v.value("broken_at", 0),
-                                  v.value("problem", "")),
-                      kExitFailure, {}, ""});
+  return Fail(Failure{.code = codes::kAuditTampered,
+                      .message = fmt::format("the audit log is tampered with at row {}: {}", v.value("broken_at", 0),
+                                             v.value("problem", "")),
+                      .exit_code = kExitFailure});
 }
 
 int Audit(const AuditOptions& o) {

@@ -95,7 +95,7 @@ void ReportInitAdmin(const plane::InitAdminOutcome& admin) {
 // A failure of ControlPlane::Open as serve says it, and its exit code.
 int ReportOpenFailure(plane::OpenStage stage, const Status& st) {
   auto fail = [&](const std::string& message, int exit_code) {
-    return Fail(Failure{std::string(CodeOf(st.code())), message, exit_code, {}, ""});
+    return Fail(Failure{.code = CodeOf(st.code()), .message = message, .exit_code = exit_code});
   };
   switch (stage) {
     case plane::OpenStage::kMetadata:
@@ -182,8 +182,9 @@ int Serve(const ServeOptions& o) {
     std::fprintf(stderr, "sluice serve: there are no users yet; start once with --init-admin to create the first admin\n");
   }
   if (Status st = cp.Start(); !st.ok()) {
-    return Fail(Failure{std::string(CodeOf(st.code())), "cannot serve on " + o.listen + ": " + st.message(),
-                        st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure, {}, ""});
+    return Fail(Failure{.code = CodeOf(st.code()),
+                        .message = "cannot serve on " + o.listen + ": " + st.message(),
+                        .exit_code = st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure});
   }
   struct sigaction sa {};
   sa.sa_handler = OnServeSignal;

@@ -256,8 +256,12 @@ int Test(const TestOptions& o) {
   if (!problems.empty()) {
     std::vector<Problem> where;
     for (const auto& p : problems) where.push_back(Problem{"", 0, p});
-    const std::string message = problems.size() == 1 ? problems[0] : std::to_string(problems.size()) + " paths hold no spec test";
-    return Fail(Failure{std::string(CodeOf(StatusCode::kNotFound)), message, kExitInvalid, std::move(where), ""});
+    const std::string message = problems.size() == 1 ? problems[0]
+                                                     : std::to_string(problems.size()) + " paths hold no spec test";
+    return Fail(Failure{.code = CodeOf(StatusCode::kNotFound),
+                        .message = message,
+                        .exit_code = kExitInvalid,
+                        .problems = std::move(where)});
   }
   int failed = 0;
   ordered_json results = ordered_json::array();
@@ -274,8 +278,9 @@ int Test(const TestOptions& o) {
   ordered_json doc = {{"passed", static_cast<int>(specs.size()) - failed}, {"failed", failed}, {"tests", results}};
   PrintDocument(doc.dump(2), o.output, table);
   if (failed == 0) return kExitOk;
-  return Fail(Failure{std::string(codes::kTestsFailed),
-                      fmt::format("{} of {} spec tests failed", failed, specs.size()), kExitFailure, {}, ""});
+  return Fail(Failure{.code = codes::kTestsFailed,
+                      .message = fmt::format("{} of {} spec tests failed", failed, specs.size()),
+                      .exit_code = kExitFailure});
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ void AddServeVerb(Command& app);      // serve (serve_verb.cc)
 void AddWorkerVerb(Command& app);     // worker (worker_verb.cc)
 void AddClientVerbs(Command& app);    // apply, get, ls, describe, delete, ingest (client_verbs.cc)
 void AddSecurityVerbs(Command& app);  // login, whoami, token, user, role, audit (security_verbs.cc)
-void AddOpsVerbs(Command& app);       // new, secret, environment, dead-letters, replay, ..., pause, resume (ops_verbs.cc)
+void AddOpsVerbs(Command& app);       // new, secret, environment, ..., cancel, pause, resume (ops_verbs.cc)
 void AddTestVerb(Command& app);       // test (test_verb.cc)
 void AddVersionVerb(Command& app);    // version, and the root's --version (version_verb.cc)
 

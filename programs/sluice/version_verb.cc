@@ -42,7 +42,8 @@ void AddVersionVerb(Command& app) {
       "--version",
       [] {
         const std::string commit = build_info::kCommit;
-        return fmt::format("sluice {} (commit {}{})", build_info::kVersion, commit == "unknown" ? commit : commit.substr(0, 12),
+        return fmt::format("sluice {} (commit {}{})", build_info::kVersion,
+                           commit == "unknown" ? commit : commit.substr(0, 12),
                            build_info::kDirty.value_or(false) ? ", with uncommitted changes" : "");
       },
       "Print the version and exit (`sluice version` adds the commit and build type)");

@@ -120,11 +120,16 @@ int Worker(const WorkerVerbOptions& o) {
   flags.token = *token;
   flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
-  if (!config.ok()) return Fail(Failure{std::string(CodeOf(config.status().code())), config.status().message(), kExitInvalid, {}, ""});
+  if (!config.ok())
+    return Fail(Failure{
+        .code = CodeOf(config.status().code()), .message = config.status().message(), .exit_code = kExitInvalid});
   auto api = client::ApiClient::Create(config->ToOptions());
-  if (!api.ok()) return Fail(Failure{std::string(CodeOf(api.status().code())), api.status().message(), kExitInvalid, {}, ""});
+  if (!api.ok())
+    return Fail(
+        Failure{.code = CodeOf(api.status().code()), .message = api.status().message(), .exit_code = kExitInvalid});
   if (auto ready = api->Get("/api/v1/ready"); !ready.ok()) {
-    return Fail(Failure{std::string(CodeOf(ready.status().code())), ready.status().message(), kExitFailure, {}, ""});
+    return Fail(
+        Failure{.code = CodeOf(ready.status().code()), .message = ready.status().message(), .exit_code = kExitFailure});
   }
   HttpRunQueue queue(std::move(*api));
   worker::WorkerOptions wo;

@@ -50,9 +50,17 @@ std::string Join(const Path& path) {
 // `sluice ARGS` in `cwd`, with no client settings from the environment: no $SLUICE_SERVER,
 // $SLUICE_TOKEN or $SLUICE_CA_CERT, and a client config file that does not exist.
 ProcessResult Sluice(const std::vector<std::string>& args, const std::string& cwd) {
-  std::vector<std::string> argv = {"/usr/bin/env", "-u", "SLUICE_SERVER", "-u", "SLUICE_TOKEN",
-                                   "-u", "SLUICE_CA_CERT", "-u", "SLUICE_WAREHOUSE_URL",
-                                   "SLUICE_CONFIG=" + cwd + "/no-client-config.json", kBin};
+  std::vector<std::string> argv = {"/usr/bin/env",
+                                   "-u",
+                                   "SLUICE_SERVER",
+                                   "-u",
+                                   "SLUICE_TOKEN",
+                                   "-u",
+                                   "SLUICE_CA_CERT",
+                                   "-u",
+                                   "SLUICE_WAREHOUSE_URL",
+                                   "SLUICE_CONFIG=" + cwd + "/no-client-config.json",
+                                   kBin};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, cwd);
 }
@@ -67,7 +75,8 @@ std::vector<std::string> SubcommandsIn(const std::string& help) {
       listing = true;
     } else if (listing) {
       if (line.empty()) break;
-      if (line.size() > 2 && line.starts_with("  ") && line[2] != ' ') names.push_back(line.substr(2, line.find(' ', 2) - 2));
+      if (line.size() > 2 && line.starts_with("  ") && line[2] != ' ')
+        names.push_back(line.substr(2, line.find(' ', 2) - 2));
     }
   }
   return names;
