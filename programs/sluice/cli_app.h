@@ -4,7 +4,11 @@
 // its subcommands with their options and says, with Runs, what each one runs.
 //
 // The calls map one to one onto CLI11's (add_subcommand, add_option, add_flag, required, check,
-// default_val, default_str, ...), so what `--help` prints and how flags parse is CLI11's.
+// default_val, default_str, ...), so what `--help` prints and how flags parse is CLI11's. What a
+// rejected command line answers is answer.h's: an unknown command lists the commands with a
+// did-you-mean, an unknown option gets a did-you-mean among the command's options, on stderr,
+// in the format of -o (read from argv when parsing failed), exit 2. Every command that runs
+// something has -o (CommandLine adds one, for its errors, to a command that declares none).
 // Thread-safety: none; the command line is built and parsed on the main thread.
 #pragma once
 
@@ -68,8 +72,11 @@ class Command {
   Arg Option(const std::string& names, int64_t& into, const std::string& help);
   Arg Option(const std::string& names, double& into, const std::string& help);
   Arg Flag(const std::string& names, bool& into, const std::string& help);
-  // -o,--output: table, json or yaml (any case); the default shown is "table".
+  // -o,--output: table, json or yaml (any case); the default shown is "table". The chosen
+  // command's -o is also the format of its errors (SetErrorFormat).
   Arg Output(OutputFormat& into, const std::string& help = "Output format: table, json or yaml");
+  // --version on this command: prints what `text` returns on stdout and exits 0.
+  void VersionFlag(const std::string& names, std::function<std::string()> text, const std::string& help);
 
   // What this command runs when the command line chose it; its result is the exit code.
   void Runs(std::function<int()> verb);
@@ -90,9 +97,10 @@ class CommandLine {
   CommandLine& operator=(const CommandLine&) = delete;
 
   Command& root() { return root_; }
-  // Parses argv. For --help, or a command line CLI11 rejects, prints what CLI11 prints and returns
-  // the exit code (0 for help, 2 otherwise); nullopt when a command was chosen (after warning
-  // about the credentials it carries, see Arg::Credential).
+  // Parses argv. For --help or --version, prints them on stdout and returns 0; for a command line
+  // it rejects, answers the error (answer.h) and returns 2; nullopt when a command was chosen
+  // (after setting the error format to its -o and warning about the credentials it carries, see
+  // Arg::Credential).
   std::optional<int> Parse(int argc, char** argv);
   // Runs the chosen command's verb (2 when none was chosen).
   int RunChosen();
@@ -107,11 +115,18 @@ class CommandLine {
     std::string instead;
   };
   void WarnAboutCredentials() const;
+  // Gives every command that runs something an -o (for its errors) when it declared none.
+  void AddMissingOutputs();
+  // The error of a command line that did not parse: an unknown or missing command, an unknown
+  // option or argument, or what CLI11 says. Returns 2.
+  int ReportParseError(const std::string& what);
 
   std::unique_ptr<CLI::App> app_;
   Command root_;
   std::vector<std::pair<CLI::App*, std::function<int()>>> verbs_;
   std::vector<CredentialOption> credentials_;
+  std::vector<std::pair<CLI::App*, OutputFormat*>> outputs_;  // each command's -o
+  std::vector<std::unique_ptr<OutputFormat>> added_outputs_;  // those AddMissingOutputs added
 };
 
 }  // namespace sluice::cli

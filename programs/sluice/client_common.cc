@@ -70,22 +70,6 @@ Result<client::ApiClient> Connect(const ClientCommon& common) {
   return client::ApiClient::Create(config.ToOptions());
 }
 
-int PrintFailure(const Status& st) {
-  std::fprintf(stderr, "%s\n", st.message().c_str());
-  return ExitCodeFor(st);
-}
-
-int ExitCodeFor(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kDataError: return kExitInvalid;
-    default: return kExitFailure;
-  }
-}
-
 Result<std::pair<std::string, std::string>> SplitTarget(const std::string& target) {
   const size_t slash = target.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == target.size() ||

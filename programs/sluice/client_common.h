@@ -1,7 +1,7 @@
 // What the client verbs share (client_verbs.cc, security_verbs.cc, ops_verbs.cc, and `run
 // NAMESPACE/NAME` in run_verbs.cc): the flags every client verb has, the connection to the server,
-// parsing NAMESPACE/NAME and reading input, the runs table, and how a failure is printed and
-// becomes an exit code.
+// parsing NAMESPACE/NAME and reading input, the runs table. (How a failure is printed and becomes
+// an exit code is answer.h's.)
 #pragma once
 
 #include <functional>
@@ -50,17 +50,13 @@ Result<client::ClientConfig> ResolveClientConfig(const std::optional<std::string
 // A client of the server the flags name.
 Result<client::ApiClient> Connect(const ClientCommon& common);
 
-// Prints a client verb's failure on stderr; its exit code: 2 for a user error (bad request, not
-// found, refused), 1 for the rest (unreachable, server error).
-int PrintFailure(const Status& st);
-int ExitCodeFor(const Status& st);
-
-// What a client verb runs: connect (failing as PrintFailure says), then `verb` with the client.
+// What a client verb runs: connect (a failure is answered with Fail: exit 2 for a user error such
+// as a bad --token-file, 1 for the rest), then `verb` with the client.
 template <typename Options>
 std::function<int()> Connected(std::shared_ptr<Options> o, int (*verb)(client::ApiClient&, const Options&)) {
   return [o, verb] {
     auto c = Connect(*o);
-    if (!c.ok()) return PrintFailure(c.status());
+    if (!c.ok()) return Fail(c.status());
     return verb(*c, *o);
   };
 }

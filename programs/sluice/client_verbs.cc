@@ -11,6 +11,7 @@
 #include "cli_app.h"
 #include "client_common.h"
 #include "sluice/base/status.h"
+#include "sluice/base/strings.h"
 #include "sluice/client/api_client.h"
 
 namespace sluice::cli {
@@ -18,8 +19,6 @@ namespace sluice::cli {
 namespace {
 
 using json = nlohmann::json;
-
-int Fail(const Status& st) { return PrintFailure(st); }
 
 struct ApplyOptions : ClientCommon {
   std::string file;     // the spec (or a Template or Environment document)
@@ -87,12 +86,22 @@ int ApplyEnvironment(client::ApiClient& c, const ApplyOptions& o, const YAML::No
   return kExitOk;
 }
 
-int PrintSpecErrors(const client::ApiResponse& r, const std::string& file) {
+// The server's invalid_spec problem: one FILE:LINE: message per entry of its `errors`, as
+// `sluice validate` prints them.
+int FailSpecProblem(const client::ApiResponse& r, const std::string& file) {
+  std::vector<Problem> problems;
   for (const auto& e : r.json["errors"]) {
-    if (e.contains("line")) std::fprintf(stderr, "%s:%lld: %s\n", file.c_str(), static_cast<long long>(e["line"].get<int64_t>()), e.value("message", "").c_str());
-    else std::fprintf(stderr, "%s: %s\n", file.c_str(), e.value("message", "").c_str());
+    Problem p;
+    p.file = file;
+    if (e.contains("line") && e["line"].is_number_integer()) p.line = e["line"].get<int64_t>();
+    p.message = e.value("message", "");
+    problems.push_back(std::move(p));
   }
-  return kExitInvalid;
+  std::string message = r.json.value("detail", "the spec has problems");
+  if (problems.size() == 1)
+    message = file + (problems[0].line > 0 ? ":" + std::to_string(problems[0].line) : "") + ": " + problems[0].message;
+  return Fail(Failure{
+      .code = codes::kInvalidSpec, .message = message, .exit_code = kExitInvalid, .problems = std::move(problems)});
 }
 
 int Apply(client::ApiClient& c, const ApplyOptions& o) {
@@ -111,7 +120,7 @@ int Apply(client::ApiClient& c, const ApplyOptions& o) {
     auto r = c.Request("POST", "/api/v1/templates", json{{"template", *spec}}.dump());
     if (!r.ok()) return Fail(r.status());
     if (!r->ok()) {
-      if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") return PrintSpecErrors(*r, o.file);
+      if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") return FailSpecProblem(*r, o.file);
       return Fail(client::StatusFromResponse(*r));
     }
     PrintDocument(r->json.dump(2), o.output,
@@ -125,7 +134,7 @@ int Apply(client::ApiClient& c, const ApplyOptions& o) {
   if (!r.ok()) return Fail(r.status());
   if (!r->ok()) {
     // A spec error: one FILE:LINE: message per problem, as `sluice validate` prints them.
-    if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") return PrintSpecErrors(*r, o.file);
+    if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") return FailSpecProblem(*r, o.file);
     return Fail(client::StatusFromResponse(*r));
   }
   const json& j = r->json;
@@ -198,11 +207,7 @@ int Ingest(client::ApiClient& c, const IngestOptions& o) {
     if (in_body == 0) return kExitOk;
     auto r = c.PostRaw("/api/v1/ingest/" + client::UrlEncode(o.stream), body, "application/x-ndjson",
                        {{"Idempotency-Key", run_key + "-" + std::to_string(batches)}});
-    if (!r.ok()) {
-      std::fprintf(stderr, "lines %lld-%lld: %s\n", static_cast<long long>(first_line), static_cast<long long>(line_no),
-                   r.status().message().c_str());
-      return ExitCodeFor(r.status());
-    }
+    if (!r.ok()) return Fail(r.status().WithContext(fmt::format("lines {}-{}", first_line, line_no)));
     accepted += r->json.value("accepted", int64_t{0});
     ++batches;
     body.clear();
@@ -352,12 +357,12 @@ int Resource(ResourceVerb verb, const ResourceOptions& o) {
   if (r == "runs" || r == "run") {
     if (list) return ListRuns(*c, o);
     if (verb != ResourceVerb::kDelete) return GetRun(*c, o);
-    std::fprintf(stderr, "runs cannot be deleted (they are history); cancel a run with `sluice cancel RUN`\n");
-    return kExitInvalid;
+    return FailUsage("runs cannot be deleted (they are history); cancel a run with `sluice cancel RUN`");
   }
   if (r != "pipelines" && r != "pipeline") {
-    std::fprintf(stderr, "unknown resource '%s': pipelines, runs, templates, environments or datasets\n", r.c_str());
-    return kExitInvalid;
+    return FailUsage("unknown resource '" + r + "'" +
+                     DidYouMeanSuffix(r, {"pipelines", "runs", "templates", "environments", "datasets"}) +
+                     ": pipelines, runs, templates, environments or datasets");
   }
   if (list) return ListPipelines(*c, o);
   switch (verb) {

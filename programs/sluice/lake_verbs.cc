@@ -49,11 +49,6 @@ Result<std::shared_ptr<lake::DeltaTable>> OpenTable(const LakeOptions& o) {
   return t;
 }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "error: %s\n", st.message().c_str());
-  return st.IsUserError() ? kExitInvalid : kExitFailure;
-}
-
 ordered_json SchemaJson(const Schema& s) {
   ordered_json a = ordered_json::array();
   for (const auto& f : s.fields()) a.push_back({{"name", f.name}, {"type", f.type.ToString()}, {"nullable", !f.required}});
@@ -237,14 +232,12 @@ int RunLake(LakeOptions& o, int (*verb)(const LakeOptions&)) {
     try {
       o.version = std::stoll(o.version_text);
     } catch (...) {
-      std::fprintf(stderr, "--version '%s' must be a table version number\n", o.version_text.c_str());
-      return kExitInvalid;
+      return FailUsage("--version '" + o.version_text + "' must be a table version number");
     }
   }
   auto size = ParseByteSize(o.target_size);
   if (!size) {
-    std::fprintf(stderr, "--target-file-size '%s' must be a size like 128MB\n", o.target_size.c_str());
-    return kExitInvalid;
+    return FailUsage("--target-file-size '" + o.target_size + "' must be a size like 128MB");
   }
   o.target_file_bytes = *size;
   return verb(o);

@@ -31,11 +31,6 @@ struct LogOptions {
 
 std::string Root(const LogOptions& o) { return Workdir(o.workdir).Log().string(); }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "error: %s\n", st.message().c_str());
-  return st.IsUserError() ? kExitInvalid : kExitFailure;
-}
-
 // Reads NDJSON from stdin and appends it in batches; with --key, a record goes to the partition
 // of its key's hash (so one key stays in order), else partitions take turns per batch.
 int Produce(const LogOptions& o) {

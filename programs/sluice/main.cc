@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   sluice::cli::AddSecurityVerbs(app);
   sluice::cli::AddOpsVerbs(app);
   sluice::cli::AddTestVerb(app);
+  sluice::cli::AddVersionVerb(app);
 
   if (auto exit_code = line.Parse(argc, argv)) return *exit_code;
   if (verbose) sluice::log::SetLevel(sluice::log::Level::kInfo);

@@ -1,6 +1,6 @@
 // Client verbs (docs/cli.md) that operate a server's pipelines and runs: new (a pipeline from a
 // template), secret, environment (its grants to namespaces), dead-letters, replay, logs, cancel,
-// backfill, and `run NAMESPACE/NAME` (TriggerRun, declared through run_verbs.cc's `run`), over
+// backfill, pause, resume, and `run NAMESPACE/NAME` (TriggerRun, declared through run_verbs.cc's `run`), over
 // the HTTP API.
 #include <chrono>
 #include <memory>
@@ -20,8 +20,6 @@ namespace sluice::cli {
 namespace {
 
 using json = nlohmann::json;
-
-int Fail(const Status& st) { return PrintFailure(st); }
 
 struct NewOptions : ClientCommon {
   std::string template_name;      // NAMESPACE/NAME
@@ -50,6 +48,11 @@ struct DeadLetterOptions : ClientCommon {
 // logs and cancel: a run.
 struct RunOptions : ClientCommon {
   std::string run;
+};
+
+// pause and resume: a pipeline.
+struct PipelineOptions : ClientCommon {
+  std::string pipeline;  // NAMESPACE/NAME
 };
 
 struct BackfillOptions : ClientCommon {
@@ -97,15 +100,21 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
                            k.value("dead_letter", 0), k.value("dropped", 0));
     }
   }
-  if (!run.value("error", "").empty()) table += "\nerror: " + run.value("error", "") + "\n";
   PrintDocument(run.dump(2), common.output, table);
-  return run.value("status", "") == "succeeded" ? kExitOk : kExitFailure;
+  const std::string status = run.value("status", "");
+  if (status == "succeeded") return kExitOk;
+  // The run is the result; that it did not succeed is the error.
+  const std::string error = run.value("error", "");
+  return Fail(Failure{.code = codes::kRunFailed,
+                      .message = fmt::format("run {} of {} {}{}", run.value("id", ""), o.pipeline, status,
+                                             error.empty() ? "" : ": " + error),
+                      .exit_code = kExitFailure});
 }
 
 int RunLogs(client::ApiClient& c, const RunOptions& o) {
   auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.run) + "/logs");
   if (!r.ok()) return Fail(r.status());
-  std::fputs(r->body.c_str(), stdout);
+  PrintDocument(json{{"run", o.run}, {"log", r->body}}.dump(2), o.output, r->body);
   return kExitOk;
 }
 
@@ -129,6 +138,25 @@ int Backfill(client::ApiClient& c, const BackfillOptions& o) {
                             o.pipeline, o.from, o.to));
   return kExitOk;
 }
+
+// POST .../pause or .../resume; the answer is the pipeline.
+int SetPaused(client::ApiClient& c, const PipelineOptions& o, bool paused) {
+  auto t = SplitTarget(o.pipeline);
+  if (!t.ok()) return Fail(t.status());
+  auto r = c.Post("/api/v1/pipelines/" + client::UrlEncode(t->first) + "/" + client::UrlEncode(t->second) +
+                      (paused ? "/pause" : "/resume"),
+                  json::object());
+  if (!r.ok()) return Fail(r.status());
+  PrintDocument(r->json.dump(2), o.output,
+                paused ? "pipeline " + o.pipeline +
+                             " paused: its schedule and dependencies start no runs (a stream's "
+                             "run is stopped) until `sluice resume " +
+                             o.pipeline + "`\n"
+                       : "pipeline " + o.pipeline + " resumed\n");
+  return kExitOk;
+}
+int Pause(client::ApiClient& c, const PipelineOptions& o) { return SetPaused(c, o, true); }
+int Resume(client::ApiClient& c, const PipelineOptions& o) { return SetPaused(c, o, false); }
 
 std::string DeadLetterQuery(const DeadLetterOptions& o, bool body_form, json* body) {
   std::string q;
@@ -206,8 +234,13 @@ int New(client::ApiClient& c, const NewOptions& o) {
   if (!r.ok()) return Fail(r.status());
   if (!r->ok()) {
     if (r->json.is_object() && r->json.value("code", "") == "invalid_spec") {
-      for (const auto& e : r->json["errors"]) std::fprintf(stderr, "%s\n", e.value("message", "").c_str());
-      return kExitInvalid;
+      // The values and the rendered spec: "parameter 'x': message", "FILE:LINE: message".
+      std::vector<Problem> problems;
+      for (const auto& e : r->json["errors"]) problems.push_back(Problem{"", 0, e.value("message", "")});
+      const std::string message = problems.size() == 1 ? problems[0].message
+                                                       : r->json.value("detail", "the template's values have problems");
+      return Fail(Failure{
+          .code = codes::kInvalidSpec, .message = message, .exit_code = kExitInvalid, .problems = std::move(problems)});
     }
     return Fail(client::StatusFromResponse(*r));
   }
@@ -229,7 +262,8 @@ int Secret(client::ApiClient& c, const SecretOptions& o) {
   if (o.action == "rm") {
     auto r = c.Delete(path);
     if (!r.ok()) return Fail(r.status());
-    std::printf("secret %s of %s deleted\n", o.name.c_str(), o.environment.c_str());
+    PrintDocument(json{{"environment", o.environment}, {"secret", o.name}, {"deleted", true}}.dump(2), o.output,
+                  "secret " + o.name + " of " + o.environment + " deleted\n");
     return kExitOk;
   }
   auto value = ReadInput("-");
@@ -241,8 +275,9 @@ int Secret(client::ApiClient& c, const SecretOptions& o) {
         Status::InvalidArgument("give the secret's value on stdin (e.g. sluice secret set prod db_password < file)"));
   auto r = c.Put(path, json{{"value", v}});
   if (!r.ok()) return Fail(r.status());
-  std::printf("secret %s of %s stored (use it in specs as ${secret.%s})\n", o.name.c_str(), o.environment.c_str(),
-              o.name.c_str());
+  PrintDocument(
+      json{{"environment", o.environment}, {"secret", o.name}, {"stored", true}}.dump(2), o.output,
+      "secret " + o.name + " of " + o.environment + " stored (use it in specs as ${secret." + o.name + "})\n");
   return kExitOk;
 }
 
@@ -355,6 +390,22 @@ void AddOpsVerbs(Command& app) {
   cancel.Option("run", cancel_opts->run, "Run id").Required();
   AddClientFlags(cancel, *cancel_opts);
   cancel.Runs(Connected(cancel_opts, &CancelRun));
+
+  auto pause_opts = std::make_shared<PipelineOptions>();
+  Command pause = app.Subcommand(
+      "pause", "Pause a pipeline: its schedule and dependency triggers start no runs, and a stream's live run is "
+               "stopped (at the end of its epoch), until `sluice resume`. Runs asked for by hand still run");
+  pause.Option("pipeline", pause_opts->pipeline, "NAMESPACE/NAME").Required();
+  AddClientFlags(pause, *pause_opts);
+  pause.Runs(Connected(pause_opts, &Pause));
+
+  auto resume_opts = std::make_shared<PipelineOptions>();
+  Command resume = app.Subcommand(
+      "resume", "Resume a paused pipeline: its schedule fires again from its next fire time (missed ones are not "
+                "made up), and a stream starts again from its checkpoint");
+  resume.Option("pipeline", resume_opts->pipeline, "NAMESPACE/NAME").Required();
+  AddClientFlags(resume, *resume_opts);
+  resume.Runs(Connected(resume_opts, &Resume));
 
   auto backfill_opts = std::make_shared<BackfillOptions>();
   Command backfill = app.Subcommand("backfill", "Queue one run per schedule interval of a pipeline in [--from, --to)");

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "cli_app.h"
 #include "client_common.h"
@@ -56,33 +55,6 @@ struct DevKafkaOptions {
   std::vector<std::string> topics;  // NAME or NAME:PARTITIONS
 };
 
-void EmitYaml(YAML::Emitter& out, const ordered_json& j) {
-  switch (j.type()) {
-    case ordered_json::value_t::object:
-      out << YAML::BeginMap;
-      for (const auto& [k, v] : j.items()) {
-        out << YAML::Key << k << YAML::Value;
-        EmitYaml(out, v);
-      }
-      out << YAML::EndMap;
-      break;
-    case ordered_json::value_t::array:
-      out << YAML::BeginSeq;
-      for (const auto& v : j) EmitYaml(out, v);
-      out << YAML::EndSeq;
-      break;
-    case ordered_json::value_t::string: out << j.get<std::string>(); break;
-    case ordered_json::value_t::null: out << YAML::Null; break;
-    default: out << j.dump(); break;
-  }
-}
-
-// Prints compile problems, one `FILE:LINE: COMPONENT: message` per line, and picks the exit code.
-int ReportCompileError(const Status& st) {
-  std::fprintf(stderr, "%s\n", st.message().c_str());
-  return st.IsUserError() ? kExitInvalid : kExitFailure;
-}
-
 std::atomic<bool> g_stop{false};
 extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
@@ -115,13 +87,12 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
   so.source_threads = flags.source_threads;
   auto interval = ParseDurationMicros(flags.epoch_interval);
   if (!interval || *interval < 1000 || flags.epoch_records < 1 || flags.source_threads < 0 || flags.source_threads > 256) {
-    std::fprintf(stderr, "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, --epoch-records at least 1, "
-                         "and --source-threads between 1 and 256 (0: automatic)\n");
-    return kExitInvalid;
+    return FailUsage(
+        "--epoch-interval must be a duration of at least 1ms like 500ms or 2s, --epoch-records at least 1, "
+        "and --source-threads between 1 and 256 (0: automatic)");
   }
   if (flags.drain && !flags.until_idle) {
-    std::fprintf(stderr, "--drain ends a stream's input for good and needs --until-idle (add it, or drop --drain)\n");
-    return kExitInvalid;
+    return FailUsage("--drain ends a stream's input for good and needs --until-idle (add it, or drop --drain)");
   }
   so.epoch_interval_ms = *interval / 1000;
   so.progress = flags.progress || (!flags.quiet && ::isatty(STDERR_FILENO));
@@ -154,10 +125,12 @@ int RunStreamSpec(const SpecOptions& o, const RunFlags& flags, const engine::Pla
                         r.duration_ms, r.last_epoch,
                         r.restored_epoch ? fmt::format(", resumed from checkpoint {}", r.restored_epoch) : "");
     table += "totals since the pipeline started:\n" + CountersTable(r.components);
-    if (!r.status.ok()) table += "\nerror: " + r.status.message() + "\n";
   }
   if (o.output != OutputFormat::kTable || !flags.quiet || !r.status.ok()) PrintDocument(j.dump(2), o.output, table);
-  return r.status.ok() ? kExitOk : r.status.IsUserError() ? kExitInvalid : kExitFailure;
+  if (r.status.ok()) return kExitOk;
+  // The counts above are the result; why the stream stopped is the error.
+  if (r.status.IsUserError()) return Fail(r.status);
+  return Fail(Failure{.code = codes::kRunFailed, .message = r.status.message(), .exit_code = kExitFailure});
 }
 
 Result<engine::Plan> CompileSpec(const SpecOptions& o) {
@@ -166,7 +139,7 @@ Result<engine::Plan> CompileSpec(const SpecOptions& o) {
 
 int Validate(const SpecOptions& o) {
   auto plan = CompileSpec(o);
-  if (!plan.ok()) return ReportCompileError(plan.status());
+  if (!plan.ok()) return FailSpec(plan.status());
   ordered_json j = {{"file", o.file}, {"valid", true}, {"pipeline", plan->pipeline}, {"components", plan->nodes.size()}};
   PrintDocument(j.dump(2), o.output,
                 fmt::format("{}: valid (pipeline {}, {} components)\n", o.file, plan->pipeline, plan->nodes.size()));
@@ -175,23 +148,21 @@ int Validate(const SpecOptions& o) {
 
 int Plan(const SpecOptions& o) {
   auto plan = CompileSpec(o);
-  if (!plan.ok()) return ReportCompileError(plan.status());
+  if (!plan.ok()) return FailSpec(plan.status());
   PrintDocument(pipeline::PlanToJson(*plan), o.output, pipeline::PlanToText(*plan));
   return kExitOk;
 }
 
 int Run(const SpecOptions& o, const RunFlags& flags) {
   auto plan = CompileSpec(o);
-  if (!plan.ok()) return ReportCompileError(plan.status());
+  if (!plan.ok()) return FailSpec(plan.status());
   if (plan->mode == engine::PlanMode::kStream) return RunStreamSpec(o, flags, *plan);
   engine::RunOptions ro;
   ro.workdir = o.workdir;
   if (!flags.logical_time.empty()) {
     auto t = ParseTimestamp(flags.logical_time);
     if (!t) {
-      std::fprintf(stderr, "--logical-time '%s' is not an ISO-8601 time like 2026-11-01T00:00:00Z\n",
-                   flags.logical_time.c_str());
-      return kExitInvalid;
+      return FailUsage("--logical-time '" + flags.logical_time + "' is not an ISO-8601 time like 2026-11-01T00:00:00Z");
     }
     ro.logical_time_micros = *t;
   }
@@ -221,12 +192,12 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
       table += fmt::format("\n{} dead letters in lake table {} (sluice lake read {})\n", r.dead_letters,
                            r.dead_letter_table, r.dead_letter_table);
     }
-    if (!r.status.ok()) table += "\nerror: " + r.status.message() + "\n";
   }
   if (o.output != OutputFormat::kTable || !flags.quiet || !r.status.ok()) PrintDocument(j.dump(2), o.output, table);
-  // The spec was valid; whatever stopped the run (missing input, a rule with on_fail: fail, I/O)
-  // is a runtime failure.
-  return r.status.ok() ? kExitOk : kExitFailure;
+  if (r.status.ok()) return kExitOk;
+  // The counts above are the result; why the run stopped is the error. The spec was valid, so
+  // whatever stopped it (missing input, a rule with on_fail: fail, I/O) is a runtime failure.
+  return Fail(Failure{.code = codes::kRunFailed, .message = r.status.message(), .exit_code = kExitFailure});
 }
 
 int DevKafka(const DevKafkaOptions& o) {
@@ -243,20 +214,15 @@ int DevKafka(const DevKafkaOptions& o) {
       }
     }
     if (name.empty() || partitions < 1) {
-      std::fprintf(stderr, "--topic '%s' must be NAME or NAME:PARTITIONS, e.g. orders:8\n", t.c_str());
-      return kExitInvalid;
+      return FailUsage("--topic '" + t + "' must be NAME or NAME:PARTITIONS, e.g. orders:8");
     }
     topics.emplace_back(name, partitions);
   }
   if (o.brokers < 1 || o.brokers > 16) {
-    std::fprintf(stderr, "--brokers must be from 1 to 16\n");
-    return kExitInvalid;
+    return FailUsage("--brokers must be from 1 to 16");
   }
   Status st = kafka::RunDevBroker(o.brokers, topics, std::cin, std::cout);
-  if (!st.ok()) {
-    std::fprintf(stderr, "error: %s\n", st.message().c_str());
-    return kExitFailure;
-  }
+  if (!st.ok()) return Fail(st);
   return kExitOk;
 }
 
@@ -283,8 +249,7 @@ struct RunCommand {
 
 int RunCommandLine(const RunCommand& r) {
   if (r.spec.file.empty() == r.remote_pipeline.empty()) {
-    std::fprintf(stderr, "run needs either -f SPEC (run locally) or NAMESPACE/NAME (queue a run on the server)\n");
-    return kExitInvalid;
+    return FailUsage("run needs either -f SPEC (run locally) or NAMESPACE/NAME (queue a run on the server)");
   }
   if (!r.spec.file.empty()) return Run(r.spec, r.flags);
   ClientCommon common;
@@ -300,19 +265,6 @@ int RunCommandLine(const RunCommand& r) {
 }
 
 }  // namespace
-
-void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text) {
-  switch (format) {
-    case OutputFormat::kJson: std::cout << json << std::endl; break;
-    case OutputFormat::kYaml: {
-      YAML::Emitter out;
-      EmitYaml(out, ordered_json::parse(json));
-      std::cout << out.c_str() << std::endl;
-      break;
-    }
-    case OutputFormat::kTable: std::cout << table_text; break;
-  }
-}
 
 void AddRunVerbs(Command& app) {
   auto validate_opts = std::make_shared<SpecOptions>();

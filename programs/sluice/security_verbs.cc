@@ -23,8 +23,6 @@ namespace {
 
 using json = nlohmann::json;
 
-int Fail(const Status& st) { return PrintFailure(st); }
-
 struct LoginOptions : ClientCommon {
   std::string user;  // --user: log in with this local user's password (else an API token)
 };
@@ -198,7 +196,11 @@ int PrintVerification(const json& v, const ClientCommon& o) {
          : fmt::format("audit log TAMPERED at row {}: {} ({} rows verified before it)\n", v.value("broken_at", 0),
                        v.value("problem", ""), v.value("rows", 0));
   PrintDocument(v.dump(2), o.output, table);
-  return ok ? kExitOk : kExitFailure;
+  if (ok) return kExitOk;
+  return Fail(Failure{.code = codes::kAuditTampered,
+                      .message = fmt::format("the audit log is tampered with at row {}: {}", v.value("broken_at", 0),
+                                             v.value("problem", "")),
+                      .exit_code = kExitFailure});
 }
 
 int Audit(const AuditOptions& o) {
@@ -270,7 +272,7 @@ int Login(const LoginOptions& o) {
   auto config = client::ClientConfig::Resolve(flags);
   if (!config.ok()) return Fail(config.status());
   if (!*given) {
-    std::fprintf(stderr, "token (input is read from stdin): ");
+    if (::isatty(STDIN_FILENO) == 1) std::fprintf(stderr, "token: ");
     auto token = ReadInput("-");
     if (!token.ok()) return Fail(token.status());
     std::string t = *token;

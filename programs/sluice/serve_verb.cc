@@ -10,6 +10,8 @@
 #include <memory>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_app.h"
 #include "sluice/base/strings.h"
 #include "sluice/control/metadata/metadata_store.h"
@@ -38,6 +40,7 @@ struct ServeOptions {
   std::string access_token_ttl = "15m";
   // OIDC: tokens of an external identity provider, checked against its JWKS.
   std::string oidc_issuer, oidc_audience, oidc_jwks_url, oidc_groups_claim = "groups";
+  OutputFormat output = OutputFormat::kTable;
 };
 
 std::atomic<bool> g_serve_stop{false};
@@ -91,21 +94,20 @@ void ReportInitAdmin(const plane::InitAdminOutcome& admin) {
 
 // A failure of ControlPlane::Open as serve says it, and its exit code.
 int ReportOpenFailure(plane::OpenStage stage, const Status& st) {
+  auto fail = [&](const std::string& message, int exit_code) {
+    return Fail(Failure{.code = CodeOf(st.code()), .message = message, .exit_code = exit_code});
+  };
   switch (stage) {
     case plane::OpenStage::kMetadata:
-      std::fprintf(stderr, "metadata database: %s\n", st.ToString().c_str());
-      return st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
-    case plane::OpenStage::kSecretKey:
-      std::fprintf(stderr, "secret key: %s\n", st.ToString().c_str());
-      return kExitInvalid;
+      return fail("metadata database: " + st.message(),
+                  st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure);
+    case plane::OpenStage::kSecretKey: return fail("secret key: " + st.message(), kExitInvalid);
     case plane::OpenStage::kInitAdmin:
-      std::fprintf(stderr, "%s\n", st.WithContext("--init-admin (SLUICE_ADMIN_PASSWORD)").message().c_str());
-      return kExitInvalid;
-    case plane::OpenStage::kRoutes: std::fprintf(stderr, "%s\n", st.ToString().c_str()); return kExitFailure;
+      return fail(st.WithContext("--init-admin (SLUICE_ADMIN_PASSWORD)").message(), kExitInvalid);
+    case plane::OpenStage::kRoutes: return fail(st.message(), kExitFailure);
     case plane::OpenStage::kOptions: break;
   }
-  std::fprintf(stderr, "%s\n", st.message().c_str());
-  return kExitInvalid;
+  return fail(st.message(), kExitInvalid);
 }
 
 // The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
@@ -120,24 +122,17 @@ int Serve(const ServeOptions& o) {
     }
   }
   if (host.empty() || port < 0 || port > 65535) {
-    std::fprintf(stderr, "--listen '%s' must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)\n",
-                 o.listen.c_str());
-    return kExitInvalid;
+    return FailUsage("--listen '" + o.listen + "' must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)");
   }
   if (host == "localhost") host = "127.0.0.1";
   auto auth_options = AuthOptionsOf(o);
-  if (!auth_options.ok()) {
-    std::fprintf(stderr, "%s\n", auth_options.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!auth_options.ok()) return FailUsage(auth_options.status().message());
   const bool tls = !o.tls_cert.empty();
   // Bearer tokens must not cross a network in clear text.
   if (!plane::IsLoopbackAddress(host) && !tls && !o.insecure_dev) {
-    std::fprintf(stderr,
-                 "refusing to listen on %s without TLS: tokens would cross the network in clear text. Pass "
-                 "--tls-cert and --tls-key (or --insecure-dev on a laptop).\n",
-                 host.c_str());
-    return kExitInvalid;
+    return FailUsage("refusing to listen on " + host +
+                     " without TLS: tokens would cross the network in clear text. Pass --tls-cert and --tls-key (or "
+                     "--insecure-dev on a laptop).");
   }
   if (o.insecure_dev) {
     std::fprintf(stderr,
@@ -164,10 +159,7 @@ int Serve(const ServeOptions& o) {
   po.ingest_kafka = o.ingest_kafka;
   po.compile_options = [workdir = o.workdir] { return MakeCompileOptions(workdir, "", {}); };
   auto slots = SlotsOfFlags(o.workers, "--workers");
-  if (!slots.ok()) {
-    std::fprintf(stderr, "%s\n", slots.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!slots.ok()) return FailUsage(slots.status().message());
   po.workers = *slots;
   if (o.init_admin) {
     // Its password is $SLUICE_ADMIN_PASSWORD, or a generated one printed once.
@@ -190,18 +182,20 @@ int Serve(const ServeOptions& o) {
     std::fprintf(stderr, "sluice serve: there are no users yet; start once with --init-admin to create the first admin\n");
   }
   if (Status st = cp.Start(); !st.ok()) {
-    std::fprintf(stderr, "cannot serve on %s: %s\n", o.listen.c_str(), st.ToString().c_str());
-    return st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure;
+    return Fail(Failure{.code = CodeOf(st.code()),
+                        .message = "cannot serve on " + o.listen + ": " + st.message(),
+                        .exit_code = st.code() == StatusCode::kInvalidArgument ? kExitInvalid : kExitFailure});
   }
   struct sigaction sa {};
   sa.sa_handler = OnServeSignal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGINT, &sa, nullptr);
-  // The first line on stdout is the base URL (with the real port when --listen asked for 0).
+  // The first line on stdout is the base URL (with the real port when --listen asked for 0); with
+  // -o json, {"url": ..., "api": ...} on one line.
   const char* scheme = tls ? "https" : "http";
-  std::printf("%s://%s:%u\n", scheme, host.c_str(), static_cast<unsigned>(cp.port()));
-  std::fflush(stdout);
+  const std::string url = fmt::format("{}://{}:{}", scheme, host, cp.port());
+  PrintDocument(nlohmann::json{{"url", url}, {"api", url + "/api/v1"}}.dump(), o.output, url + "\n");
   std::fprintf(stderr,
                "sluice serve: API at %s://%s:%u/api/v1 (OpenAPI: /api/v1/openapi.json), metadata %s, workdir %s, "
                "embedded worker slots: %d batch, %d stream\n",
@@ -266,6 +260,8 @@ void AddServeVerb(Command& app) {
       .Option("--oidc-groups-claim", o->oidc_groups_claim,
               "Claim holding the caller's groups; bind roles to them as group:NAME")
       .DefaultStr("groups");
+  serve.Output(o->output, "Output format: table (the base URL on its own line), json ({\"url\", \"api\"} on one line) "
+                          "or yaml; errors in the same format");
   serve.Runs([o] { return Serve(*o); });
 }
 

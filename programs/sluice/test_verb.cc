@@ -253,8 +253,16 @@ std::vector<fs::path> FindSpecs(const std::vector<std::string>& paths, std::vect
 int Test(const TestOptions& o) {
   std::vector<std::string> problems;
   auto specs = FindSpecs(o.paths, problems);
-  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
-  if (!problems.empty()) return kExitInvalid;
+  if (!problems.empty()) {
+    std::vector<Problem> where;
+    for (const auto& p : problems) where.push_back(Problem{"", 0, p});
+    const std::string message = problems.size() == 1 ? problems[0]
+                                                     : std::to_string(problems.size()) + " paths hold no spec test";
+    return Fail(Failure{.code = CodeOf(StatusCode::kNotFound),
+                        .message = message,
+                        .exit_code = kExitInvalid,
+                        .problems = std::move(where)});
+  }
   int failed = 0;
   ordered_json results = ordered_json::array();
   std::string table;
@@ -269,7 +277,10 @@ int Test(const TestOptions& o) {
   table += fmt::format("\n{} passed, {} failed\n", specs.size() - failed, failed);
   ordered_json doc = {{"passed", static_cast<int>(specs.size()) - failed}, {"failed", failed}, {"tests", results}};
   PrintDocument(doc.dump(2), o.output, table);
-  return failed == 0 ? kExitOk : kExitFailure;
+  if (failed == 0) return kExitOk;
+  return Fail(Failure{.code = codes::kTestsFailed,
+                      .message = fmt::format("{} of {} spec tests failed", failed, specs.size()),
+                      .exit_code = kExitFailure});
 }
 
 }  // namespace

@@ -1,23 +1,18 @@
 // The verbs of the `sluice` command. Each verb file declares its own subcommands and their options
 // in one registration function below (through cli_app.h) and binds what they run; main.cc only
-// calls them. Each verb returns the process exit code:
-//   0 success, 1 runtime failure, 2 invalid input (spec, flags, request).
+// calls them. Each verb returns the process exit code (0 success, 1 runtime failure, 2 invalid
+// input) and prints its result and its errors through answer.h.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "answer.h"
 #include "sluice/base/status.h"
 #include "sluice/control/worker/worker.h"
 #include "sluice/pipeline/compile.h"
 
 namespace sluice::cli {
-
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitInvalid = 2;
-
-enum class OutputFormat { kTable, kJson, kYaml };
 
 class Command;
 
@@ -29,8 +24,9 @@ void AddServeVerb(Command& app);      // serve (serve_verb.cc)
 void AddWorkerVerb(Command& app);     // worker (worker_verb.cc)
 void AddClientVerbs(Command& app);    // apply, get, ls, describe, delete, ingest (client_verbs.cc)
 void AddSecurityVerbs(Command& app);  // login, whoami, token, user, role, audit (security_verbs.cc)
-void AddOpsVerbs(Command& app);       // new, secret, environment, dead-letters, replay, ... (ops_verbs.cc)
+void AddOpsVerbs(Command& app);       // new, secret, environment, ..., cancel, pause, resume (ops_verbs.cc)
 void AddTestVerb(Command& app);       // test (test_verb.cc)
+void AddVersionVerb(Command& app);    // version, and the root's --version (version_verb.cc)
 
 // Compile options for a workdir; the warehouse is $SLUICE_WAREHOUSE_URL when set, else the
 // SQLite file in the workdir.
@@ -52,8 +48,5 @@ void AddSlotFlags(Command& cmd, SlotFlags& flags, const std::string& legacy_name
 // sets the batch slots, and at 0 the stream slots too (no runs at all), with a warning on stderr
 // that it is deprecated; InvalidArgument when it is given with --batch-workers.
 Result<worker::WorkerSlots> SlotsOfFlags(const SlotFlags& flags, const std::string& legacy_name);
-
-// Prints a JSON document in the chosen format (json as is, yaml converted, table as given text).
-void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);
 
 }  // namespace sluice::cli

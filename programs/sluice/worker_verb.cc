@@ -111,37 +111,28 @@ class HttpRunQueue final : public worker::RunQueue {
 // A remote worker: executes runs claimed from `sluice serve` through its API until SIGTERM.
 int Worker(const WorkerVerbOptions& o) {
   auto slots = SlotsOfFlags(o.slots, "--threads");
-  if (!slots.ok()) {
-    std::fprintf(stderr, "%s\n", slots.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!slots.ok()) return FailUsage(slots.status().message());
   if (slots->batch + slots->stream == 0) {
-    std::fprintf(stderr, "sluice worker: --batch-workers and --stream-workers are both 0: it would run nothing\n");
-    return kExitInvalid;
+    return FailUsage("sluice worker: --batch-workers and --stream-workers are both 0: it would run nothing");
   }
   client::ClientFlags flags;
   flags.server = o.server;
   auto token = TokenOfFlags(o.token, o.token_file);
-  if (!token.ok()) {
-    std::fprintf(stderr, "%s\n", token.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!token.ok()) return Fail(token.status());
   flags.token = *token;
   flags.ca_file = o.ca_cert;
   auto config = client::ClientConfig::Resolve(flags);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!config.ok())
+    return Fail(Failure{
+        .code = CodeOf(config.status().code()), .message = config.status().message(), .exit_code = kExitInvalid});
   auto api = client::ApiClient::Create(config->ToOptions());
-  if (!api.ok()) {
-    std::fprintf(stderr, "%s\n", api.status().message().c_str());
-    return kExitInvalid;
-  }
+  if (!api.ok())
+    return Fail(
+        Failure{.code = CodeOf(api.status().code()), .message = api.status().message(), .exit_code = kExitInvalid});
   auto ready = api->Get("/api/v1/ready");
   if (!ready.ok()) {
-    std::fprintf(stderr, "%s\n", ready.status().message().c_str());
-    return kExitFailure;
+    return Fail(
+        Failure{.code = CodeOf(ready.status().code()), .message = ready.status().message(), .exit_code = kExitFailure});
   }
   // Runs must write where the server and every other worker read: this worker's data root must
   // be the server's (shared storage), which the id in both says.
@@ -152,13 +143,13 @@ int Worker(const WorkerVerbOptions& o) {
       const std::string why = !mine.ok() ? mine.status().message()
                               : *mine    ? "its id is " + **mine + ", the server's " + theirs
                                          : "it has no .sluice-data-root file";
-      std::fprintf(stderr,
-                   "sluice worker: the data root %s is not the server's (%s): the runs' outputs, dead letters and "
-                   "checkpoints would land where the server and the other workers cannot see them. Mount the "
-                   "server's data root (--data-root of sluice serve, default <workdir>/data) on this machine and "
-                   "pass it as --data-root PATH\n",
-                   data_root.c_str(), why.c_str());
-      return kExitInvalid;
+      return Fail(Failure{.code = CodeOf(StatusCode::kFailedPrecondition),
+                          .message = "sluice worker: the data root " + data_root + " is not the server's (" + why +
+                                     "): the runs' outputs, dead letters and checkpoints would land where the "
+                                     "server and the other workers cannot see them",
+                          .exit_code = kExitInvalid,
+                          .hint = "Mount the server's data root (--data-root of sluice serve, default "
+                                  "<workdir>/data) on this machine and pass it as --data-root PATH"});
     }
   }
   HttpRunQueue queue(std::move(*api));

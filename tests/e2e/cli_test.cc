@@ -319,9 +319,135 @@ TEST(Cli, OnFailStopsTheRunWithExit1) {
   WriteFile(dir / "in.ndjson", "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": -1}\n");
   auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "work"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("rule 'positive' failed at " + dir / "in.ndjson:2"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("rule 'positive' failed at " + dir / "in.ndjson:2"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("FAILED"), std::string::npos) << "the run's counts are still its result: " << r.out;
   // A failed run does not leave a half-written output behind.
   EXPECT_EQ(ReadFile(dir / "work/out.ndjson"), "");
+}
+
+// The last line of stderr: where the JSON error object is when -o json (warnings come before it).
+json ErrorObject(const std::string& err) {
+  std::string text = err;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const size_t nl = text.rfind('\n');
+  return json::parse(nl == std::string::npos ? text : text.substr(nl + 1), nullptr, false);
+}
+
+// A run that fails says why on stderr (it used to print `error: ...` on stdout, with stderr empty,
+// in table and JSON modes); its counts stay the result, on stdout.
+TEST(Cli, RunFailureIsAnErrorOnStderr) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: pq}
+spec:
+  sources:
+    raw: {kind: files, path: trunc.parquet, format: parquet, schema: {fields: [{name: id, type: int64}]}}
+  sinks:
+    out: {kind: files, inputs: [raw], path: out.ndjson}
+)yaml");
+  WriteFile(dir / "trunc.parquet", "PAR1 this Parquet file was cut short");
+  auto table = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w"});
+  EXPECT_EQ(table.exit_code, 1);
+  EXPECT_NE(table.err.find("error: " + dir / "trunc.parquet: bad magic"), std::string::npos) << table.err;
+  EXPECT_EQ(table.out.find("bad magic"), std::string::npos) << "no error on stdout: " << table.out;
+  EXPECT_NE(table.out.find("FAILED"), std::string::npos) << table.out;
+
+  auto j = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w", "-o", "json"});
+  EXPECT_EQ(j.exit_code, 1);
+  const json run = json::parse(j.out, nullptr, false);
+  ASSERT_FALSE(run.is_discarded()) << "stdout holds only the run's document: " << j.out;
+  EXPECT_EQ(run["status"], "failed");
+  const json error = ErrorObject(j.err);
+  ASSERT_TRUE(error.is_object()) << j.err;
+  EXPECT_EQ(error["code"], "run_failed");
+  EXPECT_NE(error["message"].get<std::string>().find("bad magic"), std::string::npos) << error.dump();
+  EXPECT_EQ(error["exit_code"], 1);
+}
+
+// validate -o json on a bad spec answers a JSON error object with the FILE:LINE problems (it used
+// to print no JSON at all); yaml the same object as YAML.
+TEST(Cli, ValidateJsonErrorHasTheProblems) {
+  TempDir dir;
+  std::string bad = Spec("dead_letter");
+  bad.replace(bad.find("amount > 0"), 10, "amont > 0");
+  WriteFile(dir / "bad.yaml", bad);
+  auto r = Sluice({"validate", "-f", dir / "bad.yaml", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  const json error = ErrorObject(r.err);
+  ASSERT_TRUE(error.is_object()) << r.err;
+  EXPECT_EQ(error["code"], "invalid_spec");
+  EXPECT_EQ(error["exit_code"], 2);
+  ASSERT_EQ(error["problems"].size(), 1u) << error.dump();
+  EXPECT_EQ(error["problems"][0]["file"], dir / "bad.yaml");
+  EXPECT_EQ(error["problems"][0]["line"], 17);
+  EXPECT_NE(error["problems"][0]["message"].get<std::string>().find("did you mean 'amount'?"), std::string::npos);
+  EXPECT_NE(error["message"].get<std::string>().find("bad.yaml:17:"), std::string::npos) << error.dump();
+
+  auto y = Sluice({"plan", "-f", dir / "bad.yaml", "--output=YAML"});
+  EXPECT_EQ(y.exit_code, 2);
+  EXPECT_EQ(y.out, "");
+  EXPECT_NE(y.err.find("code: invalid_spec"), std::string::npos) << y.err;
+  EXPECT_NE(y.err.find("line: 17"), std::string::npos) << y.err;
+}
+
+// An unknown verb lists the verbs with a did-you-mean, on stderr, exit 2 (it used to say only "A
+// subcommand is required"); so does a misspelt sub-verb, and an option a verb does not have.
+TEST(Cli, UnknownVerbSuggestsTheNearest) {
+  auto r = Sluice({"valdate", "-f", "x.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("unknown command 'valdate': did you mean 'validate'?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("validate, plan, run"), std::string::npos) << "the verbs are listed: " << r.err;
+
+  auto none = Sluice({"frob"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.out, "");
+  EXPECT_NE(none.err.find("unknown command 'frob'"), std::string::npos) << none.err;
+  EXPECT_EQ(none.err.find("subcommand is required"), std::string::npos) << none.err;
+
+  auto sub = Sluice({"lake", "histroy", "bronze.x", "-o", "json"});
+  EXPECT_EQ(sub.exit_code, 2);
+  const json error = ErrorObject(sub.err);
+  ASSERT_TRUE(error.is_object()) << sub.err;
+  EXPECT_EQ(error["code"], "unknown_command");
+  EXPECT_EQ(error["message"], "unknown command 'histroy': did you mean 'history'?");
+  EXPECT_NE(error["hint"].get<std::string>().find("ls, describe, history, read"), std::string::npos) << error.dump();
+
+  auto flag = Sluice({"plan", "--fiel", "x.yaml"});
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_EQ(flag.out, "");
+  EXPECT_NE(flag.err.find("unknown option '--fiel' of sluice plan (did you mean '--file'?)"), std::string::npos)
+      << flag.err;
+}
+
+// sluice --version, and sluice version with the commit and build type.
+TEST(Cli, VersionSaysWhichBuild) {
+  auto line = Sluice({"--version"});
+  EXPECT_EQ(line.exit_code, 0) << line.err;
+  EXPECT_TRUE(line.out.starts_with("sluice ")) << line.out;
+  EXPECT_NE(line.out.find("commit "), std::string::npos) << line.out;
+  EXPECT_EQ(line.err, "");
+
+  auto j = Sluice({"version", "-o", "json"});
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const json v = json::parse(j.out);
+  EXPECT_TRUE(v["version"].is_string());
+  EXPECT_EQ(v["version"], line.out.substr(7, line.out.find(' ', 7) - 7));
+  EXPECT_TRUE(v["build_type"].is_string());
+  const std::string commit = v["commit"];
+  // The commit this source tree is at, when git can tell (the build reads it the same way).
+  auto git = RunProcess({"/usr/bin/env", "git", "-C", kSrc, "rev-parse", "HEAD"});
+  if (git.exit_code == 0 && !git.out.empty()) {
+    EXPECT_EQ(commit + "\n", git.out);
+  } else {
+    EXPECT_EQ(commit, "unknown");
+  }
+  auto table = Sluice({"version"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("commit      " + commit), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("build type  " + v["build_type"].get<std::string>()), std::string::npos) << table.out;
 }
 
 TEST(Cli, PlanJsonHasASchemaOnEveryEdge) {
@@ -349,7 +475,7 @@ TEST(Cli, SetOverridesAndMissingInput) {
   EXPECT_EQ(json::parse(r.out)["components"]["raw"]["in"], 1);
   auto missing = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w"});
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.out.find("no files match"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.err.find("no files match"), std::string::npos) << missing.err;
 }
 
 // A lookup against a dimension in the lake: matches gain the fields, misses follow on_missing.

@@ -144,6 +144,44 @@ TEST_F(Serve, ApplyVersionsDescribeListDeleteThroughTheCli) {
   EXPECT_NE(gone.err.find("request id"), std::string::npos) << gone.err;
 }
 
+// pause and resume (POST .../pause, .../resume): the pipeline says it is paused, in table and JSON
+// answers and in `ls pipelines`; an unknown pipeline is exit 2 with a JSON error.
+TEST_F(Serve, PauseAndResumeAPipeline) {
+  auto applied = Cli({"apply", "-f", ServerCopy("clickstream"), "-o", "json"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  const json a = json::parse(applied.out);
+  const std::string name = a["namespace"].get<std::string>() + "/" + a["name"].get<std::string>();
+
+  auto paused = Cli({"pause", name});
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_NE(paused.out.find("pipeline " + name + " paused"), std::string::npos) << paused.out;
+  EXPECT_EQ(paused.err, "");
+  EXPECT_TRUE(json::parse(Cli({"get", "pipeline", name, "-o", "json"}).out)["paused"].get<bool>());
+  auto listed = Cli({"ls", "pipelines"});
+  EXPECT_NE(listed.out.find("paused"), std::string::npos) << listed.out;
+
+  auto again = Cli({"pause", name, "-o", "json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(json::parse(again.out)["paused"].get<bool>()) << "pausing a paused pipeline changes nothing";
+
+  auto resumed = Cli({"resume", name, "-o", "json"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_FALSE(json::parse(resumed.out)["paused"].get<bool>()) << resumed.out;
+  EXPECT_FALSE(json::parse(Cli({"get", "pipeline", name, "-o", "json"}).out)["paused"].get<bool>());
+  auto table = Cli({"resume", name});
+  EXPECT_NE(table.out.find("pipeline " + name + " resumed"), std::string::npos) << table.out;
+
+  auto unknown = Cli({"pause", "web/no_such_pipeline", "-o", "json"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.out, "");
+  const json error = json::parse(unknown.err, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << unknown.err;
+  EXPECT_EQ(error["code"], "not_found");
+  auto malformed = Cli({"resume", "no-slash"});
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.err.find("NAMESPACE/NAME"), std::string::npos) << malformed.err;
+}
+
 TEST_F(Serve, BadInputIsExitCode2WithTheSpecLine) {
   const std::string bad = dir_ / "bad.yaml";
   WriteFile(bad, "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: bad}\nspec:\n  sources:\n"
@@ -262,7 +300,9 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
   auto failed = Cli({"run", "ops/copy", "--wait"});
   EXPECT_EQ(failed.exit_code, 1);
-  EXPECT_NE(failed.out.find("in.ndjson"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.err.find("error: run "), std::string::npos) << "the error is on stderr: " << failed.err;
+  EXPECT_NE(failed.err.find("in.ndjson"), std::string::npos) << failed.err;
+  EXPECT_NE(failed.out.find("failed"), std::string::npos) << "the run is the result: " << failed.out;
   auto queued = Cli({"ls", "runs", "--status", "queued", "-o", "json"});
   ASSERT_EQ(json::parse(queued.out).size(), 1u) << queued.out;
   EXPECT_EQ(json::parse(queued.out)[0]["cause"], "retry");
@@ -321,7 +361,7 @@ TEST_F(Serve, EnvironmentsSecretsAndTemplatesThroughTheCli) {
   EXPECT_NE(again.err.find("not granted"), std::string::npos) << again.err;
   auto ungranted = Cli({"run", "ops/guarded", "--wait"});
   EXPECT_EQ(ungranted.exit_code, 1) << ungranted.out;
-  EXPECT_NE(ungranted.out.find("environment 'prod' is not granted to namespace 'ops'"), std::string::npos)
+  EXPECT_NE(ungranted.err.find("environment 'prod' is not granted to namespace 'ops'"), std::string::npos)
       << ungranted.out << ungranted.err;
 
   // Templates: applied like any document, rendered with checked values.
