@@ -382,11 +382,19 @@ std::optional<engine::EventTimeConfig> SpecContext::ParseEventTime(const YAML::N
                                                                    const SchemaPtr& schema) {
   YAML::Node et = n["event_time"];
   if (!et.IsDefined()) return std::nullopt;
-  CheckKeys(et, name, "event_time", {"field", "max_out_of_order", "idle_timeout"});
+  CheckKeys(et, name, "event_time", {"field", "max_out_of_order", "idle_timeout", "idle_advance"});
   engine::EventTimeConfig cfg;
   auto f = Str(et, "field", name, true);
   cfg.max_out_of_order_us = Duration(et, "max_out_of_order", name, false).value_or(0);
   cfg.idle_timeout_us = Duration(et, "idle_timeout", name).value_or(0);
+  // On by default wherever a partition can be idle (docs/streaming.md#a-quiet-stream).
+  const std::optional<bool> advance = Bool(et, "idle_advance", name);
+  if (advance && (!et["idle_timeout"].IsDefined() || et["idle_timeout"].IsNull())) {
+    Error(et["idle_advance"], name,
+          "'idle_advance' applies only with idle_timeout (add idle_timeout: 30s); without it no partition is ever "
+          "idle");
+  }
+  cfg.idle_advance = cfg.idle_timeout_us > 0 && advance.value_or(true);
   if (!f || !schema) return std::nullopt;
   auto i = schema->IndexOf(*f);
   if (!i) {

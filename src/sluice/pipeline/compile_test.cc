@@ -1,7 +1,9 @@
 #include "sluice/pipeline/compile.h"
 #include "sluice/engine/plan/node_configs.h"
+#include "sluice/pipeline/plan_format.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace sluice::pipeline {
 namespace {
@@ -72,6 +74,43 @@ TEST(Compile, GoodSpecHasSchemasOnEveryEdge) {
   auto out = plan.IndexOf("out");
   EXPECT_EQ(plan.nodes[*out].Config<engine::FilesSinkConfig>().path, "/w/out/big.ndjson");
   EXPECT_EQ(plan.version.size(), 12u);
+}
+
+// event_time.idle_advance: on by default where a partition can be idle, off on request, and
+// absent (false) without idle_timeout; `sluice plan` shows it.
+TEST(Compile, EventTimeIdleAdvanceDefaultsOnWithIdleTimeout) {
+  auto stream = [](const std::string& event_time) {
+    return std::string(R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: s}
+spec:
+  mode: stream
+  sources:
+    ev: {kind: log, topic: ev, schema: {fields: [{name: ts, type: timestamp}]}, event_time: )yaml") +
+           event_time + R"yaml(}
+  sinks:
+    out: {kind: log, inputs: [ev], topic: out}
+)yaml";
+  };
+  struct Case {
+    std::string event_time;
+    bool advance;
+  } cases[] = {
+      {"{field: ts, idle_timeout: 30s}", true},
+      {"{field: ts, idle_timeout: 30s, idle_advance: true}", true},
+      {"{field: ts, idle_timeout: 30s, idle_advance: false}", false},
+      {"{field: ts, max_out_of_order: 1m}", false},
+  };
+  for (const auto& c : cases) {
+    auto r = C(stream(c.event_time));
+    ASSERT_TRUE(r.ok()) << c.event_time << ": " << r.status().message();
+    ASSERT_TRUE(r->nodes[0].event_time) << c.event_time;
+    EXPECT_EQ(r->nodes[0].event_time->idle_advance, c.advance) << c.event_time;
+    const auto plan = nlohmann::json::parse(PlanToJson(*r, -1));
+    EXPECT_EQ(plan["nodes"][0]["details"]["event_time"]["idle_advance"], c.advance) << c.event_time;
+    EXPECT_NE(PlanToText(*r).find(std::string("\"idle_advance\":") + (c.advance ? "true" : "false")), std::string::npos)
+        << PlanToText(*r);
+  }
 }
 
 TEST(Compile, UnknownKeyNamesLineComponentAndSuggests) {

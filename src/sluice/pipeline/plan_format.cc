@@ -27,9 +27,11 @@ ordered_json SchemaJson(const Schema& s) {
 ordered_json Details(const engine::PlanNode& n) {
   ordered_json j = n.config->Describe();
   if (n.event_time) {
-    j["event_time"] = {{"field", n.event_time->field},
-                       {"max_out_of_order", FormatDuration(n.event_time->max_out_of_order_us)},
-                       {"idle_timeout", n.event_time->idle_timeout_us ? FormatDuration(n.event_time->idle_timeout_us) : "never"}};
+    j["event_time"] = {
+        {"field", n.event_time->field},
+        {"max_out_of_order", FormatDuration(n.event_time->max_out_of_order_us)},
+        {"idle_timeout", n.event_time->idle_timeout_us ? FormatDuration(n.event_time->idle_timeout_us) : "never"},
+        {"idle_advance", n.event_time->idle_advance}};
   }
   return j;
 }

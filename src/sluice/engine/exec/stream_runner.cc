@@ -22,10 +22,17 @@ int64_t ComputeWatermark(const std::vector<PartitionClock>& partitions, int64_t 
                          int64_t previous) {
   int64_t w = INT64_MAX, idle_w = INT64_MAX;
   bool any = false;
+  // For idle advance: the largest event time, the latest arrival and the largest idle_timeout.
+  int64_t max_event = INT64_MIN, last_arrival = INT64_MIN, step = 0;
+  bool advance = !partitions.empty();
   for (const auto& p : partitions) {
     const int64_t since = p.last_data_micros == INT64_MIN ? started : p.last_data_micros;
     if (p.idle_timeout_us > 0 && now - since >= p.idle_timeout_us) {  // idle
       if (p.max_event_time != INT64_MIN) idle_w = std::min(idle_w, p.max_event_time - p.max_out_of_order_us);
+      max_event = std::max(max_event, p.max_event_time);
+      last_arrival = std::max(last_arrival, since);
+      step = std::max(step, p.idle_timeout_us);
+      advance = advance && p.idle_advance;
       continue;
     }
     if (p.max_event_time == INT64_MIN) return previous;  // holds it back
@@ -33,9 +40,19 @@ int64_t ComputeWatermark(const std::vector<PartitionClock>& partitions, int64_t 
     any = true;
   }
   if (any) return std::max(previous, w);
-  // Every partition is idle: the ones that had data decide, as if the empty ones did not exist,
-  // so the last windows of a quiet stream still close.
-  return idle_w == INT64_MAX ? previous : std::max(previous, idle_w);
+  // Every partition is idle: the ones that had data decide, as if the empty ones did not exist.
+  int64_t out = idle_w == INT64_MAX ? previous : std::max(previous, idle_w);
+  if (advance && max_event != INT64_MIN && step > 0 && now > last_arrival) {
+    // Nothing is in flight: event time moves with processing time, one idle_timeout at a time.
+    const int64_t k = (now - last_arrival) / step;
+    int64_t to = 0;
+    if (k > 0) {
+      // k * step <= now - last_arrival, so only the sum can overflow; INT64_MAX is "end of input".
+      if (__builtin_add_overflow(max_event, k * step, &to) || to == INT64_MAX) to = INT64_MAX - 1;
+      out = std::max(out, to);
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -133,17 +150,35 @@ struct Runner {
     return ck ? ck->epoch + 1 : int64_t{1};
   }
 
-  int64_t Watermark(const std::map<size_t, std::map<int32_t, PartitionProgress>>& positions, int64_t previous) const {
+  // The watermark that closes a live epoch; the source threads are parked.
+  int64_t Watermark(const std::map<size_t, std::map<int32_t, PartitionProgress>>& positions, int64_t previous) {
+    // An --until-idle run keeps the watermark the data gave: processing time never moves it (its
+    // stop must leave the open windows for the next run).
+    const bool may_advance = !options.until_idle;
     std::vector<PartitionClock> clocks;
+    bool advance = false;
     for (const auto& [node, parts] : positions) {
       const auto& et = plan.nodes[node].event_time;
       if (!et) continue;
       for (const auto& [p, prog] : parts) {
         clocks.push_back(PartitionClock{prog.max_event_time, prog.last_data_micros, et->max_out_of_order_us,
-                                        et->idle_timeout_us});
+                                        et->idle_timeout_us, may_advance && et->idle_advance});
+        advance = advance || clocks.back().idle_advance;
       }
     }
-    return ComputeWatermark(clocks, clock.MonotonicMicros(), started_mono, previous);
+    const int64_t now = clock.MonotonicMicros();
+    const int64_t w = ComputeWatermark(clocks, now, started_mono, previous);
+    if (!advance) return w;
+    for (auto& c : clocks) c.idle_advance = false;
+    const int64_t held = ComputeWatermark(clocks, now, started_mono, previous);
+    if (w == held) return w;
+    // Processing time would move it: only if nothing is in flight, i.e. every source has read
+    // all its topic holds now (an unreachable Kafka broker counts as not).
+    auto caught_up = threads->CaughtUp();
+    if (caught_up.ok() && *caught_up) return w;
+    SLUICE_LOG(Debug, "stream.idle_advance_held", {"pipeline", plan.pipeline},
+               {"reason", caught_up.ok() ? "input in flight" : caught_up.status().ToString()});
+    return held;
   }
 
   // Runs a chunk of source records through the operators and notes it in the epoch's order.
@@ -200,6 +235,8 @@ struct Runner {
           return read;
         }
         threads->Start(options.epoch_records - read);
+      } else if (options.on_wait) {
+        options.on_wait();
       }
     }
     SLUICE_RETURN_IF_ERROR(ParkAndDrain(&read));

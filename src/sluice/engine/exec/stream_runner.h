@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,11 @@ struct StreamOptions {
   // reading it, and sinks and checkpoints refuse it once a newer generation has written them.
   // 0: not fenced (a local run).
   int64_t fence = 0;
+  // Tests on a manual clock: called on the runner thread each time a live epoch (not
+  // --until-idle) waited for input (about 20 ms of real time) and none came, before the runner
+  // reads the clock again. Advancing the clock here makes epochs end and partitions go idle at
+  // exactly the clock times the test chooses.
+  std::function<void()> on_wait;
 };
 
 struct StreamResult {
@@ -76,13 +82,21 @@ struct PartitionClock {
   int64_t last_data_micros = INT64_MIN;  // monotonic; INT64_MIN: none since the runner started
   int64_t max_out_of_order_us = 0;
   int64_t idle_timeout_us = 0;  // 0: never idle
+  bool idle_advance = false;    // its source lets a quiet stream's watermark move with processing time
 };
 // min over non-idle partitions of (max event time - max_out_of_order), never below `previous`.
 // A partition is idle when it has had no data for idle_timeout (counted from `started` if it has
 // had none since). A non-idle partition that has not seen a record yet holds the watermark.
 // When every partition is idle, the idle partitions that had data decide (the minimum of their
-// max event time - max_out_of_order), so the last windows of a quiet stream close; with no data
-// at all the watermark stays where it was.
+// max event time - max_out_of_order); with no data at all the watermark stays where it was.
+//
+// Idle advance (docs/streaming.md#a-quiet-stream): when every partition is idle and every one has
+// idle_advance, event time is taken to move with processing time since the last record arrived,
+// in steps of idle_timeout (the largest of the partitions'): with quiet = now - the latest
+// arrival (`started` for a partition with none since) and k = floor(quiet / idle_timeout), the
+// watermark is at least (largest event time seen) + k * idle_timeout, capped below "end of input".
+// So when the stream has been quiet for idle_timeout the watermark passes the last event by
+// idle_timeout, and every idle_timeout after that by one more step.
 int64_t ComputeWatermark(const std::vector<PartitionClock>& partitions, int64_t now, int64_t started,
                          int64_t previous);
 

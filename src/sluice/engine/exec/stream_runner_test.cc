@@ -1,5 +1,5 @@
-// The watermark rule of the stream runner (ComputeWatermark) and the checkpoint files
-// (CheckpointStore): round trips, pruning, and damaged files.
+// The watermark rule of the stream runner (ComputeWatermark, including the idle advance of a quiet
+// stream) and the checkpoint files (CheckpointStore): round trips, pruning, and damaged files.
 #include "sluice/engine/exec/stream_runner.h"
 
 #include <stdlib.h>
@@ -24,8 +24,9 @@ constexpr int64_t kMs = 1000;
 
 // ----- ComputeWatermark
 
-PartitionClock Part(int64_t max_event_time, int64_t last_data, int64_t out_of_order = 0, int64_t idle = 0) {
-  return PartitionClock{max_event_time, last_data, out_of_order, idle};
+PartitionClock Part(int64_t max_event_time, int64_t last_data, int64_t out_of_order = 0, int64_t idle = 0,
+                    bool advance = false) {
+  return PartitionClock{max_event_time, last_data, out_of_order, idle, advance};
 }
 
 constexpr int64_t kStarted = 1000 * kSecond;  // monotonic time the runner started
@@ -135,6 +136,142 @@ TEST(ComputeWatermark, AllIdleLetsThePartitionsWithDataDecide) {
   EXPECT_EQ(ComputeWatermark({Part(INT64_MIN, INT64_MIN, 0, idle), Part(INT64_MIN, INT64_MIN, 0, idle)}, kNow, kStarted,
                              40 * kSecond),
             40 * kSecond);
+}
+
+// ----- ComputeWatermark: idle advance (docs/streaming.md#a-quiet-stream)
+
+// With idle_advance the parts below are the same as above plus the flag.
+PartitionClock Adv(int64_t max_event_time, int64_t last_data, int64_t out_of_order, int64_t idle) {
+  return Part(max_event_time, last_data, out_of_order, idle, true);
+}
+
+TEST(ComputeWatermark, AllIdleAdvancesWithProcessingTimeInStepsOfIdleTimeout) {
+  const int64_t idle = 1 * kSecond;
+  // Two partitions; the later arrival was 3.5 s ago: k = 3 steps past the largest event time,
+  // whatever max_out_of_order says.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 3500 * kMs, 30 * kSecond, idle),
+                              Adv(90 * kSecond, kNow - 5 * kSecond, 30 * kSecond, idle)},
+                             kNow, kStarted, INT64_MIN),
+            103 * kSecond);
+  // The moment the stream is quiet for idle_timeout: one step.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - idle, 30 * kSecond, idle)}, kNow, kStarted, INT64_MIN),
+            101 * kSecond);
+  // One microsecond before, the partition is not idle yet and holds it at its own progress.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - idle + 1, 30 * kSecond, idle)}, kNow, kStarted, INT64_MIN),
+            70 * kSecond);
+  // Between steps it stays: 1.999 s of quiet is still one step.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 1999 * kMs, 0, idle)}, kNow, kStarted, INT64_MIN),
+            101 * kSecond);
+  // Never backwards.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 3 * kSecond, 0, idle)}, kNow, kStarted, 500 * kSecond),
+            500 * kSecond);
+  // Event times before 1970 move the same way.
+  EXPECT_EQ(ComputeWatermark({Adv(-50 * kSecond, kNow - 2 * kSecond, 0, idle)}, kNow, kStarted, INT64_MIN),
+            -48 * kSecond);
+}
+
+TEST(ComputeWatermark, OneActivePartitionStopsTheIdleAdvance) {
+  const int64_t idle = 1 * kSecond;
+  // Partition 1 had data 100 ms ago: not idle, so the ordinary rule holds (partition 0, quiet
+  // for a minute, no longer holds it back, but nothing moves with processing time).
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 60 * kSecond, 5 * kSecond, idle),
+                              Adv(80 * kSecond, kNow - 100 * kMs, 5 * kSecond, idle)},
+                             kNow, kStarted, INT64_MIN),
+            75 * kSecond);
+  // An empty partition that is not idle yet (the runner started 500 ms ago) holds it entirely.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kStarted - 60 * kSecond, 0, idle), Adv(INT64_MIN, INT64_MIN, 0, idle)},
+                             kStarted + 500 * kMs, kStarted, 7 * kSecond),
+            7 * kSecond);
+}
+
+TEST(ComputeWatermark, IdleAdvanceOffKeepsTheWatermarkTheDataGave) {
+  const int64_t idle = 1 * kSecond;
+  const int64_t long_ago = kNow - 3600 * kSecond;
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 5 * kSecond, idle, false)}, kNow, kStarted, INT64_MIN),
+            95 * kSecond);
+  EXPECT_EQ(ComputeWatermark({Part(100 * kSecond, long_ago, 5 * kSecond, idle, false),
+                              Part(120 * kSecond, long_ago, 5 * kSecond, idle, false)},
+                             kNow, kStarted, INT64_MIN),
+            95 * kSecond);
+  // One source without it holds back the stream's advance: every partition must allow it.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, long_ago, 5 * kSecond, idle),
+                              Part(120 * kSecond, long_ago, 5 * kSecond, idle, false)},
+                             kNow, kStarted, INT64_MIN),
+            95 * kSecond);
+}
+
+TEST(ComputeWatermark, WithoutIdleTimeoutNothingAdvances) {
+  // idle_advance is meaningless without an idle_timeout: a partition is never idle.
+  const int64_t long_ago = kStarted - 3600 * kSecond;
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, long_ago, 5 * kSecond, 0)}, kNow, kStarted, INT64_MIN), 95 * kSecond);
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, long_ago, 0, 0), Adv(INT64_MIN, INT64_MIN, 0, 0)}, kNow, kStarted,
+                             3 * kSecond),
+            3 * kSecond);
+  // And one partition without idle_timeout among idle ones is never idle: it holds the watermark.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, long_ago, 0, kSecond), Adv(40 * kSecond, long_ago, 0, 0)}, kNow,
+                             kStarted, INT64_MIN),
+            40 * kSecond);
+}
+
+TEST(ComputeWatermark, IdleAdvanceCountsFromTheStartAndNeedsData) {
+  const int64_t idle = 1 * kSecond;
+  // No record ever: nothing to advance from.
+  EXPECT_EQ(ComputeWatermark({Adv(INT64_MIN, INT64_MIN, 0, idle), Adv(INT64_MIN, INT64_MIN, 0, idle)}, kNow, kStarted,
+                             INT64_MIN),
+            INT64_MIN);
+  EXPECT_EQ(ComputeWatermark({Adv(INT64_MIN, INT64_MIN, 0, idle)}, kNow, kStarted, 9 * kSecond), 9 * kSecond);
+  // An event time restored from a checkpoint and no data since the start: quiet counts from the
+  // start (2.5 s ago: two steps).
+  EXPECT_EQ(ComputeWatermark({Adv(20 * kSecond, INT64_MIN, 10 * kSecond, idle)}, kStarted + 2500 * kMs, kStarted,
+                             15 * kSecond),
+            22 * kSecond);
+  // An empty partition next to one with data: the latest arrival counts (the empty partition's
+  // start is older), the partition with data gives the event time.
+  EXPECT_EQ(ComputeWatermark({Adv(50 * kSecond, kStarted + 1 * kSecond, 0, idle), Adv(INT64_MIN, INT64_MIN, 0, idle)},
+                             kStarted + 3500 * kMs, kStarted, INT64_MIN),
+            52 * kSecond);
+}
+
+TEST(ComputeWatermark, IdleAdvanceStepsByTheLargestIdleTimeout) {
+  // Sources with idle_timeout 1 s and 4 s, both quiet for 9 s: steps of 4 s, two of them.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 9 * kSecond, 0, 1 * kSecond),
+                              Adv(60 * kSecond, kNow - 9 * kSecond, 0, 4 * kSecond)},
+                             kNow, kStarted, INT64_MIN),
+            108 * kSecond);
+  // Both idle but not yet quiet for the larger one (partition 0: 5 s, partition 1 went quiet 2 s
+  // ago with a 1 s timeout): no step yet, the idle partitions decide as without the advance.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 5 * kSecond, 0, 4 * kSecond),
+                              Adv(60 * kSecond, kNow - 2 * kSecond, 0, 1 * kSecond)},
+                             kNow, kStarted, INT64_MIN),
+            60 * kSecond);
+}
+
+TEST(ComputeWatermark, IdleAdvanceStaysBelowEndOfInput) {
+  const int64_t idle = 1 * kSecond;
+  EXPECT_EQ(ComputeWatermark({Adv(INT64_MAX - 10, kNow - 5 * kSecond, 0, idle)}, kNow, kStarted, INT64_MIN),
+            INT64_MAX - 1);
+  EXPECT_EQ(ComputeWatermark({Adv(INT64_MAX - 1, kNow - 5 * kSecond, 0, idle)}, kNow, kStarted, INT64_MIN),
+            INT64_MAX - 1);
+  // A drained stream ("end of input") stays there.
+  EXPECT_EQ(ComputeWatermark({Adv(100 * kSecond, kNow - 5 * kSecond, 0, idle)}, kNow, kStarted, INT64_MAX), INT64_MAX);
+}
+
+TEST(ComputeWatermark, AQuietStreamMovesOncePerIdleTimeout) {
+  // Epochs every 250 ms after the last record (at kStarted, event time 100 s): the watermark is
+  // the data's until the stream is idle, then moves by idle_timeout once per idle_timeout, so a
+  // quiet stream commits an epoch per idle_timeout, not per epoch.
+  const int64_t idle = 1 * kSecond;
+  int64_t w = INT64_MIN;
+  int changes = 0;
+  for (int64_t t = 0; t <= 4 * kSecond; t += 250 * kMs) {
+    const int64_t next = ComputeWatermark({Adv(100 * kSecond, kStarted, 10 * kSecond, idle)}, kStarted + t, kStarted,
+                                          w);
+    const int64_t expected = t < idle ? 90 * kSecond : 100 * kSecond + (t / idle) * idle;
+    EXPECT_EQ(next, expected) << "at " << t << " us";
+    changes += next != w;
+    w = next;
+  }
+  EXPECT_EQ(changes, 1 + 4);  // the data's watermark, then four steps
 }
 
 // ----- CheckpointStore

@@ -49,12 +49,14 @@ std::string_view DeadLetterKindName(DeadLetterKind k);
 
 // Event time of a source (docs/streaming.md): the watermark is the minimum over the source's partitions
 // of (max event time seen - max_out_of_order); a partition without data for idle_timeout stops
-// holding it back.
+// holding it back. With idle_advance, once every partition is idle the watermark moves on with
+// processing time, so the last windows of a quiet stream close.
 struct EventTimeConfig {
   std::string field;
   size_t column = 0;                  // index in the source's output schema
   int64_t max_out_of_order_us = 0;
   int64_t idle_timeout_us = 0;        // 0: a partition never counts as idle
+  bool idle_advance = false;          // the spec's default is true when idle_timeout is set
 };
 
 // The log topic the HTTP ingest API appends a stream's records to (an `http` source reads it).
