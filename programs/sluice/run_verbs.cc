@@ -203,6 +203,7 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   j["pipeline"] = plan->pipeline;
   j["version"] = plan->version;
   j["run_id"] = r.run_id;
+  j["logical_time"] = FormatTimestamp(r.logical_time_micros);
   j["status"] = r.status.ok() ? "succeeded" : "failed";
   if (!r.status.ok()) j["error"] = r.status.message();
   j["components"] = comps;
@@ -222,6 +223,13 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
                            r.dead_letter_table, r.dead_letter_table);
     }
     if (!r.status.ok()) table += "\nerror: " + r.status.message() + "\n";
+    if (r.status.code() == StatusCode::kIoError) {
+      // Sinks before the failing one may have committed: the same logical time skips them.
+      table += fmt::format("\nOnce the cause is fixed (free disk space, repair the device), finish this run by running "
+                           "it again with --logical-time {}: sinks that committed it skip it (at another time they "
+                           "would write their rows again; docs/lake.md#on-an-io-error-or-a-full-disk).\n",
+                           FormatTimestamp(r.logical_time_micros));
+    }
   }
   if (o.output != OutputFormat::kTable || !flags.quiet || !r.status.ok()) PrintDocument(j.dump(2), o.output, table);
   // The spec was valid; whatever stopped the run (missing input, a rule with on_fail: fail, I/O)
