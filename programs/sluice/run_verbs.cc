@@ -174,6 +174,7 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   j["pipeline"] = plan->pipeline;
   j["version"] = plan->version;
   j["run_id"] = r.run_id;
+  j["logical_time"] = FormatTimestamp(r.logical_time_micros);
   j["status"] = r.status.ok() ? "succeeded" : "failed";
   if (!r.status.ok()) j["error"] = r.status.message();
   j["components"] = comps;
@@ -197,7 +198,16 @@ int Run(const SpecOptions& o, const RunFlags& flags) {
   if (r.status.ok()) return kExitOk;
   // The counts above are the result; why the run stopped is the error. The spec was valid, so
   // whatever stopped it (missing input, a rule with on_fail: fail, I/O) is a runtime failure.
-  return Fail(Failure{.code = codes::kRunFailed, .message = r.status.message(), .exit_code = kExitFailure});
+  Failure failure{.code = codes::kRunFailed, .message = r.status.message(), .exit_code = kExitFailure};
+  if (r.status.code() == StatusCode::kIoError) {
+    // Sinks before the failing one may have committed: the same logical time skips them.
+    failure.hint = fmt::format(
+        "Once the cause is fixed (free disk space, repair the device), finish this run by running it again with "
+        "--logical-time {}: sinks that committed it skip it (at another time they would write their rows again; "
+        "docs/lake.md#on-an-io-error-or-a-full-disk)",
+        FormatTimestamp(r.logical_time_micros));
+  }
+  return Fail(failure);
 }
 
 int DevKafka(const DevKafkaOptions& o) {

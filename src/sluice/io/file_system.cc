@@ -323,7 +323,13 @@ Result<std::unique_ptr<FileWriter>> FileWriter::Open(const std::string& path, bo
   if (p.has_parent_path()) SLUICE_RETURN_IF_ERROR(MakeDirs(p.parent_path().string()));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND), 0644);
   if (fd < 0) return Status::IoError("cannot open '{}' for writing: {}", path, std::strerror(errno));
-  return std::unique_ptr<FileWriter>(new FileWriter(path, fd));
+  struct stat st {};
+  if (!truncate && ::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return Status::IoError("cannot stat '{}': {}", path, std::strerror(e));
+  }
+  return std::unique_ptr<FileWriter>(new FileWriter(path, fd, truncate ? 0 : static_cast<int64_t>(st.st_size)));
 }
 
 FileWriter::~FileWriter() {
@@ -338,6 +344,8 @@ Status FileWriter::FlushBuffer() {
 }
 
 Status FileWriter::Append(std::string_view data) {
+  if (fd_ < 0) return Status::FailedPrecondition("'{}': append after close", path_);
+  size_ += static_cast<int64_t>(data.size());
   buffer_.append(data);
   if (buffer_.size() >= (1 << 20)) return FlushBuffer();
   return Status::OK();

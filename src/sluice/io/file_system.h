@@ -120,7 +120,10 @@ class FileLock {
   int fd_ = -1;
 };
 
-// An append-only file writer with an explicit Sync(); Close() flushes.
+// An append-only file writer with an explicit Sync(); Close() flushes. Appends are buffered and
+// written through WriteAll (so they pass the fault seam); a failed write may have left part of
+// the buffer in the file. Every durable writer of a whole file (sinks, dead letters, Parquet
+// files) uses it: Append..., Sync(), Close(), then publish the name (RenameDurably or a commit).
 class FileWriter {
  public:
   static Result<std::unique_ptr<FileWriter>> Open(const std::string& path, bool truncate);
@@ -129,12 +132,16 @@ class FileWriter {
   Status Sync();
   Status Close();
   const std::string& path() const { return path_; }
+  // The file's size once everything appended is written: its size at Open plus the bytes
+  // appended since (a writer that lays out a file, like Parquet's, takes its offsets from it).
+  int64_t size() const { return size_; }
 
  private:
-  FileWriter(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  FileWriter(std::string path, int fd, int64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
   Status FlushBuffer();
   std::string path_;
   int fd_;
+  int64_t size_;
   std::string buffer_;
 };
 

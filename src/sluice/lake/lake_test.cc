@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sluice/io/faults.h"
 #include "sluice/io/file_system.h"
 #include "sluice/lake/checkpoint.h"
 #include "sluice/lake/data_files.h"
@@ -710,6 +711,49 @@ TEST(Checkpoints, EveryTenthVersionAndReplayEqualsJson) {
   expected.insert(expected.end(), more.begin(), more.end());
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(ScanRows(**fresh), expected);
+}
+
+// A checkpoint that cannot be written (EIO on its write, fsync or rename, a full disk; or on
+// _last_checkpoint) does not fail the commit it follows, leaves no partial or temporary file, and
+// the table reads the same.
+TEST(Checkpoints, AFailedCheckpointLeavesTheCommitAndNoPartialFile) {
+  struct Case {
+    const char* what;
+    io::FaultPlan plan;
+    const char* under;  // the prefix, under _delta_log
+  };
+  const Case cases[] = {
+      {"write", {.fail_write = 1}, ".00000000000000000010.checkpoint.parquet"},
+      {"fsync", {.fail_fsync = 1}, ".00000000000000000010.checkpoint.parquet"},
+      {"full disk", {.disk_bytes = 100}, ".00000000000000000010.checkpoint.parquet"},
+      {"rename", {.fail_rename = 1}, "00000000000000000010.checkpoint.parquet"},
+      {"_last_checkpoint", {.fail_write = 1}, "_last_checkpoint"},
+  };
+  for (Case c : cases) {
+    SCOPED_TRACE(c.what);
+    TempDir tmp;
+    auto table = NewTable(tmp / "t", {});
+    for (int i = 0; i < 9; ++i) ASSERT_TRUE(Append(table, i * 10, i * 10 + 10).ok());
+    {
+      c.plan.path_prefix = table->dir() + "/_delta_log/" + c.under;
+      io::ScopedFaults faults(c.plan);
+      auto v = Append(table, 90, 100);
+      ASSERT_TRUE(v.ok()) << v.status().ToString();
+      EXPECT_EQ(*v, 10);
+      EXPECT_EQ(faults.injected(), 1);
+    }
+    for (const auto& f : FilesUnder(table->dir() + "/_delta_log", false)) {
+      EXPECT_EQ(f.find(".tmp"), std::string::npos) << "left behind: " << f;
+    }
+    struct stat st;
+    if (::stat(CheckpointFilePath(table->dir(), 10).c_str(), &st) == 0) {
+      EXPECT_TRUE(ReadCheckpoint(table->dir(), 10).ok()) << "a checkpoint in place is whole";
+    }
+    ASSERT_TRUE(Append(table, 100, 110).ok());
+    auto fresh = DeltaTable::Open(table->dir());
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    EXPECT_EQ(ScanRows(**fresh), ExpectedRows(0, 110));
+  }
 }
 
 // ----------------------------------------------------------------------------- schema evolution

@@ -17,6 +17,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   const int64_t start = clock.MonotonicMicros();
   const int64_t started_at = clock.NowMicros();
   result.run_id = options.run_id;
+  result.logical_time_micros = options.logical_time_micros.value_or(started_at);
   if (result.run_id.empty()) {
     std::string ts = FormatTimestamp(started_at);
     for (char& c : ts) {
@@ -55,7 +56,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
   ctx.pii = pii->get();
   ctx.run_id = result.run_id;
   ctx.fence = options.fence;
-  ctx.run_epoch = options.logical_time_micros.value_or(started_at);
+  ctx.run_epoch = result.logical_time_micros;
   ctx.epoch = ctx.run_epoch;
   PlanEmitter emitter(plan, ops, options.stop);
   ctx.emitter = &emitter;

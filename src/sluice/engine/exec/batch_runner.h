@@ -38,6 +38,9 @@ struct RunOptions {
 struct RunResult {
   Status status;
   std::string run_id;
+  // The time the run stood for (RunOptions::logical_time_micros, or when it started): its epoch in
+  // exactly-once sinks, so a rerun of a failed run at this time adds nothing that it committed.
+  int64_t logical_time_micros = 0;
   std::vector<std::pair<std::string, NodeCounters>> components;  // plan order
   int64_t dead_letters = 0;
   std::string dead_letter_path;  // empty when there were none (or when they went to the lake)

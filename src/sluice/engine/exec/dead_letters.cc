@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <utility>
 
 #include "sluice/base/digest.h"
 #include "sluice/base/strings.h"
@@ -56,7 +57,14 @@ DeadLetterWriter::DeadLetterWriter(std::string pipeline, std::string version, in
       path_(std::move(path)),
       encoders_(std::make_unique<EncoderCache>()) {}
 
-DeadLetterWriter::~DeadLetterWriter() = default;
+DeadLetterWriter::~DeadLetterWriter() {
+  // Never committed (the run failed): no temporary file stays behind.
+  if (file_) {
+    file_.reset();
+    std::error_code ec;
+    std::filesystem::remove(path_ + ".tmp", ec);
+  }
+}
 
 void DeadLetterWriter::Begin(std::string_view component, std::string_view rule,
                              std::string_view error_class, std::string_view message,
@@ -289,12 +297,34 @@ void DeadLetterWriter::AddRow(std::string_view component, const Batch& batch, ui
 Status DeadLetterWriter::Commit() {
   SLUICE_RETURN_IF_ERROR(io_status_);
   if (count_ == 0) return Status::OK();
-  if (!file_) return io::WriteFileAtomic(path_, buffer_);
-  SLUICE_RETURN_IF_ERROR(file_->Append(buffer_));
-  buffer_.clear();
-  SLUICE_RETURN_IF_ERROR(file_->Sync());
-  SLUICE_RETURN_IF_ERROR(file_->Close());
-  return io::RenameDurably(path_ + ".tmp", path_).WithContext("moving dead letters into place");
+  const std::string tmp = path_ + ".tmp";
+  std::error_code ec;
+  auto stage = [&]() -> Status {
+    if (!file_) {
+      SLUICE_ASSIGN_OR_RETURN(file_, io::FileWriter::Open(tmp, /*truncate=*/true));
+    }
+    SLUICE_RETURN_IF_ERROR(file_->Append(buffer_));
+    buffer_.clear();
+    SLUICE_RETURN_IF_ERROR(file_->Sync());
+    return std::exchange(file_, nullptr)->Close();
+  };
+  Status st = stage();
+  if (st.ok()) st = io::RenameFile(tmp, path_);
+  if (!st.ok()) {
+    file_.reset();
+    std::filesystem::remove(tmp, ec);
+    return st.WithContext("writing dead letters");
+  }
+  // The name is durable once its directory is. If that fsync fails the commit has failed, and so
+  // has the run: the file goes again, so the dead letters of a failed run are never read next to
+  // the ones its rerun writes (a batch rerun writes them under its own run's name).
+  const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  st = io::SyncDir(dir.string());
+  if (!st.ok()) {
+    std::filesystem::remove(path_, ec);
+    return st.WithContext("moving dead letters into place");
+  }
+  return Status::OK();
 }
 
 }  // namespace sluice::engine

@@ -48,6 +48,10 @@ class DeadLetterWriter {
   int64_t count() const { return count_; }
   const std::string& path() const { return path_; }
   // Makes the envelopes durable and visible at path(); nothing is written when there are none.
+  // They go to `path().tmp`, which is fsynced and renamed over path(), and then the directory is
+  // fsynced. On any failure (an I/O error, a full disk) nothing is left at path() — not even after
+  // a rename whose directory fsync failed — and the temporary file is removed: the dead letters
+  // of a failed commit are never read. A writer destroyed without a commit removes it too.
   Status Commit();
 
  private:

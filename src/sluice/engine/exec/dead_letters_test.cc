@@ -80,10 +80,13 @@ TEST(DeadLetters, PiiValuesAreMaskedInPayloadRuleAndMessage) {
 
 // A write, fsync or rename that fails makes Commit fail and leaves no dead-letter file, for few
 // envelopes (written in one piece at Commit) and for many (streamed to a temporary file first).
+// fsync 2 is the directory's, after the rename: the file is in place then, and must go again (a
+// batch rerun writes the same dead letters under its own run's name; both would be read).
 TEST(DeadLetters, AFailedCommitLeavesNoFile) {
   for (size_t payload_bytes : {size_t{10}, size_t{3} << 20}) {
-    for (io::FaultPlan plan : {io::FaultPlan{.fail_write = 1}, io::FaultPlan{.fail_fsync = 1},
-                               io::FaultPlan{.fail_rename = 1}, io::FaultPlan{.disk_bytes = 20}}) {
+    for (io::FaultPlan plan :
+         {io::FaultPlan{.fail_write = 1}, io::FaultPlan{.fail_fsync = 1}, io::FaultPlan{.fail_fsync = 2},
+          io::FaultPlan{.fail_rename = 1}, io::FaultPlan{.disk_bytes = 20}}) {
       SCOPED_TRACE(fmt::format("payload of {} bytes, write {} fsync {} rename {} disk {}", payload_bytes,
                                plan.fail_write, plan.fail_fsync, plan.fail_rename, plan.disk_bytes));
       Dir dir;
@@ -95,8 +98,22 @@ TEST(DeadLetters, AFailedCommitLeavesNoFile) {
       EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
       EXPECT_EQ(faults.injected(), 1);
       EXPECT_FALSE(fs::exists(dir / "dl.ndjson"));
+      for (const auto& e : fs::directory_iterator(dir.path())) ADD_FAILURE() << "left behind: " << e.path();
     }
   }
+}
+
+// A writer of a run that fails before its commit leaves no temporary file.
+TEST(DeadLetters, AWriterNeverCommittedLeavesNothing) {
+  Dir dir;
+  {
+    DeadLetterWriter w("p", "v1", 0, dir / "dl.ndjson");
+    for (int i = 0; i < 40; ++i) {  // 40 payloads of 64 KiB pass the 1 MiB buffer
+      w.AddRaw("src", "src", "in.ndjson", i, "malformed_json", "malformed JSON", std::string(size_t{1} << 16, 'x'));
+    }
+    ASSERT_TRUE(fs::exists(dir / "dl.ndjson.tmp")) << "many envelopes stream to the temporary file";
+  }
+  for (const auto& e : fs::directory_iterator(dir.path())) ADD_FAILURE() << "left behind: " << e.path();
 }
 
 TEST(DeadLetters, RecordsWithoutPiiAreUnchanged) {

@@ -14,6 +14,11 @@
 namespace sluice::engine {
 
 struct FilesSink::Writer {
+  // A run that fails elsewhere destroys the sink before its Close(), possibly while the encoding
+  // thread is still writing batches into `parquet`: the thread is stopped (it finishes the batch
+  // in hand) before the members it uses go.
+  ~Writer() { background.reset(); }
+
   std::unique_ptr<BackgroundWriter> background;  // parquet: encoding runs on its own thread
   std::unique_ptr<kernels::Sorter> sorter;  // order_by: everything is held until Close()
   std::unique_ptr<kernels::Limit> limit;

@@ -48,7 +48,9 @@ struct LakeSink::State {
   bool already_committed = false;  // this run's epoch is in the table already (a rerun)
   std::shared_ptr<lake::DeltaTable> table;
   std::unique_ptr<lake::TableWriter> writer;
-  std::unique_ptr<BackgroundWriter> background;  // data files are encoded on their own thread
+  // Data files are encoded on their own thread, which uses `writer`: declared after it, so it is
+  // stopped first when a failed run destroys the sink before its commit.
+  std::unique_ptr<BackgroundWriter> background;
   SchemaPtr table_schema;
   std::vector<int> partition_input_index;  // per partition column: input column it reuses, or -1
 };

@@ -353,7 +353,7 @@ struct NestedWriter::Impl {
   std::string path;
   std::vector<NestedField> schema;
   WriterOptions options;
-  std::unique_ptr<internal::FileSink> sink;
+  std::unique_ptr<io::FileWriter> sink;
   std::unique_ptr<Compressor> compressor;
   std::vector<PNode> roots;
   std::vector<LeafBuffer> leaves;
@@ -367,7 +367,7 @@ struct NestedWriter::Impl {
     if (group_rows == 0) return Status::OK();
     format::RowGroup rg;
     rg.num_rows = group_rows;
-    rg.file_offset = sink->offset();
+    rg.file_offset = sink->size();
     std::string body, scratch, chunk;
     for (auto& lb : leaves) {
       body.clear();
@@ -383,7 +383,7 @@ struct NestedWriter::Impl {
                                                         format::Encoding::PLAIN, body, std::nullopt, &scratch, &chunk,
                                                         &unc, &comp));
       format::ColumnChunk cc;
-      cc.file_offset = sink->offset();
+      cc.file_offset = sink->size();
       format::ColumnMetaData md;
       md.type = *internal::LeafElement("", lb.type, Repetition::OPTIONAL).type;
       md.encodings = {format::Encoding::PLAIN, format::Encoding::RLE};
@@ -392,7 +392,7 @@ struct NestedWriter::Impl {
       md.num_values = static_cast<int64_t>(lb.def.size());
       md.total_uncompressed_size = unc;
       md.total_compressed_size = comp;
-      md.data_page_offset = sink->offset();
+      md.data_page_offset = sink->size();
       md.statistics = std::move(st);
       cc.meta_data = std::move(md);
       rg.total_byte_size += unc;
@@ -433,7 +433,7 @@ Result<std::unique_ptr<NestedWriter>> NestedWriter::Open(const std::string& path
   impl->meta.version = 2;
   impl->meta.created_by = impl->options.created_by;
   for (const auto& [k, v] : impl->options.key_value_metadata) impl->meta.key_value_metadata.push_back({k, v});
-  SLUICE_ASSIGN_OR_RETURN(impl->sink, internal::FileSink::Open(path));
+  SLUICE_ASSIGN_OR_RETURN(impl->sink, io::FileWriter::Open(path, /*truncate=*/true));
   impl->compressor = std::make_unique<Compressor>(internal::CodecOf(impl->options.compression),
                                                   impl->options.zstd_level);
   SLUICE_RETURN_IF_ERROR(impl->sink->Append(std::string_view(format::kMagic, 4)));
@@ -486,14 +486,22 @@ Status NestedWriter::Close() {
   Impl& w = *impl_;
   if (w.closed) return Status::OK();
   if (!w.failed.ok()) return w.failed;
+  Status st = w.FlushRowGroup();
+  if (st.ok()) {
+    w.meta.num_rows = w.rows;
+    st = internal::WriteFooterAndClose(*w.sink, w.meta);
+  }
+  // A failed close (an I/O error, a full disk) leaves an invalid file: every later call says so.
+  if (!st.ok()) {
+    w.failed = st;
+    return st;
+  }
   w.closed = true;
-  SLUICE_RETURN_IF_ERROR(w.FlushRowGroup());
-  w.meta.num_rows = w.rows;
-  return internal::WriteFooterAndClose(*w.sink, w.meta);
+  return Status::OK();
 }
 
 int64_t NestedWriter::rows_written() const { return impl_->rows; }
-int64_t NestedWriter::bytes_written() const { return impl_->sink->offset(); }
+int64_t NestedWriter::bytes_written() const { return impl_->sink->size(); }
 
 // ============================================================================= reading
 

@@ -16,6 +16,7 @@
 #include "sluice/formats/parquet/encoding.h"
 #include "sluice/formats/parquet/parquet.h"
 #include "sluice/formats/parquet/parquet_metadata.h"
+#include "sluice/io/file_system.h"
 #include "sluice/types/data_type.h"
 
 namespace sluice::parquet::internal {
@@ -76,27 +77,10 @@ void AppendPlainValues(const Column& col, size_t begin, size_t end, std::string*
 format::Encoding TakePageValues(bool use_dict, size_t dict_size, std::vector<uint32_t>& indices, std::string& plain,
                                 size_t& plain_count, std::string* body, size_t* non_null);
 
-// Appends the bytes of a whole file through a buffered writer and counts them.
-class FileSink {
- public:
-  static Result<std::unique_ptr<FileSink>> Open(const std::string& path);
-  ~FileSink();
-  Status Append(std::string_view data);
-  Status Close();  // fsync + close
-  int64_t offset() const { return offset_; }
-  const std::string& path() const { return path_; }
-
- private:
-  FileSink(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-  Status Flush();
-  std::string path_;
-  int fd_ = -1;
-  int64_t offset_ = 0;
-  std::string buffer_;
-};
-
+// Writers lay their file out through an io::FileWriter (so its writes and fsync pass the fault
+// seam, io/faults.h); offsets in the file are its size().
 // Appends the footer (the Thrift FileMetaData, its length, the magic), fsyncs and closes.
-Status WriteFooterAndClose(FileSink& sink, const format::FileMetaData& meta);
+Status WriteFooterAndClose(io::FileWriter& file, const format::FileMetaData& meta);
 
 // ----------------------------------------------------------------------------- reading
 

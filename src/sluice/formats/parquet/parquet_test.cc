@@ -13,6 +13,7 @@
 #include "sluice/formats/parquet/parquet_internal.h"
 #include "sluice/formats/parquet/parquet_metadata.h"
 #include "sluice/formats/parquet/thrift_compact.h"
+#include "sluice/io/faults.h"
 #include "sluice/types/decimal.h"
 #include "sluice/types/temporal.h"
 
@@ -907,6 +908,41 @@ TEST(Nested, CorruptCheckpointNeverCrashes) {
     if (!r.ok()) ++errors;
   }
   EXPECT_GT(errors, 0);
+}
+
+// The file goes through the io helpers, so the fault seam reaches it: a failed write, fsync or
+// full disk fails Close() with an error naming the file, and the writer stays failed (a second
+// Close() must not report a file without its footer as written).
+TEST(Parquet, WriteFaultsFailCloseForGood) {
+  for (io::FaultPlan plan :
+       {io::FaultPlan{.fail_write = 1}, io::FaultPlan{.fail_fsync = 1}, io::FaultPlan{.disk_bytes = 1000}}) {
+    SCOPED_TRACE(fmt::format("write {} fsync {} disk {}", plan.fail_write, plan.fail_fsync, plan.disk_bytes));
+    TempDir dir;
+    const std::string flat = dir / "flat.parquet", nested = dir / "nested.parquet";
+    plan.path_prefix = flat;
+    {
+      io::ScopedFaults faults(plan);
+      auto w = Writer::Open(flat, AllTypesSchema());
+      ASSERT_TRUE(w.ok()) << w.status().ToString();
+      for (const auto& b : MakeBatches(AllTypesSchema(), AllTypesRows(2000, 5), 500)) ASSERT_TRUE((*w)->Write(b).ok());
+      Status st = (*w)->Close();
+      EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+      EXPECT_NE(st.message().find(flat), std::string::npos) << st.ToString();
+      EXPECT_EQ(faults.injected(), 1);
+      EXPECT_EQ((*w)->Close().message(), st.message()) << "a failed writer stays failed";
+    }
+    plan.path_prefix = nested;
+    {
+      io::ScopedFaults faults(plan);
+      auto w = NestedWriter::Open(nested, CheckpointSchema());
+      ASSERT_TRUE(w.ok()) << w.status().ToString();
+      for (const auto& r : CheckpointRows()) ASSERT_TRUE((*w)->WriteRow(r).ok());
+      Status st = (*w)->Close();
+      EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+      EXPECT_GE(faults.injected(), 1);
+      EXPECT_EQ((*w)->Close().message(), st.message()) << "a failed writer stays failed";
+    }
+  }
 }
 
 }  // namespace

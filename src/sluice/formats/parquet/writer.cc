@@ -2,9 +2,6 @@
 // buffers into pages (dictionary or PLAIN, definition levels from the validity bitmap),
 // statistics in the same pass; a row group's pages are held in memory until it is cut, then
 // written column chunk after column chunk.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -188,56 +185,6 @@ void AppendPlainValues(const Column& col, size_t begin, size_t end, std::string*
   }
 }
 
-// ----------------------------------------------------------------------------- FileSink
-
-Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IoError("{}: cannot create: {}", path, std::strerror(errno));
-  return std::unique_ptr<FileSink>(new FileSink(path, fd));
-}
-
-FileSink::~FileSink() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Status FileSink::Flush() {
-  size_t done = 0;
-  while (done < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IoError("{}: write failed: {}", path_, std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
-  }
-  buffer_.clear();
-  return Status::OK();
-}
-
-Status FileSink::Append(std::string_view data) {
-  if (fd_ < 0) return Status::Internal("{}: append after close", path_);
-  offset_ += static_cast<int64_t>(data.size());
-  if (buffer_.size() + data.size() > (1 << 20)) {
-    SLUICE_RETURN_IF_ERROR(Flush());
-    if (data.size() > (1 << 20)) {
-      buffer_.assign(data.data(), data.size());
-      return Flush();
-    }
-  }
-  buffer_.append(data.data(), data.size());
-  return Status::OK();
-}
-
-Status FileSink::Close() {
-  if (fd_ < 0) return Status::OK();
-  SLUICE_RETURN_IF_ERROR(Flush());
-  if (::fsync(fd_) != 0) return Status::IoError("{}: fsync failed: {}", path_, std::strerror(errno));
-  int rc = ::close(fd_);
-  fd_ = -1;
-  if (rc != 0) return Status::IoError("{}: close failed: {}", path_, std::strerror(errno));
-  return Status::OK();
-}
-
 format::Encoding TakePageValues(bool use_dict, size_t dict_size, std::vector<uint32_t>& indices, std::string& plain,
                                 size_t& plain_count, std::string* body, size_t* non_null) {
   if (use_dict && !indices.empty()) {
@@ -255,14 +202,15 @@ format::Encoding TakePageValues(bool use_dict, size_t dict_size, std::vector<uin
   return format::Encoding::PLAIN;
 }
 
-Status WriteFooterAndClose(FileSink& sink, const format::FileMetaData& meta) {
+Status WriteFooterAndClose(io::FileWriter& file, const format::FileMetaData& meta) {
   std::string footer;
   format::SerializeFileMetaData(meta, &footer);
   uint32_t len = static_cast<uint32_t>(footer.size());
   footer.append(reinterpret_cast<const char*>(&len), 4);
   footer.append(format::kMagic, 4);
-  SLUICE_RETURN_IF_ERROR(sink.Append(footer));
-  return sink.Close();
+  SLUICE_RETURN_IF_ERROR(file.Append(footer));
+  SLUICE_RETURN_IF_ERROR(file.Sync());
+  return file.Close();
 }
 
 }  // namespace internal
@@ -846,7 +794,7 @@ struct Writer::Impl {
   std::string path;
   SchemaPtr schema;
   WriterOptions options;
-  std::unique_ptr<internal::FileSink> sink;
+  std::unique_ptr<io::FileWriter> sink;
   std::unique_ptr<Compressor> compressor;
   std::vector<std::unique_ptr<ColumnWriter>> columns;
   format::FileMetaData meta;
@@ -860,13 +808,13 @@ struct Writer::Impl {
     if (group_rows == 0) return Status::OK();
     format::RowGroup rg;
     rg.num_rows = group_rows;
-    rg.file_offset = sink->offset();
+    rg.file_offset = sink->size();
     int64_t total_unc = 0, total_comp = 0;
     for (auto& c : columns) {
       chunk_buf.clear();
       format::ColumnChunk cc;
       cc.meta_data.emplace();
-      int64_t start = sink->offset();
+      int64_t start = sink->size();
       SLUICE_RETURN_IF_ERROR(c->FinishChunk(&chunk_buf, start, &*cc.meta_data));
       cc.file_offset = start;
       total_unc += cc.meta_data->total_uncompressed_size;
@@ -933,7 +881,7 @@ Result<std::unique_ptr<Writer>> Writer::Open(const std::string& path, SchemaPtr 
   impl->path = path;
   impl->schema = schema;
   impl->options = std::move(options);
-  SLUICE_ASSIGN_OR_RETURN(impl->sink, internal::FileSink::Open(path));
+  SLUICE_ASSIGN_OR_RETURN(impl->sink, io::FileWriter::Open(path, /*truncate=*/true));
   impl->compressor = std::make_unique<Compressor>(internal::CodecOf(impl->options.compression),
                                                   impl->options.zstd_level);
   for (const auto& f : schema->fields()) {
@@ -990,13 +938,21 @@ Status Writer::Close() {
   Impl& w = *impl_;
   if (w.closed) return Status::OK();
   if (!w.failed.ok()) return w.failed;
+  Status st = w.FlushRowGroup();
+  if (st.ok()) {
+    w.meta.num_rows = w.rows;
+    st = internal::WriteFooterAndClose(*w.sink, w.meta);
+  }
+  // A failed close (an I/O error, a full disk) leaves an invalid file: every later call says so.
+  if (!st.ok()) {
+    w.failed = st;
+    return st;
+  }
   w.closed = true;
-  SLUICE_RETURN_IF_ERROR(w.FlushRowGroup());
-  w.meta.num_rows = w.rows;
-  return internal::WriteFooterAndClose(*w.sink, w.meta);
+  return Status::OK();
 }
 
 int64_t Writer::rows_written() const { return impl_->rows; }
-int64_t Writer::bytes_written() const { return impl_->sink->offset(); }
+int64_t Writer::bytes_written() const { return impl_->sink->size(); }
 
 }  // namespace sluice::parquet
