@@ -82,6 +82,26 @@ format::Encoding TakePageValues(bool use_dict, size_t dict_size, std::vector<uin
 // Appends the footer (the Thrift FileMetaData, its length, the magic), fsyncs and closes.
 Status WriteFooterAndClose(io::FileWriter& file, const format::FileMetaData& meta);
 
+// Close() of a writer (flat or nested) whose Impl has closed, failed, rows, meta, sink and
+// FlushRowGroup(): flushes the last row group and writes the footer once. A failed close (an I/O
+// error, a full disk) leaves an invalid file, and every later call returns the same error.
+template <typename Impl>
+Status CloseWriter(Impl& w) {
+  if (w.closed) return Status::OK();
+  if (!w.failed.ok()) return w.failed;
+  Status st = w.FlushRowGroup();
+  if (st.ok()) {
+    w.meta.num_rows = w.rows;
+    st = WriteFooterAndClose(*w.sink, w.meta);
+  }
+  if (!st.ok()) {
+    w.failed = st;
+    return st;
+  }
+  w.closed = true;
+  return Status::OK();
+}
+
 // ----------------------------------------------------------------------------- reading
 
 // Random access to the bytes of a file (or of a buffer).

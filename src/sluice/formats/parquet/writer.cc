@@ -934,23 +934,7 @@ Status Writer::Write(const Batch& batch) {
   return Status::OK();
 }
 
-Status Writer::Close() {
-  Impl& w = *impl_;
-  if (w.closed) return Status::OK();
-  if (!w.failed.ok()) return w.failed;
-  Status st = w.FlushRowGroup();
-  if (st.ok()) {
-    w.meta.num_rows = w.rows;
-    st = internal::WriteFooterAndClose(*w.sink, w.meta);
-  }
-  // A failed close (an I/O error, a full disk) leaves an invalid file: every later call says so.
-  if (!st.ok()) {
-    w.failed = st;
-    return st;
-  }
-  w.closed = true;
-  return Status::OK();
-}
+Status Writer::Close() { return internal::CloseWriter(*impl_); }
 
 int64_t Writer::rows_written() const { return impl_->rows; }
 int64_t Writer::bytes_written() const { return impl_->sink->size(); }
