@@ -75,9 +75,11 @@ class HttpRunQueue final : public worker::RunQueue {
     return std::optional<worker::ClaimedRun>(std::move(c));
   }
 
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override {
-    SLUICE_ASSIGN_OR_RETURN(auto r, Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/lease",
-                                         json{{"worker", worker}, {"lease_ms", lease_micros / 1000}}));
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
+                     int64_t lease_micros) override {
+    SLUICE_ASSIGN_OR_RETURN(
+        auto r, Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/lease",
+                     json{{"worker", worker}, {"lease_ms", lease_micros / 1000}, {"lease_generation", generation}}));
     return r.json.value("cancel_requested", false);
   }
 
@@ -85,12 +87,18 @@ class HttpRunQueue final : public worker::RunQueue {
                 const std::string& summary, const std::string& error) override {
     json s = json::parse(summary, nullptr, false);
     return Call("POST", "/api/v1/runs/" + client::UrlEncode(run.id) + "/finish",
-                json{{"worker", worker}, {"status", status}, {"summary", s.is_object() ? s : json::object()}, {"error", error}})
+                json{{"worker", worker},
+                     {"status", status},
+                     {"summary", s.is_object() ? s : json::object()},
+                     {"error", error},
+                     {"lease_generation", run.lease_generation}})
         .status();
   }
 
-  Status Release(const std::string& run_id, const std::string& worker) override {
-    return Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/release", json{{"worker", worker}}).status();
+  Status Release(const std::string& run_id, const std::string& worker, int64_t generation) override {
+    return Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/release",
+                json{{"worker", worker}, {"lease_generation", generation}})
+        .status();
   }
 
   Status Log(const std::string& run_id, const std::string& text) override {

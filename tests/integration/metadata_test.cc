@@ -325,6 +325,29 @@ metadata::RunRecord QueuedRun(const std::string& id, int64_t not_before = 0) {
   return run;
 }
 
+// A worker's lease of a run expires and the same worker claims the run again (another of its
+// slots): the older claim is refused by its lease generation, though the worker is the same.
+TEST_P(Metadata, AClaimTakenOverByTheSameWorkerRefusesTheOlderOne) {
+  const int64_t lease = 30'000'000;
+  ASSERT_TRUE(store_->CreateRun(QueuedRun("r1")).ok());
+  auto first = store_->ClaimRun("w", lease);
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status().ToString();
+  clock_.Advance(lease + 1);
+  auto second = store_->ClaimRun("w", lease);
+  ASSERT_TRUE(second.ok() && second->has_value()) << second.status().ToString();
+  const int64_t older = (*first)->lease_generation, newer = (*second)->lease_generation;
+  ASSERT_GT(newer, older);
+  EXPECT_EQ(store_->RenewLease("r1", "w", lease, older).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ReleaseRun("r1", "w", older).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->FinishRun("r1", "w", "failed", "{}", "fenced", older).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->GetRun("r1")->status, "running");
+  ASSERT_TRUE(store_->RenewLease("r1", "w", lease, newer).ok());
+  // Without a generation (a worker older than generations) only the worker is checked.
+  ASSERT_TRUE(store_->RenewLease("r1", "w", lease).ok());
+  ASSERT_TRUE(store_->FinishRun("r1", "w", "succeeded", "{}", "", newer).ok());
+  EXPECT_EQ(store_->GetRun("r1")->status, "succeeded");
+}
+
 TEST_P(Metadata, WorkersLeaseRunsOldestFirstAndALostLeaseIsTakenOver) {
   const int64_t lease = 30'000'000;
   ASSERT_TRUE(store_->CreateRun(QueuedRun("r2")).ok());
@@ -359,7 +382,7 @@ TEST_P(Metadata, WorkersLeaseRunsOldestFirstAndALostLeaseIsTakenOver) {
   EXPECT_EQ(store_->GetRun("r2")->lease_generation, (*c)->lease_generation);
   EXPECT_EQ(store_->RenewLease("r2", "w-b", lease).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(store_->FinishRun("r2", "w-b", "succeeded", "", "").code(), StatusCode::kFailedPrecondition);
-  ASSERT_TRUE(store_->FinishRun("r2", "w-c", "succeeded", "{}", "").ok());
+  ASSERT_TRUE(store_->FinishRun("r2", "w-c", "succeeded", "{}", "", (*c)->lease_generation).ok());
   EXPECT_EQ(store_->GetRun("r2")->status, "succeeded");
 
   // Cancelling: the running r1 is asked to stop (seen at its next renewal); the queued r3 ends at once.

@@ -59,9 +59,10 @@ Response Lease(ApiContext& ctx, const Request& req, const PathParams& p) {
   http::JsonFieldReader fields(body);
   const std::string worker = fields.RequiredString("worker");
   const int64_t lease_ms = fields.OptionalInt("lease_ms").value_or(30000);
+  const int64_t generation = fields.OptionalInt("lease_generation").value_or(0);
   if (auto problem = fields.Finish()) return *problem;
   if (!ctx.queue) return NoQueue();
-  auto cancel = ctx.queue->Renew(std::string(p.Get("id")), worker, lease_ms * 1000);
+  auto cancel = ctx.queue->Renew(std::string(p.Get("id")), worker, generation, lease_ms * 1000);
   if (!cancel.ok()) return http::ProblemFromStatus(cancel.status());
   return Response::Json(200, {{"cancel_requested", *cancel}});
 }
@@ -73,6 +74,7 @@ Response Finish(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string status = fields.RequiredString("status");
   const json* summary = fields.OptionalObject("summary");
   const std::string error = fields.OptionalString("error").value_or("");
+  const int64_t generation = fields.OptionalInt("lease_generation").value_or(0);
   if (auto problem = fields.Finish()) return *problem;
   if (status != "succeeded" && status != "failed" && status != "cancelled") {
     return http::FieldProblem(http::codes::kInvalidField, "status", "succeeded, failed or cancelled");
@@ -80,6 +82,7 @@ Response Finish(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (!ctx.queue) return NoQueue();
   auto run = ctx.store.GetRun(std::string(p.Get("id")));  // the server's record, not the worker's word
   if (!run.ok()) return http::ProblemFromStatus(run.status());
+  run->lease_generation = generation;  // the worker's claim, checked against the server's
   Status st = ctx.queue->Finish(*run, worker, status, summary ? summary->dump() : "{}", error);
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
@@ -89,9 +92,10 @@ Response Release(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
   http::JsonFieldReader fields(body);
   const std::string worker = fields.RequiredString("worker");
+  const int64_t generation = fields.OptionalInt("lease_generation").value_or(0);
   if (auto problem = fields.Finish()) return *problem;
   if (!ctx.queue) return NoQueue();
-  Status st = ctx.queue->Release(std::string(p.Get("id")), worker);
+  Status st = ctx.queue->Release(std::string(p.Get("id")), worker, generation);
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }

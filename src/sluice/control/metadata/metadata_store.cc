@@ -662,33 +662,55 @@ Result<std::vector<WaitingRun>> MetadataStore::WaitingRuns(int64_t due_before, i
   return out;
 }
 
-Result<bool> MetadataStore::RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros) {
+namespace {
+
+// The condition that a run is leased to the holder ($2: the worker, $N: its generation or 0).
+std::string LeasedTo(int generation_param) {
+  return fmt::format("lease_owner = $2 AND status = 'running' AND (CAST(${0} AS BIGINT) = 0 OR lease_generation = "
+                     "CAST(${0} AS BIGINT))",
+                     generation_param);
+}
+
+Status NotLeasedTo(const std::string& id, const std::string& worker, int64_t generation) {
+  if (generation == 0) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}' under lease generation {}", id, worker,
+                                    generation);
+}
+
+}  // namespace
+
+Result<bool> MetadataStore::RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros,
+                                       int64_t generation) {
   std::lock_guard lock(mu_);
-  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 "
-                                               "AND status = 'running'",
-                                               {id, worker, SqlInt(clock_.NowMicros() + lease_micros)}));
-  if (n != 1) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n,
+                          db_->Exec("UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND " + LeasedTo(4),
+                                    {id, worker, SqlInt(clock_.NowMicros() + lease_micros), SqlInt(generation)}));
+  if (n != 1) return NotLeasedTo(id, worker, generation);
   SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
   return run.cancel_requested;
 }
 
 Status MetadataStore::FinishRun(const std::string& id, const std::string& worker, const std::string& status,
-                                const std::string& summary, const std::string& error) {
+                                const std::string& summary, const std::string& error, int64_t generation) {
   std::lock_guard lock(mu_);
   if (!FinalStatus(status)) return Status::Internal("FinishRun with status '{}'", status);
-  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = $3, finished_at = $4, summary = $5, error = $6, "
-                                               "lease_owner = '' WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-                                               {id, worker, status, SqlInt(clock_.NowMicros()), summary, error}));
-  if (n != 1) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  SLUICE_ASSIGN_OR_RETURN(
+      int64_t n, db_->Exec("UPDATE runs SET status = $3, finished_at = $4, summary = $5, error = $6, "
+                           "lease_owner = '' WHERE id = $1 AND " +
+                               LeasedTo(7),
+                           {id, worker, status, SqlInt(clock_.NowMicros()), summary, error, SqlInt(generation)}));
+  if (n != 1) return NotLeasedTo(id, worker, generation);
   return Status::OK();
 }
 
-Status MetadataStore::ReleaseRun(const std::string& id, const std::string& worker) {
+Status MetadataStore::ReleaseRun(const std::string& id, const std::string& worker, int64_t generation) {
   std::lock_guard lock(mu_);
-  SLUICE_ASSIGN_OR_RETURN(int64_t n, db_->Exec("UPDATE runs SET status = 'queued', lease_owner = '', lease_expires_at = 0 "
-                                               "WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
-                                               {id, worker}));
-  if (n != 1) return Status::FailedPrecondition("run '{}' is no longer leased to worker '{}'", id, worker);
+  SLUICE_ASSIGN_OR_RETURN(int64_t n,
+                          db_->Exec("UPDATE runs SET status = 'queued', lease_owner = '', lease_expires_at = 0 "
+                                    "WHERE id = $1 AND " +
+                                        LeasedTo(3),
+                                    {id, worker, SqlInt(generation)}));
+  if (n != 1) return NotLeasedTo(id, worker, generation);
   return Status::OK();
 }
 

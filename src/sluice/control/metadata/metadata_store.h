@@ -280,15 +280,20 @@ class MetadataStore {
                                             RunKind kind = RunKind::kAny);
   // Queued runs due since `due_before` or earlier (µs), oldest first, at most `limit`.
   Result<std::vector<WaitingRun>> WaitingRuns(int64_t due_before, int limit);
+  // The calls of a lease's holder name it by `worker` and the lease `generation` of its claim:
+  // a worker whose lease expired and was claimed again, even by the same worker, holds an older
+  // generation and is refused (FailedPrecondition). A generation of 0 checks the worker only
+  // (workers older than lease generations).
   // Extends the lease; returns whether the run was asked to stop. FailedPrecondition when the
-  // run is no longer leased to `worker` (it expired and another worker took it).
-  Result<bool> RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros);
-  // Ends a run leased to `worker` with a final status (FailedPrecondition otherwise).
+  // run is no longer leased to this holder (it expired and another claim took it).
+  Result<bool> RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros,
+                          int64_t generation = 0);
+  // Ends a run leased to this holder with a final status (FailedPrecondition otherwise).
   Status FinishRun(const std::string& id, const std::string& worker, const std::string& status,
-                   const std::string& summary, const std::string& error);
+                   const std::string& summary, const std::string& error, int64_t generation = 0);
   // Gives a running run back to the queue (its worker is shutting down; a stream resumes from
-  // its checkpoint on the next worker). FailedPrecondition when not leased to `worker`.
-  Status ReleaseRun(const std::string& id, const std::string& worker);
+  // its checkpoint on the next worker). FailedPrecondition when not leased to this holder.
+  Status ReleaseRun(const std::string& id, const std::string& worker, int64_t generation = 0);
   Status AppendRunLog(const std::string& id, const std::string& text);
   Result<std::string> GetRunLog(const std::string& id);
   // A queued run is cancelled at once; a running one is asked to stop (its worker sees it when

@@ -37,13 +37,14 @@ Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker
   return std::optional<ClaimedRun>(std::move(claimed));
 }
 
-Result<bool> StoreRunQueue::Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) {
-  return store_.RenewLease(run_id, worker, lease_micros);
+Result<bool> StoreRunQueue::Renew(const std::string& run_id, const std::string& worker, int64_t generation,
+                                  int64_t lease_micros) {
+  return store_.RenewLease(run_id, worker, lease_micros, generation);
 }
 
 Status StoreRunQueue::Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
                              const std::string& summary, const std::string& error) {
-  SLUICE_RETURN_IF_ERROR(store_.FinishRun(run.id, worker, status, summary, error));
+  SLUICE_RETURN_IF_ERROR(store_.FinishRun(run.id, worker, status, summary, error, run.lease_generation));
   if (status == "succeeded") {
     if (options_.on_succeeded) options_.on_succeeded(run);
     return Status::OK();
@@ -72,8 +73,8 @@ Status StoreRunQueue::Finish(const metadata::RunRecord& run, const std::string& 
                          fmt::format(" retry as run {} (attempt {}) in {}\n", next.id, next.attempt, FormatDuration(delay)));
 }
 
-Status StoreRunQueue::Release(const std::string& run_id, const std::string& worker) {
-  return store_.ReleaseRun(run_id, worker);
+Status StoreRunQueue::Release(const std::string& run_id, const std::string& worker, int64_t generation) {
+  return store_.ReleaseRun(run_id, worker, generation);
 }
 
 Status StoreRunQueue::Log(const std::string& run_id, const std::string& text) { return store_.AppendRunLog(run_id, text); }

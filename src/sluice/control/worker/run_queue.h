@@ -33,11 +33,14 @@ class RunQueue {
   // The oldest due run of `kind` (MetadataStore::ClaimRun), leased to `worker`.
   virtual Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
                                                   metadata::RunKind kind) = 0;
+  // A lease's holder is `worker` with the lease generation of its claim (for Finish, the run's
+  // lease_generation); a claim taken over since, even by the same worker, is FailedPrecondition.
   // Whether the run was asked to stop; FailedPrecondition when the lease was lost.
-  virtual Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) = 0;
+  virtual Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
+                             int64_t lease_micros) = 0;
   virtual Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
                         const std::string& summary, const std::string& error) = 0;
-  virtual Status Release(const std::string& run_id, const std::string& worker) = 0;
+  virtual Status Release(const std::string& run_id, const std::string& worker, int64_t generation) = 0;
   virtual Status Log(const std::string& run_id, const std::string& text) = 0;
 };
 
@@ -55,12 +58,13 @@ class StoreRunQueue final : public RunQueue {
 
   Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
                                           metadata::RunKind kind) override;
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override;
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
+                     int64_t lease_micros) override;
   // A failed run gets a retry (a new run, attempt + 1, after a backoff) while it has attempts
   // left; a stream always.
   Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
                 const std::string& summary, const std::string& error) override;
-  Status Release(const std::string& run_id, const std::string& worker) override;
+  Status Release(const std::string& run_id, const std::string& worker, int64_t generation) override;
   Status Log(const std::string& run_id, const std::string& text) override;
 
   // For the API's remote workers: the claimed run's spec, effective config and the secrets it

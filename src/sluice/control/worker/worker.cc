@@ -45,7 +45,7 @@ class Heartbeat {
  public:
   Heartbeat(RunQueue& queue, const metadata::RunRecord& run, const std::string& worker, int64_t lease_micros,
             const std::atomic<bool>& stopping)
-      : thread_([&, run_id = run.id, worker, lease_micros] {
+      : thread_([&, run_id = run.id, generation = run.lease_generation, worker, lease_micros] {
           const auto period = std::chrono::microseconds(std::max<int64_t>(lease_micros / 3, 1000));
           auto renewed_at = std::chrono::steady_clock::now();
           std::unique_lock lock(mu_);
@@ -59,7 +59,7 @@ class Heartbeat {
             }
             lock.unlock();
             const auto attempt = std::chrono::steady_clock::now();  // the lease counts from here
-            auto renewed = queue.Renew(run_id, worker, lease_micros);
+            auto renewed = queue.Renew(run_id, worker, generation, lease_micros);
             lock.lock();
             if (!renewed.ok()) {
               if (renewed.status().code() == StatusCode::kFailedPrecondition) {
@@ -256,7 +256,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
   if (shutdown) {
     // A stream resumes from its checkpoint; a stopped batch run committed nothing and runs again.
     log("the worker is shutting down: the run goes back to the queue");
-    return queue_.Release(run.id, options_.id);
+    return queue_.Release(run.id, options_.id, run.lease_generation);
   }
   if (cancelled) return finish("cancelled", summary, "cancelled on request");
   return finish(result.ok() ? "succeeded" : "failed", summary, result.ok() ? "" : result.ToString());

@@ -263,7 +263,8 @@ class TroubledRenewals final : public RunQueue {
                                           metadata::RunKind kind) override {
     return queue_.Claim(worker, lease_micros, kind);
   }
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t lease_micros) override {
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
+                     int64_t lease_micros) override {
     {
       std::unique_lock lock(mu_);
       if (paused_) {
@@ -272,7 +273,7 @@ class TroubledRenewals final : public RunQueue {
         --hanging;
       }
     }
-    if (!renewals_fail) return queue_.Renew(run_id, worker, lease_micros);
+    if (!renewals_fail) return queue_.Renew(run_id, worker, generation, lease_micros);
     int64_t none = 0;
     first_failure_us.compare_exchange_strong(none, SteadyMicros());
     return Status(StatusCode::kUnavailable, "the metadata database cannot be reached");
@@ -281,8 +282,8 @@ class TroubledRenewals final : public RunQueue {
                 const std::string& summary, const std::string& error) override {
     return queue_.Finish(run, worker, status, summary, error);
   }
-  Status Release(const std::string& run_id, const std::string& worker) override {
-    return queue_.Release(run_id, worker);
+  Status Release(const std::string& run_id, const std::string& worker, int64_t generation) override {
+    return queue_.Release(run_id, worker, generation);
   }
   Status Log(const std::string& run_id, const std::string& text) override { return queue_.Log(run_id, text); }
 
