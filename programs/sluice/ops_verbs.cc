@@ -121,9 +121,14 @@ int RunLogs(client::ApiClient& c, const RunOptions& o) {
 int CancelRun(client::ApiClient& c, const RunOptions& o) {
   auto r = c.Post("/api/v1/runs/" + client::UrlEncode(o.run) + "/cancel", json::object());
   if (!r.ok()) return Fail(r.status());
-  PrintDocument(
-      r->json.dump(2), o.output,
-      "run " + o.run + ": " + (r->json.value("status", "") == "cancelled" ? "cancelled" : "asked to stop") + "\n");
+  std::string text = "run " + o.run + ": " +
+                     (r->json.value("status", "") == "cancelled" ? "cancelled" : "asked to stop") + "\n";
+  if (r->json.value("pipeline_paused", false)) {
+    const std::string pipeline = r->json.value("namespace", "") + "/" + r->json.value("pipeline", "");
+    text += "the stream pipeline " + pipeline + " is paused, so it stays stopped; 'sluice resume " + pipeline +
+            "' starts it again from its checkpoint\n";
+  }
+  PrintDocument(r->json.dump(2), o.output, text);
   return kExitOk;
 }
 
@@ -386,7 +391,9 @@ void AddOpsVerbs(Command& app) {
 
   auto cancel_opts = std::make_shared<RunOptions>();
   Command cancel = app.Subcommand(
-      "cancel", "Cancel a run: a queued one at once, a running one soon (a stream at the end of its epoch)");
+      "cancel",
+      "Cancel a run: a queued one at once, a running one soon (a stream at the end of its epoch; its pipeline is "
+      "paused so that it stays stopped until 'sluice resume')");
   cancel.Option("run", cancel_opts->run, "Run id").Required();
   AddClientFlags(cancel, *cancel_opts);
   cancel.Runs(Connected(cancel_opts, &CancelRun));

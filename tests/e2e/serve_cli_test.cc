@@ -582,6 +582,46 @@ TEST_F(Slots, ABatchRunCompletesWhileStreamsHoldAndWaitForTheStreamSlot) {
   EXPECT_EQ(ready["waiting_runs"]["after_seconds"], 60) << ready.dump();
 }
 
+// Cancelling a stream's run pauses its pipeline: the scheduler, which restarts streams, leaves it
+// stopped until `sluice resume`, which starts it again.
+TEST_F(Slots, CancellingAStreamPausesItsPipelineUntilResumed) {
+  WriteFile(dir_ / "ev.ndjson", "{\"id\": 1}\n");
+  auto produced = RunProcess(
+      {"/bin/sh", "-c",
+       "exec '" + kBin + "' log produce ev --workdir '" + ops_ + "' < '" + (dir_ / "ev.ndjson") + "'"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  WriteFile(dir_ / "follow.yaml",
+            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: follow, namespace: ops}\nspec:\n  mode: stream\n"
+            "  sources:\n    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
+            "  sinks:\n    out: {kind: log, inputs: [in], topic: follow_out}\n");
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "follow.yaml"}).exit_code, 0);
+  json running;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    running = json::parse(Cli({"ls", "runs", "--status", "running", "-o", "json"}).out);
+    if (running.size() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+  }
+  ASSERT_EQ(running.size(), 1u) << running.dump() << ReadFile(dir_ / "serve.log");
+  const std::string id = running[0]["id"];
+  auto cancelled = Cli({"cancel", id});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_NE(cancelled.out.find("sluice resume ops/follow"), std::string::npos) << cancelled.out;
+  EXPECT_EQ(json::parse(Cli({"get", "pipeline", "ops/follow", "-o", "json"}).out)["paused"], true);
+  const json stopped = WaitForRun(id, [](const json& r) { return r["status"] != "running"; });
+  EXPECT_EQ(stopped["status"], "cancelled") << stopped.dump();
+  // Resumed, the scheduler starts the stream again.
+  ASSERT_EQ(Cli({"resume", "ops/follow"}).exit_code, 0);
+  json again;
+  while (std::chrono::steady_clock::now() < deadline) {
+    again = json::parse(Cli({"ls", "runs", "--status", "running", "-o", "json"}).out);
+    if (again.size() == 1 && again[0]["id"] != id) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+  }
+  ASSERT_EQ(again.size(), 1u) << again.dump();
+  EXPECT_NE(again[0]["id"], id);
+}
+
 TEST(ServeFlags, WorkersIsADeprecatedNameOfBatchWorkers) {
   TempDir dir;
   // Given with its new name, it is refused before anything starts.

@@ -116,7 +116,16 @@ Response CancelRun(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(auto visible, VisibleRun(ctx, req, p, "pipelines.operate"));
   auto run = ctx.store.CancelRun(visible.id);
   if (!run.ok()) return http::ProblemFromStatus(run.status());
-  return Response::Json(200, RunJson(*run));
+  json out = RunJson(*run);
+  // A stream's scheduler would start it again at once: cancelling it pauses its pipeline, so it
+  // stays stopped (its checkpoint kept) until resumed.
+  auto pipeline = ctx.store.GetPipeline(run->ns, run->pipeline);
+  if (pipeline.ok() && pipeline->mode == "stream" && !pipeline->paused) {
+    Status paused = ctx.store.SetPaused(run->ns, run->pipeline, true);
+    if (!paused.ok()) return http::ProblemFromStatus(paused);
+    out["pipeline_paused"] = true;
+  }
+  return Response::Json(200, out);
 }
 
 Response RunLogs(ApiContext& ctx, const Request& req, const PathParams& p) {

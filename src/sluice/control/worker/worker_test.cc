@@ -355,12 +355,15 @@ TEST_F(WorkerTest, AWorkerThatLostItsLeaseCannotCommitAfterTheOneThatTookItsRunO
       "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: s, namespace: ops}\nspec:\n  mode: stream\n  sources:\n"
       "    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
       "  sinks:\n    out: {kind: lake, inputs: [in], table: bronze.copied}\n";
+  // The topic stays open for the whole test: the workers' sources share this instance (one
+  // process holds a topic at a time, so a source opening it while another instance closes it
+  // would fail its run).
+  auto topic = log::Log::OpenShared((ns_ / "log").string(), "ev", log::LogOptions{});
+  ASSERT_TRUE(topic.ok()) << topic.status().ToString();
   auto produce = [&](int64_t from, int64_t to) {
-    auto lg = log::Log::OpenShared((ns_ / "log").string(), "ev", log::LogOptions{});
-    ASSERT_TRUE(lg.ok()) << lg.status().ToString();
     std::vector<std::string> records;
     for (int64_t i = from; i < to; ++i) records.push_back("{\"id\": " + std::to_string(i) + "}");
-    ASSERT_TRUE((*lg)->Append(0, std::vector<std::string_view>(records.begin(), records.end())).ok());
+    ASSERT_TRUE((*topic)->Append(0, std::vector<std::string_view>(records.begin(), records.end())).ok());
   };
   // The ids in the lake table, sorted, read by a batch pipeline (empty before the table exists).
   const std::string dump_spec = "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: dump}\nspec:\n  sources:\n"
@@ -396,6 +399,11 @@ TEST_F(WorkerTest, AWorkerThatLostItsLeaseCannotCommitAfterTheOneThatTookItsRunO
 
   // w1's heartbeat hangs; its lease runs out (on the store's clock) and w2 claims the run.
   first_queue.Pause();
+  // However this test ends, w1's heartbeat is let go first (else stopping w1 waits for it forever).
+  struct ResumeOnExit {
+    TroubledRenewals& queue;
+    ~ResumeOnExit() { queue.Resume(); }
+  } resume_on_exit{first_queue};
   ASSERT_TRUE(Eventually([&] { return first_queue.hanging.load() > 0; }));
   clock_.Advance(o.lease_micros + 1);
   produce(101, 201);
