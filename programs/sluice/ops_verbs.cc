@@ -398,21 +398,27 @@ void AddOpsVerbs(Command& app) {
   AddClientFlags(cancel, *cancel_opts);
   cancel.Runs(Connected(cancel_opts, &CancelRun));
 
-  auto pause_opts = std::make_shared<PipelineOptions>();
-  Command pause = app.Subcommand(
-      "pause", "Pause a pipeline: its schedule and dependency triggers start no runs, and a stream's live run is "
-               "stopped (at the end of its epoch), until `sluice resume`. Runs asked for by hand still run");
-  pause.Option("pipeline", pause_opts->pipeline, "NAMESPACE/NAME").Required();
-  AddClientFlags(pause, *pause_opts);
-  pause.Runs(Connected(pause_opts, &Pause));
-
-  auto resume_opts = std::make_shared<PipelineOptions>();
-  Command resume = app.Subcommand(
-      "resume", "Resume a paused pipeline: its schedule fires again from its next fire time (missed ones are not "
-                "made up), and a stream starts again from its checkpoint");
-  resume.Option("pipeline", resume_opts->pipeline, "NAMESPACE/NAME").Required();
-  AddClientFlags(resume, *resume_opts);
-  resume.Runs(Connected(resume_opts, &Resume));
+  struct PauseVerb {
+    const char* name;
+    const char* help;
+    int (*verb)(client::ApiClient&, const PipelineOptions&);
+  };
+  for (const PauseVerb& pv : {
+           PauseVerb{"pause",
+                     "Pause a pipeline: its schedule and dependency triggers start no runs, and a stream's live run is "
+                     "stopped (at the end of its epoch), until `sluice resume`. Runs asked for by hand still run",
+                     &Pause},
+           PauseVerb{"resume",
+                     "Resume a paused pipeline: its schedule fires again from its next fire time (missed ones are not "
+                     "made up), and a stream starts again from its checkpoint",
+                     &Resume},
+       }) {
+    auto o = std::make_shared<PipelineOptions>();
+    Command cmd = app.Subcommand(pv.name, pv.help);
+    cmd.Option("pipeline", o->pipeline, "NAMESPACE/NAME").Required();
+    AddClientFlags(cmd, *o);
+    cmd.Runs(Connected(o, pv.verb));
+  }
 
   auto backfill_opts = std::make_shared<BackfillOptions>();
   Command backfill = app.Subcommand("backfill", "Queue one run per schedule interval of a pipeline in [--from, --to)");

@@ -92,10 +92,10 @@ const Tree& Verbs() {
   static const Tree tree = [] {
     Tree t;
     TempDir dir;
-    std::vector<Path> todo = {{}};
-    while (!todo.empty()) {
-      Path path = todo.back();
-      todo.pop_back();
+    std::vector<Path> pending = {{}};
+    while (!pending.empty()) {
+      Path path = pending.back();
+      pending.pop_back();
       Path args = path;
       args.push_back("--help");
       const ProcessResult help = Sluice(args, dir.path());
@@ -109,7 +109,7 @@ const Tree& Verbs() {
       for (auto it = subs.rbegin(); it != subs.rend(); ++it) {
         Path sub = path;
         sub.push_back(*it);
-        todo.push_back(sub);
+        pending.push_back(sub);
       }
     }
     return t;

@@ -527,17 +527,18 @@ class Slots : public Serve {
     } while (std::chrono::steady_clock::now() < deadline);
     return run;
   }
-};
 
-TEST_F(Slots, ABatchRunCompletesWhileStreamsHoldAndWaitForTheStreamSlot) {
-  // A record in the streams' topic, in the namespace's folder of the server's data root.
-  WriteFile(dir_ / "ev.ndjson", "{\"id\": 1}\n");
-  auto produced = RunProcess(
-      {"/bin/sh", "-c",
-       "exec '" + kBin + "' log produce ev --workdir '" + ops_ + "' < '" + (dir_ / "ev.ndjson") + "'"});
-  ASSERT_EQ(produced.exit_code, 0) << produced.err;
-  // Two stream pipelines: one takes the stream slot, the other waits for it (never for the batch slot).
-  for (const std::string name : {"follow", "follow2"}) {
+  // A record in the topic ev, in the namespace's folder of the server's data root.
+  void ProduceAnEvent() {
+    WriteFile(dir_ / "ev.ndjson", "{\"id\": 1}\n");
+    auto produced = RunProcess(
+        {"/bin/sh", "-c",
+         "exec '" + kBin + "' log produce ev --workdir '" + ops_ + "' < '" + (dir_ / "ev.ndjson") + "'"});
+    ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  }
+
+  // Applies the stream pipeline ops/`name`: ev into the topic <name>_out.
+  void ApplyStream(const std::string& name) {
     WriteFile(dir_ / (name + ".yaml"),
               "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name +
                   ", namespace: ops}\nspec:\n  mode: stream\n"
@@ -546,6 +547,24 @@ TEST_F(Slots, ABatchRunCompletesWhileStreamsHoldAndWaitForTheStreamSlot) {
                   name + "_out}\n");
     ASSERT_EQ(Cli({"apply", "-f", dir_ / (name + ".yaml")}).exit_code, 0);
   }
+
+  // The running runs once `done` holds for them or 60 s have passed.
+  json RunningRuns(const std::function<bool(const json&)>& done) {
+    json running;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {
+      running = json::parse(Cli({"ls", "runs", "--status", "running", "-o", "json"}).out);
+      if (done(running)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+    } while (std::chrono::steady_clock::now() < deadline);
+    return running;
+  }
+};
+
+TEST_F(Slots, ABatchRunCompletesWhileStreamsHoldAndWaitForTheStreamSlot) {
+  ProduceAnEvent();
+  // Two stream pipelines: one takes the stream slot, the other waits for it (never for the batch slot).
+  for (const std::string name : {"follow", "follow2"}) ApplyStream(name);
   // The scheduler queues a run of each; the stream slot takes one of them.
   json running, queued_stream;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -585,23 +604,9 @@ TEST_F(Slots, ABatchRunCompletesWhileStreamsHoldAndWaitForTheStreamSlot) {
 // Cancelling a stream's run pauses its pipeline: the scheduler, which restarts streams, leaves it
 // stopped until `sluice resume`, which starts it again.
 TEST_F(Slots, CancellingAStreamPausesItsPipelineUntilResumed) {
-  WriteFile(dir_ / "ev.ndjson", "{\"id\": 1}\n");
-  auto produced = RunProcess(
-      {"/bin/sh", "-c",
-       "exec '" + kBin + "' log produce ev --workdir '" + ops_ + "' < '" + (dir_ / "ev.ndjson") + "'"});
-  ASSERT_EQ(produced.exit_code, 0) << produced.err;
-  WriteFile(dir_ / "follow.yaml",
-            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: follow, namespace: ops}\nspec:\n  mode: stream\n"
-            "  sources:\n    in: {kind: log, topic: ev, schema: {fields: [{name: id, type: int64}]}}\n"
-            "  sinks:\n    out: {kind: log, inputs: [in], topic: follow_out}\n");
-  ASSERT_EQ(Cli({"apply", "-f", dir_ / "follow.yaml"}).exit_code, 0);
-  json running;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    running = json::parse(Cli({"ls", "runs", "--status", "running", "-o", "json"}).out);
-    if (running.size() == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
-  }
+  ProduceAnEvent();
+  ApplyStream("follow");
+  const json running = RunningRuns([](const json& r) { return r.size() == 1; });
   ASSERT_EQ(running.size(), 1u) << running.dump() << ReadFile(dir_ / "serve.log");
   const std::string id = running[0]["id"];
   auto cancelled = Cli({"cancel", id});
@@ -612,12 +617,7 @@ TEST_F(Slots, CancellingAStreamPausesItsPipelineUntilResumed) {
   EXPECT_EQ(stopped["status"], "cancelled") << stopped.dump();
   // Resumed, the scheduler starts the stream again.
   ASSERT_EQ(Cli({"resume", "ops/follow"}).exit_code, 0);
-  json again;
-  while (std::chrono::steady_clock::now() < deadline) {
-    again = json::parse(Cli({"ls", "runs", "--status", "running", "-o", "json"}).out);
-    if (again.size() == 1 && again[0]["id"] != id) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
-  }
+  const json again = RunningRuns([&](const json& r) { return r.size() == 1 && r[0]["id"] != id; });
   ASSERT_EQ(again.size(), 1u) << again.dump();
   EXPECT_NE(again[0]["id"], id);
 }
