@@ -729,8 +729,10 @@ TEST_F(Serve, NoSecretInLogsResponsesOrTheDatabase) {
   const std::string db = ReadFile(work_ + "/meta.db") + ReadFile(work_ + "/meta.db-wal");
   const std::string refresh = carol_config["refresh_token"];
   const std::string access = carol_config["token"];
-  const std::string refresh_secret = refresh.substr(refresh.rfind('_') + 1);
-  const std::string api_secret = api_token.substr(api_token.rfind('_') + 1);
+  // A token is <prefix>_<hex id>_<secret>; the secret (base64url) may itself hold '_'.
+  auto secret_of = [](const std::string& token) { return token.substr(token.find('_', token.find('_') + 1) + 1); };
+  const std::string refresh_secret = secret_of(refresh);
+  const std::string api_secret = secret_of(api_token);
   for (const auto& [what, value] : std::vector<std::pair<std::string, std::string>>{
            {"a password", password}, {"the admin password", kAdminPassword}, {"a secret", secret},
            {"an API token", api_secret}, {"a refresh token", refresh_secret}, {"an access token", access}}) {
