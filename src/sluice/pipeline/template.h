@@ -79,7 +79,7 @@ Result<Template> ParseTemplate(const std::string& text, const std::string& file)
 // then counts as unset) and as empty text inside longer text.
 Result<std::string> RenderTemplate(const Template& t, const std::map<std::string, std::string>& values);
 
-// The parameter schema for the UI's wizard and the API:
+// The parameter schema the API gives, for tools that ask for the values:
 // {"name", "namespace", "description", "parameters": [{"name", "type", "description", "default",
 //  "enum", "pattern", "min", "max", "required"}]}. Defaults and enum values are typed (4, true,
 // "bronze"); absent settings are null.
