@@ -101,7 +101,7 @@ DataType WidenNumeric(DataType a, DataType b);
 bool IsNullLiteral(const BoundExpr& e);
 // `l op r` for a comparison operator, with the same typing rules as in the text.
 Result<BoundExprPtr> BindComparison(Op op, BoundExprPtr l, BoundExprPtr r, int pos, const std::string& text);
-// `l op r` for + - * / %, with the numeric typing rules of binder.cc.
+// `l op r` for + - * / %, with the numeric typing rules of binder_typing.cc.
 Result<BoundExprPtr> BindArithmetic(Op op, BoundExprPtr l, BoundExprPtr r, int pos, const std::string& text);
 // Converts every expression in `exprs` to their common type (numeric widening, date -> timestamp,
 // NULL -> anything) and returns it; `what` names the construct in the error.
@@ -148,11 +148,12 @@ struct FunctionDef {
   bool aggregate = false;
 };
 
-// The registry (functions.cc): every scalar function, special form and aggregate.
+// The registry (functions.cc, the families in functions_*.cc): every scalar function, special
+// form and aggregate.
 std::span<const FunctionDef> FunctionTable();
 const FunctionDef* FindFunction(std::string_view name);
 
-// ----- kernels the binder wires up directly (evaluator.cc)
+// ----- kernels the binder wires up directly (evaluator_*.cc)
 
 KernelFn ArithmeticKernel(Op op, TypeId physical, bool lscalar, bool rscalar);
 KernelFn CompareKernel(Op op, TypeId physical, bool lscalar, bool rscalar);
