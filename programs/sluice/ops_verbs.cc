@@ -14,6 +14,7 @@
 #include "client_common.h"
 #include "sluice/base/status.h"
 #include "sluice/client/api_client.h"
+#include "sluice/control/metadata/run_store.h"
 
 namespace sluice::cli {
 
@@ -60,7 +61,10 @@ struct BackfillOptions : ClientCommon {
   std::string from, to;
 };
 
-bool Final(const std::string& status) { return status == "succeeded" || status == "failed" || status == "cancelled"; }
+bool Final(const std::string& status) {
+  const std::optional<metadata::RunStatus> s = metadata::ParseRunStatus(status);
+  return s && metadata::IsFinal(*s);
+}
 
 int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptions& o) {
   auto t = SplitTarget(o.pipeline);
@@ -102,7 +106,7 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
   }
   PrintDocument(run.dump(2), common.output, table);
   const std::string status = run.value("status", "");
-  if (status == "succeeded") return kExitOk;
+  if (metadata::ParseRunStatus(status) == metadata::RunStatus::kSucceeded) return kExitOk;
   // The run is the result; that it did not succeed is the error.
   const std::string error = run.value("error", "");
   return Fail(Failure{.code = codes::kRunFailed,

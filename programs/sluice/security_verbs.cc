@@ -210,8 +210,8 @@ int Audit(const AuditOptions& o) {
     if (!store.ok()) return Fail(store.status());
     auto box = metadata::SecretBox::Load(Workdir(o.workdir).SecretKeyFile().string());
     if (!box.ok()) return Fail(box.status());
-    (*store)->SetAuditKey(box->DeriveKey(metadata::kAuditChainPurpose));
-    auto v = (*store)->VerifyAudit();
+    (*store)->audit().SetAuditKey(box->DeriveKey(metadata::kAuditChainPurpose));
+    auto v = (*store)->audit().VerifyAudit();
     if (!v.ok()) return Fail(v.status());
     json out = {{"ok", !v->broken_at.has_value()}, {"rows", v->rows}, {"head_hash", v->head_hash}};
     if (v->broken_at) {

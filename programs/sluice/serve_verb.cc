@@ -173,7 +173,7 @@ int Serve(const ServeOptions& o) {
   if (!opened.ok()) return ReportOpenFailure(stage, opened.status());
   plane::ControlPlane& cp = **opened;
   auto no_users = [&] {
-    auto n = cp.store().CountUsers();
+    auto n = cp.store().identity().CountUsers();
     return n.ok() && *n == 0;
   };
   if (o.init_admin) {

@@ -61,7 +61,7 @@ class HttpRunQueue final : public worker::RunQueue {
     c.run.attempt = run.value("attempt", int64_t{1});
     c.run.logical_time = run.value("logical_time", int64_t{0});
     c.run.lease_generation = run.value("lease_generation", int64_t{0});
-    c.run.status = "running";
+    c.run.status = metadata::RunStatus::kRunning;
     if (run.contains("overrides") && run["overrides"].is_array()) c.run.overrides = run["overrides"].get<std::vector<std::string>>();
     c.spec = j.value("spec", "");
     c.error = j.value("error", "");
@@ -83,12 +83,12 @@ class HttpRunQueue final : public worker::RunQueue {
     return r.json.value("cancel_requested", false);
   }
 
-  Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
+  Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,
                 const std::string& summary, const std::string& error) override {
     json s = json::parse(summary, nullptr, false);
     return Call("POST", "/api/v1/runs/" + client::UrlEncode(run.id) + "/finish",
                 json{{"worker", worker},
-                     {"status", status},
+                     {"status", std::string(metadata::RunStatusName(status))},
                      {"summary", s.is_object() ? s : json::object()},
                      {"error", error},
                      {"lease_generation", run.lease_generation}})

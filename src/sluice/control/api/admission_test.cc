@@ -138,7 +138,7 @@ class Admission : public ::testing::Test {
     ao.failures_per_second = 1e6;
     auth_ = std::make_unique<auth::AuthService>(*store_, std::string(32, 's'), clock, ao);
     ASSERT_TRUE(auth_->CreateUser("alice", kPassword, false, "test").ok());
-    ASSERT_TRUE(store_->PutRoleBinding({"user:alice", "*", "admin", "test", 0}).ok());
+    ASSERT_TRUE(store_->identity().PutRoleBinding({"user:alice", "*", "admin", "test", 0}).ok());
     auto token = auth_->CreateApiToken("user:alice", "ci", 30, "test");
     ASSERT_TRUE(token.ok()) << token.status().ToString();
     bearer_ = "Authorization: Bearer " + token->token + "\r\n";

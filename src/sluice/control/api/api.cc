@@ -50,9 +50,9 @@ Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::st
   co.data_root = DataRootOf(ctx);
   // The resolver refuses an environment not granted to `ns`, before anything of it is read.
   SLUICE_ASSIGN_OR_RETURN(co.load.resolver,
-                          metadata::EnvironmentResolver(ctx.store, ctx.secrets, environment, ns, true));
+                          metadata::EnvironmentResolver(ctx.store.environments(), ctx.secrets, environment, ns, true));
   if (!environment.empty()) {
-    SLUICE_ASSIGN_OR_RETURN(auto effective, metadata::EffectiveConfig(ctx.store, environment));
+    SLUICE_ASSIGN_OR_RETURN(auto effective, metadata::EffectiveConfig(ctx.store.environments(), environment));
     co.extra_roots = metadata::FileRoots(effective);
   }
   return co;
@@ -83,7 +83,7 @@ std::optional<http::Problem> EnvironmentRefused(ApiContext& ctx, const Request& 
   if (!ns.ok()) return std::nullopt;  // CompileIn refuses it as an invalid spec
   // The caller's role first: without one in the namespace, its grants stay as invisible as it.
   if (auto denied = Denied(ctx, request, permission, *ns, fmt::format("namespace '{}'", *ns))) return denied;
-  Status st = metadata::CheckEnvironmentGrant(ctx.store, environment, *ns);
+  Status st = metadata::CheckEnvironmentGrant(ctx.store.environments(), environment, *ns);
   if (st.ok()) return std::nullopt;
   if (st.code() != StatusCode::kFailedPrecondition) return http::ProblemFromStatus(st);
   http::Problem p = http::MakeProblem(http::codes::kEnvironmentNotGranted, st.message())

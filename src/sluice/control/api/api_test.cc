@@ -633,14 +633,14 @@ TEST_F(Api, AnIdempotencyKeyAppendsOnce) {
 
   // A request whose key another request (here, another server) holds while it appends: 409 with
   // Retry-After, and nothing appended; once that one gives the key back, the retry appends.
-  auto held = store_->ClaimIngestKey("orders", "batch-19", 60'000'000, 60'000'000);
-  ASSERT_TRUE(held.ok() && held->state == metadata::MetadataStore::IngestKeyClaim::State::kClaimed);
+  auto held = store_->ingest_keys().ClaimIngestKey("orders", "batch-19", 60'000'000, 60'000'000);
+  ASSERT_TRUE(held.ok() && held->state == metadata::IngestKeyClaim::State::kClaimed);
   auto busy = Call("POST", "/api/v1/ingest/orders", "{\"o\": 4}", "application/x-ndjson",
                    {{"Idempotency-Key", "batch-19"}});
   EXPECT_EQ(busy.status, 409) << busy.body;
   EXPECT_EQ(busy.headers.Get("Retry-After"), "1");
   EXPECT_EQ(ReadTopic(dir_.string() + "/log", "ingest.orders").size(), 3u);
-  ASSERT_TRUE(store_->ReleaseIngestKey("orders", "batch-19", held->token).ok());
+  ASSERT_TRUE(store_->ingest_keys().ReleaseIngestKey("orders", "batch-19", held->token).ok());
   EXPECT_EQ(
       Call("POST", "/api/v1/ingest/orders", "{\"o\": 4}", "application/x-ndjson", {{"Idempotency-Key", "batch-19"}})
           .status,

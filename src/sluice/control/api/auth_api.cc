@@ -88,7 +88,7 @@ json UserJson(const metadata::UserRecord& u) {
 }
 
 Response ListUsers(ApiContext& ctx) {
-  auto users = ctx.store.ListUsers();
+  auto users = ctx.store.identity().ListUsers();
   if (!users.ok()) return http::ProblemFromStatus(users.status());
   json items = json::array();
   for (const auto& u : *users) items.push_back(UserJson(u));
@@ -103,7 +103,7 @@ Response CreateUser(ApiContext& ctx, const Request& req) {
   const std::string password = fields.RequiredString("password");
   if (auto problem = fields.Finish()) return *problem;
   SLUICE_HTTP_RETURN_IF_ERROR(ctx.auth->CreateUser(name, password, false, req.caller.subject));
-  SLUICE_HTTP_ASSIGN_OR_RETURN(auto user, ctx.store.GetUser(name));
+  SLUICE_HTTP_ASSIGN_OR_RETURN(auto user, ctx.store.identity().GetUser(name));
   Response r = Response::Json(201, UserJson(user));
   r.headers.Set("Location", "/api/v1/users/" + name);
   return r;
@@ -114,7 +114,7 @@ Response DeleteUser(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (req.caller.subject == "user:" + name) {
     return http::MakeProblem(http::codes::kFailedPrecondition, "you cannot delete yourself; ask another admin");
   }
-  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.DeleteUser(name));
+  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.identity().DeleteUser(name));
   return Response::Empty(204);
 }
 
@@ -134,7 +134,7 @@ Response SetPassword(ApiContext& ctx, const Request& req, const PathParams& p) {
     denied.denied = true;
     return denied;
   }
-  auto user = ctx.store.GetUser(name);
+  auto user = ctx.store.identity().GetUser(name);
   if (!user.ok()) return http::ProblemFromStatus(user.status());
   if (self && grants.Cluster() < Role::kAdmin && !auth::VerifyPassword(current.value_or(""), user->password_hash)) {
     http::Problem denied = http::MakeProblem(http::codes::kForbidden, "current_password is missing or wrong");
@@ -154,7 +154,7 @@ json BindingJson(const metadata::RoleBindingRecord& b) {
 
 Response ListBindings(ApiContext& ctx, const PathParams& p) {
   const std::string ns(p.Get("namespace"));
-  auto all = ctx.store.ListRoleBindings();
+  auto all = ctx.store.identity().ListRoleBindings();
   if (!all.ok()) return http::ProblemFromStatus(all.status());
   json items = json::array();
   for (const auto& b : *all) {
@@ -196,27 +196,27 @@ Response PutBinding(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (!role.ok()) return http::FieldProblem(http::codes::kInvalidField, "role", role.status().message());
   // Replacing a higher role is taking it away: that needs it too.
   Role replaced = Role::kNone;
-  if (auto existing = ctx.store.ListRoleBindings({subject}); existing.ok()) {
+  if (auto existing = ctx.store.identity().ListRoleBindings({subject}); existing.ok()) {
     for (const auto& b : *existing) {
       if (auto r = auth::ParseRole(b.role); r.ok() && b.ns == ns) replaced = *r;
     }
   }
   if (auto refused = Escalation(ctx, req, ns, std::max(*role, replaced), "grant")) return *refused;
-  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.PutRoleBinding({subject, ns, std::string(auth::RoleName(*role)),
-                                                        req.caller.subject, 0}));
+  SLUICE_HTTP_RETURN_IF_ERROR(
+      ctx.store.identity().PutRoleBinding({subject, ns, std::string(auth::RoleName(*role)), req.caller.subject, 0}));
   return Response::Json(200, {{"subject", subject}, {"namespace", ns}, {"role", auth::RoleName(*role)}});
 }
 
 Response DeleteBinding(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string ns(p.Get("namespace")), subject(p.Get("subject"));
   Role existing = Role::kNone;
-  if (auto bindings = ctx.store.ListRoleBindings({subject}); bindings.ok()) {
+  if (auto bindings = ctx.store.identity().ListRoleBindings({subject}); bindings.ok()) {
     for (const auto& b : *bindings) {
       if (auto r = auth::ParseRole(b.role); r.ok() && b.ns == ns) existing = *r;
     }
   }
   if (auto refused = Escalation(ctx, req, ns, existing, "take away")) return *refused;
-  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.DeleteRoleBinding(subject, ns));
+  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.identity().DeleteRoleBinding(subject, ns));
   return Response::Empty(204);
 }
 
@@ -241,7 +241,7 @@ Response ListTokens(ApiContext& ctx, const Request& req) {
   if (IsClusterAdmin(ctx, req)) {
     subject = req.Query("subject") ? std::optional<std::string>(std::string(*req.Query("subject"))) : std::nullopt;
   }
-  auto tokens = ctx.store.ListTokens("api", subject);
+  auto tokens = ctx.store.identity().ListTokens("api", subject);
   if (!tokens.ok()) return http::ProblemFromStatus(tokens.status());
   json items = json::array();
   for (const auto& t : *tokens) items.push_back(TokenJson(t));
@@ -274,13 +274,13 @@ Response CreateApiToken(ApiContext& ctx, const Request& req) {
 
 Response DeleteApiToken(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string id(p.Get("id"));
-  auto token = ctx.store.GetToken(id);
+  auto token = ctx.store.identity().GetToken(id);
   if (!token.ok() || token->kind != "api" || (token->subject != req.caller.subject && !IsClusterAdmin(ctx, req))) {
     http::Problem missing = http::MakeProblem(http::codes::kNotFound, fmt::format("token '{}' does not exist", id));
     missing.denied = token.ok() && token->kind == "api";
     return missing;
   }
-  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.RevokeToken(id).status());
+  SLUICE_HTTP_RETURN_IF_ERROR(ctx.store.identity().RevokeToken(id).status());
   return Response::Empty(204);
 }
 
@@ -307,7 +307,7 @@ Response ListAudit(ApiContext& ctx, const Request& req) {
     }
     before = seq;
   }
-  auto rows = ctx.store.ListAudit(filter, before, static_cast<int>(page.limit));
+  auto rows = ctx.store.audit().ListAudit(filter, before, static_cast<int>(page.limit));
   if (!rows.ok()) return http::ProblemFromStatus(rows.status());
   json items = json::array();
   for (const auto& a : *rows) items.push_back(AuditJson(a));
@@ -317,7 +317,7 @@ Response ListAudit(ApiContext& ctx, const Request& req) {
 }
 
 Response VerifyAudit(ApiContext& ctx) {
-  auto v = ctx.store.VerifyAudit();
+  auto v = ctx.store.audit().VerifyAudit();
   if (!v.ok()) return http::ProblemFromStatus(v.status());
   json out = {{"ok", !v->broken_at.has_value()}, {"rows", v->rows}, {"head_hash", v->head_hash}};
   if (v->broken_at) {

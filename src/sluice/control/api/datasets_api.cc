@@ -102,7 +102,7 @@ std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan) {
 namespace {
 
 Response List(ApiContext& ctx) {
-  auto all = ctx.store.ListDatasets();
+  auto all = ctx.store.datasets().ListDatasets();
   if (!all.ok()) return http::ProblemFromStatus(all.status());
   json items = json::array();
   for (const auto& d : *all) {
@@ -126,9 +126,9 @@ json EdgesJson(const std::vector<metadata::LineageEdge>& edges, const NamespaceF
 Response Get(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string name(p.Get("name"));
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
-  auto history = ctx.store.SchemaHistory(name);
+  auto history = ctx.store.datasets().SchemaHistory(name);
   if (!history.ok()) return http::ProblemFromStatus(history.status());
-  auto edges = ctx.store.Lineage(name, std::nullopt);
+  auto edges = ctx.store.datasets().Lineage(name, std::nullopt);
   if (!edges.ok()) return http::ProblemFromStatus(edges.status());
   json schemas = json::array();
   for (const auto& v : *history) {
@@ -157,7 +157,7 @@ Response GetLineage(ApiContext& ctx, const Request& req) {
     pipeline = std::make_pair(v.substr(0, slash), v.substr(slash + 1));
   }
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
-  auto edges = ctx.store.Lineage(dataset, pipeline);
+  auto edges = ctx.store.datasets().Lineage(dataset, pipeline);
   if (!edges.ok()) return http::ProblemFromStatus(edges.status());
   return Response::Json(200, {{"edges", EdgesJson(*edges, visible)}});
 }

@@ -33,8 +33,8 @@ struct Filter {
 // The pipeline's latest plan (masked secrets are fine: only paths and kinds are read).
 Result<engine::Plan> LatestPlan(ApiContext& ctx, const PathParams& p) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
-  SLUICE_ASSIGN_OR_RETURN(auto pipeline, ctx.store.GetPipeline(ns, name));
-  SLUICE_ASSIGN_OR_RETURN(auto version, ctx.store.GetVersion(ns, name, pipeline.latest_version));
+  SLUICE_ASSIGN_OR_RETURN(auto pipeline, ctx.store.pipelines().GetPipeline(ns, name));
+  SLUICE_ASSIGN_OR_RETURN(auto version, ctx.store.pipelines().GetVersion(ns, name, pipeline.latest_version));
   return CompileIn(ctx, version.spec, version.environment);
 }
 

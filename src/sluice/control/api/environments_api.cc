@@ -34,8 +34,8 @@ Response BadName(std::string_view field, std::string_view what) {
 }
 
 Result<json> EnvironmentJson(ApiContext& ctx, const metadata::EnvironmentRecord& e) {
-  SLUICE_ASSIGN_OR_RETURN(json effective, metadata::EffectiveConfig(ctx.store, e.name));
-  SLUICE_ASSIGN_OR_RETURN(auto secrets, ctx.store.ListSecrets(e.name));
+  SLUICE_ASSIGN_OR_RETURN(json effective, metadata::EffectiveConfig(ctx.store.environments(), e.name));
+  SLUICE_ASSIGN_OR_RETURN(auto secrets, ctx.store.environments().ListSecrets(e.name));
   json names = json::array();
   for (const auto& [name, at] : secrets) names.push_back({{"name", name}, {"updated_at", FormatTimestamp(at)}});
   return json{{"name", e.name},
@@ -48,7 +48,7 @@ Result<json> EnvironmentJson(ApiContext& ctx, const metadata::EnvironmentRecord&
 }
 
 Response List(ApiContext& ctx) {
-  auto envs = ctx.store.ListEnvironments();
+  auto envs = ctx.store.environments().ListEnvironments();
   if (!envs.ok()) return http::ProblemFromStatus(envs.status());
   json items = json::array();
   for (const auto& e : *envs) {
@@ -67,9 +67,9 @@ Response Put(ApiContext& ctx, const Request& req, const PathParams& p) {
   const json* config = fields.OptionalObject("config");
   if (auto problem = fields.Finish()) return *problem;
   if (!parent.empty() && !ValidEnvironmentName(parent)) return BadName("parent", "an environment name is [a-z][a-z0-9_-]{0,62}");
-  auto created = ctx.store.PutEnvironment({name, parent, config ? config->dump() : "{}"});
+  auto created = ctx.store.environments().PutEnvironment({name, parent, config ? config->dump() : "{}"});
   if (!created.ok()) return http::ProblemFromStatus(created.status());
-  auto env = ctx.store.GetEnvironment(name);
+  auto env = ctx.store.environments().GetEnvironment(name);
   if (!env.ok()) return http::ProblemFromStatus(env.status());
   auto out = EnvironmentJson(ctx, *env);
   if (!out.ok()) return http::ProblemFromStatus(out.status());
@@ -77,7 +77,7 @@ Response Put(ApiContext& ctx, const Request& req, const PathParams& p) {
 }
 
 Response Get(ApiContext& ctx, const PathParams& p) {
-  auto env = ctx.store.GetEnvironment(std::string(p.Get("name")));
+  auto env = ctx.store.environments().GetEnvironment(std::string(p.Get("name")));
   if (!env.ok()) return http::ProblemFromStatus(env.status());
   auto out = EnvironmentJson(ctx, *env);
   if (!out.ok()) return http::ProblemFromStatus(out.status());
@@ -85,7 +85,7 @@ Response Get(ApiContext& ctx, const PathParams& p) {
 }
 
 Response Delete(ApiContext& ctx, const PathParams& p) {
-  Status st = ctx.store.DeleteEnvironment(std::string(p.Get("name")));
+  Status st = ctx.store.environments().DeleteEnvironment(std::string(p.Get("name")));
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }
@@ -100,19 +100,19 @@ Response PutSecret(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (!ctx.secrets) return http::MakeProblem(http::codes::kFailedPrecondition, "this server has no secret key");
   auto sealed = ctx.secrets->Seal(value, env + "/" + name);
   if (!sealed.ok()) return http::ProblemFromStatus(sealed.status());
-  Status st = ctx.store.PutSecret(env, name, *sealed);
+  Status st = ctx.store.environments().PutSecret(env, name, *sealed);
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);  // write-only: the value never comes back
 }
 
 Response DeleteSecret(ApiContext& ctx, const PathParams& p) {
-  Status st = ctx.store.DeleteSecret(std::string(p.Get("name")), std::string(p.Get("secret")));
+  Status st = ctx.store.environments().DeleteSecret(std::string(p.Get("name")), std::string(p.Get("secret")));
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }
 
 Response ListSecrets(ApiContext& ctx, const PathParams& p) {
-  auto secrets = ctx.store.ListSecrets(std::string(p.Get("name")));
+  auto secrets = ctx.store.environments().ListSecrets(std::string(p.Get("name")));
   if (!secrets.ok()) return http::ProblemFromStatus(secrets.status());
   json items = json::array();
   for (const auto& [name, at] : *secrets) items.push_back({{"name", name}, {"updated_at", FormatTimestamp(at)}});
@@ -129,7 +129,7 @@ const std::vector<std::string>& ConnectionKinds() {
 }
 
 Response ListConnections(ApiContext& ctx, const PathParams& p) {
-  auto effective = metadata::EffectiveConfig(ctx.store, std::string(p.Get("name")));
+  auto effective = metadata::EffectiveConfig(ctx.store.environments(), std::string(p.Get("name")));
   if (!effective.ok()) return http::ProblemFromStatus(effective.status());
   json items = json::array();
   if (effective->contains("connections") && (*effective)["connections"].is_object()) {
@@ -165,7 +165,7 @@ Response PutConnection(ApiContext& ctx, const Request& req, const PathParams& p)
     }
   }
   if (auto problem = fields.Finish()) return *problem;
-  auto env = ctx.store.GetEnvironment(env_name);
+  auto env = ctx.store.environments().GetEnvironment(env_name);
   if (!env.ok()) return http::ProblemFromStatus(env.status());
   json config = json::parse(env->config, nullptr, false);
   if (!config.is_object()) config = json::object();
@@ -173,14 +173,14 @@ Response PutConnection(ApiContext& ctx, const Request& req, const PathParams& p)
   json connection = settings ? *settings : json::object();
   connection["kind"] = kind;
   config["connections"][name] = std::move(connection);
-  auto put = ctx.store.PutEnvironment({env->name, env->parent, config.dump()});
+  auto put = ctx.store.environments().PutEnvironment({env->name, env->parent, config.dump()});
   if (!put.ok()) return http::ProblemFromStatus(put.status());
   return Response::Json(created ? 201 : 200, {{"environment", env_name}, {"name", name}, {"connection", config["connections"][name]}});
 }
 
 Response DeleteConnection(ApiContext& ctx, const PathParams& p) {
   const std::string env_name(p.Get("name")), name(p.Get("connection"));
-  auto env = ctx.store.GetEnvironment(env_name);
+  auto env = ctx.store.environments().GetEnvironment(env_name);
   if (!env.ok()) return http::ProblemFromStatus(env.status());
   json config = json::parse(env->config, nullptr, false);
   if (!config.is_object() || !config.contains("connections") || !config["connections"].contains(name)) {
@@ -188,7 +188,7 @@ Response DeleteConnection(ApiContext& ctx, const PathParams& p) {
                                                          "' of its own (an inherited one is deleted in its environment)");
   }
   config["connections"].erase(name);
-  auto put = ctx.store.PutEnvironment({env->name, env->parent, config.dump()});
+  auto put = ctx.store.environments().PutEnvironment({env->name, env->parent, config.dump()});
   if (!put.ok()) return http::ProblemFromStatus(put.status());
   return Response::Empty(204);
 }
@@ -202,7 +202,7 @@ json GrantJson(const metadata::EnvironmentGrantRecord& g) {
 }
 
 Response ListGrants(ApiContext& ctx, const PathParams& p) {
-  auto grants = ctx.store.ListEnvironmentGrants(std::string(p.Get("name")));
+  auto grants = ctx.store.environments().ListEnvironmentGrants(std::string(p.Get("name")));
   if (!grants.ok()) return http::ProblemFromStatus(grants.status());
   json items = json::array();
   for (const auto& g : *grants) items.push_back(GrantJson(g));
@@ -215,9 +215,9 @@ Response PutGrant(ApiContext& ctx, const Request& req, const PathParams& p) {
     return BadName("namespace", "a namespace is [a-z][a-z0-9_-]{0,62}, or * for every namespace");
   }
   metadata::EnvironmentGrantRecord grant{env, ns, req.caller.authenticated() ? req.caller.subject : "anonymous", 0};
-  auto created = ctx.store.PutEnvironmentGrant(grant);
+  auto created = ctx.store.environments().PutEnvironmentGrant(grant);
   if (!created.ok()) return http::ProblemFromStatus(created.status());
-  auto grants = ctx.store.ListEnvironmentGrants(env);
+  auto grants = ctx.store.environments().ListEnvironmentGrants(env);
   if (!grants.ok()) return http::ProblemFromStatus(grants.status());
   for (const auto& g : *grants) {
     if (g.ns == ns) return Response::Json(*created ? 201 : 200, GrantJson(g));
@@ -226,7 +226,8 @@ Response PutGrant(ApiContext& ctx, const Request& req, const PathParams& p) {
 }
 
 Response DeleteGrant(ApiContext& ctx, const PathParams& p) {
-  Status st = ctx.store.DeleteEnvironmentGrant(std::string(p.Get("name")), std::string(p.Get("namespace")));
+  Status st = ctx.store.environments().DeleteEnvironmentGrant(std::string(p.Get("name")),
+                                                              std::string(p.Get("namespace")));
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }

@@ -242,9 +242,10 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
 
   std::string claim_token;
   if (key) {
-    auto claim = ctx.store.ClaimIngestKey(stream, *key, ctx.options.idempotency_ttl_micros, kClaimStaleMicros);
+    auto claim = ctx.store.ingest_keys().ClaimIngestKey(stream, *key, ctx.options.idempotency_ttl_micros,
+                                                        kClaimStaleMicros);
     if (!claim.ok()) return http::ProblemFromStatus(claim.status());
-    using State = metadata::MetadataStore::IngestKeyClaim::State;
+    using State = metadata::IngestKeyClaim::State;
     if (claim->state == State::kDone) {
       Response r;
       r.status = 200;
@@ -266,7 +267,7 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
   auto release = [&](const Status& cause) {
     SLUICE_LOG(Error, "ingest.append_failed", {"stream", stream}, {"error", cause.ToString()});
     if (!key) return;
-    Status st = ctx.store.ReleaseIngestKey(stream, *key, claim_token);
+    Status st = ctx.store.ingest_keys().ReleaseIngestKey(stream, *key, claim_token);
     if (!st.ok()) SLUICE_LOG(Warn, "ingest.key_not_released", {"stream", stream}, {"error", st.ToString()});
   };
 
@@ -297,7 +298,7 @@ Response Ingest(ApiContext& ctx, const Request& req, const PathParams& p) {
   }
   const std::string body = out.dump();
   if (key) {
-    Status st = ctx.store.CompleteIngestKey(stream, *key, claim_token, body);
+    Status st = ctx.store.ingest_keys().CompleteIngestKey(stream, *key, claim_token, body);
     if (!st.ok()) {
       SLUICE_LOG(Warn, "ingest.key_not_recorded", {"stream", stream}, {"error", st.ToString()});
     }

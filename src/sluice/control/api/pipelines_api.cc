@@ -57,7 +57,8 @@ Response Apply(ApiContext& ctx, const Request& req) {
     }
   }
   if (!environment.empty()) {
-    if (auto env = ctx.store.GetEnvironment(environment); !env.ok()) return http::ProblemFromStatus(env.status());
+    if (auto env = ctx.store.environments().GetEnvironment(environment); !env.ok())
+      return http::ProblemFromStatus(env.status());
     if (auto refused = EnvironmentRefused(ctx, req, "pipelines.write", environment, spec)) return *refused;
   }
   auto plan = CompileIn(ctx, spec, environment);
@@ -69,12 +70,14 @@ Response Apply(ApiContext& ctx, const Request& req) {
     auto schedule = scheduler::CronSchedule::Parse(plan->schedule);
     if (!schedule.ok()) return SpecProblem(Status::InvalidArgument("{}: schedule: {}", plan->schedule_location, schedule.status().message()));
   }
-  auto applied = ctx.store.ApplyPipeline(plan->namespace_, plan->pipeline, spec, plan->version, "", std::string(engine::PlanModeName(plan->mode)),
-                                         req.caller.authenticated() ? req.caller.subject : "anonymous", message,
-                                         environment);
+  auto applied = ctx.store.pipelines().ApplyPipeline(
+      plan->namespace_, plan->pipeline, spec, plan->version, "", std::string(engine::PlanModeName(plan->mode)),
+      req.caller.authenticated() ? req.caller.subject : "anonymous", message, environment);
   if (!applied.ok()) return http::ProblemFromStatus(applied.status());
   if (applied->changed) {
-    if (Status st = ctx.store.RecordLineage(plan->namespace_, plan->pipeline, applied->version, DatasetsOf(*plan)); !st.ok()) {
+    if (Status st = ctx.store.datasets().RecordLineage(plan->namespace_, plan->pipeline, applied->version,
+                                                       DatasetsOf(*plan));
+        !st.ok()) {
       return http::ProblemFromStatus(st);
     }
   }
@@ -109,11 +112,12 @@ Response List(ApiContext& ctx, const Request& req) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
   using Key = std::pair<std::string, std::string>;
   SLUICE_HTTP_ASSIGN_OR_RETURN(
-      auto rows, (ReadVisiblePage<metadata::PipelineRecord, Key>(
-                     after, page.limit,
-                     [&](const std::optional<Key>& from, int n) { return ctx.store.ListPipelines(ns, from, n); },
-                     [&](const metadata::PipelineRecord& p) { return visible(p.ns); },
-                     [](const metadata::PipelineRecord& p) { return Key(p.ns, p.name); })));
+      auto rows,
+      (ReadVisiblePage<metadata::PipelineRecord, Key>(
+          after, page.limit,
+          [&](const std::optional<Key>& from, int n) { return ctx.store.pipelines().ListPipelines(ns, from, n); },
+          [&](const metadata::PipelineRecord& p) { return visible(p.ns); },
+          [](const metadata::PipelineRecord& p) { return Key(p.ns, p.name); })));
   json items = json::array();
   for (const auto& p : rows.rows) items.push_back(PipelineJson(p));
   std::optional<std::string> next;
@@ -123,9 +127,9 @@ Response List(ApiContext& ctx, const Request& req) {
 
 Response Get(ApiContext& ctx, const PathParams& p) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
-  auto pipeline = ctx.store.GetPipeline(ns, name);
+  auto pipeline = ctx.store.pipelines().GetPipeline(ns, name);
   if (!pipeline.ok()) return http::ProblemFromStatus(pipeline.status());
-  auto version = ctx.store.GetVersion(ns, name, pipeline->latest_version);
+  auto version = ctx.store.pipelines().GetVersion(ns, name, pipeline->latest_version);
   if (!version.ok()) return http::ProblemFromStatus(version.status());
   json out = PipelineJson(*pipeline);
   out["spec"] = version->spec;
@@ -137,30 +141,30 @@ Response Get(ApiContext& ctx, const PathParams& p) {
 Response Delete(ApiContext& ctx, const PathParams& p) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
   // Its live runs end first (a stream at the end of its epoch).
-  for (const char* status : {"queued", "running"}) {
+  for (metadata::RunStatus status : {metadata::RunStatus::kQueued, metadata::RunStatus::kRunning}) {
     metadata::RunFilter f;
     f.ns = ns;
     f.pipeline = name;
     f.status = status;
-    if (auto runs = ctx.store.ListRuns(f, std::nullopt, 1000); runs.ok()) {
-      for (const auto& r : *runs) (void)ctx.store.CancelRun(r.id);
+    if (auto runs = ctx.store.runs().ListRuns(f, std::nullopt, 1000); runs.ok()) {
+      for (const auto& r : *runs) (void)ctx.store.runs().CancelRun(r.id);
     }
   }
-  Status st = ctx.store.DeletePipeline(ns, name);
+  Status st = ctx.store.pipelines().DeletePipeline(ns, name);
   if (!st.ok()) return http::ProblemFromStatus(st);
   if (ctx.scheduler) (void)ctx.scheduler->SetSchedule(ns, name, "");
-  (void)ctx.store.ForgetLineage(ns, name);
+  (void)ctx.store.datasets().ForgetLineage(ns, name);
   return Response::Empty(204);
 }
 
 Response SetPaused(ApiContext& ctx, const PathParams& p, bool paused) {
   const std::string ns(p.Get("namespace")), name(p.Get("name"));
-  Status st = ctx.store.SetPaused(ns, name, paused);
+  Status st = ctx.store.pipelines().SetPaused(ns, name, paused);
   if (!st.ok()) return http::ProblemFromStatus(st);
   if (ctx.scheduler) {
     if (Status kept = ctx.scheduler->KeepStreamRunning(ns, name); !kept.ok()) return http::ProblemFromStatus(kept);
   }
-  auto pipeline = ctx.store.GetPipeline(ns, name);
+  auto pipeline = ctx.store.pipelines().GetPipeline(ns, name);
   if (!pipeline.ok()) return http::ProblemFromStatus(pipeline.status());
   return Response::Json(200, PipelineJson(*pipeline));
 }
@@ -172,8 +176,8 @@ Response ListVersions(ApiContext& ctx, const Request& req, const PathParams& p) 
     before = PositiveInt(*page.after);
     if (!before) return http::FieldProblem(http::codes::kInvalidField, "cursor", "not a cursor of this list");
   }
-  auto rows = ctx.store.ListVersions(std::string(p.Get("namespace")), std::string(p.Get("name")), before,
-                                     static_cast<int>(page.limit));
+  auto rows = ctx.store.pipelines().ListVersions(std::string(p.Get("namespace")), std::string(p.Get("name")), before,
+                                                 static_cast<int>(page.limit));
   if (!rows.ok()) return http::ProblemFromStatus(rows.status());
   json items = json::array();
   for (const auto& v : *rows) items.push_back(VersionJson(v, false));
@@ -187,7 +191,7 @@ Result<metadata::PipelineVersion> VersionOf(ApiContext& ctx, const PathParams& p
                                             std::string_view what) {
   auto v = PositiveInt(text);
   if (!v) return Status::InvalidArgument("{} must be a version number (1, 2, ...), got '{}'", what, text);
-  return ctx.store.GetVersion(std::string(p.Get("namespace")), std::string(p.Get("name")), *v);
+  return ctx.store.pipelines().GetVersion(std::string(p.Get("namespace")), std::string(p.Get("name")), *v);
 }
 
 Response GetVersion(ApiContext& ctx, const PathParams& p) {
@@ -202,7 +206,7 @@ Response Plan(ApiContext& ctx, const Request& req, const PathParams& p) {
   if (auto q = req.Query("version")) {
     which = std::string(*q);
   } else {
-    auto pipeline = ctx.store.GetPipeline(std::string(p.Get("namespace")), std::string(p.Get("name")));
+    auto pipeline = ctx.store.pipelines().GetPipeline(std::string(p.Get("namespace")), std::string(p.Get("name")));
     if (!pipeline.ok()) return http::ProblemFromStatus(pipeline.status());
     which = std::to_string(pipeline->latest_version);
   }

@@ -20,7 +20,7 @@ json RunJson(const metadata::RunRecord& r) {
             {"pipeline", r.pipeline},
             {"version", r.version},
             {"cause", r.cause},
-            {"status", r.status},
+            {"status", std::string(metadata::RunStatusName(r.status))},
             {"attempt", r.attempt},
             {"logical_time", FormatTimestamp(r.logical_time)},
             {"created_at", FormatTimestamp(r.created_at)},
@@ -83,14 +83,18 @@ Response ListRuns(ApiContext& ctx, const Request& req) {
   metadata::RunFilter filter;
   if (auto v = req.Query("namespace")) filter.ns = std::string(*v);
   if (auto v = req.Query("pipeline")) filter.pipeline = std::string(*v);
-  if (auto v = req.Query("status")) filter.status = std::string(*v);
+  if (auto v = req.Query("status")) {
+    filter.status = metadata::ParseRunStatus(*v);
+    if (!filter.status) return http::PageResponse(json::array(), std::nullopt);  // no run has that status
+  }
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "runs.read"));
   SLUICE_HTTP_ASSIGN_OR_RETURN(
-      auto rows, (ReadVisiblePage<metadata::RunRecord, std::string>(
-                     page.after, page.limit,
-                     [&](const std::optional<std::string>& from, int n) { return ctx.store.ListRuns(filter, from, n); },
-                     [&](const metadata::RunRecord& r) { return visible(r.ns); },
-                     [](const metadata::RunRecord& r) { return r.id; })));
+      auto rows,
+      (ReadVisiblePage<metadata::RunRecord, std::string>(
+          page.after, page.limit,
+          [&](const std::optional<std::string>& from, int n) { return ctx.store.runs().ListRuns(filter, from, n); },
+          [&](const metadata::RunRecord& r) { return visible(r.ns); },
+          [](const metadata::RunRecord& r) { return r.id; })));
   json items = json::array();
   for (const auto& r : rows.rows) items.push_back(RunJson(r));
   return http::PageResponse(std::move(items), rows.next);
@@ -101,7 +105,7 @@ Response ListRuns(ApiContext& ctx, const Request& req) {
 http::ProblemOr<metadata::RunRecord> VisibleRun(ApiContext& ctx, const Request& req, const PathParams& p,
                                                 std::string_view permission) {
   const std::string id(p.Get("id"));
-  auto run = ctx.store.GetRun(id);
+  auto run = ctx.store.runs().GetRun(id);
   if (!run.ok()) return http::ProblemFromStatus(run.status());
   if (auto denied = Denied(ctx, req, permission, run->ns, fmt::format("run '{}'", id))) return std::move(*denied);
   return std::move(*run);
@@ -114,14 +118,14 @@ Response GetRun(ApiContext& ctx, const Request& req, const PathParams& p) {
 
 Response CancelRun(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(auto visible, VisibleRun(ctx, req, p, "pipelines.operate"));
-  auto run = ctx.store.CancelRun(visible.id);
+  auto run = ctx.store.runs().CancelRun(visible.id);
   if (!run.ok()) return http::ProblemFromStatus(run.status());
   json out = RunJson(*run);
   // A stream's scheduler would start it again at once: cancelling it pauses its pipeline, so it
   // stays stopped (its checkpoint kept) until resumed.
-  auto pipeline = ctx.store.GetPipeline(run->ns, run->pipeline);
+  auto pipeline = ctx.store.pipelines().GetPipeline(run->ns, run->pipeline);
   if (pipeline.ok() && pipeline->mode == "stream" && !pipeline->paused) {
-    Status paused = ctx.store.SetPaused(run->ns, run->pipeline, true);
+    Status paused = ctx.store.pipelines().SetPaused(run->ns, run->pipeline, true);
     if (!paused.ok()) return http::ProblemFromStatus(paused);
     out["pipeline_paused"] = true;
   }
@@ -130,7 +134,7 @@ Response CancelRun(ApiContext& ctx, const Request& req, const PathParams& p) {
 
 Response RunLogs(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(auto visible, VisibleRun(ctx, req, p, "runs.read"));
-  auto log = ctx.store.GetRunLog(visible.id);
+  auto log = ctx.store.runs().GetRunLog(visible.id);
   if (!log.ok()) return http::ProblemFromStatus(log.status());
   return Response::Text(200, *log);
 }

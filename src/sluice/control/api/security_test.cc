@@ -399,11 +399,14 @@ class Security : public ::testing::Test {
     Status st = auth_->CreateUser(name, PasswordOf(name), false, "test");
     EXPECT_TRUE(st.ok()) << st.ToString();
     if (in_team_a != Role::kNone) {
-      EXPECT_TRUE(
-          store_->PutRoleBinding({"user:" + name, kTeamA, std::string(auth::RoleName(in_team_a)), "test", 0}).ok());
+      EXPECT_TRUE(store_->identity()
+                      .PutRoleBinding({"user:" + name, kTeamA, std::string(auth::RoleName(in_team_a)), "test", 0})
+                      .ok());
     }
     if (cluster != Role::kNone) {
-      EXPECT_TRUE(store_->PutRoleBinding({"user:" + name, "*", std::string(auth::RoleName(cluster)), "test", 0}).ok());
+      EXPECT_TRUE(store_->identity()
+                      .PutRoleBinding({"user:" + name, "*", std::string(auth::RoleName(cluster)), "test", 0})
+                      .ok());
     }
     auto tokens = auth_->PasswordGrant(name, PasswordOf(name));
     EXPECT_TRUE(tokens.ok()) << tokens.status().ToString();
@@ -421,7 +424,7 @@ class Security : public ::testing::Test {
 
   // The newest audit row's seq: the number of rows (seq counts from 1 without gaps).
   int64_t AuditHead() {
-    auto rows = store_->ListAudit({}, std::nullopt, 1);
+    auto rows = store_->audit().ListAudit({}, std::nullopt, 1);
     EXPECT_TRUE(rows.ok()) << rows.status().ToString();
     return rows.ok() && !rows->empty() ? rows->front().seq : 0;
   }
@@ -468,7 +471,7 @@ class Security : public ::testing::Test {
     AddUser("login", Role::kNone, Role::kNone);      // who logs in on the public route
     // What lists must show to some and hide from others: a token of another user, a binding in team-b.
     ASSERT_TRUE(auth_->CreateApiToken("user:bystander", "laptop", 30, "test").ok());
-    ASSERT_TRUE(store_->PutRoleBinding({"user:bystander", kTeamB, "viewer", "test", 0}).ok());
+    ASSERT_TRUE(store_->identity().PutRoleBinding({"user:bystander", kTeamB, "viewer", "test", 0}).ok());
   }
 
   void BuildFixtures() {
@@ -591,7 +594,7 @@ class Security : public ::testing::Test {
       return Req{"PUT", "/api/v1/environments/shared/grants/" + ns, ""};
     });
     add("deleteEnvironmentGrant", Where::kPath, [this](const Principal&, const std::string& ns) {
-      EXPECT_TRUE(store_->PutEnvironmentGrant({"shared", ns, "test", 0}).ok());
+      EXPECT_TRUE(store_->environments().PutEnvironmentGrant({"shared", ns, "test", 0}).ok());
       return Req{"DELETE", "/api/v1/environments/shared/grants/" + ns, ""};
     });
 
@@ -699,7 +702,7 @@ class Security : public ::testing::Test {
     });
     add("deleteRoleBinding", Where::kPath, [this](const Principal&, const std::string& ns) {
       const std::string subject = "user:" + Unique("bound-");
-      EXPECT_TRUE(store_->PutRoleBinding({subject, ns, "viewer", "test", 0}).ok());
+      EXPECT_TRUE(store_->identity().PutRoleBinding({subject, ns, "viewer", "test", 0}).ok());
       return Req{"DELETE", "/api/v1/namespaces/" + ns + "/rolebindings/" + subject, ""};
     });
     add("listApiTokens", Where::kPath, get("/api/v1/tokens"),
@@ -737,7 +740,7 @@ class Security : public ::testing::Test {
   std::string AuditProblem(const http::RouteInfo& route, const Principal& p, const Req& req, Outcome want,
                            const http::Response& resp, const std::string& id) {
     if (resp.headers.Get("X-Request-Id") != std::optional<std::string_view>(id)) return "X-Request-Id is not " + id;
-    auto rows = store_->ListAudit({}, std::nullopt, 1);
+    auto rows = store_->audit().ListAudit({}, std::nullopt, 1);
     if (!rows.ok()) return "audit: " + rows.status().ToString();
     const bool has = !rows->empty() && rows->front().request_id == id;
     const bool want_row = IsMutating(req.method) || want != Outcome::kOk;
@@ -864,7 +867,7 @@ TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
   const Principal& admin_a = Who("admin-a");
   const Principal& admin_all = Who("admin-all");
   auto newest_audit = [this]() -> metadata::AuditRecord {
-    auto rows = store_->ListAudit({}, std::nullopt, 1);
+    auto rows = store_->audit().ListAudit({}, std::nullopt, 1);
     EXPECT_TRUE(rows.ok() && !rows->empty());
     return rows.ok() && !rows->empty() ? rows->front() : metadata::AuditRecord{};
   };
@@ -889,7 +892,7 @@ TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
   EXPECT_EQ(row.outcome, "denied");
   EXPECT_EQ(row.status, 403);
   EXPECT_EQ(row.principal, "user:editor-a");
-  EXPECT_FALSE(store_->GetPipeline(kTeamA, "uses_prod").ok()) << "nothing was applied";
+  EXPECT_FALSE(store_->pipelines().GetPipeline(kTeamA, "uses_prod").ok()) << "nothing was applied";
   // A template rendered into team-a in prod is refused the same way, applied or not.
   for (bool apply_it : {false, true}) {
     http::Response rendered = As(editor, Req{"POST", "/api/v1/templates/" + kTeamA + "/starter/render",
@@ -901,7 +904,7 @@ TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
     EXPECT_EQ(Code(rendered), "environment_not_granted") << rendered.body;
   }
   // A grant on the parent does not reach the child.
-  ASSERT_TRUE(store_->PutEnvironmentGrant({"base", kTeamA, "test", 0}).ok());
+  ASSERT_TRUE(store_->environments().PutEnvironmentGrant({"base", kTeamA, "test", 0}).ok());
   EXPECT_EQ(Code(As(editor, apply)), "environment_not_granted");
 
   // Only an admin on "*" grants: an editor and an admin of team-a alone are refused (audited).
@@ -975,11 +978,11 @@ TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
   worker::Worker embedded(*queue_, wo);
   auto ran = embedded.RunOnce();
   ASSERT_TRUE(ran.ok() && *ran) << (ran.ok() ? "no run was due" : ran.status().ToString());
-  auto run = store_->GetRun(third);
+  auto run = store_->runs().GetRun(third);
   ASSERT_TRUE(run.ok()) << run.status().ToString();
-  EXPECT_EQ(run->status, "failed");
+  EXPECT_EQ(run->status, metadata::RunStatus::kFailed);
   EXPECT_NE(run->error.find("sluice environment grant prod --namespace team-a"), std::string::npos) << run->error;
-  auto log = store_->GetRunLog(third);
+  auto log = store_->runs().GetRunLog(third);
   ASSERT_TRUE(log.ok());
   EXPECT_EQ(log->find(secret), std::string::npos) << *log;
   // The plan of the applied version is refused as well.
@@ -991,7 +994,7 @@ TEST_F(Security, AnEnvironmentServesOnlyTheNamespacesItIsGrantedTo) {
 TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
   // Editor in team-a and viewer in team-b.
   const Principal split = AddUser("split", Role::kEditor, Role::kNone);
-  ASSERT_TRUE(store_->PutRoleBinding({"user:split", kTeamB, "viewer", "test", 0}).ok());
+  ASSERT_TRUE(store_->identity().PutRoleBinding({"user:split", kTeamB, "viewer", "test", 0}).ok());
   const Principal& viewer = Who("viewer-a");
   const Principal& op = Who("operator-a");
   const Principal& editor = Who("editor-a");
@@ -1078,7 +1081,7 @@ TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
   };
   auto binding_set = [&] {
     std::set<std::string> out;
-    auto all = store_->ListRoleBindings();
+    auto all = store_->identity().ListRoleBindings();
     EXPECT_TRUE(all.ok());
     if (all.ok()) {
       for (const auto& b : *all) out.insert(b.subject + "@" + b.ns + "=" + b.role);
@@ -1093,7 +1096,7 @@ TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
     EXPECT_EQ(resp.status, a.status) << a.what << ": " << resp.body;
     EXPECT_EQ(Code(resp), a.status == 403 ? "forbidden" : "not_found") << a.what;
     ASSERT_EQ(AuditHead(), head + 1) << a.what << ": exactly one new audit row";
-    auto rows = store_->ListAudit({}, std::nullopt, 1);
+    auto rows = store_->audit().ListAudit({}, std::nullopt, 1);
     ASSERT_TRUE(rows.ok() && rows->size() == 1);
     const metadata::AuditRecord& row = rows->front();
     EXPECT_EQ(row.request_id, id) << a.what;
@@ -1108,7 +1111,7 @@ TEST_F(Security, EscalationAttemptsAreRefusedAndAuditedOnce) {
   EXPECT_TRUE(auth_->PasswordGrant("admin-all", PasswordOf("admin-all")).ok());
   EXPECT_TRUE(auth_->PasswordGrant("viewer-a", PasswordOf("viewer-a")).ok());
   for (const std::string subject : {"user:admin-all", "svc:ci"}) {
-    auto tokens = store_->ListTokens("api", subject);
+    auto tokens = store_->identity().ListTokens("api", subject);
     ASSERT_TRUE(tokens.ok());
     EXPECT_TRUE(tokens->empty()) << subject;
   }
@@ -1205,7 +1208,7 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
   int64_t rows = 0;
   std::optional<int64_t> before;
   while (true) {
-    auto page = store_->ListAudit({}, before, 400);
+    auto page = store_->audit().ListAudit({}, before, 400);
     ASSERT_TRUE(page.ok()) << page.status().ToString();
     for (const auto& r : *page) by_id[r.request_id].push_back(r);
     rows += static_cast<int64_t>(page->size());
@@ -1234,7 +1237,7 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
             << " denied)" << std::endl;
   EXPECT_GT(denied, 100);
   EXPECT_GT(static_cast<int64_t>(sent.size()) - expected_rows, 100) << "reads that leave no row";
-  auto verified = store_->VerifyAudit();
+  auto verified = store_->audit().VerifyAudit();
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   EXPECT_FALSE(verified->broken_at.has_value()) << verified->problem;
   EXPECT_EQ(verified->rows, rows);
@@ -1270,7 +1273,7 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
     auto store = metadata::MetadataStore::Open("sqlite:" + copy.string(), &clock_);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     if (!store.ok()) return -1;
-    auto v = (*store)->VerifyAudit();
+    auto v = (*store)->audit().VerifyAudit();
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     if (!v.ok()) return -1;
     if (v->broken_at) std::cout << "  " << name << ": " << v->problem << std::endl;
@@ -1281,7 +1284,7 @@ TEST_F(Security, AuditLogHasOneRowPerChangeOrRefusalAndItsChainShowsTampering) {
   EXPECT_EQ(broken_at("changed", "UPDATE audit_log SET principal = 'user:mallory' WHERE seq = " + seq_k), k);
   EXPECT_EQ(broken_at("outcome", "UPDATE audit_log SET outcome = 'ok' WHERE seq = " + seq_k), k);
   EXPECT_EQ(broken_at("deleted", "DELETE FROM audit_log WHERE seq = " + seq_k), k);
-  auto original = store_->ListAudit({}, k + 1, 1);
+  auto original = store_->audit().ListAudit({}, k + 1, 1);
   ASSERT_TRUE(original.ok() && original->size() == 1 && original->front().seq == k);
   metadata::AuditRecord forged = original->front();
   forged.principal = "user:mallory";
@@ -1352,7 +1355,7 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
   auto paused_api = auth_->CreateApiToken("user:paused", "ci", 1, "test");
   ASSERT_TRUE(paused_api.ok());
   EXPECT_EQ(Send(list, "Bearer " + paused_api->token).status, 200);
-  ASSERT_TRUE(store_->SetUserDisabled("paused", true).ok());
+  ASSERT_TRUE(store_->identity().SetUserDisabled("paused", true).ok());
 
   // A user deleted and created again later: the old account's access token is not the new one's.
   const Principal earlier = AddUser("again", Role::kViewer, Role::kNone);
@@ -1446,7 +1449,7 @@ TEST_F(Security, EveryBadCredentialGetsTheSame401) {
   a.erase("instance"), a.erase("request_id"), b.erase("instance"), b.erase("request_id");
   EXPECT_EQ(a, b);
   // Each refusal is audited as denied, anonymously.
-  auto rows = store_->ListAudit({"anonymous", "denied"}, std::nullopt, 1000);
+  auto rows = store_->audit().ListAudit({"anonymous", "denied"}, std::nullopt, 1000);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(static_cast<int64_t>(rows->size()), AuditHead() - head);
   EXPECT_EQ(rows->size(), bad.size() + 2);
@@ -1481,12 +1484,12 @@ TEST_F(Security, ARefreshTokenUsedTwiceEndsEverySessionOfItsSubject) {
     EXPECT_EQ(resp.status, 400) << resp.body;
     EXPECT_EQ(Code(resp), "invalid_grant");
   }
-  auto viewer_sessions = store_->ListTokens("refresh", "user:viewer-a");
+  auto viewer_sessions = store_->identity().ListTokens("refresh", "user:viewer-a");
   ASSERT_TRUE(viewer_sessions.ok());
   EXPECT_GE(viewer_sessions->size(), 4u);
   for (const auto& t : *viewer_sessions) EXPECT_NE(t.revoked_at, 0) << t.id;
   // Another subject's sessions live on.
-  auto editor_sessions = store_->ListTokens("refresh", "user:editor-a");
+  auto editor_sessions = store_->identity().ListTokens("refresh", "user:editor-a");
   ASSERT_TRUE(editor_sessions.ok());
   ASSERT_FALSE(editor_sessions->empty());
   for (const auto& t : *editor_sessions) EXPECT_EQ(t.revoked_at, 0) << t.id;
@@ -1570,7 +1573,7 @@ TEST_F(Security, AHiddenResourceAnswersLikeAMissingOne) {
     EXPECT_EQ(hidden.status, 404) << pair.what << ": " << hidden.body;
     EXPECT_EQ(shape(hidden, pair.hidden_name), shape(missing, pair.missing_name)) << pair.what;
     // Only the audit log may tell them apart.
-    auto rows = store_->ListAudit({}, std::nullopt, 2);
+    auto rows = store_->audit().ListAudit({}, std::nullopt, 2);
     ASSERT_TRUE(rows.ok());
     auto row_of = [&](const std::string& id) -> std::string {
       for (const auto& r : *rows) {
@@ -1635,7 +1638,7 @@ std::vector<json> PageThrough(const std::function<http::Response(const std::stri
 TEST_F(Security, ListCursorsCarryOnlyWhatTheCallerMaySee) {
   // An editor of team-a who also views team-c; team-b, hidden from it, sorts in between.
   const Principal& editor = Who("editor-a");
-  ASSERT_TRUE(store_->PutRoleBinding({editor.subject(), "team-c", "viewer", "test", 0}).ok());
+  ASSERT_TRUE(store_->identity().PutRoleBinding({editor.subject(), "team-c", "viewer", "test", 0}).ok());
   for (const std::string name : {"a1", "a2", "a3", "a4"}) {
     Seeded("POST", "/api/v1/pipelines", json{{"spec", Spec(kTeamA, name, "n > 0")}}.dump());
   }

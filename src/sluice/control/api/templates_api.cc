@@ -28,16 +28,16 @@ Response Put(ApiContext& ctx, const Request& req) {
   if (!t.ok()) return SpecProblem(t.status());
   metadata::TemplateRecord rec{t->ns.empty() ? "default" : t->ns, t->name, t->description, text, 0, 0};
   if (auto denied = Denied(ctx, req, "templates.write", rec.ns, fmt::format("namespace '{}'", rec.ns))) return *denied;
-  auto created = ctx.store.PutTemplate(rec);
+  auto created = ctx.store.pipelines().PutTemplate(rec);
   if (!created.ok()) return http::ProblemFromStatus(created.status());
-  auto stored = ctx.store.GetTemplate(rec.ns, rec.name);
+  auto stored = ctx.store.pipelines().GetTemplate(rec.ns, rec.name);
   if (!stored.ok()) return http::ProblemFromStatus(stored.status());
   return Response::Json(*created ? 201 : 200, TemplateJson(*stored, *t, false));
 }
 
 Response List(ApiContext& ctx, const Request& req) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "templates.read"));
-  auto all = ctx.store.ListTemplates();
+  auto all = ctx.store.pipelines().ListTemplates();
   if (!all.ok()) return http::ProblemFromStatus(all.status());
   json items = json::array();
   for (const auto& r : *all) {
@@ -49,7 +49,8 @@ Response List(ApiContext& ctx, const Request& req) {
 }
 
 Result<std::pair<metadata::TemplateRecord, pipeline::Template>> Load(ApiContext& ctx, const PathParams& p) {
-  SLUICE_ASSIGN_OR_RETURN(auto rec, ctx.store.GetTemplate(std::string(p.Get("namespace")), std::string(p.Get("name"))));
+  SLUICE_ASSIGN_OR_RETURN(
+      auto rec, ctx.store.pipelines().GetTemplate(std::string(p.Get("namespace")), std::string(p.Get("name"))));
   SLUICE_ASSIGN_OR_RETURN(auto t, pipeline::ParseTemplate(rec.text, rec.name + ".yaml"));
   return std::make_pair(std::move(rec), std::move(t));
 }
@@ -61,7 +62,7 @@ Response Get(ApiContext& ctx, const PathParams& p) {
 }
 
 Response Delete(ApiContext& ctx, const PathParams& p) {
-  Status st = ctx.store.DeleteTemplate(std::string(p.Get("namespace")), std::string(p.Get("name")));
+  Status st = ctx.store.pipelines().DeleteTemplate(std::string(p.Get("namespace")), std::string(p.Get("name")));
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }

@@ -45,7 +45,7 @@ Response Claim(ApiContext& ctx, const Request& req, const PathParams& p) {
   json out = {{"run", RawRun(c.run)}, {"spec", c.spec}, {"error", c.error}, {"config", json::object()},
               {"secrets", json::object()}};
   if (c.error.empty() && !c.environment.empty()) {
-    auto config = metadata::EffectiveConfig(ctx.store, c.environment);
+    auto config = metadata::EffectiveConfig(ctx.store.environments(), c.environment);
     if (config.ok()) out["config"] = *config;
     for (const auto& name : metadata::ReferencedSecrets(c.spec)) {
       if (auto value = c.resolver("secret", name)) out["secrets"][name] = *value;
@@ -71,19 +71,20 @@ Response Finish(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
   http::JsonFieldReader fields(body);
   const std::string worker = fields.RequiredString("worker");
-  const std::string status = fields.RequiredString("status");
+  const std::string status_name = fields.RequiredString("status");
   const json* summary = fields.OptionalObject("summary");
   const std::string error = fields.OptionalString("error").value_or("");
   const int64_t generation = fields.OptionalInt("lease_generation").value_or(0);
   if (auto problem = fields.Finish()) return *problem;
-  if (status != "succeeded" && status != "failed" && status != "cancelled") {
+  const std::optional<metadata::RunStatus> status = metadata::ParseRunStatus(status_name);
+  if (!status || !metadata::IsFinal(*status)) {
     return http::FieldProblem(http::codes::kInvalidField, "status", "succeeded, failed or cancelled");
   }
   if (!ctx.queue) return NoQueue();
-  auto run = ctx.store.GetRun(std::string(p.Get("id")));  // the server's record, not the worker's word
+  auto run = ctx.store.runs().GetRun(std::string(p.Get("id")));  // the server's record, not the worker's word
   if (!run.ok()) return http::ProblemFromStatus(run.status());
   run->lease_generation = generation;  // the worker's claim, checked against the server's
-  Status st = ctx.queue->Finish(*run, worker, status, summary ? summary->dump() : "{}", error);
+  Status st = ctx.queue->Finish(*run, worker, *status, summary ? summary->dump() : "{}", error);
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }

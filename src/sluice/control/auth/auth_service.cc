@@ -108,7 +108,7 @@ Result<http::Caller> AuthService::Authenticate(std::string_view token) {
 
 Status AuthService::CheckLocalUser(const std::string& subject, int64_t issued_at) {
   if (!subject.starts_with("user:")) return Status::OK();
-  auto user = store_.GetUser(subject.substr(5));
+  auto user = store_.identity().GetUser(subject.substr(5));
   if (!user.ok()) return Status::InvalidArgument("{}: {}", subject, user.status().message());
   if (user->disabled) return Status::InvalidArgument("{} is disabled", subject);
   // A token issued before the account was created is one of an earlier, deleted account of the
@@ -122,7 +122,7 @@ Status AuthService::CheckLocalUser(const std::string& subject, int64_t issued_at
 Result<http::Caller> AuthService::AuthenticateApiToken(std::string_view token) {
   auto parts = SplitToken(token, kApiTokenPrefix);
   if (!parts) return Status::InvalidArgument("malformed API token");
-  auto record = store_.GetToken(parts->first);
+  auto record = store_.identity().GetToken(parts->first);
   if (!record.ok() || record->kind != "api") return Status::InvalidArgument("unknown API token {}", parts->first);
   if (!ConstantTimeEquals(Sha256Hex(parts->second), record->secret_hash)) {
     return Status::InvalidArgument("API token {}: wrong secret", parts->first);
@@ -173,7 +173,7 @@ Result<Grants> AuthService::GrantsOf(const http::Caller& caller) {
   if (options_.insecure_dev) return Grants::Everything();
   std::vector<std::string> subjects = caller.groups;
   subjects.push_back(caller.subject);
-  SLUICE_ASSIGN_OR_RETURN(auto bindings, store_.ListRoleBindings(subjects));
+  SLUICE_ASSIGN_OR_RETURN(auto bindings, store_.identity().ListRoleBindings(subjects));
   return Grants::From(bindings);
 }
 
@@ -274,7 +274,7 @@ void AuthService::Audit(const http::Request& request, const http::RouteInfo* rou
   row.status = response.status;
   row.request_id = request.request_id;
   row.remote_address = request.remote_address;
-  auto appended = store_.AppendAudit(std::move(row));
+  auto appended = store_.audit().AppendAudit(std::move(row));
   if (!appended.ok()) {
     SLUICE_LOG(Error, "audit.append_failed", {"request_id", request.request_id},
                {"error", appended.status().ToString()});
@@ -301,13 +301,13 @@ Result<IssuedTokens> AuthService::Issue(const std::string& subject, const std::s
   refresh.secret_hash = Sha256Hex(secret);
   refresh.created_by = subject;
   refresh.expires_at = clock_.NowMicros() + options_.refresh_ttl_seconds * 1000000;
-  SLUICE_RETURN_IF_ERROR(store_.CreateToken(refresh));
+  SLUICE_RETURN_IF_ERROR(store_.identity().CreateToken(refresh));
   out.refresh_token = std::string(kRefreshTokenPrefix) + refresh.id + "_" + secret;
   return out;
 }
 
 Result<IssuedTokens> AuthService::PasswordGrant(const std::string& user, const std::string& password) {
-  auto record = store_.GetUser(user);
+  auto record = store_.identity().GetUser(user);
   if (!record.ok()) {
     if (record.status().code() != StatusCode::kNotFound) return record.status();
     VerifyPasswordDecoy(password);
@@ -320,15 +320,15 @@ Result<IssuedTokens> AuthService::PasswordGrant(const std::string& user, const s
 Result<IssuedTokens> AuthService::RefreshGrant(const std::string& refresh_token) {
   auto parts = SplitToken(refresh_token, kRefreshTokenPrefix);
   if (!parts) return InvalidGrant();
-  auto record = store_.GetToken(parts->first);
+  auto record = store_.identity().GetToken(parts->first);
   if (!record.ok() || record->kind != "refresh" || !ConstantTimeEquals(Sha256Hex(parts->second), record->secret_hash)) {
     return InvalidGrant();
   }
   if (record->expires_at <= clock_.NowMicros()) return InvalidGrant();
-  SLUICE_ASSIGN_OR_RETURN(bool was_live, store_.RevokeToken(record->id));
+  SLUICE_ASSIGN_OR_RETURN(bool was_live, store_.identity().RevokeToken(record->id));
   if (!was_live) {
     // A refresh token used twice was stolen (or replayed): end every session of the subject.
-    auto n = store_.RevokeTokensOf(record->subject, "refresh");
+    auto n = store_.identity().RevokeTokensOf(record->subject, "refresh");
     SLUICE_LOG(Warn, "auth.refresh_reused", {"subject", record->subject}, {"revoked", n.ok() ? *n : -1});
     return InvalidGrant();
   }
@@ -339,11 +339,11 @@ Result<IssuedTokens> AuthService::RefreshGrant(const std::string& refresh_token)
 Status AuthService::RevokeRefreshToken(const std::string& refresh_token) {
   auto parts = SplitToken(refresh_token, kRefreshTokenPrefix);
   if (!parts) return Status::OK();
-  auto record = store_.GetToken(parts->first);
+  auto record = store_.identity().GetToken(parts->first);
   if (!record.ok() || record->kind != "refresh" || !ConstantTimeEquals(Sha256Hex(parts->second), record->secret_hash)) {
     return Status::OK();
   }
-  return store_.RevokeToken(record->id).status();
+  return store_.identity().RevokeToken(record->id).status();
 }
 
 Result<NewApiToken> AuthService::CreateApiToken(const std::string& subject, const std::string& name, int64_t days,
@@ -366,7 +366,7 @@ Result<NewApiToken> AuthService::CreateApiToken(const std::string& subject, cons
   out.record.created_by = created_by;
   out.record.created_at = clock_.NowMicros();
   out.record.expires_at = out.record.created_at + days * 24 * 3600 * 1000000;
-  SLUICE_RETURN_IF_ERROR(store_.CreateToken(out.record));
+  SLUICE_RETURN_IF_ERROR(store_.identity().CreateToken(out.record));
   out.token = std::string(kApiTokenPrefix) + out.record.id + "_" + secret;
   return out;
 }
@@ -380,17 +380,17 @@ Status AuthService::CreateUser(const std::string& name, const std::string& passw
   }
   SLUICE_RETURN_IF_ERROR(CheckNewPassword(password));
   SLUICE_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.password_cost));
-  SLUICE_RETURN_IF_ERROR(store_.CreateUser({name, hash, false, 0, 0}));
-  if (admin) SLUICE_RETURN_IF_ERROR(store_.PutRoleBinding({"user:" + name, "*", "admin", created_by, 0}));
+  SLUICE_RETURN_IF_ERROR(store_.identity().CreateUser({name, hash, false, 0, 0}));
+  if (admin) SLUICE_RETURN_IF_ERROR(store_.identity().PutRoleBinding({"user:" + name, "*", "admin", created_by, 0}));
   return Status::OK();
 }
 
 Status AuthService::SetPassword(const std::string& name, const std::string& password) {
   SLUICE_RETURN_IF_ERROR(CheckNewPassword(password));
   SLUICE_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.password_cost));
-  SLUICE_RETURN_IF_ERROR(store_.SetUserPassword(name, hash));
+  SLUICE_RETURN_IF_ERROR(store_.identity().SetUserPassword(name, hash));
   // A new password ends the sessions of the old one.
-  return store_.RevokeTokensOf("user:" + name, "refresh").status();
+  return store_.identity().RevokeTokensOf("user:" + name, "refresh").status();
 }
 
 }  // namespace sluice::auth

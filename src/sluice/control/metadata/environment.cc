@@ -57,7 +57,7 @@ std::vector<std::string> ReferencedSecrets(std::string_view spec) {
   return names;
 }
 
-Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& environment) {
+Result<nlohmann::json> EffectiveConfig(EnvironmentStore& store, const std::string& environment) {
   SLUICE_ASSIGN_OR_RETURN(auto chain, store.EnvironmentChain(environment));
   nlohmann::json merged = nlohmann::json::object();
   for (const auto& e : chain) {
@@ -68,7 +68,7 @@ Result<nlohmann::json> EffectiveConfig(MetadataStore& store, const std::string& 
   return merged;
 }
 
-Status CheckEnvironmentGrant(MetadataStore& store, const std::string& environment, const std::string& ns) {
+Status CheckEnvironmentGrant(EnvironmentStore& store, const std::string& environment, const std::string& ns) {
   if (environment.empty()) return Status::OK();
   SLUICE_ASSIGN_OR_RETURN(bool granted, store.EnvironmentGranted(environment, ns));
   if (granted) return Status::OK();
@@ -78,8 +78,8 @@ Status CheckEnvironmentGrant(MetadataStore& store, const std::string& environmen
       environment, ns, environment, ns);
 }
 
-Result<config::Resolver> EnvironmentResolver(MetadataStore& store, const SecretBox* box, const std::string& environment,
-                                             const std::string& ns, bool mask_secrets) {
+Result<config::Resolver> EnvironmentResolver(EnvironmentStore& store, const SecretBox* box,
+                                             const std::string& environment, const std::string& ns, bool mask_secrets) {
   if (environment.empty()) return config::Resolver([](std::string_view, std::string_view) { return std::optional<std::string>(); });
   SLUICE_RETURN_IF_ERROR(CheckEnvironmentGrant(store, environment, ns));
   SLUICE_ASSIGN_OR_RETURN(nlohmann::json merged, EffectiveConfig(store, environment));

@@ -126,14 +126,14 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   wo.compile_options = ao.compile_options;
   wo.pii_key = p.box_->DeriveKey(kPiiKeyPurpose);
   p.worker_ = std::make_unique<worker::Worker>(*p.queue_, wo);
-  p.store_->SetAuditKey(p.box_->DeriveKey(metadata::kAuditChainPurpose));
+  p.store_->audit().SetAuditKey(p.box_->DeriveKey(metadata::kAuditChainPurpose));
   p.auth_ = std::make_unique<auth::AuthService>(*p.store_, p.box_->DeriveKey(kAccessTokenKeyPurpose),
                                                 SystemClock::Get(), o.auth);
 
   if (!o.init_admin.empty()) {
     stage = OpenStage::kInitAdmin;
     p.init_admin_.user = o.init_admin;
-    if (p.store_->GetUser(o.init_admin).ok()) {
+    if (p.store_->identity().GetUser(o.init_admin).ok()) {
       p.init_admin_.what = InitAdminOutcome::What::kExisted;
     } else {
       std::string password = o.init_admin_password;

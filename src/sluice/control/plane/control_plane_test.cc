@@ -150,9 +150,9 @@ TEST_F(ControlPlaneTest, ServesTheApiRunsAPipelineAndStops) {
   std::stringstream out;
   out << std::ifstream(dir_ / "work" / "data" / "ops" / "out.ndjson").rdbuf();
   EXPECT_EQ(out.str(), "{\"id\":1}\n{\"id\":3}\n");
-  auto stored = plane.store().GetRun(run_id);
+  auto stored = plane.store().runs().GetRun(run_id);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(stored->status, "succeeded");
+  EXPECT_EQ(stored->status, metadata::RunStatus::kSucceeded);
   auto log = admin.Request("GET", "/api/v1/runs/" + run_id + "/logs");
   ASSERT_TRUE(log.ok());
   EXPECT_NE(log->body.find("run succeeded"), std::string::npos) << log->body;

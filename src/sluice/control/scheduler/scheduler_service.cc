@@ -27,33 +27,33 @@ Scheduler::Scheduler(metadata::MetadataStore& store, const Clock& clock, Compile
 Scheduler::~Scheduler() { Stop(); }
 
 Status Scheduler::SetSchedule(const std::string& ns, const std::string& name, const std::string& cron) {
-  if (cron.empty()) return store_.DeleteSchedule(ns, name);
+  if (cron.empty()) return store_.runs().DeleteSchedule(ns, name);
   SLUICE_ASSIGN_OR_RETURN(CronSchedule schedule, CronSchedule::Parse(cron));
-  return store_.PutSchedule({ns, name, schedule.text(), schedule.Next(clock_.NowMicros())});
+  return store_.runs().PutSchedule({ns, name, schedule.text(), schedule.Next(clock_.NowMicros())});
 }
 
 Result<metadata::RunRecord> Scheduler::Trigger(const std::string& ns, const std::string& name, const std::string& cause,
                                                int64_t logical_time, std::optional<int64_t> version,
                                                const std::vector<std::string>& overrides) {
-  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.GetPipeline(ns, name));
-  if (version) SLUICE_RETURN_IF_ERROR(store_.GetVersion(ns, name, *version).status());
+  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.pipelines().GetPipeline(ns, name));
+  if (version) SLUICE_RETURN_IF_ERROR(store_.pipelines().GetVersion(ns, name, *version).status());
   metadata::RunRecord run;
   run.id = metadata::NewRunId(clock_.NowMicros());
   run.ns = ns;
   run.pipeline = name;
   run.version = version.value_or(pipeline.latest_version);
   run.cause = cause;
-  run.status = "queued";
+  run.status = metadata::RunStatus::kQueued;
   run.logical_time = logical_time;
   run.overrides = overrides;
-  SLUICE_RETURN_IF_ERROR(store_.CreateRun(run));
+  SLUICE_RETURN_IF_ERROR(store_.runs().CreateRun(run));
   SLUICE_LOG(Info, "scheduler.run", {"run", run.id}, {"pipeline", ns + "/" + name}, {"cause", cause});
   return run;
 }
 
 Result<std::vector<std::string>> Scheduler::Tick() {
   const int64_t now = clock_.NowMicros();
-  SLUICE_ASSIGN_OR_RETURN(auto due, store_.DueSchedules(now));
+  SLUICE_ASSIGN_OR_RETURN(auto due, store_.runs().DueSchedules(now));
   std::vector<std::string> created;
   for (const auto& s : due) {
     auto schedule = CronSchedule::Parse(s.cron);
@@ -64,11 +64,12 @@ Result<std::vector<std::string>> Scheduler::Tick() {
     // The latest fire time due by now (the missed ones before it are skipped).
     int64_t fire = s.next_fire;
     for (int64_t n = schedule->Next(fire); n <= now; n = schedule->Next(fire)) fire = n;
-    SLUICE_ASSIGN_OR_RETURN(bool mine, store_.AdvanceSchedule(s.ns, s.name, s.next_fire, schedule->Next(now)));
+    SLUICE_ASSIGN_OR_RETURN(bool mine, store_.runs().AdvanceSchedule(s.ns, s.name, s.next_fire, schedule->Next(now)));
     if (!mine) continue;  // another scheduler fired it
-    auto pipeline = store_.GetPipeline(s.ns, s.name);
+    auto pipeline = store_.pipelines().GetPipeline(s.ns, s.name);
     if (!pipeline.ok()) {
-      if (pipeline.status().code() == StatusCode::kNotFound) SLUICE_RETURN_IF_ERROR(store_.DeleteSchedule(s.ns, s.name));
+      if (pipeline.status().code() == StatusCode::kNotFound)
+        SLUICE_RETURN_IF_ERROR(store_.runs().DeleteSchedule(s.ns, s.name));
       continue;
     }
     if (pipeline->paused) continue;
@@ -79,25 +80,25 @@ Result<std::vector<std::string>> Scheduler::Tick() {
 }
 
 Status Scheduler::KeepStreamRunning(const std::string& ns, const std::string& name) {
-  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.GetPipeline(ns, name));
+  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.pipelines().GetPipeline(ns, name));
   if (pipeline.mode != "stream") return Status::OK();
   std::vector<metadata::RunRecord> live;
-  for (const char* status : {"queued", "running"}) {
+  for (metadata::RunStatus status : {metadata::RunStatus::kQueued, metadata::RunStatus::kRunning}) {
     metadata::RunFilter f;
     f.ns = ns;
     f.pipeline = name;
     f.status = status;
-    SLUICE_ASSIGN_OR_RETURN(auto runs, store_.ListRuns(f, std::nullopt, 100));
+    SLUICE_ASSIGN_OR_RETURN(auto runs, store_.runs().ListRuns(f, std::nullopt, 100));
     live.insert(live.end(), runs.begin(), runs.end());
   }
   bool current = false, old_running = false;
   for (const auto& r : live) {
     if (pipeline.paused || r.version != pipeline.latest_version) {
       if (!r.cancel_requested) {
-        auto cancelled = store_.CancelRun(r.id);
+        auto cancelled = store_.runs().CancelRun(r.id);
         if (!cancelled.ok() && cancelled.status().code() != StatusCode::kFailedPrecondition) return cancelled.status();
       }
-      old_running |= r.status == "running";
+      old_running |= r.status == metadata::RunStatus::kRunning;
     } else {
       current = true;
     }
@@ -108,8 +109,8 @@ Status Scheduler::KeepStreamRunning(const std::string& ns, const std::string& na
 
 Result<std::vector<std::string>> Scheduler::Backfill(const std::string& ns, const std::string& name, int64_t from_micros,
                                                      int64_t to_micros, size_t limit) {
-  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.GetPipeline(ns, name));
-  SLUICE_ASSIGN_OR_RETURN(auto version, store_.GetVersion(ns, name, pipeline.latest_version));
+  SLUICE_ASSIGN_OR_RETURN(auto pipeline, store_.pipelines().GetPipeline(ns, name));
+  SLUICE_ASSIGN_OR_RETURN(auto version, store_.pipelines().GetVersion(ns, name, pipeline.latest_version));
   SLUICE_ASSIGN_OR_RETURN(engine::Plan plan, compile_(version.spec));
   if (plan.schedule.empty()) {
     return Status::FailedPrecondition("pipeline {}/{} has no schedule, so it has no intervals to backfill; add "
@@ -131,19 +132,19 @@ Result<std::vector<std::string>> Scheduler::Backfill(const std::string& ns, cons
 }
 
 Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRecord& run) {
-  SLUICE_ASSIGN_OR_RETURN(auto version, store_.GetVersion(run.ns, run.pipeline, run.version));
+  SLUICE_ASSIGN_OR_RETURN(auto version, store_.pipelines().GetVersion(run.ns, run.pipeline, run.version));
   SLUICE_ASSIGN_OR_RETURN(engine::Plan plan, compile_(version.spec));
   const PlanTables produced = TablesOf(plan);
   std::vector<std::string> created;
   if (produced.writes.empty()) return created;
   std::optional<std::pair<std::string, std::string>> after;
   for (;;) {
-    SLUICE_ASSIGN_OR_RETURN(auto page, store_.ListPipelines(run.ns, after, 200));
+    SLUICE_ASSIGN_OR_RETURN(auto page, store_.pipelines().ListPipelines(run.ns, after, 200));
     for (const auto& p : page) {
       // Tables are a namespace's own (a namespace's `bronze.orders` is not another's), so only
       // pipelines of the run's namespace can depend on what it wrote.
       if (p.paused || p.ns != run.ns || p.name == run.pipeline) continue;
-      auto v = store_.GetVersion(p.ns, p.name, p.latest_version);
+      auto v = store_.pipelines().GetVersion(p.ns, p.name, p.latest_version);
       if (!v.ok()) continue;
       auto other = compile_(v->spec);
       if (!other.ok() || other->mode != engine::PlanMode::kBatch) continue;
@@ -164,7 +165,7 @@ Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRe
 Status Scheduler::KeepStreamsRunning() {
   std::optional<std::pair<std::string, std::string>> after;
   for (;;) {
-    SLUICE_ASSIGN_OR_RETURN(auto page, store_.ListPipelines(std::nullopt, after, 200));
+    SLUICE_ASSIGN_OR_RETURN(auto page, store_.pipelines().ListPipelines(std::nullopt, after, 200));
     for (const auto& p : page) {
       if (p.mode == "stream") SLUICE_RETURN_IF_ERROR(KeepStreamRunning(p.ns, p.name));
     }
@@ -179,7 +180,8 @@ constexpr int kWaitingLimit = 10'000;
 }  // namespace
 
 Result<Scheduler::WaitingCounts> Scheduler::CountWaiting() {
-  SLUICE_ASSIGN_OR_RETURN(auto waiting, store_.WaitingRuns(clock_.NowMicros() - wait_warning_micros_, kWaitingLimit));
+  SLUICE_ASSIGN_OR_RETURN(auto waiting,
+                          store_.runs().WaitingRuns(clock_.NowMicros() - wait_warning_micros_, kWaitingLimit));
   WaitingCounts counts;
   for (const auto& w : waiting) ++(w.mode == "stream" ? counts.stream : counts.batch);
   return counts;
@@ -187,7 +189,7 @@ Result<Scheduler::WaitingCounts> Scheduler::CountWaiting() {
 
 Result<std::vector<std::string>> Scheduler::WarnWaiting() {
   const int64_t now = clock_.NowMicros();
-  SLUICE_ASSIGN_OR_RETURN(auto waiting, store_.WaitingRuns(now - wait_warning_micros_, kWaitingLimit));
+  SLUICE_ASSIGN_OR_RETURN(auto waiting, store_.runs().WaitingRuns(now - wait_warning_micros_, kWaitingLimit));
   std::vector<std::string> logged;
   std::unordered_set<std::string> still;  // forget runs that stopped waiting
   std::lock_guard lock(warned_mu_);

@@ -51,13 +51,16 @@ class SchedulerTest : public ::testing::Test {
     const std::string spec =
         Spec(name, schedule, source.empty() ? "{kind: files, path: in.ndjson, schema: {fields: [{name: id, type: string}]}}" : source,
              sink.empty() ? "{kind: blackhole, inputs: [in]}" : sink);
-    ASSERT_TRUE(store_->ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "").ok());
+    ASSERT_TRUE(
+        store_->pipelines()
+            .ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "")
+            .ok());
     ASSERT_TRUE(scheduler_->SetSchedule("ops", name, schedule).ok());
   }
   std::vector<metadata::RunRecord> Runs(const std::string& name) {
     metadata::RunFilter f;
     f.pipeline = name;
-    auto r = store_->ListRuns(f, std::nullopt, 1000);
+    auto r = store_->runs().ListRuns(f, std::nullopt, 1000);
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : std::vector<metadata::RunRecord>{};
   }
@@ -82,7 +85,7 @@ TEST_F(SchedulerTest, CronFiresOnTimeWithTheFireTimeAsLogicalTime) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].logical_time, T("2026-11-21T10:15:00Z"));
   EXPECT_EQ(runs[0].cause, "schedule");
-  EXPECT_EQ(runs[0].status, "queued");
+  EXPECT_EQ(runs[0].status, metadata::RunStatus::kQueued);
   EXPECT_EQ(runs[0].version, 1);
 
   // Down for two hours: one run, for the latest missed time; then on schedule again.
@@ -96,10 +99,10 @@ TEST_F(SchedulerTest, CronFiresOnTimeWithTheFireTimeAsLogicalTime) {
 
 TEST_F(SchedulerTest, PausedPipelinesAndRemovedSchedulesDoNotRun) {
   Apply("hourly", "@hourly");
-  ASSERT_TRUE(store_->SetPaused("ops", "hourly", true).ok());
+  ASSERT_TRUE(store_->pipelines().SetPaused("ops", "hourly", true).ok());
   clock_.Set(T("2026-11-21T11:00:00Z"));
   EXPECT_TRUE(scheduler_->Tick()->empty());
-  ASSERT_TRUE(store_->SetPaused("ops", "hourly", false).ok());
+  ASSERT_TRUE(store_->pipelines().SetPaused("ops", "hourly", false).ok());
   clock_.Set(T("2026-11-21T12:00:00Z"));
   EXPECT_EQ(scheduler_->Tick()->size(), 1u);
   ASSERT_TRUE(scheduler_->SetSchedule("ops", "hourly", "").ok());
@@ -156,7 +159,10 @@ TEST_F(SchedulerTest, ASucceededRunTriggersThePipelinesReadingItsOutput) {
 
 TEST_F(SchedulerTest, AStreamKeepsOneLiveRunOfItsLatestVersion) {
   auto apply = [&](const std::string& spec) {
-    ASSERT_TRUE(store_->ApplyPipeline("ops", "s", spec, std::to_string(std::hash<std::string>{}(spec)), "", "stream", "t", "").ok());
+    ASSERT_TRUE(
+        store_->pipelines()
+            .ApplyPipeline("ops", "s", spec, std::to_string(std::hash<std::string>{}(spec)), "", "stream", "t", "")
+            .ok());
   };
   apply("v1");
   ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
@@ -167,25 +173,25 @@ TEST_F(SchedulerTest, AStreamKeepsOneLiveRunOfItsLatestVersion) {
   EXPECT_EQ(runs[0].version, 1);
 
   // v1 is running when v2 arrives: v1 is asked to stop; v2 waits until v1 has ended.
-  ASSERT_TRUE(store_->ClaimRun("w", 60'000'000)->has_value());
+  ASSERT_TRUE(store_->runs().ClaimRun("w", 60'000'000)->has_value());
   apply("v2");
   ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
   runs = Runs("s");
   ASSERT_EQ(runs.size(), 1u) << "no second run while v1 still runs";
-  EXPECT_TRUE(store_->GetRun(runs[0].id)->cancel_requested);
-  ASSERT_TRUE(store_->FinishRun(runs[0].id, "w", "cancelled", "", "").ok());
+  EXPECT_TRUE(store_->runs().GetRun(runs[0].id)->cancel_requested);
+  ASSERT_TRUE(store_->runs().FinishRun(runs[0].id, "w", metadata::RunStatus::kCancelled, "", "").ok());
   ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
   runs = Runs("s");
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].version, 2);
-  EXPECT_EQ(runs[0].status, "queued");
+  EXPECT_EQ(runs[0].status, metadata::RunStatus::kQueued);
 
   // Paused: the live run is cancelled and none is queued until it resumes.
-  ASSERT_TRUE(store_->SetPaused("ops", "s", true).ok());
+  ASSERT_TRUE(store_->pipelines().SetPaused("ops", "s", true).ok());
   ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
-  EXPECT_EQ(store_->GetRun(runs[0].id)->status, "cancelled");
+  EXPECT_EQ(store_->runs().GetRun(runs[0].id)->status, metadata::RunStatus::kCancelled);
   EXPECT_EQ(Runs("s").size(), 2u);
-  ASSERT_TRUE(store_->SetPaused("ops", "s", false).ok());
+  ASSERT_TRUE(store_->pipelines().SetPaused("ops", "s", false).ok());
   ASSERT_TRUE(scheduler_->KeepStreamsRunning().ok());
   EXPECT_EQ(Runs("s").size(), 3u);
 }
@@ -193,12 +199,12 @@ TEST_F(SchedulerTest, AStreamKeepsOneLiveRunOfItsLatestVersion) {
 TEST_F(SchedulerTest, ARunThatWaitsForASlotOfItsKindIsLoggedOnceAndCounted) {
   scheduler_->SetWaitWarning(60'000'000);
   Apply("nightly", "");
-  ASSERT_TRUE(store_->ApplyPipeline("ops", "s", "v1", "h:v1", "", "stream", "t", "").ok());
+  ASSERT_TRUE(store_->pipelines().ApplyPipeline("ops", "s", "v1", "h:v1", "", "stream", "t", "").ok());
   auto batch = scheduler_->Trigger("ops", "nightly", "manual", clock_.NowMicros());
   ASSERT_TRUE(batch.ok()) << batch.status().ToString();
   ASSERT_TRUE(scheduler_->KeepStreamRunning("ops", "s").ok());
   // A stream slot takes the stream; no batch slot is free.
-  ASSERT_TRUE(store_->ClaimRun("w", 600'000'000, metadata::RunKind::kStream)->has_value());
+  ASSERT_TRUE(store_->runs().ClaimRun("w", 600'000'000, metadata::RunKind::kStream)->has_value());
 
   clock_.Advance(59'000'000);
   EXPECT_TRUE(scheduler_->WarnWaiting()->empty()) << "not waiting long enough yet";
@@ -214,7 +220,7 @@ TEST_F(SchedulerTest, ARunThatWaitsForASlotOfItsKindIsLoggedOnceAndCounted) {
   EXPECT_EQ(counts->stream, 0) << "the stream runs";
 
   // Claimed at last: it waits no more.
-  ASSERT_TRUE(store_->ClaimRun("w", 600'000'000, metadata::RunKind::kBatch)->has_value());
+  ASSERT_TRUE(store_->runs().ClaimRun("w", 600'000'000, metadata::RunKind::kBatch)->has_value());
   EXPECT_EQ(scheduler_->CountWaiting()->batch, 0);
   EXPECT_TRUE(scheduler_->WarnWaiting()->empty());
 }

@@ -38,7 +38,7 @@ class RunQueue {
   // Whether the run was asked to stop; FailedPrecondition when the lease was lost.
   virtual Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
                              int64_t lease_micros) = 0;
-  virtual Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
+  virtual Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,
                         const std::string& summary, const std::string& error) = 0;
   virtual Status Release(const std::string& run_id, const std::string& worker, int64_t generation) = 0;
   virtual Status Log(const std::string& run_id, const std::string& text) = 0;
@@ -62,7 +62,7 @@ class StoreRunQueue final : public RunQueue {
                      int64_t lease_micros) override;
   // A failed run gets a retry (a new run, attempt + 1, after a backoff) while it has attempts
   // left; a stream always.
-  Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
+  Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,
                 const std::string& summary, const std::string& error) override;
   Status Release(const std::string& run_id, const std::string& worker, int64_t generation) override;
   Status Log(const std::string& run_id, const std::string& text) override;

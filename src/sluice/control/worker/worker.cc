@@ -161,15 +161,15 @@ Status Worker::Execute(const ClaimedRun& claimed) {
     (void)queue_.Log(run.id,
                      FormatTimestamp(clock_.NowMicros()) + " " + config::MaskSubstituted(line, substituted) + "\n");
   };
-  auto finish = [&](const std::string& status, const json& summary, const std::string& error) {
-    log("run " + status + (error.empty() ? "" : ": " + error));
+  auto finish = [&](metadata::RunStatus status, const json& summary, const std::string& error) {
+    log(fmt::format("run {}{}", status, error.empty() ? "" : ": " + error));
     return queue_.Finish(run, options_.id, status, summary.dump(), config::MaskSubstituted(error, substituted));
   };
   log(fmt::format("started on worker {} (attempt {}), {} version {}", options_.id, run.attempt, run.ns + "/" + run.pipeline,
                   run.version));
   SLUICE_LOG(Info, "worker.run", {"run", run.id}, {"pipeline", run.ns + "/" + run.pipeline}, {"version", run.version});
 
-  if (!claimed.error.empty()) return finish("failed", json::object(), claimed.error);
+  if (!claimed.error.empty()) return finish(metadata::RunStatus::kFailed, json::object(), claimed.error);
   pipeline::CompileOptions co;
   if (options_.compile_options) co = options_.compile_options();
   else co.workdir = options_.workdir;
@@ -182,7 +182,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
   const std::string workdir = NamespaceWorkdir(co.data_root, run.ns).root().string();
   auto plan = pipeline::CompileString(claimed.spec, run.pipeline + ".yaml", workdir, co);
   if (!plan.ok()) {
-    return finish("failed", json::object(),
+    return finish(metadata::RunStatus::kFailed, json::object(),
                   fmt::format("version {} does not compile here: {}", run.version, plan.status().message()));
   }
   const bool stream = plan->mode == engine::PlanMode::kStream;
@@ -258,8 +258,9 @@ Status Worker::Execute(const ClaimedRun& claimed) {
     log("the worker is shutting down: the run goes back to the queue");
     return queue_.Release(run.id, options_.id, run.lease_generation);
   }
-  if (cancelled) return finish("cancelled", summary, "cancelled on request");
-  return finish(result.ok() ? "succeeded" : "failed", summary, result.ok() ? "" : result.ToString());
+  if (cancelled) return finish(metadata::RunStatus::kCancelled, summary, "cancelled on request");
+  return finish(result.ok() ? metadata::RunStatus::kSucceeded : metadata::RunStatus::kFailed, summary,
+                result.ok() ? "" : result.ToString());
 }
 
 }  // namespace sluice::worker

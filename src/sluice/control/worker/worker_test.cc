@@ -60,18 +60,18 @@ class WorkerTest : public ::testing::Test {
 
   std::string Queue(const std::string& name, const std::string& spec) {
     const std::string mode = spec.find("mode: stream") != std::string::npos ? "stream" : "batch";
-    EXPECT_TRUE(
-        store_->ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", mode, "t", "")
-            .ok());
+    EXPECT_TRUE(store_->pipelines()
+                    .ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", mode, "t", "")
+                    .ok());
     metadata::RunRecord run;
     run.id = metadata::NewRunId(clock_.NowMicros());
     run.ns = "ops";
     run.pipeline = name;
-    run.version = store_->GetPipeline("ops", name)->latest_version;
+    run.version = store_->pipelines().GetPipeline("ops", name)->latest_version;
     run.cause = "manual";
-    run.status = "queued";
+    run.status = metadata::RunStatus::kQueued;
     run.logical_time = clock_.NowMicros();
-    EXPECT_TRUE(store_->CreateRun(run).ok());
+    EXPECT_TRUE(store_->runs().CreateRun(run).ok());
     return run.id;
   }
 
@@ -108,15 +108,15 @@ TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   EXPECT_TRUE(*ran);
   EXPECT_FALSE(*worker_->RunOnce()) << "the queue is empty now";
-  auto run = store_->GetRun(id);
+  auto run = store_->runs().GetRun(id);
   ASSERT_TRUE(run.ok());
-  EXPECT_EQ(run->status, "succeeded") << run->error;
+  EXPECT_EQ(run->status, metadata::RunStatus::kSucceeded) << run->error;
   const json summary = json::parse(run->summary);
   EXPECT_EQ(summary["components"]["pos"]["in"], 3);
   EXPECT_EQ(summary["components"]["pos"]["dead_letter"], 1);
   EXPECT_EQ(summary["components"]["out"]["in"], 2);
   EXPECT_TRUE(fs::exists(ns_ / "out.ndjson"));
-  const std::string log = *store_->GetRunLog(id);
+  const std::string log = *store_->runs().GetRunLog(id);
   EXPECT_NE(log.find("started on worker w1"), std::string::npos) << log;
   EXPECT_NE(log.find("run succeeded"), std::string::npos) << log;
 }
@@ -124,14 +124,15 @@ TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
 TEST_F(WorkerTest, AFailedRunIsRetriedWithBackoffUntilItsAttemptsAreUsed) {
   const std::string first = Queue("copy", BatchSpec((ns_ / "missing.ndjson").string()));
   ASSERT_TRUE(*worker_->RunOnce());
-  EXPECT_EQ(store_->GetRun(first)->status, "failed");
-  EXPECT_NE(store_->GetRun(first)->error.find("missing.ndjson"), std::string::npos) << store_->GetRun(first)->error;
+  EXPECT_EQ(store_->runs().GetRun(first)->status, metadata::RunStatus::kFailed);
+  EXPECT_NE(store_->runs().GetRun(first)->error.find("missing.ndjson"), std::string::npos)
+      << store_->runs().GetRun(first)->error;
 
   int64_t expected_delay = 10'000'000;
   for (int attempt = 2; attempt <= 3; ++attempt) {
     metadata::RunFilter f;
-    f.status = "queued";
-    auto queued = store_->ListRuns(f, std::nullopt, 10);
+    f.status = metadata::RunStatus::kQueued;
+    auto queued = store_->runs().ListRuns(f, std::nullopt, 10);
     ASSERT_EQ(queued->size(), 1u) << "attempt " << attempt;
     const auto& retry = (*queued)[0];
     EXPECT_EQ(retry.attempt, attempt);
@@ -142,14 +143,14 @@ TEST_F(WorkerTest, AFailedRunIsRetriedWithBackoffUntilItsAttemptsAreUsed) {
     EXPECT_FALSE(*worker_->RunOnce()) << "not due before its backoff";
     clock_.Advance(delay);
     ASSERT_TRUE(*worker_->RunOnce());
-    EXPECT_EQ(store_->GetRun(retry.id)->status, "failed");
+    EXPECT_EQ(store_->runs().GetRun(retry.id)->status, metadata::RunStatus::kFailed);
     expected_delay *= 2;
   }
   metadata::RunFilter f;
-  f.status = "queued";
-  EXPECT_TRUE(store_->ListRuns(f, std::nullopt, 10)->empty()) << "3 attempts in all";
+  f.status = metadata::RunStatus::kQueued;
+  EXPECT_TRUE(store_->runs().ListRuns(f, std::nullopt, 10)->empty()) << "3 attempts in all";
   metadata::RunFilter all;
-  EXPECT_EQ(store_->ListRuns(all, std::nullopt, 10)->size(), 3u);
+  EXPECT_EQ(store_->runs().ListRuns(all, std::nullopt, 10)->size(), 3u);
 }
 
 TEST_F(WorkerTest, ABatchRunOverItsTimeoutStopsCommitsNothingAndIsRetried) {
@@ -161,13 +162,13 @@ TEST_F(WorkerTest, ABatchRunOverItsTimeoutStopsCommitsNothingAndIsRetried) {
   spec.replace(spec.find("spec:\n"), 6, "spec:\n  timeout: 1ms\n");
   const std::string id = Queue("copy", spec);
   ASSERT_TRUE(*worker_->RunOnce());
-  auto run = store_->GetRun(id);
-  EXPECT_EQ(run->status, "failed");
+  auto run = store_->runs().GetRun(id);
+  EXPECT_EQ(run->status, metadata::RunStatus::kFailed);
   EXPECT_NE(run->error.find("timed out after"), std::string::npos) << run->error;
   EXPECT_FALSE(fs::exists(ns_ / "out.ndjson")) << "a stopped run commits nothing";
   metadata::RunFilter f;
-  f.status = "queued";
-  EXPECT_EQ(store_->ListRuns(f, std::nullopt, 10)->size(), 1u) << "retried";
+  f.status = metadata::RunStatus::kQueued;
+  EXPECT_EQ(store_->runs().ListRuns(f, std::nullopt, 10)->size(), 1u) << "retried";
 }
 
 TEST_F(WorkerTest, ARunActsForItsNamespaceOnly) {
@@ -179,8 +180,8 @@ TEST_F(WorkerTest, ARunActsForItsNamespaceOnly) {
   for (const auto& path : escapes) {
     const std::string id = Queue("copy", BatchSpec(path));
     ASSERT_TRUE(*worker_->RunOnce());
-    auto run = store_->GetRun(id);
-    EXPECT_EQ(run->status, "failed") << path;
+    auto run = store_->runs().GetRun(id);
+    EXPECT_EQ(run->status, metadata::RunStatus::kFailed) << path;
     EXPECT_NE(run->error.find("outside this namespace's data roots"), std::string::npos) << run->error;
     EXPECT_FALSE(fs::exists(ns_ / "out.ndjson")) << path;
     clock_.Advance(3600'000'000);  // past the retries' backoff: they fail the same way
@@ -193,20 +194,20 @@ TEST_F(WorkerTest, ARunActsForItsNamespaceOnly) {
   spec.replace(spec.find("path: out.ndjson"), 16, "path: \"${env.SLUICE_TEST_SERVER_ONLY}\"");
   const std::string id = Queue("env", spec);
   ASSERT_TRUE(*worker_->RunOnce());
-  auto run = store_->GetRun(id);
-  EXPECT_EQ(run->status, "failed");
+  auto run = store_->runs().GetRun(id);
+  EXPECT_EQ(run->status, metadata::RunStatus::kFailed);
   EXPECT_NE(run->error.find("${env.SLUICE_TEST_SERVER_ONLY}"), std::string::npos) << run->error;
   EXPECT_EQ(run->error.find("value-of-the-server"), std::string::npos) << run->error;
-  EXPECT_EQ(store_->GetRunLog(id)->find("value-of-the-server"), std::string::npos);
+  EXPECT_EQ(store_->runs().GetRunLog(id)->find("value-of-the-server"), std::string::npos);
   ::unsetenv("SLUICE_TEST_SERVER_ONLY");
 }
 
 TEST_F(WorkerTest, ACancelledQueuedRunNeverRuns) {
   std::ofstream(ns_ / "in.ndjson") << "{\"id\": 1}\n";
   const std::string id = Queue("copy", BatchSpec((ns_ / "in.ndjson").string()));
-  ASSERT_TRUE(store_->CancelRun(id).ok());
+  ASSERT_TRUE(store_->runs().CancelRun(id).ok());
   EXPECT_FALSE(*worker_->RunOnce());
-  EXPECT_EQ(store_->GetRun(id)->status, "cancelled");
+  EXPECT_EQ(store_->runs().GetRun(id)->status, metadata::RunStatus::kCancelled);
   EXPECT_FALSE(fs::exists(ns_ / "out.ndjson"));
 }
 
@@ -225,16 +226,18 @@ TEST_F(WorkerTest, ACancelledStreamStopsAtTheEndOfItsEpoch) {
   worker_->Start({.batch = 0, .stream = 1});
   // Running: wait for it to be leased, then cancel.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (store_->GetRun(id)->status != "running" && std::chrono::steady_clock::now() < deadline) {
+  while (store_->runs().GetRun(id)->status != metadata::RunStatus::kRunning &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_EQ(store_->GetRun(id)->status, "running") << *store_->GetRunLog(id);
-  ASSERT_TRUE(store_->CancelRun(id).ok());
-  while (store_->GetRun(id)->status == "running" && std::chrono::steady_clock::now() < deadline) {
+  ASSERT_EQ(store_->runs().GetRun(id)->status, metadata::RunStatus::kRunning) << *store_->runs().GetRunLog(id);
+  ASSERT_TRUE(store_->runs().CancelRun(id).ok());
+  while (store_->runs().GetRun(id)->status == metadata::RunStatus::kRunning &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   worker_->Stop();
-  EXPECT_EQ(store_->GetRun(id)->status, "cancelled") << *store_->GetRunLog(id);
+  EXPECT_EQ(store_->runs().GetRun(id)->status, metadata::RunStatus::kCancelled) << *store_->runs().GetRunLog(id);
 }
 
 // The queue of the metadata database, whose lease renewals fail (as when the database cannot be
@@ -278,7 +281,7 @@ class TroubledRenewals final : public RunQueue {
     first_failure_us.compare_exchange_strong(none, SteadyMicros());
     return Status(StatusCode::kUnavailable, "the metadata database cannot be reached");
   }
-  Status Finish(const metadata::RunRecord& run, const std::string& worker, const std::string& status,
+  Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,
                 const std::string& summary, const std::string& error) override {
     return queue_.Finish(run, worker, status, summary, error);
   }
@@ -316,17 +319,19 @@ TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
   Worker worker(queue, o);
   worker.Start({.batch = 0, .stream = 1});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (store_->GetRun(id)->status != "running" && std::chrono::steady_clock::now() < deadline) {
+  while (store_->runs().GetRun(id)->status != metadata::RunStatus::kRunning &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_EQ(store_->GetRun(id)->status, "running") << *store_->GetRunLog(id);
+  ASSERT_EQ(store_->runs().GetRun(id)->status, metadata::RunStatus::kRunning) << *store_->runs().GetRunLog(id);
   queue.renewals_fail = true;
   const std::string stopped = "the lease could not be renewed";
-  while (store_->GetRunLog(id)->find(stopped) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+  while (store_->runs().GetRunLog(id)->find(stopped) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   const int64_t stopped_after_us = TroubledRenewals::SteadyMicros() - queue.first_failure_us.load();
-  const std::string log = *store_->GetRunLog(id);
+  const std::string log = *store_->runs().GetRunLog(id);
   worker.Stop();
   ASSERT_NE(log.find(stopped), std::string::npos) << log;
   EXPECT_NE(log.find("cannot be reached"), std::string::npos) << log;
@@ -334,7 +339,7 @@ TEST_F(WorkerTest, AStreamWhoseLeaseCannotBeRenewedStopsBeforeTheLeaseExpires) {
   // the run stopped before the lease expired.
   EXPECT_LT(stopped_after_us, o.lease_micros * 2 / 3) << log;
   // The run is not finished by this worker: it is left to another one once its lease expires.
-  EXPECT_EQ(store_->GetRun(id)->status, "running");
+  EXPECT_EQ(store_->runs().GetRun(id)->status, metadata::RunStatus::kRunning);
 }
 
 // Waits (polling, at most 60 s) until `done` holds; returns whether it did.
@@ -394,8 +399,8 @@ TEST_F(WorkerTest, AWorkerThatLostItsLeaseCannotCommitAfterTheOneThatTookItsRunO
   const WorkerOptions o = Options("w1");
   Worker first(first_queue, o);
   first.Start({.batch = 0, .stream = 1});
-  ASSERT_TRUE(Eventually([&] { return lake_ids().size() == 100; })) << *store_->GetRunLog(id);
-  const int64_t first_generation = store_->GetRun(id)->lease_generation;
+  ASSERT_TRUE(Eventually([&] { return lake_ids().size() == 100; })) << *store_->runs().GetRunLog(id);
+  const int64_t first_generation = store_->runs().GetRun(id)->lease_generation;
 
   // w1's heartbeat hangs; its lease runs out (on the store's clock) and w2 claims the run.
   first_queue.Pause();
@@ -409,29 +414,30 @@ TEST_F(WorkerTest, AWorkerThatLostItsLeaseCannotCommitAfterTheOneThatTookItsRunO
   produce(101, 201);
   Worker second(*queue_, Options("w2"));
   second.Start({.batch = 0, .stream = 1});
-  ASSERT_TRUE(Eventually([&] { return store_->GetRun(id)->lease_owner == "w2"; })) << *store_->GetRunLog(id);
-  EXPECT_GT(store_->GetRun(id)->lease_generation, first_generation);
+  ASSERT_TRUE(Eventually([&] { return store_->runs().GetRun(id)->lease_owner == "w2"; }))
+      << *store_->runs().GetRunLog(id);
+  EXPECT_GT(store_->runs().GetRun(id)->lease_generation, first_generation);
   produce(201, 301);
-  ASSERT_TRUE(Eventually([&] { return lake_ids().size() >= 300; })) << *store_->GetRunLog(id);
+  ASSERT_TRUE(Eventually([&] { return lake_ids().size() >= 300; })) << *store_->runs().GetRunLog(id);
 
   // w1 wakes up: it finds its lease gone and drops its result.
   first_queue.Resume();
-  ASSERT_TRUE(Eventually([&] { return store_->GetRunLog(id)->find("the lease was lost") != std::string::npos; }))
-      << *store_->GetRunLog(id);
+  ASSERT_TRUE(Eventually([&] { return store_->runs().GetRunLog(id)->find("the lease was lost") != std::string::npos; }))
+      << *store_->runs().GetRunLog(id);
   first.Stop();
   produce(301, 401);
-  ASSERT_TRUE(Eventually([&] { return lake_ids().size() >= 400; })) << *store_->GetRunLog(id);
-  ASSERT_TRUE(store_->CancelRun(id).ok());
-  ASSERT_TRUE(Eventually([&] { return store_->GetRun(id)->status != "running"; }));
+  ASSERT_TRUE(Eventually([&] { return lake_ids().size() >= 400; })) << *store_->runs().GetRunLog(id);
+  ASSERT_TRUE(store_->runs().CancelRun(id).ok());
+  ASSERT_TRUE(Eventually([&] { return store_->runs().GetRun(id)->status != metadata::RunStatus::kRunning; }));
   second.Stop();
-  EXPECT_EQ(lake_ids(), expected_ids(401)) << "every record exactly once\n" << *store_->GetRunLog(id);
+  EXPECT_EQ(lake_ids(), expected_ids(401)) << "every record exactly once\n" << *store_->runs().GetRunLog(id);
   // The table's last commit records the newest generation that wrote it (a Delta txn action).
   std::string last_commit;
   for (const auto& e : fs::directory_iterator(ns_ / "lake" / "bronze" / "copied" / "_delta_log")) {
     if (e.path().extension() == ".json" && e.path().string() > last_commit) last_commit = e.path().string();
   }
   const std::string fence_txn = "\"appId\":\"ops/s.out#fence\",\"version\":" +
-                                std::to_string(store_->GetRun(id)->lease_generation);
+                                std::to_string(store_->runs().GetRun(id)->lease_generation);
   std::ifstream commit(last_commit);
   const std::string text((std::istreambuf_iterator<char>(commit)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find(fence_txn), std::string::npos) << last_commit << ": " << text;
