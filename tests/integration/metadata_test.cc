@@ -13,7 +13,7 @@
 #include "e2e/process.h"
 #include "sluice/control/metadata/environment.h"
 #include "sluice/control/metadata/metadata_store.h"
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 #include "support/postgres_server.h"
 
 namespace sluice::testing {
@@ -56,11 +56,10 @@ class Metadata : public ::testing::TestWithParam<std::string> {
   // (an upgrade from the schema before it).
   void UndoMigrationAndReopen(int64_t version, const std::string& undo) {
     {
-      auto db = metadata::SqlDb::Open(url_);
+      auto db = sql::SqlDb::Open(url_);
       ASSERT_TRUE(db.ok());
       ASSERT_TRUE((*db)->ExecScript(undo).ok());
-      ASSERT_TRUE(
-          (*db)->Exec("DELETE FROM sluice_schema_migrations WHERE version = $1", {metadata::SqlInt(version)}).ok());
+      ASSERT_TRUE((*db)->Exec("DELETE FROM sluice_schema_migrations WHERE version = $1", {sql::SqlInt(version)}).ok());
     }
     store_.reset();
     auto upgraded = MetadataStore::Open(url_, &clock_);
@@ -87,10 +86,11 @@ TEST_P(Metadata, MigrationsRunOnceAndReopenIsANoOp) {
   EXPECT_EQ((*again)->GetPipeline("sales", "orders")->latest_version, 1);
 
   // A database from a newer Sluice is refused, not written to.
-  auto db = metadata::SqlDb::Open(url_);
+  auto db = sql::SqlDb::Open(url_);
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)",
-                          {metadata::SqlInt(MetadataStore::LatestSchemaVersion() + 1)})
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)",
+                         {sql::SqlInt(MetadataStore::LatestSchemaVersion() + 1)})
                   .ok());
   auto newer = MetadataStore::Open(url_, &clock_);
   ASSERT_FALSE(newer.ok());
@@ -688,7 +688,7 @@ TEST_P(Metadata, TheAuditLogIsAppendOnlyAndItsChainFindsEdits) {
   EXPECT_FALSE(v->broken_at.has_value()) << v->problem;
   EXPECT_EQ(v->rows, 20);
   // The database refuses to change or drop rows ...
-  auto db = metadata::SqlDb::Open(url_);
+  auto db = sql::SqlDb::Open(url_);
   ASSERT_TRUE(db.ok());
   EXPECT_FALSE((*db)->Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 5").ok());
   EXPECT_FALSE((*db)->Exec("DELETE FROM audit_log WHERE seq = 5").ok());
@@ -720,7 +720,7 @@ TEST_P(Metadata, AKeyedChainCannotBeRecomputedWithoutTheKey) {
   auto rows = store_->ListAudit({}, std::nullopt, 100);
   ASSERT_TRUE(rows.ok());
   std::vector<metadata::AuditRecord> chain(rows->rbegin(), rows->rend());
-  auto db = metadata::SqlDb::Open(url_);
+  auto db = sql::SqlDb::Open(url_);
   ASSERT_TRUE(db.ok());
   const bool pg = GetParam() == "postgresql";
   ASSERT_TRUE((*db)->ExecScript(pg ? "DROP TRIGGER audit_log_append_only ON audit_log"
@@ -731,8 +731,9 @@ TEST_P(Metadata, AKeyedChainCannotBeRecomputedWithoutTheKey) {
     for (size_t i = 2; i < chain.size(); ++i) {
       chain[i].prev_hash = chain[i - 1].hash;
       chain[i].hash = metadata::AuditHash(chain[i], forged_key);
-      ASSERT_TRUE((*db)->Exec("UPDATE audit_log SET principal = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
-                              {metadata::SqlInt(chain[i].seq), chain[i].principal, chain[i].prev_hash, chain[i].hash})
+      ASSERT_TRUE((*db)
+                      ->Exec("UPDATE audit_log SET principal = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+                             {sql::SqlInt(chain[i].seq), chain[i].principal, chain[i].prev_hash, chain[i].hash})
                       .ok());
     }
     auto v = store_->VerifyAudit();

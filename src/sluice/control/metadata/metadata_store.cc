@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/base/logging.h"
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 
