@@ -76,6 +76,24 @@ class Metadata : public ::testing::TestWithParam<std::string> {
 
 PostgresServer* Metadata::server_ = nullptr;
 
+// SqlDb's errors on both databases (sluice/sql/postgres.h for PostgreSQL): a unique violation is
+// AlreadyExists, any other failed statement of the program's own is Internal.
+TEST_P(Metadata, SqlDbStatementErrorsAreInternalButDuplicatesAlreadyExist) {
+  auto db = sql::SqlDb::Open(url_);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->ExecScript("CREATE TABLE sql_errors (k TEXT PRIMARY KEY, n BIGINT NOT NULL)").ok());
+  ASSERT_TRUE((*db)->Exec("INSERT INTO sql_errors VALUES ($1, $2)", {std::string("a"), sql::SqlInt(1)}).ok());
+  Status dup = (*db)->Exec("INSERT INTO sql_errors VALUES ($1, $2)", {std::string("a"), sql::SqlInt(2)}).status();
+  EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists) << dup.ToString();
+  Status null = (*db)->Exec("INSERT INTO sql_errors VALUES ($1, NULL)", {std::string("b")}).status();
+  EXPECT_EQ(null.code(), StatusCode::kInternal) << null.ToString();
+  Status syntax = (*db)->Exec("SELEC 1").status();
+  EXPECT_EQ(syntax.code(), StatusCode::kInternal) << syntax.ToString();
+  EXPECT_NE(syntax.message().find("metadata database"), std::string::npos) << syntax.message();
+  Status missing = (*db)->Query("SELECT k FROM no_such_table").status();
+  EXPECT_EQ(missing.code(), StatusCode::kInternal) << missing.ToString();
+}
+
 TEST_P(Metadata, MigrationsRunOnceAndReopenIsANoOp) {
   EXPECT_EQ(store_->dialect(), GetParam() == "sqlite" ? "sqlite" : "postgresql");
   EXPECT_EQ(*store_->SchemaVersion(), MetadataStore::LatestSchemaVersion());

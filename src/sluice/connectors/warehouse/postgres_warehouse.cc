@@ -39,6 +39,10 @@ constexpr size_t kCopyChunk = 1 << 20;
 
 using ResultPtr = sql::PgResult;
 
+// What a new attempt may cure: a lost connection (Unavailable), a serialization failure or a
+// deadlock (Aborted).
+bool Retryable(const Status& st) { return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kAborted; }
+
 std::string Redact(const std::string& url) { return RedactUrlPassword(url); }
 
 std::string ValueToText(const Value& v) {
@@ -125,7 +129,7 @@ class PostgresWarehouse final : public Warehouse {
  private:
   Status Connect();
   bool Connected() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
-  // A failed result as a Status: sql::PgError (Unavailable and Aborted are retried).
+  // A failed result as a Status: sql::PgError (Retryable: Unavailable and Aborted).
   Status ResultError(const PGresult* r, std::string_view what) const { return sql::PgError(conn_, r, context_, what); }
   Result<ResultPtr> Exec(const std::string& sql, const std::vector<std::string>& params = {},
                          const std::vector<bool>& null_params = {});
@@ -161,10 +165,17 @@ Status PostgresWarehouse::Connect() {
     tables_.clear();
   }
   SLUICE_ASSIGN_OR_RETURN(conn_, sql::PgConnect(url_, options_.connect_timeout_seconds, context_));
-  SLUICE_RETURN_IF_ERROR(ExecOk("SET TIME ZONE 'UTC'"));
-  SLUICE_RETURN_IF_ERROR(ExecOk("SET client_min_messages TO warning"));
-  SLUICE_RETURN_IF_ERROR(ExecOk(kPostgresCommitsDdl));
-  return ExecOk(kPostgresFencesDdl);
+  for (const char* setup :
+       {"SET TIME ZONE 'UTC'", "SET client_min_messages TO warning", kPostgresCommitsDdl, kPostgresFencesDdl}) {
+    Status st = ExecOk(setup);
+    if (!st.ok()) {
+      // Closed, so that a retry connects again and runs the whole setup.
+      PQfinish(conn_);
+      conn_ = nullptr;
+      return st;
+    }
+  }
+  return Status::OK();
 }
 
 Result<ResultPtr> PostgresWarehouse::Exec(const std::string& sql, const std::vector<std::string>& params,
@@ -193,15 +204,12 @@ Result<T> PostgresWarehouse::WithRetries(std::string_view what, F&& attempt) {
     if (!Connected()) {
       last = Connect();
       if (!last.ok()) {
-        if (last.code() != StatusCode::kUnavailable) return last;
+        if (!Retryable(last)) return last;
         continue;
       }
     }
     Result<T> r = attempt();
-    // A lost connection (Unavailable) or a serialization failure or deadlock (Aborted).
-    if (r.ok() || (r.status().code() != StatusCode::kUnavailable && r.status().code() != StatusCode::kAborted)) {
-      return r;
-    }
+    if (r.ok() || !Retryable(r.status())) return r;
     last = r.status();
     if (Connected()) (void)Exec("ROLLBACK");
   }
