@@ -13,7 +13,7 @@
 #include "e2e/process.h"
 #include "sluice/control/metadata/environment.h"
 #include "sluice/control/metadata/metadata_store.h"
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 #include "support/postgres_server.h"
 
 namespace sluice::testing {
@@ -56,11 +56,10 @@ class Metadata : public ::testing::TestWithParam<std::string> {
   // (an upgrade from the schema before it).
   void UndoMigrationAndReopen(int64_t version, const std::string& undo) {
     {
-      auto db = metadata::SqlDb::Open(url_);
+      auto db = sql::SqlDb::Open(url_);
       ASSERT_TRUE(db.ok());
       ASSERT_TRUE((*db)->ExecScript(undo).ok());
-      ASSERT_TRUE(
-          (*db)->Exec("DELETE FROM sluice_schema_migrations WHERE version = $1", {metadata::SqlInt(version)}).ok());
+      ASSERT_TRUE((*db)->Exec("DELETE FROM sluice_schema_migrations WHERE version = $1", {sql::SqlInt(version)}).ok());
     }
     store_.reset();
     auto upgraded = MetadataStore::Open(url_, &clock_);
@@ -77,6 +76,24 @@ class Metadata : public ::testing::TestWithParam<std::string> {
 
 PostgresServer* Metadata::server_ = nullptr;
 
+// SqlDb's errors on both databases (sluice/sql/postgres.h for PostgreSQL): a unique violation is
+// AlreadyExists, any other failed statement of the program's own is Internal.
+TEST_P(Metadata, SqlDbStatementErrorsAreInternalButDuplicatesAlreadyExist) {
+  auto db = sql::SqlDb::Open(url_);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->ExecScript("CREATE TABLE sql_errors (k TEXT PRIMARY KEY, n BIGINT NOT NULL)").ok());
+  ASSERT_TRUE((*db)->Exec("INSERT INTO sql_errors VALUES ($1, $2)", {std::string("a"), sql::SqlInt(1)}).ok());
+  Status dup = (*db)->Exec("INSERT INTO sql_errors VALUES ($1, $2)", {std::string("a"), sql::SqlInt(2)}).status();
+  EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists) << dup.ToString();
+  Status null = (*db)->Exec("INSERT INTO sql_errors VALUES ($1, NULL)", {std::string("b")}).status();
+  EXPECT_EQ(null.code(), StatusCode::kInternal) << null.ToString();
+  Status syntax = (*db)->Exec("SELEC 1").status();
+  EXPECT_EQ(syntax.code(), StatusCode::kInternal) << syntax.ToString();
+  EXPECT_NE(syntax.message().find("metadata database"), std::string::npos) << syntax.message();
+  Status missing = (*db)->Query("SELECT k FROM no_such_table").status();
+  EXPECT_EQ(missing.code(), StatusCode::kInternal) << missing.ToString();
+}
+
 TEST_P(Metadata, MigrationsRunOnceAndReopenIsANoOp) {
   EXPECT_EQ(store_->dialect(), GetParam() == "sqlite" ? "sqlite" : "postgresql");
   EXPECT_EQ(*store_->SchemaVersion(), MetadataStore::LatestSchemaVersion());
@@ -87,10 +104,11 @@ TEST_P(Metadata, MigrationsRunOnceAndReopenIsANoOp) {
   EXPECT_EQ((*again)->pipelines().GetPipeline("sales", "orders")->latest_version, 1);
 
   // A database from a newer Sluice is refused, not written to.
-  auto db = metadata::SqlDb::Open(url_);
+  auto db = sql::SqlDb::Open(url_);
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)",
-                          {metadata::SqlInt(MetadataStore::LatestSchemaVersion() + 1)})
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO sluice_schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)",
+                         {sql::SqlInt(MetadataStore::LatestSchemaVersion() + 1)})
                   .ok());
   auto newer = MetadataStore::Open(url_, &clock_);
   ASSERT_FALSE(newer.ok());
@@ -706,7 +724,7 @@ TEST_P(Metadata, TheAuditLogIsAppendOnlyAndItsChainFindsEdits) {
   EXPECT_FALSE(v->broken_at.has_value()) << v->problem;
   EXPECT_EQ(v->rows, 20);
   // The database refuses to change or drop rows ...
-  auto db = metadata::SqlDb::Open(url_);
+  auto db = sql::SqlDb::Open(url_);
   ASSERT_TRUE(db.ok());
   EXPECT_FALSE((*db)->Exec("UPDATE audit_log SET principal = 'x' WHERE seq = 5").ok());
   EXPECT_FALSE((*db)->Exec("DELETE FROM audit_log WHERE seq = 5").ok());
@@ -739,7 +757,7 @@ TEST_P(Metadata, AKeyedChainCannotBeRecomputedWithoutTheKey) {
   auto rows = store_->audit().ListAudit({}, std::nullopt, 100);
   ASSERT_TRUE(rows.ok());
   std::vector<metadata::AuditRecord> chain(rows->rbegin(), rows->rend());
-  auto db = metadata::SqlDb::Open(url_);
+  auto db = sql::SqlDb::Open(url_);
   ASSERT_TRUE(db.ok());
   const bool pg = GetParam() == "postgresql";
   ASSERT_TRUE((*db)->ExecScript(pg ? "DROP TRIGGER audit_log_append_only ON audit_log"
@@ -750,8 +768,9 @@ TEST_P(Metadata, AKeyedChainCannotBeRecomputedWithoutTheKey) {
     for (size_t i = 2; i < chain.size(); ++i) {
       chain[i].prev_hash = chain[i - 1].hash;
       chain[i].hash = metadata::AuditHash(chain[i], forged_key);
-      ASSERT_TRUE((*db)->Exec("UPDATE audit_log SET principal = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
-                              {metadata::SqlInt(chain[i].seq), chain[i].principal, chain[i].prev_hash, chain[i].hash})
+      ASSERT_TRUE((*db)
+                      ->Exec("UPDATE audit_log SET principal = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+                             {sql::SqlInt(chain[i].seq), chain[i].principal, chain[i].prev_hash, chain[i].hash})
                       .ok());
     }
     auto v = store_->audit().VerifyAudit();

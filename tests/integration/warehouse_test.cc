@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "../e2e/process.h"
 #include "../support/postgres_server.h"
@@ -360,6 +362,44 @@ TEST_P(PostgresFaults, ServerBackDuringRetriesCommitsOnce) {
   EXPECT_FALSE(r->already_committed);
   EXPECT_EQ(Rows("SELECT count(*), count(DISTINCT id) FROM silver.facts", wh.get()).front(), "5000|5000");
   EXPECT_EQ(Rows("SELECT epoch FROM sluice_commits", wh.get()), (std::vector<std::string>{"9"}));
+}
+
+// What the server reports, classed by SQLSTATE (sluice/sql/postgres.h, users' statements):
+// 23505 AlreadyExists, other 22xxx/23xxx DataError, 42xxx InvalidArgument, and a deadlock (40P01)
+// outside a commit Aborted.
+TEST_P(PostgresFaults, ServerErrorsAreClassedBySqlstate) {
+  ASSERT_TRUE(wh_->EnsureSchema("silver").ok());
+  ASSERT_TRUE(wh_->RunSql("CREATE TABLE silver.u (id bigint PRIMARY KEY, n int NOT NULL)").ok());
+  ASSERT_TRUE(wh_->RunSql("INSERT INTO silver.u VALUES (1, 1), (2, 2)").ok());
+  EXPECT_EQ(wh_->RunSql("INSERT INTO silver.u VALUES (1, 3)").code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(wh_->RunSql("INSERT INTO silver.u VALUES (3, NULL)").code(), StatusCode::kDataError);
+  EXPECT_EQ(wh_->RunSql("INSERT INTO silver.u VALUES (3, 99999999999)").code(), StatusCode::kDataError);
+  EXPECT_EQ(wh_->RunSql("SELEC 1").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(wh_->Query("SELECT * FROM silver.nope").status().code(), StatusCode::kInvalidArgument);
+
+  // A deadlock: a locks row 1, b row 2, then a waits for row 2 and b asks for row 1.
+  auto a = Open(), b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->RunSql("BEGIN; UPDATE silver.u SET n = n + 1 WHERE id = 1").ok());
+  ASSERT_TRUE(b->RunSql("BEGIN; UPDATE silver.u SET n = n + 1 WHERE id = 2").ok());
+  Status a_second;
+  std::thread waiter([&] { a_second = a->RunSql("UPDATE silver.u SET n = n + 1 WHERE id = 2"); });
+  // Until a waits for b's lock (bounded).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (Rows("SELECT count(*) FROM pg_locks WHERE NOT granted").front() == "0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  Status b_second = b->RunSql("UPDATE silver.u SET n = n + 1 WHERE id = 1");
+  waiter.join();
+  // The server picks one victim; the other statement goes through.
+  EXPECT_NE(a_second.ok(), b_second.ok()) << a_second.ToString() << " / " << b_second.ToString();
+  const Status& victim = a_second.ok() ? b_second : a_second;
+  EXPECT_EQ(victim.code(), StatusCode::kAborted) << victim.ToString();
+  EXPECT_NE(victim.message().find("deadlock"), std::string::npos) << victim.message();
+  (void)a->RunSql("ROLLBACK");
+  (void)b->RunSql("ROLLBACK");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PostgresFaults, ::testing::Values("postgresql"),

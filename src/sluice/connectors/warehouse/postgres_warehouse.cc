@@ -21,6 +21,7 @@
 #include "sluice/connectors/warehouse/pg_copy.h"
 #include "sluice/connectors/warehouse/sql_types.h"
 #include "sluice/connectors/warehouse/warehouse_internal.h"
+#include "sluice/sql/postgres.h"
 #include "sluice/types/decimal.h"
 #include "sluice/types/temporal.h"
 
@@ -36,7 +37,11 @@ constexpr const char* kPostgresFencesDdl =
     "generation bigint NOT NULL, PRIMARY KEY (pipeline, sink))";
 constexpr size_t kCopyChunk = 1 << 20;
 
-using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+using ResultPtr = sql::PgResult;
+
+// What a new attempt may cure: a lost connection (Unavailable), a serialization failure or a
+// deadlock (Aborted).
+bool Retryable(const Status& st) { return st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kAborted; }
 
 std::string Redact(const std::string& url) { return RedactUrlPassword(url); }
 
@@ -98,7 +103,10 @@ bool AppendText(Column& c, const char* text, int len) {
 
 class PostgresWarehouse final : public Warehouse {
  public:
-  PostgresWarehouse(std::string url, WarehouseOptions options) : url_(std::move(url)), options_(std::move(options)) {}
+  PostgresWarehouse(std::string url, WarehouseOptions options)
+      : url_(std::move(url)),
+        options_(std::move(options)),
+        context_{"postgresql warehouse " + Redact(url_), sql::StatementErrors::kByClass} {}
   ~PostgresWarehouse() override {
     if (conn_) PQfinish(conn_);
   }
@@ -121,8 +129,8 @@ class PostgresWarehouse final : public Warehouse {
  private:
   Status Connect();
   bool Connected() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
-  // A failed result as a Status: Unavailable when the connection is gone (retry), else by SQLSTATE.
-  Status ResultError(const PGresult* r, std::string_view what) const;
+  // A failed result as a Status: sql::PgError (Retryable: Unavailable and Aborted).
+  Status ResultError(const PGresult* r, std::string_view what) const { return sql::PgError(conn_, r, context_, what); }
   Result<ResultPtr> Exec(const std::string& sql, const std::vector<std::string>& params = {},
                          const std::vector<bool>& null_params = {});
   Status ExecOk(const std::string& sql, const std::vector<std::string>& params = {}) {
@@ -144,6 +152,7 @@ class PostgresWarehouse final : public Warehouse {
 
   std::string url_;
   WarehouseOptions options_;
+  sql::PgContext context_;
   PGconn* conn_ = nullptr;
   std::map<std::string, Schema, std::less<>> tables_;
   WarehouseStats stats_;
@@ -155,35 +164,18 @@ Status PostgresWarehouse::Connect() {
     conn_ = nullptr;
     tables_.clear();
   }
-  std::string conninfo = url_ + (url_.find('?') == std::string::npos ? "?" : "&") +
-                         "connect_timeout=" + std::to_string(options_.connect_timeout_seconds);
-  conn_ = PQconnectdb(conninfo.c_str());
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string msg(TrimRight(PQerrorMessage(conn_), "\n "));
-    PQfinish(conn_);
-    conn_ = nullptr;
-    return Status(StatusCode::kUnavailable, fmt::format("cannot connect to {}: {}", Redact(url_), msg));
+  SLUICE_ASSIGN_OR_RETURN(conn_, sql::PgConnect(url_, options_.connect_timeout_seconds, context_));
+  for (const char* setup :
+       {"SET TIME ZONE 'UTC'", "SET client_min_messages TO warning", kPostgresCommitsDdl, kPostgresFencesDdl}) {
+    Status st = ExecOk(setup);
+    if (!st.ok()) {
+      // Closed, so that a retry connects again and runs the whole setup.
+      PQfinish(conn_);
+      conn_ = nullptr;
+      return st;
+    }
   }
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-  SLUICE_RETURN_IF_ERROR(ExecOk("SET TIME ZONE 'UTC'"));
-  SLUICE_RETURN_IF_ERROR(ExecOk("SET client_min_messages TO warning"));
-  SLUICE_RETURN_IF_ERROR(ExecOk(kPostgresCommitsDdl));
-  return ExecOk(kPostgresFencesDdl);
-}
-
-Status PostgresWarehouse::ResultError(const PGresult* r, std::string_view what) const {
-  std::string msg(TrimRight(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_), "\n "));
-  if (msg.empty()) msg = TrimRight(PQerrorMessage(conn_), "\n ");
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = state ? state : "";
-  std::string text = fmt::format("postgresql warehouse {}: {}: {}", Redact(url_), what, msg);
-  if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || sqlstate.starts_with("57P") ||
-      sqlstate == "40001" || sqlstate == "40P01" || (state == nullptr && r == nullptr)) {
-    return Status(StatusCode::kUnavailable, text);
-  }
-  if (sqlstate.starts_with("22") || sqlstate.starts_with("23")) return Status(StatusCode::kDataError, text);
-  if (sqlstate.starts_with("42")) return Status(StatusCode::kInvalidArgument, text);
-  return Status(StatusCode::kIoError, text);
+  return Status::OK();
 }
 
 Result<ResultPtr> PostgresWarehouse::Exec(const std::string& sql, const std::vector<std::string>& params,
@@ -194,15 +186,7 @@ Result<ResultPtr> PostgresWarehouse::Exec(const std::string& sql, const std::vec
   for (size_t i = 0; i < params.size(); ++i) {
     values.push_back(i < null_params.size() && null_params[i] ? nullptr : params[i].c_str());
   }
-  PGresult* raw = params.empty() ? PQexec(conn_, sql.c_str())
-                                 : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                                                values.data(), nullptr, nullptr, 0);
-  ResultPtr r(raw, &PQclear);
-  ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_IN) {
-    return ResultError(r.get(), sql.substr(0, 60));
-  }
-  return r;
+  return sql::PgExec(conn_, sql, values, context_, std::string_view(sql).substr(0, 60));
 }
 
 template <typename T, typename F>
@@ -220,12 +204,12 @@ Result<T> PostgresWarehouse::WithRetries(std::string_view what, F&& attempt) {
     if (!Connected()) {
       last = Connect();
       if (!last.ok()) {
-        if (last.code() != StatusCode::kUnavailable) return last;
+        if (!Retryable(last)) return last;
         continue;
       }
     }
     Result<T> r = attempt();
-    if (r.ok() || r.status().code() != StatusCode::kUnavailable) return r;
+    if (r.ok() || !Retryable(r.status())) return r;
     last = r.status();
     if (Connected()) (void)Exec("ROLLBACK");
   }

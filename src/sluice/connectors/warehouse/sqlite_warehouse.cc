@@ -20,6 +20,7 @@
 #include "sluice/base/strings.h"
 #include "sluice/connectors/warehouse/sql_types.h"
 #include "sluice/connectors/warehouse/warehouse_internal.h"
+#include "sluice/sql/sqlite.h"
 #include "sluice/types/decimal.h"
 #include "sluice/types/temporal.h"
 
@@ -200,18 +201,11 @@ Status SqliteWarehouse::Init() {
   std::filesystem::path p(path_);
   dir_ = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
   stem_ = p.extension() == ".db" ? p.stem().string() : p.filename().string();
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
-    return Error("open");
-  }
-  sqlite3_busy_timeout(db_, 10000);
-  SLUICE_RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-  SLUICE_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  SLUICE_ASSIGN_OR_RETURN(db_, sql::OpenSqliteFile(path_, {.synchronous = "FULL"}, "sqlite warehouse " + path_));
   SLUICE_RETURN_IF_ERROR(Exec(fmt::format(fmt::runtime(kSqliteCommitsDdl), "main")));
   SLUICE_RETURN_IF_ERROR(Exec(std::string(kSqliteFencesDdl)));
   // Attach the schema files that exist already, so RunSql/Query see every schema.
+  std::error_code ec;
   const std::string prefix = stem_ + ".";
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     std::string name = entry.path().filename().string();

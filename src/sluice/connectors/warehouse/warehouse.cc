@@ -9,6 +9,7 @@
 #include "sluice/base/strings.h"
 #include "sluice/base/table_name.h"
 #include "sluice/connectors/warehouse/warehouse_internal.h"
+#include "sluice/sql/url.h"
 #include "sluice/types/temporal.h"
 
 namespace sluice::warehouse {
@@ -79,17 +80,9 @@ int64_t Scd2SurrogateKey(const std::vector<const Column*>& key_columns, uint32_t
 
 Result<std::unique_ptr<Warehouse>> Warehouse::Open(std::string_view url, WarehouseOptions options) {
   if (!options.clock) options.clock = &SystemClock::Get();
-  if (url.starts_with("sqlite:")) {
-    std::string path(url.substr(7));
-    if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
-    SLUICE_USER_CHECK(!path.empty(), "warehouse URL '{}' has no file path", url);
-    return internal::OpenSqlite(path, std::move(options));
-  }
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return internal::OpenPostgres(std::string(url), std::move(options));
-  }
-  return Status::InvalidArgument("unknown warehouse URL '{}' (expected sqlite:<path> or postgresql://...)",
-                                 url.substr(0, url.find(':')));
+  SLUICE_ASSIGN_OR_RETURN(sql::SqlUrl parsed, sql::ParseSqlUrl(url, "warehouse"));
+  if (parsed.backend == sql::SqlBackend::kSqlite) return internal::OpenSqlite(parsed.target, std::move(options));
+  return internal::OpenPostgres(parsed.target, std::move(options));
 }
 
 namespace internal {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/base/digest.h"
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 

@@ -1,6 +1,6 @@
 #include "sluice/control/metadata/identity_store.h"
 
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 

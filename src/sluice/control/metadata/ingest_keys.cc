@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 

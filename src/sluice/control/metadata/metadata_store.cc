@@ -1,7 +1,7 @@
 #include "sluice/control/metadata/metadata_store.h"
 
 #include "sluice/control/metadata/migrations.h"
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 

@@ -35,8 +35,6 @@
 
 namespace sluice::metadata {
 
-class SqlDb;
-
 class MetadataStore {
  public:
   // Opens (creating if needed) and migrates the database at `url` (see SqlDb::Open).

@@ -4,7 +4,8 @@
 #include <vector>
 
 #include "sluice/base/logging.h"
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/control/metadata/store_base.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 

@@ -9,14 +9,13 @@
 
 #include "sluice/base/clock.h"
 #include "sluice/base/status.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 
-class SqlDb;
-
 // Applies the migrations `db` has not seen. FailedPrecondition for a database written by a newer
 // Sluice (its schema version is above LatestSchemaVersion()).
-Status Migrate(SqlDb& db, const Clock& clock);
+Status Migrate(sql::SqlDb& db, const Clock& clock);
 // The newest migration this build knows.
 int64_t LatestSchemaVersion();
 

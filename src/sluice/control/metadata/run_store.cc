@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sluice/control/metadata/sql_db.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 

@@ -11,10 +11,19 @@
 
 #include "sluice/base/clock.h"
 #include "sluice/base/status.h"
+#include "sluice/sql/sql_db.h"
 
 namespace sluice::metadata {
 
-class SqlDb;
+// The SQL layer the store is written in (owned by sluice/sql).
+using sql::SqlDb;
+using sql::SqlInt;
+using sql::SqlRow;
+using sql::SqlText;
+using sql::SqlToInt;
+using sql::SqlTransaction;
+using sql::SqlValue;
+
 
 class StoreBase {
  public:

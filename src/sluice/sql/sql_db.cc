@@ -1,16 +1,13 @@
-#include "sluice/control/metadata/sql_db.h"
-
-#include <libpq-fe.h>
-#include <sqlite3.h>
+#include "sluice/sql/sql_db.h"
 
 #include <charconv>
-#include <chrono>
-#include <filesystem>
-#include <thread>
 
 #include "sluice/base/strings.h"
+#include "sluice/sql/postgres.h"
+#include "sluice/sql/sqlite.h"
+#include "sluice/sql/url.h"
 
-namespace sluice::metadata {
+namespace sluice::sql {
 
 std::string SqlText(const SqlValue& v) { return v.value_or(""); }
 
@@ -35,17 +32,11 @@ class SqliteDb final : public SqlDb {
   }
 
   static Result<std::unique_ptr<SqlDb>> Open(const std::string& path) {
-    std::error_code ec;
-    const auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     auto db = std::unique_ptr<SqliteDb>(new SqliteDb());
     db->path_ = path;
-    if (sqlite3_open_v2(path.c_str(), &db->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      return Status::IoError("metadata database {}: {}", path, db->db_ ? sqlite3_errmsg(db->db_) : "out of memory");
-    }
-    sqlite3_busy_timeout(db->db_, 10000);
-    SLUICE_RETURN_IF_ERROR(db->ExecScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON"));
+    SLUICE_ASSIGN_OR_RETURN(db->db_,
+                            OpenSqliteFile(path, {.serialized = true, .synchronous = "NORMAL", .foreign_keys = true},
+                                           "metadata database " + path));
     return std::unique_ptr<SqlDb>(std::move(db));
   }
 
@@ -148,6 +139,7 @@ class PostgresDb final : public SqlDb {
   static Result<std::unique_ptr<SqlDb>> Open(const std::string& url) {
     auto db = std::unique_ptr<PostgresDb>(new PostgresDb());
     db->url_ = url;
+    db->context_ = {"metadata database " + RedactUrlPassword(url), StatementErrors::kInternal};
     SLUICE_RETURN_IF_ERROR(db->Connect());
     return std::unique_ptr<SqlDb>(std::move(db));
   }
@@ -178,31 +170,16 @@ class PostgresDb final : public SqlDb {
 
   Status ExecScript(std::string_view sql) override {
     SLUICE_RETURN_IF_ERROR(Ready());
-    const std::string text(sql);
-    PGresult* raw = PQexec(conn_, text.c_str());
-    std::unique_ptr<PGresult, void (*)(PGresult*)> r(raw, PQclear);
-    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r.get());
-    return Status::OK();
+    return PgExec(conn_, std::string(sql), {}, context_).status();
   }
 
  private:
-  using ResultPtr = std::unique_ptr<PGresult, void (*)(PGresult*)>;
   PostgresDb() = default;
 
   Status Connect() {
     if (conn_) PQfinish(conn_);
-    const std::string conninfo = url_ + (url_.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=10";
-    conn_ = PQconnectdb(conninfo.c_str());
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      std::string msg = PQerrorMessage(conn_);
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-      PQfinish(conn_);
-      conn_ = nullptr;
-      return Status(StatusCode::kUnavailable,
-                    fmt::format("metadata database {}: cannot connect: {}", RedactUrlPassword(url_), msg));
-    }
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    conn_ = nullptr;
+    SLUICE_ASSIGN_OR_RETURN(conn_, PgConnect(url_, 10, context_));
     return Status::OK();
   }
 
@@ -214,46 +191,25 @@ class PostgresDb final : public SqlDb {
     return Connect();
   }
 
-  Status Error(const PGresult* r) const {
-    std::string msg = r ? PQresultErrorMessage(r) : "";
-    if (msg.empty()) msg = PQerrorMessage(conn_);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    const std::string sqlstate = state ? state : "";
-    const std::string text = fmt::format("metadata database {}: {}", RedactUrlPassword(url_), msg);
-    if (sqlstate == "23505") return Status(StatusCode::kAlreadyExists, text);
-    if (sqlstate == "40001" || sqlstate == "40P01") return Status(StatusCode::kAborted, text);
-    if (PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08") || sqlstate.starts_with("57P")) {
-      return Status(StatusCode::kUnavailable, text);
-    }
-    return Status::Internal("{}", text);
-  }
-
-  Result<ResultPtr> Run(std::string_view sql, const std::vector<SqlValue>& params) {
+  Result<PgResult> Run(std::string_view sql, const std::vector<SqlValue>& params) {
     SLUICE_RETURN_IF_ERROR(Ready());
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    const std::string text(sql);
-    ResultPtr r(PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr,
-                             nullptr, 0),
-                PQclear);
-    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return Error(r.get());
-    return r;
+    return PgExec(conn_, std::string(sql), values, context_);
   }
 
   PGconn* conn_ = nullptr;
   std::string url_;
+  PgContext context_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<SqlDb>> SqlDb::Open(const std::string& url) {
-  if (url.starts_with("sqlite:")) return SqliteDb::Open(url.substr(7));
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return PostgresDb::Open(url);
-  return Status::InvalidArgument(
-      "metadata database '{}': use sqlite:<path> or postgresql://user@host:port/database", RedactUrlPassword(url));
+  SLUICE_ASSIGN_OR_RETURN(SqlUrl parsed, ParseSqlUrl(url, "metadata database"));
+  if (parsed.backend == SqlBackend::kSqlite) return SqliteDb::Open(parsed.target);
+  return PostgresDb::Open(parsed.target);
 }
 
 Result<std::unique_ptr<SqlTransaction>> SqlTransaction::Begin(SqlDb& db) {
@@ -271,4 +227,4 @@ Status SqlTransaction::Commit() {
   return Status::OK();
 }
 
-}  // namespace sluice::metadata
+}  // namespace sluice::sql

@@ -1,13 +1,15 @@
 // SqlDb: the few SQL operations the metadata store needs, over SQLite (the embedded default, a
-// file in WAL mode) and PostgreSQL (libpq).
+// file in WAL mode, opened by OpenSqliteFile) and PostgreSQL (libpq, through postgres.h).
 //
 // Statements are written once, in the dialect both accept: parameters are $1, $2, ... (rewritten
 // to ?1, ?2, ... for SQLite), values travel as text or NULL and are always bound, never formatted
 // into SQL; integers are BIGINT, times are BIGINT microseconds since 1970 UTC, JSON is TEXT.
 //
-// Errors: a unique-key violation is AlreadyExists; a serialization failure or deadlock is Aborted
-// (retry the transaction); a lost or refused connection is Unavailable; others are Internal with
-// the database's message.
+// Errors: a unique-key violation is AlreadyExists; a serialization failure or deadlock (SQLite:
+// still locked after the busy timeout) is Aborted (retry the transaction); a lost or refused
+// connection is Unavailable; others are Internal with the database's message (the statements are
+// the program's own: StatementErrors::kInternal in postgres.h), IoError for SQLite's disk errors.
+// Messages start with "metadata database <path or URL>" (password redacted).
 // Thread-safety: one connection; callers serialize (MetadataStore holds a mutex).
 #pragma once
 
@@ -19,7 +21,7 @@
 
 #include "sluice/base/status.h"
 
-namespace sluice::metadata {
+namespace sluice::sql {
 
 using SqlValue = std::optional<std::string>;  // nullopt is NULL
 using SqlRow = std::vector<SqlValue>;
@@ -27,7 +29,7 @@ using SqlRow = std::vector<SqlValue>;
 class SqlDb {
  public:
   virtual ~SqlDb() = default;
-  // "sqlite:<path>" or "postgresql://user@host:port/db" (any libpq URI).
+  // "sqlite:<path>" or "postgresql://user@host:port/db" (any libpq URI): ParseSqlUrl (url.h).
   static Result<std::unique_ptr<SqlDb>> Open(const std::string& url);
 
   virtual std::string_view dialect() const = 0;  // "sqlite" or "postgresql"
@@ -59,4 +61,4 @@ std::string SqlText(const SqlValue& v);
 SqlValue SqlInt(int64_t v);
 Result<int64_t> SqlToInt(const SqlValue& v, std::string_view what);
 
-}  // namespace sluice::metadata
+}  // namespace sluice::sql
