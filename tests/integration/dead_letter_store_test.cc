@@ -143,14 +143,18 @@ TEST_F(DeadLetterStoreTest, ListsFiltersAndPagesTheDeadLettersOfBatchRuns) {
     const InputLine& in = reference[d.id.run][line];
     EXPECT_TRUE(seen[d.id.run].insert(line).second) << "listed twice: " << d.envelope.dump();
     EXPECT_EQ(d.id.line, static_cast<int64_t>(seen[d.id.run].size())) << "ids are the run and the line in its file";
-    if (i > 0) EXPECT_LT(all[i - 1].id, d.id) << "in id order";
+    if (i > 0) {
+      EXPECT_LT(all[i - 1].id, d.id) << "in id order";
+    }
     EXPECT_EQ(d.envelope["error_class"], in.error_class) << i;
     EXPECT_EQ(d.envelope["component"], in.error_class == "rule_failed" ? "pos" : "in") << i;
     EXPECT_EQ(d.envelope["pipeline"], "orders");
     EXPECT_EQ(d.envelope["version"], plan.version);
-    if (in.error_class == "malformed_json") EXPECT_EQ(d.envelope["payload"], in.text);
-    else
+    if (in.error_class == "malformed_json") {
+      EXPECT_EQ(d.envelope["payload"], in.text);
+    } else {
       EXPECT_EQ(json::parse(d.envelope["payload"].get<std::string>()), json::parse(in.text));
+    }
   }
 
   // Pages of every size give the same sequence (keyset pagination: no envelope twice, none lost).
