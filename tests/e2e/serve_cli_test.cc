@@ -54,6 +54,36 @@ class Serve : public ::testing::Test {
     SLUICE_CHECK(c.ok());
     return std::move(*c);
   }
+  // The run's JSON once `done` holds for it or 60 s have passed.
+  json WaitForRun(const std::string& id, const std::function<bool(const json&)>& done) {
+    json run;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {
+      run = Api().Get("/api/v1/runs/" + id)->json;
+      if (done(run)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+    } while (std::chrono::steady_clock::now() < deadline);
+    return run;
+  }
+
+  // The run once it has finished (or 60 s have passed).
+  json WaitForEnd(const std::string& id) {
+    return WaitForRun(id, [](const json& r) { return r["status"] == "succeeded" || r["status"] == "failed"; });
+  }
+
+  // Changes `from` to `to` in the spec file `spec` of `pipeline` (NAMESPACE/NAME), applies it and
+  // replays the pipeline's rule_failed dead letters; returns the replay's answer.
+  json FixAndReplay(const std::string& spec, const std::string& pipeline, const std::string& from,
+                    const std::string& to) {
+    std::string fixed = ReadFile(spec);
+    fixed.replace(fixed.find(from), from.size(), to);
+    WriteFile(spec, fixed);
+    EXPECT_EQ(Cli({"apply", "-f", spec, "-m", "fix the rule"}).exit_code, 0);
+    auto replay = Cli({"replay", pipeline, "--error-class", "rule_failed", "-o", "json"});
+    EXPECT_EQ(replay.exit_code, 0) << replay.err;
+    return json::parse(replay.out, nullptr, false);
+  }
+
   void TearDown() override {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
@@ -273,22 +303,8 @@ TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {
   ASSERT_EQ(json::parse(dead.out).size(), 2u) << dead.out;  // id -2 (rule) and the line that is not JSON
   auto rule = Cli({"dead-letters", "ops/copy", "--error-class", "rule_failed", "-o", "json"});
   ASSERT_EQ(json::parse(rule.out).size(), 1u) << rule.out;
-  std::string fixed = ReadFile(spec);
-  fixed.replace(fixed.find("id > 0"), 6, "id > -5");
-  WriteFile(spec, fixed);
-  ASSERT_EQ(Cli({"apply", "-f", spec, "-m", "allow small negatives"}).exit_code, 0);
-  auto replay = Cli({"replay", "ops/copy", "--error-class", "rule_failed", "-o", "json"});
-  ASSERT_EQ(replay.exit_code, 0) << replay.err;
-  const std::string replay_run = json::parse(replay.out)["run"];
-  auto api = client::ApiClient::Create({.server = url_, .token = token_});
-  json replayed;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  do {
-    replayed = api->Get("/api/v1/runs/" + replay_run)->json;
-    if (replayed["status"] != "succeeded" && replayed["status"] != "failed") {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling pace, not synchronization
-    }
-  } while (replayed["status"] != "succeeded" && replayed["status"] != "failed" && std::chrono::steady_clock::now() < deadline);
+  const json replay = FixAndReplay(spec, "ops/copy", "id > 0", "id > -5");
+  const json replayed = WaitForEnd(replay["run"]);
   ASSERT_EQ(replayed["status"], "succeeded") << replayed.dump();
   EXPECT_EQ(replayed["cause"], "replay");
   EXPECT_EQ(replayed["summary"]["components"]["in"]["in"], 1) << "only the replayed record is read";
@@ -456,6 +472,25 @@ class RemoteWorker : public Serve {
     }
     Serve::TearDown();
   }
+
+  // An API token of the service account svc:worker. The worker acts as it; claiming runs (and
+  // their secrets) takes admin on every namespace.
+  std::string WorkerToken() {
+    auto token = Cli({"token", "create", "worker-1", "--subject", "svc:worker", "-o", "json"});
+    EXPECT_EQ(token.exit_code, 0) << token.err;
+    EXPECT_EQ(Cli({"role", "grant", "svc:worker", "admin", "--namespace", "*"}).exit_code, 0);
+    return json::parse(token.out)["token"].get<std::string>();
+  }
+
+  // Starts `sluice worker` on the server's data root (here the same folder; shared storage
+  // across machines), with a workdir of its own.
+  void StartWorker(const std::string& token) {
+    worker_pid_ = SpawnProcess({"/bin/sh", "-c",
+                                "exec '" + kBin + "' worker --server " + url_ + " --token " + token + " --workdir '" +
+                                    (dir_ / "remote-work") + "' --data-root '" + work_ + "/data' 2> '" +
+                                    (dir_ / "worker.log") + "'"});
+  }
+
   int worker_pid_ = -1;
 };
 
@@ -473,30 +508,16 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   const std::string id = json::parse(queued.out)["id"];
   EXPECT_EQ(json::parse(Cli({"get", "run", id, "-o", "json"}).out)["status"], "queued") << "no worker yet";
 
-  // The worker acts as a service account with an API token; claiming runs (and their secrets)
-  // takes admin on every namespace.
-  auto token = Cli({"token", "create", "worker-1", "--subject", "svc:worker", "-o", "json"});
-  ASSERT_EQ(token.exit_code, 0) << token.err;
-  ASSERT_EQ(Cli({"role", "grant", "svc:worker", "admin", "--namespace", "*"}).exit_code, 0);
-  const std::string worker_token = json::parse(token.out)["token"].get<std::string>();
-  const std::string remote_work = dir_ / "remote-work";
+  const std::string worker_token = WorkerToken();
   // A worker whose data root is its own would write where the server cannot see: it refuses to start.
-  auto refused = RunProcess({kBin, "worker", "--server", url_, "--token", worker_token, "--workdir", remote_work});
+  auto refused = RunProcess(
+      {kBin, "worker", "--server", url_, "--token", worker_token, "--workdir", dir_ / "remote-work"});
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("is not the server's"), std::string::npos) << refused.err;
   EXPECT_NE(refused.err.find("--data-root"), std::string::npos) << refused.err;
-  // Given the server's data root (here the same folder; shared storage across machines), it runs.
-  worker_pid_ = SpawnProcess({"/bin/sh", "-c",
-                              "exec '" + kBin + "' worker --server " + url_ + " --token " + worker_token +
-                                  " --workdir '" + remote_work + "' --data-root '" + work_ + "/data' 2> '" +
-                                  (dir_ / "worker.log") + "'"});
-  json run;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  do {
-    run = json::parse(Cli({"get", "run", id, "-o", "json"}).out);
-    if (run["status"] == "succeeded" || run["status"] == "failed") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (std::chrono::steady_clock::now() < deadline);
+  // Given the server's data root, it runs.
+  StartWorker(worker_token);
+  const json run = WaitForEnd(id);
   ASSERT_EQ(run["status"], "succeeded") << run.dump() << ReadFile(dir_ / "worker.log");
   EXPECT_EQ(run["summary"]["components"]["ok"]["out"], 1) << "config min 1 and the secret both applied";
   EXPECT_TRUE(fs::exists(ops_ + "/out/remote.ndjson")) << "the output lands in the namespace's folder of the data root";
@@ -509,24 +530,88 @@ TEST_F(RemoteWorker, ExecutesRunsClaimedThroughTheApi) {
   EXPECT_EQ(ReadFile(dir_ / "worker.log").find("mallory"), std::string::npos) << "a secret in the worker's log";
 }
 
+// A remote worker's run writes its dead letters into the server's data root, where the server's
+// dead-letter store lists them (every bad record once, in pages through the REST route too) and
+// replays them: the replay's run, executed by the worker as well, reads exactly the replayed
+// records from the folder the server staged them in.
+TEST_F(RemoteWorker, ListsAndReplaysTheDeadLettersOfItsRuns) {
+  // 40 records: every 7th is not JSON, every 4th (of the others) fails the rule.
+  std::string input;
+  int malformed = 0, failing = 0;
+  for (int i = 1; i <= 40; ++i) {
+    if (i % 7 == 0) {
+      input += "{\"id\": " + std::to_string(i) + ", oops\n";
+      ++malformed;
+    } else {
+      const int id = i % 4 == 0 ? -i : i;
+      failing += id < 0 ? 1 : 0;
+      input += "{\"id\": " + std::to_string(id) + "}\n";
+    }
+  }
+  WriteFile(ops_ + "/in.ndjson", input);
+  const std::string spec = dir_ / "rejects.yaml";
+  WriteFile(spec,
+            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: rejects, namespace: ops}\nspec:\n  sources:\n"
+            "    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}]}}\n"
+            "  transforms:\n    pos: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\"}]}\n"
+            "  sinks:\n    out: {kind: files, inputs: [pos], path: out/rejects.ndjson}\n");
+  ASSERT_EQ(Cli({"apply", "-f", spec}).exit_code, 0);
+  StartWorker(WorkerToken());
+  auto queued = Cli({"run", "ops/rejects", "-o", "json"});
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  const std::string id = json::parse(queued.out)["id"];
+  const json run = WaitForEnd(id);
+  ASSERT_EQ(run["status"], "succeeded") << run.dump() << ReadFile(dir_ / "worker.log");
+  EXPECT_NE(Cli({"logs", id}).out.find("started on worker"), std::string::npos) << "the remote worker ran it";
+  ASSERT_EQ(run["summary"]["dead_letters"], malformed + failing) << run.dump();
+
+  // The CLI lists each of them once, and filters them.
+  auto dead = Cli({"dead-letters", "ops/rejects", "-o", "json"});
+  ASSERT_EQ(dead.exit_code, 0) << dead.err;
+  const json all = json::parse(dead.out);
+  ASSERT_EQ(all.size(), static_cast<size_t>(malformed + failing)) << dead.out;
+  std::set<int64_t> lines;
+  for (const auto& e : all) {
+    EXPECT_EQ(e["run"], id);
+    lines.insert(e["offset"].get<int64_t>());
+  }
+  EXPECT_EQ(lines.size(), all.size()) << "one dead letter per bad input line";
+  auto rule = Cli({"dead-letters", "ops/rejects", "--error-class", "rule_failed", "-o", "json"});
+  EXPECT_EQ(json::parse(rule.out).size(), static_cast<size_t>(failing)) << rule.out;
+  auto source = Cli({"dead-letters", "ops/rejects", "--component", "in", "--run", id, "-o", "json"});
+  EXPECT_EQ(json::parse(source.out).size(), static_cast<size_t>(malformed)) << source.out;
+
+  // The REST route, three at a time: the same envelopes, in the same order.
+  json paged = json::array();
+  std::string cursor;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto page = Api().Get("/api/v1/pipelines/ops/rejects/dead-letters?limit=3" +
+                          (cursor.empty() ? "" : "&cursor=" + client::UrlEncode(cursor)));
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_LE(page->json["items"].size(), 3u);
+    for (const auto& e : page->json["items"]) paged.push_back(e);
+    if (page->json["next_cursor"].is_null()) break;
+    cursor = page->json["next_cursor"].get<std::string>();
+  }
+  EXPECT_EQ(paged, all);
+
+  // After a fix, the rule's rejects replay as a run of their own, which the worker runs.
+  const json replayed = FixAndReplay(spec, "ops/rejects", "id > 0", "id > -100");
+  EXPECT_EQ(replayed["replayed"], failing) << replayed.dump();
+  const json again = WaitForEnd(replayed["run"]);
+  ASSERT_EQ(again["status"], "succeeded") << again.dump() << ReadFile(dir_ / "worker.log");
+  EXPECT_EQ(again["cause"], "replay");
+  EXPECT_EQ(again["summary"]["components"]["in"]["in"], failing) << "only the replayed records are read";
+  EXPECT_EQ(again["summary"]["components"]["out"]["in"], failing) << "and now they pass";
+  EXPECT_EQ(again["summary"]["dead_letters"], 0);
+}
+
 // One batch slot and one stream slot: a running stream holds the stream slot and a second stream
 // waits for it; a batch run triggered meanwhile runs on the batch slot while the stream keeps
 // running.
 class Slots : public Serve {
  protected:
   std::string ServeFlags() const override { return "--batch-workers 1 --stream-workers 1"; }
-
-  // The run's JSON once `done` holds for it or 60 s have passed.
-  json WaitForRun(const std::string& id, const std::function<bool(const json&)>& done) {
-    json run;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    do {
-      run = Api().Get("/api/v1/runs/" + id)->json;
-      if (done(run)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
-    } while (std::chrono::steady_clock::now() < deadline);
-    return run;
-  }
 
   // A record in the topic ev, in the namespace's folder of the server's data root.
   void ProduceAnEvent() {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "sluice/base/logging.h"
+#include "sluice/engine/exec/dead_letter_store.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/plan_emitter.h"
 #include "sluice/io/file_system.h"
@@ -25,9 +26,8 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
     }
     result.run_id = "run-" + ts;
   }
-  std::string dl_path = plan.dead_letter.path.empty()
-                            ? Workdir(options.workdir).BatchDeadLetterFile(plan.StateKey(), result.run_id).string()
-                            : plan.dead_letter.path;
+  const DeadLetterStore dead_letter_store(Workdir(options.workdir), plan);
+  const std::string dl_path = dead_letter_store.BatchRunFile(result.run_id);
   if (Status confined = plan.data_roots.Check(dl_path); !confined.ok()) {
     result.status = confined;
     return result;
@@ -38,7 +38,7 @@ RunResult RunBatch(const Plan& plan, const RunOptions& options) {
     return result;
   }
 
-  DeadLetterWriter dead_letters(plan.pipeline, plan.version, started_at, dl_path);
+  DeadLetterWriter dead_letters = dead_letter_store.BatchRunWriter(result.run_id, started_at);
   auto pii = RunPiiMasker(plan, options.pii_key, options.workdir);
   if (!pii.ok()) {
     result.status = pii.status();

@@ -1,7 +1,8 @@
 // BatchRunner: executes a Plan once over bounded input (sources read everything, then stop).
 //
 // Single-threaded push execution (see operator.h). At the end every sink has committed its output
-// atomically and the dead letters are written to <workdir>/dead_letters/<pipeline>/<run>.ndjson.
+// atomically and the dead letters are written where the pipeline's DeadLetterStore says
+// (<workdir>/dead_letters/<pipeline>/<run>.ndjson unless the spec names a file).
 // Thread-safety: one Run() at a time per instance.
 #pragma once
 

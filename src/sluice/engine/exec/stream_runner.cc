@@ -9,6 +9,7 @@
 
 #include "sluice/base/logging.h"
 #include "sluice/engine/exec/checkpoint.h"
+#include "sluice/engine/exec/dead_letter_store.h"
 #include "sluice/engine/exec/lake_operators.h"
 #include "sluice/engine/exec/plan_emitter.h"
 #include "sluice/engine/exec/source_threads.h"
@@ -72,22 +73,21 @@ struct Runner {
   std::unique_ptr<PiiMasker> pii;  // ctx.pii
   std::unique_ptr<PlanEmitter> emitter;
   CheckpointStore store;
+  DeadLetterStore dead_letter_store;
   int64_t started_mono = 0;
   std::vector<EpochOffsets::Run> order;  // the epoch's processing order so far
 
   Runner(const Plan& p, const StreamOptions& o, const Clock& c)
-      : plan(p), options(o), clock(c), store(Workdir(o.workdir).Checkpoints(p.StateKey()).string(), o.fence) {}
+      : plan(p),
+        options(o),
+        clock(c),
+        store(Workdir(o.workdir).Checkpoints(p.StateKey()).string(), o.fence),
+        dead_letter_store(Workdir(o.workdir), p) {}
 
   bool StopRequested() const { return options.stop && options.stop->load(std::memory_order_relaxed); }
 
-  std::string DeadLetterPath(int64_t epoch) const {
-    std::filesystem::path dir = plan.dead_letter.path.empty() ? Workdir(options.workdir).DeadLetters(plan.StateKey())
-                                                              : std::filesystem::path(plan.dead_letter.path);
-    return (dir / fmt::format("epoch-{:012d}.ndjson", epoch)).string();
-  }
-
   Status Setup() {
-    SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(DeadLetterPath(0)));
+    SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(dead_letter_store.EpochFile(0)));
     SLUICE_RETURN_IF_ERROR(plan.data_roots.Check(Workdir(options.workdir).Checkpoints(plan.StateKey()).string()));
     counters.resize(plan.nodes.size());
     restored_counters.resize(plan.nodes.size());
@@ -367,7 +367,7 @@ struct Runner {
       if (replay) SLUICE_LOG(Info, "stream.replay", {"pipeline", plan.pipeline}, {"epoch", epoch});
       ctx.epoch = epoch;
       ctx.run_epoch = replay ? recorded->time_micros : clock.NowMicros();
-      DeadLetterWriter dl(plan.pipeline, plan.version, ctx.run_epoch, DeadLetterPath(epoch));
+      DeadLetterWriter dl = dead_letter_store.EpochWriter(epoch, ctx.run_epoch);
       dl.set_pii_masker(ctx.pii);
       ctx.dead_letters = &dl;
       order.clear();
