@@ -10,24 +10,47 @@
 #include "sluice/engine/exec/aggregate_operator.h"
 #include "sluice/engine/exec/window_operators.h"
 
-namespace sluice::engine {
-namespace {
-
-// The `AggregateConfig` settings with this kind's behaviour.
-struct AggregateNode final : NodeConfigFor<AggregateConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::string_view State() const override;
-  bool RunsInStreams() const override;
-  bool ChangesCardinality() const override { return true; }
-};
-
-}  // namespace
-}  // namespace sluice::engine
-
 namespace sluice::components {
 namespace {
+
+// The `AggregateConfig` settings with this kind's behaviour: a batch aggregate, or a windowed
+// one when the spec has a window.
+struct AggregateNode final : engine::NodeConfigFor<engine::AggregateConfig> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json g = nlohmann::ordered_json::object();
+    for (const auto& x : group_by) g[x.name] = expr::ToSql(*x.expr);
+    nlohmann::ordered_json m = nlohmann::ordered_json::object();
+    for (const auto& [name, e] : measures) m[name] = expr::ToSql(*e);
+    nlohmann::ordered_json j = {{"group_by", g}, {"measures", m}};
+    const auto& w = window;
+    if (w.kind != engine::WindowConfig::Kind::kNone) {
+      nlohmann::ordered_json win = {{"on", w.time_field}};
+      if (w.kind == engine::WindowConfig::Kind::kTumble) win["tumble"] = FormatDuration(w.size_us);
+      if (w.kind == engine::WindowConfig::Kind::kHop) {
+        win["hop"] = {{"size", FormatDuration(w.size_us)}, {"slide", FormatDuration(w.slide_us)}};
+      }
+      if (w.kind == engine::WindowConfig::Kind::kSession) win["session"] = {{"gap", FormatDuration(w.gap_us)}};
+      j["window"] = win;
+      j["allowed_lateness"] = FormatDuration(w.allowed_lateness_us);
+      j["late"] = w.late_to_dead_letter ? "dead_letter" : "drop";
+    }
+    return j;
+  }
+  std::string_view State() const override {
+    return window.kind == engine::WindowConfig::Kind::kNone
+               ? "groups (in memory, until the input ends)"
+               : "open windows x groups (in memory, snapshotted at checkpoints)";
+  }
+  bool RunsInStreams() const override { return window.kind != engine::WindowConfig::Kind::kNone; }
+  bool ChangesCardinality() const override { return true; }
+  std::unique_ptr<engine::Operator> MakeOperator(const engine::PlanNode& node, size_t index, engine::ExecContext& ctx,
+                                                 engine::NodeCounters& counters, engine::Progress*) const override {
+    if (window.kind != engine::WindowConfig::Kind::kNone) {
+      return std::make_unique<engine::WindowAggregateOperator>(node, index, ctx, counters);
+    }
+    return std::make_unique<engine::AggregateOperator>(node, index, ctx, counters);
+  }
+};
 
 engine::WindowConfig ParseWindow(SpecContext& ctx, const ComponentSpec& c, const engine::PlanNode& node) {
   const std::string& name = c.name;
@@ -92,7 +115,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "an aggregate transform",
                 {"kind", "inputs", "group_by", "measures", "window", "allowed_lateness", "late", "description"});
-  auto cfg = std::make_shared<engine::AggregateNode>();
+  auto cfg = std::make_shared<AggregateNode>();
   std::vector<Field> out;
   std::set<std::string> names;
   if (n["window"].IsDefined()) {
@@ -172,43 +195,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterAggregate(Registry& r) { r.Add(engine::Role::kTransform, "aggregate", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json AggregateNode::Describe() const {
-  nlohmann::ordered_json g = nlohmann::ordered_json::object();
-  for (const auto& x : group_by) g[x.name] = expr::ToSql(*x.expr);
-  nlohmann::ordered_json m = nlohmann::ordered_json::object();
-  for (const auto& [name, e] : measures) m[name] = expr::ToSql(*e);
-  nlohmann::ordered_json j = {{"group_by", g}, {"measures", m}};
-  const auto& w = window;
-  if (w.kind != WindowConfig::Kind::kNone) {
-    nlohmann::ordered_json win = {{"on", w.time_field}};
-    if (w.kind == WindowConfig::Kind::kTumble) win["tumble"] = FormatDuration(w.size_us);
-    if (w.kind == WindowConfig::Kind::kHop) {
-      win["hop"] = {{"size", FormatDuration(w.size_us)}, {"slide", FormatDuration(w.slide_us)}};
-    }
-    if (w.kind == WindowConfig::Kind::kSession) win["session"] = {{"gap", FormatDuration(w.gap_us)}};
-    j["window"] = win;
-    j["allowed_lateness"] = FormatDuration(w.allowed_lateness_us);
-    j["late"] = w.late_to_dead_letter ? "dead_letter" : "drop";
-  }
-  return j;
-}
-
-std::string_view AggregateNode::State() const {
-  return window.kind == WindowConfig::Kind::kNone ? "groups (in memory, until the input ends)"
-                                                  : "open windows x groups (in memory, snapshotted at checkpoints)";
-}
-
-bool AggregateNode::RunsInStreams() const { return window.kind != WindowConfig::Kind::kNone; }
-
-std::unique_ptr<Operator> AggregateNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                        NodeCounters& counters, Progress*) const {
-  if (window.kind != WindowConfig::Kind::kNone) return std::make_unique<WindowAggregateOperator>(node, index, ctx, counters);
-  return std::make_unique<AggregateOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

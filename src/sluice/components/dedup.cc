@@ -6,29 +6,27 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/window_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `DedupConfig` settings with this kind's behaviour.
-struct DedupNode final : NodeConfigFor<DedupConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::string_view State() const override;
+struct DedupNode final : OperatorConfig<engine::DedupConfig, engine::DedupOperator> {
+  nlohmann::ordered_json Describe() const override {
+    return {{"key", key},
+            {"within", within_us ? FormatDuration(within_us) : "forever"},
+            {"time", time_column >= 0 ? "event time" : "processing time"}};
+  }
+  std::string_view State() const override {
+    return "keys seen within 'within' (in memory, snapshotted at checkpoints)";
+  }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a dedup transform", {"kind", "inputs", "key", "within", "time", "description"});
-  auto cfg = std::make_shared<engine::DedupNode>();
+  auto cfg = std::make_shared<DedupNode>();
   if (!n["key"].IsDefined()) {
     ctx.Error(n, name, "missing required key 'key': the column(s) that identify a record, e.g. key: event_id");
     return;
@@ -58,22 +56,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterDedup(Registry& r) { r.Add(engine::Role::kTransform, "dedup", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json DedupNode::Describe() const {
-  return {{"key", key},
-          {"within", within_us ? FormatDuration(within_us) : "forever"},
-          {"time", time_column >= 0 ? "event time" : "processing time"}};
-}
-
-std::string_view DedupNode::State() const { return "keys seen within 'within' (in memory, snapshotted at checkpoints)"; }
-
-std::unique_ptr<Operator> DedupNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                    NodeCounters& counters, Progress*) const {
-  return std::make_unique<DedupOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

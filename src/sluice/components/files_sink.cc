@@ -5,30 +5,22 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/files_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `FilesSinkConfig` settings with this kind's behaviour.
-struct FilesSinkNode final : NodeConfigFor<FilesSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
+struct FilesSinkNode final : OperatorConfig<engine::FilesSinkConfig, engine::FilesSink> {
+  nlohmann::ordered_json Describe() const override { return {{"path", path}, {"format", FileFormatName(format)}}; }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"files", path, true}}; }
   bool RunsInStreams() const override { return false; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a files sink",
                 {"kind", "inputs", "path", "format", "csv", "compression", "order_by", "limit", "description"});
-  auto cfg = std::make_shared<engine::FilesSinkNode>();
+  auto cfg = std::make_shared<FilesSinkNode>();
   if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveWorkPath(n["path"], name, *p);
   auto f = ctx.ParseFormat(n, name, {"ndjson", "csv", "parquet"}, engine::FileFormat::kNdjson);
   if (f) cfg->format = *f;
@@ -51,18 +43,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterFilesSink(Registry& r) { r.Add(engine::Role::kSink, "files", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json FilesSinkNode::Describe() const { return {{"path", path}, {"format", FileFormatName(format)}}; }
-
-std::vector<DatasetRef> FilesSinkNode::Datasets() const { return {{"files", path, true}}; }
-
-std::unique_ptr<Operator> FilesSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                        NodeCounters& counters, Progress*) const {
-  return std::make_unique<FilesSink>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

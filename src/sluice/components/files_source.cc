@@ -4,29 +4,23 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/files_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `FilesSourceConfig` settings with this kind's behaviour.
-struct FilesSourceNode final : NodeConfigFor<FilesSourceConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
+struct FilesSourceNode final : OperatorConfig<engine::FilesSourceConfig, engine::FilesSource> {
+  nlohmann::ordered_json Describe() const override {
+    return {{"path", path}, {"format", FileFormatName(format)}, {"raw", keep_raw}};
+  }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"files", path, false}}; }
   bool RunsInStreams() const override { return false; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a files source", {"kind", "path", "format", "schema", "csv", "raw", "event_time", "description"});
-  auto cfg = std::make_shared<engine::FilesSourceNode>();
+  auto cfg = std::make_shared<FilesSourceNode>();
   if (auto p = ctx.Str(n, "path", name, true)) cfg->path = ctx.ResolveSourcePath(n["path"], name, *p);
   auto format = ctx.ParseFormat(n, name, {"json", "csv", "parquet"}, engine::FileFormat::kJson);
   if (format) cfg->format = *format;
@@ -46,20 +40,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterFilesSource(Registry& r) { r.Add(engine::Role::kSource, "files", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json FilesSourceNode::Describe() const {
-  return {{"path", path}, {"format", FileFormatName(format)}, {"raw", keep_raw}};
-}
-
-std::vector<DatasetRef> FilesSourceNode::Datasets() const { return {{"files", path, false}}; }
-
-std::unique_ptr<Operator> FilesSourceNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                          NodeCounters& counters, Progress* progress) const {
-  return std::make_unique<FilesSource>(node, index, ctx, counters, progress);
-}
-
-}  // namespace
-}  // namespace sluice::engine

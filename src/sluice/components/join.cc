@@ -5,24 +5,18 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/join_operator.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `JoinConfig` settings with this kind's behaviour.
-struct JoinNode final : NodeConfigFor<JoinConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::string_view State() const override;
+struct JoinNode final : OperatorConfig<engine::JoinConfig, engine::JoinOperator> {
+  nlohmann::ordered_json Describe() const override {
+    return {{"type", left_join ? "left" : "inner"}, {"fields", right_names}};
+  }
+  std::string_view State() const override { return "right input (in memory)"; }
   bool RunsInStreams() const override { return false; }
   bool ChangesCardinality() const override { return true; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
@@ -36,7 +30,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   SchemaPtr right_schema = ctx.OutputSchema(c.inputs[1].first, c.inputs[1].second);
   if (!right_schema) return;
   const Schema& right = *right_schema;
-  auto cfg = std::make_shared<engine::JoinNode>();
+  auto cfg = std::make_shared<JoinNode>();
   std::string type = ctx.Str(n, "type", name).value_or("inner");
   if (type != "inner" && type != "left") {
     ctx.Error(n["type"], name, fmt::format("join type '{}' must be inner or left", type));
@@ -102,20 +96,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterJoin(Registry& r) { r.Add(engine::Role::kTransform, "join", Compile, KindTraits{.inputs_may_differ = true}); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json JoinNode::Describe() const {
-  return {{"type", left_join ? "left" : "inner"}, {"fields", right_names}};
-}
-
-std::string_view JoinNode::State() const { return "right input (in memory)"; }
-
-std::unique_ptr<Operator> JoinNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                   NodeCounters& counters, Progress*) const {
-  return std::make_unique<JoinOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

@@ -6,29 +6,25 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/lake_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `LakeSinkConfig` settings with this kind's behaviour.
-struct LakeSinkNode final : NodeConfigFor<LakeSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
+struct LakeSinkNode final : OperatorConfig<engine::LakeSinkConfig, engine::LakeSink> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json parts = nlohmann::ordered_json::object();
+    for (const auto& [name, e] : partition_by) parts[name] = expr::ToSql(*e);
+    return {{"table", table}, {"path", table_dir}, {"partition_by", parts}, {"target_file_bytes", target_file_bytes}};
+  }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"lake", table, true}}; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a lake sink",
                 {"kind", "inputs", "table", "partition_by", "target_file_size", "compression", "description"});
-  auto cfg = std::make_shared<engine::LakeSinkNode>();
+  auto cfg = std::make_shared<LakeSinkNode>();
   auto table = ctx.LakeTable(n, name);
   if (!table) return;
   std::tie(cfg->table, cfg->table_dir) = *table;
@@ -55,22 +51,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterLakeSink(Registry& r) { r.Add(engine::Role::kSink, "lake", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json LakeSinkNode::Describe() const {
-  nlohmann::ordered_json parts = nlohmann::ordered_json::object();
-  for (const auto& [name, e] : partition_by) parts[name] = expr::ToSql(*e);
-  return {{"table", table}, {"path", table_dir}, {"partition_by", parts}, {"target_file_bytes", target_file_bytes}};
-}
-
-std::vector<DatasetRef> LakeSinkNode::Datasets() const { return {{"lake", table, true}}; }
-
-std::unique_ptr<Operator> LakeSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                       NodeCounters& counters, Progress*) const {
-  return std::make_unique<LakeSink>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

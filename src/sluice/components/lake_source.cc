@@ -5,29 +5,26 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/lake_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `LakeSourceConfig` settings with this kind's behaviour.
-struct LakeSourceNode final : NodeConfigFor<LakeSourceConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
+struct LakeSourceNode final : OperatorConfig<engine::LakeSourceConfig, engine::LakeSource> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json j = {{"table", table}, {"path", table_dir}};
+    if (version) j["version"] = *version;
+    if (since_version) j["since_version"] = *since_version;
+    return j;
+  }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"lake", table, false}}; }
   bool RunsInStreams() const override { return false; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a lake source", {"kind", "table", "version", "since_version", "schema", "event_time", "description"});
-  auto cfg = std::make_shared<engine::LakeSourceNode>();
+  auto cfg = std::make_shared<LakeSourceNode>();
   auto table = ctx.LakeTable(n, name);
   if (!table) return;
   std::tie(cfg->table, cfg->table_dir) = *table;
@@ -60,23 +57,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterLakeSource(Registry& r) { r.Add(engine::Role::kSource, "lake", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json LakeSourceNode::Describe() const {
-  nlohmann::ordered_json j = {{"table", table}, {"path", table_dir}};
-  if (version) j["version"] = *version;
-  if (since_version) j["since_version"] = *since_version;
-  return j;
-}
-
-std::vector<DatasetRef> LakeSourceNode::Datasets() const { return {{"lake", table, false}}; }
-
-std::unique_ptr<Operator> LakeSourceNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                         NodeCounters& counters, Progress*) const {
-  return std::make_unique<LakeSource>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

@@ -7,23 +7,27 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/lookup_operator.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `LookupConfig` settings with this kind's behaviour.
-struct LookupNode final : NodeConfigFor<LookupConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  std::string_view State() const override;
+struct LookupNode final : OperatorConfig<engine::LookupConfig, engine::LookupOperator> {
+  nlohmann::ordered_json Describe() const override {
+    std::vector<std::string> keys;
+    for (size_t k : dimension_keys) keys.push_back(dimension_schema->field(k).name);
+    return {{"table", table},
+            {"from", from_lake ? "lake" : "warehouse"},
+            {"on", keys},
+            {"fields", field_names},
+            {"on_missing", on_missing == engine::OnMissing::kNull   ? "null"
+                           : on_missing == engine::OnMissing::kDrop ? "drop"
+                                                                    : "dead_letter"}};
+  }
+  std::vector<engine::DatasetRef> Datasets() const override {
+    return {{from_lake ? "lake" : "warehouse", table, false}};
+  }
+  std::string_view State() const override { return "dimension table (in memory)"; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
@@ -31,7 +35,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a lookup transform",
                 {"kind", "inputs", "table", "from", "on", "fields", "on_missing", "where", "as_of", "refresh", "description"});
-  auto cfg = std::make_shared<engine::LookupNode>();
+  auto cfg = std::make_shared<LookupNode>();
   auto table = ctx.Str(n, "table", name, true);
   if (!table) return;
   cfg->table = *table;
@@ -171,30 +175,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterLookup(Registry& r) { r.Add(engine::Role::kTransform, "lookup", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json LookupNode::Describe() const {
-  std::vector<std::string> keys;
-  for (size_t k : dimension_keys) keys.push_back(dimension_schema->field(k).name);
-  return {{"table", table},
-          {"from", from_lake ? "lake" : "warehouse"},
-          {"on", keys},
-          {"fields", field_names},
-          {"on_missing", on_missing == OnMissing::kNull   ? "null"
-                         : on_missing == OnMissing::kDrop ? "drop"
-                                                          : "dead_letter"}};
-}
-
-std::vector<DatasetRef> LookupNode::Datasets() const { return {{from_lake ? "lake" : "warehouse", table, false}}; }
-
-std::string_view LookupNode::State() const { return "dimension table (in memory)"; }
-
-std::unique_ptr<Operator> LookupNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                     NodeCounters& counters, Progress*) const {
-  return std::make_unique<LookupOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

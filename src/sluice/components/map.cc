@@ -5,28 +5,27 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/row_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `MapConfig` settings with this kind's behaviour.
-struct MapNode final : NodeConfigFor<MapConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
+struct MapNode final : OperatorConfig<engine::MapConfig, engine::MapOperator> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json j;
+    j["filter"] = filter ? nlohmann::ordered_json(expr::ToSql(*filter)) : nlohmann::ordered_json(nullptr);
+    nlohmann::ordered_json sel = nlohmann::ordered_json::object();
+    for (const auto& [col, e] : select) sel[col] = expr::ToSql(*e);
+    j["select"] = sel;
+    return j;
+  }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a map transform", {"kind", "inputs", "filter", "select", "description"});
-  auto cfg = std::make_shared<engine::MapNode>();
+  auto cfg = std::make_shared<MapNode>();
   if (YAML::Node f = n["filter"]; f.IsDefined()) {
     cfg->filter = ctx.CompileExpr(f, name, "filter", in, true);
     if (f.IsScalar()) cfg->filter_text = f.Scalar();
@@ -58,23 +57,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterMap(Registry& r) { r.Add(engine::Role::kTransform, "map", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json MapNode::Describe() const {
-  nlohmann::ordered_json j;
-  j["filter"] = filter ? nlohmann::ordered_json(expr::ToSql(*filter)) : nlohmann::ordered_json(nullptr);
-  nlohmann::ordered_json sel = nlohmann::ordered_json::object();
-  for (const auto& [col, e] : select) sel[col] = expr::ToSql(*e);
-  j["select"] = sel;
-  return j;
-}
-
-std::unique_ptr<Operator> MapNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                  NodeCounters& counters, Progress*) const {
-  return std::make_unique<MapOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

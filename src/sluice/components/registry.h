@@ -8,8 +8,10 @@
 // Thread-safety: built once (Builtins()), read-only afterwards.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "sluice/components/spec_context.h"
@@ -63,6 +65,25 @@ class Registry {
 
  private:
   std::vector<KindInfo> kinds_;
+};
+
+// A kind's config whose operator is one class constructed from the node, its index, the
+// execution context, the node's counters and, when Op takes one, the progress reporter. The
+// kind's class derives from it and writes only what is its own (Describe(), Datasets(), the
+// traits): `struct MapNode final : OperatorConfig<engine::MapConfig, engine::MapOperator>`. A
+// kind that picks its operator from its settings derives from engine::NodeConfigFor instead.
+template <class Settings, class Op>
+struct OperatorConfig : engine::NodeConfigFor<Settings> {
+  std::unique_ptr<engine::Operator> MakeOperator(const engine::PlanNode& node, size_t index, engine::ExecContext& ctx,
+                                                 engine::NodeCounters& counters,
+                                                 engine::Progress* progress) const override {
+    if constexpr (std::is_constructible_v<Op, const engine::PlanNode&, size_t, engine::ExecContext&,
+                                          engine::NodeCounters&, engine::Progress*>) {
+      return std::make_unique<Op>(node, index, ctx, counters, progress);
+    } else {
+      return std::make_unique<Op>(node, index, ctx, counters);
+    }
+  }
 };
 
 // Every built-in kind (builtins.cc).

@@ -5,28 +5,24 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/row_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `RouteConfig` settings with this kind's behaviour.
-struct RouteNode final : NodeConfigFor<RouteConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
+struct RouteNode final : OperatorConfig<engine::RouteConfig, engine::RouteOperator> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json list = nlohmann::ordered_json::object();
+    for (const auto& [name, e] : routes) list[name] = expr::ToSql(*e);
+    return {{"routes", list}, {"default", "_default"}};
+  }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a route transform", {"kind", "inputs", "routes", "description"});
-  auto cfg = std::make_shared<engine::RouteNode>();
+  auto cfg = std::make_shared<RouteNode>();
   YAML::Node routes = n["routes"];
   if (!routes.IsDefined() || !routes.IsMap() || routes.size() == 0) {
     ctx.Error(routes.IsDefined() ? routes : n, name,
@@ -51,20 +47,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterRoute(Registry& r) { r.Add(engine::Role::kTransform, "route", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json RouteNode::Describe() const {
-  nlohmann::ordered_json list = nlohmann::ordered_json::object();
-  for (const auto& [name, e] : routes) list[name] = expr::ToSql(*e);
-  return {{"routes", list}, {"default", "_default"}};
-}
-
-std::unique_ptr<Operator> RouteNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                    NodeCounters& counters, Progress*) const {
-  return std::make_unique<RouteOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

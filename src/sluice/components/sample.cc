@@ -24,14 +24,6 @@ struct SampleSettings {
   uint64_t seed = 0;
 };
 
-struct SampleConfig final : engine::NodeConfigFor<SampleSettings> {
-  nlohmann::ordered_json Describe() const override {
-    return {{"fraction", fraction}, {"key", key_names}, {"seed", seed}};
-  }
-  std::unique_ptr<engine::Operator> MakeOperator(const engine::PlanNode& node, size_t index, engine::ExecContext& ctx,
-                                                 engine::NodeCounters& counters, engine::Progress*) const override;
-};
-
 // Whether a record whose key hashes to `hash` is in the sample.
 bool Keep(uint64_t hash, double fraction) {
   // The top 53 bits as a uniform number in [0, 1).
@@ -58,11 +50,12 @@ class SampleOperator final : public engine::Operator {
   }
 };
 
-std::unique_ptr<engine::Operator> SampleConfig::MakeOperator(const engine::PlanNode& node, size_t index,
-                                                             engine::ExecContext& ctx, engine::NodeCounters& counters,
-                                                             engine::Progress*) const {
-  return std::make_unique<SampleOperator>(node, index, ctx, counters);
-}
+// The settings with the kind's behaviour: its plan description and its operator.
+struct SampleConfig final : OperatorConfig<SampleSettings, SampleOperator> {
+  nlohmann::ordered_json Describe() const override {
+    return {{"fraction", fraction}, {"key", key_names}, {"seed", seed}};
+  }
+};
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;

@@ -9,23 +9,17 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/warehouse_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `SqlModelConfig` settings with this kind's behaviour.
-struct SqlModelNode final : NodeConfigFor<SqlModelConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
+struct SqlModelNode final : OperatorConfig<engine::SqlModelConfig, engine::SqlModel> {
+  nlohmann::ordered_json Describe() const override {
+    return {{"table", schema + "." + table}, {"materialized", view ? "view" : "table"}, {"refs", refs}, {"sql", sql}};
+  }
   bool RunsInStreams() const override { return false; }
   bool ChangesCardinality() const override { return true; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 // {{ ref('schema.table') }} in a SQL model.
 const std::regex kRef(R"(\{\{\s*ref\(\s*'([^']*)'\s*\)\s*\}\})");
@@ -42,7 +36,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a sql model", {"kind", "table", "sql", "materialized", "description"});
-  auto cfg = std::make_shared<engine::SqlModelNode>();
+  auto cfg = std::make_shared<SqlModelNode>();
   cfg->url = ctx.WarehouseUrl();
   auto table = ctx.Str(n, "table", name, true);
   auto sql = ctx.Str(n, "sql", name, true);
@@ -106,18 +100,3 @@ void RegisterSqlModel(Registry& r) {
 }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json SqlModelNode::Describe() const {
-  return {{"table", schema + "." + table}, {"materialized", view ? "view" : "table"}, {"refs", refs}, {"sql", sql}};
-}
-
-std::unique_ptr<Operator> SqlModelNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                       NodeCounters& counters, Progress*) const {
-  return std::make_unique<SqlModel>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

@@ -5,27 +5,33 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/stream_io.h"
 
-namespace sluice::engine {
-namespace {
-
-// The `StreamSinkConfig` settings with this kind's behaviour.
-struct StreamSinkNode final : NodeConfigFor<StreamSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-};
-
-}  // namespace
-}  // namespace sluice::engine
-
 namespace sluice::components {
 namespace {
+
+// The `StreamSinkConfig` settings with this kind's behaviour: the log or Kafka writer.
+struct StreamSinkNode final : engine::NodeConfigFor<engine::StreamSinkConfig> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json j = {{"topic", topic}, {"key_column", key_column}};
+    if (kind == engine::StreamSourceConfig::Kind::kKafka) {
+      j["brokers"] = brokers;
+    } else {
+      j["log"] = log_root;
+    }
+    return j;
+  }
+  std::vector<engine::DatasetRef> Datasets() const override {
+    return {{kind == engine::StreamSourceConfig::Kind::kKafka ? "kafka" : "log", topic, true}};
+  }
+  std::unique_ptr<engine::Operator> MakeOperator(const engine::PlanNode& node, size_t index, engine::ExecContext& ctx,
+                                                 engine::NodeCounters& counters, engine::Progress*) const override {
+    return engine::MakeStreamSink(node, index, ctx, counters);
+  }
+};
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
-  auto cfg = std::make_shared<engine::StreamSinkNode>();
+  auto cfg = std::make_shared<StreamSinkNode>();
   if (c.kind == "kafka") {
     ctx.CheckKeys(n, name, "a kafka sink", {"kind", "inputs", "topic", "brokers", "key", "format", "description"});
     cfg->kind = engine::StreamSourceConfig::Kind::kKafka;
@@ -62,25 +68,3 @@ void RegisterStreamSinks(Registry& r) {
 }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json StreamSinkNode::Describe() const {
-  nlohmann::ordered_json j = {{"topic", topic}, {"key_column", key_column}};
-  if (kind == StreamSourceConfig::Kind::kKafka) j["brokers"] = brokers;
-  else j["log"] = log_root;
-  return j;
-}
-
-std::vector<DatasetRef> StreamSinkNode::Datasets() const {
-  return {{kind == StreamSourceConfig::Kind::kKafka ? "kafka" : "log", topic, true}};
-}
-
-std::unique_ptr<Operator> StreamSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                         NodeCounters& counters, Progress*) const {
-  return MakeStreamSink(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

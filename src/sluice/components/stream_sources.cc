@@ -6,29 +6,38 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/stream_io.h"
 
-namespace sluice::engine {
-namespace {
-
-// The `StreamSourceConfig` settings with this kind's behaviour.
-struct StreamSourceNode final : NodeConfigFor<StreamSourceConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
-  std::string_view State() const override;
-};
-
-}  // namespace
-}  // namespace sluice::engine
-
 namespace sluice::components {
 namespace {
+
+// The `StreamSourceConfig` settings with this kind's behaviour: the log or Kafka reader (an
+// `http` source reads the log or Kafka topic the ingest API appends to).
+struct StreamSourceNode final : engine::NodeConfigFor<engine::StreamSourceConfig> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json j = {{"topic", topic}, {"start", start_at_end ? "latest" : "earliest"}, {"raw", keep_raw}};
+    if (kind == Kind::kKafka) {
+      j["brokers"] = brokers;
+      j["group"] = group;
+    } else {
+      j["log"] = log_root;
+    }
+    return j;
+  }
+  std::vector<engine::DatasetRef> Datasets() const override {
+    return {{kind == Kind::kKafka ? "kafka" : "log", topic, false}};
+  }
+  std::string_view State() const override { return "partition offsets and event-time progress (checkpointed)"; }
+  std::unique_ptr<engine::Operator> MakeOperator(const engine::PlanNode& node, size_t index, engine::ExecContext& ctx,
+                                                 engine::NodeCounters& counters, engine::Progress*) const override {
+    if (kind == Kind::kKafka) return engine::MakeKafkaSource(node, index, ctx, counters);
+    return engine::MakeLogSource(node, index, ctx, counters);
+  }
+};
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const std::string pipeline = ctx.plan().StateKey();
-  auto cfg = std::make_shared<engine::StreamSourceNode>();
+  auto cfg = std::make_shared<StreamSourceNode>();
   if (c.kind == "kafka") {
     ctx.CheckKeys(n, name, "a kafka source",
                   {"kind", "topic", "brokers", "group", "format", "schema", "raw", "event_time", "start", "description"});
@@ -86,32 +95,3 @@ void RegisterStreamSources(Registry& r) {
 }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json StreamSourceNode::Describe() const {
-  nlohmann::ordered_json j = {{"topic", topic}, {"start", start_at_end ? "latest" : "earliest"}, {"raw", keep_raw}};
-  if (kind == Kind::kKafka) {
-    j["brokers"] = brokers;
-    j["group"] = group;
-  } else {
-    j["log"] = log_root;
-  }
-  return j;
-}
-
-std::vector<DatasetRef> StreamSourceNode::Datasets() const {
-  return {{kind == Kind::kKafka ? "kafka" : "log", topic, false}};
-}
-
-std::string_view StreamSourceNode::State() const { return "partition offsets and event-time progress (checkpointed)"; }
-
-std::unique_ptr<Operator> StreamSourceNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                           NodeCounters& counters, Progress*) const {
-  if (kind == Kind::kKafka) return MakeKafkaSource(node, index, ctx, counters);
-  return MakeLogSource(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

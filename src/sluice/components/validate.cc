@@ -8,28 +8,26 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/row_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `ValidateConfig` settings with this kind's behaviour.
-struct ValidateNode final : NodeConfigFor<ValidateConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
+struct ValidateNode final : OperatorConfig<engine::ValidateConfig, engine::ValidateOperator> {
+  nlohmann::ordered_json Describe() const override {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& r : rules) {
+      list.push_back({{"name", r.name}, {"check", expr::ToSql(*r.predicate)}, {"on_fail", OnFailName(r.on_fail)}});
+    }
+    return {{"required", required}, {"rules", list}};
+  }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   const Schema& in = *node.input_schema;
   ctx.CheckKeys(n, name, "a validate transform", {"kind", "inputs", "required", "rules", "description"});
-  auto cfg = std::make_shared<engine::ValidateNode>();
+  auto cfg = std::make_shared<ValidateNode>();
   for (size_t i = 0; i < in.size(); ++i) {
     if (in.field(i).required) cfg->required.push_back(in.field(i).name);
   }
@@ -97,22 +95,3 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
 void RegisterValidate(Registry& r) { r.Add(engine::Role::kTransform, "validate", Compile); }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json ValidateNode::Describe() const {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const auto& r : rules) {
-    list.push_back({{"name", r.name}, {"check", expr::ToSql(*r.predicate)}, {"on_fail", OnFailName(r.on_fail)}});
-  }
-  return {{"required", required}, {"rules", list}};
-}
-
-std::unique_ptr<Operator> ValidateNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                       NodeCounters& counters, Progress*) const {
-  return std::make_unique<ValidateOperator>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

@@ -7,28 +7,22 @@
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/warehouse_operators.h"
 
-namespace sluice::engine {
+namespace sluice::components {
 namespace {
 
 // The `WarehouseSinkConfig` settings with this kind's behaviour.
-struct WarehouseSinkNode final : NodeConfigFor<WarehouseSinkConfig> {
-  nlohmann::ordered_json Describe() const override;
-  std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
-                                         Progress* progress) const override;
-  std::vector<DatasetRef> Datasets() const override;
+struct WarehouseSinkNode final : OperatorConfig<engine::WarehouseSinkConfig, engine::WarehouseSink> {
+  nlohmann::ordered_json Describe() const override {
+    return {{"table", schema + "." + table}, {"mode", mode}, {"key", key}, {"warehouse", url}};
+  }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"warehouse", schema + "." + table, true}}; }
 };
-
-}  // namespace
-}  // namespace sluice::engine
-
-namespace sluice::components {
-namespace {
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const std::string& name = c.name;
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a warehouse sink", {"kind", "inputs", "table", "mode", "key", "description"});
-  auto cfg = std::make_shared<engine::WarehouseSinkNode>();
+  auto cfg = std::make_shared<WarehouseSinkNode>();
   cfg->url = ctx.WarehouseUrl();
   auto table = ctx.Str(n, "table", name, true);
   if (!table) return;
@@ -77,20 +71,3 @@ void RegisterWarehouseSink(Registry& r) {
 }
 
 }  // namespace sluice::components
-
-namespace sluice::engine {
-namespace {
-
-nlohmann::ordered_json WarehouseSinkNode::Describe() const {
-  return {{"table", schema + "." + table}, {"mode", mode}, {"key", key}, {"warehouse", url}};
-}
-
-std::vector<DatasetRef> WarehouseSinkNode::Datasets() const { return {{"warehouse", schema + "." + table, true}}; }
-
-std::unique_ptr<Operator> WarehouseSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
-                                                            NodeCounters& counters, Progress*) const {
-  return std::make_unique<WarehouseSink>(node, index, ctx, counters);
-}
-
-}  // namespace
-}  // namespace sluice::engine

@@ -1,4 +1,5 @@
-// Helpers shared by the lake tests: temporary directories, a small orders schema, row sets.
+// Helpers shared by the lake tests: temporary directories, a small orders schema, row sets, the
+// lines of a commit file.
 #pragma once
 
 #include <dirent.h>
@@ -11,7 +12,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "sluice/io/file_system.h"
+#include "sluice/lake/delta_log.h"
 #include "sluice/lake/delta_table.h"
 #include "sluice/types/temporal.h"
 
@@ -47,9 +51,11 @@ inline SchemaPtr OrdersSchema() {
 }
 
 // Rows id in [from, to): day cycles over 3 days, region over {eu, us, NULL} (9 partitions).
+// The orders tables' partition columns.
+inline const std::vector<std::string> kParts = {"day", "region"};
+
 // A new (or existing) orders table at `dir`, partitioned by `parts`.
-inline std::shared_ptr<DeltaTable> NewOrdersTable(const std::string& dir,
-                                                  std::vector<std::string> parts = {"day", "region"}) {
+inline std::shared_ptr<DeltaTable> NewOrdersTable(const std::string& dir, std::vector<std::string> parts = kParts) {
   auto t = DeltaTable::OpenOrCreate(dir, OrdersSchema(), parts);
   EXPECT_TRUE(t.ok()) << t.status().ToString();
   return *t;
@@ -131,6 +137,21 @@ inline std::vector<std::string> FilesUnder(const std::string& dir, bool skip_log
     if (it->is_regular_file()) out.push_back(rel);
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The actions of commit `version` of the table at `dir`, one JSON object per line.
+inline std::vector<nlohmann::json> LogLines(const std::string& dir, int64_t version) {
+  auto buf = io::ReadFile(CommitFilePath(dir, version), 0);
+  EXPECT_TRUE(buf.ok()) << buf.status().ToString();
+  std::vector<nlohmann::json> out;
+  std::string text(buf->view());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    out.push_back(nlohmann::json::parse(text.substr(pos, nl - pos)));
+    pos = nl + 1;
+  }
   return out;
 }
 

@@ -119,7 +119,8 @@ const void* NodeConfigTag() {
 }
 
 // A kind's config: its plain settings (a struct the operator reads) plus the virtual functions,
-// defined in the kind's file: `struct FilesSourceNode final : NodeConfigFor<FilesSourceConfig>`.
+// defined in the kind's file: `struct AggregateNode final : NodeConfigFor<AggregateConfig>` (or
+// through components::OperatorConfig, which derives from it and makes the kind's one operator).
 template <class Settings>
 class NodeConfigFor : public NodeConfig, public Settings {
  protected:
