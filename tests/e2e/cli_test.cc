@@ -532,6 +532,56 @@ TEST(Cli, SetOverridesAndMissingInput) {
   EXPECT_NE(missing.err.find("no files match"), std::string::npos) << missing.err;
 }
 
+// --set on a component that does not exist names it among the sources with the nearest one (it
+// used to create it and fail with "tickets: missing required key 'kind'"), and so for any missing
+// key on the way; nothing runs.
+TEST(Cli, SetOnAMissingComponentOrKeyNamesIt) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("drop"));
+  for (const std::string& verb : {"validate", "plan", "run"}) {
+    auto r = Sluice({verb, "-f", dir / "p.yaml", "--workdir", dir / "w", "--set", "spec.sources.rawx.path=x.ndjson"});
+    EXPECT_EQ(r.exit_code, 2) << verb;
+    EXPECT_EQ(r.out, "") << verb;
+    EXPECT_NE(r.err.find("--set 'spec.sources.rawx.path=x.ndjson': there is no component 'rawx' among the sources "
+                         "(did you mean 'raw'?); the sources are: raw."),
+              std::string::npos)
+        << verb << ": " << r.err;
+    EXPECT_EQ(r.err.find("missing required key"), std::string::npos) << r.err;
+  }
+  auto key = Sluice({"validate", "-f", dir / "p.yaml", "--set", "spec.dead_letter.path=dl", "-o", "json"});
+  EXPECT_EQ(key.exit_code, 2);
+  const json error = ErrorObject(key.err);
+  ASSERT_TRUE(error.is_object()) << key.err;
+  EXPECT_NE(error["message"].get<std::string>().find(
+                "there is no 'dead_letter' under 'spec'; the keys there are: sources, transforms, sinks. To add it, "
+                "set it whole: --set 'spec.dead_letter={path: dl}'"),
+            std::string::npos)
+      << error.dump();
+  EXPECT_EQ(Sluice({"validate", "-f", dir / "p.yaml", "--set", "spec.dead_letter={path: dl}"}).exit_code, 0);
+}
+
+// Where relative source paths start is one sentence: the hint of a source that matches no files
+// says it, and docs/pipeline-spec.md says it word for word (the hint used to say they start at
+// the directory sluice runs from, which is not so).
+TEST(Cli, RelativePathRuleIsOneSentenceInTheHintAndTheDocs) {
+  TempDir dir;
+  WriteFile(dir / "p.yaml", Spec("drop"));
+  auto r = Sluice({"run", "-f", dir / "p.yaml", "--workdir", dir / "w"});
+  EXPECT_EQ(r.exit_code, 1);
+  const std::string lead = "no files match '" + dir / "in.ndjson" + "'; check the path. ";
+  const size_t at = r.err.find(lead);
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const size_t from = at + lead.size();
+  const std::string rule = r.err.substr(from, r.err.find('\n', from) - from);
+  EXPECT_EQ(rule.rfind("A relative source path starts at the spec file's directory when sluice run", 0), 0u) << rule;
+  EXPECT_NE(rule.find("at the namespace's folder of the data root"), std::string::npos) << rule;
+  for (const char* doc : {"/docs/pipeline-spec.md", "/docs/cli.md"}) {
+    std::string text = ReadFile(kSrc + doc);
+    // Markdown may wrap the sentence: compare with single spaces.
+    for (char& c : text) c = c == '\n' ? ' ' : c;
+    EXPECT_NE(text.find(rule), std::string::npos) << doc << " does not say: " << rule;
+  }
+}
 
 // A lookup against a dimension in the lake: matches gain the fields, misses follow on_missing.
 TEST(Cli, LookupFromTheLakeWithEveryOnMissing) {
