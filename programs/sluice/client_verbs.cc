@@ -316,7 +316,11 @@ int Ingest(client::ApiClient& c, const IngestOptions& o) {
   table = fmt::format("{} events into stream {} ({} requests){}\n", accepted, o.stream, batches.size(),
                       refused + not_sent > 0 ? fmt::format("; {} refused, {} not sent", refused, not_sent) : "") +
           table;
-  PrintDocument(doc.dump(2), o.output, table);
+  // A report when events were accepted or refused for what they hold; else (unreachable, a bad
+  // token) nothing was done, and the error says why.
+  bool reported = accepted > 0;
+  for (const IngestBatch& b : batches) reported |= !b.bad_lines.empty();
+  if (reported || failure.ok()) PrintDocument(doc.dump(2), o.output, table);
   if (failure.ok()) return kExitOk;
   Failure f{.code = CodeOf(failure.code()), .message = failure.message(), .exit_code = ExitCodeFor(failure)};
   f.hint = o.all_or_nothing ? "nothing was accepted; fix the lines named above and send the file again"
