@@ -260,6 +260,7 @@ int Ingest(client::ApiClient& c, const IngestOptions& o) {
     b.reason = st.message();
     if (!r.ok()) {  // no answer: whether it landed is unknown, and so is the server's state
       stopped = true;
+      if (failure.ok()) failure = st.WithContext(fmt::format("lines {}-{}", b.first_line, b.last_line));
       continue;
     }
     b.status = "refused";
