@@ -114,6 +114,11 @@ int Fail(const Failure& f) {
   return f.exit_code;
 }
 
+void PrintNote(const std::string& text) {
+  std::fprintf(stderr, "note: %s\n", text.c_str());
+  std::fflush(stderr);
+}
+
 int Fail(const Status& st) {
   return Fail(Failure{.code = CodeOf(st.code()), .message = st.message(), .exit_code = ExitCodeFor(st)});
 }

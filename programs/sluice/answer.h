@@ -84,6 +84,10 @@ int FailSpec(const Status& st);
 // only their message).
 std::vector<Problem> ProblemsOf(const std::string& message);
 
+// A note beside a result (what the result does not cover): stderr, one text line, in every
+// format, so stdout keeps only the result.
+void PrintNote(const std::string& text);
+
 // Prints a result document on stdout: json as is, yaml converted from it, table as
 // `table_text`.
 void PrintDocument(const std::string& json, OutputFormat format, const std::string& table_text);

@@ -38,6 +38,7 @@ struct IngestOptions : ClientCommon {
   std::string stream;
   std::string file;      // NDJSON ('-' or empty: stdin)
   int64_t batch = 1000;  // events per request
+  bool all_or_nothing = false;  // one request: every event accepted, or none
 };
 
 std::string PipelineRow(const json& p) {
@@ -193,41 +194,140 @@ int DeletePipeline(client::ApiClient& c, const ResourceOptions& o) {
   return kExitOk;
 }
 
-// Sends NDJSON in batches of o.batch lines, each with an idempotency key of this invocation (so
-// a batch the client retries lands once).
+// One request of `ingest`: lines [first_line, last_line] of the input.
+struct IngestBatch {
+  int64_t first_line = 0, last_line = 0;
+  int64_t events = 0;               // non-blank lines
+  std::string status = "not sent";  // accepted, refused or not sent
+  int64_t accepted = 0, refused = 0;
+  std::string reason;                     // why it was refused (or not sent)
+  std::vector<int64_t> bad_lines;         // lines of the input the server named (at most 20 a request)
+  std::vector<std::string> bad_messages;  // what is wrong with each of them
+};
+
+// Sends NDJSON in batches of o.batch lines (with --all-or-nothing: as one request, which the
+// ingest API accepts or refuses whole), each with an idempotency key of this invocation (so a
+// batch the client retries lands once). A batch refused for its events does not stop the
+// others; any other failure does (the rest are "not sent"). The report, per batch, is the
+// result, printed before the error.
 int Ingest(client::ApiClient& c, const IngestOptions& o) {
   auto text = ReadInput(o.file);
   if (!text.ok()) return Fail(text.status());
   std::random_device rd;
   const std::string run_key = fmt::format("cli-{:016x}{:08x}", (static_cast<uint64_t>(rd()) << 32) | rd(), rd());
-  int64_t accepted = 0, batches = 0, line_no = 0, first_line = 1;
-  std::string body;
-  int64_t in_body = 0;
-  auto flush = [&]() -> int {
-    if (in_body == 0) return kExitOk;
-    auto r = c.PostRaw("/api/v1/ingest/" + client::UrlEncode(o.stream), body, "application/x-ndjson",
-                       {{"Idempotency-Key", run_key + "-" + std::to_string(batches)}});
-    if (!r.ok()) return Fail(r.status().WithContext(fmt::format("lines {}-{}", first_line, line_no)));
-    accepted += r->json.value("accepted", int64_t{0});
-    ++batches;
-    body.clear();
-    in_body = 0;
-    first_line = line_no + 1;
-    return kExitOk;
-  };
-  std::istringstream in(*text);
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    body += line;
-    body += '\n';
-    if (++in_body >= o.batch) {
-      if (int rc = flush(); rc != kExitOk) return rc;
+  const std::string path = "/api/v1/ingest/" + client::UrlEncode(o.stream);
+
+  // The batches and their bodies, cut before anything is sent.
+  std::vector<IngestBatch> batches;
+  std::vector<std::string> bodies;
+  {
+    std::istringstream in(*text);
+    int64_t line_no = 0, in_body = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (in_body == 0) {
+        batches.push_back(IngestBatch{.first_line = line_no});
+        bodies.emplace_back();
+      }
+      bodies.back() += line;
+      bodies.back() += '\n';
+      batches.back().last_line = line_no;
+      if (line.find_first_not_of(" \t\r") != std::string::npos) ++batches.back().events;
+      if (++in_body >= o.batch && !o.all_or_nothing) in_body = 0;
     }
   }
-  if (int rc = flush(); rc != kExitOk) return rc;
-  PrintDocument(json{{"stream", o.stream}, {"accepted", accepted}, {"requests", batches}}.dump(2), o.output,
-                fmt::format("{} events into stream {} ({} requests)\n", accepted, o.stream, batches));
-  return kExitOk;
+
+  Status failure;        // the first failure: the error after the report
+  bool stopped = false;  // a failure other than bad events: the rest is not sent
+  for (size_t i = 0; i < batches.size(); ++i) {
+    IngestBatch& b = batches[i];
+    if (stopped) {
+      b.reason = "not sent after the failure above";
+      continue;
+    }
+    if (b.events == 0) {  // blank lines only: nothing to send
+      b.status = "accepted";
+      continue;
+    }
+    auto r = c.Request("POST", path, std::move(bodies[i]), "application/x-ndjson",
+                       {{"Idempotency-Key", run_key + "-" + std::to_string(i)}});
+    Status st = r.ok() ? (r->ok() ? Status::OK() : client::StatusFromResponse(*r)) : r.status();
+    if (st.ok()) {
+      b.status = "accepted";
+      b.accepted = r->json.value("accepted", int64_t{0});
+      continue;
+    }
+    b.reason = st.message();
+    if (!r.ok()) {  // no answer: whether it landed is unknown, and so is the server's state
+      stopped = true;
+      if (failure.ok()) failure = st.WithContext(fmt::format("lines {}-{}", b.first_line, b.last_line));
+      continue;
+    }
+    b.status = "refused";
+    b.refused = b.events;
+    if (r->json.is_object() && r->json.value("code", "") == "malformed_json") {
+      // The server numbers the lines of the request; the report numbers those of the input.
+      for (const auto& e : r->json.value("errors", json::array())) {
+        const std::string field = e.value("field", "");
+        if (field.rfind("line ", 0) != 0) continue;
+        b.bad_lines.push_back(b.first_line - 1 + std::stoll(field.substr(5)));
+        b.bad_messages.push_back(e.value("message", ""));
+      }
+      std::vector<std::string> lines;
+      for (int64_t l : b.bad_lines) lines.push_back(std::to_string(l));
+      b.reason = fmt::format("{} event(s) are not JSON objects (line{} {}); nothing of this batch was accepted",
+                             b.bad_lines.size() >= 20 ? "20 or more" : std::to_string(b.bad_lines.size()),
+                             lines.size() == 1 ? "" : "s", Join(lines, ", "));
+    } else {
+      stopped = true;  // not the events' fault (a token, a limit): the next batches would fail alike
+    }
+    if (failure.ok()) {
+      failure = stopped ? st.WithContext(fmt::format("lines {}-{}", b.first_line, b.last_line))
+                        : Status(st.code(), fmt::format("lines {}-{}: {}", b.first_line, b.last_line, b.reason));
+    }
+  }
+
+  int64_t accepted = 0, refused = 0, not_sent = 0;
+  json rows = json::array();
+  std::string table = fmt::format("  {:>5} {:>15} {:>8} {:>8} {:>8}  {}\n", "batch", "lines", "events", "accepted",
+                                  "refused", "status");
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const IngestBatch& b = batches[i];
+    accepted += b.accepted;
+    refused += b.refused;
+    if (b.status == "not sent") not_sent += b.events;
+    json row = {{"batch", i + 1},     {"first_line", b.first_line}, {"last_line", b.last_line}, {"events", b.events},
+                {"status", b.status}, {"accepted", b.accepted},     {"refused", b.refused}};
+    if (!b.reason.empty()) row["reason"] = b.reason;
+    if (b.status == "refused") {
+      row["bad_lines"] = b.bad_lines;
+      json errors = json::array();
+      for (size_t k = 0; k < b.bad_lines.size(); ++k)
+        errors.push_back({{"line", b.bad_lines[k]}, {"message", b.bad_messages[k]}});
+      row["errors"] = std::move(errors);
+    }
+    rows.push_back(std::move(row));
+    table += fmt::format("  {:>5} {:>15} {:>8} {:>8} {:>8}  {}\n", i + 1,
+                         fmt::format("{}-{}", b.first_line, b.last_line), b.events, b.accepted, b.refused, b.status);
+    if (!b.reason.empty()) table += fmt::format("        {}\n", b.reason);
+  }
+  json doc = {
+      {"stream", o.stream},   {"all_or_nothing", o.all_or_nothing}, {"accepted", accepted},      {"refused", refused},
+      {"not_sent", not_sent}, {"requests", batches.size()},         {"batches", std::move(rows)}};
+  table = fmt::format("{} events into stream {} ({} requests){}\n", accepted, o.stream, batches.size(),
+                      refused + not_sent > 0 ? fmt::format("; {} refused, {} not sent", refused, not_sent) : "") +
+          table;
+  // A report when events were accepted or refused for what they hold; else (unreachable, a bad
+  // token) nothing was done, and the error says why.
+  bool reported = accepted > 0;
+  for (const IngestBatch& b : batches) reported |= !b.bad_lines.empty();
+  if (reported || failure.ok()) PrintDocument(doc.dump(2), o.output, table);
+  if (failure.ok()) return kExitOk;
+  Failure f{.code = CodeOf(failure.code()), .message = failure.message(), .exit_code = ExitCodeFor(failure)};
+  f.hint = o.all_or_nothing ? "nothing was accepted; fix the lines named above and send the file again"
+                            : "the accepted batches are in the stream; fix the refused lines and send only the refused "
+                              "and unsent batches again (the lines are listed above), or use --all-or-nothing";
+  return Fail(f);
 }
 
 int ListRuns(client::ApiClient& c, const ResourceOptions& o) {
@@ -421,6 +521,9 @@ void AddClientVerbs(Command& app) {
   ingest.Option("stream", ingest_opts->stream, "Stream name (pipelines read it with an http source)").Required();
   ingest.Option("-f,--file", ingest_opts->file, "NDJSON file (default: stdin)");
   ingest.Option("--batch", ingest_opts->batch, "Events per request").DefaultStr("1000").InRange(1, 100000);
+  ingest.Flag("--all-or-nothing", ingest_opts->all_or_nothing,
+              "Send the whole input as one request: the server checks every event first and accepts all of them or "
+              "none (up to its request limit, 64 MiB by default; --batch does not apply)");
   AddClientFlags(ingest, *ingest_opts);
   ingest.Runs(Connected(ingest_opts, &Ingest));
 }

@@ -140,9 +140,25 @@ Result<engine::Plan> CompileSpec(const SpecOptions& o) {
 int Validate(const SpecOptions& o) {
   auto plan = CompileSpec(o);
   if (!plan.ok()) return FailSpec(plan.status());
-  ordered_json j = {{"file", o.file}, {"valid", true}, {"pipeline", plan->pipeline}, {"components", plan->nodes.size()}};
+  // What only the server checks is part of the answer: in the document, and in table mode a
+  // note on stderr.
+  ordered_json needs_server = ordered_json::array();
+  std::vector<std::string> names;
+  for (const auto& check : pipeline::ServerOnlyChecks()) {
+    needs_server.push_back({{"check", check.name}, {"what", check.what}});
+    names.emplace_back(check.name);
+  }
+  ordered_json j = {{"file", o.file},
+                    {"valid", true},
+                    {"pipeline", plan->pipeline},
+                    {"components", plan->nodes.size()},
+                    {"needs_server", needs_server}};
   PrintDocument(j.dump(2), o.output,
                 fmt::format("{}: valid (pipeline {}, {} components)\n", o.file, plan->pipeline, plan->nodes.size()));
+  if (o.output == OutputFormat::kTable) {
+    PrintNote(fmt::format("not checked without the server (sluice apply checks them): {}; see docs/cli.md",
+                          Join(names, ", ")));
+  }
   return kExitOk;
 }
 

@@ -122,6 +122,22 @@ class Serve : public ::testing::Test {
     return spec;
   }
 
+  // Stops the server (it holds the topics), then reads the `id` of every event ingested into
+  // `stream` from the log.
+  std::multiset<int64_t> StopAndReadIngestedIds(const std::string& stream) {
+    ::kill(pid_, SIGTERM);
+    EXPECT_EQ(WaitProcess(pid_), 0);
+    pid_ = -1;
+    auto consumed = RunProcess({kBin, "log", "consume", "ingest." + stream, "--workdir", work_, "-o", "json"});
+    EXPECT_EQ(consumed.exit_code, 0) << consumed.err;
+    std::multiset<int64_t> ids;
+    std::istringstream in(consumed.out);
+    for (std::string line; std::getline(in, line);) {
+      ids.insert(json::parse(json::parse(line)["value"].get<std::string>())["id"].get<int64_t>());
+    }
+    return ids;
+  }
+
   TempDir dir_;
   std::string work_;
   std::string ops_;
@@ -247,21 +263,85 @@ TEST_F(Serve, IngestThroughTheCliLandsInTheLogOnce) {
   EXPECT_EQ(big->status, 413);
   EXPECT_EQ(big->json["code"], "body_too_large");
 
-  // Stop the server (it holds the topic), then read the log: every event once.
-  ::kill(pid_, SIGTERM);
-  EXPECT_EQ(WaitProcess(pid_), 0);
-  pid_ = -1;
-  auto consumed = RunProcess({kBin, "log", "consume", "ingest.clicks", "--workdir", work_, "-o", "json"});
-  ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
-  std::set<int64_t> ids;
-  int64_t lines = 0;
-  std::istringstream in(consumed.out);
-  for (std::string line; std::getline(in, line);) {
-    ++lines;
-    ids.insert(json::parse(json::parse(line)["value"].get<std::string>())["id"].get<int64_t>());
-  }
-  EXPECT_EQ(lines, 2500);
+  // Every event once.
+  const std::multiset<int64_t> ids = StopAndReadIngestedIds("clicks");
   EXPECT_EQ(ids.size(), 2500u);
+  EXPECT_EQ(std::set<int64_t>(ids.begin(), ids.end()).size(), 2500u);
+}
+
+// ingest reports every batch: what was accepted and what refused, with the input's line numbers
+// of the bad events (it used to print only the error of the first refused batch, hiding the
+// accepted ones), and goes on with the batches after a refused one. --all-or-nothing sends the
+// input as one request, which the server accepts or refuses whole. The log holds exactly the
+// accepted events.
+TEST_F(Serve, IngestReportsEachBatchAndAllOrNothingAcceptsAllOrNone) {
+  std::string events;
+  std::set<int64_t> expected;
+  for (int i = 1; i <= 2500; ++i) {
+    const bool bad = i == 1500 || i == 1733;
+    events += bad ? "{\"id\": " + std::to_string(i) + ",\n" : "{\"id\": " + std::to_string(i) + "}\n";
+    if (i <= 1000 || i > 2000) expected.insert(i);
+  }
+  auto r = Cli({"ingest", "orders", "--batch", "1000", "-o", "json"}, events);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  const json report = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << "the report is the result, on stdout: " << r.out;
+  EXPECT_EQ(report["accepted"], 1500);
+  EXPECT_EQ(report["refused"], 1000);
+  EXPECT_EQ(report["not_sent"], 0);
+  ASSERT_EQ(report["batches"].size(), 3u);
+  EXPECT_EQ(report["batches"][0]["status"], "accepted");
+  EXPECT_EQ(report["batches"][0]["accepted"], 1000);
+  const json& refused = report["batches"][1];
+  EXPECT_EQ(refused["status"], "refused");
+  EXPECT_EQ(refused["first_line"], 1001);
+  EXPECT_EQ(refused["last_line"], 2000);
+  EXPECT_EQ(refused["refused"], 1000);
+  EXPECT_EQ(refused["bad_lines"], json::array({1500, 1733}));
+  EXPECT_EQ(refused["reason"],
+            "2 event(s) are not JSON objects (lines 1500, 1733); nothing of this batch was accepted");
+  EXPECT_EQ(refused["errors"][1]["line"], 1733);
+  EXPECT_EQ(report["batches"][2]["status"], "accepted");
+  const std::string last = r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
+  const json error = json::parse(last, nullptr, false);
+  ASSERT_TRUE(error.is_object()) << r.err;
+  EXPECT_EQ(error["exit_code"], 2);
+  EXPECT_EQ(error["message"],
+            "lines 1001-2000: 2 event(s) are not JSON objects (lines 1500, 1733); nothing of this batch was accepted");
+
+  auto table = Cli({"ingest", "refused_demo", "--batch", "1000"}, events);
+  EXPECT_EQ(table.exit_code, 2);
+  EXPECT_NE(table.out.find("1500 events into stream refused_demo (3 requests); 1000 refused, 0 not sent"),
+            std::string::npos)
+      << table.out;
+  EXPECT_NE(
+      table.out.find(
+          "1001-2000     1000        0     1000  refused\n        2 event(s) are not JSON objects (lines 1500, 1733)"),
+      std::string::npos)
+      << table.out;
+  EXPECT_NE(table.err.find("error: "), std::string::npos) << table.err;
+
+  auto none = Cli({"ingest", "orders", "--all-or-nothing", "-o", "json"}, events);
+  EXPECT_EQ(none.exit_code, 2) << none.err;
+  const json whole = json::parse(none.out, nullptr, false);
+  ASSERT_FALSE(whole.is_discarded()) << none.out;
+  EXPECT_EQ(whole["accepted"], 0);
+  EXPECT_EQ(whole["refused"], 2500);
+  EXPECT_EQ(whole["requests"], 1);
+  EXPECT_EQ(whole["batches"][0]["bad_lines"], json::array({1500, 1733}));
+
+  std::string clean;
+  for (int i = 10001; i <= 12500; ++i) {
+    clean += "{\"id\": " + std::to_string(i) + "}\n";
+    expected.insert(i);
+  }
+  auto all = Cli({"ingest", "orders", "--all-or-nothing", "--batch", "10", "-o", "json"}, clean);
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(json::parse(all.out)["accepted"], 2500);
+  EXPECT_EQ(json::parse(all.out)["requests"], 1);
+
+  // The log holds exactly the accepted events, once each.
+  EXPECT_EQ(StopAndReadIngestedIds("orders"), std::multiset<int64_t>(expected.begin(), expected.end()));
 }
 
 TEST_F(Serve, RunsExecuteOnTheEmbeddedWorker) {

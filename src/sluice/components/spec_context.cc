@@ -1,5 +1,8 @@
 #include "sluice/components/spec_context.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -103,7 +106,62 @@ void SpecContext::CheckConfined(const YAML::Node& at, std::string_view component
   if (Status st = env_.data_roots.Check(path); !st.ok()) Error(at, component, st.message());
 }
 
+namespace {
+
+// The scheme of a path written as a URL ("s3" of s3://bucket/key), or empty.
+std::string_view UrlScheme(std::string_view p) {
+  const size_t sep = p.find("://");
+  if (sep == std::string_view::npos || sep == 0 || !std::isalpha(static_cast<unsigned char>(p[0]))) return {};
+  for (char c : p.substr(0, sep)) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return {};
+  }
+  return p.substr(0, sep);
+}
+
+// One host:port of a Kafka bootstrap list (surrounding spaces allowed), or why not.
+std::optional<std::string> BrokerProblem(std::string_view entry) {
+  entry = Trim(entry);
+  if (entry.empty()) return "an empty entry (separate host:port pairs with single commas)";
+  if (std::string_view scheme = UrlScheme(entry); !scheme.empty()) {
+    static const std::vector<std::string> kProtocols = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+    std::string upper(scheme);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (std::find(kProtocols.begin(), kProtocols.end(), upper) == kProtocols.end()) {
+      return fmt::format("'{}' has the scheme {}:// (only PLAINTEXT://, SSL://, SASL_PLAINTEXT:// or SASL_SSL:// "
+                         "may precede host:port)",
+                         entry, scheme);
+    }
+    entry.remove_prefix(scheme.size() + 3);
+  }
+  const size_t colon = entry.rfind(':');
+  const std::string_view host = entry.substr(0, colon);
+  if (host.empty() || host.find_first_of(" /\t") != std::string_view::npos) {
+    return fmt::format("'{}' is not host:port", entry);
+  }
+  if (colon == std::string_view::npos) return std::nullopt;  // the default port, 9092
+  const std::string_view port = entry.substr(colon + 1);
+  int n = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535) {
+    return fmt::format("'{}' has port '{}'; a port is a number from 1 to 65535", entry, port);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool SpecContext::RefuseUrl(const YAML::Node& at, std::string_view component, const std::string& p,
+                            std::string_view forms) {
+  const std::string_view scheme = UrlScheme(p);
+  if (scheme.empty()) return false;
+  Error(at, component,
+        fmt::format("path '{}': reading and writing {}:// URLs (object storage and others) {}; write a local path: {}",
+                    p, scheme, kNotAvailableYet, forms));
+  return true;
+}
+
 std::string SpecContext::ResolveSourcePath(const YAML::Node& at, std::string_view component, const std::string& p) {
+  if (RefuseUrl(at, component, p, "a file, a directory or a glob, absolute or relative")) return p;
   std::string path = p;
   if (!p.empty() && p[0] != '/' && !base_dir_.empty()) {
     path = (std::filesystem::path(base_dir_) / p).lexically_normal().string();
@@ -113,6 +171,7 @@ std::string SpecContext::ResolveSourcePath(const YAML::Node& at, std::string_vie
 }
 
 std::string SpecContext::ResolveWorkPath(const YAML::Node& at, std::string_view component, const std::string& p) {
+  if (RefuseUrl(at, component, p, "a file or a directory, absolute or relative to the workdir")) return p;
   std::string path = p;
   if (!p.empty() && p[0] != '/') path = (std::filesystem::path(env_.workdir) / p).lexically_normal().string();
   CheckConfined(at, component, path);
@@ -432,7 +491,21 @@ SchemaPtr SpecContext::SourceSchema(const YAML::Node& n, std::string_view compon
 }
 
 std::string SpecContext::KafkaBrokers(const YAML::Node& n, std::string_view component, std::string_view hint) {
-  if (auto b = Str(n, "brokers", component)) return *b;
+  if (auto b = Str(n, "brokers", component)) {
+    std::string_view rest = *b;
+    while (true) {
+      const size_t comma = rest.find(',');
+      if (auto problem = BrokerProblem(rest.substr(0, comma))) {
+        Error(
+            n["brokers"], component,
+            fmt::format("brokers '{}': {}; write bootstrap servers like 127.0.0.1:9092,127.0.0.1:9093", *b, *problem));
+        break;
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    return *b;
+  }
   if (const char* env = std::getenv("SLUICE_KAFKA_BROKERS")) return env;
   Error(n, component,
         fmt::format("missing 'brokers' (bootstrap servers like 127.0.0.1:9092); or set SLUICE_KAFKA_BROKERS{}", hint));

@@ -24,6 +24,10 @@
 
 namespace sluice::components {
 
+// The wording of everything a spec may name that this version does not have yet (planned kinds,
+// URL paths): "<what> is not available in this version of sluice yet".
+inline constexpr std::string_view kNotAvailableYet = "is not available in this version of sluice yet";
+
 // The environment a spec is compiled in (pipeline::CompileOptions extends it).
 struct SpecEnvironment {
   std::string workdir = ".sluice";
@@ -105,7 +109,8 @@ class SpecContext {
 
   // ----- paths and places
   // A source path (`at`: the `path` value): relative to the spec file's directory. A sink or
-  // dead-letter path: relative to the workdir. Both report a path outside the data roots.
+  // dead-letter path: relative to the workdir. Both report a path outside the data roots, and a
+  // path written as a URL (s3://bucket/key): only local paths are supported.
   std::string ResolveSourcePath(const YAML::Node& at, std::string_view component, const std::string& p);
   std::string ResolveWorkPath(const YAML::Node& at, std::string_view component, const std::string& p);
   std::string LakeRoot() const;
@@ -151,7 +156,8 @@ class SpecContext {
   // `_raw` column; null after reporting a problem.
   SchemaPtr SourceSchema(const YAML::Node& n, std::string_view component, bool keep_raw, engine::PlanNode& node);
   // The Kafka bootstrap servers: `brokers`, else $SLUICE_KAFKA_BROKERS, else reports them missing
-  // (`hint` is appended to the message).
+  // (`hint` is appended to the message). `brokers` must be a comma list of host:port (the port
+  // 1-65535; optionally after PLAINTEXT://, SSL://, SASL_PLAINTEXT:// or SASL_SSL://).
   std::string KafkaBrokers(const YAML::Node& n, std::string_view component, std::string_view hint);
   // The event-time field of the sources upstream of `node` that is still a column of its input.
   std::optional<std::string> UpstreamEventTime(const engine::PlanNode& node) const;
@@ -162,6 +168,8 @@ class SpecContext {
   std::string file_, base_dir_;
   // Reports `path` (resolved from the value at `at`) when it is outside the data roots.
   void CheckConfined(const YAML::Node& at, std::string_view component, const std::string& path);
+  // Reports a path written as a URL; `forms` says which paths are supported. True if reported.
+  bool RefuseUrl(const YAML::Node& at, std::string_view component, const std::string& p, std::string_view forms);
 
   SpecEnvironment env_;
   engine::Plan& plan_;

@@ -1,8 +1,11 @@
 #include "sluice/config/yaml.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "sluice/base/strings.h"
 
 namespace sluice::config {
 
@@ -133,6 +136,40 @@ Result<YAML::Node> LoadYamlFile(const std::string& path, const LoadOptions& opti
   return LoadYamlString(ss.str(), path, options);
 }
 
+namespace {
+
+// Why `--set` cannot reach keys[missing] (it is not in `parent`): which key, where, the nearest
+// existing one, and how to add it instead.
+Status MissingOverrideKey(std::string_view assignment, const std::vector<std::string>& keys, size_t missing,
+                          const YAML::Node& parent, const std::string& value) {
+  std::vector<std::string> existing;
+  if (parent.IsMap()) {
+    for (const auto& kv : parent) existing.push_back(kv.first.as<std::string>());
+  }
+  std::vector<std::string> prefix(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(missing));
+  const std::string& key = keys[missing];
+  // The whole mapping from the missing key down, for adding it: {path: x}, {a: {b: x}}.
+  std::string whole = value;
+  for (size_t i = keys.size() - 1; i > missing; --i) whole = "{" + keys[i] + ": " + whole + "}";
+  prefix.push_back(key);
+  const std::string add = fmt::format("--set '{}={}'", Join(prefix, "."), whole);
+  prefix.pop_back();
+  const std::string listed = existing.empty() ? std::string("none") : Join(existing, ", ");
+  static const std::vector<std::string> kSections = {"sources", "transforms", "sinks"};
+  if (missing == 2 && keys[0] == "spec" && std::find(kSections.begin(), kSections.end(), keys[1]) != kSections.end()) {
+    return Status::InvalidArgument(
+        "--set '{}': there is no component '{}' among the {}{}; the {} are: {}. To add one, give all its settings: {}",
+        assignment, key, keys[1], DidYouMeanSuffix(key, existing), keys[1], listed, add);
+  }
+  const std::string where = prefix.empty() ? std::string("at the top of the document")
+                                           : "under '" + Join(prefix, ".") + "'";
+  return Status::InvalidArgument(
+      "--set '{}': there is no '{}' {}{}; the keys there are: {}. To add it, set it whole: {}", assignment, key, where,
+      DidYouMeanSuffix(key, existing), listed, add);
+}
+
+}  // namespace
+
 Status ApplyOverride(YAML::Node& root, std::string_view assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string_view::npos || eq == 0) {
@@ -153,14 +190,18 @@ Status ApplyOverride(YAML::Node& root, std::string_view assignment) {
     if (k.empty()) return Status::InvalidArgument("--set '{}': empty key in path", assignment);
     keys.push_back(k);
   }
-  // yaml-cpp nodes are handles: walk with copies that alias the tree.
+  // yaml-cpp nodes are handles: walk with copies that alias the tree. Every key but the last
+  // must exist: a missing one is most likely a typo, and creating it would only move the error
+  // (a new component "missing required key 'kind'").
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < keys.size(); ++i) {
     YAML::Node cur = chain.back();
     if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap()) {
       return Status::InvalidArgument("--set '{}': '{}' is not a mapping", assignment, keys[i]);
     }
-    chain.push_back(cur[keys[i]]);
+    YAML::Node next = cur.IsMap() ? cur[keys[i]] : YAML::Node();
+    if (!cur.IsMap() || !next.IsDefined()) return MissingOverrideKey(assignment, keys, i, cur, value);
+    chain.push_back(next);
   }
   YAML::Node parent = chain.back();
   if (parent.IsDefined() && !parent.IsNull() && !parent.IsMap()) {

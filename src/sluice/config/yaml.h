@@ -61,7 +61,10 @@ Result<YAML::Node> LoadYamlFile(const std::string& path, const LoadOptions& opti
 Result<std::string> Substitute(std::string_view text, const LoadOptions& options);
 
 // Applies `path=value` (path dotted through maps, e.g. spec.sources.raw.path) to the tree.
-// The value is parsed as YAML, so numbers and lists work.
+// The value is parsed as YAML, so numbers and lists work. Every key of the path but the last must
+// exist: a missing one is InvalidArgument naming it, where it is missing (for spec.sources,
+// .transforms and .sinks: "no component 'x' among the sources"), the nearest existing key and
+// the --set that adds it whole.
 Status ApplyOverride(YAML::Node& root, std::string_view assignment);
 
 }  // namespace sluice::config

@@ -82,5 +82,33 @@ TEST(Yaml, Overrides) {
   EXPECT_FALSE(ApplyOverride(root, "spec.mode.x=1").ok());
 }
 
+// A missing component or intermediate key is named where it is missing, with the nearest existing
+// key, instead of being created (a new component used to fail as "missing required key 'kind'").
+TEST(Yaml, OverrideOfAMissingKeyNamesIt) {
+  auto r = LoadYamlString("spec:\n  sources:\n    ticket: {path: a.json}\n    orders: {path: b.json}\n", "s.yaml");
+  ASSERT_TRUE(r.ok());
+  YAML::Node root = *r;
+  Status st = ApplyOverride(root, "spec.sources.tickets.path=x.json");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(),
+            "--set 'spec.sources.tickets.path=x.json': there is no component 'tickets' among the sources (did you mean "
+            "'ticket'?); the sources are: ticket, orders. To add one, give all its settings: --set "
+            "'spec.sources.tickets={path: x.json}'");
+  st = ApplyOverride(root, "spec.dead_letter.path=dl");
+  EXPECT_EQ(st.message(),
+            "--set 'spec.dead_letter.path=dl': there is no 'dead_letter' under 'spec'; the keys there are: sources. To "
+            "add it, set it whole: --set 'spec.dead_letter={path: dl}'");
+  st = ApplyOverride(root, "spce.sources.ticket.path=x");
+  EXPECT_EQ(st.message(),
+            "--set 'spce.sources.ticket.path=x': there is no 'spce' at the top of the document (did you mean 'spec'?); "
+            "the keys there are: spec. To add it, set it whole: --set 'spce={sources: {ticket: {path: x}}}'");
+  EXPECT_FALSE(root["spec"]["sources"]["tickets"].IsDefined()) << "nothing is created";
+  EXPECT_FALSE(root["spec"]["dead_letter"].IsDefined());
+  // The last key may be new; so may a whole component.
+  EXPECT_TRUE(ApplyOverride(root, "spec.sources.ticket.format=csv").ok());
+  EXPECT_TRUE(ApplyOverride(root, "spec.dead_letter={path: dl}").ok());
+  EXPECT_EQ(root["spec"]["dead_letter"]["path"].as<std::string>(), "dl");
+}
+
 }  // namespace
 }  // namespace sluice::config

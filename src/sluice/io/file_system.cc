@@ -16,6 +16,7 @@
 #include <random>
 
 #include "sluice/io/faults.h"
+#include "sluice/io/workdir.h"
 
 namespace sluice::io {
 
@@ -173,9 +174,7 @@ Result<std::vector<std::string>> ExpandPath(const std::string& pattern) {
     if (rc != 0 && rc != GLOB_NOMATCH) return Status::IoError("cannot expand '{}'", pattern);
   }
   if (out.empty()) {
-    return Status::NotFound("no files match '{}'; check the path (relative paths start at the "
-                            "directory you run sluice from)",
-                            pattern);
+    return Status::NotFound("no files match '{}'; check the path. {}", pattern, kRelativeSourcePathRule);
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -64,6 +64,15 @@ Result<std::string> EnsureDataRootId(const std::filesystem::path& data_root);
 // The id, or nullopt when the data root has none (or does not exist).
 Result<std::optional<std::string>> ReadDataRootId(const std::filesystem::path& data_root);
 
+// Where a relative source path of a spec starts, in the one sentence messages use (a files source
+// matching nothing) and docs/pipeline-spec.md repeats word for word. The spec compiler resolves
+// against the spec file's directory (pipeline::CompileFile) or, acting for a namespace, against
+// NamespaceWorkdir (components::SpecContext::ActFor).
+inline constexpr std::string_view kRelativeSourcePathRule =
+    "A relative source path starts at the spec file's directory when sluice run, plan or validate reads the "
+    "spec, and at the namespace's folder of the data root (<data root>/<namespace>) when the server or a worker "
+    "runs it.";
+
 // The workdir of a namespace's pipelines on the server or a worker: <data_root>/<namespace>.
 // Everything those pipelines keep (lake, log, checkpoints, dead letters, the default warehouse)
 // is inside it. `ns` must be a valid namespace name (IsNamespaceName).

@@ -9,6 +9,7 @@
 #include "sluice/base/hash.h"
 #include "sluice/base/strings.h"
 #include "sluice/components/registry.h"
+#include "sluice/types/cron.h"
 
 namespace sluice::pipeline {
 namespace {
@@ -275,8 +276,7 @@ void Compiler::UnknownKind(const ComponentSpec& c) {
   const KindInfo* k = KindOf(c);
   if (k && !k->compile) {
     Error(c.node["kind"], c.name,
-          fmt::format("{} kind '{}' is not available in this version of sluice yet; available: {}", role, c.kind,
-                      available));
+          fmt::format("{} kind '{}' {}; available: {}", role, c.kind, components::kNotAvailableYet, available));
     return;
   }
   std::vector<std::string> all = registry.Planned(c.role);
@@ -332,6 +332,9 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
       plan_.schedule_location = ctx_.Loc(spec["schedule"]);
       if (mode == "stream") {
         Error(spec["schedule"], "", "a stream runs continuously: remove schedule, or use mode: batch");
+      } else if (auto parsed = CronSchedule::Parse(*sched); !parsed.ok()) {
+        // The scheduler parses it again with the same parser, so what validates here schedules there.
+        Error(spec["schedule"], "", parsed.status().message());
       }
     }
     if (spec["timeout"].IsDefined()) {
@@ -364,6 +367,18 @@ Result<Plan> Compiler::Compile(const YAML::Node& root, const std::string& identi
 }
 
 }  // namespace
+
+const std::vector<ServerCheck>& ServerOnlyChecks() {
+  static const std::vector<ServerCheck> kChecks = {
+      {"role", "your role in the spec's namespace (writing pipelines takes editor)"},
+      {"environment_grant", "that the environment of apply --environment exists and is granted to the namespace"},
+      {"environment_values", "the ${config.*} and ${secret.*} values that environment provides"},
+      {"data_roots", "that every path lies in the namespace's folder of the data root or a folder granted to it"},
+      {"no_env", "that the spec uses no ${env.*} (the server gives pipelines no process environment)"},
+      {"tables", "the schemas of the namespace's lake and warehouse tables the spec reads (here: the workdir's)"},
+  };
+  return kChecks;
+}
 
 Result<Plan> CompileString(const std::string& text, const std::string& file, const std::string& base_dir,
                            const CompileOptions& options) {

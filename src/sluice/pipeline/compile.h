@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sluice/base/status.h"
@@ -39,6 +40,17 @@ struct CompileOptions : components::SpecEnvironment {
 // reference, a non-scalar, or YAML that does not parse. The compiled plan's namespace is the
 // same whenever this succeeds.
 Result<std::string> DeclaredNamespace(const std::string& text);
+
+// A check the compiler makes only when it compiles for the server (CompileOptions::data_root,
+// the environment of `apply --environment`), so `sluice validate` on a laptop cannot make it and
+// says so (docs/cli.md). Everything else — keys, types, expressions, inputs, schedules,
+// durations, paths' forms, Kafka brokers — is checked the same on both.
+struct ServerCheck {
+  std::string_view name;  // stable, for -o json
+  std::string_view what;  // what it checks, for people
+};
+// The server-only checks, in the order docs/cli.md lists them.
+const std::vector<ServerCheck>& ServerOnlyChecks();
 
 // Compiles the spec in `path`. On failure the status is InvalidArgument (or NotFound for a
 // missing file) and its message holds one `FILE:LINE: COMPONENT: message` per problem.

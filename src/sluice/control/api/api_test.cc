@@ -361,6 +361,13 @@ TEST_F(Api, RunsAreTriggeredListedCancelledAndBackfilled) {
   EXPECT_EQ(Body(refused)["code"], "invalid_spec");
   EXPECT_EQ(Body(refused)["errors"][0]["line"], 5) << refused.body;
   EXPECT_NE(Body(refused)["errors"][0]["message"].get<std::string>().find("hour 25"), std::string::npos) << refused.body;
+  // The compiler's check, the same `sluice validate` makes: a step wider than its field too.
+  bad = kSpec;
+  bad.replace(bad.find("spec:\n"), 6, "spec:\n  schedule: \"*/61 * * * *\"\n");
+  refused = ApplySpec(bad);
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(Body(refused)["errors"][0]["message"].get<std::string>().find("minute step 61"), std::string::npos)
+      << refused.body;
   EXPECT_EQ(Body(Call("GET", "/api/v1/pipelines/web/clicks"))["latest_version"], 2);
 }
 

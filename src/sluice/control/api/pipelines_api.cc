@@ -6,7 +6,6 @@
 #include "sluice/control/http/json_body.h"
 #include "sluice/control/http/pagination.h"
 #include "sluice/control/metadata/environment.h"
-#include "sluice/control/scheduler/cron.h"
 #include "sluice/control/scheduler/scheduler_service.h"
 #include "sluice/pipeline/plan_diff.h"
 #include "sluice/pipeline/plan_format.h"
@@ -65,10 +64,6 @@ Response Apply(ApiContext& ctx, const Request& req) {
   if (!plan.ok()) return SpecProblem(plan.status());
   if (auto denied = Denied(ctx, req, "pipelines.write", plan->namespace_, fmt::format("namespace '{}'", plan->namespace_))) {
     return *denied;
-  }
-  if (!plan->schedule.empty()) {
-    auto schedule = scheduler::CronSchedule::Parse(plan->schedule);
-    if (!schedule.ok()) return SpecProblem(Status::InvalidArgument("{}: schedule: {}", plan->schedule_location, schedule.status().message()));
   }
   auto applied = ctx.store.pipelines().ApplyPipeline(
       plan->namespace_, plan->pipeline, spec, plan->version, "", std::string(engine::PlanModeName(plan->mode)),

@@ -393,11 +393,14 @@ class Security : public ::testing::Test {
     Status st = auth_->CreateUser(name, PasswordOf(name), false, "test");
     EXPECT_TRUE(st.ok()) << st.ToString();
     if (in_team_a != Role::kNone) {
-      EXPECT_TRUE(
-          store_->identity().PutRoleBinding({"user:" + name, kTeamA, std::string(auth::RoleName(in_team_a)), "test", 0}).ok());
+      EXPECT_TRUE(store_->identity()
+                      .PutRoleBinding({"user:" + name, kTeamA, std::string(auth::RoleName(in_team_a)), "test", 0})
+                      .ok());
     }
     if (cluster != Role::kNone) {
-      EXPECT_TRUE(store_->identity().PutRoleBinding({"user:" + name, "*", std::string(auth::RoleName(cluster)), "test", 0}).ok());
+      EXPECT_TRUE(store_->identity()
+                      .PutRoleBinding({"user:" + name, "*", std::string(auth::RoleName(cluster)), "test", 0})
+                      .ok());
     }
     auto tokens = auth_->PasswordGrant(name, PasswordOf(name));
     EXPECT_TRUE(tokens.ok()) << tokens.status().ToString();

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "sluice/base/logging.h"
-#include "sluice/control/scheduler/cron.h"
+#include "sluice/types/cron.h"
 
 namespace sluice::scheduler {
 

@@ -178,7 +178,7 @@ struct Plan {
   std::string version;  // content hash of the spec
   PlanMode mode = PlanMode::kBatch;
   std::string schedule;           // batch: cron text or @hourly/@daily/...; empty: none
-  std::string schedule_location;  // "file:line" of spec.schedule (the control plane checks the text)
+  std::string schedule_location;  // "file:line" of spec.schedule (the compiler checks the text)
   int64_t timeout_us = 0;         // batch: a run taking longer is stopped and fails (0: no limit)
   std::vector<PlanNode> nodes;  // topological order
   DeadLetterConfig dead_letter;

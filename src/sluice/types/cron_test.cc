@@ -1,14 +1,15 @@
-#include "sluice/control/scheduler/cron.h"
+#include "sluice/types/cron.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
-namespace sluice::scheduler {
+namespace sluice {
 namespace {
 
 constexpr int64_t kSecond = 1'000'000;
@@ -126,6 +127,8 @@ std::string RandomField(std::mt19937_64& rng, const FieldGen& f, std::set<int>& 
     return "*";
   }
   restricted = true;
+  // Steps up to the field's width (a wider one is refused: it picks only the first value).
+  const int widest_step = (f.is_dow ? 6 : f.max) - f.min;
   std::string text;
   const int items = uniform(1, 3);
   for (int i = 0; i < items; ++i) {
@@ -145,7 +148,7 @@ std::string RandomField(std::mt19937_64& rng, const FieldGen& f, std::set<int>& 
         break;
       }
       case 2: {  // */n
-        int n = uniform(1, f.max - f.min + 1);
+        int n = uniform(1, widest_step);
         for (int v = f.min; v <= (f.is_dow ? 6 : f.max); v += n) add(v);
         text += "*/" + std::to_string(n);
         break;
@@ -153,14 +156,14 @@ std::string RandomField(std::mt19937_64& rng, const FieldGen& f, std::set<int>& 
       case 3: {  // a-b/n
         int a = uniform(f.min, f.max);
         int b = uniform(a, f.max);
-        int n = uniform(1, 10);
+        int n = uniform(1, std::min(10, widest_step));
         for (int v = a; v <= b; v += n) add(v);
         text += RandomValue(rng, f, a) + "-" + RandomValue(rng, f, b) + "/" + std::to_string(n);
         break;
       }
       default: {  // a/n = a-max/n
         int a = uniform(f.min, f.max);
-        int n = uniform(1, 10);
+        int n = uniform(1, std::min(10, widest_step));
         for (int v = a; v <= f.max; v += n) add(v);
         text += std::to_string(a) + "/" + std::to_string(n);
         break;
@@ -375,67 +378,62 @@ TEST(CronSchedule, StepsRangesAndLists) {
 TEST(CronSchedule, Errors) {
   const std::pair<const char*, const char*> cases[] = {
       {"61 * * * *", "schedule '61 * * * *': minute 61 is out of range 0-59"},
-      {"every hour",
-       "schedule 'every hour': use 5 cron fields (minute hour day month weekday) or @hourly, "
-       "@daily, @weekly, @monthly, @yearly, @every 15m"},
-      {"* * * *",
-       "schedule '* * * *': use 5 cron fields (minute hour day month weekday) or @hourly, @daily, "
-       "@weekly, @monthly, @yearly, @every 15m"},
-      {"0 0 * * * *",
-       "schedule '0 0 * * * *': use 5 cron fields (minute hour day month weekday) or @hourly, "
-       "@daily, @weekly, @monthly, @yearly, @every 15m"},
+      {"every hour", "schedule 'every hour': use 5 cron fields (minute hour day month weekday) or @hourly, "
+                     "@daily, @weekly, @monthly, @yearly, @every 15m"},
+      {"* * * *", "schedule '* * * *': use 5 cron fields (minute hour day month weekday) or @hourly, @daily, "
+                  "@weekly, @monthly, @yearly, @every 15m"},
+      {"0 0 * * * *", "schedule '0 0 * * * *': use 5 cron fields (minute hour day month weekday) or @hourly, "
+                      "@daily, @weekly, @monthly, @yearly, @every 15m"},
       {"", "schedule is empty; use 5 cron fields (minute hour day month weekday) or @hourly, "
            "@daily, @weekly, @monthly, @yearly, @every 15m"},
       {"0 24 * * *", "schedule '0 24 * * *': hour 24 is out of range 0-23"},
       {"0 0 0 * *", "schedule '0 0 0 * *': day-of-month 0 is out of range 1-31"},
       {"0 0 32 * *", "schedule '0 0 32 * *': day-of-month 32 is out of range 1-31"},
       {"0 0 * 13 *", "schedule '0 0 * 13 *': month 13 is out of range 1-12 (or JAN-DEC)"},
-      {"0 0 * * 8",
-       "schedule '0 0 * * 8': day-of-week 8 is out of range 0-7 (0 and 7 are Sunday, or SUN-SAT)"},
+      {"0 0 * * 8", "schedule '0 0 * * 8': day-of-week 8 is out of range 0-7 (0 and 7 are Sunday, or SUN-SAT)"},
       {"99999 * * * *", "schedule '99999 * * * *': minute 99999 is out of range 0-59"},
       {"x * * * *", "schedule 'x * * * *': minute 'x' is not a number 0-59"},
       {"0 MON * * *", "schedule '0 MON * * *': hour 'MON' is not a number 0-23"},
-      {"0 0 * JANN *",
-       "schedule '0 0 * JANN *': month 'JANN' is not a number 1-12 or a name JAN-DEC (did you "
-       "mean 'JAN'?)"},
-      {"0 0 * * MOON",
-       "schedule '0 0 * * MOON': day-of-week 'MOON' is not a number 0-7 or a name SUN-SAT (did "
-       "you mean 'MON'?)"},
-      {"0 17-9 * * *",
-       "schedule '0 17-9 * * *': hour range '17-9' is backwards; write the smaller value first "
-       "(e.g. 9-17)"},
-      {"*/0 * * * *",
-       "schedule '*/0 * * * *': minute step '0' in '*/0' must be a positive number, e.g. */5"},
-      {"*/x * * * *",
-       "schedule '*/x * * * *': minute step 'x' in '*/x' must be a positive number, e.g. */5"},
-      {"/5 * * * *",
-       "schedule '/5 * * * *': minute '/5' has a step but no range; write */5 or a-b/5"},
-      {"1,,2 * * * *",
-       "schedule '1,,2 * * * *': minute '1,,2' has an empty list item; separate values with "
-       "single commas, e.g. 1,15"},
+      {"0 0 * JANN *", "schedule '0 0 * JANN *': month 'JANN' is not a number 1-12 or a name JAN-DEC (did you "
+                       "mean 'JAN'?)"},
+      {"0 0 * * MOON", "schedule '0 0 * * MOON': day-of-week 'MOON' is not a number 0-7 or a name SUN-SAT (did "
+                       "you mean 'MON'?)"},
+      {"0 17-9 * * *", "schedule '0 17-9 * * *': hour range '17-9' is backwards; write the smaller value first "
+                       "(e.g. 9-17)"},
+      {"*/0 * * * *", "schedule '*/0 * * * *': minute step '0' in '*/0' must be a positive number, e.g. */5"},
+      {"*/61 * * * *",
+       "schedule '*/61 * * * *': minute step 61 in '*/61' is out of range 1-59 (a larger step picks only "
+       "the first minute; write that value instead)"},
+      {"0 0-23/24 * * *",
+       "schedule '0 0-23/24 * * *': hour step 24 in '0-23/24' is out of range 1-23 (a larger step picks "
+       "only the first hour; write that value instead)"},
+      {"0 0 */31 * *", "schedule '0 0 */31 * *': day-of-month step 31 in '*/31' is out of range 1-30 (a larger step "
+                       "picks only the first day-of-month; write that value instead)"},
+      {"0 0 1 */12 *", "schedule '0 0 1 */12 *': month step 12 in '*/12' is out of range 1-11 (a larger step picks "
+                       "only the first month; write that value instead)"},
+      {"0 0 * * */7", "schedule '0 0 * * */7': day-of-week step 7 in '*/7' is out of range 1-6 (a larger step picks "
+                      "only the first day-of-week; write that value instead)"},
+      {"*/x * * * *", "schedule '*/x * * * *': minute step 'x' in '*/x' must be a positive number, e.g. */5"},
+      {"/5 * * * *", "schedule '/5 * * * *': minute '/5' has a step but no range; write */5 or a-b/5"},
+      {"1,,2 * * * *", "schedule '1,,2 * * * *': minute '1,,2' has an empty list item; separate values with "
+                       "single commas, e.g. 1,15"},
       {"0 -1 * * *", "schedule '0 -1 * * *': hour '-1' is not a number 0-23 or a range a-b"},
       {"0 9- * * *", "schedule '0 9- * * *': hour '9-' is not a number 0-23 or a range a-b"},
-      {"@hurly",
-       "schedule '@hurly': unknown macro @hurly (did you mean '@hourly'?); use 5 cron fields "
-       "(minute hour day month weekday) or @hourly, @daily, @weekly, @monthly, @yearly, @every "
-       "15m"},
+      {"@hurly", "schedule '@hurly': unknown macro @hurly (did you mean '@hourly'?); use 5 cron fields "
+                 "(minute hour day month weekday) or @hourly, @daily, @weekly, @monthly, @yearly, @every "
+                 "15m"},
       {"@daily 3", "schedule '@daily 3': @daily takes no arguments"},
       {"@every", "schedule '@every': @every takes one duration, e.g. @every 30s, @every 15m or "
                  "@every 2h"},
-      {"@every ten",
-       "schedule '@every ten': 'ten' is not a duration; write e.g. @every 30s, @every 15m or "
-       "@every 2h"},
-      {"@every 500ms",
-       "schedule '@every 500ms': @every interval 500ms is shorter than the minimum of 1s"},
+      {"@every ten", "schedule '@every ten': 'ten' is not a duration; write e.g. @every 30s, @every 15m or "
+                     "@every 2h"},
+      {"@every 500ms", "schedule '@every 500ms': @every interval 500ms is shorter than the minimum of 1s"},
       {"@every 0s", "schedule '@every 0s': @every interval 0s is shorter than the minimum of 1s"},
-      {"@every 1500ms",
-       "schedule '@every 1500ms': @every interval 1500ms is not a whole number of seconds"},
-      {"0 0 31 11 *",
-       "schedule '0 0 31 11 *': never fires: day-of-month 31 does not occur in month November; "
-       "pick days that exist in the chosen months"},
-      {"0 0 31 2,4 *",
-       "schedule '0 0 31 2,4 *': never fires: day-of-month 31 does not occur in month 2,4; "
-       "pick days that exist in the chosen months"},
+      {"@every 1500ms", "schedule '@every 1500ms': @every interval 1500ms is not a whole number of seconds"},
+      {"0 0 31 11 *", "schedule '0 0 31 11 *': never fires: day-of-month 31 does not occur in month November; "
+                      "pick days that exist in the chosen months"},
+      {"0 0 31 2,4 *", "schedule '0 0 31 2,4 *': never fires: day-of-month 31 does not occur in month 2,4; "
+                       "pick days that exist in the chosen months"},
   };
   for (const auto& [text, message] : cases) {
     auto s = CronSchedule::Parse(text);
@@ -495,4 +493,4 @@ TEST(CronSchedule, TextAndEquality) {
 }
 
 }  // namespace
-}  // namespace sluice::scheduler
+}  // namespace sluice

@@ -32,7 +32,7 @@
 
 #include "sluice/base/status.h"
 
-namespace sluice::scheduler {
+namespace sluice {
 
 class CronSchedule {
  public:
@@ -76,4 +76,4 @@ class CronSchedule {
   bool dow_restricted_ = false;
 };
 
-}  // namespace sluice::scheduler
+}  // namespace sluice

@@ -1,4 +1,4 @@
-#include "sluice/control/scheduler/cron.h"
+#include "sluice/types/cron.h"
 
 #include <algorithm>
 #include <array>
@@ -9,10 +9,9 @@
 #include "sluice/base/strings.h"
 #include "sluice/types/temporal.h"
 
-namespace sluice::scheduler {
+namespace sluice {
 namespace {
 
-constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerMinute = 60 * kMicrosPerSecond;
 constexpr int64_t kMinutesPerDay = 24 * 60;
 // Instants this close to the int64 limit get kNever rather than risk overflowing.
@@ -167,6 +166,14 @@ Result<uint64_t> ParseField(std::string_view field, const FieldSpec& spec,
             step_text, item);
       }
       step = std::stoi(std::string(step_text));
+      // A step as wide as the field would pick its first value only (`*/61` is minute 0).
+      const int widest = (&spec == &kDowSpec ? 6 : spec.max) - spec.min;
+      if (step > widest) {
+        return Status::InvalidArgument(
+            "{}{} step {} in '{}' is out of range 1-{} (a larger step picks only the first {}; write that "
+            "value instead)",
+            error_prefix, spec.name, step, item, widest, spec.name);
+      }
       if (base.empty()) {
         return Status::InvalidArgument("{}{} '{}' has a step but no range; write */{} or a-b/{}",
                                        error_prefix, spec.name, item, step, step);
@@ -367,4 +374,4 @@ std::vector<int64_t> CronSchedule::Between(int64_t from_micros, int64_t to_micro
   return out;
 }
 
-}  // namespace sluice::scheduler
+}  // namespace sluice
