@@ -263,8 +263,8 @@ class TroubledRenewals final : public RunQueue {
                                           metadata::RunKind kind) override {
     return queue_.Claim(worker, lease_micros, kind);
   }
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
-                     int64_t lease_micros) override {
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation, int64_t lease_micros,
+                     const std::string& progress) override {
     {
       std::unique_lock lock(mu_);
       if (paused_) {
@@ -273,7 +273,7 @@ class TroubledRenewals final : public RunQueue {
         --hanging;
       }
     }
-    if (!renewals_fail) return queue_.Renew(run_id, worker, generation, lease_micros);
+    if (!renewals_fail) return queue_.Renew(run_id, worker, generation, lease_micros, progress);
     int64_t none = 0;
     first_failure_us.compare_exchange_strong(none, SteadyMicros());
     return Status(StatusCode::kUnavailable, "the metadata database cannot be reached");
