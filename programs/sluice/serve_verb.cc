@@ -114,7 +114,7 @@ int ReportOpenFailure(plane::OpenStage stage, const Status& st) {
 // The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
 int Serve(const ServeOptions& o) {
   // A server logs what it does at info level (a line per request, per scheduler decision, per
-  // run it executes; docs/operations.md#the-server-log).
+  // run it executes; docs/api.md#the-server-log).
   log::SetLevel(log::Level::kInfo);
   const size_t colon = o.listen.rfind(':');
   int port = -1;

@@ -115,6 +115,10 @@ TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
   EXPECT_EQ(summary["components"]["pos"]["in"], 3);
   EXPECT_EQ(summary["components"]["pos"]["dead_letter"], 1);
   EXPECT_EQ(summary["components"]["out"]["in"], 2);
+  // The components in the plan's order (in, pos, out), not alphabetical.
+  std::vector<std::string> order;
+  for (const auto& [name, k] : nlohmann::ordered_json::parse(run->summary)["components"].items()) order.push_back(name);
+  EXPECT_EQ(order, (std::vector<std::string>{"in", "pos", "out"})) << run->summary;
   EXPECT_TRUE(fs::exists(ns_ / "out.ndjson"));
   const std::string log = *store_->GetRunLog(id);
   EXPECT_NE(log.find("started on worker w1"), std::string::npos) << log;
