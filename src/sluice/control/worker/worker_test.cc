@@ -117,7 +117,8 @@ TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
   EXPECT_EQ(summary["components"]["out"]["in"], 2);
   // The components in the plan's order (in, pos, out), not alphabetical.
   std::vector<std::string> order;
-  for (const auto& [name, k] : nlohmann::ordered_json::parse(run->summary)["components"].items()) order.push_back(name);
+  const auto ordered = nlohmann::ordered_json::parse(run->summary);
+  for (const auto& [name, k] : ordered["components"].items()) order.push_back(name);
   EXPECT_EQ(order, (std::vector<std::string>{"in", "pos", "out"})) << run->summary;
   EXPECT_TRUE(fs::exists(ns_ / "out.ndjson"));
   const std::string log = *store_->GetRunLog(id);
