@@ -11,6 +11,7 @@
 #include "cli_app.h"
 #include "sluice/base/strings.h"
 #include "sluice/client/session.h"
+#include "sluice/control/metadata/run_store.h"
 
 namespace sluice::cli {
 
@@ -95,6 +96,45 @@ const std::string& RunHeader() {
   static const std::string header = fmt::format("{:<24} {:<28} {:>3} {:<10} {:<10} {:>3} {}\n", "RUN", "PIPELINE",
                                                 "VER", "CAUSE", "STATUS", "TRY", "LOGICAL TIME");
   return header;
+}
+
+bool FinalRunStatus(const std::string& status) {
+  const std::optional<metadata::RunStatus> s = metadata::ParseRunStatus(status);
+  return s && metadata::IsFinal(*s);
+}
+
+std::string RunDetails(const nlohmann::ordered_json& run) {
+  std::string out;
+  const std::string status = run.value("status", "");
+  const auto& progress = run.contains("progress") ? run["progress"] : nlohmann::ordered_json();
+  const bool running = status == "running" && progress.is_object();
+  if (running) {
+    const auto& ck = progress.contains("checkpoint") ? progress["checkpoint"] : nlohmann::ordered_json::object();
+    const auto& wm = progress.contains("watermark") ? progress["watermark"] : nlohmann::ordered_json();
+    out += fmt::format("progress: {} epochs ({} records) in this run; last checkpoint: epoch {} at {}; watermark: {}\n",
+                       progress.value("epochs", int64_t{0}), progress.value("records", int64_t{0}),
+                       ck.value("epoch", int64_t{0}), ck.value("at", "-"),
+                       wm.is_string() ? wm.get<std::string>() : "-");
+    if (progress.contains("lag") && progress["lag"].is_array() && !progress["lag"].empty()) {
+      out += fmt::format("  {:<24} {:>9} {:>12} {:>12} {:>12}\n", "source", "partition", "offset", "end", "lag");
+      for (const auto& l : progress["lag"]) {
+        out += fmt::format("  {:<24} {:>9} {:>12} {:>12} {:>12}\n", l.value("source", ""), l.value("partition", 0),
+                           l.value("offset", int64_t{0}), l.value("end", int64_t{0}), l.value("lag", int64_t{0}));
+      }
+    }
+  }
+  const std::string error = run.value("error", "");
+  if (!error.empty()) out += "error: " + error + "\n";
+  const auto& counted = running ? progress : (run.contains("summary") ? run["summary"] : nlohmann::ordered_json());
+  if (counted.is_object() && counted.contains("components") && counted["components"].is_object()) {
+    out += fmt::format("\n  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter", "dropped");
+    for (const auto& [name, k] : counted["components"].items()) {
+      out += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.value("in", int64_t{0}),
+                         k.value("out", int64_t{0}), k.value("dead_letter", int64_t{0}),
+                         k.value("dropped", int64_t{0}));
+    }
+  }
+  return out;
 }
 
 std::string RunRow(const nlohmann::json& r) {

@@ -69,6 +69,13 @@ Result<std::string> ReadInput(const std::string& file);
 // The runs table: its header and one row per run (ls runs, get run, run --wait).
 const std::string& RunHeader();
 std::string RunRow(const nlohmann::json& run);
+// What follows a run's row in get run, describe run and run --wait: a running run's progress
+// (epochs, last checkpoint, watermark, lag), the error of one that failed, and the counts per
+// component (of the progress while it runs, of the summary once it ended) in the plan's order:
+// `run` is the answer parsed with its members in the order sent.
+std::string RunDetails(const nlohmann::ordered_json& run);
+// A run's status is final (it will not change any more).
+bool FinalRunStatus(const std::string& status);
 
 // run NAMESPACE/NAME: queues a run of a pipeline on the server (ops_verbs.cc).
 struct TriggerOptions {

@@ -353,9 +353,10 @@ int ListRuns(client::ApiClient& c, const ResourceOptions& o) {
 int GetRun(client::ApiClient& c, const ResourceOptions& o) {
   auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.target));
   if (!r.ok()) return Fail(r.status());
-  PrintDocument(r->json.dump(2), o.output,
-                RunHeader() + RunRow(r->json) +
-                    (r->json.value("error", "").empty() ? "" : "error: " + r->json.value("error", "") + "\n"));
+  // Parsed again keeping the members' order: the components are in the plan's order.
+  const auto run = nlohmann::ordered_json::parse(r->body, nullptr, false);
+  if (!run.is_object()) return Fail(Status::Internal("the server's answer for run {} is not a JSON object", o.target));
+  PrintDocument(run.dump(2), o.output, RunHeader() + RunRow(r->json) + RunDetails(run));
   return kExitOk;
 }
 

@@ -49,7 +49,11 @@ struct DeadLetterOptions : ClientCommon {
 // logs and cancel: a run.
 struct RunOptions : ClientCommon {
   std::string run;
+  bool follow = false;  // logs -f: until the run ends
 };
+
+// How often `logs -f` looks for new lines (and whether the run ended).
+constexpr auto kFollowInterval = std::chrono::milliseconds(500);
 
 // pause and resume: a pipeline.
 struct PipelineOptions : ClientCommon {
@@ -61,11 +65,6 @@ struct BackfillOptions : ClientCommon {
   std::string from, to;
 };
 
-bool Final(const std::string& status) {
-  const std::optional<metadata::RunStatus> s = metadata::ParseRunStatus(status);
-  return s && metadata::IsFinal(*s);
-}
-
 int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptions& o) {
   auto t = SplitTarget(o.pipeline);
   if (!t.ok()) return Fail(t.status());
@@ -76,6 +75,7 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
                   body);
   if (!r.ok()) return Fail(r.status());
   json run = r->json;
+  std::string answer = r->body;  // the run as sent (its members in their order)
   if (!o.wait) {
     PrintDocument(run.dump(2), common.output,
                   "queued run " + run.value("id", "") + " of " + o.pipeline + " (version " +
@@ -89,22 +89,15 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
     if (status != last && common.output == OutputFormat::kTable)
       std::fprintf(stderr, "run %s: %s\n", run.value("id", "").c_str(), status.c_str());
     last = status;
-    if (Final(status)) break;
+    if (FinalRunStatus(status)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto next = c.Get("/api/v1/runs/" + client::UrlEncode(run.value("id", "")));
     if (!next.ok()) return Fail(next.status());
     run = next->json;
+    answer = next->body;
   }
-  std::string table = RunHeader() + RunRow(run);
-  if (run.contains("summary") && run["summary"].is_object() && run["summary"].contains("components")) {
-    table += fmt::format("\n  {:<24} {:>12} {:>12} {:>12} {:>12}\n", "component", "in", "out", "dead_letter",
-                         "dropped");
-    for (const auto& [name, k] : run["summary"]["components"].items()) {
-      table += fmt::format("  {:<24} {:>12} {:>12} {:>12} {:>12}\n", name, k.value("in", 0), k.value("out", 0),
-                           k.value("dead_letter", 0), k.value("dropped", 0));
-    }
-  }
-  PrintDocument(run.dump(2), common.output, table);
+  const auto ordered_run = nlohmann::ordered_json::parse(answer, nullptr, false);
+  PrintDocument(ordered_run.dump(2), common.output, RunHeader() + RunRow(run) + RunDetails(ordered_run));
   const std::string status = run.value("status", "");
   if (metadata::ParseRunStatus(status) == metadata::RunStatus::kSucceeded) return kExitOk;
   // The run is the result; that it did not succeed is the error.
@@ -115,7 +108,31 @@ int Trigger(client::ApiClient& c, const ClientCommon& common, const TriggerOptio
                       .exit_code = kExitFailure});
 }
 
+// The log only grows: following it prints what came after the part already printed. The run's
+// status is read before its log, so the last look, after the run ended, holds its last lines.
+int FollowRunLogs(client::ApiClient& c, const RunOptions& o) {
+  size_t printed = 0;
+  for (;;) {
+    auto run = c.Get("/api/v1/runs/" + client::UrlEncode(o.run));
+    if (!run.ok()) return Fail(run.status());
+    const bool ended = FinalRunStatus(run->json.value("status", ""));
+    auto log = c.Get("/api/v1/runs/" + client::UrlEncode(o.run) + "/logs");
+    if (!log.ok()) return Fail(log.status());
+    if (log->body.size() > printed) {
+      std::fwrite(log->body.data() + printed, 1, log->body.size() - printed, stdout);
+      std::fflush(stdout);
+      printed = log->body.size();
+    }
+    if (ended) return kExitOk;
+    std::this_thread::sleep_for(kFollowInterval);  // the polling pace
+  }
+}
+
 int RunLogs(client::ApiClient& c, const RunOptions& o) {
+  if (o.follow) {
+    if (o.output != OutputFormat::kTable) return FailUsage("logs -f prints the log as it grows: it has no -o json");
+    return FollowRunLogs(c, o);
+  }
   auto r = c.Get("/api/v1/runs/" + client::UrlEncode(o.run) + "/logs");
   if (!r.ok()) return Fail(r.status());
   PrintDocument(json{{"run", o.run}, {"log", r->body}}.dump(2), o.output, r->body);
@@ -390,6 +407,7 @@ void AddOpsVerbs(Command& app) {
   auto logs_opts = std::make_shared<RunOptions>();
   Command logs = app.Subcommand("logs", "Print a run's log");
   logs.Option("run", logs_opts->run, "Run id").Required();
+  logs.Flag("-f,--follow", logs_opts->follow, "Keep printing the log as it grows until the run ends (Ctrl-C stops)");
   AddClientFlags(logs, *logs_opts);
   logs.Runs(Connected(logs_opts, &RunLogs));
 

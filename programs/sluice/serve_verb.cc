@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_app.h"
+#include "sluice/base/logging.h"
 #include "sluice/base/strings.h"
 #include "sluice/control/metadata/metadata_store.h"
 #include "sluice/control/plane/control_plane.h"
@@ -112,6 +113,9 @@ int ReportOpenFailure(plane::OpenStage stage, const Status& st) {
 
 // The control plane: the /api/v1 HTTP API over the metadata store, until SIGTERM/SIGINT.
 int Serve(const ServeOptions& o) {
+  // A server logs what it does at info level (a line per request, per scheduler decision, per
+  // run it executes; docs/api.md#the-server-log).
+  log::SetLevel(log::Level::kInfo);
   const size_t colon = o.listen.rfind(':');
   int port = -1;
   std::string host = colon == std::string::npos ? "" : o.listen.substr(0, colon);

@@ -28,6 +28,7 @@ namespace sluice::cli {
 namespace {
 
 using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
 
 struct WorkerVerbOptions {
   std::optional<std::string> server, token, token_file, ca_cert;
@@ -75,23 +76,24 @@ class HttpRunQueue final : public worker::RunQueue {
     return std::optional<worker::ClaimedRun>(std::move(c));
   }
 
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
-                     int64_t lease_micros) override {
-    SLUICE_ASSIGN_OR_RETURN(
-        auto r, Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/lease",
-                     json{{"worker", worker}, {"lease_ms", lease_micros / 1000}, {"lease_generation", generation}}));
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation, int64_t lease_micros,
+                     const std::string& progress) override {
+    ordered_json body = {{"worker", worker}, {"lease_ms", lease_micros / 1000}, {"lease_generation", generation}};
+    if (auto p = ordered_json::parse(progress, nullptr, false); p.is_object()) body["progress"] = std::move(p);
+    SLUICE_ASSIGN_OR_RETURN(auto r, Call("POST", "/api/v1/runs/" + client::UrlEncode(run_id) + "/lease", body));
     return r.json.value("cancel_requested", false);
   }
 
+  // The summary's members keep their order (the components in the plan's).
   Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,
                 const std::string& summary, const std::string& error) override {
-    json s = json::parse(summary, nullptr, false);
+    ordered_json s = ordered_json::parse(summary, nullptr, false);
     return Call("POST", "/api/v1/runs/" + client::UrlEncode(run.id) + "/finish",
-                json{{"worker", worker},
-                     {"status", std::string(metadata::RunStatusName(status))},
-                     {"summary", s.is_object() ? s : json::object()},
-                     {"error", error},
-                     {"lease_generation", run.lease_generation}})
+                ordered_json{{"worker", worker},
+                             {"status", std::string(metadata::RunStatusName(status))},
+                             {"summary", s.is_object() ? s : ordered_json::object()},
+                             {"error", error},
+                             {"lease_generation", run.lease_generation}})
         .status();
   }
 
@@ -106,7 +108,8 @@ class HttpRunQueue final : public worker::RunQueue {
   }
 
  private:
-  Result<client::ApiResponse> Call(const char* method, const std::string& path, const json& body) {
+  template <typename Json>
+  Result<client::ApiResponse> Call(const char* method, const std::string& path, const Json& body) {
     std::lock_guard lock(mu_);  // one connection, shared by the worker's threads
     SLUICE_ASSIGN_OR_RETURN(auto r, client_.Request(method, path, body.dump()));
     if (!r.ok()) return client::StatusFromResponse(r);
@@ -118,6 +121,7 @@ class HttpRunQueue final : public worker::RunQueue {
 
 // A remote worker: executes runs claimed from `sluice serve` through its API until SIGTERM.
 int Worker(const WorkerVerbOptions& o) {
+  log::SetLevel(log::Level::kInfo);  // as a server: a line per run it executes
   auto slots = SlotsOfFlags(o.slots, "--threads");
   if (!slots.ok()) return FailUsage(slots.status().message());
   if (slots->batch + slots->stream == 0) {

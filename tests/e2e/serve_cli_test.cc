@@ -787,6 +787,124 @@ TEST_F(Slots, CancellingAStreamPausesItsPipelineUntilResumed) {
   EXPECT_NE(again[0]["id"], id);
 }
 
+// A running stream is visible: its run shows the epochs committed and the counts so far (equal to
+// what was ingested), the watermark, the lag of the log's partitions and its last checkpoint, with
+// the components in the pipeline's order (not alphabetical) — as does its summary once it ended.
+// `logs -f` follows the run's log until the run ends; the server logs each request by its route
+// with its id and principal, and no token or query value.
+TEST_F(Slots, ARunningStreamShowsItsProgressAndLogsFollowItUntilItEnds) {
+  using ordered_json = nlohmann::ordered_json;
+  // Plan order in, zcheck, aout: alphabetical order would differ.
+  WriteFile(dir_ / "live.yaml",
+            "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: live, namespace: ops}\nspec:\n  mode: stream\n"
+            "  sources:\n    in: {kind: http, stream: ev, schema: {fields: [{name: id, type: int64}]}}\n"
+            "  transforms:\n    zcheck: {kind: validate, inputs: [in], rules: [{name: positive, check: \"id > 0\", "
+            "on_fail: dead_letter}]}\n"
+            "  sinks:\n    aout: {kind: log, inputs: [zcheck], topic: live_out}\n");
+  const std::vector<std::string> order = {"in", "zcheck", "aout"};
+  int produced = 0, rejected = 0;
+  // Through the ingest API into the embedded log (the server holds the topic open).
+  auto produce = [&](const std::vector<int>& ids) {
+    std::string text;
+    for (int id : ids) {
+      text += "{\"id\": " + std::to_string(id) + "}\n";
+      ++produced;
+      rejected += id <= 0;
+    }
+    auto r = Cli({"ingest", "ev"}, text);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  auto names = [](const ordered_json& components) {
+    std::vector<std::string> out;
+    for (const auto& [name, k] : components.items()) out.push_back(name);
+    return out;
+  };
+  produce({1, 2, -3});
+  ASSERT_EQ(Cli({"apply", "-f", dir_ / "live.yaml"}).exit_code, 0);
+  const json running = RunningRuns([](const json& r) { return r.size() == 1; });
+  ASSERT_EQ(running.size(), 1u) << running.dump() << ReadFile(dir_ / "serve.log");
+  const std::string id = running[0]["id"];
+
+  // Polls `get run -o json` until the progress counts all produced so far.
+  auto progress_of_all = [&] {
+    ordered_json run;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    do {
+      run = ordered_json::parse(Cli({"get", "run", id, "-o", "json"}).out, nullptr, false);
+      const auto& p = run.is_object() ? run["progress"] : ordered_json();
+      if (p.is_object() && p.value("epochs", 0) > 0 && p["components"]["in"].value("out", -1) == produced) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling pace, not synchronization
+    } while (std::chrono::steady_clock::now() < deadline);
+    return run;
+  };
+  for (const std::vector<int>& more : std::vector<std::vector<int>>{{}, {4, 0}}) {
+    if (!more.empty()) produce(more);
+    const ordered_json run = progress_of_all();
+    ASSERT_TRUE(run.is_object() && run["progress"].is_object()) << run.dump() << ReadFile(dir_ / "serve.log");
+    const ordered_json& p = run["progress"];
+    EXPECT_EQ(run["status"], "running");
+    EXPECT_GT(p["epochs"].get<int>(), 0) << p.dump();
+    EXPECT_EQ(names(p["components"]), order) << p.dump();
+    EXPECT_EQ(p["components"]["in"]["out"], produced) << p.dump();
+    EXPECT_EQ(p["components"]["zcheck"]["in"], produced) << p.dump();
+    EXPECT_EQ(p["components"]["zcheck"]["dead_letter"], rejected) << p.dump();
+    EXPECT_EQ(p["components"]["aout"]["in"], produced - rejected) << p.dump();
+    EXPECT_EQ(p["checkpoint"]["epoch"], p["last_epoch"]) << p.dump();
+    EXPECT_TRUE(p["checkpoint"]["at"].is_string()) << p.dump();
+    // The log's partitions: read up to their end, so no lag, and the offsets add up to what was produced.
+    int64_t offsets = 0;
+    for (const auto& l : p["lag"]) {
+      EXPECT_EQ(l["source"], "in");
+      EXPECT_EQ(l["lag"], 0) << p.dump();
+      offsets += l["offset"].get<int64_t>();
+    }
+    EXPECT_EQ(offsets, produced) << p.dump();
+  }
+  const auto table = Cli({"get", "run", id});
+  EXPECT_NE(table.out.find("progress: "), std::string::npos) << table.out;
+  EXPECT_LT(table.out.find("zcheck"), table.out.find("aout")) << table.out;
+
+  // logs -f until the run ends (bounded by `timeout`: a follow that never returns fails here).
+  ProcessResult followed;
+  std::thread follow([&] {
+    followed = RunProcess({"/bin/sh", "-c",
+                           "SLUICE_CONFIG='" + config_ + "' exec timeout 60 '" + kBin + "' logs '" + id +
+                               "' -f --server '" + url_ + "'"});
+  });
+  auto cancelled = Cli({"cancel", id});
+  follow.join();
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_NE(followed.out.find("started on worker"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.out.find("run cancelled"), std::string::npos) << followed.out;
+  EXPECT_EQ(followed.out, Cli({"logs", id}).out) << "follow printed the log once, whole";
+
+  // The final summary keeps the plan's order too.
+  const ordered_json ended = ordered_json::parse(Cli({"get", "run", id, "-o", "json"}).out);
+  EXPECT_EQ(ended["status"], "cancelled");
+  EXPECT_EQ(names(ended["summary"]["components"]), order) << ended.dump();
+
+  // The server's log: the request by its route, id and principal; no token, no query value.
+  auto asked = Api().Get("/api/v1/runs?pipeline=query-value-4711");
+  ASSERT_TRUE(asked.ok() && asked->ok());
+  const std::string log = ReadFile(dir_ / "serve.log");
+  std::string line;
+  for (std::istringstream lines(log); std::getline(lines, line);) {
+    if (line.find("request_id=" + asked->request_id) != std::string::npos) break;
+    line.clear();
+  }
+  ASSERT_FALSE(line.empty()) << "no line for request " << asked->request_id << " in\n" << log;
+  EXPECT_NE(line.find("http.request"), std::string::npos) << line;
+  EXPECT_NE(line.find("method=GET"), std::string::npos) << line;
+  EXPECT_NE(line.find("route=/api/v1/runs "), std::string::npos) << line;
+  EXPECT_NE(line.find("status=200"), std::string::npos) << line;
+  EXPECT_NE(line.find("principal=user:admin"), std::string::npos) << line;
+  EXPECT_NE(log.find("route=/api/v1/runs/{id} "), std::string::npos) << "a path parameter is logged as its pattern";
+  EXPECT_EQ(log.find("query-value-4711"), std::string::npos) << "a query value in the server log";
+  EXPECT_EQ(log.find(token_), std::string::npos) << "the access token in the server log";
+  EXPECT_NE(log.find("scheduler.run"), std::string::npos) << "the scheduler's decisions are logged";
+}
+
 TEST(ServeFlags, WorkersIsADeprecatedNameOfBatchWorkers) {
   TempDir dir;
   // Given with its new name, it is refused before anything starts.

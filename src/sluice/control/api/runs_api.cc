@@ -12,25 +12,39 @@ namespace sluice::api {
 
 namespace {
 
-json Time(std::optional<int64_t> micros) { return micros ? json(FormatTimestamp(*micros)) : json(nullptr); }
+// Run answers keep the members of a summary and a progress as the worker wrote them (the
+// components in the plan's order).
+using ordered_json = nlohmann::ordered_json;
 
-json RunJson(const metadata::RunRecord& r) {
-  json j = {{"id", r.id},
-            {"namespace", r.ns},
-            {"pipeline", r.pipeline},
-            {"version", r.version},
-            {"cause", r.cause},
-            {"status", std::string(metadata::RunStatusName(r.status))},
-            {"attempt", r.attempt},
-            {"logical_time", FormatTimestamp(r.logical_time)},
-            {"created_at", FormatTimestamp(r.created_at)},
-            {"started_at", Time(r.started_at)},
-            {"finished_at", Time(r.finished_at)},
-            {"error", r.error}};
+ordered_json Time(std::optional<int64_t> micros) {
+  return micros ? ordered_json(FormatTimestamp(*micros)) : ordered_json(nullptr);
+}
+
+// A JSON text the run record keeps (summary, progress); null when empty or unreadable.
+ordered_json StoredJson(const std::string& text) {
+  if (text.empty()) return nullptr;
+  ordered_json j = ordered_json::parse(text, nullptr, false);
+  return j.is_discarded() ? ordered_json(nullptr) : j;
+}
+
+ordered_json RunJson(const metadata::RunRecord& r) {
+  ordered_json j = {{"id", r.id},
+                    {"namespace", r.ns},
+                    {"pipeline", r.pipeline},
+                    {"version", r.version},
+                    {"cause", r.cause},
+                    {"status", std::string(metadata::RunStatusName(r.status))},
+                    {"attempt", r.attempt},
+                    {"logical_time", FormatTimestamp(r.logical_time)},
+                    {"created_at", FormatTimestamp(r.created_at)},
+                    {"started_at", Time(r.started_at)},
+                    {"finished_at", Time(r.finished_at)},
+                    {"error", r.error}};
   if (r.not_before) j["not_before"] = FormatTimestamp(r.not_before);
   if (r.cancel_requested) j["cancel_requested"] = true;
-  j["summary"] = r.summary.empty() ? json(nullptr) : json::parse(r.summary, nullptr, false);
-  if (j["summary"].is_discarded()) j["summary"] = nullptr;
+  j["summary"] = StoredJson(r.summary);
+  // Where a running run stands (its worker's last report); null for a run that never reported.
+  j["progress"] = StoredJson(r.progress);
   return j;
 }
 
@@ -61,7 +75,7 @@ Response TriggerRun(ApiContext& ctx, const Request& req, const PathParams& p) {
   auto run = ctx.scheduler->Trigger(std::string(p.Get("namespace")), std::string(p.Get("name")), "manual",
                                     logical.value_or(ctx.clock.NowMicros()), version);
   if (!run.ok()) return http::ProblemFromStatus(run.status());
-  Response r = Response::Json(201, RunJson(*run));
+  Response r = Response::OrderedJson(201, RunJson(*run));
   r.headers.Set("Location", "/api/v1/runs/" + run->id);
   return r;
 }
@@ -95,7 +109,7 @@ Response ListRuns(ApiContext& ctx, const Request& req) {
           [&](const std::optional<std::string>& from, int n) { return ctx.store.runs().ListRuns(filter, from, n); },
           [&](const metadata::RunRecord& r) { return visible(r.ns); },
           [](const metadata::RunRecord& r) { return r.id; })));
-  json items = json::array();
+  ordered_json items = ordered_json::array();
   for (const auto& r : rows.rows) items.push_back(RunJson(r));
   return http::PageResponse(std::move(items), rows.next);
 }
@@ -113,14 +127,14 @@ http::ProblemOr<metadata::RunRecord> VisibleRun(ApiContext& ctx, const Request& 
 
 Response GetRun(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(auto run, VisibleRun(ctx, req, p, "runs.read"));
-  return Response::Json(200, RunJson(run));
+  return Response::OrderedJson(200, RunJson(run));
 }
 
 Response CancelRun(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(auto visible, VisibleRun(ctx, req, p, "pipelines.operate"));
   auto run = ctx.store.runs().CancelRun(visible.id);
   if (!run.ok()) return http::ProblemFromStatus(run.status());
-  json out = RunJson(*run);
+  ordered_json out = RunJson(*run);
   // A stream's scheduler would start it again at once: cancelling it pauses its pipeline, so it
   // stays stopped (its checkpoint kept) until resumed.
   auto pipeline = ctx.store.pipelines().GetPipeline(run->ns, run->pipeline);
@@ -129,7 +143,7 @@ Response CancelRun(ApiContext& ctx, const Request& req, const PathParams& p) {
     if (!paused.ok()) return http::ProblemFromStatus(paused);
     out["pipeline_paused"] = true;
   }
-  return Response::Json(200, out);
+  return Response::OrderedJson(200, out);
 }
 
 Response RunLogs(ApiContext& ctx, const Request& req, const PathParams& p) {

@@ -54,15 +54,25 @@ Response Claim(ApiContext& ctx, const Request& req, const PathParams& p) {
   return Response::Json(200, out);
 }
 
+// A member of a JSON object body as sent, its members in the order the sender wrote them (a
+// summary's or progress's components are in the plan's order); "" when absent.
+std::string MemberAsSent(const std::string& body, const char* name) {
+  const auto j = nlohmann::ordered_json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains(name)) return "";
+  return j[name].dump();
+}
+
 Response Lease(ApiContext& ctx, const Request& req, const PathParams& p) {
   SLUICE_HTTP_ASSIGN_OR_RETURN(json body, http::ParseJsonObject(req.body));
   http::JsonFieldReader fields(body);
   const std::string worker = fields.RequiredString("worker");
   const int64_t lease_ms = fields.OptionalInt("lease_ms").value_or(30000);
   const int64_t generation = fields.OptionalInt("lease_generation").value_or(0);
+  const json* progress = fields.OptionalObject("progress");
   if (auto problem = fields.Finish()) return *problem;
   if (!ctx.queue) return NoQueue();
-  auto cancel = ctx.queue->Renew(std::string(p.Get("id")), worker, generation, lease_ms * 1000);
+  auto cancel = ctx.queue->Renew(std::string(p.Get("id")), worker, generation, lease_ms * 1000,
+                                 progress ? MemberAsSent(req.body, "progress") : "");
   if (!cancel.ok()) return http::ProblemFromStatus(cancel.status());
   return Response::Json(200, {{"cancel_requested", *cancel}});
 }
@@ -84,7 +94,7 @@ Response Finish(ApiContext& ctx, const Request& req, const PathParams& p) {
   auto run = ctx.store.runs().GetRun(std::string(p.Get("id")));  // the server's record, not the worker's word
   if (!run.ok()) return http::ProblemFromStatus(run.status());
   run->lease_generation = generation;  // the worker's claim, checked against the server's
-  Status st = ctx.queue->Finish(*run, worker, *status, summary ? summary->dump() : "{}", error);
+  Status st = ctx.queue->Finish(*run, worker, *status, summary ? MemberAsSent(req.body, "summary") : "{}", error);
   if (!st.ok()) return http::ProblemFromStatus(st);
   return Response::Empty(204);
 }

@@ -193,7 +193,9 @@ Problem ProblemFromStatus(const Status& status) {
 Response::Response(Problem p)
     : status(p.status), content_type(kProblemJson), problem(std::move(p)), denied(problem->denied) {}
 
-Response Response::Json(int status, const nlohmann::json& value) {
+namespace {
+template <typename JsonValue>
+Response JsonResponse(int status, const JsonValue& value) {
   Response r;
   r.status = status;
   r.content_type = kApplicationJson;
@@ -202,6 +204,11 @@ Response Response::Json(int status, const nlohmann::json& value) {
   r.body = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
+}  // namespace
+
+Response Response::Json(int status, const nlohmann::json& value) { return JsonResponse(status, value); }
+
+Response Response::OrderedJson(int status, const nlohmann::ordered_json& value) { return JsonResponse(status, value); }
 
 Response Response::Text(int status, std::string text) {
   Response r;

@@ -162,6 +162,8 @@ struct Response {
   Response() = default;
   Response(Problem p);  // NOLINT: implicit so a handler can `return MakeProblem(...)`
   static Response Json(int status, const nlohmann::json& value);
+  // Its members in the order they were added (e.g. a run summary's components in plan order).
+  static Response OrderedJson(int status, const nlohmann::ordered_json& value);
   static Response Text(int status, std::string text);
   static Response Empty(int status);  // e.g. 204
 };

@@ -63,4 +63,10 @@ Response PageResponse(nlohmann::json items, const std::optional<std::string>& ne
   return Response::Json(200, body);
 }
 
+Response PageResponse(nlohmann::ordered_json items, const std::optional<std::string>& next_key) {
+  nlohmann::ordered_json body = {{"items", std::move(items)}};
+  body["next_cursor"] = next_key ? nlohmann::ordered_json(EncodeCursor(*next_key)) : nlohmann::ordered_json(nullptr);
+  return Response::OrderedJson(200, body);
+}
+
 }  // namespace sluice::http

@@ -39,5 +39,7 @@ std::optional<std::string> DecodeCursor(std::string_view cursor);
 
 // 200 {"items": items, "next_cursor": EncodeCursor(*next_key) or null}.
 Response PageResponse(nlohmann::json items, const std::optional<std::string>& next_key);
+// The same with the items' members in the order they were added.
+Response PageResponse(nlohmann::ordered_json items, const std::optional<std::string>& next_key);
 
 }  // namespace sluice::http

@@ -200,6 +200,8 @@ int64_t Router::BodyLimit(std::string_view method, std::string_view path,
   return c->route.max_body_bytes;
 }
 
+const RouteInfo* Router::Admission::route() const { return route_ ? &route_->info : nullptr; }
+
 int64_t Router::Admission::BodyLimit(int64_t default_limit) const {
   if (route_ == nullptr || route_->route.max_body_bytes == 0) return default_limit;
   return route_->route.max_body_bytes;

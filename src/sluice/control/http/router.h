@@ -117,6 +117,9 @@ class Router {
     std::optional<Response>& refusal() { return refusal_; }
     // The largest body the request may have: its route's max_body_bytes, else default_limit.
     int64_t BodyLimit(int64_t default_limit) const;
+    // The matched route (its pattern names the request in the server's log without the values
+    // of its parameters); nullptr when none matched.
+    const RouteInfo* route() const;
 
    private:
     friend class Router;

@@ -322,6 +322,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     phase_ = Phase::kWriting;
     unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     int status = response.status;
+    // The principal: the authenticated caller, or who a login turned out to be.
+    std::string principal = request_.caller.subject.empty() ? response.audit_subject : request_.caller.subject;
     try {
       response_ = internal::ToWire(std::move(response), keep_alive, version, request_.method == "HEAD");
     } catch (const std::exception& e) {
@@ -329,10 +331,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       return Close();
     }
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    // The route's pattern, not the path: a path parameter or the query string (never logged) may
+    // hold what the log must not; an unmatched request shows its path (still without the query).
+    const RouteInfo* route = admission_.route();
     SLUICE_LOG(Info, "http.request", {"method", request_.method.empty() ? "-" : request_.method},
-               {"path", request_.path.empty() ? "-" : request_.path}, {"status", status},
+               {"route", route ? route->pattern : (request_.path.empty() ? "-" : request_.path)}, {"status", status},
                {"duration_ms", fmt::format("{:.3f}", ms)}, {"request_id", request_.request_id},
-               {"remote", address_});
+               {"principal", principal.empty() ? "-" : principal}, {"remote", address_});
     tcp_layer().expires_after(options_.write_timeout);
     bhttp::async_write(stream_, response_,
                        [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {

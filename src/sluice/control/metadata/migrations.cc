@@ -230,6 +230,11 @@ CREATE TABLE counters (
 INSERT INTO counters (name, value) VALUES ('lease_generation', 0);
 ALTER TABLE runs ADD COLUMN lease_generation BIGINT NOT NULL DEFAULT 0;
 )sql"},
+      // Where a running run stands (JSON: epochs, counts so far, watermark, lag), written by its
+      // worker with each lease renewal.
+      {10, "the progress of running runs", R"sql(
+ALTER TABLE runs ADD COLUMN progress TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kRunColumns =
     "id, namespace, pipeline, version, cause, status, logical_time, attempt, created_at, started_at, finished_at, "
-    "summary, error, not_before, cancel_requested, lease_owner, overrides, lease_generation";
+    "summary, error, not_before, cancel_requested, lease_owner, overrides, lease_generation, progress";
 // The mode of the version a row of `runs` is pinned to ("" when the version is gone).
 constexpr const char* kRunModeSql =
     "COALESCE((SELECT v.mode FROM pipeline_versions v WHERE v.namespace = runs.namespace AND v.name = runs.pipeline "
@@ -54,6 +54,7 @@ Result<RunRecord> ToRun(const SqlRow& r) {
     }
   }
   SLUICE_ASSIGN_OR_RETURN(run.lease_generation, SqlToInt(r[17], "runs.lease_generation"));
+  run.progress = SqlText(r[18]);
   return run;
 }
 
@@ -98,7 +99,7 @@ Status RunStore::CreateRun(const RunRecord& run) {
   return db_
       ->Exec(
           fmt::format("INSERT INTO runs ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                      "$14, 0, '', $15, 0)",
+                      "$14, 0, '', $15, 0, '')",
                       kRunColumns),
           {run.id, run.ns, run.pipeline, SqlInt(run.version), run.cause, std::string(RunStatusName(run.status)),
            SqlInt(run.logical_time), SqlInt(run.attempt), SqlInt(run.created_at ? run.created_at : clock_.NowMicros()),
@@ -269,11 +270,14 @@ Status NotLeasedTo(const std::string& id, const std::string& worker, int64_t gen
 }  // namespace
 
 Result<bool> RunStore::RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros,
-                                  int64_t generation) {
+                                  int64_t generation, const std::string& progress) {
   std::lock_guard lock(mu_);
-  SLUICE_ASSIGN_OR_RETURN(int64_t n,
-                          db_->Exec("UPDATE runs SET lease_expires_at = $3 WHERE id = $1 AND " + LeasedTo(4),
-                                    {id, worker, SqlInt(clock_.NowMicros() + lease_micros), SqlInt(generation)}));
+  SLUICE_ASSIGN_OR_RETURN(
+      int64_t n, db_->Exec("UPDATE runs SET lease_expires_at = $3, progress = CASE WHEN CAST($5 AS TEXT) = '' THEN "
+                           "progress ELSE CAST($5 AS TEXT) END "
+                           "WHERE id = $1 AND " +
+                               LeasedTo(4),
+                           {id, worker, SqlInt(clock_.NowMicros() + lease_micros), SqlInt(generation), progress}));
   if (n != 1) return NotLeasedTo(id, worker, generation);
   SLUICE_ASSIGN_OR_RETURN(RunRecord run, GetRunLocked(id));
   return run.cancel_requested;

@@ -43,6 +43,8 @@ struct RunRecord {
   int64_t created_at = 0;
   std::optional<int64_t> started_at, finished_at;
   std::string summary;  // JSON: per-component counts, duration
+  // JSON: where the run stands while it runs (its worker's last report; docs/api.md#run-progress).
+  std::string progress;
   std::string error;
   int64_t not_before = 0;         // a retry waits until then (µs)
   bool cancel_requested = false;  // a running run is asked to stop
@@ -108,10 +110,11 @@ class RunStore : public StoreBase {
   // a worker whose lease expired and was claimed again, even by the same worker, holds an older
   // generation and is refused (FailedPrecondition). A generation of 0 checks the worker only
   // (workers older than lease generations).
-  // Extends the lease; returns whether the run was asked to stop. FailedPrecondition when the
-  // run is no longer leased to this holder (it expired and another claim took it).
+  // Extends the lease and, when `progress` is not empty, records it as the run's progress (JSON);
+  // returns whether the run was asked to stop. FailedPrecondition when the run is no longer
+  // leased to this holder (it expired and another claim took it).
   Result<bool> RenewLease(const std::string& id, const std::string& worker, int64_t lease_micros,
-                          int64_t generation = 0);
+                          int64_t generation = 0, const std::string& progress = "");
   // Ends a run leased to this holder with a final status (FailedPrecondition otherwise).
   Status FinishRun(const std::string& id, const std::string& worker, RunStatus status, const std::string& summary,
                    const std::string& error, int64_t generation = 0);

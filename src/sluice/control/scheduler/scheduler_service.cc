@@ -4,6 +4,7 @@
 
 #include "sluice/base/logging.h"
 #include "sluice/types/cron.h"
+#include "sluice/types/temporal.h"
 
 namespace sluice::scheduler {
 
@@ -65,14 +66,24 @@ Result<std::vector<std::string>> Scheduler::Tick() {
     int64_t fire = s.next_fire;
     for (int64_t n = schedule->Next(fire); n <= now; n = schedule->Next(fire)) fire = n;
     SLUICE_ASSIGN_OR_RETURN(bool mine, store_.runs().AdvanceSchedule(s.ns, s.name, s.next_fire, schedule->Next(now)));
-    if (!mine) continue;  // another scheduler fired it
+    if (!mine) {
+      SLUICE_LOG(Info, "scheduler.skipped", {"pipeline", s.ns + "/" + s.name},
+                 {"reason", "fired by another scheduler"});
+      continue;
+    }
     auto pipeline = store_.pipelines().GetPipeline(s.ns, s.name);
     if (!pipeline.ok()) {
       if (pipeline.status().code() == StatusCode::kNotFound)
         SLUICE_RETURN_IF_ERROR(store_.runs().DeleteSchedule(s.ns, s.name));
       continue;
     }
-    if (pipeline->paused) continue;
+    if (pipeline->paused) {
+      SLUICE_LOG(Info, "scheduler.skipped", {"pipeline", s.ns + "/" + s.name}, {"reason", "paused"},
+                 {"fire_time", FormatTimestamp(fire)});
+      continue;
+    }
+    SLUICE_LOG(Info, "scheduler.fired", {"pipeline", s.ns + "/" + s.name}, {"schedule", s.cron},
+               {"fire_time", FormatTimestamp(fire)});
     SLUICE_ASSIGN_OR_RETURN(auto run, Trigger(s.ns, s.name, "schedule", fire));
     created.push_back(run.id);
   }
@@ -95,6 +106,10 @@ Status Scheduler::KeepStreamRunning(const std::string& ns, const std::string& na
   for (const auto& r : live) {
     if (pipeline.paused || r.version != pipeline.latest_version) {
       if (!r.cancel_requested) {
+        SLUICE_LOG(
+            Info, "scheduler.stream_stopped", {"run", r.id}, {"pipeline", ns + "/" + name},
+            {"reason", pipeline.paused ? "paused"
+                                       : fmt::format("version {} replaced by {}", r.version, pipeline.latest_version)});
         auto cancelled = store_.runs().CancelRun(r.id);
         if (!cancelled.ok() && cancelled.status().code() != StatusCode::kFailedPrecondition) return cancelled.status();
       }
@@ -153,6 +168,8 @@ Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRe
         return std::find(produced.writes.begin(), produced.writes.end(), t) != produced.writes.end();
       });
       if (!depends) continue;
+      SLUICE_LOG(Info, "scheduler.dependency", {"pipeline", p.ns + "/" + p.name}, {"after_run", run.id},
+                 {"after_pipeline", run.ns + "/" + run.pipeline});
       SLUICE_ASSIGN_OR_RETURN(auto triggered, Trigger(p.ns, p.name, "dependency", run.logical_time));
       created.push_back(triggered.id);
     }

@@ -39,8 +39,8 @@ Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker
 }
 
 Result<bool> StoreRunQueue::Renew(const std::string& run_id, const std::string& worker, int64_t generation,
-                                  int64_t lease_micros) {
-  return store_.runs().RenewLease(run_id, worker, lease_micros, generation);
+                                  int64_t lease_micros, const std::string& progress) {
+  return store_.runs().RenewLease(run_id, worker, lease_micros, generation, progress);
 }
 
 Status StoreRunQueue::Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,

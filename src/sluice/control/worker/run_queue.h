@@ -35,9 +35,11 @@ class RunQueue {
                                                   metadata::RunKind kind) = 0;
   // A lease's holder is `worker` with the lease generation of its claim (for Finish, the run's
   // lease_generation); a claim taken over since, even by the same worker, is FailedPrecondition.
-  // Whether the run was asked to stop; FailedPrecondition when the lease was lost.
+  // Renew extends the lease and, when `progress` is not empty, records where the run stands
+  // (JSON, docs/api.md#run-progress). Whether the run was asked to stop; FailedPrecondition when
+  // the lease was lost.
   virtual Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
-                             int64_t lease_micros) = 0;
+                             int64_t lease_micros, const std::string& progress) = 0;
   virtual Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,
                         const std::string& summary, const std::string& error) = 0;
   virtual Status Release(const std::string& run_id, const std::string& worker, int64_t generation) = 0;
@@ -58,8 +60,8 @@ class StoreRunQueue final : public RunQueue {
 
   Result<std::optional<ClaimedRun>> Claim(const std::string& worker, int64_t lease_micros,
                                           metadata::RunKind kind) override;
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
-                     int64_t lease_micros) override;
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation, int64_t lease_micros,
+                     const std::string& progress) override;
   // A failed run gets a retry (a new run, attempt + 1, after a backoff) while it has attempts
   // left; a stream always.
   Status Finish(const metadata::RunRecord& run, const std::string& worker, metadata::RunStatus status,

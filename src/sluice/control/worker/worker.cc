@@ -18,7 +18,7 @@ namespace sluice::worker {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string DefaultId() {
   char host[256] = {0};
@@ -27,6 +27,8 @@ std::string DefaultId() {
   return fmt::format("{}:{}:{}", host, ::getpid(), counter.fetch_add(1));
 }
 
+// Summaries and progress keep the components in the plan's order: ordered JSON objects, dumped
+// as built.
 json CountsJson(const std::vector<std::pair<std::string, engine::NodeCounters>>& components) {
   json j = json::object();
   for (const auto& [name, k] : components) {
@@ -36,37 +38,76 @@ json CountsJson(const std::vector<std::pair<std::string, engine::NodeCounters>>&
   return j;
 }
 
+json WatermarkJson(int64_t watermark) {
+  if (watermark == INT64_MIN) return nullptr;
+  if (watermark == INT64_MAX) return "end of input";
+  return FormatTimestamp(watermark);
+}
+
+// A running stream's progress as the run record keeps it (docs/api.md#run-progress).
+json ProgressJson(const engine::StreamProgress& p) {
+  json lag = json::array();
+  for (const auto& part : p.partitions) {
+    lag.push_back({{"source", part.source},
+                   {"partition", part.partition},
+                   {"offset", part.next},
+                   {"end", part.end},
+                   {"lag", std::max<int64_t>(0, part.end - part.next)}});
+  }
+  return {{"epochs", p.epochs},
+          {"last_epoch", p.epoch},
+          {"records", p.records},
+          {"watermark", WatermarkJson(p.watermark)},
+          {"checkpoint", {{"epoch", p.epoch}, {"at", FormatTimestamp(p.checkpoint_micros)}}},
+          {"components", CountsJson(p.components)},
+          {"lag", std::move(lag)}};
+}
+
 // Renews a run's lease until stopped; raises `stop` when the run is cancelled, the lease is
 // lost, or the worker is stopping. A renewal that fails for another reason (the database is
 // unreachable) is tried again; when the lease could expire before the next try, the run stops
 // (`unrenewed`): another worker may take it over at expiry, and this one must not still be
-// writing then.
+// writing then. Progress handed to Publish goes with the next renewal, which comes early for it
+// (but at most once a kProgressInterval), so a running run's record is at most that far behind.
 class Heartbeat {
  public:
+  static constexpr std::chrono::milliseconds kProgressInterval{1000};
+
   Heartbeat(RunQueue& queue, const metadata::RunRecord& run, const std::string& worker, int64_t lease_micros,
             const std::atomic<bool>& stopping)
       : thread_([&, run_id = run.id, generation = run.lease_generation, worker, lease_micros] {
+          using Steady = std::chrono::steady_clock;
           const auto period = std::chrono::microseconds(std::max<int64_t>(lease_micros / 3, 1000));
-          auto renewed_at = std::chrono::steady_clock::now();
+          const auto progress_every = std::min<Steady::duration>(period, kProgressInterval);
+          auto renewed_at = Steady::now();
+          auto sent_at = renewed_at;  // the last renewal tried
           std::unique_lock lock(mu_);
           while (!done_) {
-            cv_.wait_for(lock, stopping.load() ? std::chrono::microseconds(20'000) : period);
+            auto wake = sent_at + period;
+            if (!progress_.empty()) wake = std::min(wake, sent_at + progress_every);
+            if (stopping.load()) wake = Steady::now() + std::chrono::milliseconds(20);
+            cv_.wait_until(lock, wake);
             if (done_) break;
             if (stopping.load()) {
               shutdown = true;
               stop = true;
               continue;
             }
+            const auto attempt = Steady::now();  // the lease counts from here
+            const bool due = attempt >= sent_at + period || (!progress_.empty() && attempt >= sent_at + progress_every);
+            if (!due) continue;  // woken early: new progress to wait for its turn
+            std::string progress = std::move(progress_);
+            progress_.clear();
             lock.unlock();
-            const auto attempt = std::chrono::steady_clock::now();  // the lease counts from here
-            auto renewed = queue.Renew(run_id, worker, generation, lease_micros);
+            auto renewed = queue.Renew(run_id, worker, generation, lease_micros, progress);
             lock.lock();
+            sent_at = attempt;
             if (!renewed.ok()) {
+              if (progress_.empty()) progress_ = std::move(progress);  // sent with the next try
               if (renewed.status().code() == StatusCode::kFailedPrecondition) {
                 lost = true;
                 stop = true;
-              } else if (std::chrono::steady_clock::now() - renewed_at + period >=
-                         std::chrono::microseconds(lease_micros)) {
+              } else if (Steady::now() - renewed_at + period >= std::chrono::microseconds(lease_micros)) {
                 unrenewed_error = renewed.status().ToString();
                 unrenewed = true;
                 lost = true;
@@ -83,6 +124,14 @@ class Heartbeat {
           }
         }) {}
   ~Heartbeat() { End(); }
+  // Where the run stands (JSON), for the next renewal; a newer report replaces one not sent yet.
+  void Publish(std::string progress) {
+    {
+      std::lock_guard lock(mu_);
+      progress_ = std::move(progress);
+    }
+    cv_.notify_all();
+  }
   // Stops renewing and waits for a renewal in flight: the flags below are final after this (a
   // renewal that hangs, as in a paused process, decides whether the lease was lost).
   void End() {
@@ -101,7 +150,8 @@ class Heartbeat {
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
-  std::thread thread_;  // last: starts after the members above exist
+  std::string progress_;  // GUARDED_BY(mu_): not sent yet
+  std::thread thread_;    // last: starts after the members above exist
 };
 
 }  // namespace
@@ -200,6 +250,7 @@ Status Worker::Execute(const ClaimedRun& claimed) {
       so.stop = &hb.stop;
       so.pii_key = options_.pii_key;
       so.fence = run.lease_generation;
+      so.on_epoch = [&hb](const engine::StreamProgress& p) { hb.Publish(ProgressJson(p).dump()); };
       engine::StreamResult r = engine::RunStream(*plan, so);
       result = r.status;
       summary = {{"components", CountsJson(r.components)}, {"epochs", r.epochs}, {"last_epoch", r.last_epoch},

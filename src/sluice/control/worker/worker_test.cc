@@ -115,6 +115,11 @@ TEST_F(WorkerTest, ABatchRunSucceedsWithItsCountsAndLog) {
   EXPECT_EQ(summary["components"]["pos"]["in"], 3);
   EXPECT_EQ(summary["components"]["pos"]["dead_letter"], 1);
   EXPECT_EQ(summary["components"]["out"]["in"], 2);
+  // The components in the plan's order (in, pos, out), not alphabetical.
+  std::vector<std::string> order;
+  const auto ordered = nlohmann::ordered_json::parse(run->summary);
+  for (const auto& [name, k] : ordered["components"].items()) order.push_back(name);
+  EXPECT_EQ(order, (std::vector<std::string>{"in", "pos", "out"})) << run->summary;
   EXPECT_TRUE(fs::exists(ns_ / "out.ndjson"));
   const std::string log = *store_->runs().GetRunLog(id);
   EXPECT_NE(log.find("started on worker w1"), std::string::npos) << log;
@@ -266,8 +271,8 @@ class TroubledRenewals final : public RunQueue {
                                           metadata::RunKind kind) override {
     return queue_.Claim(worker, lease_micros, kind);
   }
-  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation,
-                     int64_t lease_micros) override {
+  Result<bool> Renew(const std::string& run_id, const std::string& worker, int64_t generation, int64_t lease_micros,
+                     const std::string& progress) override {
     {
       std::unique_lock lock(mu_);
       if (paused_) {
@@ -276,7 +281,7 @@ class TroubledRenewals final : public RunQueue {
         --hanging;
       }
     }
-    if (!renewals_fail) return queue_.Renew(run_id, worker, generation, lease_micros);
+    if (!renewals_fail) return queue_.Renew(run_id, worker, generation, lease_micros, progress);
     int64_t none = 0;
     first_failure_us.compare_exchange_strong(none, SteadyMicros());
     return Status(StatusCode::kUnavailable, "the metadata database cannot be reached");

@@ -101,6 +101,16 @@ std::map<size_t, std::map<int32_t, PartitionProgress>> SourceThreads::Positions(
   return out;
 }
 
+std::map<size_t, std::map<int32_t, int64_t>> SourceThreads::EndOffsets() const {
+  std::map<size_t, std::map<int32_t, int64_t>> out;
+  for (const auto& g : groups_) {
+    for (size_t k = 0; k < nodes_.size(); ++k) {
+      for (const auto& [p, end] : g->sources[k]->EndOffsets()) out[nodes_[k]][p] = end;
+    }
+  }
+  return out;
+}
+
 NodeCounters SourceThreads::Counters(size_t node) const {
   NodeCounters sum;
   const size_t k = static_cast<size_t>(std::find(nodes_.begin(), nodes_.end(), node) - nodes_.begin());

@@ -51,6 +51,9 @@ class SourceThreads {
                  const std::map<size_t, std::map<int32_t, std::vector<int64_t>>>* cuts);
   // node -> partition -> progress, over all groups.
   std::map<size_t, std::map<int32_t, PartitionProgress>> Positions() const;
+  // node -> partition -> end offset, over all groups, for the sources that can tell (see
+  // StreamSource::EndOffsets).
+  std::map<size_t, std::map<int32_t, int64_t>> EndOffsets() const;
   // The counters of a source node accumulated by this run, over all groups.
   NodeCounters Counters(size_t node) const;
   // True when every source of every group has read all it holds (or, replaying, up to its stop).

@@ -58,6 +58,9 @@ class StreamSource : public Operator {
   // True when every partition is at its stop offset (replay) or, without one, at the end of
   // what the topic held when asked.
   virtual Result<bool> CaughtUp() = 0;
+  // Where each of its partitions ends now (the next offset a producer writes), for the lag a run
+  // reports; empty when the source cannot tell cheaply. Called between epochs only.
+  virtual std::map<int32_t, int64_t> EndOffsets() { return {}; }
   // Sets the stop offsets and chunk ends of a replayed epoch (partitions of other groups are
   // ignored); empty maps clear them.
   virtual void SetReplay(const std::map<int32_t, int64_t>& stop, const std::map<int32_t, std::vector<int64_t>>& cuts);

@@ -330,11 +330,11 @@ struct Runner {
     return Status::OK();
   }
 
-  Status Checkpoint(int64_t epoch, std::map<size_t, std::map<int32_t, PartitionProgress>> positions) {
+  Status Checkpoint(int64_t epoch, const std::map<size_t, std::map<int32_t, PartitionProgress>>& positions) {
     engine::Checkpoint ck;
     ck.epoch = epoch;
     ck.watermark = ctx.watermark;
-    for (auto& [node, parts] : positions) ck.sources[plan.nodes[node].name] = std::move(parts);
+    for (const auto& [node, parts] : positions) ck.sources[plan.nodes[node].name] = parts;
     for (size_t i = 0; i < plan.nodes.size(); ++i) {
       ck.counters[plan.nodes[i].name] = counters[i];
       if (!ops[i]) continue;
@@ -343,6 +343,29 @@ struct Runner {
       if (!blob.empty()) ck.state[plan.nodes[i].name] = std::move(blob);
     }
     return store.WriteCheckpoint(ck);
+  }
+
+  // Where the stream stands after committing `epoch` (its checkpoint just written).
+  StreamProgress CurrentProgress(int64_t epoch,
+                                 const std::map<size_t, std::map<int32_t, PartitionProgress>>& positions) {
+    StreamProgress p;
+    p.epoch = epoch;
+    p.checkpoint_micros = clock.NowMicros();
+    p.epochs = result.epochs;
+    p.records = result.records;
+    p.watermark = ctx.watermark;
+    for (size_t i = 0; i < counters.size(); ++i) p.components.emplace_back(plan.nodes[i].name, counters[i]);
+    for (const auto& [node, ends] : threads->EndOffsets()) {
+      auto at = positions.find(node);
+      for (const auto& [part, end] : ends) {
+        int64_t next = 0;
+        if (at != positions.end()) {
+          if (auto it = at->second.find(part); it != at->second.end()) next = it->second.next;
+        }
+        p.partitions.push_back({plan.nodes[node].name, part, next, end});
+      }
+    }
+    return p;
   }
 
   Status CheckCounts() const {
@@ -414,9 +437,10 @@ struct Runner {
       UpdateSourceCounters();
       SLUICE_RETURN_IF_ERROR(CheckCounts());
       ctx.watermark = offsets.watermark;
-      SLUICE_RETURN_IF_ERROR(Checkpoint(epoch, std::move(positions)));
+      SLUICE_RETURN_IF_ERROR(Checkpoint(epoch, positions));
       result.last_epoch = epoch;
       ++result.epochs;
+      if (options.on_epoch) options.on_epoch(CurrentProgress(epoch, positions));
       if (options.progress) {
         std::fprintf(stderr, "epoch %lld: %lld records, watermark %s\n", static_cast<long long>(epoch),
                      static_cast<long long>(read),

@@ -30,6 +30,28 @@
 
 namespace sluice::engine {
 
+// Where a running stream stands, as of the epoch it just committed: what `sluice get run` shows
+// of a running stream, taken from the runner's own counters (the same figures the final
+// StreamResult holds).
+struct StreamProgress {
+  int64_t epoch = 0;              // the last epoch committed, the one its checkpoint holds
+  int64_t checkpoint_micros = 0;  // when that checkpoint was written (wall clock)
+  int64_t epochs = 0;             // epochs committed by this run
+  int64_t records = 0;            // records read by this run
+  int64_t watermark = INT64_MIN;
+  // Totals since the pipeline started (restored from checkpoints), plan order.
+  std::vector<std::pair<std::string, NodeCounters>> components;
+  // Per source partition whose end the source can tell (the embedded log): the next offset to
+  // read and the partition's end; lag = end - next.
+  struct Partition {
+    std::string source;
+    int32_t partition = 0;
+    int64_t next = 0;
+    int64_t end = 0;
+  };
+  std::vector<Partition> partitions;
+};
+
 struct StreamOptions {
   std::string workdir = ".sluice";
   const Clock* clock = nullptr;  // defaults to the system clock
@@ -59,6 +81,9 @@ struct StreamOptions {
   // reads the clock again. Advancing the clock here makes epochs end and partitions go idle at
   // exactly the clock times the test chooses.
   std::function<void()> on_wait;
+  // Called on the runner thread after each epoch's checkpoint (keep it quick: the next epoch
+  // waits for it).
+  std::function<void(const StreamProgress&)> on_epoch;
 };
 
 struct StreamResult {

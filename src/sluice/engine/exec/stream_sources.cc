@@ -191,6 +191,12 @@ class LogSource final : public StreamSource {
     return true;
   }
 
+  std::map<int32_t, int64_t> EndOffsets() override {
+    std::map<int32_t, int64_t> out;
+    for (const auto& [p, prog] : parts_) out[p] = log_->EndOffset(p);
+    return out;
+  }
+
  private:
   std::shared_ptr<log::Log> log_;
   std::string buf_;
