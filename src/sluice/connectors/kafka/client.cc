@@ -48,6 +48,10 @@ void ErrorCallback(rd_kafka_t* rk, int err_int, const char* reason, void* opaque
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char detail[512] = "";
     rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, detail, sizeof(detail));
+    if (IsFencedError(cause)) {
+      events->Fatal(Fenced(events->client(), fmt::format("{}: {}", ErrorText(cause), detail)));
+      return;
+    }
     events->Fatal(Status::FailedPrecondition(
         "Kafka client '{}' failed fatally with {}: {}; it cannot be used any more: reopen it and resume "
         "from the last checkpoint",
@@ -95,6 +99,18 @@ void ClientEvents::Fatal(Status status) {
   if (!fatal_.ok()) return;
   fatal_ = std::move(status);
   has_fatal_.store(true, std::memory_order_release);
+}
+
+bool IsFencedError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__FENCED || err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+         err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
+Status Fenced(const std::string& client, std::string_view detail) {
+  return Status::FailedPrecondition(
+      "Kafka producer '{}' was fenced: {}; a newer producer with the same transactional.id has started (another "
+      "worker took the run over), so this one can write nothing more and its open transaction is aborted",
+      client, detail);
 }
 
 bool IsAuthError(rd_kafka_resp_err_t err) {
@@ -153,6 +169,36 @@ Result<rd_kafka_t*> NewClient(rd_kafka_type_t type, const Settings& defaults, co
     return Status::InvalidArgument("cannot create the Kafka client: {}", errstr);
   }
   return rk;
+}
+
+Result<std::map<int32_t, int64_t>> QueryEndOffsets(rd_kafka_t* rk, const std::string& topic,
+                                                   const std::vector<int32_t>& partitions, int timeout_ms) {
+  SLUICE_RETURN_IF_ERROR(ValidateTopicName(topic));
+  std::map<int32_t, int64_t> out;
+  if (partitions.empty()) return out;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
+  for (int32_t p : partitions) {
+    // A ListOffsets request for the timestamp "latest" answers with the end offset.
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list, timeout_ms);
+  Status st;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    st = Unavailable("no end offsets for Kafka topic '{}' within {} ms: {}", topic, timeout_ms, rd_kafka_err2str(err));
+  } else {
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = list->elems[i];
+      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) {
+        st = Unavailable("no end offset for Kafka topic '{}' partition {}: {}", topic, tp.partition,
+                         rd_kafka_err2str(tp.err));
+        break;
+      }
+      out[tp.partition] = tp.offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (!st.ok()) return st;
+  return out;
 }
 
 Status ValidateTopicName(std::string_view topic) {

@@ -194,7 +194,10 @@ Result<std::unique_ptr<Consumer>> Consumer::Open(const ConsumerOptions& options)
       {"bootstrap.servers", options.brokers},
       {"group.id", options.group},
       {"client.id", options.client_id},
-      {"enable.partition.eof", "false"},
+      // Read committed records only: a transaction's records appear when it commits, never if it
+      // aborts. Their offsets and those of transaction markers are never delivered; the partition
+      // EOF event moves `next` past them (see Poll).
+      {"isolation.level", "read_committed"},
       // A fetch waits at most this long for data at the end of a partition. librdkafka keeps one
       // fetch in flight per broker, so this is also the delay before a new assignment (Assign,
       // or SetStopOffsets resuming a partition) starts fetching.
@@ -205,6 +208,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Open(const ConsumerOptions& options)
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "error"},
+      {"enable.partition.eof", "true"},
   };
   SLUICE_ASSIGN_OR_RETURN(impl->rk,
                           internal::NewClient(RD_KAFKA_CONSUMER, defaults, options.config, fixed, &impl->events));
@@ -227,33 +231,7 @@ Result<std::pair<int64_t, int64_t>> Consumer::Watermarks(const std::string& topi
 
 Result<std::map<int32_t, int64_t>> Consumer::HighWatermarks(const std::string& topic,
                                                             const std::vector<int32_t>& partitions, int timeout_ms) {
-  SLUICE_RETURN_IF_ERROR(internal::ValidateTopicName(topic));
-  std::map<int32_t, int64_t> out;
-  if (partitions.empty()) return out;
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()));
-  for (int32_t p : partitions) {
-    // A ListOffsets request for the timestamp "latest" answers with the end offset.
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
-  }
-  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(impl_->rk, list, timeout_ms);
-  Status st;
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    st = internal::Unavailable("no end offsets for Kafka topic '{}' within {} ms: {}", topic, timeout_ms,
-                               rd_kafka_err2str(err));
-  } else {
-    for (int i = 0; i < list->cnt; ++i) {
-      const rd_kafka_topic_partition_t& tp = list->elems[i];
-      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) {
-        st = internal::Unavailable("no end offset for Kafka topic '{}' partition {}: {}", topic, tp.partition,
-                                   rd_kafka_err2str(tp.err));
-        break;
-      }
-      out[tp.partition] = tp.offset;
-    }
-  }
-  rd_kafka_topic_partition_list_destroy(list);
-  if (!st.ok()) return st;
-  return out;
+  return internal::QueryEndOffsets(impl_->rk, topic, partitions, timeout_ms);
 }
 
 Status Consumer::Assign(const std::string& topic, const std::map<int32_t, int64_t>& start_offsets) {
@@ -364,7 +342,17 @@ Result<size_t> Consumer::Poll(size_t max_records, int timeout_ms, const RecordCa
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = s.batch[i];
       if (!failed) {
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          // The fetch reached the partition's end at m->offset: offsets below it that were not
+          // delivered hold transaction markers or aborted records. Moving on keeps positions
+          // (and AtStop) exact on topics written in transactions.
+          PartitionState* ps = m->rkt != nullptr && rd_kafka_topic_name(m->rkt) == s.topic ? s.Find(m->partition)
+                                                                                           : nullptr;
+          if (ps != nullptr && m->offset > ps->next) {
+            ps->next = std::min(m->offset, ps->stop);
+            if (ps->next >= ps->stop) reached = true;
+          }
+        } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
           s.OnError(*m);
           failed = !s.events.fatal().ok();
         } else if (PartitionState* ps = s.Find(m->partition); ps != nullptr && m->offset >= ps->next) {

@@ -106,7 +106,9 @@ struct ConsumerOptions {
   std::string client_id = "sluice";
   // Extra librdkafka properties (security.protocol, sasl.*, ssl.*, fetch.*, ...). The ones that
   // keep offsets with the caller (enable.auto.commit, enable.auto.offset.store,
-  // auto.offset.reset) cannot be changed.
+  // auto.offset.reset) cannot be changed. isolation.level defaults to read_committed: records of
+  // open or aborted transactions are never delivered (their offsets, and those of transaction
+  // markers, are skipped: a partition's position moves past them when its end is reached).
   std::vector<std::pair<std::string, std::string>> config;
 };
 
@@ -169,16 +171,25 @@ struct ProducerOptions {
   std::string client_id = "sluice";
   std::string compression = "zstd";  // none, gzip, snappy, lz4, zstd
   int linger_ms = 5;
-  // Extra librdkafka properties. enable.idempotence and acks cannot be changed.
+  // Extra librdkafka properties. enable.idempotence, acks and transactional.id cannot be changed.
   // allow.auto.create.topics defaults to false (a misspelt topic is an error, not a new topic);
   // partitioner defaults to murmur2_random (same partition for a key as the Java client).
   std::vector<std::pair<std::string, std::string>> config;
+  // Non-empty: a transactional producer with this transactional.id. Open registers it with the
+  // brokers (init_transactions), which fences every older producer of the same id: its open
+  // transaction is aborted and its next produce or commit fails with FailedPrecondition.
+  std::string transactional_id;
+  int transaction_timeout_ms = 60000;  // transaction.timeout.ms
 };
 
 // An idempotent producer (enable.idempotence=true, acks=all): retries after broker errors never
-// duplicate or reorder records within a partition.
+// duplicate or reorder records within a partition. With a transactional_id its records are
+// written in transactions (BeginTransaction ... CommitTransaction): a read_committed consumer
+// sees a transaction's records all at once when it commits, or never.
 class Producer {
  public:
+  // With options.transactional_id, blocks until the brokers registered the producer (at most
+  // options.transaction_timeout_ms): Unavailable if they did not answer.
   static Result<std::unique_ptr<Producer>> Open(const ProducerOptions& options);
   // Records not yet delivered (no Flush) are discarded.
   ~Producer();
@@ -194,6 +205,15 @@ class Producer {
   // Waits until every queued record is acknowledged. Returns the first delivery error (naming the
   // topic and partition), or Unavailable if records were still outstanding after timeout_ms.
   Status Flush(int timeout_ms);
+
+  // Transactions (a producer opened with a transactional_id; FailedPrecondition otherwise).
+  // Begin starts one (no broker request); Commit flushes its records and commits them atomically
+  // across partitions; Abort discards them. FailedPrecondition when this producer was fenced (a
+  // newer producer with the same transactional.id has been opened): it can write nothing more.
+  // After another error Commit aborts the transaction (if it still can) and returns the error.
+  Status BeginTransaction();
+  Status CommitTransaction(int timeout_ms);
+  Status AbortTransaction(int timeout_ms);
 
   // As Consumer::PartitionCount and Consumer::Watermarks.
   Result<int> PartitionCount(const std::string& topic, int timeout_ms);

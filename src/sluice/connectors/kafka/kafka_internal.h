@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -61,6 +62,12 @@ class ClientEvents {
 // Errors that retrying cannot fix: bad credentials or missing ACLs.
 bool IsAuthError(rd_kafka_resp_err_t err);
 
+// A transactional producer fenced by a newer one with the same transactional.id (PRODUCER_FENCED,
+// INVALID_PRODUCER_EPOCH, or librdkafka's own _FENCED).
+bool IsFencedError(rd_kafka_resp_err_t err);
+// FailedPrecondition for a fenced producer `client`: it can write nothing more.
+Status Fenced(const std::string& client, std::string_view detail);
+
 // "REQUEST_TIMED_OUT (Broker: Request timed out)".
 std::string ErrorText(rd_kafka_resp_err_t err);
 
@@ -75,6 +82,12 @@ Result<rd_kafka_t*> NewClient(rd_kafka_type_t type, const Settings& defaults, co
 Result<int> QueryPartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
 Result<std::pair<int64_t, int64_t>> QueryWatermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
                                                     int timeout_ms);
+
+// The end offset of each of `partitions` (one ListOffsets request per leader broker): the high
+// watermark, or for a read_committed consumer the last stable offset. Unavailable when not every
+// partition answered within timeout_ms.
+Result<std::map<int32_t, int64_t>> QueryEndOffsets(rd_kafka_t* rk, const std::string& topic,
+                                                   const std::vector<int32_t>& partitions, int timeout_ms);
 
 // OK if `topic` is a legal Kafka topic name ([A-Za-z0-9._-]{1,249}, not "." or "..").
 Status ValidateTopicName(std::string_view topic);

@@ -665,5 +665,91 @@ TEST(KafkaDevBroker, CommandsActOnTheLiveCluster) {
   EXPECT_TRUE(result.ok()) << result.ToString();
 }
 
+// Two producers with one transactional.id, as two workers of one run at two lease generations:
+// the older one is fenced when the newer one registers, its commit fails with FailedPrecondition,
+// and a read_committed consumer sees each committed record once and none of the fenced one's.
+// librdkafka 2.0's mock cluster does not fence by itself (a second InitProducerId for the same
+// transactional.id gets a new producer id and leaves the old one valid), so the broker's answer
+// to the fenced producer is injected: PRODUCER_FENCED on its AddPartitionsToTxn, the first
+// request a real broker refuses after the fence.
+TEST(KafkaTransactions, AFencedProducerCannotCommitAndReadCommittedSeesEachRecordOnce) {
+  auto cluster = StartCluster(1, "txn", 3);
+  ASSERT_NE(cluster, nullptr);
+  ProducerOptions po;
+  po.transactional_id = "sluice.ops/s.out";
+  po.transaction_timeout_ms = 10000;
+  po.client_id = "older";
+  auto older = OpenProducer(*cluster, po);
+  ASSERT_NE(older, nullptr);
+  po.client_id = "newer";
+  auto newer = OpenProducer(*cluster, po);
+  ASSERT_NE(newer, nullptr);
+
+  auto api = ApiKeyByName("AddPartitionsToTxn");
+  auto fenced = ErrorCodeByName("PRODUCER_FENCED");
+  ASSERT_TRUE(api.ok() && fenced.ok());
+  ASSERT_TRUE(cluster->PushRequestErrors(*api, {*fenced}).ok());
+  ASSERT_TRUE(older->BeginTransaction().ok());
+  for (int i = 0; i < 50; ++i) {
+    Status st = older->Produce("txn", -1, "k" + std::to_string(i % kKeys), "v" + std::to_string(i));
+    if (!st.ok()) break;  // the fence may already have been seen
+  }
+  Status commit = older->CommitTransaction(10000);
+  EXPECT_EQ(commit.code(), StatusCode::kFailedPrecondition) << commit.ToString();
+  EXPECT_NE(commit.message().find("fenced"), std::string::npos) << commit.ToString();
+  // Fenced for good: nothing more from the older producer.
+  EXPECT_FALSE(older->Produce("txn", 0, {}, "late").ok());
+
+  ASSERT_TRUE(newer->BeginTransaction().ok());
+  ProduceRange(*newer, "txn", 0, 500);  // Flush inside a transaction sends the records, uncommitted
+  Status ok = newer->CommitTransaction(10000);
+  ASSERT_TRUE(ok.ok()) << ok.ToString();
+
+  auto consumer = OpenConsumer(*cluster);  // read_committed by default
+  ASSERT_NE(consumer, nullptr);
+  std::vector<int64_t> highs = HighWatermarks(*consumer, "txn", 3);
+  std::map<int32_t, int64_t> stop;
+  for (int p = 0; p < 3; ++p) stop[p] = highs[p];
+  consumer->SetStopOffsets(stop);
+  ASSERT_TRUE(consumer->Assign("txn", {{0, 0}, {1, 0}, {2, 0}}).ok());
+  std::vector<Rec> recs;
+  PollUntil(*consumer, recs, [&] { return consumer->AtStop(); });
+  std::multiset<std::string> values;
+  for (const Rec& r : recs) values.insert(r.value);
+  std::multiset<std::string> expected;
+  for (int i = 0; i < 500; ++i) expected.insert("v" + std::to_string(i));
+  EXPECT_EQ(values, expected) << "each committed record once, none of the fenced producer's";
+}
+
+// Commit and abort: what a transaction wrote becomes visible on commit; a producer without a
+// transactional_id refuses transactions.
+TEST(KafkaTransactions, CommitDeliversARangeExactlyAndNonTransactionalProducersRefuse) {
+  auto cluster = StartCluster(1, "t2", 2);
+  ASSERT_NE(cluster, nullptr);
+  auto plain = OpenProducer(*cluster);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->BeginTransaction().code(), StatusCode::kFailedPrecondition);
+  ProducerOptions po;
+  po.transactional_id = "t2-writer";
+  po.transaction_timeout_ms = 10000;
+  auto producer = OpenProducer(*cluster, po);
+  ASSERT_NE(producer, nullptr);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    ASSERT_TRUE(producer->BeginTransaction().ok());
+    ProduceRange(*producer, "t2", epoch * 100, epoch * 100 + 100);
+    Status st = producer->CommitTransaction(10000);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  auto consumer = OpenConsumer(*cluster);
+  ASSERT_NE(consumer, nullptr);
+  std::vector<int64_t> highs = HighWatermarks(*consumer, "t2", 2);
+  consumer->SetStopOffsets({{0, highs[0]}, {1, highs[1]}});
+  ASSERT_TRUE(consumer->Assign("t2", {{0, 0}, {1, 0}}).ok());
+  std::vector<Rec> recs;
+  PollUntil(*consumer, recs, [&] { return consumer->AtStop(); });
+  ExpectExactRange(recs, {0, 0}, highs);
+  EXPECT_EQ(recs.size(), 300u);
+}
+
 }  // namespace
 }  // namespace sluice::kafka

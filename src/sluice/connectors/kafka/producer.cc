@@ -1,6 +1,8 @@
-// Producer: idempotent, with backpressure on a full local queue and sticky delivery errors.
+// Producer: idempotent, with backpressure on a full local queue and sticky delivery errors;
+// optionally transactional.
 #include <unordered_map>
 
+#include "sluice/base/logging.h"
 #include "sluice/connectors/kafka/kafka.h"
 #include "sluice/connectors/kafka/kafka_internal.h"
 
@@ -15,6 +17,7 @@ constexpr int kQueueFullWaitMs = 50;
 Status DeliveryError(const std::string& client, const char* topic, int32_t partition, rd_kafka_resp_err_t err) {
   std::string where = partition >= 0 ? fmt::format("Kafka topic '{}' partition {}", topic, partition)
                                      : fmt::format("Kafka topic '{}' (no partition chosen yet)", topic);
+  if (internal::IsFencedError(err)) return internal::Fenced(client, internal::ErrorText(err));
   switch (err) {
     case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
     case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
@@ -50,6 +53,30 @@ void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) {
 }
 
 void SetDeliveryCallback(rd_kafka_conf_t* conf) { rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery); }
+
+// Frees a librdkafka transaction error when it goes out of scope.
+struct TxnError {
+  rd_kafka_error_t* error;
+  ~TxnError() {
+    if (error != nullptr) rd_kafka_error_destroy(error);
+  }
+};
+
+// Our status for a failed transaction call `what` ("commit", ...).
+Status TxnStatus(const internal::ClientEvents& events, const char* what, rd_kafka_error_t* error) {
+  const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  const std::string detail = fmt::format("{} ({})", rd_kafka_error_name(error), rd_kafka_error_string(error));
+  if (internal::IsFencedError(code)) return internal::Fenced(events.client(), detail);
+  if (code == RD_KAFKA_RESP_ERR__TIMED_OUT || rd_kafka_error_is_retriable(error)) {
+    return internal::Unavailable(
+        "Kafka producer '{}': transaction {} did not complete: {}; the brokers are unreachable or slow: reopen "
+        "the producer and replay from the last checkpoint",
+        events.client(), what, detail);
+  }
+  return Status::IoError("Kafka producer '{}': transaction {} failed: {}; reopen the producer and replay from the "
+                         "last checkpoint",
+                         events.client(), what, detail);
+}
 
 }  // namespace
 
@@ -87,6 +114,7 @@ struct Producer::Impl {
   const std::string* last_name = nullptr;  // a key of `topics`
   rd_kafka_topic_t* last_topic = nullptr;
   uint32_t since_poll = 0;
+  bool transactional = false;
 };
 
 Producer::Producer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -106,12 +134,22 @@ Result<std::unique_ptr<Producer>> Producer::Open(const ProducerOptions& options)
       {"partitioner", "murmur2_random"},
       {"allow.auto.create.topics", "false"},
   };
-  const internal::Settings fixed = {
+  internal::Settings fixed = {
       {"enable.idempotence", "true"},
       {"acks", "all"},
   };
+  if (!options.transactional_id.empty()) {
+    fixed.emplace_back("transactional.id", options.transactional_id);
+    fixed.emplace_back("transaction.timeout.ms", std::to_string(options.transaction_timeout_ms));
+  }
   SLUICE_ASSIGN_OR_RETURN(impl->rk, internal::NewClient(RD_KAFKA_PRODUCER, defaults, options.config, fixed,
                                                         &impl->events, SetDeliveryCallback));
+  if (!options.transactional_id.empty()) {
+    impl->transactional = true;
+    // Fences every older producer of this transactional.id and aborts its open transaction.
+    TxnError init{rd_kafka_init_transactions(impl->rk, options.transaction_timeout_ms)};
+    if (init.error != nullptr) return TxnStatus(impl->events, "registration (init_transactions)", init.error);
+  }
   return std::unique_ptr<Producer>(new Producer(std::move(impl)));
 }
 
@@ -158,6 +196,42 @@ Status Producer::Flush(int timeout_ms) {
   return Status::OK();
 }
 
+Status Producer::BeginTransaction() {
+  Impl& s = *impl_;
+  if (!s.transactional) {
+    return Status::FailedPrecondition("Kafka producer '{}' has no transactional_id: it cannot begin a transaction",
+                                      s.events.client());
+  }
+  SLUICE_RETURN_IF_ERROR(s.events.fatal());
+  TxnError begin{rd_kafka_begin_transaction(s.rk)};
+  if (begin.error != nullptr) return TxnStatus(s.events, "begin", begin.error);
+  return Status::OK();
+}
+
+Status Producer::CommitTransaction(int timeout_ms) {
+  Impl& s = *impl_;
+  if (!s.transactional) return BeginTransaction();  // the same refusal
+  TxnError commit{rd_kafka_commit_transaction(s.rk, std::max(timeout_ms, 0))};
+  // A delivery error or a fatal error (a fenced producer) seen before the commit comes first.
+  Status failed = s.events.fatal();
+  if (commit.error == nullptr) return failed;
+  if (failed.ok()) failed = TxnStatus(s.events, "commit", commit.error);
+  if (rd_kafka_error_txn_requires_abort(commit.error)) {
+    Status aborted = AbortTransaction(timeout_ms);
+    if (!aborted.ok())
+      SLUICE_LOG(Warn, "kafka.abort_failed", {"client", s.events.client()}, {"error", aborted.ToString()});
+  }
+  return failed;
+}
+
+Status Producer::AbortTransaction(int timeout_ms) {
+  Impl& s = *impl_;
+  if (!s.transactional) return BeginTransaction();  // the same refusal
+  TxnError abort{rd_kafka_abort_transaction(s.rk, std::max(timeout_ms, 0))};
+  if (abort.error != nullptr) return TxnStatus(s.events, "abort", abort.error);
+  return Status::OK();
+}
+
 Result<int> Producer::PartitionCount(const std::string& topic, int timeout_ms) {
   return internal::QueryPartitionCount(impl_->rk, topic, timeout_ms);
 }
@@ -165,6 +239,11 @@ Result<int> Producer::PartitionCount(const std::string& topic, int timeout_ms) {
 Result<std::pair<int64_t, int64_t>> Producer::Watermarks(const std::string& topic, int32_t partition,
                                                          int timeout_ms) {
   return internal::QueryWatermarks(impl_->rk, topic, partition, timeout_ms);
+}
+
+Result<std::map<int32_t, int64_t>> Producer::HighWatermarks(const std::string& topic,
+                                                            const std::vector<int32_t>& partitions, int timeout_ms) {
+  return internal::QueryEndOffsets(impl_->rk, topic, partitions, timeout_ms);
 }
 
 }  // namespace sluice::kafka

@@ -91,10 +91,14 @@ std::unique_ptr<StreamSource> MakeLogSource(const PlanNode& n, size_t i, ExecCon
 std::unique_ptr<StreamSource> MakeKafkaSource(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
 
 // Log and Kafka sinks: an epoch's records are buffered per partition and written at EndEpoch,
-// exactly once. Before writing, the sink records (in its own small file under the workdir) each
-// partition's end offset; a replayed epoch skips, per partition, the records the topic already
-// got after that offset (the sink is the partition's only writer, and a replay produces the
-// same records in the same order).
+// exactly once. Before writing, the sink records (in its own small file under the workdir) the
+// epoch, the run's fence and each partition's end offset; a replayed epoch skips, per partition,
+// the records the topic already got after that offset (the sink is the partition's only writer,
+// and a replay produces the same records in the same order). A Kafka sink writes each epoch in
+// one Kafka transaction (transactional.id "sluice.<state key>.<sink>": a newer worker's producer
+// fences an older one's) and counts what a replayed epoch already got with a read_committed read,
+// so an epoch is there entirely or not at all. A fenced producer, or a newer fence in the file,
+// is FailedPrecondition "lease lost" (docs/streaming.md, "Exactly once").
 std::unique_ptr<Operator> MakeStreamSink(const PlanNode& n, size_t i, ExecContext& c, NodeCounters& k);
 
 }  // namespace sluice::engine
