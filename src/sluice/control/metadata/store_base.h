@@ -24,7 +24,6 @@ using sql::SqlToInt;
 using sql::SqlTransaction;
 using sql::SqlValue;
 
-
 class StoreBase {
  public:
   StoreBase(SqlDb& db, std::mutex& mu, const Clock& clock) : db_(&db), mu_(mu), clock_(clock) {}
