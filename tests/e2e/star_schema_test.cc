@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -119,6 +120,68 @@ TEST_P(StarSchema, FactsPointAtTheVersionValidWhenTheOrderHappened) {
   // Running the facts again (same run id is new, same data) upserts: no duplicate facts.
   Run("fact_orders.yaml", {"--set", "spec.sources.orders.path=" + dir_ / "data/orders.ndjson"});
   EXPECT_EQ(IntAt(q("SELECT count(*) FROM silver.fact_orders"), 0), fact_rows);
+}
+
+// One PostgreSQL warehouse shared by three namespaces: each writes gold.notes (and a SQL model over
+// its ref) into schemas of its own (docs/warehouse.md), `default` keeps the plain name.
+TEST(SharedWarehouse, EachNamespaceWritesItsOwnSchemasInOnePostgresql) {
+  std::string error;
+  auto pg = PostgresServer::Start(&error);
+  ASSERT_TRUE(pg) << error;
+  TempDir dir;
+  ::setenv("SLUICE_WAREHOUSE_URL", pg->url().c_str(), 1);
+  const std::map<std::string, int> rows = {{"default", 1}, {"team", 2}, {"web-eu", 3}};
+  for (const auto& [ns, n] : rows) {
+    std::string lines;
+    for (int i = 1; i <= n; ++i) lines += "{\"id\": " + std::to_string(i) + ", \"note\": \"" + ns + "\"}\n";
+    WriteFile(dir / (ns + ".ndjson"), lines);
+    WriteFile(dir / (ns + ".yaml"),
+              "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: notes, namespace: " + ns +
+                  "}\nspec:\n  sources:\n    in: {kind: files, path: " + ns +
+                  ".ndjson, schema: {fields: [{name: id, type: int64}, {name: note, type: string}]}}\n"
+                  "  transforms:\n    summary: {kind: sql, table: gold.summary, sql: \"SELECT count(*) AS n, "
+                  "max(note) AS note FROM {{ ref('gold.notes') }}\"}\n"
+                  "  sinks:\n    wh: {kind: warehouse, inputs: [in], table: gold.notes}\n");
+    auto r = RunProcess({kBin, "run", "-f", dir / (ns + ".yaml"), "--workdir", dir / "work", "-q"});
+    ASSERT_EQ(r.exit_code, 0) << ns << ": " << r.err << r.out;
+  }
+  auto wh = warehouse::Warehouse::Open(pg->url());
+  ASSERT_TRUE(wh.ok()) << wh.status().ToString();
+  auto strings = [&](const std::string& sql) {
+    std::vector<std::string> out;
+    auto r = (*wh)->Query(sql);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+    if (!r.ok()) return out;
+    for (const auto& b : *r) {
+      for (size_t i = 0; i < b.num_rows(); ++i) {
+        std::string row;
+        for (size_t c = 0; c < b.num_columns(); ++c) row += (c ? "|" : "") + b.column(c)->GetValue(i).ToString();
+        out.push_back(row);
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(strings("SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_name IN "
+                    "('notes', 'summary') ORDER BY 1"),
+            (std::vector<std::string>{"gold.notes", "gold.summary", "team__gold.notes", "team__gold.summary",
+                                      "web_2deu__gold.notes", "web_2deu__gold.summary"}));
+  const std::map<std::string, std::string> schema = {
+      {"default", "gold"}, {"team", "team__gold"}, {"web-eu", "web_2deu__gold"}};
+  for (const auto& [ns, n] : rows) {
+    const std::string s = "\"" + schema.at(ns) + "\"";
+    EXPECT_EQ(strings("SELECT note, count(*) FROM " + s + ".notes GROUP BY note"),
+              std::vector<std::string>{ns + "|" + std::to_string(n)})
+        << ns << " holds only its own rows";
+    EXPECT_EQ(strings("SELECT n, note FROM " + s + ".summary"), std::vector<std::string>{std::to_string(n) + "|" + ns})
+        << ns << "'s model read its own gold.notes";
+  }
+  // A schema with "__" could pass for another namespace's: refused in every namespace.
+  auto refused = RunProcess(
+      {kBin, "validate", "-f", dir / "default.yaml", "--set", "spec.sinks.wh.table=team__gold.notes"});
+  ::unsetenv("SLUICE_WAREHOUSE_URL");
+  EXPECT_EQ(refused.exit_code, 2) << refused.err << refused.out;
+  EXPECT_NE((refused.err + refused.out).find("schema 'team__gold' holds '__'"), std::string::npos)
+      << refused.err << refused.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StarSchema, ::testing::Values("sqlite", "postgresql"),

@@ -28,9 +28,11 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a lake source", {"kind", "table", "version", "since_version", "schema", "event_time", "description"});
   auto cfg = std::make_shared<engine::LakeSourceNode>();
-  auto table = ctx.LakeTable(n, name);
+  auto table = ctx.LakeTable(n, name, SpecContext::Access::kRead);
   if (!table) return;
-  std::tie(cfg->table, cfg->table_dir) = *table;
+  cfg->table = table->table;
+  cfg->table_ns = table->ns;
+  cfg->table_dir = table->dir;
   cfg->version = ctx.Version(n, "version", name);
   cfg->since_version = ctx.Version(n, "since_version", name);
   if (cfg->version && cfg->since_version) {
@@ -66,12 +68,13 @@ namespace {
 
 nlohmann::ordered_json LakeSourceNode::Describe() const {
   nlohmann::ordered_json j = {{"table", table}, {"path", table_dir}};
+  if (!table_ns.empty()) j["namespace"] = table_ns;
   if (version) j["version"] = *version;
   if (since_version) j["since_version"] = *since_version;
   return j;
 }
 
-std::vector<DatasetRef> LakeSourceNode::Datasets() const { return {{"lake", table, false}}; }
+std::vector<DatasetRef> LakeSourceNode::Datasets() const { return {{"lake", table, false, table_ns}}; }
 
 std::unique_ptr<Operator> LakeSourceNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                          NodeCounters& counters, Progress*) const {

@@ -16,6 +16,9 @@ struct WarehouseSinkNode final : NodeConfigFor<WarehouseSinkConfig> {
   std::unique_ptr<Operator> MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx, NodeCounters& counters,
                                          Progress* progress) const override;
   std::vector<DatasetRef> Datasets() const override;
+  // The schema as the spec names it (`schema` is its name in the warehouse, which differs in a
+  // shared PostgreSQL warehouse): lineage knows the table by it.
+  std::string spec_schema;
 };
 
 }  // namespace
@@ -40,7 +43,10 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
                           *table));
     return;
   }
-  cfg->schema = parsed->schema_or_layer;
+  cfg->spec_schema = parsed->schema_or_layer;
+  auto schema = ctx.WarehouseSchema(n["table"], name, parsed->schema_or_layer);
+  if (!schema) return;
+  cfg->schema = *schema;
   cfg->table = parsed->name;
   static const std::vector<std::string> kModes = {"append", "upsert", "scd2"};
   cfg->mode = ctx.Str(n, "mode", name).value_or("append");
@@ -85,7 +91,7 @@ nlohmann::ordered_json WarehouseSinkNode::Describe() const {
   return {{"table", schema + "." + table}, {"mode", mode}, {"key", key}, {"warehouse", url}};
 }
 
-std::vector<DatasetRef> WarehouseSinkNode::Datasets() const { return {{"warehouse", schema + "." + table, true}}; }
+std::vector<DatasetRef> WarehouseSinkNode::Datasets() const { return {{"warehouse", spec_schema + "." + table, true}}; }
 
 std::unique_ptr<Operator> WarehouseSinkNode::MakeOperator(const PlanNode& node, size_t index, ExecContext& ctx,
                                                             NodeCounters& counters, Progress*) const {

@@ -12,7 +12,7 @@ PlanTables TablesOf(const engine::Plan& plan) {
   // Tables of the lake and the warehouse: written by sinks, read by lake sources (a lookup's
   // dimension is read whenever the run starts and does not order runs).
   for (const auto& n : plan.nodes) {
-    for (const auto& d : n.config->Datasets()) {
+    for (const auto& d : plan.DatasetsOf(n)) {
       if (d.kind != "lake" && d.kind != "warehouse") continue;
       if (d.write) t.writes.push_back(d.name);
       else if (n.role == engine::Role::kSource) t.reads.push_back(d.name);
