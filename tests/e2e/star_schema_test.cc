@@ -2,8 +2,10 @@
 // dimension loaded at two logical times, a product dimension, order facts that point at the
 // customer version valid when each order was placed, a batch aggregate and a SQL model over refs.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -18,6 +20,7 @@ namespace sluice::testing {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 const std::string kBin = SLUICE_BIN;
 const std::string kGen = SLUICE_GEN_BIN;
@@ -122,29 +125,59 @@ TEST_P(StarSchema, FactsPointAtTheVersionValidWhenTheOrderHappened) {
   EXPECT_EQ(IntAt(q("SELECT count(*) FROM silver.fact_orders"), 0), fact_rows);
 }
 
-// One PostgreSQL warehouse shared by three namespaces: each writes gold.notes (and a SQL model over
-// its ref) into schemas of its own (docs/warehouse.md), `default` keeps the plain name.
-TEST(SharedWarehouse, EachNamespaceWritesItsOwnSchemasInOnePostgresql) {
+// One PostgreSQL warehouse shared by three namespaces of a server: each writes gold.notes (and a
+// SQL model over its ref) into schemas of its own (docs/warehouse.md), `default` keeps the plain
+// name, and `sluice run` on a laptop writes the names as written.
+TEST(SharedWarehouse, EachNamespaceOfAServerWritesItsOwnSchemasInOnePostgresql) {
   std::string error;
   auto pg = PostgresServer::Start(&error);
   ASSERT_TRUE(pg) << error;
   TempDir dir;
-  ::setenv("SLUICE_WAREHOUSE_URL", pg->url().c_str(), 1);
+  const std::string work = dir / "work";
+  const int pid = SpawnProcess({"/bin/sh", "-c",
+                                "SLUICE_WAREHOUSE_URL='" + pg->url() + "' exec '" + kBin +
+                                    "' serve --insecure-dev --listen 127.0.0.1:0 --workdir '" + work + "' > '" +
+                                    (dir / "url") + "' 2> '" + (dir / "serve.log") + "'"});
+  const std::string url = WaitForFirstLine(dir / "url");
+  auto cli = [&](const std::vector<std::string>& args) {
+    return RunClient(kBin, args, url, dir / "client.json", "", dir / "stdin.txt");
+  };
+  auto spec = [&](const std::string& ns, const std::string& table) {
+    return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: notes, namespace: " + ns +
+           "}\nspec:\n  sources:\n    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}, "
+           "{name: note, type: string}]}}\n"
+           "  transforms:\n    summary: {kind: sql, table: gold.summary, sql: \"SELECT count(*) AS n, max(note) AS "
+           "note "
+           "FROM {{ ref('" +
+           table + "') }}\"}\n  sinks:\n    wh: {kind: warehouse, inputs: [in], table: " + table + "}\n";
+  };
   const std::map<std::string, int> rows = {{"default", 1}, {"team", 2}, {"web-eu", 3}};
   for (const auto& [ns, n] : rows) {
+    ASSERT_FALSE(url.empty()) << ReadFile(dir / "serve.log");
     std::string lines;
     for (int i = 1; i <= n; ++i) lines += "{\"id\": " + std::to_string(i) + ", \"note\": \"" + ns + "\"}\n";
-    WriteFile(dir / (ns + ".ndjson"), lines);
-    WriteFile(dir / (ns + ".yaml"),
-              "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: notes, namespace: " + ns +
-                  "}\nspec:\n  sources:\n    in: {kind: files, path: " + ns +
-                  ".ndjson, schema: {fields: [{name: id, type: int64}, {name: note, type: string}]}}\n"
-                  "  transforms:\n    summary: {kind: sql, table: gold.summary, sql: \"SELECT count(*) AS n, "
-                  "max(note) AS note FROM {{ ref('gold.notes') }}\"}\n"
-                  "  sinks:\n    wh: {kind: warehouse, inputs: [in], table: gold.notes}\n");
-    auto r = RunProcess({kBin, "run", "-f", dir / (ns + ".yaml"), "--workdir", dir / "work", "-q"});
-    ASSERT_EQ(r.exit_code, 0) << ns << ": " << r.err << r.out;
+    fs::create_directories(work + "/data/" + ns);
+    WriteFile(work + "/data/" + ns + "/in.ndjson", lines);
+    WriteFile(dir / (ns + ".yaml"), spec(ns, "gold.notes"));
+    auto applied = cli({"apply", "-f", dir / (ns + ".yaml")});
+    ASSERT_EQ(applied.exit_code, 0) << ns << ": " << applied.err;
+    auto run = cli({"run", ns + "/notes", "--wait"});
+    ASSERT_EQ(run.exit_code, 0) << ns << ": " << run.err << run.out;
   }
+  // A schema with "__" could pass for another namespace's: refused in every namespace.
+  WriteFile(dir / "sneaky.yaml", spec("default", "team__gold.notes"));
+  auto refused = cli({"apply", "-f", dir / "sneaky.yaml"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err << refused.out;
+  EXPECT_NE(refused.err.find("schema 'team__gold' holds '__'"), std::string::npos) << refused.err;
+  ::kill(pid, SIGTERM);
+  WaitProcess(pid);
+  // On a laptop, `sluice run` acts for its user: team's spec writes gold.notes as written.
+  ::setenv("SLUICE_WAREHOUSE_URL", pg->url().c_str(), 1);
+  auto local = RunProcess({kBin, "run", "-f", dir / "team.yaml", "--workdir", dir / "laptop", "--set",
+                           "spec.sources.in.path=" + work + "/data/team/in.ndjson", "-q"});
+  ::unsetenv("SLUICE_WAREHOUSE_URL");
+  ASSERT_EQ(local.exit_code, 0) << local.err << local.out;
+
   auto wh = warehouse::Warehouse::Open(pg->url());
   ASSERT_TRUE(wh.ok()) << wh.status().ToString();
   auto strings = [&](const std::string& sql) {
@@ -165,9 +198,9 @@ TEST(SharedWarehouse, EachNamespaceWritesItsOwnSchemasInOnePostgresql) {
                     "('notes', 'summary') ORDER BY 1"),
             (std::vector<std::string>{"gold.notes", "gold.summary", "team__gold.notes", "team__gold.summary",
                                       "web_2deu__gold.notes", "web_2deu__gold.summary"}));
-  const std::map<std::string, std::string> schema = {
-      {"default", "gold"}, {"team", "team__gold"}, {"web-eu", "web_2deu__gold"}};
+  const std::map<std::string, std::string> schema = {{"team", "team__gold"}, {"web-eu", "web_2deu__gold"}};
   for (const auto& [ns, n] : rows) {
+    if (ns == "default") continue;
     const std::string s = "\"" + schema.at(ns) + "\"";
     EXPECT_EQ(strings("SELECT note, count(*) FROM " + s + ".notes GROUP BY note"),
               std::vector<std::string>{ns + "|" + std::to_string(n)})
@@ -175,13 +208,9 @@ TEST(SharedWarehouse, EachNamespaceWritesItsOwnSchemasInOnePostgresql) {
     EXPECT_EQ(strings("SELECT n, note FROM " + s + ".summary"), std::vector<std::string>{std::to_string(n) + "|" + ns})
         << ns << "'s model read its own gold.notes";
   }
-  // A schema with "__" could pass for another namespace's: refused in every namespace.
-  auto refused = RunProcess(
-      {kBin, "validate", "-f", dir / "default.yaml", "--set", "spec.sinks.wh.table=team__gold.notes"});
-  ::unsetenv("SLUICE_WAREHOUSE_URL");
-  EXPECT_EQ(refused.exit_code, 2) << refused.err << refused.out;
-  EXPECT_NE((refused.err + refused.out).find("schema 'team__gold' holds '__'"), std::string::npos)
-      << refused.err << refused.out;
+  // gold.notes: default's row from the server, and the laptop run's two rows of team.
+  EXPECT_EQ(strings("SELECT note, count(*) FROM gold.notes GROUP BY note ORDER BY note"),
+            (std::vector<std::string>{"default|1", "team|2"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StarSchema, ::testing::Values("sqlite", "postgresql"),

@@ -136,8 +136,10 @@ std::string SpecContext::WarehouseUrl() const {
 
 std::optional<std::string> SpecContext::WarehouseSchema(const YAML::Node& at, std::string_view component,
                                                         const std::string& schema) {
+  // Only what acts for a namespace (the server, its workers) shares a warehouse with others;
+  // `sluice run` acts for its user and writes the names as written.
   const std::string url = WarehouseUrl();
-  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) return schema;
+  if (env_.data_root.empty() || (!url.starts_with("postgresql://") && !url.starts_with("postgres://"))) return schema;
   auto shared = SharedWarehouseSchema(plan_.namespace_, schema);
   if (!shared.ok()) {
     Error(at, component, shared.status().message());

@@ -119,10 +119,11 @@ class SpecContext {
   // Where `http` sources read the ingest API's log topics.
   std::string IngestLogRoot() const;
   std::string WarehouseUrl() const;
-  // The name schema `schema` (as the spec writes it) has in the warehouse: in a PostgreSQL
-  // warehouse, which every namespace shares, SharedWarehouseSchema of the spec's namespace
-  // (team's gold is team__gold; base/table_name.h); in SQLite (each namespace's own file) as
-  // written. Reports a name the rule refuses.
+  // The name schema `schema` (as the spec writes it) has in the warehouse: when the spec acts
+  // for its namespace (the server, its workers) in a PostgreSQL warehouse, which every namespace
+  // shares, SharedWarehouseSchema of the spec's namespace (team's gold is team__gold;
+  // base/table_name.h); in SQLite (each namespace's own file) and for `sluice run` (its user's)
+  // as written. Reports a name the rule refuses.
   std::optional<std::string> WarehouseSchema(const YAML::Node& at, std::string_view component,
                                              const std::string& schema);
   // Whether a table is read or written: only a read may name another namespace's table.

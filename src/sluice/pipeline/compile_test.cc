@@ -424,11 +424,18 @@ TEST(CompileCrossNamespace, APostgresqlWarehouseNamesTheNamespacesSchemas) {
   // A schema holding "__" is refused in a shared warehouse.
   CompileOptions o;
   o.workdir = "/srv/sluice";
+  o.data_root = "/srv/sluice/data";
   o.warehouse_url = "postgresql://sluice@127.0.0.1:5432/wh";
   auto refused = CompileString(Replace(kCrossSpec, "gold.items", "team__gold.items"), "p.yaml", "/srv/sluice", o);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("p.yaml:9: wh: schema 'team__gold' holds '__'"), std::string::npos)
       << refused.status().message();
+  // `sluice run` acts for its user: the names as written, whatever the namespace.
+  o.data_root.clear();
+  o.workdir = "/home/me/.sluice";
+  auto local = CompileString(kCrossSpec, "p.yaml", "/specs", o);
+  ASSERT_TRUE(local.ok()) << local.status().message();
+  EXPECT_EQ(local->nodes[*local->IndexOf("wh")].Config<engine::WarehouseSinkConfig>().schema, "gold");
 }
 
 TEST(CompileCrossNamespace, AWarehouseLookupOfAnotherNamespaceIsRefused) {

@@ -138,11 +138,12 @@ Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRe
   if (produced.writes.empty()) return created;
   std::optional<std::pair<std::string, std::string>> after;
   for (;;) {
-    SLUICE_ASSIGN_OR_RETURN(auto page, store_.ListPipelines(run.ns, after, 200));
+    SLUICE_ASSIGN_OR_RETURN(auto page, store_.ListPipelines(std::nullopt, after, 200));
     for (const auto& p : page) {
-      // Tables are a namespace's own (a namespace's `bronze.orders` is not another's), so only
-      // pipelines of the run's namespace can depend on what it wrote.
-      if (p.paused || p.ns != run.ns || p.name == run.pipeline) continue;
+      // Tables are named by namespace (TablesOf): `bronze.orders` of one namespace is never
+      // another's, and a pipeline that reads another namespace's table (other.bronze.orders)
+      // depends on the pipeline of that namespace that writes it.
+      if (p.paused || (p.ns == run.ns && p.name == run.pipeline)) continue;
       auto v = store_.GetVersion(p.ns, p.name, p.latest_version);
       if (!v.ok()) continue;
       auto other = compile_(v->spec);
