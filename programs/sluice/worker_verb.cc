@@ -66,6 +66,9 @@ class HttpRunQueue final : public worker::RunQueue {
     if (run.contains("overrides") && run["overrides"].is_array()) c.run.overrides = run["overrides"].get<std::vector<std::string>>();
     c.spec = j.value("spec", "");
     c.error = j.value("error", "");
+    if (j.contains("readable_namespaces") && j["readable_namespaces"].is_array()) {
+      c.readable_namespaces = j["readable_namespaces"].get<std::vector<std::string>>();
+    }
     std::map<std::string, std::string> secrets;
     if (j.contains("secrets") && j["secrets"].is_object()) {
       for (const auto& [k, v] : j["secrets"].items()) secrets[k] = v.get<std::string>();

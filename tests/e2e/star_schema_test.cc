@@ -2,9 +2,12 @@
 // dimension loaded at two logical times, a product dimension, order facts that point at the
 // customer version valid when each order was placed, a batch aggregate and a SQL model over refs.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +20,7 @@ namespace sluice::testing {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 const std::string kBin = SLUICE_BIN;
 const std::string kGen = SLUICE_GEN_BIN;
@@ -119,6 +123,94 @@ TEST_P(StarSchema, FactsPointAtTheVersionValidWhenTheOrderHappened) {
   // Running the facts again (same run id is new, same data) upserts: no duplicate facts.
   Run("fact_orders.yaml", {"--set", "spec.sources.orders.path=" + dir_ / "data/orders.ndjson"});
   EXPECT_EQ(IntAt(q("SELECT count(*) FROM silver.fact_orders"), 0), fact_rows);
+}
+
+// One PostgreSQL warehouse shared by three namespaces of a server: each writes gold.notes (and a
+// SQL model over its ref) into schemas of its own (docs/warehouse.md), `default` keeps the plain
+// name, and `sluice run` on a laptop writes the names as written.
+TEST(SharedWarehouse, EachNamespaceOfAServerWritesItsOwnSchemasInOnePostgresql) {
+  std::string error;
+  auto pg = PostgresServer::Start(&error);
+  ASSERT_TRUE(pg) << error;
+  TempDir dir;
+  const std::string work = dir / "work";
+  const int pid = SpawnProcess({"/bin/sh", "-c",
+                                "SLUICE_WAREHOUSE_URL='" + pg->url() + "' exec '" + kBin +
+                                    "' serve --insecure-dev --listen 127.0.0.1:0 --workdir '" + work + "' > '" +
+                                    (dir / "url") + "' 2> '" + (dir / "serve.log") + "'"});
+  const std::string url = WaitForFirstLine(dir / "url");
+  auto cli = [&](const std::vector<std::string>& args) {
+    return RunClient(kBin, args, url, dir / "client.json", "", dir / "stdin.txt");
+  };
+  auto spec = [&](const std::string& ns, const std::string& table) {
+    return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: notes, namespace: " + ns +
+           "}\nspec:\n  sources:\n    in: {kind: files, path: in.ndjson, schema: {fields: [{name: id, type: int64}, "
+           "{name: note, type: string}]}}\n"
+           "  transforms:\n    summary: {kind: sql, table: gold.summary, sql: \"SELECT count(*) AS n, max(note) AS "
+           "note "
+           "FROM {{ ref('" +
+           table + "') }}\"}\n  sinks:\n    wh: {kind: warehouse, inputs: [in], table: " + table + "}\n";
+  };
+  const std::map<std::string, int> rows = {{"default", 1}, {"team", 2}, {"web-eu", 3}};
+  for (const auto& [ns, n] : rows) {
+    ASSERT_FALSE(url.empty()) << ReadFile(dir / "serve.log");
+    std::string lines;
+    for (int i = 1; i <= n; ++i) lines += "{\"id\": " + std::to_string(i) + ", \"note\": \"" + ns + "\"}\n";
+    fs::create_directories(work + "/data/" + ns);
+    WriteFile(work + "/data/" + ns + "/in.ndjson", lines);
+    WriteFile(dir / (ns + ".yaml"), spec(ns, "gold.notes"));
+    auto applied = cli({"apply", "-f", dir / (ns + ".yaml")});
+    ASSERT_EQ(applied.exit_code, 0) << ns << ": " << applied.err;
+    auto run = cli({"run", ns + "/notes", "--wait"});
+    ASSERT_EQ(run.exit_code, 0) << ns << ": " << run.err << run.out;
+  }
+  // A schema with "__" could pass for another namespace's: refused in every namespace.
+  WriteFile(dir / "sneaky.yaml", spec("default", "team__gold.notes"));
+  auto refused = cli({"apply", "-f", dir / "sneaky.yaml"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err << refused.out;
+  EXPECT_NE(refused.err.find("schema 'team__gold' holds '__'"), std::string::npos) << refused.err;
+  ::kill(pid, SIGTERM);
+  WaitProcess(pid);
+  // On a laptop, `sluice run` acts for its user: team's spec writes gold.notes as written.
+  ::setenv("SLUICE_WAREHOUSE_URL", pg->url().c_str(), 1);
+  auto local = RunProcess({kBin, "run", "-f", dir / "team.yaml", "--workdir", dir / "laptop", "--set",
+                           "spec.sources.in.path=" + work + "/data/team/in.ndjson", "-q"});
+  ::unsetenv("SLUICE_WAREHOUSE_URL");
+  ASSERT_EQ(local.exit_code, 0) << local.err << local.out;
+
+  auto wh = warehouse::Warehouse::Open(pg->url());
+  ASSERT_TRUE(wh.ok()) << wh.status().ToString();
+  auto strings = [&](const std::string& sql) {
+    std::vector<std::string> out;
+    auto r = (*wh)->Query(sql);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+    if (!r.ok()) return out;
+    for (const auto& b : *r) {
+      for (size_t i = 0; i < b.num_rows(); ++i) {
+        std::string row;
+        for (size_t c = 0; c < b.num_columns(); ++c) row += (c ? "|" : "") + b.column(c)->GetValue(i).ToString();
+        out.push_back(row);
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(strings("SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_name IN "
+                    "('notes', 'summary') ORDER BY 1"),
+            (std::vector<std::string>{"gold.notes", "gold.summary", "team__gold.notes", "team__gold.summary",
+                                      "web_2deu__gold.notes", "web_2deu__gold.summary"}));
+  const std::map<std::string, std::string> schema = {{"team", "team__gold"}, {"web-eu", "web_2deu__gold"}};
+  for (const auto& [ns, n] : rows) {
+    if (ns == "default") continue;
+    const std::string s = "\"" + schema.at(ns) + "\"";
+    EXPECT_EQ(strings("SELECT note, count(*) FROM " + s + ".notes GROUP BY note"),
+              std::vector<std::string>{ns + "|" + std::to_string(n)})
+        << ns << " holds only its own rows";
+    EXPECT_EQ(strings("SELECT n, note FROM " + s + ".summary"), std::vector<std::string>{std::to_string(n) + "|" + ns})
+        << ns << "'s model read its own gold.notes";
+  }
+  // gold.notes: default's row from the server, and the laptop run's two rows of team.
+  EXPECT_EQ(strings("SELECT note, count(*) FROM gold.notes GROUP BY note ORDER BY note"),
+            (std::vector<std::string>{"default|1", "team|2"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StarSchema, ::testing::Values("sqlite", "postgresql"),

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -294,6 +296,28 @@ TEST_F(Attack, SameNamedPipelinesOfTwoNamespacesShareNothing) {
   auto lineage = Call(eve_, "GET", "/api/v1/lineage");
   ASSERT_EQ(lineage.status, 200) << lineage.body;
   EXPECT_EQ(lineage.body.find("other/"), std::string::npos) << lineage.body;
+  // The same-named tables are two datasets each, named by namespace.
+  auto names_of = [&](const std::string& token) {
+    auto datasets = Call(token, "GET", "/api/v1/datasets");
+    EXPECT_EQ(datasets.status, 200) << datasets.body;
+    std::set<std::string> names;
+    for (const auto& d : datasets.json["items"]) names.insert(d.value("name", ""));
+    return names;
+  };
+  const std::set<std::string> all = names_of(admin_);
+  for (const std::string name : {"lake:team.bronze.notes", "lake:other.bronze.notes", "warehouse:team.gold.notes",
+                                 "warehouse:other.gold.notes"}) {
+    EXPECT_TRUE(all.count(name)) << name;
+  }
+  EXPECT_FALSE(all.count("lake:bronze.notes")) << "no dataset shared by the two namespaces";
+  const std::set<std::string> eves = names_of(eve_);
+  EXPECT_TRUE(eves.count("lake:team.bronze.notes"));
+  for (const auto& name : eves) EXPECT_EQ(name.find("other"), std::string::npos) << name;
+  auto theirs_page = Call(eve_, "GET", "/api/v1/datasets/lake%3Aother.bronze.notes");
+  EXPECT_EQ(theirs_page.status, 404) << theirs_page.body;
+  auto ours_page = Call(eve_, "GET", "/api/v1/datasets/lake%3Ateam.bronze.notes");
+  ASSERT_EQ(ours_page.status, 200) << ours_page.body;
+  EXPECT_EQ(ours_page.json["producers"], json::array({"team/shared"})) << ours_page.body;
 }
 
 TEST_F(Attack, AnEnvironmentNotGrantedToTheNamespaceIsRefused) {
@@ -429,6 +453,194 @@ TEST_F(AttackWithRemoteWorker, ARemoteWorkerConfinesRunsAndCatchesASymlinkSwappe
   EXPECT_EQ(ReadFile(team + "/out/copy.ndjson").find("outside-the-data-root"), std::string::npos);
   // ${env.*} is refused on the worker too, whatever the server let through (a spec applied before
   // the rule existed): the worker compiles with the same authority.
+}
+
+constexpr const char* kBase64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// base64url without padding: how the API spells a cursor around {"v": 1, "k": KEY} (api.md).
+std::string CursorOf(const std::string& key) {
+  const std::string raw = json{{"v", 1}, {"k", key}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : raw) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kBase64Url[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kBase64Url[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+// The key a cursor carries (what anyone can read from it: cursors are not secret).
+std::string KeyOf(const std::string& cursor) {
+  std::string raw;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : cursor) {
+    const char* at = std::strchr(kBase64Url, c);
+    if (at == nullptr || c == '\0') return "<not base64url>";
+    acc = (acc << 6) | static_cast<uint32_t>(at - kBase64Url);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      raw.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  const json j = json::parse(raw, nullptr, false);
+  return j.is_object() ? j.value("k", "<no key>") : "<not json>";
+}
+
+TEST_F(Attack, ListCursorsNeverWalkIntoHiddenNamespaces) {
+  // Eve's team sorts between hidden namespaces; each hidden one has pipelines and runs.
+  for (const std::string ns : {"alpha", "team", "tea", "teamz", "zulu"}) {
+    fs::create_directories(work_ + "/data/" + ns);
+    WriteFile(work_ + "/data/" + ns + "/in.ndjson", "{\"id\": 1, \"note\": \"n\"}\n");
+    for (const std::string name : {"p_a", "p_b"}) {
+      ASSERT_EQ(Apply(admin_, Spec(ns, ns == "team" ? name : "hidden_" + name, "in.ndjson")).status, 201);
+      ASSERT_EQ(
+          Call(admin_, "POST", "/api/v1/pipelines/" + ns + "/" + (ns == "team" ? name : "hidden_" + name) + "/runs",
+               json::object())
+              .status,
+          201);
+    }
+  }
+  auto expect_only_team = [&](const client::ApiResponse& r, const std::string& what) {
+    EXPECT_TRUE(r.status == 200 || r.status == 400) << what << ": " << r.body;
+    EXPECT_EQ(r.body.find("hidden_"), std::string::npos) << what << ": " << r.body;
+    for (const auto& item : r.json.value("items", json::array())) {
+      EXPECT_EQ(item.value("namespace", ""), "team") << what << ": " << item.dump();
+    }
+  };
+  for (const std::string list : {"/api/v1/pipelines", "/api/v1/runs"}) {
+    // Page by page: each cursor holds the key of an item eve was shown, and every team item
+    // comes once.
+    std::string cursor;
+    std::set<std::string> shown;  // pipeline keys and run ids
+    size_t items = 0;
+    for (int page = 0; page < 20; ++page) {
+      auto r = Call(eve_, "GET", list + "?limit=1" + (cursor.empty() ? "" : "&cursor=" + cursor));
+      expect_only_team(r, list);
+      for (const auto& item : r.json["items"]) {
+        shown.insert(list == "/api/v1/runs" ? item.value("id", "") : "team/" + item.value("name", ""));
+      }
+      items += r.json["items"].size();
+      if (r.json["next_cursor"].is_null()) break;
+      cursor = r.json["next_cursor"].get<std::string>();
+      EXPECT_TRUE(shown.count(KeyOf(cursor))) << list << ": the cursor carries '" << KeyOf(cursor) << "'";
+    }
+    EXPECT_EQ(items, 2u) << list;
+  }
+  // Crafted cursors start the listing elsewhere, never in a hidden namespace.
+  for (const std::string key : {"alpha/hidden_p_a", "tea/", "tea/hidden_p_a", "team/", "team/p_a", "teamz/hidden_p_a",
+                                "", "zulu/", "\xff", "../", "team/p_a/../../alpha", "alpha"}) {
+    auto pipelines = Call(eve_, "GET", "/api/v1/pipelines?limit=1&cursor=" + CursorOf(key));
+    expect_only_team(pipelines, "pipelines after '" + key + "'");
+    auto runs = Call(eve_, "GET", "/api/v1/runs?limit=1&cursor=" + CursorOf(key));
+    expect_only_team(runs, "runs after '" + key + "'");
+  }
+  for (const std::string& garbage : {std::string("!!!"), std::string("e30"), std::string(5000, 'A')}) {
+    auto r = Call(eve_, "GET", "/api/v1/pipelines?cursor=" + garbage);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(r.body.find("hidden_"), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(AttackWithRemoteWorker, ACraftedParquetFileFailsTheRunInBoundedMemory) {
+  StartRemoteWorker();
+  // 129 bytes whose page and row group declare 2^31 - 1 int64 values (the shape of
+  // parquet_bounds_test's RequiredPageDeclaring2To31PlainValues): 16 GiB if a count were trusted.
+  const std::string team = work_ + "/data/team";
+  fs::create_directories(team + "/in");
+  fs::copy_file(std::string(SLUICE_SOURCE_DIR) + "/tests/security/data/two_to_31_values.parquet",
+                team + "/in/bomb.parquet");
+  ASSERT_LT(fs::file_size(team + "/in/bomb.parquet"), 400u);
+  const std::string spec =
+      "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: bomb, namespace: team}\nspec:\n  sources:\n"
+      "    in: {kind: files, path: in/bomb.parquet, format: parquet, schema: {fields: [{name: x, type: int64, "
+      "required: true}]}}\n"
+      "  sinks:\n    out: {kind: files, inputs: [in], path: out/bomb.ndjson}\n";
+  ASSERT_EQ(Apply(eve_, spec).status, 201);
+  json run = RunToEnd(eve_, "team", "bomb");
+  EXPECT_EQ(run["status"], "failed") << run.dump() << ReadFile(dir_ / "worker.log");
+  const std::string error = run.value("error", "");
+  EXPECT_NE(error.find("bomb.parquet"), std::string::npos) << error;
+  EXPECT_NE(error.find("2147483647 values"), std::string::npos) << "the error says what is wrong: " << error;
+  ExpectClean(run.dump(), "the failed run");
+  const int64_t peak = PeakRss(worker_pid_);
+  EXPECT_GT(peak, 0);
+  EXPECT_LT(peak, 100ll << 20) << "the worker's peak RSS";
+  // The worker lives on: a good run after it succeeds.
+  WriteFile(team + "/in.ndjson", "{\"id\": 1, \"note\": \"fine\"}\n");
+  ASSERT_EQ(Apply(eve_, Spec("team", "after_bomb", "in.ndjson")).status, 201);
+  EXPECT_EQ(RunToEnd(eve_, "team", "after_bomb")["status"], "succeeded");
+}
+
+TEST_F(AttackWithRemoteWorker, ReadingAnotherNamespacesTableNeedsAViewerRoleThere) {
+  StartRemoteWorker();
+  const std::string marker = "other-private-row-3b7c";
+  const std::string other = work_ + "/data/other";
+  fs::create_directories(other);
+  WriteFile(other + "/in.ndjson", "{\"id\": 7, \"note\": \"" + marker + "\"}\n");
+  ASSERT_EQ(Apply(admin_, Spec("other", "orders", "in.ndjson") +
+                              "    lake: {kind: lake, inputs: [pos], table: bronze.orders}\n")
+                .status,
+            201);
+  ASSERT_EQ(RunToEnd(admin_, "other", "orders")["status"], "succeeded");
+  // Eve (editor of team, nothing in other) reads other.bronze.orders: with the table's own schema
+  // (the compiler would open it) and with a declared one.
+  const std::string reader =
+      "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: reader, namespace: team}\nspec:\n  sources:\n"
+      "    stolen: {kind: lake, table: other.bronze.orders}\n"
+      "  sinks:\n    out: {kind: files, inputs: [stolen], path: out/stolen.ndjson}\n";
+  const std::string declared = [&] {
+    std::string s = reader;
+    return s.replace(s.find("other.bronze.orders}"), 20,
+                     "other.bronze.orders, schema: {fields: [{name: id, type: int64}, {name: note, type: string}]}}");
+  }();
+  const size_t denied_before = AuditRows("denied");
+  for (const auto& spec : {reader, declared}) {
+    auto r = Apply(eve_, spec);
+    ExpectRefused(r, 403, "namespace_not_readable", "a table of another namespace");
+    EXPECT_EQ(r.json.value("namespace", ""), "other") << r.body;
+    EXPECT_EQ(r.body.find(marker), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find(other), std::string::npos) << "nothing of other's folder: " << r.body;
+  }
+  EXPECT_EQ(AuditRows("denied"), denied_before + 2) << "each refusal is audited";
+  EXPECT_EQ(Call(eve_, "GET", "/api/v1/pipelines/team/reader").status, 404) << "nothing was applied";
+  // Writing another namespace's table is refused whatever the roles.
+  auto write = Apply(admin_, Spec("team", "writer", "in.ndjson") +
+                                 "    lake: {kind: lake, inputs: [pos], table: other.bronze.orders}\n");
+  ExpectRefused(write, 400, "invalid_spec", "a write to another namespace");
+  EXPECT_NE(write.body.find("a pipeline writes only the tables of its own namespace"), std::string::npos) << write.body;
+
+  // A viewer of other may: the run on the remote worker reads other's rows.
+  ASSERT_EQ(Cli({"role", "grant", "user:eve", "viewer", "--namespace", "other"}, "", dir_ / "admin.json").exit_code, 0);
+  ASSERT_EQ(Apply(eve_, reader).status, 201);
+  json ok = RunToEnd(eve_, "team", "reader");
+  ASSERT_EQ(ok["status"], "succeeded") << ok.dump() << ReadFile(dir_ / "worker.log");
+  EXPECT_NE(ReadFile(work_ + "/data/team/out/stolen.ndjson").find(marker), std::string::npos);
+  auto lineage = Call(eve_, "GET", "/api/v1/lineage?pipeline=team/reader");
+  ASSERT_EQ(lineage.status, 200) << lineage.body;
+  EXPECT_NE(lineage.body.find("\"lake:other.bronze.orders\""), std::string::npos) << lineage.body;
+
+  // Revoked after the apply: the next run fails before reading, and shows nothing of other.
+  fs::remove(work_ + "/data/team/out/stolen.ndjson");
+  ASSERT_EQ(Cli({"role", "revoke", "user:eve", "--namespace", "other"}, "", dir_ / "admin.json").exit_code, 0);
+  json refused = RunToEnd(eve_, "team", "reader");
+  EXPECT_EQ(refused["status"], "failed") << refused.dump();
+  EXPECT_NE(refused.value("error", "").find("which this pipeline's author may not read"), std::string::npos)
+      << refused.dump();
+  EXPECT_EQ(refused.dump().find(marker), std::string::npos) << refused.dump();
+  auto logs = Call(eve_, "GET", "/api/v1/runs/" + refused["id"].get<std::string>() + "/logs");
+  EXPECT_EQ(logs.body.find(marker), std::string::npos) << logs.body;
+  EXPECT_FALSE(fs::exists(work_ + "/data/team/out/stolen.ndjson") &&
+               ReadFile(work_ + "/data/team/out/stolen.ndjson").find(marker) != std::string::npos);
+  // And eve sees other's dataset no more.
+  EXPECT_EQ(Call(eve_, "GET", "/api/v1/datasets/lake%3Aother.bronze.orders").status, 404);
 }
 
 }  // namespace

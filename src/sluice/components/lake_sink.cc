@@ -25,9 +25,10 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   ctx.CheckKeys(n, name, "a lake sink",
                 {"kind", "inputs", "table", "partition_by", "target_file_size", "compression", "description"});
   auto cfg = std::make_shared<LakeSinkNode>();
-  auto table = ctx.LakeTable(n, name);
+  auto table = ctx.LakeTable(n, name, SpecContext::Access::kWrite);
   if (!table) return;
-  std::tie(cfg->table, cfg->table_dir) = *table;
+  cfg->table = table->table;
+  cfg->table_dir = table->dir;
   cfg->compression = ctx.ParseCompression(n, name);
   if (auto t = ctx.Str(n, "target_file_size", name)) {
     auto b = ParseByteSize(*t);

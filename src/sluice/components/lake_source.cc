@@ -12,11 +12,12 @@ namespace {
 struct LakeSourceNode final : OperatorConfig<engine::LakeSourceConfig, engine::LakeSource> {
   nlohmann::ordered_json Describe() const override {
     nlohmann::ordered_json j = {{"table", table}, {"path", table_dir}};
+    if (!table_ns.empty()) j["namespace"] = table_ns;
     if (version) j["version"] = *version;
     if (since_version) j["since_version"] = *since_version;
     return j;
   }
-  std::vector<engine::DatasetRef> Datasets() const override { return {{"lake", table, false}}; }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"lake", table, false, table_ns}}; }
   bool RunsInStreams() const override { return false; }
 };
 
@@ -25,9 +26,11 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   const YAML::Node& n = c.node;
   ctx.CheckKeys(n, name, "a lake source", {"kind", "table", "version", "since_version", "schema", "event_time", "description"});
   auto cfg = std::make_shared<LakeSourceNode>();
-  auto table = ctx.LakeTable(n, name);
+  auto table = ctx.LakeTable(n, name, SpecContext::Access::kRead);
   if (!table) return;
-  std::tie(cfg->table, cfg->table_dir) = *table;
+  cfg->table = table->table;
+  cfg->table_ns = table->ns;
+  cfg->table_dir = table->dir;
   cfg->version = ctx.Version(n, "version", name);
   cfg->since_version = ctx.Version(n, "since_version", name);
   if (cfg->version && cfg->since_version) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/base/strings.h"
+#include "sluice/base/table_name.h"
 #include "sluice/catalog/catalog.h"
 #include "sluice/components/registry.h"
 #include "sluice/engine/exec/lookup_operator.h"
@@ -15,7 +16,7 @@ struct LookupNode final : OperatorConfig<engine::LookupConfig, engine::LookupOpe
   nlohmann::ordered_json Describe() const override {
     std::vector<std::string> keys;
     for (size_t k : dimension_keys) keys.push_back(dimension_schema->field(k).name);
-    return {{"table", table},
+    return {{"table", table_ns.empty() ? table : table_ns + "." + table},
             {"from", from_lake ? "lake" : "warehouse"},
             {"on", keys},
             {"fields", field_names},
@@ -24,9 +25,12 @@ struct LookupNode final : OperatorConfig<engine::LookupConfig, engine::LookupOpe
                                                                     : "dead_letter"}};
   }
   std::vector<engine::DatasetRef> Datasets() const override {
-    return {{from_lake ? "lake" : "warehouse", table, false}};
+    return {{from_lake ? "lake" : "warehouse", from_lake ? table : spec_table, false, table_ns}};
   }
   std::string_view State() const override { return "dimension table (in memory)"; }
+  // A warehouse table as the spec names it (`table` is its name in the warehouse, which differs
+  // in a shared PostgreSQL warehouse): lineage knows it by this.
+  std::string spec_table;
 };
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
@@ -39,6 +43,7 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   auto table = ctx.Str(n, "table", name, true);
   if (!table) return;
   cfg->table = *table;
+  cfg->spec_table = *table;
   std::string from = ctx.Str(n, "from", name).value_or("warehouse");
   if (from != "warehouse" && from != "lake") {
     ctx.Error(n["from"], name, fmt::format("from '{}' must be warehouse or lake", from));
@@ -47,13 +52,27 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
   cfg->from_lake = from == "lake";
   Result<SchemaPtr> dim = Status::NotFound("no lookup");
   if (cfg->from_lake) {
-    auto dir = ctx.TableDir(n["table"], name, *table);
-    if (!dir) return;
-    cfg->table_dir = *dir;
-    dim = catalog::LakeTableSchema(*dir);
+    auto ref = ctx.TableDir(n["table"], name, *table, SpecContext::Access::kRead);
+    if (!ref) return;
+    cfg->table = ref->table;
+    cfg->table_ns = ref->ns;
+    cfg->table_dir = ref->dir;
+    dim = catalog::LakeTableSchema(ref->dir);
   } else {
+    auto qualified = TableName::ParseQualified(*table);
+    if (qualified.ok() && !qualified->ns.empty()) {
+      ctx.Error(n["table"], name,
+                fmt::format("table '{}': a lookup reads another namespace's tables from its lake only; use from: lake",
+                            *table));
+      return;
+    }
+    if (qualified.ok()) {  // its name in the warehouse (a malformed one is reported when it is read)
+      auto schema = ctx.WarehouseSchema(n["table"], name, qualified->schema_or_layer);
+      if (!schema) return;
+      cfg->table = *schema + "." + qualified->name;
+    }
     cfg->warehouse_url = ctx.WarehouseUrl();
-    dim = catalog::WarehouseTableSchema(cfg->warehouse_url, *table);
+    dim = catalog::WarehouseTableSchema(cfg->warehouse_url, cfg->table);
   }
   if (!dim.ok()) {
     ctx.Error(n["table"], name,

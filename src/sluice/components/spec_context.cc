@@ -192,27 +192,77 @@ std::string SpecContext::WarehouseUrl() const {
   return env_.warehouse_url.empty() ? Workdir(env_.workdir).DefaultWarehouseUrl() : env_.warehouse_url;
 }
 
-std::optional<std::string> SpecContext::TableDir(const YAML::Node& n, std::string_view component,
-                                                 const std::string& table) {
-  auto parsed = TableName::Parse(table);
+std::optional<std::string> SpecContext::WarehouseSchema(const YAML::Node& at, std::string_view component,
+                                                        const std::string& schema) {
+  // Only what acts for a namespace (the server, its workers) shares a warehouse with others;
+  // `sluice run` acts for its user and writes the names as written.
+  const std::string url = WarehouseUrl();
+  if (env_.data_root.empty() || (!url.starts_with("postgresql://") && !url.starts_with("postgres://"))) return schema;
+  auto shared = SharedWarehouseSchema(plan_.namespace_, schema);
+  if (!shared.ok()) {
+    Error(at, component, shared.status().message());
+    return std::nullopt;
+  }
+  return *shared;
+}
+
+std::optional<SpecContext::LakeTableRef> SpecContext::TableDir(const YAML::Node& n, std::string_view component,
+                                                               const std::string& table, Access access) {
+  auto parsed = TableName::ParseQualified(table);
   if (!parsed.ok()) {
     Error(n, component,
           fmt::format("table '{}' must be layer.name, each matching ^[a-z_][a-z0-9_]{{0,62}}$ (e.g. bronze.orders)",
                       table));
     return std::nullopt;
   }
-  const std::string dir = (std::filesystem::path(LakeRoot()) / parsed->schema_or_layer / parsed->name).string();
-  CheckConfined(n, component, dir);
-  return dir;
+  LakeTableRef ref{parsed->ToString(), parsed->ns == plan_.namespace_ ? "" : parsed->ns, ""};
+  if (ref.ns.empty()) {
+    ref.dir = (std::filesystem::path(LakeRoot()) / parsed->schema_or_layer / parsed->name).string();
+    CheckConfined(n, component, ref.dir);
+    return ref;
+  }
+  if (access == Access::kWrite) {
+    Error(n, component,
+          fmt::format("table '{}' is in namespace '{}': a pipeline writes only the tables of its own namespace "
+                      "('{}'); write '{}' here, and let pipelines of '{}' read it as {}.{}",
+                      table, ref.ns, plan_.namespace_, ref.table, ref.ns, plan_.namespace_, ref.table));
+    return std::nullopt;
+  }
+  // Another namespace's lake, where its own pipelines keep it: <data root>/<ns>/lake.
+  const std::string data_root = env_.data_root.empty() ? Workdir(env_.workdir).DataRoot().string() : env_.data_root;
+  const std::filesystem::path lake = NamespaceWorkdir(data_root, ref.ns).Lake();
+  ref.dir = (lake / parsed->schema_or_layer / parsed->name).string();
+  if (env_.data_roots.confined()) {
+    if (Status st = io::DataRoots::Confined({lake}).Check(ref.dir); !st.ok()) {
+      Error(n, component, st.message());
+      return std::nullopt;
+    }
+  }
+  if (env_.may_read_namespace && !env_.may_read_namespace(ref.ns)) {
+    Error(n, component,
+          fmt::format("table '{}' is in namespace '{}', which this pipeline's author may not read: reading another "
+                      "namespace's tables needs at least the viewer role there (an admin of '{}' runs `sluice role "
+                      "grant SUBJECT viewer --namespace {}`)",
+                      table, ref.ns, ref.ns, ref.ns));
+    return std::nullopt;
+  }
+  auto& read = plan_.read_namespaces;
+  if (std::find(read.begin(), read.end(), ref.ns) == read.end()) {
+    read.insert(std::upper_bound(read.begin(), read.end(), ref.ns), ref.ns);
+    if (env_.data_roots.confined()) {
+      std::vector<std::filesystem::path> roots = plan_.ReadRoots().roots();
+      roots.push_back(lake);
+      plan_.read_roots = io::DataRoots::Confined(std::move(roots));
+    }
+  }
+  return ref;
 }
 
-std::optional<std::pair<std::string, std::string>> SpecContext::LakeTable(const YAML::Node& n,
-                                                                          std::string_view component) {
+std::optional<SpecContext::LakeTableRef> SpecContext::LakeTable(const YAML::Node& n, std::string_view component,
+                                                                Access access) {
   auto table = Str(n, "table", component, true);
   if (!table) return std::nullopt;
-  auto dir = TableDir(n["table"], component, *table);
-  if (!dir) return std::nullopt;
-  return std::make_pair(*table, *dir);
+  return TableDir(n["table"], component, *table, access);
 }
 
 SchemaPtr SpecContext::ParseSchema(const YAML::Node& n, std::string_view component) {

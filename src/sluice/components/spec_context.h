@@ -10,6 +10,7 @@
 // Thread-safety: one context per compilation, used by one thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +55,11 @@ struct SpecEnvironment {
   std::vector<std::string> extra_roots;
   // The folders every path must lie in (unconfined unless narrowed to a namespace).
   io::DataRoots data_roots;
+  // Whether the spec may read the tables of namespace `ns` (another one than its own). Unset:
+  // yes, and the plan lists the namespace in read_namespaces for the caller to check (the API
+  // answers 403 namespace_not_readable). Set (a worker, from the author's roles at claim time):
+  // a refused namespace is a spec error.
+  std::function<bool(const std::string& ns)> may_read_namespace;
 
   // This environment for namespace `ns` under `data_root`: the workdir becomes <data_root>/<ns>
   // (so the lake, the embedded log, checkpoints, dead letters and the default SQLite warehouse
@@ -118,10 +124,29 @@ class SpecContext {
   // Where `http` sources read the ingest API's log topics.
   std::string IngestLogRoot() const;
   std::string WarehouseUrl() const;
-  // "bronze.orders" -> <lake root>/bronze/orders; reports a malformed name.
-  std::optional<std::string> TableDir(const YAML::Node& n, std::string_view component, const std::string& table);
-  // `table: layer.name` of a lake source or sink -> (name, directory).
-  std::optional<std::pair<std::string, std::string>> LakeTable(const YAML::Node& n, std::string_view component);
+  // The name schema `schema` (as the spec writes it) has in the warehouse: when the spec acts
+  // for its namespace (the server, its workers) in a PostgreSQL warehouse, which every namespace
+  // shares, SharedWarehouseSchema of the spec's namespace (team's gold is team__gold;
+  // base/table_name.h); in SQLite (each namespace's own file) and for `sluice run` (its user's)
+  // as written. Reports a name the rule refuses.
+  std::optional<std::string> WarehouseSchema(const YAML::Node& at, std::string_view component,
+                                             const std::string& schema);
+  // Whether a table is read or written: only a read may name another namespace's table.
+  enum class Access { kRead, kWrite };
+  // A lake table a component names.
+  struct LakeTableRef {
+    std::string table;  // layer.name
+    std::string ns;     // another namespace's ("" for the spec's own)
+    std::string dir;    // its Delta table folder
+  };
+  // "bronze.orders" -> <lake root>/bronze/orders. For a read, "other.bronze.orders" (a table of
+  // namespace `other`) -> the lake of that namespace's workdir under the data root (on a laptop,
+  // <workdir>/data/other, the server's layout), recorded in Plan::read_namespaces. Reports a
+  // malformed name, a write to another namespace, and a namespace may_read_namespace refuses.
+  std::optional<LakeTableRef> TableDir(const YAML::Node& n, std::string_view component, const std::string& table,
+                                       Access access);
+  // `table: ...` of a lake source, sink or dead-letter table (TableDir).
+  std::optional<LakeTableRef> LakeTable(const YAML::Node& n, std::string_view component, Access access);
 
   // ----- structured values
   SchemaPtr ParseSchema(const YAML::Node& n, std::string_view component);

@@ -49,7 +49,9 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
                           *table));
     return;
   }
-  cfg->schema = parsed->schema_or_layer;
+  auto schema = ctx.WarehouseSchema(n["table"], name, parsed->schema_or_layer);
+  if (!schema) return;
+  cfg->schema = *schema;
   cfg->table = parsed->name;
   std::string m = ctx.Str(n, "materialized", name).value_or("table");
   if (m != "table" && m != "view") {
@@ -70,8 +72,13 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
       ok = false;
       continue;
     }
+    auto ref_schema = ctx.WarehouseSchema(n["sql"], name, ref_name->schema_or_layer);
+    if (!ref_schema) {
+      ok = false;
+      continue;
+    }
     out += sql->substr(last, static_cast<size_t>(it->position()) - last);
-    out += "\"" + ref_name->schema_or_layer + "\".\"" + ref_name->name + "\"";
+    out += "\"" + *ref_schema + "\".\"" + ref_name->name + "\"";
     last = static_cast<size_t>(it->position() + it->length());
     cfg->refs.push_back(ref);
   }

@@ -15,7 +15,10 @@ struct WarehouseSinkNode final : OperatorConfig<engine::WarehouseSinkConfig, eng
   nlohmann::ordered_json Describe() const override {
     return {{"table", schema + "." + table}, {"mode", mode}, {"key", key}, {"warehouse", url}};
   }
-  std::vector<engine::DatasetRef> Datasets() const override { return {{"warehouse", schema + "." + table, true}}; }
+  std::vector<engine::DatasetRef> Datasets() const override { return {{"warehouse", spec_schema + "." + table, true}}; }
+  // The schema as the spec names it (`schema` is its name in the warehouse, which differs in a
+  // shared PostgreSQL warehouse): lineage knows the table by it.
+  std::string spec_schema;
 };
 
 void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
@@ -34,7 +37,10 @@ void Compile(SpecContext& ctx, const ComponentSpec& c, engine::PlanNode& node) {
                           *table));
     return;
   }
-  cfg->schema = parsed->schema_or_layer;
+  cfg->spec_schema = parsed->schema_or_layer;
+  auto schema = ctx.WarehouseSchema(n["table"], name, parsed->schema_or_layer);
+  if (!schema) return;
+  cfg->schema = *schema;
   cfg->table = parsed->name;
   static const std::vector<std::string> kModes = {"append", "upsert", "scd2"};
   cfg->mode = ctx.Str(n, "mode", name).value_or("append");

@@ -98,7 +98,10 @@ void Compiler::ParseDeadLetter(const YAML::Node& dl) {
   auto kind = ctx_.Str(dl, "kind", "dead_letter").value_or("files");
   if (kind == "lake") {
     plan_.dead_letter.kind = engine::DeadLetterKind::kLake;
-    if (auto t = ctx_.LakeTable(dl, "dead_letter")) std::tie(plan_.dead_letter.table, plan_.dead_letter.table_dir) = *t;
+    if (auto t = ctx_.LakeTable(dl, "dead_letter", components::SpecContext::Access::kWrite)) {
+      plan_.dead_letter.table = t->table;
+      plan_.dead_letter.table_dir = t->dir;
+    }
     if (dl["path"].IsDefined()) Error(dl["path"], "dead_letter", "a lake dead-letter table takes 'table', not 'path'");
   } else if (kind == "files") {
     plan_.dead_letter.kind = engine::DeadLetterKind::kFiles;

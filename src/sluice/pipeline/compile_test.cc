@@ -307,3 +307,148 @@ TEST(CompileForNamespace, ANamespaceNameIsCheckedBeforeItBecomesAFolder) {
 
 }  // namespace
 }  // namespace sluice::pipeline
+
+namespace sluice::pipeline {
+namespace {
+
+// Team's pipeline reads a table of namespace `other` (a lake source) and
+// writes its own.
+const char* kCrossSpec = R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: enrich, namespace: team}
+spec:
+  sources:
+    orders: {kind: lake, table: other.bronze.orders, schema: {fields: [{name: id, type: int64}]}}
+  sinks:
+    lake: {kind: lake, inputs: [orders], table: bronze.items}
+    wh: {kind: warehouse, inputs: [orders], table: gold.items}
+)yaml";
+
+TEST(CompileCrossNamespace, AThreePartNameReadsTheOtherNamespacesLakeAndIsListed) {
+  auto r = ForNamespace(kCrossSpec);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const auto& src = r->nodes[*r->IndexOf("orders")].Config<engine::LakeSourceConfig>();
+  EXPECT_EQ(src.table, "bronze.orders");
+  EXPECT_EQ(src.table_ns, "other");
+  EXPECT_EQ(src.table_dir, "/srv/sluice/data/other/lake/bronze/orders");
+  EXPECT_EQ(r->read_namespaces, std::vector<std::string>{"other"});
+  // Runs may read the other lake, and still write only their own folder.
+  EXPECT_TRUE(r->ReadRoots().Check("/srv/sluice/data/other/lake/bronze/orders").ok());
+  EXPECT_FALSE(r->ReadRoots().Check("/srv/sluice/data/other/checkpoints").ok());
+  EXPECT_FALSE(r->data_roots.Check("/srv/sluice/data/other/lake/bronze/orders").ok());
+  // Lineage names: the other namespace's table, and team's own tables namespaced.
+  EXPECT_EQ(r->DatasetsOf(r->nodes[*r->IndexOf("orders")]),
+            (std::vector<engine::DatasetRef>{{"lake", "other.bronze.orders", false, "other"}}));
+  EXPECT_EQ(r->DatasetsOf(r->nodes[*r->IndexOf("lake")]),
+            (std::vector<engine::DatasetRef>{{"lake", "team.bronze.items", true, "team"}}));
+  EXPECT_EQ(r->DatasetsOf(r->nodes[*r->IndexOf("wh")]),
+            (std::vector<engine::DatasetRef>{{"warehouse", "team.gold.items", true, "team"}}));
+}
+
+TEST(CompileCrossNamespace, TheDefaultNamespaceKeepsItsDatasetNamesAndItsOwnThreePartNameIsItsOwn) {
+  auto r = ForNamespace(Replace(Replace(kCrossSpec, "namespace: team", "namespace: default"), "other.bronze.orders",
+                                "default.bronze.orders"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->read_namespaces.empty());
+  EXPECT_EQ(r->nodes[0].Config<engine::LakeSourceConfig>().table_dir, "/srv/sluice/data/default/lake/bronze/orders");
+  EXPECT_EQ(r->DatasetsOf(r->nodes[0])[0].name, "bronze.orders");
+  EXPECT_EQ(r->DatasetsOf(r->nodes[*r->IndexOf("lake")])[0].name, "bronze.items");
+}
+
+TEST(CompileCrossNamespace, LocallyAThreePartNameReadsTheWorkdirsNamespaceFolder) {
+  CompileOptions o;
+  o.workdir = "/home/me/.sluice";
+  auto r = CompileString(kCrossSpec, "p.yaml", "/specs", o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->nodes[0].Config<engine::LakeSourceConfig>().table_dir, "/home/me/.sluice/data/other/lake/bronze/orders");
+  EXPECT_EQ(r->nodes[*r->IndexOf("lake")].Config<engine::LakeSinkConfig>().table_dir,
+            "/home/me/.sluice/lake/bronze/items");
+}
+
+TEST(CompileCrossNamespace, WritingAnotherNamespacesTableIsASpecError) {
+  auto r = ForNamespace(Replace(kCrossSpec, "table: bronze.items", "table: other.bronze.items"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(
+                "p.yaml:8: lake: table 'other.bronze.items' is in namespace 'other': a pipeline writes only the tables "
+                "of its own namespace ('team'); write 'bronze.items' here, and let pipelines of 'other' read it as "
+                "team.bronze.items"),
+            std::string::npos)
+      << r.status().message();
+  auto dl = ForNamespace(std::string(kCrossSpec) + "  dead_letter: {kind: lake, table: other.quarantine.orders}\n");
+  ASSERT_FALSE(dl.ok());
+  EXPECT_NE(dl.status().message().find("a pipeline writes only the tables of its own namespace"), std::string::npos)
+      << dl.status().message();
+}
+
+TEST(CompileCrossNamespace, ANamespaceTheAuthorMayNotReadIsASpecErrorWhenChecked) {
+  CompileOptions o;
+  o.workdir = "/srv/sluice";
+  o.data_root = "/srv/sluice/data";
+  std::vector<std::string> asked;
+  o.may_read_namespace = [&](const std::string& ns) {
+    asked.push_back(ns);
+    return false;
+  };
+  auto r = CompileString(kCrossSpec, "p.yaml", "/srv/sluice", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(asked, std::vector<std::string>{"other"});
+  EXPECT_NE(r.status().message().find("p.yaml:6: orders: table 'other.bronze.orders' is in namespace 'other', which "
+                                      "this pipeline's author may not read"),
+            std::string::npos)
+      << r.status().message();
+  o.may_read_namespace = [](const std::string& ns) { return ns == "other"; };
+  EXPECT_TRUE(CompileString(kCrossSpec, "p.yaml", "/srv/sluice", o).ok());
+}
+
+TEST(CompileCrossNamespace, APostgresqlWarehouseNamesTheNamespacesSchemas) {
+  for (const auto& [ns, schema] : std::vector<std::pair<std::string, std::string>>{
+           {"team", "team__gold"}, {"web-eu", "web_2deu__gold"}, {"default", "gold"}}) {
+    CompileOptions o;
+    o.workdir = "/srv/sluice";
+    o.data_root = "/srv/sluice/data";
+    o.warehouse_url = "postgresql://sluice@127.0.0.1:5432/wh";
+    auto r = CompileString(
+        Replace(Replace(kCrossSpec, "namespace: team", "namespace: " + ns), "other.bronze.orders", "bronze.orders"),
+        "p.yaml", "/srv/sluice", o);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    const auto& wh = r->nodes[*r->IndexOf("wh")];
+    EXPECT_EQ(wh.Config<engine::WarehouseSinkConfig>().schema, schema) << ns;
+    EXPECT_EQ(wh.Config<engine::WarehouseSinkConfig>().url, "postgresql://sluice@127.0.0.1:5432/wh") << ns;
+    // Lineage keeps the spec's name, namespaced as every table is.
+    EXPECT_EQ(r->DatasetsOf(wh)[0].name, ns == "default" ? "gold.items" : ns + ".gold.items") << ns;
+  }
+  // SQLite: each namespace's own file, names as written.
+  auto sqlite = ForNamespace(kCrossSpec);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().message();
+  EXPECT_EQ(sqlite->nodes[*sqlite->IndexOf("wh")].Config<engine::WarehouseSinkConfig>().schema, "gold");
+  // A schema holding "__" is refused in a shared warehouse.
+  CompileOptions o;
+  o.workdir = "/srv/sluice";
+  o.data_root = "/srv/sluice/data";
+  o.warehouse_url = "postgresql://sluice@127.0.0.1:5432/wh";
+  auto refused = CompileString(Replace(kCrossSpec, "gold.items", "team__gold.items"), "p.yaml", "/srv/sluice", o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("p.yaml:9: wh: schema 'team__gold' holds '__'"), std::string::npos)
+      << refused.status().message();
+  // `sluice run` acts for its user: the names as written, whatever the namespace.
+  o.data_root.clear();
+  o.workdir = "/home/me/.sluice";
+  auto local = CompileString(kCrossSpec, "p.yaml", "/specs", o);
+  ASSERT_TRUE(local.ok()) << local.status().message();
+  EXPECT_EQ(local->nodes[*local->IndexOf("wh")].Config<engine::WarehouseSinkConfig>().schema, "gold");
+}
+
+TEST(CompileCrossNamespace, AWarehouseLookupOfAnotherNamespaceIsRefused) {
+  auto r = ForNamespace(Replace(kCrossSpec, "  sinks:\n",
+                                "  transforms:\n"
+                                "    dim: {kind: lookup, inputs: [orders], table: other.gold.customers, on: id}\n"
+                                "  sinks:\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("dim: table 'other.gold.customers': a lookup reads another namespace's tables "
+                                      "from its lake only; use from: lake"),
+            std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace sluice::pipeline

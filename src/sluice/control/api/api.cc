@@ -66,15 +66,40 @@ Workdir NamespaceWorkdirOf(const ApiContext& ctx, const std::string& ns) {
   return NamespaceWorkdir(DataRootOf(ctx), ns);
 }
 
-Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment) {
+Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment,
+                               std::function<bool(const std::string&)> may_read_namespace) {
   std::string ns;
   if (!environment.empty()) {
     SLUICE_ASSIGN_OR_RETURN(ns, pipeline::DeclaredNamespace(spec));
   }
   SLUICE_ASSIGN_OR_RETURN(auto co, CompileOptionsOf(ctx, environment, ns));
+  co.may_read_namespace = std::move(may_read_namespace);
   return pipeline::CompileString(spec, "spec.yaml", ctx.options.workdir, co);
 }
 
+Result<engine::Plan> CompileForCaller(ApiContext& ctx, const Request& request, const std::string& spec,
+                                      const std::string& environment, std::optional<http::Problem>& refused) {
+  refused.reset();
+  if (!ctx.auth) return CompileIn(ctx, spec, environment);
+  SLUICE_ASSIGN_OR_RETURN(auth::Grants grants, ctx.auth->GrantsOf(request.caller));
+  std::vector<std::string> unreadable;
+  auto plan = CompileIn(ctx, spec, environment, [&](const std::string& ns) {
+    if (grants.In(ns) >= auth::Role::kViewer) return true;
+    unreadable.push_back(ns);
+    return false;
+  });
+  if (!unreadable.empty()) {
+    http::Problem p = http::MakeProblem(
+        http::codes::kNamespaceNotReadable,
+        fmt::format("the spec reads a table of namespace '{}' (a three-part name, {}.<layer>.<table>): that needs at "
+                    "least the viewer role in '{}' (ask an admin of '{}')",
+                    unreadable.front(), unreadable.front(), unreadable.front(), unreadable.front()));
+    p.With("namespace", unreadable.front());
+    p.denied = true;
+    refused = std::move(p);
+  }
+  return plan;
+}
 
 std::optional<http::Problem> EnvironmentRefused(ApiContext& ctx, const Request& request, std::string_view permission,
                                                 const std::string& environment, const std::string& spec) {

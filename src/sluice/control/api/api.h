@@ -146,7 +146,17 @@ Response SpecProblem(const Status& st);
 Result<pipeline::CompileOptions> CompileOptionsOf(ApiContext& ctx, const std::string& environment,
                                                   const std::string& ns);
 // Compiles `spec` in `environment`, for the namespace the spec names (pipeline::DeclaredNamespace).
-Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment);
+// `may_read_namespace`: components::SpecEnvironment's (unset: reads of other namespaces are
+// allowed and listed in the plan).
+Result<engine::Plan> CompileIn(ApiContext& ctx, const std::string& spec, const std::string& environment,
+                               std::function<bool(const std::string&)> may_read_namespace = nullptr);
+// Compiles `spec` for a request: a table of another namespace (a three-part name) is read only
+// when the caller holds at least the viewer role there. Another namespace's table is never read
+// for a caller without that role, so nothing of it reaches the answer: `refused` is then set to
+// the problem to answer instead of the result (403 namespace_not_readable naming the namespace,
+// audited as a refusal), whatever else the spec holds.
+Result<engine::Plan> CompileForCaller(ApiContext& ctx, const http::Request& request, const std::string& spec,
+                                      const std::string& environment, std::optional<http::Problem>& refused);
 // The data root (ApiOptions::data_root or <workdir>/data) and a namespace's folder under it.
 std::string DataRootOf(const ApiContext& ctx);
 Workdir NamespaceWorkdirOf(const ApiContext& ctx, const std::string& ns);

@@ -499,6 +499,7 @@ spec:
     bronze: {kind: lake, inputs: [raw], table: bronze.items}
 )yaml";
   ASSERT_EQ(ApplySpec(producer).status, 201);
+  // Tables of a namespace other than `default` are named with it (web.bronze.items).
   std::string wider = producer;
   wider.replace(wider.find("{name: n, type: int64}"), 22, "{name: n, type: int64}, {name: tag, type: string}");
   ASSERT_EQ(ApplySpec(wider).status, 200);
@@ -507,12 +508,12 @@ spec:
   const json list = Body(Call("GET", "/api/v1/datasets"));
   std::set<std::string> names;
   for (const auto& d : list["items"]) names.insert(d["name"]);
-  EXPECT_TRUE(names.count("lake:bronze.items")) << list.dump();
+  EXPECT_TRUE(names.count("lake:web.bronze.items")) << list.dump();
   // A relative path starts at the namespace's folder of the data root.
   const std::string landing = "files:" + (dir_ / "data" / "web" / "landing" / "in.ndjson").string();
   EXPECT_TRUE(names.count(landing)) << list.dump();
 
-  const json items = Body(Call("GET", "/api/v1/datasets/lake%3Abronze.items"));
+  const json items = Body(Call("GET", "/api/v1/datasets/lake%3Aweb.bronze.items"));
   ASSERT_EQ(items["schemas"].size(), 2u) << items.dump(1);
   EXPECT_EQ(items["schemas"][0]["version"], 2);
   EXPECT_EQ(items["schemas"][0]["fields"].size(), 3u);
@@ -521,7 +522,7 @@ spec:
   EXPECT_EQ(items["producers"], json::array({"web/land"}));
   // Re-applying the same spec adds no schema version.
   ASSERT_EQ(ApplySpec(wider).status, 200);
-  EXPECT_EQ(Body(Call("GET", "/api/v1/datasets/lake%3Abronze.items"))["schemas"].size(), 2u);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/datasets/lake%3Aweb.bronze.items"))["schemas"].size(), 2u);
 
   const json edges = Body(Call("GET", "/api/v1/lineage?pipeline=web/land"))["edges"];
   ASSERT_EQ(edges.size(), 2u) << edges.dump();
@@ -551,10 +552,10 @@ spec:
   };
   auto applied = ApplySpec(shaped);
   ASSERT_EQ(applied.status, 201) << applied.body;
-  const json silver = Body(Call("GET", "/api/v1/lineage?dataset=lake:silver.items"))["edges"];
+  const json silver = Body(Call("GET", "/api/v1/lineage?dataset=lake:web.silver.items"))["edges"];
   ASSERT_EQ(silver.size(), 1u) << silver.dump();
-  EXPECT_EQ(silver[0]["columns"]["ident"], json::array({"lake:bronze.items.id"}));
-  EXPECT_EQ(silver[0]["columns"]["score"], json::array({"lake:bronze.items.n", "lake:bronze.items.tag"}));
+  EXPECT_EQ(silver[0]["columns"]["ident"], json::array({"lake:web.bronze.items.id"}));
+  EXPECT_EQ(silver[0]["columns"]["score"], json::array({"lake:web.bronze.items.n", "lake:web.bronze.items.tag"}));
   context_->options.compile_options = nullptr;
   EXPECT_EQ(Body(Call("GET", "/api/v1/datasets/lake%3Anope"))["code"], "not_found");
   EXPECT_EQ(Call("DELETE", "/api/v1/pipelines/web/land").status, 204);

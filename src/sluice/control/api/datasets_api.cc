@@ -1,12 +1,14 @@
 // Datasets: what applied pipelines read and write, with schema history and lineage
 // (dataset -> pipeline -> dataset), recorded from the compiled plan at every apply.
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "sluice/base/table_name.h"
 #include "sluice/control/api/api.h"
+#include "sluice/control/http/pagination.h"
 #include "sluice/engine/plan/node_configs.h"
 #include "sluice/expr/expr.h"
-#include "sluice/control/http/pagination.h"
 #include "sluice/types/temporal.h"
 
 namespace sluice::api {
@@ -22,10 +24,10 @@ namespace {
 // Where each column of a node's output comes from: column -> {"dataset.column", ...}.
 using Origins = std::map<std::string, std::set<std::string>>;
 
-// "kind:name" of what a source reads.
-std::string DatasetOfSource(const engine::PlanNode& n) {
-  for (const auto& d : n.config->Datasets()) {
-    if (!d.write) return d.kind + ":" + d.name;
+// "kind:name" of what a node reads (a source, a lookup's dimension), named as lineage names it.
+std::string ReadDataset(const engine::Plan& plan, const engine::PlanNode& n) {
+  for (const auto& d : plan.DatasetsOf(n)) {
+    if (!d.write) return engine::Plan::DatasetKey(d);
   }
   return "";
 }
@@ -44,7 +46,7 @@ std::vector<Origins> ColumnOrigins(const engine::Plan& plan) {
     }
     Origins& o = out[i];
     if (n.role == engine::Role::kSource) {
-      const std::string dataset = DatasetOfSource(n);
+      const std::string dataset = ReadDataset(plan, n);
       if (!n.outputs.empty() && n.outputs[0].schema && !dataset.empty()) {
         for (const auto& f : n.outputs[0].schema->fields()) o[f.name] = {dataset + "." + f.name};
       }
@@ -60,7 +62,8 @@ std::vector<Origins> ColumnOrigins(const engine::Plan& plan) {
     }
     o = in;
     if (const auto* l = n.ConfigAs<engine::LookupConfig>()) {
-      for (const auto& f : l->field_names) o[f] = {(l->from_lake ? "lake:" : "warehouse:") + l->table + "." + f};
+      const std::string dimension = ReadDataset(plan, n);
+      for (const auto& f : l->field_names) o[f] = {dimension + "." + f};
     }
     if (!n.outputs.empty() && n.outputs[0].schema) {  // only the columns the node emits
       Origins kept;
@@ -80,7 +83,7 @@ std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan) {
   const std::vector<Origins> origins = ColumnOrigins(plan);
   auto add = [&](std::string kind, const std::string& name, const char* direction, const engine::PlanNode& n) {
     if (name.empty()) return;
-    metadata::DatasetUse u{kind + ":" + name, kind, direction, "", ""};
+    metadata::DatasetUse u{engine::Plan::DatasetKey({kind, name}), kind, direction, "", ""};
     if (std::string_view(direction) == "out") {
       if (n.input_schema) u.schema_json = SchemaJson(*n.input_schema);
       json columns = json::object();
@@ -94,18 +97,33 @@ std::vector<metadata::DatasetUse> DatasetsOf(const engine::Plan& plan) {
     uses.push_back(std::move(u));
   };
   for (const auto& n : plan.nodes) {
-    for (const auto& d : n.config->Datasets()) add(d.kind, d.name, d.write ? "out" : "in", n);
+    for (const auto& d : plan.DatasetsOf(n)) add(d.kind, d.name, d.write ? "out" : "in", n);
   }
   return uses;
 }
 
 namespace {
 
-Response List(ApiContext& ctx) {
+// Whether a caller who may view the namespaces `visible` may see dataset `key` ("kind:name"): a
+// lake or warehouse table when it may view the table's namespace (NamespaceOfTableName); a file
+// or a topic when it may view the namespace of a pipeline that reads or writes it (`edges`: all
+// of the dataset's, or more).
+bool DatasetVisible(const std::string& key, const std::string& kind, const NamespaceFilter& visible,
+                    const std::vector<metadata::LineageEdge>& edges) {
+  if (kind == "lake" || kind == "warehouse") return visible(NamespaceOfTableName(key.substr(kind.size() + 1)));
+  return std::any_of(edges.begin(), edges.end(),
+                     [&](const metadata::LineageEdge& e) { return e.dataset == key && visible(e.ns); });
+}
+
+Response List(ApiContext& ctx, const Request& req) {
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "datasets.read"));
   auto all = ctx.store.datasets().ListDatasets();
   if (!all.ok()) return http::ProblemFromStatus(all.status());
+  auto edges = ctx.store.datasets().Lineage(std::nullopt, std::nullopt);
+  if (!edges.ok()) return http::ProblemFromStatus(edges.status());
   json items = json::array();
   for (const auto& d : *all) {
+    if (!DatasetVisible(d.name, d.kind, visible, *edges)) continue;
     items.push_back({{"name", d.name}, {"kind", d.kind}, {"updated_at", FormatTimestamp(d.updated_at)}});
   }
   return http::PageResponse(std::move(items), std::nullopt);
@@ -126,10 +144,17 @@ json EdgesJson(const std::vector<metadata::LineageEdge>& edges, const NamespaceF
 Response Get(ApiContext& ctx, const Request& req, const PathParams& p) {
   const std::string name(p.Get("name"));
   SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter visible, VisibleNamespaces(ctx, req, "pipelines.read"));
-  auto history = ctx.store.datasets().SchemaHistory(name);
-  if (!history.ok()) return http::ProblemFromStatus(history.status());
+  SLUICE_HTTP_ASSIGN_OR_RETURN(NamespaceFilter viewable, VisibleNamespaces(ctx, req, "datasets.read"));
   auto edges = ctx.store.datasets().Lineage(name, std::nullopt);
   if (!edges.ok()) return http::ProblemFromStatus(edges.status());
+  const size_t colon = name.find(':');
+  if (!DatasetVisible(name, colon == std::string::npos ? "" : name.substr(0, colon), viewable, *edges)) {
+    http::Problem p = http::MakeProblem(http::codes::kNotFound, fmt::format("dataset '{}' does not exist", name));
+    p.denied = true;
+    return p;
+  }
+  auto history = ctx.store.datasets().SchemaHistory(name);
+  if (!history.ok()) return http::ProblemFromStatus(history.status());
   json schemas = json::array();
   for (const auto& v : *history) {
     schemas.push_back({{"version", v.version},
@@ -167,7 +192,7 @@ Response GetLineage(ApiContext& ctx, const Request& req) {
 void AddDatasetRoutes(ApiContext& ctx, std::vector<http::Route>& routes) {
   ApiContext* c = &ctx;
   routes.push_back(MakeRoute("GET", "/api/v1/datasets", "listDatasets", "datasets.read",
-                             [c](const Request&, const PathParams&) { return List(*c); }));
+                             [c](const Request& r, const PathParams&) { return List(*c, r); }));
   routes.push_back(MakeRoute("GET", "/api/v1/datasets/{name}", "getDataset", "datasets.read",
                              [c](const Request& r, const PathParams& p) { return Get(*c, r, p); }));
   routes.push_back(MakeRoute("GET", "/api/v1/lineage", "getLineage", "datasets.read",

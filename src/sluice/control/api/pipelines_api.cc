@@ -60,7 +60,9 @@ Response Apply(ApiContext& ctx, const Request& req) {
       return http::ProblemFromStatus(env.status());
     if (auto refused = EnvironmentRefused(ctx, req, "pipelines.write", environment, spec)) return *refused;
   }
-  auto plan = CompileIn(ctx, spec, environment);
+  std::optional<http::Problem> unreadable;
+  auto plan = CompileForCaller(ctx, req, spec, environment, unreadable);
+  if (unreadable) return *unreadable;
   if (!plan.ok()) return SpecProblem(plan.status());
   if (auto denied = Denied(ctx, req, "pipelines.write", plan->namespace_, fmt::format("namespace '{}'", plan->namespace_))) {
     return *denied;
@@ -208,7 +210,10 @@ Response Plan(ApiContext& ctx, const Request& req, const PathParams& p) {
   auto v = VersionOf(ctx, p, which, "version");
   if (!v.ok()) return http::ProblemFromStatus(v.status());
   if (auto refused = EnvironmentRefused(ctx, req, "pipelines.read", v->environment, v->spec)) return *refused;
-  auto plan = CompileIn(ctx, v->spec, v->environment);
+  // A plan shows the schemas of the tables it reads: another namespace's only to its viewers.
+  std::optional<http::Problem> unreadable;
+  auto plan = CompileForCaller(ctx, req, v->spec, v->environment, unreadable);
+  if (unreadable) return *unreadable;
   if (!plan.ok()) {
     return http::MakeProblem(http::codes::kFailedPrecondition,
                              "version " + which + " no longer compiles here: " + plan.status().message());
@@ -235,8 +240,11 @@ Response Diff(ApiContext& ctx, const Request& req, const PathParams& p) {
     if (auto refused = EnvironmentRefused(ctx, req, "pipelines.read", v->environment, v->spec)) return *refused;
   }
   json out = {{"from", from->version}, {"to", to->version}, {"spec", pipeline::DiffLines(from->spec, to->spec)}};
-  auto a = CompileIn(ctx, from->spec, from->environment);
-  auto b = CompileIn(ctx, to->spec, to->environment);
+  std::optional<http::Problem> unreadable;
+  auto a = CompileForCaller(ctx, req, from->spec, from->environment, unreadable);
+  if (unreadable) return *unreadable;
+  auto b = CompileForCaller(ctx, req, to->spec, to->environment, unreadable);
+  if (unreadable) return *unreadable;
   if (a.ok() && b.ok()) {
     out["plan"] = pipeline::DiffPlans(*a, *b);
   } else {

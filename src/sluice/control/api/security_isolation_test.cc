@@ -358,4 +358,68 @@ TEST_F(Security, ListCursorsCarryOnlyWhatTheCallerMaySee) {
 }
 
 }  // namespace
+TEST_F(Security, ReadingAnotherNamespacesTableNeedsTheViewerRoleThereAtApplyAndAtClaim) {
+  const Principal& editor = Who("editor-a");
+  const std::string spec = Fill(R"yaml(apiVersion: sluice/v1
+kind: Pipeline
+metadata: {name: reads_b, namespace: {{NS}}}
+spec:
+  sources:
+    orders: {kind: lake, table: {{OTHER}}.bronze.orders, schema: {fields: [{name: id, type: string}]}}
+  sinks:
+    out: {kind: blackhole, inputs: [orders]}
+)yaml",
+                                {{"NS", kTeamA}, {"OTHER", kTeamB}});
+  const Req apply{"POST", "/api/v1/pipelines", json{{"spec", spec}}.dump()};
+  std::string id;
+  http::Response refused = As(editor, apply, &id);
+  ASSERT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(Code(refused), "namespace_not_readable");
+  EXPECT_EQ(Body(refused)["namespace"], kTeamB);
+  auto rows = store_->audit().ListAudit({}, std::nullopt, 1);
+  ASSERT_TRUE(rows.ok() && !rows->empty());
+  EXPECT_EQ(rows->front().request_id, id);
+  EXPECT_EQ(rows->front().outcome, "denied");
+  EXPECT_EQ(rows->front().status, 403);
+  EXPECT_FALSE(store_->pipelines().GetPipeline(kTeamA, "reads_b").ok()) << "nothing was applied";
+  // The same for a template rendered without applying it, and for a spec with other problems.
+  const std::string broken = spec + "  bogus: 1\n";
+  EXPECT_EQ(Code(As(editor, Req{"POST", "/api/v1/pipelines", json{{"spec", broken}}.dump()})),
+            "namespace_not_readable");
+
+  // A viewer of team-b may: the apply records the author and the read.
+  ASSERT_TRUE(store_->identity().PutRoleBinding({editor.subject(), kTeamB, "viewer", "test", 0}).ok());
+  http::Response applied = As(editor, apply);
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  // The lineage names team-b's table, a dataset of team-b.
+  auto edges = store_->datasets().Lineage(std::nullopt, std::make_pair(kTeamA, std::string("reads_b")));
+  ASSERT_TRUE(edges.ok());
+  ASSERT_EQ(edges->size(), 1u);
+  EXPECT_EQ(edges->front().dataset, "lake:" + kTeamB + ".bronze.orders");
+  // ... which a viewer of team-a alone does not see.
+  EXPECT_EQ(As(Who("viewer-a"), {"GET", "/api/v1/datasets/" + Escape("lake:" + kTeamB + ".bronze.orders"), ""}).status,
+            404);
+  EXPECT_EQ(As(editor, {"GET", "/api/v1/datasets/" + Escape("lake:" + kTeamB + ".bronze.orders"), ""}).status, 200);
+
+  // At claim time the worker gets the namespaces the author may read now.
+  for (int i = 0; i < 100000; ++i) {
+    auto drained = queue_->Claim("w-drain", kHourMicros, metadata::RunKind::kAny);
+    if (!drained.ok() || !drained->has_value()) break;
+  }
+  auto readable_at_claim = [&]() -> std::vector<std::string> {
+    Seeded("POST", "/api/v1/pipelines/" + kTeamA + "/reads_b/runs", "{}");
+    http::Response claimed = As(Who("admin-all"), {"POST", "/api/v1/workers/w-remote/claim", R"({"lease_ms": 60000})"});
+    EXPECT_EQ(claimed.status, 200) << claimed.body;
+    EXPECT_EQ(Body(claimed)["run"]["pipeline"], "reads_b");
+    return Body(claimed).value("readable_namespaces", std::vector<std::string>{"<absent>"});
+  };
+  std::vector<std::string> readable = readable_at_claim();
+  EXPECT_NE(std::find(readable.begin(), readable.end(), kTeamB), readable.end());
+  // Revoked after the apply: the claim no longer lists team-b, so the worker's compile refuses it.
+  ASSERT_TRUE(store_->identity().DeleteRoleBinding(editor.subject(), kTeamB).ok());
+  readable = readable_at_claim();
+  EXPECT_EQ(std::find(readable.begin(), readable.end(), kTeamB), readable.end());
+  EXPECT_EQ(std::find(readable.begin(), readable.end(), "*"), readable.end());
+}
+
 }  // namespace sluice::api::testing

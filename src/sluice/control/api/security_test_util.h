@@ -288,6 +288,7 @@ class Security : public ::testing::Test {
     qo.clock = &clock_;
     qo.secrets = box_.get();
     qo.on_succeeded = [this](const metadata::RunRecord& run) { (void)scheduler_->OnRunSucceeded(run); };
+    qo.readable_namespaces = [this](const std::string& subject) { return auth_->ReadableNamespaces(subject); };
     queue_ = std::make_unique<worker::StoreRunQueue>(*store_, qo);
     signing_key_ = box_->DeriveKey("sluice access tokens v1");
     auth_ = std::make_unique<auth::AuthService>(*store_, signing_key_, clock_, Options());

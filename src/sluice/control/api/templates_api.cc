@@ -92,7 +92,9 @@ Response Render(ApiContext& ctx, const Request& req, const PathParams& p, const 
     if (auto refused = EnvironmentRefused(ctx, req, "pipelines.write", environment.value_or(""), *spec)) {
       return *refused;
     }
-    auto plan = CompileIn(ctx, *spec, environment.value_or(""));
+    std::optional<http::Problem> unreadable;
+    auto plan = CompileForCaller(ctx, req, *spec, environment.value_or(""), unreadable);
+    if (unreadable) return *unreadable;
     if (!plan.ok()) return SpecProblem(plan.status());
     return Response::Json(200, {{"spec", *spec}, {"namespace", plan->namespace_}, {"name", plan->pipeline}});
   }

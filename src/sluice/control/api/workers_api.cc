@@ -44,6 +44,7 @@ Response Claim(ApiContext& ctx, const Request& req, const PathParams& p) {
   const worker::ClaimedRun& c = **claimed;
   json out = {{"run", RawRun(c.run)}, {"spec", c.spec}, {"error", c.error}, {"config", json::object()},
               {"secrets", json::object()}};
+  if (c.readable_namespaces) out["readable_namespaces"] = *c.readable_namespaces;
   if (c.error.empty() && !c.environment.empty()) {
     auto config = metadata::EffectiveConfig(ctx.store.environments(), c.environment);
     if (config.ok()) out["config"] = *config;

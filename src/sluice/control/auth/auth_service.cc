@@ -177,6 +177,18 @@ Result<Grants> AuthService::GrantsOf(const http::Caller& caller) {
   return Grants::From(bindings);
 }
 
+Result<std::vector<std::string>> AuthService::ReadableNamespaces(const std::string& subject) {
+  if (options_.insecure_dev) return std::vector<std::string>{"*"};
+  SLUICE_ASSIGN_OR_RETURN(auto bindings, store_.identity().ListRoleBindings({subject}));
+  const Grants grants = Grants::From(bindings);
+  if (grants.Cluster() >= Role::kViewer) return std::vector<std::string>{"*"};
+  std::vector<std::string> out;
+  for (const auto& [ns, role] : grants.namespaces()) {
+    if (role >= Role::kViewer) out.push_back(ns);
+  }
+  return out;
+}
+
 std::optional<http::Problem> AuthService::Check(const http::Caller& caller, std::string_view permission,
                                                 std::string_view ns, std::string_view what) {
   auto required = RequiredRole(permission);

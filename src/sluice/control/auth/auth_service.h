@@ -87,6 +87,11 @@ class AuthService {
 
   // What the caller holds (Everything with insecure_dev).
   Result<Grants> GrantsOf(const http::Caller& caller);
+  // The namespaces where `subject`'s own bindings give at least the viewer role, or {"*"} when
+  // its binding in "*" does (or with insecure_dev). A worker checks a run's reads of other
+  // namespaces' tables against its author's (groups of an identity provider are not known
+  // outside a request, so only the subject's own bindings count).
+  Result<std::vector<std::string>> ReadableNamespaces(const std::string& subject);
   // For a handler: nullopt when the caller holds `permission` in `ns`; else a denied 404 (no role
   // there: "`what` does not exist") or 403.
   std::optional<http::Problem> Check(const http::Caller& caller, std::string_view permission, std::string_view ns,

@@ -109,6 +109,7 @@ const std::vector<ProblemCodeInfo>& ProblemCodes() {
       {codes::kForbidden, 403, "Forbidden"},
       {codes::kInvalidGrant, 400, "Invalid grant"},
       {codes::kEnvironmentNotGranted, 403, "Environment not granted"},
+      {codes::kNamespaceNotReadable, 403, "Namespace not readable"},
   };
   return kCodes;
 }

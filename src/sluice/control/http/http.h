@@ -99,6 +99,7 @@ inline constexpr std::string_view kUnauthenticated = "unauthenticated";
 inline constexpr std::string_view kForbidden = "forbidden";
 inline constexpr std::string_view kInvalidGrant = "invalid_grant";
 inline constexpr std::string_view kEnvironmentNotGranted = "environment_not_granted";
+inline constexpr std::string_view kNamespaceNotReadable = "namespace_not_readable";
 }  // namespace codes
 
 struct ProblemCodeInfo {

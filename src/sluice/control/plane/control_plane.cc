@@ -111,8 +111,14 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   };
   p.scheduler_ = std::make_unique<scheduler::Scheduler>(*p.store_, SystemClock::Get(), compile);
   p.scheduler_->SetWaitWarning(o.wait_warning_ms * 1000);
+  p.auth_ = std::make_unique<auth::AuthService>(*p.store_, p.box_->DeriveKey(kAccessTokenKeyPurpose),
+                                                SystemClock::Get(), o.auth);
   worker::StoreRunQueue::Options qo;
   qo.secrets = p.box_.get();
+  // A run reads another namespace's tables only while its author may view that namespace.
+  qo.readable_namespaces = [auth = p.auth_.get()](const std::string& subject) {
+    return auth->ReadableNamespaces(subject);
+  };
   qo.on_succeeded = [sched = p.scheduler_.get()](const metadata::RunRecord& run) {
     auto triggered = sched->OnRunSucceeded(run);
     if (!triggered.ok()) {
@@ -127,8 +133,6 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Options& options,
   wo.pii_key = p.box_->DeriveKey(kPiiKeyPurpose);
   p.worker_ = std::make_unique<worker::Worker>(*p.queue_, wo);
   p.store_->audit().SetAuditKey(p.box_->DeriveKey(metadata::kAuditChainPurpose));
-  p.auth_ = std::make_unique<auth::AuthService>(*p.store_, p.box_->DeriveKey(kAccessTokenKeyPurpose),
-                                                SystemClock::Get(), o.auth);
 
   if (!o.init_admin.empty()) {
     stage = OpenStage::kInitAdmin;

@@ -13,7 +13,7 @@ PlanTables TablesOf(const engine::Plan& plan) {
   // Tables of the lake and the warehouse: written by sinks, read by lake sources (a lookup's
   // dimension is read whenever the run starts and does not order runs).
   for (const auto& n : plan.nodes) {
-    for (const auto& d : n.config->Datasets()) {
+    for (const auto& d : plan.DatasetsOf(n)) {
       if (d.kind != "lake" && d.kind != "warehouse") continue;
       if (d.write) t.writes.push_back(d.name);
       else if (n.role == engine::Role::kSource) t.reads.push_back(d.name);
@@ -154,11 +154,12 @@ Result<std::vector<std::string>> Scheduler::OnRunSucceeded(const metadata::RunRe
   if (produced.writes.empty()) return created;
   std::optional<std::pair<std::string, std::string>> after;
   for (;;) {
-    SLUICE_ASSIGN_OR_RETURN(auto page, store_.pipelines().ListPipelines(run.ns, after, 200));
+    SLUICE_ASSIGN_OR_RETURN(auto page, store_.pipelines().ListPipelines(std::nullopt, after, 200));
     for (const auto& p : page) {
-      // Tables are a namespace's own (a namespace's `bronze.orders` is not another's), so only
-      // pipelines of the run's namespace can depend on what it wrote.
-      if (p.paused || p.ns != run.ns || p.name == run.pipeline) continue;
+      // Tables are named by namespace (TablesOf): `bronze.orders` of one namespace is never
+      // another's, and a pipeline that reads another namespace's table (other.bronze.orders)
+      // depends on the pipeline of that namespace that writes it.
+      if (p.paused || (p.ns == run.ns && p.name == run.pipeline)) continue;
       auto v = store_.pipelines().GetVersion(p.ns, p.name, p.latest_version);
       if (!v.ok()) continue;
       auto other = compile_(v->spec);

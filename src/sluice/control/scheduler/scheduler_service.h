@@ -30,7 +30,9 @@
 
 namespace sluice::scheduler {
 
-// The tables a plan writes (lake "layer.name", warehouse "schema.table") and the lake tables it reads.
+// The tables a plan writes (lake "layer.name", warehouse "schema.table") and the lake tables it
+// reads, named as Plan::DatasetsOf names them ("team.bronze.items" outside the namespace
+// `default`), so a pipeline that reads another namespace's table depends on its writer there.
 struct PlanTables {
   std::vector<std::string> writes;
   std::vector<std::string> reads;

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 int64_t T(const char* iso) { return *ParseTimestamp(iso); }
 
 std::string Spec(const std::string& name, const std::string& schedule, const std::string& source,
-                 const std::string& sink) {
-  return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name + ", namespace: ops}\nspec:\n" +
+                 const std::string& sink, const std::string& ns = "ops") {
+  return "apiVersion: sluice/v1\nkind: Pipeline\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n" +
          (schedule.empty() ? "" : "  schedule: \"" + schedule + "\"\n") + "  sources:\n    in: " + source +
          "\n  sinks:\n    out: " + sink + "\n";
 }
@@ -47,15 +47,15 @@ class SchedulerTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   void Apply(const std::string& name, const std::string& schedule, const std::string& source = "",
-             const std::string& sink = "") {
-    const std::string spec =
-        Spec(name, schedule, source.empty() ? "{kind: files, path: in.ndjson, schema: {fields: [{name: id, type: string}]}}" : source,
-             sink.empty() ? "{kind: blackhole, inputs: [in]}" : sink);
-    ASSERT_TRUE(
-        store_->pipelines()
-            .ApplyPipeline("ops", name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "")
-            .ok());
-    ASSERT_TRUE(scheduler_->SetSchedule("ops", name, schedule).ok());
+             const std::string& sink = "", const std::string& ns = "ops") {
+    const std::string spec = Spec(
+        name, schedule,
+        source.empty() ? "{kind: files, path: in.ndjson, schema: {fields: [{name: id, type: string}]}}" : source,
+        sink.empty() ? "{kind: blackhole, inputs: [in]}" : sink, ns);
+    ASSERT_TRUE(store_->pipelines()
+                    .ApplyPipeline(ns, name, spec, std::to_string(std::hash<std::string>{}(spec)), "", "batch", "t", "")
+                    .ok());
+    ASSERT_TRUE(scheduler_->SetSchedule(ns, name, schedule).ok());
   }
   std::vector<metadata::RunRecord> Runs(const std::string& name) {
     metadata::RunFilter f;
@@ -155,6 +155,26 @@ TEST_F(SchedulerTest, ASucceededRunTriggersThePipelinesReadingItsOutput) {
   EXPECT_EQ(consumer[0].cause, "dependency");
   EXPECT_EQ(consumer[0].logical_time, T("2026-11-21T00:00:00Z"));
   EXPECT_TRUE(Runs("bystander").empty());
+}
+
+TEST_F(SchedulerTest, TablesAreNamedByNamespaceSoOnlyTheirReadersAreTriggered) {
+  const std::string items = "{kind: lake, inputs: [in], table: bronze.items}";
+  const std::string reads = "{kind: lake, table: bronze.items, schema: {fields: [{name: id, type: string}]}}";
+  Apply("producer", "", "", items, "team");
+  Apply("same_name", "", reads, "", "web");  // web's own bronze.items
+  Apply("own_reader", "", reads, "", "team");
+  Apply("cross_reader", "", "{kind: lake, table: team.bronze.items, schema: {fields: [{name: id, type: string}]}}", "",
+        "web");
+  Apply("default_reader", "", reads, "", "default");
+  auto run = scheduler_->Trigger("team", "producer", "manual", T("2026-11-21T00:00:00Z"));
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  auto triggered = scheduler_->OnRunSucceeded(*run);
+  ASSERT_TRUE(triggered.ok()) << triggered.status().ToString();
+  EXPECT_EQ(triggered->size(), 2u);
+  EXPECT_EQ(Runs("own_reader").size(), 1u);
+  EXPECT_EQ(Runs("cross_reader").size(), 1u) << "a reader of team.bronze.items in another namespace depends on it";
+  EXPECT_TRUE(Runs("same_name").empty()) << "web's bronze.items is another table";
+  EXPECT_TRUE(Runs("default_reader").empty()) << "default's bronze.items is another table";
 }
 
 TEST_F(SchedulerTest, AStreamKeepsOneLiveRunOfItsLatestVersion) {

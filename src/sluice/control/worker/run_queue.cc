@@ -31,6 +31,12 @@ Result<std::optional<ClaimedRun>> StoreRunQueue::Claim(const std::string& worker
                                                 claimed.run.ns, false);
   if (!resolver.ok()) claimed.error = resolver.status().message();
   else claimed.resolver = std::move(*resolver);
+  if (options_.readable_namespaces && claimed.error.empty()) {
+    auto readable = options_.readable_namespaces(version->author);
+    if (!readable.ok()) claimed.error = readable.status().message();
+    else
+      claimed.readable_namespaces = std::move(*readable);
+  }
   if (!version->environment.empty()) {
     auto effective = metadata::EffectiveConfig(store_.environments(), version->environment);
     if (effective.ok()) claimed.file_roots = metadata::FileRoots(*effective);

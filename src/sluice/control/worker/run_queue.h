@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sluice/base/clock.h"
 #include "sluice/config/yaml.h"
@@ -24,6 +25,9 @@ struct ClaimedRun {
   std::string environment;   // the version's environment ("" for none)
   config::Resolver resolver; // its environment's ${config.*} and ${secret.*}
   std::vector<std::string> file_roots;  // folders its environment grants (metadata::FileRoots)
+  // The namespaces whose tables the run may read besides its own: those where the version's
+  // author holds at least the viewer role now ("*": all); nullopt: no check (no authentication).
+  std::optional<std::vector<std::string>> readable_namespaces;
   std::string error;         // set when the run cannot start (its version is gone, ...)
 };
 
@@ -55,6 +59,10 @@ class StoreRunQueue final : public RunQueue {
     const metadata::SecretBox* secrets = nullptr;
     // Called after a run succeeded (the scheduler triggers its dependents).
     std::function<void(const metadata::RunRecord&)> on_succeeded;
+    // The namespaces a subject may read (auth::AuthService::ReadableNamespaces), asked at every
+    // claim for the version's author: a role revoked since the apply fails the run's reads of
+    // that namespace. Unset: runs are not checked.
+    std::function<Result<std::vector<std::string>>(const std::string& subject)> readable_namespaces;
   };
   StoreRunQueue(metadata::MetadataStore& store, Options options);
 

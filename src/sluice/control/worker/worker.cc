@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -228,6 +229,12 @@ Status Worker::Execute(const ClaimedRun& claimed) {
   co.extra_roots = claimed.file_roots;
   co.load.resolver = claimed.resolver;
   co.load.substituted = &substituted;
+  if (claimed.readable_namespaces) {
+    co.may_read_namespace = [readable = *claimed.readable_namespaces](const std::string& ns) {
+      return std::find(readable.begin(), readable.end(), ns) != readable.end() ||
+             std::find(readable.begin(), readable.end(), "*") != readable.end();
+    };
+  }
   co.overrides.insert(co.overrides.end(), run.overrides.begin(), run.overrides.end());
   const std::string workdir = NamespaceWorkdir(co.data_root, run.ns).root().string();
   auto plan = pipeline::CompileString(claimed.spec, run.pipeline + ".yaml", workdir, co);

@@ -241,7 +241,7 @@ Result<int64_t> CommitDeadLettersToLake(const Plan& plan, const std::string& ndj
 
 Status LakeSource::Run() {
   const auto& cfg = node_.Config<LakeSourceConfig>();
-  SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(cfg.table_dir));
+  SLUICE_RETURN_IF_ERROR(ctx_.plan->ReadRoots().Check(cfg.table_dir));
   SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
   lake::ScanOptions so;
   so.version = cfg.version;

@@ -115,7 +115,7 @@ Status LookupOperator::Load(int64_t as_of) {
     return Status::OK();
   };
   if (cfg.from_lake) {
-    SLUICE_RETURN_IF_ERROR(ctx_.plan->data_roots.Check(cfg.table_dir));
+    SLUICE_RETURN_IF_ERROR(ctx_.plan->ReadRoots().Check(cfg.table_dir));
     SLUICE_ASSIGN_OR_RETURN(auto table, lake::DeltaTable::Open(cfg.table_dir, ctx_.clock));
     lake::ScanOptions so;
     so.columns = cfg.dimension_schema->names();

@@ -100,7 +100,8 @@ struct StreamSourceConfig {
 
 // Reads a snapshot of a Delta table (or only what was added after a version).
 struct LakeSourceConfig {
-  std::string table;
+  std::string table;     // layer.name
+  std::string table_ns;  // the namespace of another namespace's table (other.bronze.orders); "" for the own
   std::string table_dir;
   std::optional<int64_t> version;
   std::optional<int64_t> since_version;
@@ -145,6 +146,7 @@ enum class OnMissing { kNull, kDrop, kDeadLetter };
 struct LookupConfig {
   std::string table;              // warehouse "silver.dim_customer" or lake "bronze.customers"
   bool from_lake = false;
+  std::string table_ns;           // lake: another namespace's table (other.bronze.customers); "" for the own
   std::string table_dir;          // lake tables
   std::string warehouse_url;      // warehouse tables
   SchemaPtr dimension_schema;

@@ -1,5 +1,7 @@
 #include "sluice/engine/plan/plan.h"
 
+#include "sluice/base/table_name.h"
+
 namespace sluice::engine {
 
 std::string_view RoleName(Role r) {
@@ -45,6 +47,16 @@ const OutputPort* PlanNode::FindOutput(std::string_view port) const {
 std::string Plan::StateKey() const {
   if (namespace_.empty() || namespace_ == "default") return pipeline;
   return namespace_ + "/" + pipeline;
+}
+
+std::vector<DatasetRef> Plan::DatasetsOf(const PlanNode& n) const {
+  std::vector<DatasetRef> out = n.config ? n.config->Datasets() : std::vector<DatasetRef>{};
+  for (auto& d : out) {
+    if (d.kind != "lake" && d.kind != "warehouse") continue;
+    d.ns = d.ns.empty() ? namespace_ : d.ns;
+    d.name = NamespacedTableName(d.ns, d.name);
+  }
+  return out;
 }
 
 std::optional<size_t> Plan::IndexOf(std::string_view name) const {

@@ -63,11 +63,15 @@ struct EventTimeConfig {
 inline std::string IngestTopic(const std::string& stream) { return "ingest." + stream; }
 
 // A dataset a node reads or writes: kind "files" (a path), "lake" (layer.name), "warehouse"
-// (schema.table), "log" or "kafka" (a topic).
+// (schema.table), "log" or "kafka" (a topic). A node names its tables as the spec does, within
+// its namespace; Plan::DatasetsOf gives the names lineage and dependencies use.
 struct DatasetRef {
   std::string kind;
   std::string name;
   bool write = false;
+  // The namespace of a lake or warehouse table when it is another one than the plan's (a
+  // three-part name, read only); "" for the plan's own.
+  std::string ns;
   bool operator==(const DatasetRef&) const = default;
 };
 
@@ -185,6 +189,22 @@ struct Plan {
   // The folders the run may open files in (unconfined for `sluice run`; a namespace's data
   // roots on the server and workers). Operators check each file they open against them.
   io::DataRoots data_roots;
+  // Other namespaces whose lake tables the plan reads (three-part names: other.bronze.orders),
+  // sorted, each once. The server lets a pipeline apply and run only while its author holds at
+  // least the viewer role in each.
+  std::vector<std::string> read_namespaces;
+  // Where the run may read lake tables: data_roots plus the lake of each of read_namespaces
+  // (nullopt: data_roots). Only readers check against it; nothing writes there.
+  std::optional<io::DataRoots> read_roots;
+  const io::DataRoots& ReadRoots() const { return read_roots ? *read_roots : data_roots; }
+
+  // The datasets node `n` reads and writes as lineage and dependencies name them: a lake or
+  // warehouse table by NamespacedTableName of its namespace (the plan's, or the other one it
+  // reads), so `bronze.items` of `team` is team.bronze.items and that of `default` stays
+  // bronze.items; files, log and Kafka datasets as the node names them.
+  std::vector<DatasetRef> DatasetsOf(const PlanNode& n) const;
+  // "kind:name" of a DatasetRef (the key of a dataset in the metadata database).
+  static std::string DatasetKey(const DatasetRef& d) { return d.kind + ":" + d.name; }
 
   // The key of everything the pipeline owns (checkpoints, sink intents, dead letters, the lake
   // txn appId, warehouse commit rows): its name in the namespace `default` (as it always was),
